@@ -1,0 +1,241 @@
+// Package catalog holds the plain types every layer shares (products,
+// media, events, filters) and their validation; it does no I/O.
+package catalog
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits that keep one product row sane.
+const (
+	MaxIDLength    = 256
+	MaxTitleLength = 1000
+	MaxDescLength  = 100_000
+	MaxMedia       = 32
+)
+
+// MediaKind is the modality of a media reference.
+type MediaKind string
+
+// Media kinds a product may reference.
+const (
+	MediaImage MediaKind = "image"
+	MediaAudio MediaKind = "audio"
+)
+
+// Media is a reference to a product image or sound: a local path, a
+// file:// URL or an http(s):// URL.
+type Media struct {
+	Kind MediaKind `json:"kind"`
+	URI  string    `json:"uri"`
+}
+
+// Product is one catalog item as ingested.
+type Product struct {
+	ID          string         `json:"id"`
+	Title       string         `json:"title"`
+	Description string         `json:"description,omitempty"`
+	Brand       string         `json:"brand,omitempty"`
+	Category    []string       `json:"category,omitempty"` // path, root first
+	Price       *float64       `json:"price,omitempty"`
+	Currency    string         `json:"currency,omitempty"`
+	Attributes  map[string]any `json:"attributes,omitempty"`
+	Media       []Media        `json:"media,omitempty"`
+	CreatedAt   time.Time      `json:"created_at,omitzero"`
+	UpdatedAt   time.Time      `json:"updated_at,omitzero"`
+}
+
+// FieldError names the field that is wrong and why. Callers turn it into a
+// problem+json body or a reject-file line.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// ErrInvalid is wrapped by every validation failure.
+var ErrInvalid = errors.New("invalid input")
+
+// Is makes errors.Is(err, ErrInvalid) true for a *FieldError.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks a product and normalises harmless differences (surrounding
+// spaces, currency case) in place.
+func (p *Product) Validate() error {
+	p.ID = strings.TrimSpace(p.ID)
+	p.Title = strings.TrimSpace(p.Title)
+	p.Brand = strings.TrimSpace(p.Brand)
+	p.Currency = strings.ToUpper(strings.TrimSpace(p.Currency))
+	var errs []error
+	switch {
+	case p.ID == "":
+		errs = append(errs, fieldErr("id", "is required"))
+	case len(p.ID) > MaxIDLength:
+		errs = append(errs, fieldErr("id", "is longer than %d bytes", MaxIDLength))
+	case !utf8.ValidString(p.ID) || strings.ContainsAny(p.ID, "\x00\n\r\t/"):
+		errs = append(errs, fieldErr("id", "must be valid UTF-8 without control characters or '/'"))
+	}
+	switch {
+	case p.Title == "":
+		errs = append(errs, fieldErr("title", "is required"))
+	case len(p.Title) > MaxTitleLength:
+		errs = append(errs, fieldErr("title", "is longer than %d bytes", MaxTitleLength))
+	}
+	if len(p.Description) > MaxDescLength {
+		errs = append(errs, fieldErr("description", "is longer than %d bytes", MaxDescLength))
+	}
+	for _, s := range []struct{ name, v string }{{"title", p.Title}, {"description", p.Description}, {"brand", p.Brand}} {
+		if !utf8.ValidString(s.v) || strings.ContainsRune(s.v, 0) {
+			errs = append(errs, fieldErr(s.name, "must be valid UTF-8 without NUL bytes"))
+		}
+	}
+	for i, c := range p.Category {
+		p.Category[i] = strings.TrimSpace(c)
+		if p.Category[i] == "" {
+			errs = append(errs, fieldErr(fmt.Sprintf("category[%d]", i), "is empty"))
+		}
+	}
+	if p.Price != nil && (*p.Price < 0 || *p.Price > 1e10 || *p.Price != *p.Price) {
+		errs = append(errs, fieldErr("price", "must be between 0 and 1e10"))
+	}
+	if p.Currency != "" && (len(p.Currency) != 3 || strings.Trim(p.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "") {
+		errs = append(errs, fieldErr("currency", "must be a 3-letter ISO 4217 code"))
+	}
+	if len(p.Media) > MaxMedia {
+		errs = append(errs, fieldErr("media", "has more than %d entries", MaxMedia))
+	}
+	for i, m := range p.Media {
+		if m.Kind != MediaImage && m.Kind != MediaAudio {
+			errs = append(errs, fieldErr(fmt.Sprintf("media[%d].kind", i), "%q is not image or audio", m.Kind))
+		}
+		if strings.TrimSpace(m.URI) == "" {
+			errs = append(errs, fieldErr(fmt.Sprintf("media[%d].uri", i), "is required"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ContentHash identifies a product's content: equal hashes mean nothing
+// changed that could change its row or its vectors. Map keys are sorted by
+// encoding/json, so the hash is stable.
+func (p Product) ContentHash() []byte {
+	c := struct {
+		ID, Title, Description, Brand string
+		Category                      []string
+		Price                         *float64
+		Currency                      string
+		Attributes                    map[string]any
+		Media                         []Media
+	}{p.ID, p.Title, p.Description, p.Brand, p.Category, p.Price, p.Currency, p.Attributes, p.Media}
+	b, _ := json.Marshal(c) // only JSON-safe types; cannot fail
+	sum := sha256.Sum256(b)
+	return sum[:]
+}
+
+// MediaOf returns the product's media of one kind, in order.
+func (p Product) MediaOf(kind MediaKind) []Media {
+	var out []Media
+	for _, m := range p.Media {
+		if m.Kind == kind {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// EventType is what a user did with a product.
+type EventType string
+
+// The event types, from weakest to strongest signal.
+const (
+	View      EventType = "view"
+	Click     EventType = "click"
+	AddToCart EventType = "add_to_cart"
+	Purchase  EventType = "purchase"
+	Rating    EventType = "rating"
+)
+
+// ValidEventType reports whether t is known.
+func ValidEventType(t EventType) bool {
+	switch t {
+	case View, Click, AddToCart, Purchase, Rating:
+		return true
+	}
+	return false
+}
+
+// Event is one user interaction, idempotent on (UserID, ClientEventID).
+type Event struct {
+	ClientEventID string    `json:"client_event_id"`
+	UserID        string    `json:"user_id"`
+	ProductID     string    `json:"product_id"`
+	Type          EventType `json:"type"`
+	Value         *float64  `json:"value,omitempty"` // rating only
+	OccurredAt    time.Time `json:"timestamp"`
+}
+
+// Validate checks an event.
+func (e *Event) Validate() error {
+	var errs []error
+	if e.ClientEventID == "" || len(e.ClientEventID) > 128 {
+		errs = append(errs, fieldErr("client_event_id", "is required (at most 128 bytes)"))
+	}
+	if e.UserID == "" || len(e.UserID) > MaxIDLength {
+		errs = append(errs, fieldErr("user_id", "is required (at most %d bytes)", MaxIDLength))
+	}
+	if e.ProductID == "" {
+		errs = append(errs, fieldErr("product_id", "is required"))
+	}
+	if !ValidEventType(e.Type) {
+		errs = append(errs, fieldErr("type", "%q is not one of view, click, add_to_cart, purchase, rating", e.Type))
+	}
+	if (e.Type == Rating) != (e.Value != nil) {
+		errs = append(errs, fieldErr("value", "is required for ratings and only for ratings"))
+	}
+	if e.OccurredAt.IsZero() {
+		errs = append(errs, fieldErr("timestamp", "is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// Filter restricts candidate products. Every set field must match.
+type Filter struct {
+	// Category matches products whose category path starts with it.
+	Category []string `json:"category,omitempty"`
+	Brands   []string `json:"brands,omitempty"`
+	MinPrice *float64 `json:"min_price,omitempty"`
+	MaxPrice *float64 `json:"max_price,omitempty"`
+	// Attributes matches products whose attributes contain these pairs.
+	Attributes map[string]any `json:"attributes,omitempty"`
+	// Exclude drops these product ids (for example items already bought).
+	Exclude []string `json:"exclude,omitempty"`
+}
+
+// Empty reports whether the filter lets everything through.
+func (f Filter) Empty() bool {
+	return len(f.Category) == 0 && len(f.Brands) == 0 && f.MinPrice == nil && f.MaxPrice == nil &&
+		len(f.Attributes) == 0 && len(f.Exclude) == 0
+}
+
+// Clone returns a deep-enough copy for callers that add exclusions.
+func (f Filter) Clone() Filter {
+	g := f
+	g.Category = slices.Clone(f.Category)
+	g.Brands = slices.Clone(f.Brands)
+	g.Exclude = slices.Clone(f.Exclude)
+	g.Attributes = maps.Clone(f.Attributes)
+	return g
+}

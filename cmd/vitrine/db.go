@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vitrinehq/vitrine/internal/pgcluster"
+	"github.com/vitrinehq/vitrine/store"
+)
+
+// cluster describes the private cluster from the configuration.
+func (a *app) cluster() (*pgcluster.Cluster, error) {
+	opts := []pgcluster.Option{pgcluster.WithPort(a.cfg.Database.Port), pgcluster.WithLogger(a.log)}
+	if a.cfg.Database.BinDir != "" {
+		opts = append(opts, pgcluster.WithBinDir(a.cfg.Database.BinDir))
+	}
+	return pgcluster.New(a.cfg.ClusterDir(), opts...)
+}
+
+// databaseURL returns VITRINE_DATABASE_URL, or starts the private cluster
+// (idempotently) and returns its URL.
+func (a *app) databaseURL(ctx context.Context) (string, error) {
+	if a.cfg.Database.URL != "" {
+		return a.cfg.Database.URL, nil
+	}
+	c, err := a.cluster()
+	if err != nil {
+		return "", err
+	}
+	if err := c.Start(ctx); err != nil {
+		return "", err
+	}
+	return c.URL("")
+}
+
+// openStore connects, applying pending migrations first so every command
+// finds the schema it expects.
+func (a *app) openStore(ctx context.Context) (*store.Store, error) {
+	u, err := a.databaseURL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, u, store.WithMigrate(), store.WithLogger(a.log), store.WithMaxConns(a.cfg.Database.MaxConns))
+}
+
+func newDBCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "db",
+		Short: "Manage the database: the private PostgreSQL cluster and the schema",
+		Long: `Manage the database.
+
+Without VITRINE_DATABASE_URL, Vitrine runs a private PostgreSQL cluster under
+.vitrine/pg (see 'vitrine config'): initialised on first use, listening on a
+unix socket in that directory and on 127.0.0.1 at database.port (54329 by
+default), password (SCRAM) authentication only. With VITRINE_DATABASE_URL set,
+start and stop do nothing and the other subcommands use that database, which
+must be PostgreSQL 15 or newer with the pgvector extension available.`,
+	}
+	cmd.AddCommand(
+		&cobra.Command{
+			Use:   "start",
+			Short: "Start the private cluster (initialising it on first use); idempotent",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				if a.cfg.Database.URL != "" {
+					fmt.Fprintln(cmd.OutOrStdout(), "VITRINE_DATABASE_URL is set: using that database, nothing to start")
+					return nil
+				}
+				c, err := a.cluster()
+				if err != nil {
+					return err
+				}
+				if err := c.Start(cmd.Context()); err != nil {
+					return err
+				}
+				return printStatus(cmd, c)
+			},
+		},
+		&cobra.Command{
+			Use:   "stop",
+			Short: "Stop the private cluster cleanly",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				if a.cfg.Database.URL != "" {
+					fmt.Fprintln(cmd.OutOrStdout(), "VITRINE_DATABASE_URL is set: nothing to stop")
+					return nil
+				}
+				c, err := a.cluster()
+				if err != nil {
+					return err
+				}
+				if err := c.Stop(cmd.Context()); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), "stopped")
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use:   "status",
+			Short: "Say what runs where: cluster, server and pgvector versions, schema version",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				ctx := cmd.Context()
+				if a.cfg.Database.URL == "" {
+					c, err := a.cluster()
+					if err != nil {
+						return err
+					}
+					if err := printStatus(cmd, c); err != nil {
+						return err
+					}
+					st, err := c.Status(ctx)
+					if err != nil || !st.Running {
+						return err
+					}
+				}
+				u, err := a.databaseURL(ctx)
+				if err != nil {
+					return err
+				}
+				s, err := store.Open(ctx, u)
+				if errors.Is(err, store.ErrNoPgvector) {
+					fmt.Fprintln(cmd.OutOrStdout(), "schema:     not migrated (run `vitrine db migrate`)")
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				info, err := s.Info(ctx)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				fmt.Fprintf(out, "server:     PostgreSQL %s\npgvector:   %s\nschema:     version %d\n", info.ServerVersion, info.PgvectorVersion, info.SchemaVersion)
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use:   "url",
+			Short: "Print the connection URL (it contains the password: keep it private)",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				if a.cfg.Database.URL != "" {
+					fmt.Fprintln(cmd.OutOrStdout(), a.cfg.Database.URL)
+					return nil
+				}
+				c, err := a.cluster()
+				if err != nil {
+					return err
+				}
+				u, err := c.URL("")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), u)
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use:   "migrate",
+			Short: "Apply pending schema migrations (starting the private cluster if needed); idempotent",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				u, err := a.databaseURL(cmd.Context())
+				if err != nil {
+					return err
+				}
+				res, err := store.Migrate(cmd.Context(), u, a.log)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				for _, r := range res {
+					fmt.Fprintf(out, "applied %05d %s\n", r.Version, r.Source)
+				}
+				if len(res) == 0 {
+					fmt.Fprintln(out, "schema up to date")
+				}
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use:                "psql [-- PSQL-ARGS...]",
+			Short:              "Open psql on Vitrine's database (extra arguments go to psql)",
+			DisableFlagParsing: false,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				u, err := a.databaseURL(cmd.Context())
+				if err != nil {
+					return err
+				}
+				bin, err := exec.LookPath("psql")
+				if err != nil {
+					return fmt.Errorf("psql not found on PATH (apt-get install postgresql-client): %w", err)
+				}
+				// Replace this process so psql owns the terminal and signals.
+				return syscall.Exec(bin, append([]string{"psql", u}, args...), os.Environ())
+			},
+		},
+	)
+	return cmd
+}
+
+func printStatus(cmd *cobra.Command, c *pgcluster.Cluster) error {
+	st, err := c.Status(cmd.Context())
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	state := "stopped"
+	switch {
+	case !st.Initialised:
+		state = "not initialised (run `vitrine db start`)"
+	case st.Running:
+		state = fmt.Sprintf("running (pid %d)", st.PID)
+	}
+	fmt.Fprintf(out, "cluster:    %s\nstate:      %s\nlisten:     127.0.0.1:%d and unix socket in %s\nauth:       scram-sha-256 (password in %s/password)\n",
+		st.Dir, state, st.Port, st.SocketDir, st.Dir)
+	return nil
+}
+

@@ -1,0 +1,268 @@
+// Package config loads Vitrine's one configuration: defaults, then an
+// optional YAML file, then VITRINE_* environment variables.
+//
+// Every leaf key maps to exactly one environment variable: the key path
+// upper-cased with dots turned into underscores and VITRINE_ in front, so
+// database.url is VITRINE_DATABASE_URL and ort.intra_op_threads is
+// VITRINE_ORT_INTRA_OP_THREADS. `vitrine config` prints the effective result.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/structs"
+	"github.com/knadh/koanf/v2"
+	yamlv3 "go.yaml.in/yaml/v3"
+)
+
+// EnvPrefix starts every environment variable Vitrine reads.
+const EnvPrefix = "VITRINE_"
+
+// Config is the effective configuration of one Vitrine process.
+type Config struct {
+	// Home holds everything Vitrine writes locally: the private PostgreSQL
+	// cluster, the ONNX Runtime library and prepared model files.
+	Home string `koanf:"home" yaml:"home"`
+	// Assets is a local mirror directory searched for artifacts that cannot
+	// be downloaded (CI sets it to ../shared).
+	Assets string `koanf:"assets" yaml:"assets"`
+
+	Database Database `koanf:"database" yaml:"database"`
+	Log      Log      `koanf:"log" yaml:"log"`
+	ORT      ORT      `koanf:"ort" yaml:"ort"`
+	Models   Models   `koanf:"models" yaml:"models"`
+}
+
+// Database says which PostgreSQL to use. With URL empty Vitrine starts and
+// uses its own private cluster under Home/pg.
+type Database struct {
+	URL string `koanf:"url" yaml:"url"`
+	// Port of the private cluster; deliberately not 5432.
+	Port int `koanf:"port" yaml:"port"`
+	// BinDir holds initdb and pg_ctl; empty means search the usual places.
+	BinDir   string `koanf:"bin_dir" yaml:"bin_dir"`
+	MaxConns int    `koanf:"max_conns" yaml:"max_conns"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `koanf:"level" yaml:"level"`   // debug, info, warn, error
+	Format string `koanf:"format" yaml:"format"` // text or json
+}
+
+// ORT configures ONNX Runtime.
+type ORT struct {
+	// Library is the path of libonnxruntime.so; empty means Home/lib.
+	Library string `koanf:"library" yaml:"library"`
+	// Provider is cpu, cuda or auto (cuda when it loads, else cpu).
+	Provider       string `koanf:"provider" yaml:"provider"`
+	IntraOpThreads int    `koanf:"intra_op_threads" yaml:"intra_op_threads"`
+	InterOpThreads int    `koanf:"inter_op_threads" yaml:"inter_op_threads"`
+	// MaxBatch and MaxWait bound dynamic batching of concurrent callers;
+	// QueueSize bounds waiting requests before callers are told "overloaded".
+	MaxBatch  int           `koanf:"max_batch" yaml:"max_batch"`
+	MaxWait   time.Duration `koanf:"max_wait" yaml:"max_wait"`
+	QueueSize int           `koanf:"queue_size" yaml:"queue_size"`
+}
+
+// Models says where manifests live and which model serves each modality.
+type Models struct {
+	// Manifests is the directory of model manifests (one file per model).
+	Manifests string `koanf:"manifests" yaml:"manifests"`
+	// Dir holds fetched and prepared model files; empty means Home/models.
+	Dir   string `koanf:"dir" yaml:"dir"`
+	Text  string `koanf:"text" yaml:"text"`
+	Image string `koanf:"image" yaml:"image"`
+	Audio string `koanf:"audio" yaml:"audio"`
+}
+
+// Default returns the configuration that runs the demo from the project root.
+func Default() Config {
+	return Config{
+		Home: ".vitrine",
+		Database: Database{
+			Port:     54329,
+			MaxConns: 8,
+		},
+		Log: Log{Level: "info", Format: "text"},
+		ORT: ORT{
+			Provider:       "cpu",
+			IntraOpThreads: 0, // 0 lets ONNX Runtime use every core
+			InterOpThreads: 1,
+			MaxBatch:       32,
+			MaxWait:        5 * time.Millisecond,
+			QueueSize:      1024,
+		},
+		Models: Models{
+			Manifests: "models",
+			Text:      "glove-100d",
+			Image:     "mobilenetv2-int8",
+			Audio:     "speech-embedding",
+		},
+	}
+}
+
+// Load builds the effective configuration. path may be empty; if it is and
+// ./vitrine.yaml exists, that file is read. environ is usually os.Environ.
+func Load(path string, environ func() []string) (Config, error) {
+	k := koanf.New(".")
+	if err := k.Load(structs.Provider(Default(), "koanf"), nil); err != nil {
+		return Config{}, fmt.Errorf("config defaults: %w", err)
+	}
+	if path == "" {
+		if _, err := os.Stat("vitrine.yaml"); err == nil {
+			path = "vitrine.yaml"
+		}
+	}
+	if path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	known := envKeys(k.Keys())
+	var unknown []string
+	err := k.Load(env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: environ,
+		TransformFunc: func(name, value string) (string, any) {
+			key, ok := known[name]
+			if !ok {
+				// Variables that only scripts read (VITRINE_TEST_DATABASE_URL)
+				// share the prefix; note them but do not fail.
+				unknown = append(unknown, name)
+				return "", nil
+			}
+			return key, value
+		},
+	}), nil)
+	if err != nil {
+		return Config{}, fmt.Errorf("config environment: %w", err)
+	}
+	var c Config
+	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// EnvName is the environment variable that sets a koanf key.
+func EnvName(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+func envKeys(keys []string) map[string]string {
+	m := make(map[string]string, len(keys))
+	for _, k := range keys {
+		m[EnvName(k)] = k
+	}
+	return m
+}
+
+// Keys lists every configuration key with its environment variable, sorted,
+// for documentation and `vitrine config --env`.
+func Keys() [][2]string {
+	k := koanf.New(".")
+	_ = k.Load(structs.Provider(Default(), "koanf"), nil)
+	keys := k.Keys()
+	sort.Strings(keys)
+	out := make([][2]string, 0, len(keys))
+	for _, key := range keys {
+		out = append(out, [2]string{key, EnvName(key)})
+	}
+	return out
+}
+
+// ErrInvalid marks a configuration value that cannot work.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Validate checks values whose mistakes would otherwise surface late.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.ORT.Provider {
+	case "cpu", "cuda", "auto":
+	default:
+		errs = append(errs, fmt.Errorf("%w: ort.provider (%s) is %q, want cpu, cuda or auto", ErrInvalid, EnvName("ort.provider"), c.ORT.Provider))
+	}
+	if c.Database.Port <= 0 || c.Database.Port > 65535 {
+		errs = append(errs, fmt.Errorf("%w: database.port (%s) is %d", ErrInvalid, EnvName("database.port"), c.Database.Port))
+	}
+	if c.ORT.MaxBatch < 1 {
+		errs = append(errs, fmt.Errorf("%w: ort.max_batch (%s) must be at least 1", ErrInvalid, EnvName("ort.max_batch")))
+	}
+	if c.ORT.QueueSize < 1 {
+		errs = append(errs, fmt.Errorf("%w: ort.queue_size (%s) must be at least 1", ErrInvalid, EnvName("ort.queue_size")))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("%w: log.format (%s) is %q, want text or json", ErrInvalid, EnvName("log.format"), c.Log.Format))
+	}
+	if c.Home == "" {
+		errs = append(errs, fmt.Errorf("%w: home (%s) is empty", ErrInvalid, EnvName("home")))
+	}
+	return errors.Join(errs...)
+}
+
+// Abs resolves a path relative to the working directory, leaving "" alone.
+func Abs(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+// ORTLibrary is the effective ONNX Runtime library path.
+func (c Config) ORTLibrary() string {
+	if c.ORT.Library != "" {
+		return Abs(c.ORT.Library)
+	}
+	return filepath.Join(Abs(c.Home), "lib", "libonnxruntime.so.1")
+}
+
+// ModelDir is the effective directory of prepared model files.
+func (c Config) ModelDir() string {
+	if c.Models.Dir != "" {
+		return Abs(c.Models.Dir)
+	}
+	return filepath.Join(Abs(c.Home), "models")
+}
+
+// ClusterDir is where the private PostgreSQL cluster lives.
+func (c Config) ClusterDir() string {
+	return filepath.Join(Abs(c.Home), "pg")
+}
+
+// YAML renders the configuration as a file Load would accept. The database
+// URL's password is masked.
+func (c Config) YAML() ([]byte, error) {
+	c.Database.URL = maskPassword(c.Database.URL)
+	return yamlv3.Marshal(c)
+}
+
+func maskPassword(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	if _, ok := p.User.Password(); ok {
+		p.User = url.UserPassword(p.User.Username(), "xxxxx")
+	}
+	return p.String()
+}

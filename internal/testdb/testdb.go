@@ -1,0 +1,146 @@
+// Package testdb gives each test a fresh, migrated database on a real
+// PostgreSQL with pgvector: VITRINE_TEST_DATABASE_URL when set, otherwise the
+// project's private cluster, started on demand.
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vitrinehq/vitrine/internal/pgcluster"
+	"github.com/vitrinehq/vitrine/migrations"
+)
+
+// ModuleRoot finds the directory holding go.mod above the working directory.
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// AdminURL returns a URL of a database from which test databases can be
+// created, starting the private cluster if needed.
+func AdminURL(ctx context.Context) (string, error) {
+	if u := os.Getenv("VITRINE_TEST_DATABASE_URL"); u != "" {
+		return u, nil
+	}
+	c, err := Cluster()
+	if err != nil {
+		return "", err
+	}
+	if err := c.Start(ctx); err != nil {
+		return "", err
+	}
+	return c.URL("postgres")
+}
+
+// Cluster describes the project's private cluster (.vitrine/pg under the
+// module root, port from VITRINE_DATABASE_PORT or the default).
+func Cluster() (*pgcluster.Cluster, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return nil, err
+	}
+	home := os.Getenv("VITRINE_HOME")
+	if home == "" {
+		home = filepath.Join(root, ".vitrine")
+	}
+	var opts []pgcluster.Option
+	if p := os.Getenv("VITRINE_DATABASE_PORT"); p != "" {
+		port, err := strconv.Atoi(p)
+		if err != nil {
+			return nil, fmt.Errorf("VITRINE_DATABASE_PORT=%q: %w", p, err)
+		}
+		opts = append(opts, pgcluster.WithPort(port))
+	}
+	return pgcluster.New(filepath.Join(home, "pg"), opts...)
+}
+
+// URL creates an empty, migrated database for this test and drops it when
+// the test ends. The test fails (never skips) if no database can be had.
+func URL(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin, err := AdminURL(ctx)
+	if err != nil {
+		t.Fatalf("test database: %v", err)
+	}
+	name, u, err := Create(ctx, admin)
+	if err != nil {
+		t.Fatalf("test database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := Drop(ctx, admin, name); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	pool, err := pgxpool.New(ctx, u)
+	if err != nil {
+		t.Fatalf("test database: %v", err)
+	}
+	defer pool.Close()
+	if _, err := migrations.Up(ctx, pool, nil); err != nil {
+		t.Fatalf("migrate test database: %v", err)
+	}
+	return u
+}
+
+// Create makes a new empty database and returns its name and URL.
+func Create(ctx context.Context, adminURL string) (string, string, error) {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", err
+	}
+	name := "vitrine_test_" + hex.EncodeToString(b)
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return "", "", fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", "", fmt.Errorf("create database: %w", err)
+	}
+	pu, err := url.Parse(adminURL)
+	if err != nil {
+		return "", "", fmt.Errorf("parse admin URL: %w", err)
+	}
+	pu.Path = "/" + name
+	return name, pu.String(), nil
+}
+
+// Drop removes a test database, ending its sessions.
+func Drop(ctx context.Context, adminURL, name string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	return err
+}

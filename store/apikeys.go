@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Scope is what an API key may do.
+type Scope string
+
+// Scopes: read serves queries; write also changes products and events;
+// admin also manages keys and vector spaces.
+const (
+	ScopeRead  Scope = "read"
+	ScopeWrite Scope = "write"
+	ScopeAdmin Scope = "admin"
+)
+
+// ErrRevoked marks a key that was revoked.
+var ErrRevoked = errors.New("API key revoked")
+
+// APIKey is a stored key; the secret itself is never stored.
+type APIKey struct {
+	ID         string
+	Name       string
+	Scopes     []Scope
+	CreatedAt  time.Time
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time
+}
+
+// Allows reports whether the key grants scope; admin implies write and
+// write implies read.
+func (k APIKey) Allows(s Scope) bool {
+	rank := map[Scope]int{ScopeRead: 1, ScopeWrite: 2, ScopeAdmin: 3}
+	for _, have := range k.Scopes {
+		if rank[have] >= rank[s] {
+			return true
+		}
+	}
+	return false
+}
+
+const keyPrefix = "vk_"
+
+func hashSecret(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// CreateAPIKey makes a key and returns it with its token, which is shown
+// once: "vk_<id>_<secret>".
+func (s *Store) CreateAPIKey(ctx context.Context, name string, scopes []Scope) (APIKey, string, error) {
+	if len(scopes) == 0 {
+		return APIKey{}, "", fmt.Errorf("api key: at least one scope is required")
+	}
+	for _, sc := range scopes {
+		if !slices.Contains([]Scope{ScopeRead, ScopeWrite, ScopeAdmin}, sc) {
+			return APIKey{}, "", fmt.Errorf("api key: scope %q is not read, write or admin", sc)
+		}
+	}
+	idb := make([]byte, 6)
+	sec := make([]byte, 32)
+	if _, err := rand.Read(idb); err != nil {
+		return APIKey{}, "", fmt.Errorf("api key: %w", err)
+	}
+	if _, err := rand.Read(sec); err != nil {
+		return APIKey{}, "", fmt.Errorf("api key: %w", err)
+	}
+	k := APIKey{ID: hex.EncodeToString(idb), Name: name, Scopes: scopes}
+	secret := hex.EncodeToString(sec)
+	err := s.pool.QueryRow(ctx, `INSERT INTO api_keys (id, name, secret_hash, scopes) VALUES ($1, $2, $3, $4)
+		RETURNING created_at`, k.ID, name, hashSecret(secret), scopeStrings(scopes)).Scan(&k.CreatedAt)
+	if err != nil {
+		return APIKey{}, "", fmt.Errorf("create api key: %w", err)
+	}
+	return k, keyPrefix + k.ID + "_" + secret, nil
+}
+
+func scopeStrings(ss []Scope) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// AuthenticateAPIKey checks a token and returns its key. Unknown or
+// malformed tokens give ErrNotFound, revoked ones ErrRevoked.
+func (s *Store) AuthenticateAPIKey(ctx context.Context, token string) (APIKey, error) {
+	rest, ok := strings.CutPrefix(token, keyPrefix)
+	id, secret, ok2 := strings.Cut(rest, "_")
+	if !ok || !ok2 || id == "" || secret == "" {
+		return APIKey{}, fmt.Errorf("api key: %w", ErrNotFound)
+	}
+	var k APIKey
+	var scopes []string
+	// Looking up by hash compares in the database index; the id must match
+	// too so a key cannot be confused with another.
+	err := s.pool.QueryRow(ctx, `UPDATE api_keys SET last_used_at = now()
+		WHERE secret_hash = $1 AND id = $2
+		RETURNING id, name, scopes, created_at, revoked_at, last_used_at`, hashSecret(secret), id).
+		Scan(&k.ID, &k.Name, &scopes, &k.CreatedAt, &k.RevokedAt, &k.LastUsedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return APIKey{}, fmt.Errorf("api key: %w", ErrNotFound)
+	}
+	if err != nil {
+		return APIKey{}, fmt.Errorf("api key: %w", err)
+	}
+	for _, sc := range scopes {
+		k.Scopes = append(k.Scopes, Scope(sc))
+	}
+	if k.RevokedAt != nil {
+		return k, fmt.Errorf("api key %s: %w", k.ID, ErrRevoked)
+	}
+	return k, nil
+}
+
+// ListAPIKeys lists keys, newest first.
+func (s *Store) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, name, scopes, created_at, revoked_at, last_used_at
+		FROM api_keys ORDER BY created_at DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (APIKey, error) {
+		var k APIKey
+		var scopes []string
+		err := r.Scan(&k.ID, &k.Name, &scopes, &k.CreatedAt, &k.RevokedAt, &k.LastUsedAt)
+		for _, sc := range scopes {
+			k.Scopes = append(k.Scopes, Scope(sc))
+		}
+		return k, err
+	})
+}
+
+// RevokeAPIKey revokes a key by id; revoking twice is not an error.
+func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("revoke api key: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("api key %s: %w", id, ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
+
+	"github.com/vitrinehq/vitrine/catalog"
+)
+
+// EventStatus is what happened to one submitted event.
+type EventStatus int
+
+// Event outcomes: a duplicate (same user and client event id) is accepted
+// and ignored, so clients can retry safely.
+const (
+	EventInserted EventStatus = iota + 1
+	EventDuplicate
+	EventFailed
+)
+
+// EventResult is the outcome of one event of a batch.
+type EventResult struct {
+	Status EventStatus
+	Err    error
+}
+
+// InsertEvents appends validated events idempotently. Users are created on
+// first sight. An event naming an unknown product fails alone with an
+// *UnknownProductError; the rest land.
+func (s *Store) InsertEvents(ctx context.Context, events []catalog.Event) ([]EventResult, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	res := make([]EventResult, len(events))
+	pids := make([]string, 0, len(events))
+	uids := make([]string, 0, len(events))
+	for _, e := range events {
+		pids = append(pids, e.ProductID)
+		uids = append(uids, e.UserID)
+	}
+	known, err := s.liveProducts(ctx, pids)
+	if err != nil {
+		return nil, err
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO users (id) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING`, uids); err != nil {
+			return fmt.Errorf("create users: %w", err)
+		}
+		b := &pgx.Batch{}
+		var queued []int
+		for i, e := range events {
+			if !known[e.ProductID] {
+				res[i] = EventResult{Status: EventFailed, Err: &UnknownProductError{IDs: []string{e.ProductID}}}
+				continue
+			}
+			queued = append(queued, i)
+			b.Queue(`INSERT INTO events (client_event_id, user_id, product_id, type, value, occurred_at)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, client_event_id) DO NOTHING RETURNING id`,
+				e.ClientEventID, e.UserID, e.ProductID, string(e.Type), e.Value, e.OccurredAt)
+		}
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		for _, i := range queued {
+			var id int64
+			err := br.QueryRow().Scan(&id)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows):
+				res[i] = EventResult{Status: EventDuplicate}
+			case err != nil:
+				return fmt.Errorf("insert event %q: %w", events[i].ClientEventID, err)
+			default:
+				res[i] = EventResult{Status: EventInserted}
+			}
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (s *Store) liveProducts(ctx context.Context, ids []string) (map[string]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM products WHERE id = ANY($1) AND deleted_at IS NULL`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("look up products: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("look up products: %w", err)
+	}
+	m := make(map[string]bool, len(found))
+	for _, id := range found {
+		m[id] = true
+	}
+	return m, nil
+}
+
+// UserEvents returns a user's most recent events, newest first.
+func (s *Store) UserEvents(ctx context.Context, userID string, limit int) ([]catalog.Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT client_event_id, user_id, product_id, type, value::float8, occurred_at
+		FROM events WHERE user_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`, userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("user events: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalog.Event, error) {
+		var e catalog.Event
+		var t string
+		err := r.Scan(&e.ClientEventID, &e.UserID, &e.ProductID, &t, &e.Value, &e.OccurredAt)
+		e.Type = catalog.EventType(t)
+		return e, err
+	})
+}
+
+// UserVector is a user's taste in one space, updated online from events.
+type UserVector struct {
+	UserID    string
+	Space     int
+	Vector    []float32
+	Weight    float64
+	UpdatedAt time.Time
+}
+
+// GetUserVector returns a user's vector in a space.
+func (s *Store) GetUserVector(ctx context.Context, userID string, space int) (UserVector, error) {
+	uv := UserVector{UserID: userID, Space: space}
+	var v pgvector.Vector
+	err := s.pool.QueryRow(ctx, `SELECT COALESCE(embedding, embedding_half::vector), weight, updated_at
+		FROM user_vectors WHERE user_id = $1 AND space_version = $2`, userID, space).Scan(&v, &uv.Weight, &uv.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uv, fmt.Errorf("vector of user %q in space %d: %w", userID, space, ErrNotFound)
+	}
+	if err != nil {
+		return uv, fmt.Errorf("get user vector: %w", err)
+	}
+	uv.Vector = v.Slice()
+	return uv, nil
+}
+
+// PutUserVector stores a user's vector; the user must exist.
+func (s *Store) PutUserVector(ctx context.Context, uv UserVector) error {
+	sp, err := s.GetSpace(ctx, uv.Space)
+	if err != nil {
+		return err
+	}
+	if len(uv.Vector) != sp.Dim {
+		return &DimensionError{What: fmt.Sprintf("user %q in space %d", uv.UserID, sp.Version), Want: sp.Dim, Got: len(uv.Vector)}
+	}
+	col, _ := spaceColumn(sp.Storage)
+	other := "embedding_half"
+	if col == "embedding_half" {
+		other = "embedding"
+	}
+	_, err = s.pool.Exec(ctx, fmt.Sprintf(`INSERT INTO user_vectors (user_id, space_version, %[1]s, weight, updated_at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (user_id, space_version) DO UPDATE SET %[1]s = EXCLUDED.%[1]s, %[2]s = NULL,
+			weight = EXCLUDED.weight, updated_at = EXCLUDED.updated_at`, col, other),
+		uv.UserID, uv.Space, vectorArg(sp.Storage, uv.Vector), uv.Weight, uv.UpdatedAt)
+	if pgCode(err) == codeForeignKey {
+		return fmt.Errorf("user %q: %w", uv.UserID, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("put user vector: %w", err)
+	}
+	return nil
+}
+
+// DeleteUser erases a user with everything that names them (events and
+// vectors cascade).
+func (s *Store) DeleteUser(ctx context.Context, userID string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, userID)
+	if err != nil {
+		return fmt.Errorf("delete user %q: %w", userID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("user %q: %w", userID, ErrNotFound)
+	}
+	return nil
+}

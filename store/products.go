@@ -1,0 +1,238 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vitrinehq/vitrine/catalog"
+)
+
+// UpsertStatus says what an upsert did to one product.
+type UpsertStatus int
+
+// Upsert outcomes. Unchanged means the stored content hash matched, so
+// nothing was written and nothing needs re-encoding.
+const (
+	Inserted UpsertStatus = iota + 1
+	Updated
+	Unchanged
+	Failed
+)
+
+func (s UpsertStatus) String() string {
+	switch s {
+	case Inserted:
+		return "inserted"
+	case Updated:
+		return "updated"
+	case Unchanged:
+		return "unchanged"
+	case Failed:
+		return "failed"
+	}
+	return "unknown"
+}
+
+// UpsertResult is the outcome for one product of a batch.
+type UpsertResult struct {
+	ID     string
+	Status UpsertStatus
+	Err    error // set when Status is Failed
+}
+
+const upsertProductSQL = `
+INSERT INTO products (id, title, description, brand, category, price, currency, attributes, media, content_hash)
+VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9, $10)
+ON CONFLICT (id) DO UPDATE SET
+    title = EXCLUDED.title, description = EXCLUDED.description, brand = EXCLUDED.brand,
+    category = EXCLUDED.category, price = EXCLUDED.price, currency = EXCLUDED.currency,
+    attributes = EXCLUDED.attributes, media = EXCLUDED.media, content_hash = EXCLUDED.content_hash,
+    updated_at = now(), deleted_at = NULL
+WHERE products.content_hash <> EXCLUDED.content_hash OR products.deleted_at IS NOT NULL
+RETURNING (xmax = 0)`
+
+func productArgs(p catalog.Product) []any {
+	attrs := p.Attributes
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	media := p.Media
+	if media == nil {
+		media = []catalog.Media{}
+	}
+	cat := p.Category
+	if cat == nil {
+		cat = []string{}
+	}
+	return []any{p.ID, p.Title, p.Description, p.Brand, cat, p.Price, p.Currency, attrs, media, p.ContentHash()}
+}
+
+// UpsertProducts writes products idempotently by id and content hash. The
+// products must already be validated. The batch is pipelined in one round
+// trip; if any row fails, rows are retried one by one so a single bad row
+// is reported in its result and the others land.
+func (s *Store) UpsertProducts(ctx context.Context, products []catalog.Product) ([]UpsertResult, error) {
+	if len(products) == 0 {
+		return nil, nil
+	}
+	res := make([]UpsertResult, len(products))
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, p := range products {
+			b.Queue(upsertProductSQL, productArgs(p)...)
+		}
+		br := tx.SendBatch(ctx, b)
+		for i, p := range products {
+			st, err := scanUpsert(br.QueryRow())
+			if err != nil {
+				br.Close()
+				return err
+			}
+			res[i] = UpsertResult{ID: p.ID, Status: st}
+		}
+		return br.Close()
+	})
+	if err == nil {
+		return res, nil
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("upsert products: %w", err)
+	}
+	// Isolate the failing rows.
+	for i, p := range products {
+		var st UpsertStatus
+		err := s.inTx(ctx, func(tx pgx.Tx) error {
+			var err error
+			st, err = scanUpsert(tx.QueryRow(ctx, upsertProductSQL, productArgs(p)...))
+			return err
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("upsert products: %w", err)
+			}
+			res[i] = UpsertResult{ID: p.ID, Status: Failed, Err: fmt.Errorf("product %q: %w", p.ID, err)}
+			continue
+		}
+		res[i] = UpsertResult{ID: p.ID, Status: st}
+	}
+	return res, nil
+}
+
+func scanUpsert(row pgx.Row) (UpsertStatus, error) {
+	var inserted bool
+	err := row.Scan(&inserted)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return Unchanged, nil
+	case err != nil:
+		return Failed, err
+	case inserted:
+		return Inserted, nil
+	default:
+		return Updated, nil
+	}
+}
+
+const productColumns = `id, title, description, brand, category, price::float8, COALESCE(currency, ''),
+	attributes, media, created_at, updated_at`
+
+func scanProduct(row pgx.Row) (catalog.Product, error) {
+	var p catalog.Product
+	err := row.Scan(&p.ID, &p.Title, &p.Description, &p.Brand, &p.Category, &p.Price, &p.Currency,
+		&p.Attributes, &p.Media, &p.CreatedAt, &p.UpdatedAt)
+	if len(p.Attributes) == 0 {
+		p.Attributes = nil
+	}
+	if len(p.Category) == 0 {
+		p.Category = nil
+	}
+	if len(p.Media) == 0 {
+		p.Media = nil
+	}
+	return p, err
+}
+
+// GetProduct returns a live (not deleted) product.
+func (s *Store) GetProduct(ctx context.Context, id string) (catalog.Product, error) {
+	p, err := scanProduct(s.pool.QueryRow(ctx,
+		`SELECT `+productColumns+` FROM products WHERE id = $1 AND deleted_at IS NULL`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, fmt.Errorf("product %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return p, fmt.Errorf("get product %q: %w", id, err)
+	}
+	return p, nil
+}
+
+// GetProducts returns the live products among ids, keyed by id.
+func (s *Store) GetProducts(ctx context.Context, ids []string) (map[string]catalog.Product, error) {
+	rows, err := s.pool.Query(ctx,
+		`SELECT `+productColumns+` FROM products WHERE id = ANY($1) AND deleted_at IS NULL`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("get products: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]catalog.Product, len(ids))
+	for rows.Next() {
+		p, err := scanProduct(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan product: %w", err)
+		}
+		out[p.ID] = p
+	}
+	return out, rows.Err()
+}
+
+// ContentHashes returns the stored content hashes of live products among
+// ids, so ingestion can skip unchanged products without rewriting them.
+func (s *Store) ContentHashes(ctx context.Context, ids []string) (map[string][]byte, error) {
+	rows, err := s.pool.Query(ctx,
+		`SELECT id, content_hash FROM products WHERE id = ANY($1) AND deleted_at IS NULL`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("content hashes: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string][]byte, len(ids))
+	for rows.Next() {
+		var id string
+		var h []byte
+		if err := rows.Scan(&id, &h); err != nil {
+			return nil, fmt.Errorf("scan content hash: %w", err)
+		}
+		out[id] = h
+	}
+	return out, rows.Err()
+}
+
+// DeleteProduct soft-deletes a product (events keep their reference) and
+// drops its fused vectors so it leaves every index at once.
+func (s *Store) DeleteProduct(ctx context.Context, id string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE products SET deleted_at = now(), updated_at = now()
+			WHERE id = $1 AND deleted_at IS NULL`, id)
+		if err != nil {
+			return fmt.Errorf("delete product %q: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("product %q: %w", id, ErrNotFound)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM product_vectors WHERE product_id = $1`, id); err != nil {
+			return fmt.Errorf("delete vectors of %q: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// CountProducts counts live products.
+func (s *Store) CountProducts(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM products WHERE deleted_at IS NULL`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count products: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,170 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
+
+	"github.com/vitrinehq/vitrine/catalog"
+)
+
+// Neighbor is one search hit.
+type Neighbor struct {
+	ProductID string
+	// Distance is the cosine distance (0 = same direction, 2 = opposite);
+	// similarity is 1 - Distance.
+	Distance float64
+}
+
+// NearestQuery asks for the K products nearest to Vector in a space, or in
+// one model's embeddings when Model is set.
+type NearestQuery struct {
+	Space  int    // vector space version (ignored when Model is set)
+	Model  string // model key: search its per-model embeddings instead
+	Vector []float32
+	K      int
+	Filter catalog.Filter
+	// EfSearch is the HNSW candidate list size; 0 picks max(2K, 40).
+	EfSearch int
+	// Exact scans every matching row instead of using the index (the
+	// baseline for recall measurements, and the fallback).
+	Exact bool
+}
+
+// MaxK bounds K so one query cannot ask for the whole catalog.
+const MaxK = 1000
+
+// target is what a nearest-neighbour query reads: a table, the indexed
+// expression, the row restriction its partial index covers, and the cast of
+// the query vector.
+type target struct {
+	from    string
+	indexed string // expression matching the partial HNSW index
+	plain   string // same distance without the index-matching cast
+	where   string
+	dim     int
+	storage Storage
+}
+
+func (s *Store) target(ctx context.Context, q NearestQuery) (target, []any, error) {
+	if q.Model != "" {
+		dim := len(q.Vector)
+		// The model key is a bind parameter ($2); only dims are formatted.
+		return target{
+			from:    `embeddings v JOIN products p ON p.id = v.product_id`,
+			indexed: fmt.Sprintf(`v.embedding::vector(%d) <=> $1`, dim),
+			plain:   `v.embedding <=> $1`,
+			where:   `v.model = $2`,
+			dim:     dim,
+			storage: StorageVector,
+		}, []any{pgvector.NewVector(q.Vector), q.Model}, nil
+	}
+	sp, err := s.GetSpace(ctx, q.Space)
+	if err != nil {
+		return target{}, nil, err
+	}
+	if len(q.Vector) != sp.Dim {
+		return target{}, nil, &DimensionError{What: fmt.Sprintf("query for space %d", sp.Version), Want: sp.Dim, Got: len(q.Vector)}
+	}
+	col, _ := spaceColumn(sp.Storage)
+	return target{
+		from:    `product_vectors v JOIN products p ON p.id = v.product_id`,
+		indexed: fmt.Sprintf(`v.%s::%s(%d) <=> $1`, col, sp.Storage, sp.Dim),
+		plain:   fmt.Sprintf(`v.%s <=> $1`, col),
+		where:   `v.space_version = $2`,
+		dim:     sp.Dim,
+		storage: sp.Storage,
+	}, []any{vectorArg(sp.Storage, q.Vector), sp.Version}, nil
+}
+
+// Nearest returns up to K live products nearest to the query that pass the
+// filter, closest first. It returns K rows whenever K rows match: the HNSW
+// index is scanned iteratively (pgvector 0.8) so selective filters keep
+// scanning, and if the index still yields fewer than K an exact scan runs.
+func (s *Store) Nearest(ctx context.Context, q NearestQuery) ([]Neighbor, error) {
+	if q.K < 1 || q.K > MaxK {
+		return nil, fmt.Errorf("%w: k must be between 1 and %d", catalog.ErrInvalid, MaxK)
+	}
+	if len(q.Vector) == 0 {
+		return nil, &DimensionError{What: "query", Want: 1, Got: 0}
+	}
+	t, args, err := s.target(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	where, args := filterSQL(q.Filter, []string{t.where, `p.deleted_at IS NULL`}, args)
+	args = append(args, q.K)
+	limit := fmt.Sprintf("$%d", len(args))
+	query := func(distance string) string {
+		return `SELECT v.product_id, ` + distance + ` AS distance FROM ` + t.from +
+			` WHERE ` + where + ` ORDER BY distance LIMIT ` + limit
+	}
+	if q.Exact {
+		return s.nearest(ctx, query(t.plain), args, 0)
+	}
+	ef := q.EfSearch
+	if ef == 0 {
+		ef = max(2*q.K, 40)
+	}
+	hits, err := s.nearest(ctx, query(t.indexed), args, min(ef, 1000))
+	if err != nil || len(hits) >= q.K {
+		return hits, err
+	}
+	// The index ran out (max_scan_tuples) before K rows passed the filter;
+	// an exact scan answers correctly whenever K rows match.
+	return s.nearest(ctx, query(t.plain), args, 0)
+}
+
+func (s *Store) nearest(ctx context.Context, sql string, args []any, ef int) ([]Neighbor, error) {
+	var out []Neighbor
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if ef > 0 {
+			if _, err := tx.Exec(ctx, `SELECT set_config('hnsw.ef_search', $1, true),
+				set_config('hnsw.iterative_scan', 'strict_order', true)`, fmt.Sprint(ef)); err != nil {
+				return fmt.Errorf("set search parameters: %w", err)
+			}
+		}
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return fmt.Errorf("nearest: %w", err)
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Neighbor, error) {
+			var n Neighbor
+			err := r.Scan(&n.ProductID, &n.Distance)
+			return n, err
+		})
+		return err
+	})
+	return out, err
+}
+
+// filterSQL appends the filter's conditions, each with bind parameters;
+// no user value is ever formatted into the SQL text.
+func filterSQL(f catalog.Filter, conds []string, args []any) (string, []any) {
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, strings.ReplaceAll(cond, "$?", fmt.Sprintf("$%d", len(args))))
+	}
+	if len(f.Category) > 0 {
+		add(`p.category[1:cardinality($?::text[])] = $?::text[]`, f.Category)
+	}
+	if len(f.Brands) > 0 {
+		add(`p.brand = ANY($?::text[])`, f.Brands)
+	}
+	if f.MinPrice != nil {
+		add(`p.price >= $?`, *f.MinPrice)
+	}
+	if f.MaxPrice != nil {
+		add(`p.price <= $?`, *f.MaxPrice)
+	}
+	if len(f.Attributes) > 0 {
+		add(`p.attributes @> $?::jsonb`, f.Attributes)
+	}
+	if len(f.Exclude) > 0 {
+		add(`p.id <> ALL($?::text[])`, f.Exclude)
+	}
+	return strings.Join(conds, " AND "), args
+}

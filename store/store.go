@@ -1,0 +1,172 @@
+// Package store keeps Vitrine's state in PostgreSQL with pgvector: products,
+// per-model embeddings, versioned vector spaces, users, events, user vectors
+// and API keys. It is the only package that speaks SQL.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	pgxvec "github.com/pgvector/pgvector-go/pgx"
+
+	"github.com/vitrinehq/vitrine/migrations"
+)
+
+// Errors callers branch on with errors.Is / errors.As.
+var (
+	ErrNotFound       = errors.New("not found")
+	ErrUnknownProduct = errors.New("unknown product")
+	ErrNoActiveSpace  = errors.New("no active vector space")
+	ErrConflict       = errors.New("conflict")
+	ErrNoPgvector     = errors.New("pgvector extension missing")
+)
+
+// DimensionError reports a vector whose length does not match its space or
+// model.
+type DimensionError struct {
+	What      string
+	Want, Got int
+}
+
+func (e *DimensionError) Error() string {
+	return fmt.Sprintf("%s: vector has %d dimensions, want %d", e.What, e.Got, e.Want)
+}
+
+// UnknownProductError names the product ids that do not exist.
+type UnknownProductError struct{ IDs []string }
+
+func (e *UnknownProductError) Error() string {
+	return fmt.Sprintf("unknown product %q", e.IDs)
+}
+
+// Is makes errors.Is(err, ErrUnknownProduct) work.
+func (e *UnknownProductError) Is(target error) bool { return target == ErrUnknownProduct }
+
+// Store is a handle on the database; safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+}
+
+type options struct {
+	maxConns int32
+	migrate  bool
+	log      *slog.Logger
+}
+
+// Option configures Open.
+type Option func(*options)
+
+// WithMaxConns bounds the connection pool.
+func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = int32(n) } }
+
+// WithMigrate applies pending migrations before the pool is opened.
+func WithMigrate() Option { return func(o *options) { o.migrate = true } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// Open connects to url. pgvector's types are registered on every
+// connection, so the schema (at least the vector extension) must exist:
+// pass WithMigrate to create it.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	o := options{maxConns: 8, log: slog.New(slog.DiscardHandler)}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.migrate {
+		if _, err := Migrate(ctx, url, o.log); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	cfg.MaxConns = o.maxConns
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		if err := pgxvec.RegisterTypes(ctx, conn); err != nil {
+			return fmt.Errorf("%w: %w (run `vitrine db migrate`)", ErrNoPgvector, err)
+		}
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return &Store{pool: pool, log: o.log}, nil
+}
+
+// Migrate applies pending migrations on a short-lived pool that does not
+// need the vector type to exist yet.
+func Migrate(ctx context.Context, url string, log *slog.Logger) ([]migrations.Result, error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("connect for migration: %w", err)
+	}
+	defer pool.Close()
+	return migrations.Up(ctx, pool, log)
+}
+
+// Close releases the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+// Pool exposes the pool for packages that share the database, such as the
+// River job queue.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping checks the database is reachable (for /readyz).
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Info describes the server for `vitrine db status`.
+type Info struct {
+	ServerVersion   string
+	PgvectorVersion string
+	SchemaVersion   int64
+}
+
+// Info reads versions of the server, pgvector and the schema.
+func (s *Store) Info(ctx context.Context) (Info, error) {
+	var i Info
+	err := s.pool.QueryRow(ctx, `SELECT current_setting('server_version'),
+		COALESCE((SELECT extversion FROM pg_extension WHERE extname = 'vector'), '')`).Scan(&i.ServerVersion, &i.PgvectorVersion)
+	if err != nil {
+		return i, fmt.Errorf("server info: %w", err)
+	}
+	v, err := migrations.Version(ctx, s.pool)
+	if err != nil {
+		return i, err
+	}
+	i.SchemaVersion = v
+	return i, nil
+}
+
+// inTx runs fn in a transaction, committing on success.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, fn)
+}
+
+// pgCode returns the SQLSTATE of a PostgreSQL error, or "".
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// SQLSTATE codes the store maps to typed errors.
+const (
+	codeForeignKey = "23503"
+	codeUnique     = "23505"
+	codeCheck      = "23514"
+)

@@ -1,0 +1,384 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
+)
+
+// pgvector's HNSW limits by column type.
+const (
+	MaxVectorDims  = 2000
+	MaxHalfvecDims = 4000
+)
+
+// Storage is the column type a space's vectors are kept in.
+type Storage string
+
+// Vector storage types: full-precision vector, or halfvec (float16) which
+// halves storage and allows up to 4,000 indexed dimensions.
+const (
+	StorageVector  Storage = "vector"
+	StorageHalfvec Storage = "halfvec"
+)
+
+// SpaceState is where a vector space is in its life.
+type SpaceState string
+
+// States: building (backfill running), ready (complete, not serving),
+// active (serving; at most one), retired (kept for rollback).
+const (
+	SpaceBuilding SpaceState = "building"
+	SpaceReady    SpaceState = "ready"
+	SpaceActive   SpaceState = "active"
+	SpaceRetired  SpaceState = "retired"
+)
+
+// Space is one version of the product vector space.
+type Space struct {
+	Version     int
+	Name        string
+	Spec        json.RawMessage // models, fusion strategy, weights (owned by package fusion)
+	Dim         int
+	Storage     Storage
+	State       SpaceState
+	CreatedAt   time.Time
+	ActivatedAt *time.Time
+	Vectors     int64 // number of product vectors, filled by ListSpaces
+}
+
+// NewSpace describes a space to create.
+type NewSpace struct {
+	Name string
+	Spec json.RawMessage
+	Dim  int
+	// Storage defaults to vector up to 2,000 dimensions and halfvec above.
+	Storage Storage
+	// DeferIndex skips building the HNSW index now (a backfill builds it
+	// once, after loading, which is much faster than row-by-row inserts).
+	DeferIndex bool
+}
+
+// ErrTooManyDims means no pgvector index type can hold the dimension.
+var ErrTooManyDims = errors.New("too many dimensions for an HNSW index")
+
+// CreateSpace adds a space in state building.
+func (s *Store) CreateSpace(ctx context.Context, ns NewSpace) (Space, error) {
+	if ns.Storage == "" {
+		ns.Storage = StorageVector
+		if ns.Dim > MaxVectorDims {
+			ns.Storage = StorageHalfvec
+		}
+	}
+	switch {
+	case ns.Dim < 1:
+		return Space{}, fmt.Errorf("space dimension %d: must be positive", ns.Dim)
+	case ns.Storage == StorageVector && ns.Dim > MaxVectorDims,
+		ns.Storage == StorageHalfvec && ns.Dim > MaxHalfvecDims:
+		return Space{}, fmt.Errorf("%w: %d dimensions as %s (limits: vector %d, halfvec %d)", ErrTooManyDims, ns.Dim, ns.Storage, MaxVectorDims, MaxHalfvecDims)
+	case ns.Storage != StorageVector && ns.Storage != StorageHalfvec:
+		return Space{}, fmt.Errorf("space storage %q: want vector or halfvec", ns.Storage)
+	}
+	spec := ns.Spec
+	if len(spec) == 0 {
+		spec = json.RawMessage(`{}`)
+	}
+	var sp Space
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO vector_spaces (name, spec, dim, storage) VALUES ($1, $2, $3, $4)
+			RETURNING `+spaceColumns, ns.Name, spec, ns.Dim, ns.Storage).Scan(spaceDest(&sp)...)
+		if err != nil {
+			return fmt.Errorf("create space: %w", err)
+		}
+		if ns.DeferIndex {
+			return nil
+		}
+		return createSpaceIndex(ctx, tx, sp)
+	})
+	return sp, err
+}
+
+const spaceColumns = `version, name, spec, dim, storage, state, created_at, activated_at`
+
+func spaceDest(sp *Space) []any {
+	return []any{&sp.Version, &sp.Name, &sp.Spec, &sp.Dim, &sp.Storage, &sp.State, &sp.CreatedAt, &sp.ActivatedAt}
+}
+
+// spaceColumn is the column and operator class of a space's vectors.
+func spaceColumn(st Storage) (column, opclass string) {
+	if st == StorageHalfvec {
+		return "embedding_half", "halfvec_cosine_ops"
+	}
+	return "embedding", "vector_cosine_ops"
+}
+
+// indexName is deterministic so creation is idempotent.
+func spaceIndexName(version int) string { return fmt.Sprintf("product_vectors_space_%d_hnsw", version) }
+
+func createSpaceIndex(ctx context.Context, tx pgx.Tx, sp Space) error {
+	col, ops := spaceColumn(sp.Storage)
+	// Only integers from the spaces table are formatted into DDL, which
+	// cannot take parameters.
+	ddl := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON product_vectors USING hnsw ((%s::%s(%d)) %s) WHERE space_version = %d`,
+		spaceIndexName(sp.Version), col, sp.Storage, sp.Dim, ops, sp.Version)
+	if _, err := tx.Exec(ctx, ddl); err != nil {
+		return fmt.Errorf("create HNSW index for space %d: %w", sp.Version, err)
+	}
+	return nil
+}
+
+// BuildSpaceIndex builds the space's HNSW index if it does not exist yet.
+func (s *Store) BuildSpaceIndex(ctx context.Context, version int) error {
+	sp, err := s.GetSpace(ctx, version)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		// Index builds are memory-hungry; give this one more room.
+		if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '512MB'`); err != nil {
+			return err
+		}
+		return createSpaceIndex(ctx, tx, sp)
+	})
+}
+
+// GetSpace returns one space.
+func (s *Store) GetSpace(ctx context.Context, version int) (Space, error) {
+	var sp Space
+	err := s.pool.QueryRow(ctx, `SELECT `+spaceColumns+` FROM vector_spaces WHERE version = $1`, version).Scan(spaceDest(&sp)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sp, fmt.Errorf("vector space %d: %w", version, ErrNotFound)
+	}
+	if err != nil {
+		return sp, fmt.Errorf("get space %d: %w", version, err)
+	}
+	return sp, nil
+}
+
+// ActiveSpace returns the space that serves queries.
+func (s *Store) ActiveSpace(ctx context.Context) (Space, error) {
+	var sp Space
+	err := s.pool.QueryRow(ctx, `SELECT `+spaceColumns+` FROM vector_spaces WHERE state = 'active'`).Scan(spaceDest(&sp)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sp, ErrNoActiveSpace
+	}
+	if err != nil {
+		return sp, fmt.Errorf("active space: %w", err)
+	}
+	return sp, nil
+}
+
+// ListSpaces returns every space, newest first, with vector counts.
+func (s *Store) ListSpaces(ctx context.Context) ([]Space, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+spaceColumns+`,
+		(SELECT count(*) FROM product_vectors pv WHERE pv.space_version = vs.version)
+		FROM vector_spaces vs ORDER BY version DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list spaces: %w", err)
+	}
+	defer rows.Close()
+	var out []Space
+	for rows.Next() {
+		var sp Space
+		if err := rows.Scan(append(spaceDest(&sp), &sp.Vectors)...); err != nil {
+			return nil, fmt.Errorf("scan space: %w", err)
+		}
+		out = append(out, sp)
+	}
+	return out, rows.Err()
+}
+
+// SetSpaceState moves a non-active space between building and ready.
+func (s *Store) SetSpaceState(ctx context.Context, version int, state SpaceState) error {
+	if state == SpaceActive {
+		return s.ActivateSpace(ctx, version)
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE vector_spaces SET state = $2 WHERE version = $1 AND state <> 'active'`, version, state)
+	if err != nil {
+		return fmt.Errorf("set space %d state: %w", version, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("vector space %d (missing or active): %w", version, ErrConflict)
+	}
+	return nil
+}
+
+// ActivateSpace makes version the serving space in one transaction; the
+// previously active space becomes retired, so readers switch atomically.
+func (s *Store) ActivateSpace(ctx context.Context, version int) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		// Serialise concurrent activations.
+		if _, err := tx.Exec(ctx, `LOCK TABLE vector_spaces IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return fmt.Errorf("lock spaces: %w", err)
+		}
+		var sp Space
+		err := tx.QueryRow(ctx, `SELECT `+spaceColumns+` FROM vector_spaces WHERE version = $1`, version).Scan(spaceDest(&sp)...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("vector space %d: %w", version, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("activate space %d: %w", version, err)
+		}
+		if sp.State == SpaceActive {
+			return nil
+		}
+		if err := createSpaceIndex(ctx, tx, sp); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE vector_spaces SET state = 'retired' WHERE state = 'active'`); err != nil {
+			return fmt.Errorf("retire active space: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE vector_spaces SET state = 'active', activated_at = now() WHERE version = $1`, version); err != nil {
+			return fmt.Errorf("activate space %d: %w", version, err)
+		}
+		return nil
+	})
+}
+
+// DropSpace deletes a space that is not active, with its vectors and index.
+func (s *Store) DropSpace(ctx context.Context, version int) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var state SpaceState
+		err := tx.QueryRow(ctx, `SELECT state FROM vector_spaces WHERE version = $1 FOR UPDATE`, version).Scan(&state)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("vector space %d: %w", version, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("drop space %d: %w", version, err)
+		}
+		if state == SpaceActive {
+			return fmt.Errorf("vector space %d is active; activate another first: %w", version, ErrConflict)
+		}
+		if _, err := tx.Exec(ctx, `DROP INDEX IF EXISTS `+spaceIndexName(version)); err != nil {
+			return fmt.Errorf("drop index of space %d: %w", version, err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM vector_spaces WHERE version = $1`, version); err != nil {
+			return fmt.Errorf("drop space %d: %w", version, err)
+		}
+		return nil
+	})
+}
+
+// ProductVector is a product's fused vector in one space.
+type ProductVector struct {
+	ProductID  string
+	Vector     []float32
+	SourceHash []byte // hash of the per-model embeddings it was fused from
+}
+
+// vectorArg converts to the space's storage type.
+func vectorArg(st Storage, v []float32) any {
+	if st == StorageHalfvec {
+		return pgvector.NewHalfVector(v)
+	}
+	return pgvector.NewVector(v)
+}
+
+// PutProductVectors upserts fused vectors into a space. Every vector must
+// have the space's dimension and every product must exist and be live.
+func (s *Store) PutProductVectors(ctx context.Context, version int, vs []ProductVector) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	sp, err := s.GetSpace(ctx, version)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(vs))
+	for i, v := range vs {
+		if len(v.Vector) != sp.Dim {
+			return &DimensionError{What: fmt.Sprintf("product %q in space %d", v.ProductID, version), Want: sp.Dim, Got: len(v.Vector)}
+		}
+		ids[i] = v.ProductID
+	}
+	if err := s.checkProductsExist(ctx, ids); err != nil {
+		return err
+	}
+	col, _ := spaceColumn(sp.Storage)
+	// The other column is cleared so a space's storage is unambiguous.
+	other := "embedding_half"
+	if col == "embedding_half" {
+		other = "embedding"
+	}
+	q := fmt.Sprintf(`INSERT INTO product_vectors (space_version, product_id, %[1]s, source_hash)
+		VALUES ($1, $2, $3, $4)
+		ON CONFLICT (space_version, product_id) DO UPDATE SET %[1]s = EXCLUDED.%[1]s, %[2]s = NULL,
+			source_hash = EXCLUDED.source_hash, updated_at = now()`, col, other)
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, v := range vs {
+			b.Queue(q, version, v.ProductID, vectorArg(sp.Storage, v.Vector), v.SourceHash)
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			if pgCode(err) == codeForeignKey {
+				return fmt.Errorf("put product vectors: %w", &UnknownProductError{IDs: ids})
+			}
+			return fmt.Errorf("put product vectors: %w", err)
+		}
+		return nil
+	})
+}
+
+// checkProductsExist returns an UnknownProductError naming every id that is
+// missing or deleted.
+func (s *Store) checkProductsExist(ctx context.Context, ids []string) error {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT i FROM unnest($1::text[]) AS i
+		WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.id = i AND p.deleted_at IS NULL)`, ids)
+	if err != nil {
+		return fmt.Errorf("check products: %w", err)
+	}
+	missing, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("check products: %w", err)
+	}
+	if len(missing) > 0 {
+		return &UnknownProductError{IDs: missing}
+	}
+	return nil
+}
+
+// ProductVectors returns the fused vectors of ids in a space.
+func (s *Store) ProductVectors(ctx context.Context, version int, ids []string) (map[string][]float32, error) {
+	rows, err := s.pool.Query(ctx, `SELECT product_id, COALESCE(embedding, embedding_half::vector)
+		FROM product_vectors WHERE space_version = $1 AND product_id = ANY($2)`, version, ids)
+	if err != nil {
+		return nil, fmt.Errorf("product vectors: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string][]float32, len(ids))
+	for rows.Next() {
+		var id string
+		var v pgvector.Vector
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, fmt.Errorf("scan product vector: %w", err)
+		}
+		out[id] = v.Slice()
+	}
+	return out, rows.Err()
+}
+
+// VectorSourceHashes returns the source hashes of vectors already in a
+// space, so backfill and ingest skip products whose inputs did not change.
+func (s *Store) VectorSourceHashes(ctx context.Context, version int, ids []string) (map[string][]byte, error) {
+	rows, err := s.pool.Query(ctx, `SELECT product_id, source_hash FROM product_vectors
+		WHERE space_version = $1 AND product_id = ANY($2)`, version, ids)
+	if err != nil {
+		return nil, fmt.Errorf("vector hashes: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string][]byte, len(ids))
+	for rows.Next() {
+		var id string
+		var h []byte
+		if err := rows.Scan(&id, &h); err != nil {
+			return nil, fmt.Errorf("scan vector hash: %w", err)
+		}
+		out[id] = h
+	}
+	return out, rows.Err()
+}
