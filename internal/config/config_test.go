@@ -1,0 +1,90 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vitrinehq/vitrine/internal/config"
+)
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "v.yaml")
+	if err := os.WriteFile(file, []byte("database:\n  port: 6000\nort:\n  max_wait: 20ms\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		file    string
+		env     []string
+		check   func(config.Config) bool
+		wantErr string
+	}{
+		{name: "defaults", check: func(c config.Config) bool {
+			return c.Database.Port == 54329 && c.ORT.Provider == "cpu" && c.Home == ".vitrine"
+		}},
+		{name: "file", file: file, check: func(c config.Config) bool {
+			return c.Database.Port == 6000 && c.ORT.MaxWait == 20*time.Millisecond
+		}},
+		{name: "env beats file", file: file, env: []string{"VITRINE_DATABASE_PORT=7000", "VITRINE_DATABASE_URL=postgres://x", "VITRINE_ORT_INTRA_OP_THREADS=2", "VITRINE_ASSETS=/m"},
+			check: func(c config.Config) bool {
+				return c.Database.Port == 7000 && c.Database.URL == "postgres://x" && c.ORT.IntraOpThreads == 2 && c.Assets == "/m"
+			}},
+		{name: "unrelated VITRINE_ variables ignored", env: []string{"VITRINE_TEST_DATABASE_URL=x"}, check: func(c config.Config) bool { return true }},
+		{name: "bad provider", env: []string{"VITRINE_ORT_PROVIDER=tpu"}, wantErr: "VITRINE_ORT_PROVIDER"},
+		{name: "bad port", env: []string{"VITRINE_DATABASE_PORT=0"}, wantErr: "database.port"},
+		{name: "bad type", env: []string{"VITRINE_DATABASE_PORT=abc"}, wantErr: "port"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.Load(tc.file, func() []string { return tc.env })
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want one naming %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Errorf("unexpected config %+v", c)
+			}
+		})
+	}
+	_, err := config.Load(filepath.Join(dir, "missing.yaml"), func() []string { return nil })
+	if err == nil {
+		t.Error("missing config file accepted")
+	}
+	_, err = config.Load("", func() []string { return []string{"VITRINE_ORT_PROVIDER=tpu"} })
+	if !errors.Is(err, config.ErrInvalid) {
+		t.Errorf("err %v, want ErrInvalid", err)
+	}
+}
+
+func TestYAMLMasksPassword(t *testing.T) {
+	c := config.Default()
+	c.Database.URL = "postgres://u:secret@h/db"
+	b, err := c.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "secret") {
+		t.Errorf("password printed:\n%s", b)
+	}
+	if !strings.Contains(string(b), "postgres://u:") {
+		t.Errorf("url missing:\n%s", b)
+	}
+}
+
+func TestEveryKeyHasEnv(t *testing.T) {
+	for _, kv := range config.Keys() {
+		if !strings.HasPrefix(kv[1], "VITRINE_") || strings.Contains(kv[1], ".") {
+			t.Errorf("key %s maps to %s", kv[0], kv[1])
+		}
+	}
+}
