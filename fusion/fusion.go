@@ -1,0 +1,254 @@
+// Package fusion combines per-model embeddings of a product into one
+// product vector according to a vector space's fusion strategy and weights.
+//
+// weighted_concat: each model's vector is L2-normalised, scaled by
+// sqrt(w_i/W) (W the sum of the weights of the models present) and
+// concatenated. The result has unit length, and for two products with the
+// same models present,
+//
+//	cos(fuse(a), fuse(b)) = Σ_i (w_i/W) · cos(a_i, b_i)
+//
+// so cosine search on the fused vector ranks by the weighted sum of
+// per-modality similarities. A missing modality leaves its block zero and
+// the remaining weights are renormalised.
+//
+// weighted_mean: for encoders that share one space (a CLIP pair), the
+// normalised vectors are averaged with their weights and renormalised.
+package fusion
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+)
+
+// Strategy names a fusion method.
+type Strategy string
+
+// Supported strategies.
+const (
+	WeightedConcat Strategy = "weighted_concat"
+	WeightedMean   Strategy = "weighted_mean"
+)
+
+// Component is one model's part in a space.
+type Component struct {
+	Model    string  `json:"model"` // manifest name@version
+	Modality string  `json:"modality"`
+	Dim      int     `json:"dim"`
+	Weight   float64 `json:"weight"`
+}
+
+// Spec is a vector space's definition: stored as the space's spec.
+type Spec struct {
+	Strategy   Strategy    `json:"strategy"`
+	Components []Component `json:"components"`
+}
+
+// Errors.
+var (
+	ErrInvalidSpec = errors.New("invalid fusion spec")
+	// ErrNoModality means a product has no usable vector for any component.
+	ErrNoModality = errors.New("no usable modality")
+)
+
+// Validate checks the spec.
+func (s Spec) Validate() error {
+	var errs []error
+	if s.Strategy != WeightedConcat && s.Strategy != WeightedMean {
+		errs = append(errs, fmt.Errorf("%w: strategy %q is not weighted_concat or weighted_mean", ErrInvalidSpec, s.Strategy))
+	}
+	if len(s.Components) == 0 {
+		errs = append(errs, fmt.Errorf("%w: no components", ErrInvalidSpec))
+	}
+	seen := map[string]bool{}
+	for i, c := range s.Components {
+		if c.Model == "" || seen[c.Model] {
+			errs = append(errs, fmt.Errorf("%w: components[%d].model %q empty or repeated", ErrInvalidSpec, i, c.Model))
+		}
+		seen[c.Model] = true
+		if c.Dim < 1 {
+			errs = append(errs, fmt.Errorf("%w: components[%d].dim must be positive", ErrInvalidSpec, i))
+		}
+		if !(c.Weight > 0) || math.IsInf(c.Weight, 0) {
+			errs = append(errs, fmt.Errorf("%w: components[%d].weight must be positive", ErrInvalidSpec, i))
+		}
+		if s.Strategy == WeightedMean && c.Dim != s.Components[0].Dim {
+			errs = append(errs, fmt.Errorf("%w: weighted_mean needs equal dimensions, components[%d] has %d, components[0] %d", ErrInvalidSpec, i, c.Dim, s.Components[0].Dim))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Dim is the fused vector's dimension.
+func (s Spec) Dim() int {
+	if s.Strategy == WeightedMean {
+		if len(s.Components) == 0 {
+			return 0
+		}
+		return s.Components[0].Dim
+	}
+	d := 0
+	for _, c := range s.Components {
+		d += c.Dim
+	}
+	return d
+}
+
+// JSON encodes the spec for storage.
+func (s Spec) JSON() json.RawMessage {
+	b, _ := json.Marshal(s) // plain fields; cannot fail
+	return b
+}
+
+// ParseSpec decodes and validates a stored spec.
+func ParseSpec(b []byte) (Spec, error) {
+	var s Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
+	}
+	return s, s.Validate()
+}
+
+// WithWeights returns a copy with weights replaced by model key; models
+// not named keep theirs.
+func (s Spec) WithWeights(w map[string]float64) Spec {
+	out := Spec{Strategy: s.Strategy, Components: slices.Clone(s.Components)}
+	for i, c := range out.Components {
+		if v, ok := w[c.Model]; ok {
+			out.Components[i].Weight = v
+		}
+	}
+	return out
+}
+
+// Fuse combines vecs (model key -> embedding) into the fused vector. Models
+// the spec does not name are ignored; an empty, zero or wrong-sized vector
+// counts as missing. ErrNoModality if nothing usable remains.
+func (s Spec) Fuse(vecs map[string][]float32) ([]float32, error) {
+	var total float64
+	present := make([]bool, len(s.Components))
+	norms := make([]float64, len(s.Components))
+	for i, c := range s.Components {
+		v := vecs[c.Model]
+		if len(v) != c.Dim {
+			continue
+		}
+		n := norm(v)
+		if n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
+			continue
+		}
+		present[i], norms[i] = true, n
+		total += c.Weight
+	}
+	if total == 0 {
+		return nil, fmt.Errorf("%w: none of %s has a vector", ErrNoModality, s.models())
+	}
+	out := make([]float32, s.Dim())
+	switch s.Strategy {
+	case WeightedMean:
+		for i, c := range s.Components {
+			if !present[i] {
+				continue
+			}
+			f := c.Weight / total / norms[i]
+			for j, x := range vecs[c.Model] {
+				out[j] += float32(f * float64(x))
+			}
+		}
+		n := norm(out)
+		if n == 0 {
+			return nil, fmt.Errorf("%w: vectors cancel out", ErrNoModality)
+		}
+		for j := range out {
+			out[j] = float32(float64(out[j]) / n)
+		}
+	default:
+		off := 0
+		for i, c := range s.Components {
+			if present[i] {
+				f := math.Sqrt(c.Weight/total) / norms[i]
+				for j, x := range vecs[c.Model] {
+					out[off+j] = float32(f * float64(x))
+				}
+			}
+			off += c.Dim
+		}
+	}
+	return out, nil
+}
+
+func (s Spec) models() []string {
+	out := make([]string, len(s.Components))
+	for i, c := range s.Components {
+		out[i] = c.Model
+	}
+	return out
+}
+
+// Query builds a query vector in the fused space from the query's own
+// embeddings (for example only a text embedding for a text query). With
+// weighted_concat the blocks of absent models stay zero, so the cosine
+// against a product is the similarity of the present modalities, weighted.
+func (s Spec) Query(vecs map[string][]float32) ([]float32, error) { return s.Fuse(vecs) }
+
+// Contribution is one component's share of a cosine score.
+type Contribution struct {
+	Model    string  `json:"model"`
+	Modality string  `json:"modality"`
+	Score    float64 `json:"score"`
+}
+
+// Explain splits cos(a, b) of two fused weighted_concat vectors into the
+// per-model dot products of their blocks, which sum to the cosine (fused
+// vectors have unit length). For weighted_mean there is one shared block.
+func (s Spec) Explain(a, b []float32) []Contribution {
+	if len(a) != s.Dim() || len(b) != s.Dim() {
+		return nil
+	}
+	if s.Strategy == WeightedMean {
+		return []Contribution{{Model: "shared", Modality: "shared", Score: dot(a, b)}}
+	}
+	out := make([]Contribution, 0, len(s.Components))
+	off := 0
+	for _, c := range s.Components {
+		out = append(out, Contribution{Model: c.Model, Modality: c.Modality, Score: dot(a[off:off+c.Dim], b[off:off+c.Dim])})
+		off += c.Dim
+	}
+	return out
+}
+
+// SourceHash identifies the inputs of a fused vector (spec and each
+// model's input hash) so an unchanged product is not re-fused.
+func (s Spec) SourceHash(inputHashes map[string][]byte) []byte {
+	h := sha256.New()
+	h.Write(s.JSON())
+	keys := make([]string, 0, len(inputHashes))
+	for k := range inputHashes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var n [8]byte
+	for _, k := range keys {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(k)))
+		h.Write(n[:])
+		h.Write([]byte(k))
+		h.Write(inputHashes[k])
+	}
+	return h.Sum(nil)
+}
+
+func norm(v []float32) float64 { return math.Sqrt(dot(v, v)) }
+
+func dot(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}
