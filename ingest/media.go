@@ -1,0 +1,118 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Media loading errors.
+var (
+	ErrMediaTooLarge = errors.New("media too large")
+	ErrMediaFetch    = errors.New("media unreadable")
+)
+
+// MediaLoader reads product media from local paths, file:// and http(s)://
+// URLs with a size and a time limit.
+type MediaLoader struct {
+	maxBytes int64
+	timeout  time.Duration
+	client   *http.Client
+}
+
+// MediaOption configures a MediaLoader.
+type MediaOption func(*MediaLoader)
+
+// WithMaxMediaBytes bounds one file (default 20 MiB).
+func WithMaxMediaBytes(n int64) MediaOption { return func(m *MediaLoader) { m.maxBytes = n } }
+
+// WithMediaTimeout bounds one download (default 15 s).
+func WithMediaTimeout(d time.Duration) MediaOption { return func(m *MediaLoader) { m.timeout = d } }
+
+// WithHTTPClient sets the client for http(s) media.
+func WithHTTPClient(c *http.Client) MediaOption { return func(m *MediaLoader) { m.client = c } }
+
+// NewMediaLoader returns a loader with sane limits.
+func NewMediaLoader(opts ...MediaOption) *MediaLoader {
+	m := &MediaLoader{maxBytes: 20 << 20, timeout: 15 * time.Second, client: &http.Client{}}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// Load returns the bytes a media reference points to.
+func (m *MediaLoader) Load(ctx context.Context, ref string) ([]byte, error) {
+	switch {
+	case strings.HasPrefix(ref, "http://"), strings.HasPrefix(ref, "https://"):
+		return m.loadHTTP(ctx, ref)
+	case strings.HasPrefix(ref, "file://"):
+		u, err := url.Parse(ref)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrMediaFetch, ref, err)
+		}
+		return m.loadFile(u.Path)
+	case strings.Contains(ref, "://"):
+		return nil, fmt.Errorf("%w: %s: only local paths, file:// and http(s):// are supported", ErrMediaFetch, ref)
+	default:
+		return m.loadFile(ref)
+	}
+}
+
+func (m *MediaLoader) loadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMediaFetch, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMediaFetch, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrMediaFetch, path)
+	}
+	if st.Size() > m.maxBytes {
+		return nil, fmt.Errorf("%w: %s is %d bytes, limit %d", ErrMediaTooLarge, path, st.Size(), m.maxBytes)
+	}
+	return m.readLimited(f, path)
+}
+
+func (m *MediaLoader) loadHTTP(ctx context.Context, ref string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ref, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrMediaFetch, ref, err)
+	}
+	resp, err := m.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMediaFetch, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: %s: HTTP %s", ErrMediaFetch, ref, resp.Status)
+	}
+	if resp.ContentLength > m.maxBytes {
+		return nil, fmt.Errorf("%w: %s is %d bytes, limit %d", ErrMediaTooLarge, ref, resp.ContentLength, m.maxBytes)
+	}
+	return m.readLimited(resp.Body, ref)
+}
+
+// readLimited reads at most maxBytes, failing rather than truncating.
+func (m *MediaLoader) readLimited(r io.Reader, name string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, m.maxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrMediaFetch, name, err)
+	}
+	if int64(len(b)) > m.maxBytes {
+		return nil, fmt.Errorf("%w: %s exceeds %d bytes", ErrMediaTooLarge, name, m.maxBytes)
+	}
+	return b, nil
+}
