@@ -4,7 +4,9 @@ package migrations
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -14,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 //go:embed *.sql
@@ -28,9 +32,10 @@ type Result struct {
 	Source  string
 }
 
-// Up applies every pending migration. Concurrent callers (several workers
-// starting at once) are serialised by a PostgreSQL advisory lock, so running
-// it twice, or in two processes, is harmless.
+// Up applies every pending migration: Vitrine's own, then River's (the job
+// queue shares the database). Concurrent callers (several workers starting
+// at once) are serialised by advisory locks, so running it twice, or in two
+// processes, is harmless.
 func Up(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]Result, error) {
 	p, db, err := provider(pool, log)
 	if err != nil {
@@ -44,6 +49,17 @@ func Up(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]Result, er
 	out := make([]Result, 0, len(res))
 	for _, r := range res {
 		out = append(out, Result{Version: r.Source.Version, Source: r.Source.Path})
+	}
+	rm, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return nil, fmt.Errorf("river migrator: %w", err)
+	}
+	rres, err := rm.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return nil, fmt.Errorf("apply river migrations: %w", err)
+	}
+	for _, v := range rres.Versions {
+		out = append(out, Result{Version: int64(v.Version), Source: "river/" + v.Name})
 	}
 	return out, nil
 }
@@ -79,4 +95,34 @@ func provider(pool *pgxpool.Pool, log *slog.Logger) (*goose.Provider, *sql.DB, e
 		return nil, nil, fmt.Errorf("load migrations: %w", err)
 	}
 	return p, db, nil
+}
+
+// Fingerprint identifies the complete schema (Vitrine's files and River's
+// migrations), so a prepared template database can be reused only while
+// the schema it holds is current.
+func Fingerprint() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(files, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := files.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		h.Write([]byte(path))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("fingerprint migrations: %w", err)
+	}
+	rm, err := rivermigrate.New(riverpgxv5.New(nil), nil)
+	if err != nil {
+		return "", fmt.Errorf("river migrator: %w", err)
+	}
+	for _, m := range rm.AllVersions() {
+		fmt.Fprintf(h, "river %d %s", m.Version, m.SQLUp)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
