@@ -41,6 +41,34 @@ type Config struct {
 	Log      Log      `koanf:"log" yaml:"log"`
 	ORT      ORT      `koanf:"ort" yaml:"ort"`
 	Models   Models   `koanf:"models" yaml:"models"`
+	Fusion   Fusion   `koanf:"fusion" yaml:"fusion"`
+	Ingest   Ingest   `koanf:"ingest" yaml:"ingest"`
+	Worker   Worker   `koanf:"worker" yaml:"worker"`
+}
+
+// Fusion defines the vector space new products are fused into: the
+// strategy and a weight per modality (0 leaves the modality out). Changing
+// it takes effect through `vitrine backfill`, which builds a new space.
+type Fusion struct {
+	Strategy    string  `koanf:"strategy" yaml:"strategy"` // weighted_concat or weighted_mean
+	TextWeight  float64 `koanf:"text_weight" yaml:"text_weight"`
+	ImageWeight float64 `koanf:"image_weight" yaml:"image_weight"`
+	AudioWeight float64 `koanf:"audio_weight" yaml:"audio_weight"`
+}
+
+// Ingest configures catalog ingestion.
+type Ingest struct {
+	BatchSize     int           `koanf:"batch_size" yaml:"batch_size"`
+	MaxMediaBytes int64         `koanf:"max_media_bytes" yaml:"max_media_bytes"`
+	MediaTimeout  time.Duration `koanf:"media_timeout" yaml:"media_timeout"`
+}
+
+// Worker configures `vitrine worker`.
+type Worker struct {
+	Concurrency int `koanf:"concurrency" yaml:"concurrency"`
+	// RescueAfter is how long a job may run before it is handed to another
+	// worker (its worker presumably died).
+	RescueAfter time.Duration `koanf:"rescue_after" yaml:"rescue_after"`
 }
 
 // Database says which PostgreSQL to use. With URL empty Vitrine starts and
@@ -109,6 +137,9 @@ func Default() Config {
 			Image:     "mobilenetv2-int8",
 			Audio:     "speech-embedding",
 		},
+		Fusion: Fusion{Strategy: "weighted_concat", TextWeight: 0.45, ImageWeight: 0.45, AudioWeight: 0.1},
+		Ingest: Ingest{BatchSize: 64, MaxMediaBytes: 20 << 20, MediaTimeout: 15 * time.Second},
+		Worker: Worker{Concurrency: 16, RescueAfter: 5 * time.Minute},
 	}
 }
 
@@ -209,6 +240,25 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		errs = append(errs, fmt.Errorf("%w: log.format (%s) is %q, want text or json", ErrInvalid, EnvName("log.format"), c.Log.Format))
+	}
+	switch c.Fusion.Strategy {
+	case "weighted_concat", "weighted_mean":
+	default:
+		errs = append(errs, fmt.Errorf("%w: fusion.strategy (%s) is %q, want weighted_concat or weighted_mean", ErrInvalid, EnvName("fusion.strategy"), c.Fusion.Strategy))
+	}
+	for _, kw := range []struct {
+		key string
+		w   float64
+	}{{"fusion.text_weight", c.Fusion.TextWeight}, {"fusion.image_weight", c.Fusion.ImageWeight}, {"fusion.audio_weight", c.Fusion.AudioWeight}} {
+		if kw.w < 0 || kw.w != kw.w {
+			errs = append(errs, fmt.Errorf("%w: %s (%s) must not be negative", ErrInvalid, kw.key, EnvName(kw.key)))
+		}
+	}
+	if c.Ingest.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("%w: ingest.batch_size (%s) must be at least 1", ErrInvalid, EnvName("ingest.batch_size")))
+	}
+	if c.Worker.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("%w: worker.concurrency (%s) must be at least 1", ErrInvalid, EnvName("worker.concurrency")))
 	}
 	if c.Home == "" {
 		errs = append(errs, fmt.Errorf("%w: home (%s) is empty", ErrInvalid, EnvName("home")))
