@@ -225,4 +225,3 @@ func printStatus(cmd *cobra.Command, c *pgcluster.Cluster) error {
 		st.Dir, state, st.Port, st.SocketDir, st.Dir)
 	return nil
 }
-

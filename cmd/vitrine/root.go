@@ -50,6 +50,7 @@ private PostgreSQL cluster under .vitrine/pg.`,
 	root.AddCommand(
 		newConfigCmd(a),
 		newDBCmd(a),
+		newModelsCmd(a),
 	)
 	return root
 }

