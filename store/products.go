@@ -236,3 +236,15 @@ func (s *Store) CountProducts(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// ProductsAfter returns up to limit live products with ids greater than
+// after, in id order: keyset pagination for backfills, which can resume
+// from the last id they saw.
+func (s *Store) ProductsAfter(ctx context.Context, after string, limit int) ([]catalog.Product, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products
+		WHERE id > $1 AND deleted_at IS NULL ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list products: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalog.Product, error) { return scanProduct(r) })
+}

@@ -51,6 +51,9 @@ private PostgreSQL cluster under .vitrine/pg.`,
 		newConfigCmd(a),
 		newDBCmd(a),
 		newModelsCmd(a),
+		newIngestCmd(a),
+		newWorkerCmd(a),
+		newVectorsCmd(a),
 	)
 	return root
 }
