@@ -252,3 +252,13 @@ func dot(a, b []float32) float64 {
 	}
 	return s
 }
+
+// SameAs reports whether a stored spec (as PostgreSQL returns it: jsonb
+// reorders keys and spacing) defines the same space as s.
+func (s Spec) SameAs(stored []byte) bool {
+	other, err := ParseSpec(stored)
+	if err != nil {
+		return false
+	}
+	return string(other.JSON()) == string(s.JSON())
+}

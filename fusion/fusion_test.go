@@ -169,3 +169,17 @@ func TestSourceHash(t *testing.T) {
 		t.Error("hash ignores an input or a weight change")
 	}
 }
+
+func TestSameAsStoredJSONB(t *testing.T) {
+	// PostgreSQL's jsonb reorders keys and adds spaces.
+	stored := `{"strategy": "weighted_concat", "components": [{"dim": 5, "model": "text@1", "weight": 0.3, "modality": "text"}, {"dim": 7, "model": "image@1", "weight": 0.5, "modality": "image"}, {"dim": 3, "model": "audio@1", "weight": 0.2, "modality": "audio"}]}`
+	if !concat.SameAs([]byte(stored)) {
+		t.Error("same spec in jsonb form not recognised")
+	}
+	if concat.WithWeights(map[string]float64{"text@1": 0.4}).SameAs([]byte(stored)) {
+		t.Error("different weights taken as the same spec")
+	}
+	if concat.SameAs([]byte("{")) {
+		t.Error("garbage taken as the same spec")
+	}
+}

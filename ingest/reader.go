@@ -52,6 +52,9 @@ type RowError struct {
 	Line   int    `json:"line"`
 	ID     string `json:"id,omitempty"`
 	Reason string `json:"reason"`
+	// Partial marks a row that landed without some of its media (an
+	// unreadable image of a product whose text was fine).
+	Partial bool `json:"partial,omitempty"`
 }
 
 func (e *RowError) Error() string {

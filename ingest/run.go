@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/vitrinehq/vitrine/catalog"
@@ -51,7 +52,7 @@ type Summary struct {
 	UpToDate  int            `json:"up_to_date"`
 	Enqueued  int            `json:"enqueued"`
 	Rejected  int            `json:"rejected"`
-	Warnings  int            `json:"warnings"`
+	Warnings  int            `json:"warnings"` // rows stored without some media (listed as partial rejects)
 	Encoded   map[string]int `json:"encoded"`
 }
 
@@ -188,7 +189,10 @@ func runBatch(ctx context.Context, rows []Row, o Options, sum *Summary, rej *rej
 		}
 		if len(r.Warnings) > 0 {
 			sum.Warnings++
-			o.Logger.Warn("product stored without some media", "line", lines[r.ProductID], "id", r.ProductID, "warnings", r.Warnings)
+			reason := strings.Join(r.Warnings, "; ") + " (stored without this media)"
+			if err := rej.add(&RowError{Line: lines[r.ProductID], ID: r.ProductID, Reason: reason, Partial: true}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -65,6 +65,7 @@ type EncodeWorker struct {
 	store   Store
 	indexer Indexer
 	log     *slog.Logger
+	timeout time.Duration
 }
 
 // Work indexes one product. A deleted product or dropped space ends the job
@@ -99,7 +100,7 @@ func (w *EncodeWorker) Work(ctx context.Context, job *river.Job[EncodeArgs]) err
 }
 
 // Timeout bounds one job (media downloads and model runs included).
-func (w *EncodeWorker) Timeout(*river.Job[EncodeArgs]) time.Duration { return 2 * time.Minute }
+func (w *EncodeWorker) Timeout(*river.Job[EncodeArgs]) time.Duration { return w.timeout }
 
 // Options configure a client.
 type Options struct {
@@ -120,16 +121,20 @@ func NewClient(pool *pgxpool.Pool, s Store, ix Indexer, o Options) (*river.Clien
 	}
 	cfg := &river.Config{Logger: o.Logger}
 	if o.Workers > 0 {
+		if o.RescueAfter <= 0 {
+			o.RescueAfter = 5 * time.Minute
+		}
+		// A job must time out before it can be rescued, or a slow job
+		// would run twice at once.
+		timeout := min(2*time.Minute, max(time.Second, o.RescueAfter/2))
 		workers := river.NewWorkers()
-		if err := river.AddWorkerSafely(workers, &EncodeWorker{store: s, indexer: ix, log: o.Logger}); err != nil {
+		if err := river.AddWorkerSafely(workers, &EncodeWorker{store: s, indexer: ix, log: o.Logger, timeout: timeout}); err != nil {
 			return nil, fmt.Errorf("register worker: %w", err)
 		}
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{Queue: {MaxWorkers: o.Workers}}
+		cfg.JobTimeout = timeout
 		cfg.RescueStuckJobsAfter = o.RescueAfter
-		if cfg.RescueStuckJobsAfter == 0 {
-			cfg.RescueStuckJobsAfter = 5 * time.Minute
-		}
 		cfg.FetchCooldown = 20 * time.Millisecond
 		cfg.FetchPollInterval = 200 * time.Millisecond
 	}

@@ -123,7 +123,9 @@ reject file), 1 on failure.`,
 				if err != nil {
 					return err
 				}
-				opts.Enqueue = func(ctx2 context.Context, space int, ids []string) (int, error) { return jobs.Enqueue(ctx2, rc, space, ids) }
+				opts.Enqueue = func(ctx2 context.Context, space int, ids []string) (int, error) {
+					return jobs.Enqueue(ctx2, rc, space, ids)
+				}
 			} else {
 				opts.Indexer = a.indexer(st, set)
 			}
@@ -148,12 +150,12 @@ reject file), 1 on failure.`,
 				fmt.Fprintln(out)
 			}
 			if sum.Warnings > 0 {
-				fmt.Fprintf(out, "%d products stored without some of their media (see the log)\n", sum.Warnings)
+				fmt.Fprintf(out, "%d products stored without some of their media (listed as partial in the reject file)\n", sum.Warnings)
 			}
 			if runErr != nil {
 				return fmt.Errorf("ingest stopped after %d rows (run it again to resume): %w", sum.Rows, runErr)
 			}
-			if sum.Rejected > 0 {
+			if sum.Rejected > 0 || sum.Warnings > 0 {
 				fmt.Fprintf(out, "rejected rows are listed in %s\n", rejects)
 				return exitError{code: 2}
 			}
@@ -172,4 +174,3 @@ reject file), 1 on failure.`,
 	}
 	return cmd
 }
-

@@ -54,6 +54,7 @@ private PostgreSQL cluster under .vitrine/pg.`,
 		newIngestCmd(a),
 		newWorkerCmd(a),
 		newVectorsCmd(a),
+		newBackfillCmd(a),
 	)
 	return root
 }

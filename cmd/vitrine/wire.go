@@ -114,7 +114,7 @@ func (a *app) activeSpace(ctx context.Context, st *store.Store, spec fusion.Spec
 	if err != nil {
 		return sp, err
 	}
-	if string(sp.Spec) != string(spec.JSON()) {
+	if !spec.SameAs(sp.Spec) {
 		a.log.Warn("configured fusion differs from the active vector space; run `vitrine backfill` to build and activate a new one",
 			"active", sp.Version, "active_spec", string(sp.Spec), "configured", string(spec.JSON()))
 	}

@@ -1,0 +1,402 @@
+// Package imageprep turns encoded image bytes (JPEG, PNG, WebP) into the
+// float32 tensor an image encoder takes, as a models.ImagePrep describes:
+// resize the shorter side, centre-crop a square, order the colour channels,
+// scale, subtract the mean, divide by the standard deviation, and lay the
+// values out as NCHW or NHWC.
+//
+// Untrusted uploads are the normal input, so the header is read and checked
+// against size limits before anything is decoded, and the container is
+// walked to its end marker so that truncated files are refused instead of
+// being decoded with grey filler (which libjpeg does silently).
+//
+// Decoding and resizing use OpenCV through gocv. Colour handling:
+//   - JPEG is decoded to BGR with its EXIF orientation applied, so the
+//     tensor shows what a person sees; grey and CMYK JPEGs become BGR.
+//   - PNG and WebP are decoded unchanged; 16-bit samples are reduced to
+//     8 bits (v/257), grey images are replicated into three channels, and
+//     an alpha channel is composited over a solid background (white by
+//     default, see WithBackground), since catalogue photos with transparent
+//     backgrounds are meant to be seen on white. EXIF orientation in PNG or
+//     WebP is not applied.
+package imageprep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"strings"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vitrinehq/vitrine/models"
+)
+
+// Default limits. 50 MP decodes to about 150 MB of BGR, the most one
+// request should cost; 32 MiB is well above any camera JPEG.
+const (
+	DefaultMaxPixels = 50_000_000
+	DefaultMaxBytes  = 32 << 20
+	// maxPixelsCeiling is OpenCV's own CV_IO_MAX_IMAGE_PIXELS; past it
+	// imdecode throws, which through cgo aborts the process.
+	maxPixelsCeiling = 1 << 30
+	maxResize        = 8192
+)
+
+// Option adjusts a Preparer's limits and compositing.
+type Option func(*options)
+
+type options struct {
+	maxPixels int64
+	maxBytes  int
+	bg        color.RGBA
+}
+
+// WithMaxPixels sets the largest width*height accepted, judged from the
+// header before decoding, and also bounds the resized image. Default
+// DefaultMaxPixels.
+func WithMaxPixels(n int64) Option { return func(o *options) { o.maxPixels = n } }
+
+// WithMaxBytes sets the largest encoded input accepted. Default
+// DefaultMaxBytes.
+func WithMaxBytes(n int) Option { return func(o *options) { o.maxBytes = n } }
+
+// WithBackground sets the colour that transparent pixels are composited
+// over (its alpha is ignored). Default opaque white.
+func WithBackground(c color.RGBA) Option { return func(o *options) { o.bg = c } }
+
+// Preparer turns image bytes into a model's input tensor. It is immutable
+// and safe for concurrent use.
+type Preparer struct {
+	resize, crop int
+	rgb          bool // output channel order R,G,B; else B,G,R
+	nchw         bool
+	// lut[c][v] is the normalised value of 8-bit sample v in output channel
+	// c: (v*scale - mean[c]) / std[c], computed once so the per-pixel work
+	// is a table look-up.
+	lut       [3][256]float32
+	maxPixels int64
+	maxBytes  int
+	bgBGR     [3]uint8
+}
+
+// New validates cfg and returns a Preparer. Empty Color means RGB and empty
+// Layout means NCHW (torchvision's conventions); empty Mean means zeros and
+// empty Std ones; a single Mean or Std value applies to all channels. Mean
+// and Std are indexed in the output channel order, so for Color BGR
+// mean[0] is the blue mean. Every problem is reported at once, each as a
+// *ConfigError naming the field.
+func New(cfg models.ImagePrep, opts ...Option) (*Preparer, error) {
+	o := options{maxPixels: DefaultMaxPixels, maxBytes: DefaultMaxBytes, bg: color.RGBA{255, 255, 255, 255}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &ConfigError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+	if cfg.ResizeShorter < 1 || cfg.ResizeShorter > maxResize {
+		bad("resize_shorter", "must be in 1..%d, got %d", maxResize, cfg.ResizeShorter)
+	}
+	if cfg.CropSize < 1 || (cfg.ResizeShorter >= 1 && cfg.CropSize > cfg.ResizeShorter) {
+		bad("crop_size", "must be in 1..resize_shorter (%d), got %d", cfg.ResizeShorter, cfg.CropSize)
+	}
+	if !(cfg.Scale > 0) || math.IsInf(float64(cfg.Scale), 0) {
+		bad("scale", "must be positive and finite (1/255 for [0,1] input), got %v", cfg.Scale)
+	}
+	mean, err := perChannel(cfg.Mean, 0)
+	if err != nil {
+		bad("mean", "%v", err)
+	}
+	std, err := perChannel(cfg.Std, 1)
+	if err != nil {
+		bad("std", "%v", err)
+	}
+	for c, s := range std {
+		if !(s > 0) {
+			bad("std", "element %d must be positive, got %v", c, s)
+			break
+		}
+	}
+	p := &Preparer{resize: cfg.ResizeShorter, crop: cfg.CropSize, maxPixels: o.maxPixels, maxBytes: o.maxBytes,
+		bgBGR: [3]uint8{o.bg.B, o.bg.G, o.bg.R}}
+	switch strings.ToUpper(cfg.Color) {
+	case "", "RGB":
+		p.rgb = true
+	case "BGR":
+	default:
+		bad("color", "must be RGB or BGR, got %q", cfg.Color)
+	}
+	switch strings.ToUpper(cfg.Layout) {
+	case "", "NCHW":
+		p.nchw = true
+	case "NHWC":
+	default:
+		bad("layout", "must be NCHW or NHWC, got %q", cfg.Layout)
+	}
+	if o.maxPixels < 1 || o.maxPixels > maxPixelsCeiling {
+		bad("max_pixels", "must be in 1..%d, got %d", maxPixelsCeiling, o.maxPixels)
+	}
+	if o.maxBytes < 1 {
+		bad("max_bytes", "must be positive, got %d", o.maxBytes)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	for c := range 3 {
+		for v := range 256 {
+			p.lut[c][v] = (float32(v)*cfg.Scale - mean[c]) / std[c]
+		}
+	}
+	return p, nil
+}
+
+// perChannel expands a manifest's 0, 1 or 3 values to three.
+func perChannel(v []float32, def float32) ([3]float32, error) {
+	var out [3]float32
+	switch len(v) {
+	case 0:
+		out = [3]float32{def, def, def}
+	case 1:
+		out = [3]float32{v[0], v[0], v[0]}
+	case 3:
+		copy(out[:], v)
+	default:
+		return out, fmt.Errorf("want 0, 1 or 3 values, got %d", len(v))
+	}
+	for c, x := range out {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return out, fmt.Errorf("element %d is not finite", c)
+		}
+	}
+	return out, nil
+}
+
+// Len is the number of float32 values in one prepared image (3*crop*crop).
+func (p *Preparer) Len() int { return 3 * p.crop * p.crop }
+
+// Shape is the tensor shape of one prepared image with a batch dimension of
+// 1: [1,3,S,S] for NCHW, [1,S,S,3] for NHWC.
+func (p *Preparer) Shape() []int64 {
+	s := int64(p.crop)
+	if p.nchw {
+		return []int64{1, 3, s, s}
+	}
+	return []int64{1, s, s, 3}
+}
+
+// Inspect does every check Prepare does before decoding: size limits
+// against the byte count and the header's dimensions, format sniffing, and
+// a walk of the container to its end. It allocates nothing in proportion to
+// the image, so an upload handler can use it to refuse early.
+func (p *Preparer) Inspect(data []byte) (Header, error) {
+	if len(data) == 0 {
+		return Header{}, ErrEmpty
+	}
+	if len(data) > p.maxBytes {
+		return Header{}, fmt.Errorf("%w: %d bytes > max %d", ErrTooLarge, len(data), p.maxBytes)
+	}
+	h, err := ParseHeader(data)
+	if err != nil {
+		return Header{}, err
+	}
+	if h.Width > maxSide || h.Height > maxSide || h.Pixels() > p.maxPixels {
+		return Header{}, fmt.Errorf("%w: %s %dx%d (%d pixels, max %d, max side %d)",
+			ErrTooLarge, h.Format, h.Width, h.Height, h.Pixels(), p.maxPixels, maxSide)
+	}
+	// A 1x40000 strip is small but would resize to 256x10240000.
+	if rw, rh := p.resizedSize(h.Width, h.Height); int64(rw)*int64(rh) > p.maxPixels {
+		return Header{}, fmt.Errorf("%w: %dx%d resizes to %dx%d, over max %d pixels",
+			ErrTooLarge, h.Width, h.Height, rw, rh, p.maxPixels)
+	}
+	if err := checkStructure(h, data); err != nil {
+		return Header{}, err
+	}
+	return h, nil
+}
+
+// resizedSize gives the size after scaling the shorter side to resize. The
+// longer side is truncated, as torchvision's Resize does, so tensors match
+// the preprocessing the published models were evaluated with.
+func (p *Preparer) resizedSize(w, h int) (int, int) {
+	short, long := min(w, h), max(w, h)
+	newLong := int(int64(p.resize) * int64(long) / int64(short))
+	if w <= h {
+		return p.resize, newLong
+	}
+	return newLong, p.resize
+}
+
+// Prepare decodes data and writes the normalised tensor into dst, which is
+// used if it has capacity for Len() values and allocated otherwise; the
+// filled slice is returned. To fill a batch, pass successive Len()-sized
+// windows of one buffer. Errors wrap ErrEmpty, ErrUnsupportedFormat,
+// ErrCorrupt or ErrTooLarge, or are the context's error.
+func (p *Preparer) Prepare(ctx context.Context, data []byte, dst []float32) ([]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h, err := p.Inspect(data)
+	if err != nil {
+		return nil, err
+	}
+	decoded, err := p.decode(h, data)
+	if err != nil {
+		return nil, err
+	}
+	defer decoded.Close()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	img := decoded // the Mat to read from; each Mat is closed once, by its own defer
+	rw, rh := p.resizedSize(img.Cols(), img.Rows())
+	if rw != img.Cols() || rh != img.Rows() {
+		interp := gocv.InterpolationLinear
+		if rw < img.Cols() {
+			// Area averaging is OpenCV's anti-aliased downscale; bilinear
+			// alone would alias when shrinking a photo several times.
+			interp = gocv.InterpolationArea
+		}
+		resized := gocv.NewMat()
+		defer resized.Close()
+		gocv.Resize(decoded, &resized, image.Pt(rw, rh), 0, 0, interp)
+		img = resized
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	pix, err := img.DataPtrUint8()
+	if err != nil {
+		return nil, fmt.Errorf("imageprep: read resized pixels: %w", err)
+	}
+	if cap(dst) >= p.Len() {
+		dst = dst[:p.Len()]
+	} else {
+		dst = make([]float32, p.Len())
+	}
+	p.write(dst, pix, img.Cols(), img.Rows(), img.Channels())
+	return dst, nil
+}
+
+// decode returns an 8-bit image with one (grey) or three (BGR) channels.
+func (p *Preparer) decode(h Header, data []byte) (gocv.Mat, error) {
+	flags := gocv.IMReadUnchanged
+	if h.Format == JPEG {
+		flags = gocv.IMReadColor
+	}
+	m, err := gocv.IMDecode(data, flags)
+	if err != nil {
+		return m, fmt.Errorf("%w: %s: %w", ErrCorrupt, h.Format, err)
+	}
+	fail := func(err error) (gocv.Mat, error) {
+		m.Close()
+		return gocv.Mat{}, err
+	}
+	if m.Empty() {
+		return fail(corrupt(h.Format, "decoder rejected the data"))
+	}
+	w, hh := m.Cols(), m.Rows()
+	if !(w == h.Width && hh == h.Height) && !(h.Format == JPEG && w == h.Height && hh == h.Width) {
+		return fail(corrupt(h.Format, "decoded %dx%d but header says %dx%d", w, hh, h.Width, h.Height))
+	}
+	switch depth := m.Type() & 7; depth {
+	case gocv.MatTypeCV8U:
+	case gocv.MatTypeCV16U:
+		m8 := gocv.NewMat()
+		m.ConvertToWithParams(&m8, gocv.MatTypeCV8U, 1.0/257, 0)
+		m.Close()
+		m = m8
+	default:
+		return fail(fmt.Errorf("%w: %s: sample depth %d", ErrUnsupportedFormat, h.Format, depth))
+	}
+	switch m.Channels() {
+	case 1, 3:
+		return m, nil
+	case 2, 4:
+		out, err := p.composite(m)
+		m.Close()
+		return out, err
+	default:
+		return fail(fmt.Errorf("%w: %s: %d channels", ErrUnsupportedFormat, h.Format, m.Channels()))
+	}
+}
+
+// composite blends a grey+alpha or BGRA image over the background into a
+// grey or BGR image. It runs at full resolution, before resizing, because
+// resizing non-premultiplied colour would bleed the hidden colour of
+// transparent pixels into their visible neighbours.
+func (p *Preparer) composite(src gocv.Mat) (gocv.Mat, error) {
+	cn := src.Channels() - 1
+	typ := gocv.MatTypeCV8UC3
+	if cn == 1 {
+		typ = gocv.MatTypeCV8UC1
+	}
+	in, err := src.DataPtrUint8()
+	if err != nil {
+		return gocv.Mat{}, fmt.Errorf("imageprep: read decoded pixels: %w", err)
+	}
+	dst := gocv.NewMatWithSize(src.Rows(), src.Cols(), typ)
+	out, err := dst.DataPtrUint8()
+	if err != nil {
+		dst.Close()
+		return gocv.Mat{}, fmt.Errorf("imageprep: write composited pixels: %w", err)
+	}
+	bg := p.bgBGR
+	if cn == 1 {
+		// Rec. 601 luma of the background, as OpenCV's BGR2GRAY would.
+		bg[0] = uint8((299*uint32(bg[2]) + 587*uint32(bg[1]) + 114*uint32(bg[0]) + 500) / 1000)
+	}
+	n := src.Rows() * src.Cols()
+	for i := range n {
+		s, d := in[i*(cn+1):i*(cn+1)+cn+1], out[i*cn:i*cn+cn]
+		a := uint32(s[cn])
+		for c := range cn {
+			d[c] = uint8((uint32(s[c])*a + uint32(bg[c])*(255-a) + 127) / 255)
+		}
+	}
+	return dst, nil
+}
+
+// write centre-crops the resized image (continuous 8-bit, 1 or 3 channels,
+// BGR) and writes normalised values in the configured order and layout.
+func (p *Preparer) write(dst []float32, pix []uint8, w, h, cn int) {
+	s := p.crop
+	top, left := centreOffset(h, s), centreOffset(w, s)
+	plane := s * s
+	// src channel index for each output channel: BGR storage.
+	order := [3]int{2, 1, 0}
+	if !p.rgb {
+		order = [3]int{0, 1, 2}
+	}
+	if cn == 1 {
+		order = [3]int{0, 0, 0}
+	}
+	l0, l1, l2 := &p.lut[0], &p.lut[1], &p.lut[2]
+	for y := range s {
+		row := pix[((top+y)*w+left)*cn : ((top+y)*w+left+s)*cn]
+		for x := range s {
+			px := row[x*cn : x*cn+cn]
+			v0, v1, v2 := l0[px[order[0]]], l1[px[order[1]]], l2[px[order[2]]]
+			if p.nchw {
+				i := y*s + x
+				dst[i], dst[plane+i], dst[2*plane+i] = v0, v1, v2
+			} else {
+				i := (y*s + x) * 3
+				dst[i], dst[i+1], dst[i+2] = v0, v1, v2
+			}
+		}
+	}
+}
+
+// centreOffset is torchvision's CenterCrop offset, int(round((n-s)/2)) with
+// Python's round-half-to-even, so an odd margin splits the same way.
+func centreOffset(n, s int) int {
+	d := n - s
+	off := d / 2
+	if d%2 == 1 && off%2 == 1 {
+		off++
+	}
+	return off
+}

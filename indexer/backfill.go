@@ -1,0 +1,135 @@
+package indexer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/fusion"
+	"github.com/vitrinehq/vitrine/store"
+)
+
+// SpaceStore is what a backfill needs beyond Store.
+type SpaceStore interface {
+	Store
+	ListSpaces(ctx context.Context) ([]store.Space, error)
+	CreateSpace(ctx context.Context, ns store.NewSpace) (store.Space, error)
+	BuildSpaceIndex(ctx context.Context, version int) error
+	SetSpaceState(ctx context.Context, version int, state store.SpaceState) error
+	ActivateSpace(ctx context.Context, version int) error
+	CountProducts(ctx context.Context) (int64, error)
+	ProductsAfter(ctx context.Context, after string, limit int) ([]catalog.Product, error)
+}
+
+// BackfillOptions configure Backfill.
+type BackfillOptions struct {
+	BatchSize int
+	Activate  bool
+	// Progress is called with (products done, total) during each pass.
+	Progress func(done, total int64)
+}
+
+// BackfillReport says what a backfill did.
+type BackfillReport struct {
+	Space    store.Space
+	Resumed  bool
+	Finished bool // false: the space already held this definition
+	Written  int
+	UpToDate int
+	Rejected int
+	Encoded  map[string]int
+}
+
+// Backfill builds (or resumes) a vector space for spec beside the active
+// one, which keeps serving: every live product is encoded and fused (reusing
+// stored embeddings whose input is unchanged), the HNSW index is built once
+// at the end, a catch-up pass picks up products changed meanwhile, and the
+// space is marked ready and, if asked, activated in one transaction.
+func Backfill(ctx context.Context, st SpaceStore, ix *Indexer, spec fusion.Spec, o BackfillOptions) (BackfillReport, error) {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 256
+	}
+	rep := BackfillReport{Encoded: map[string]int{}}
+	spaces, err := st.ListSpaces(ctx)
+	if err != nil {
+		return rep, err
+	}
+	found := false
+	for _, s := range spaces {
+		if spec.SameAs(s.Spec) && s.State != store.SpaceRetired {
+			rep.Space, rep.Resumed, found = s, s.State == store.SpaceBuilding, true
+			break
+		}
+	}
+	if found && rep.Space.State != store.SpaceBuilding {
+		return rep, nil
+	}
+	if !found {
+		rep.Space, err = st.CreateSpace(ctx, store.NewSpace{Name: "backfill", Spec: spec.JSON(), Dim: spec.Dim(), DeferIndex: true})
+		if err != nil {
+			return rep, err
+		}
+	}
+	if err := backfillPass(ctx, st, ix, rep.Space, o, &rep); err != nil {
+		return rep, fmt.Errorf("backfill of space %d stopped (run it again to resume): %w", rep.Space.Version, err)
+	}
+	ix.log.Info("building HNSW index", "space", rep.Space.Version)
+	if err := st.BuildSpaceIndex(ctx, rep.Space.Version); err != nil {
+		return rep, err
+	}
+	if err := backfillPass(ctx, st, ix, rep.Space, o, &rep); err != nil {
+		return rep, err
+	}
+	if err := st.SetSpaceState(ctx, rep.Space.Version, store.SpaceReady); err != nil {
+		return rep, err
+	}
+	rep.Space.State = store.SpaceReady
+	if o.Activate {
+		if err := st.ActivateSpace(ctx, rep.Space.Version); err != nil {
+			return rep, err
+		}
+		rep.Space.State = store.SpaceActive
+	}
+	rep.Finished = true
+	return rep, nil
+}
+
+func backfillPass(ctx context.Context, st SpaceStore, ix *Indexer, sp store.Space, o BackfillOptions, rep *BackfillReport) error {
+	total, err := st.CountProducts(ctx)
+	if err != nil {
+		return err
+	}
+	var after string
+	var done int64
+	for {
+		ps, err := st.ProductsAfter(ctx, after, o.BatchSize)
+		if err != nil {
+			return err
+		}
+		if len(ps) == 0 {
+			return nil
+		}
+		res, stats, err := ix.Index(ctx, sp, ps)
+		if err != nil {
+			return err
+		}
+		for m, n := range stats.Encoded {
+			rep.Encoded[m] += n
+		}
+		for _, r := range res {
+			switch r.Outcome {
+			case Indexed:
+				rep.Written++
+			case UpToDate:
+				rep.UpToDate++
+			case Rejected:
+				rep.Rejected++
+			}
+		}
+		after = ps[len(ps)-1].ID
+		done += int64(len(ps))
+		if o.Progress != nil {
+			o.Progress(done, total)
+		}
+	}
+}
