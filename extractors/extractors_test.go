@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"math"
@@ -259,4 +260,54 @@ func photoAccuracy(t *testing.T, e extractors.Encoder, src string) (float64, flo
 	}
 	n := len(photos)
 	return float64(hit1) / float64(n), float64(hit5) / float64(n), n
+}
+
+// Over the FSDD recordings (digits 0-9, two speakers), two recordings of
+// the same digit are on average closer than recordings of different digits.
+func TestAudioEncoderFSDD(t *testing.T) {
+	e := open(t, "speech-embedding")
+	dir := filepath.Join(testenv.Root(t), "..", "shared", "data", "audio", "fsdd")
+	if a := os.Getenv("VITRINE_ASSETS"); a != "" {
+		dir = filepath.Join(a, "data", "audio", "fsdd")
+	}
+	var inputs [][]byte
+	var digits []int
+	for d := range 10 {
+		for _, sp := range []string{"jackson", "theo"} {
+			inputs = append(inputs, read(t, filepath.Join(dir, fmt.Sprintf("%d_%s_0.wav", d, sp))))
+			digits = append(digits, d)
+		}
+	}
+	vecs, errs, err := e.EncodeBatch(t.Context(), inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if err != nil || len(vecs[i]) != 96 {
+			t.Fatalf("recording %d: %v", i, err)
+		}
+	}
+	var same, diff float64
+	var ns, nd int
+	for i := range vecs {
+		for j := i + 1; j < len(vecs); j++ {
+			if digits[i] == digits[j] {
+				same += cos(vecs[i], vecs[j])
+				ns++
+			} else {
+				diff += cos(vecs[i], vecs[j])
+				nd++
+			}
+		}
+	}
+	same, diff = same/float64(ns), diff/float64(nd)
+	t.Logf("FSDD mean cosine: same digit %.3f, different digits %.3f", same, diff)
+	if same <= diff {
+		t.Errorf("same-digit recordings (%.3f) are not closer than different digits (%.3f)", same, diff)
+	}
+	// Bad audio fails alone.
+	_, errs, err = e.EncodeBatch(t.Context(), [][]byte{[]byte("RIFF\x00\x00"), inputs[0]})
+	if err != nil || errs[0] == nil || errs[1] != nil {
+		t.Errorf("corrupt WAV: batch err %v, item errs %v", err, errs)
+	}
 }
