@@ -183,17 +183,40 @@ func (j *jsonlReader) Next() (Row, error) {
 		if len(raw) == 0 {
 			continue
 		}
-		var rec record
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&rec); err != nil {
-			return Row{}, &RowError{Line: j.line, ID: peekID(raw), Reason: "bad JSON: " + jsonReason(err)}
-		}
-		if dec.More() {
-			return Row{}, &RowError{Line: j.line, ID: rec.ID, Reason: "bad JSON: more than one value on the line"}
-		}
-		return validateRow(j.line, rec.product(j.base))
+		return ParseRecord(raw, j.line, j.base)
 	}
+}
+
+// ParseRecord decodes one JSON catalog record (the JSON Lines schema)
+// strictly: unknown fields and wrong types are row errors naming the field.
+// line numbers the record in its source (a file line or a batch index).
+func ParseRecord(raw []byte, line int, baseDir string) (Row, error) {
+	var rec record
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rec); err != nil {
+		return Row{}, &RowError{Line: line, ID: peekID(raw), Reason: "bad JSON: " + jsonReason(err)}
+	}
+	if dec.More() {
+		return Row{}, &RowError{Line: line, ID: rec.ID, Reason: "bad JSON: more than one value"}
+	}
+	return validateRow(line, rec.product(baseDir))
+}
+
+// SliceReader serves already-split records (an API batch) as a Reader;
+// Line is the record's 1-based index.
+type SliceReader struct {
+	Records [][]byte
+	next    int
+}
+
+// Next implements Reader.
+func (s *SliceReader) Next() (Row, error) {
+	if s.next >= len(s.Records) {
+		return Row{}, io.EOF
+	}
+	s.next++
+	return ParseRecord(s.Records[s.next-1], s.next, "")
 }
 
 // readLine reads one line, discarding (but reporting) lines over the limit

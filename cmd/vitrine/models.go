@@ -26,7 +26,7 @@ prepares it and installs it under the model directory (models.dir, default
 .vitrine/models); the ONNX Runtime library goes to ort.library (default
 .vitrine/lib/libonnxruntime.so.1).`,
 	}
-	cmd.AddCommand(newModelsListCmd(a), newModelsFetchCmd(a))
+	cmd.AddCommand(newModelsListCmd(a), newModelsFetchCmd(a), newModelsVerifyCmd(a))
 	return cmd
 }
 

@@ -55,6 +55,8 @@ private PostgreSQL cluster under .vitrine/pg.`,
 		newWorkerCmd(a),
 		newVectorsCmd(a),
 		newBackfillCmd(a),
+		newServeCmd(a),
+		newKeysCmd(a),
 	)
 	return root
 }

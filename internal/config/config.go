@@ -44,6 +44,26 @@ type Config struct {
 	Fusion   Fusion   `koanf:"fusion" yaml:"fusion"`
 	Ingest   Ingest   `koanf:"ingest" yaml:"ingest"`
 	Worker   Worker   `koanf:"worker" yaml:"worker"`
+	Server   Server   `koanf:"server" yaml:"server"`
+}
+
+// Server configures `vitrine serve`.
+type Server struct {
+	Listen string `koanf:"listen" yaml:"listen"`
+	// Auth is required, off or auto (off on a loopback listener only).
+	Auth         string        `koanf:"auth" yaml:"auth"`
+	RateLimit    float64       `koanf:"rate_limit" yaml:"rate_limit"` // requests/s per key; 0 = unlimited
+	RateBurst    int           `koanf:"rate_burst" yaml:"rate_burst"`
+	BodyLimit    string        `koanf:"body_limit" yaml:"body_limit"`
+	ReadTimeout  time.Duration `koanf:"read_timeout" yaml:"read_timeout"`
+	WriteTimeout time.Duration `koanf:"write_timeout" yaml:"write_timeout"`
+	// Hybrid search weights of the full-text and vector lists (RRF).
+	LexicalWeight float64 `koanf:"lexical_weight" yaml:"lexical_weight"`
+	VectorWeight  float64 `koanf:"vector_weight" yaml:"vector_weight"`
+	// PersonalWeight scales the user's affinity in personalised search.
+	PersonalWeight float64 `koanf:"personal_weight" yaml:"personal_weight"`
+	// HalfLife is how fast older events fade from a user's vector.
+	HalfLife time.Duration `koanf:"half_life" yaml:"half_life"`
 }
 
 // Fusion defines the vector space new products are fused into: the
@@ -140,6 +160,9 @@ func Default() Config {
 		Fusion: Fusion{Strategy: "weighted_concat", TextWeight: 0.45, ImageWeight: 0.45, AudioWeight: 0.1},
 		Ingest: Ingest{BatchSize: 64, MaxMediaBytes: 20 << 20, MediaTimeout: 15 * time.Second},
 		Worker: Worker{Concurrency: 16, RescueAfter: 5 * time.Minute},
+		Server: Server{Listen: "127.0.0.1:8080", Auth: "auto", RateLimit: 50, RateBurst: 100, BodyLimit: "12M",
+			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
+			LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour},
 	}
 }
 
@@ -259,6 +282,11 @@ func (c Config) Validate() error {
 	}
 	if c.Worker.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("%w: worker.concurrency (%s) must be at least 1", ErrInvalid, EnvName("worker.concurrency")))
+	}
+	switch c.Server.Auth {
+	case "required", "off", "auto":
+	default:
+		errs = append(errs, fmt.Errorf("%w: server.auth (%s) is %q, want required, off or auto", ErrInvalid, EnvName("server.auth"), c.Server.Auth))
 	}
 	if c.Home == "" {
 		errs = append(errs, fmt.Errorf("%w: home (%s) is empty", ErrInvalid, EnvName("home")))

@@ -1,0 +1,47 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vitrinehq/vitrine/store"
+)
+
+const ctxKey = "vitrine.api_key"
+
+// authenticate requires a live key with the scope, from
+// "Authorization: Bearer <token>" or "X-API-Key: <token>".
+func (s *Server) authenticate(scope store.Scope) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if !s.auth {
+				return next(c)
+			}
+			token := c.Request().Header.Get("X-API-Key")
+			if h := c.Request().Header.Get(echo.HeaderAuthorization); token == "" && h != "" {
+				token, _ = strings.CutPrefix(h, "Bearer ")
+			}
+			if token == "" {
+				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="vitrine"`)
+				return problem(http.StatusUnauthorized, "API key required", "send Authorization: Bearer <key> or X-API-Key")
+			}
+			k, err := s.deps.Store.AuthenticateAPIKey(c.Request().Context(), token)
+			switch {
+			case errors.Is(err, store.ErrRevoked):
+				return problem(http.StatusUnauthorized, "API key revoked", "key "+k.ID+" was revoked")
+			case errors.Is(err, store.ErrNotFound):
+				return problem(http.StatusUnauthorized, "invalid API key", "no such key")
+			case err != nil:
+				return err
+			}
+			if !k.Allows(scope) {
+				return problem(http.StatusForbidden, "insufficient scope", "this endpoint needs the "+string(scope)+" scope")
+			}
+			c.Set(ctxKey, k)
+			return next(c)
+		}
+	}
+}

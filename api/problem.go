@@ -1,0 +1,147 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/extractors"
+	"github.com/vitrinehq/vitrine/extractors/audioprep"
+	"github.com/vitrinehq/vitrine/extractors/imageprep"
+	"github.com/vitrinehq/vitrine/extractors/onnx"
+	"github.com/vitrinehq/vitrine/store"
+)
+
+// Problem is an RFC 9457 problem+json body; Errors name the fields.
+type Problem struct {
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail,omitempty"`
+	Errors []FieldIssue `json:"errors,omitempty"`
+}
+
+// FieldIssue is one bad field.
+type FieldIssue struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// problemError is returned by handlers and rendered by errorHandler.
+type problemError struct{ p Problem }
+
+func (e *problemError) Error() string { return e.p.Title + ": " + e.p.Detail }
+
+func problem(status int, title, detail string, issues ...FieldIssue) error {
+	return &problemError{Problem{Type: "about:blank", Title: title, Status: status, Detail: detail, Errors: issues}}
+}
+
+// fieldProblem is a 422 naming one field.
+func fieldProblem(field, reason string) error {
+	return problem(http.StatusUnprocessableEntity, "invalid field", field+": "+reason, FieldIssue{Field: field, Reason: reason})
+}
+
+// errorHandler turns every error into problem+json: typed errors from the
+// layers below become 4xx naming the field; anything unexpected is a 500
+// with no internals (logged with the request id).
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	p := s.toProblem(err, c)
+	if p.Status == http.StatusServiceUnavailable {
+		c.Response().Header().Set("Retry-After", "1")
+	}
+	b, _ := json.Marshal(p)
+	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	c.Response().WriteHeader(p.Status)
+	_, _ = c.Response().Write(b)
+}
+
+func (s *Server) toProblem(err error, c echo.Context) Problem {
+	var pe *problemError
+	var he *echo.HTTPError
+	var fe *catalog.FieldError
+	var de *store.DimensionError
+	switch {
+	case errors.As(err, &pe):
+		return pe.p
+	case errors.As(err, &he):
+		msg := fmt.Sprint(he.Message)
+		if he.Code == http.StatusRequestEntityTooLarge {
+			msg = "request body larger than " + s.cfg.BodyLimit
+		}
+		return Problem{Type: "about:blank", Title: http.StatusText(he.Code), Status: he.Code, Detail: msg}
+	case errors.As(err, &fe):
+		return Problem{Type: "about:blank", Title: "invalid field", Status: http.StatusUnprocessableEntity, Detail: fe.Error(), Errors: []FieldIssue{{fe.Field, fe.Reason}}}
+	case errors.As(err, &de):
+		return Problem{Type: "about:blank", Title: "wrong vector dimension", Status: http.StatusUnprocessableEntity, Detail: de.Error()}
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrUnknownProduct):
+		return Problem{Type: "about:blank", Title: "not found", Status: http.StatusNotFound, Detail: err.Error()}
+	case errors.Is(err, store.ErrNoActiveSpace):
+		return Problem{Type: "about:blank", Title: "no vector space", Status: http.StatusServiceUnavailable, Detail: "nothing is ingested yet: run `vitrine ingest`"}
+	case errors.Is(err, onnx.ErrOverloaded):
+		return Problem{Type: "about:blank", Title: "overloaded", Status: http.StatusServiceUnavailable, Detail: "the model queue is full; retry shortly"}
+	case errors.Is(err, catalog.ErrInvalid), errors.Is(err, extractors.ErrEmptyInput):
+		return Problem{Type: "about:blank", Title: "invalid input", Status: http.StatusUnprocessableEntity, Detail: err.Error()}
+	case errors.Is(err, imageprep.ErrEmpty), errors.Is(err, imageprep.ErrUnsupportedFormat), errors.Is(err, imageprep.ErrCorrupt), errors.Is(err, imageprep.ErrTooLarge):
+		return Problem{Type: "about:blank", Title: "unusable image", Status: http.StatusUnprocessableEntity, Detail: err.Error(), Errors: []FieldIssue{{"image", err.Error()}}}
+	case errors.Is(err, audioprep.ErrEmpty), errors.Is(err, audioprep.ErrUnsupportedFormat), errors.Is(err, audioprep.ErrCorrupt), errors.Is(err, audioprep.ErrTooLong):
+		return Problem{Type: "about:blank", Title: "unusable audio", Status: http.StatusUnprocessableEntity, Detail: err.Error()}
+	case errors.Is(err, c.Request().Context().Err()) && c.Request().Context().Err() != nil:
+		return Problem{Type: "about:blank", Title: "request cancelled", Status: 499}
+	}
+	s.log.Error("internal error", "err", err, "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	return Problem{Type: "about:blank", Title: "internal error", Status: http.StatusInternalServerError,
+		Detail: "request " + c.Response().Header().Get(echo.HeaderXRequestID) + " failed; see the server log"}
+}
+
+// decodeJSON reads a JSON body strictly: unknown fields, wrong types and
+// trailing data are 400s naming the field.
+func decodeJSON(c echo.Context, v any) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
+		return problem(http.StatusUnsupportedMediaType, "unsupported media type", "send application/json")
+	}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err // body limit or a broken connection: handled by errorHandler
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonProblem(err)
+	}
+	if dec.More() {
+		return problem(http.StatusBadRequest, "malformed JSON", "trailing data after the JSON value")
+	}
+	return nil
+}
+
+func jsonProblem(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return problem(http.StatusBadRequest, "wrong type", fmt.Sprintf("%s must be %s, got %s", te.Field, te.Type, te.Value), FieldIssue{te.Field, fmt.Sprintf("must be %s, got %s", te.Type, te.Value)})
+	case errors.As(err, &se):
+		return problem(http.StatusBadRequest, "malformed JSON", fmt.Sprintf("at byte %d: %v", se.Offset, se))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return problem(http.StatusBadRequest, "unknown field", "unknown field "+f, FieldIssue{f, "unknown field"})
+	case errors.Is(err, io.EOF):
+		return problem(http.StatusBadRequest, "malformed JSON", "empty body")
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return echo.ErrStatusRequestEntityTooLarge
+	}
+	return problem(http.StatusBadRequest, "malformed JSON", err.Error())
+}

@@ -1,0 +1,280 @@
+// Package api serves Vitrine over REST with echo: products, ranking, hybrid
+// search, search by photo, suggestions, similar products, events,
+// recommendations and user erasure, with API-key auth, problem+json errors
+// and Prometheus metrics. Handlers translate HTTP to the ranking, indexer
+// and store packages and back; they hold no ranking logic.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/vitrinehq/vitrine/extractors"
+	"github.com/vitrinehq/vitrine/fusion"
+	"github.com/vitrinehq/vitrine/indexer"
+	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/store"
+)
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// OpenAPI returns the API's OpenAPI 3 document.
+func OpenAPI() []byte { return openAPI }
+
+// AuthMode says whether requests need an API key.
+type AuthMode string
+
+// Auth modes: required always checks keys; off serves everyone (local demo
+// only); auto is off on a loopback listener and required otherwise.
+const (
+	AuthRequired AuthMode = "required"
+	AuthOff      AuthMode = "off"
+	AuthAuto     AuthMode = "auto"
+)
+
+// Config tunes the server.
+type Config struct {
+	Listen       string
+	Auth         AuthMode
+	RateLimit    float64 // requests per second per key (or client IP without auth); 0 = unlimited
+	RateBurst    int
+	BodyLimit    string // echo size, e.g. "12M"
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	// LexicalWeight and VectorWeight weigh the two lists of hybrid search.
+	LexicalWeight float64
+	VectorWeight  float64
+	// PersonalWeight scales the user-affinity part of personalised ranking.
+	PersonalWeight float64
+	// HalfLife is how fast a user's older events fade.
+	HalfLife time.Duration
+}
+
+// DefaultConfig is what `vitrine serve` uses unless configured.
+func DefaultConfig() Config {
+	return Config{
+		Listen: "127.0.0.1:8080", Auth: AuthAuto, RateLimit: 50, RateBurst: 100, BodyLimit: "12M",
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
+		LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
+	}
+}
+
+// Deps are the parts the server uses.
+type Deps struct {
+	Store    *store.Store
+	Encoders *extractors.Set
+	Indexer  *indexer.Indexer
+	Media    indexer.MediaLoader
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg   Config
+	deps  Deps
+	echo  *echo.Echo
+	log   *slog.Logger
+	auth  bool
+	text  extractors.Encoder
+	image extractors.Encoder
+	m     *metrics
+
+	spaceMu  sync.Mutex
+	space    activeSpace
+	limiters sync.Map // key -> *rate.Limiter
+}
+
+// activeSpace caches the serving space briefly: it changes only on
+// activation, and every process notices within the TTL.
+type activeSpace struct {
+	sp      store.Space
+	spec    fusion.Spec
+	fetched time.Time
+}
+
+const spaceTTL = time.Second
+
+// New builds the server; it listens only when Start is called.
+func New(cfg Config, d Deps) (*Server, error) {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, deps: d, log: d.Logger, m: newMetrics(d.Registry)}
+	var ok bool
+	if s.text, ok = d.Encoders.ByModality(models.Text); !ok {
+		return nil, errors.New("api: a text model is required for search")
+	}
+	s.image, _ = d.Encoders.ByModality(models.Image)
+	switch cfg.Auth {
+	case AuthRequired:
+		s.auth = true
+	case AuthOff:
+		s.auth = false
+	case AuthAuto, "":
+		s.auth = !isLoopback(cfg.Listen)
+	default:
+		return nil, fmt.Errorf("api: auth %q is not required, off or auto", cfg.Auth)
+	}
+	if !s.auth && !isLoopback(cfg.Listen) {
+		s.log.Warn("API keys are OFF on a non-loopback listener: anyone who reaches it can write", "listen", cfg.Listen)
+	}
+	s.echo = s.routes()
+	return s, nil
+}
+
+// AuthEnabled reports whether requests need a key.
+func (s *Server) AuthEnabled() bool { return s.auth }
+
+// Handler is the HTTP handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.echo }
+
+func isLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
+	e.Use(middleware.RequestID())
+	e.Use(s.observe)
+	e.Use(middleware.BodyLimit(s.cfg.BodyLimit))
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(s.m.handler(s.deps.Registry)))
+	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openAPI) })
+
+	read := e.Group("/v1", s.authenticate(store.ScopeRead), s.rateLimit)
+	write := e.Group("/v1", s.authenticate(store.ScopeWrite), s.rateLimit)
+	write.POST("/products", s.upsertProducts)
+	read.GET("/products/:id", s.getProduct)
+	write.DELETE("/products/:id", s.deleteProduct)
+	read.GET("/products/:id/similar", s.similar)
+	read.POST("/rank", s.rank)
+	read.GET("/search", s.search)
+	read.POST("/search/image", s.searchImage)
+	read.GET("/suggest", s.suggest)
+	write.POST("/events", s.events)
+	read.GET("/users/:id/recommendations", s.recommendations)
+	write.DELETE("/users/:id", s.deleteUser)
+	return e
+}
+
+// Start listens and serves until ctx ends, then shuts down gracefully:
+// in-flight requests finish (up to 30 s).
+func (s *Server) Start(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// activeSpace returns the serving space and its fusion spec.
+func (s *Server) activeSpace(ctx context.Context) (store.Space, fusion.Spec, error) {
+	s.spaceMu.Lock()
+	defer s.spaceMu.Unlock()
+	if time.Since(s.space.fetched) < spaceTTL {
+		return s.space.sp, s.space.spec, nil
+	}
+	sp, err := s.deps.Store.ActiveSpace(ctx)
+	if err != nil {
+		return sp, fusion.Spec{}, err
+	}
+	spec, err := fusion.ParseSpec(sp.Spec)
+	if err != nil {
+		return sp, spec, err
+	}
+	s.space = activeSpace{sp: sp, spec: spec, fetched: time.Now()}
+	return sp, spec, nil
+}
+
+func (s *Server) limiter(key string) *rate.Limiter {
+	if l, ok := s.limiters.Load(key); ok {
+		return l.(*rate.Limiter)
+	}
+	l, _ := s.limiters.LoadOrStore(key, rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst))
+	return l.(*rate.Limiter)
+}
+
+func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.cfg.RateLimit <= 0 {
+			return next(c)
+		}
+		key := c.RealIP()
+		if k, ok := c.Get(ctxKey).(store.APIKey); ok {
+			key = "key:" + k.ID
+		}
+		if !s.limiter(key).Allow() {
+			c.Response().Header().Set("Retry-After", "1")
+			return problem(http.StatusTooManyRequests, "rate limit exceeded", fmt.Sprintf("more than %.0f requests per second", s.cfg.RateLimit))
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "models": "ok"}
+	status := http.StatusOK
+	if err := s.deps.Store.Ping(ctx); err != nil {
+		checks["database"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if len(s.deps.Encoders.Encoders()) == 0 {
+		checks["models"], status = "no model loaded", http.StatusServiceUnavailable
+	}
+	if _, _, err := s.activeSpace(ctx); err != nil {
+		checks["vector_space"], status = err.Error(), http.StatusServiceUnavailable
+	} else {
+		checks["vector_space"] = "ok"
+	}
+	return c.JSON(status, checks)
+}

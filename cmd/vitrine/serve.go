@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/vitrinehq/vitrine/api"
+	"github.com/vitrinehq/vitrine/ingest"
+	"github.com/vitrinehq/vitrine/models"
+)
+
+func newServeCmd(a *app) *cobra.Command {
+	var listen, auth string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the REST API (search, ranking, recommendations, events)",
+		Long: `Serve Vitrine's REST API (the contract is api/openapi.yaml, also served at
+/openapi.yaml) until SIGINT or SIGTERM; in-flight requests finish first.
+
+Authentication (server.auth): "required" checks API keys ('vitrine keys
+create'); "off" serves anyone, for a local demo; "auto" (the default) is off
+only when listening on a loopback address and required otherwise.
+Prometheus metrics are at /metrics, liveness at /healthz, readiness at
+/readyz.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if listen != "" {
+				a.cfg.Server.Listen = listen
+			}
+			if auth != "" {
+				a.cfg.Server.Auth = auth
+			}
+			st, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rt, err := a.runtime(ctx)
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			reg := prometheus.NewRegistry()
+			set, err := a.encoders(ctx, rt, api.NewModelMetrics(reg))
+			if err != nil {
+				return err
+			}
+			defer set.Close()
+			spec, err := a.fusionSpec(set)
+			if err != nil {
+				return err
+			}
+			if _, err := a.activeSpace(ctx, st, spec); err != nil {
+				return err
+			}
+			// Text search and search by photo query per-model embeddings.
+			for _, m := range []models.Modality{models.Text, models.Image} {
+				if e, ok := set.ByModality(m); ok {
+					if err := st.EnsureModelIndex(ctx, e.Key(), e.Dim()); err != nil {
+						return err
+					}
+				}
+			}
+			sc := a.cfg.Server
+			media := ingest.NewMediaLoader(ingest.WithMaxMediaBytes(a.cfg.Ingest.MaxMediaBytes), ingest.WithMediaTimeout(a.cfg.Ingest.MediaTimeout))
+			srv, err := api.New(api.Config{
+				Listen: sc.Listen, Auth: api.AuthMode(sc.Auth), RateLimit: sc.RateLimit, RateBurst: sc.RateBurst,
+				BodyLimit: sc.BodyLimit, ReadTimeout: sc.ReadTimeout, WriteTimeout: sc.WriteTimeout,
+				LexicalWeight: sc.LexicalWeight, VectorWeight: sc.VectorWeight, PersonalWeight: sc.PersonalWeight, HalfLife: sc.HalfLife,
+			}, api.Deps{Store: st, Encoders: set, Indexer: a.indexer(st, set), Media: media, Registry: reg, Logger: a.log})
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", sc.Listen)
+			if err != nil {
+				return fmt.Errorf("listen on %s (server.listen): %w", sc.Listen, err)
+			}
+			authState := "API keys required"
+			if !srv.AuthEnabled() {
+				authState = "no API keys (loopback demo mode)"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "serving on http://%s (%s)\n", ln.Addr(), authState)
+			return srv.Start(ctx, ln)
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default server.listen, 127.0.0.1:8080)")
+	cmd.Flags().StringVar(&auth, "auth", "", "required, off or auto (default server.auth)")
+	return cmd
+}

@@ -1,0 +1,266 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
+
+	"github.com/vitrinehq/vitrine/catalog"
+)
+
+// Scored is a product with a score from one retrieval method.
+type Scored struct {
+	ProductID string
+	Score     float64
+}
+
+// LexicalSearch ranks live products by PostgreSQL full-text relevance
+// (title weighted above brand and category, above description) for a web
+// search style query ("red apple -green", quoted phrases).
+func (s *Store) LexicalSearch(ctx context.Context, q string, f catalog.Filter, k int) ([]Scored, error) {
+	if k < 1 || k > MaxK {
+		return nil, fmt.Errorf("%w: k must be between 1 and %d", catalog.ErrInvalid, MaxK)
+	}
+	args := []any{q}
+	where, args := filterSQL(f, []string{`p.deleted_at IS NULL`, `p.search @@ websearch_to_tsquery('english', $1)`}, args)
+	args = append(args, k)
+	rows, err := s.pool.Query(ctx, `SELECT p.id, ts_rank_cd(p.search, websearch_to_tsquery('english', $1)) AS score
+		FROM products p WHERE `+where+` ORDER BY score DESC, p.id LIMIT $`+fmt.Sprint(len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("lexical search: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Scored, error) {
+		var x Scored
+		err := r.Scan(&x.ProductID, &x.Score)
+		return x, err
+	})
+}
+
+// Facets are counts of candidate products by top category, brand and price
+// band.
+type Facets struct {
+	Category map[string]int `json:"category"`
+	Brand    map[string]int `json:"brand"`
+	Price    map[string]int `json:"price"`
+}
+
+// Facets counts the given products.
+func (s *Store) Facets(ctx context.Context, ids []string) (Facets, error) {
+	f := Facets{Category: map[string]int{}, Brand: map[string]int{}, Price: map[string]int{}}
+	rows, err := s.pool.Query(ctx, `SELECT 'category', COALESCE(category[1], ''), count(*) FROM products WHERE id = ANY($1) AND deleted_at IS NULL GROUP BY 2
+		UNION ALL SELECT 'brand', brand, count(*) FROM products WHERE id = ANY($1) AND deleted_at IS NULL GROUP BY 2
+		UNION ALL SELECT 'price', CASE WHEN price IS NULL THEN 'unknown' WHEN price < 10 THEN '0-10' WHEN price < 25 THEN '10-25'
+			WHEN price < 50 THEN '25-50' WHEN price < 100 THEN '50-100' ELSE '100+' END, count(*)
+			FROM products WHERE id = ANY($1) AND deleted_at IS NULL GROUP BY 2`, ids)
+	if err != nil {
+		return f, fmt.Errorf("facets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, val string
+		var n int
+		if err := rows.Scan(&kind, &val, &n); err != nil {
+			return f, fmt.Errorf("scan facet: %w", err)
+		}
+		if val == "" {
+			continue
+		}
+		switch kind {
+		case "category":
+			f.Category[val] = n
+		case "brand":
+			f.Brand[val] = n
+		default:
+			f.Price[val] = n
+		}
+	}
+	return f, rows.Err()
+}
+
+// Suggestion is one search-as-you-type completion.
+type Suggestion struct {
+	Text  string  `json:"text"`
+	Kind  string  `json:"kind"` // title, brand, category or query
+	Score float64 `json:"score"`
+}
+
+// Suggest completes a partial query from product titles, brands, category
+// names and popular past queries. Prefix matches rank first; trigram
+// similarity catches typos ("banan", "yoghrt"). boostCategories (a user's
+// favourite categories) lift matching titles.
+func (s *Store) Suggest(ctx context.Context, prefix string, k int, boostCategories []string) ([]Suggestion, error) {
+	prefix = strings.TrimSpace(prefix)
+	if prefix == "" {
+		return nil, nil
+	}
+	if boostCategories == nil {
+		boostCategories = []string{}
+	}
+	// Prefix matches score 1 plus similarity; others need trigram word
+	// similarity above 0.45 (pg_trgm's default 0.6 misses one-letter typos
+	// in short words: "yoghrt" vs "yoghurt" is 0.57).
+	var out []Suggestion
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.word_similarity_threshold', '0.45', true)`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
+WITH q AS (SELECT lower($1::text) AS q),
+cands AS (
+    SELECT title AS text, 'title' AS kind,
+        (CASE WHEN lower(title) LIKE (SELECT q FROM q) || '%' OR lower(title) LIKE '% ' || (SELECT q FROM q) || '%' THEN 1 ELSE 0 END)
+        + word_similarity((SELECT q FROM q), lower(title))
+        + CASE WHEN category && $3::text[] THEN 0.5 ELSE 0 END AS score
+    FROM products WHERE deleted_at IS NULL AND ((SELECT q FROM q) <% lower(title) OR lower(title) LIKE '%' || (SELECT q FROM q) || '%')
+  UNION ALL
+    SELECT DISTINCT brand, 'brand', 1 + similarity((SELECT q FROM q), lower(brand))
+    FROM products WHERE deleted_at IS NULL AND brand <> '' AND lower(brand) LIKE (SELECT q FROM q) || '%'
+  UNION ALL
+    SELECT DISTINCT c, 'category', 0.9 + word_similarity((SELECT q FROM q), lower(c))
+    FROM products, unnest(category) AS c
+    WHERE deleted_at IS NULL AND ((SELECT q FROM q) <% lower(c) OR lower(c) LIKE (SELECT q FROM q) || '%')
+  UNION ALL
+    SELECT lower(query), 'query', 0.8 + least(count(*), 100) / 100.0
+    FROM queries WHERE lower(query) LIKE (SELECT q FROM q) || '%' AND lower(query) <> (SELECT q FROM q)
+    GROUP BY lower(query) HAVING count(DISTINCT COALESCE(user_id, id::text)) >= 2
+)
+SELECT text, kind, max(score) FROM cands GROUP BY text, kind ORDER BY 3 DESC, 1 LIMIT $2`, prefix, k, boostCategories)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Suggestion, error) {
+			var x Suggestion
+			err := r.Scan(&x.Text, &x.Kind, &x.Score)
+			return x, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("suggest: %w", err)
+	}
+	return out, nil
+}
+
+// LogQuery records a search for popular-query suggestions. userID may be
+// empty; a named user is created if needed so erasure removes the query.
+func (s *Store) LogQuery(ctx context.Context, userID, q string) error {
+	q = strings.TrimSpace(q)
+	if q == "" || len(q) > 200 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var uid any
+		if userID != "" {
+			if _, err := tx.Exec(ctx, `INSERT INTO users (id) VALUES ($1) ON CONFLICT DO NOTHING`, userID); err != nil {
+				return fmt.Errorf("log query: %w", err)
+			}
+			uid = userID
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO queries (user_id, query) VALUES ($1, $2)`, uid, q); err != nil {
+			return fmt.Errorf("log query: %w", err)
+		}
+		return nil
+	})
+}
+
+// UserCategories returns the top categories of a user's recent events.
+func (s *Store) UserCategories(ctx context.Context, userID string, n int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT c FROM events e JOIN products p ON p.id = e.product_id, unnest(p.category) AS c
+		WHERE e.user_id = $1 GROUP BY c ORDER BY count(*) DESC, c LIMIT $2`, userID, n)
+	if err != nil {
+		return nil, fmt.Errorf("user categories: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// Purchased returns the products a user bought.
+func (s *Store) Purchased(ctx context.Context, userID string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT product_id FROM events WHERE user_id = $1 AND type = 'purchase'`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("purchased: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// UserExists reports whether a user id is known.
+func (s *Store) UserExists(ctx context.Context, userID string) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)`, userID).Scan(&ok)
+	return ok, err
+}
+
+// UpdateUserVector changes a user's vector in a space under a row lock, so
+// concurrent event batches for one user do not overwrite each other. fn gets
+// the current vector (nil Vector when there is none) and returns the new one.
+func (s *Store) UpdateUserVector(ctx context.Context, userID string, space int, fn func(cur UserVector) (UserVector, error)) error {
+	sp, err := s.GetSpace(ctx, space)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		// Lock the user row: the vector row may not exist yet.
+		var id string
+		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&id); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("user %q: %w", userID, ErrNotFound)
+			}
+			return fmt.Errorf("lock user: %w", err)
+		}
+		cur := UserVector{UserID: userID, Space: space}
+		var v pgvector.Vector
+		err := tx.QueryRow(ctx, `SELECT COALESCE(embedding, embedding_half::vector), weight, updated_at
+			FROM user_vectors WHERE user_id = $1 AND space_version = $2`, userID, space).Scan(&v, &cur.Weight, &cur.UpdatedAt)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("read user vector: %w", err)
+		default:
+			cur.Vector = v.Slice()
+		}
+		next, err := fn(cur)
+		if err != nil {
+			return err
+		}
+		if len(next.Vector) != sp.Dim {
+			return &DimensionError{What: fmt.Sprintf("user %q in space %d", userID, space), Want: sp.Dim, Got: len(next.Vector)}
+		}
+		col, _ := spaceColumn(sp.Storage)
+		other := "embedding_half"
+		if col == "embedding_half" {
+			other = "embedding"
+		}
+		if next.UpdatedAt.IsZero() {
+			next.UpdatedAt = time.Now()
+		}
+		_, err = tx.Exec(ctx, fmt.Sprintf(`INSERT INTO user_vectors (user_id, space_version, %[1]s, weight, updated_at)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (user_id, space_version) DO UPDATE SET %[1]s = EXCLUDED.%[1]s, %[2]s = NULL,
+				weight = EXCLUDED.weight, updated_at = EXCLUDED.updated_at`, col, other),
+			userID, space, vectorArg(sp.Storage, next.Vector), next.Weight, next.UpdatedAt)
+		if err != nil {
+			return fmt.Errorf("write user vector: %w", err)
+		}
+		return nil
+	})
+}
+
+// PopularProducts counts weighted recent interactions per product.
+func (s *Store) PopularProducts(ctx context.Context, since time.Time, k int) ([]Scored, error) {
+	rows, err := s.pool.Query(ctx, `SELECT e.product_id, sum(CASE e.type WHEN 'purchase' THEN 5 WHEN 'add_to_cart' THEN 3
+			WHEN 'click' THEN 1 WHEN 'rating' THEN 2 ELSE 0.5 END)::float8 AS score
+		FROM events e JOIN products p ON p.id = e.product_id AND p.deleted_at IS NULL
+		WHERE e.occurred_at >= $1 GROUP BY e.product_id ORDER BY score DESC, e.product_id LIMIT $2`, since, k)
+	if err != nil {
+		return nil, fmt.Errorf("popular products: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Scored, error) {
+		var x Scored
+		err := r.Scan(&x.ProductID, &x.Score)
+		return x, err
+	})
+}
