@@ -57,6 +57,7 @@ private PostgreSQL cluster under .vitrine/pg.`,
 		newBackfillCmd(a),
 		newServeCmd(a),
 		newKeysCmd(a),
+		newBenchCmd(a),
 	)
 	return root
 }
