@@ -79,9 +79,9 @@ func Open(ctx context.Context, rt *onnx.Runtime, m models.Manifest, modelDir str
 		err  error
 	)
 	switch m.Family {
-	case "static_embedding", "bert":
+	case "static_embedding", "bert", "clip_text":
 		core, err = openText(ctx, rt, m, dir, o)
-	case "cnn", "vit":
+	case "cnn", "vit", "clip_vision":
 		core, err = openImage(ctx, rt, m, dir, o)
 	case "speech_embedding":
 		core, err = openAudio(ctx, rt, m, dir, o)

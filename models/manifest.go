@@ -34,7 +34,8 @@ type Manifest struct {
 	Description string   `yaml:"description,omitempty"`
 	License     string   `yaml:"license,omitempty"`
 	// Family selects the preprocessing and pooling code path:
-	// text: static_embedding | bert ; image: cnn | vit ; audio: speech_embedding.
+	// text: static_embedding | bert | clip_text ; image: cnn | vit | clip_vision ;
+	// audio: speech_embedding.
 	Family string `yaml:"family"`
 	Files  []File `yaml:"files"`
 
