@@ -46,7 +46,9 @@ again encodes nothing, and a run that was killed resumes where it stopped.
 
 Rows that cannot be used (bad JSON, missing id, wrong types, no readable
 text or media) are written to the reject file, one JSON object per line with
-the line number and reason, and the other rows land.
+the line number and reason, and the other rows land. Rows stored without some
+of their media (an unreadable image of a product whose text is fine) are
+listed there too, with "partial": true.
 
 With --enqueue, products are stored and encoding jobs are queued for
 'vitrine worker' processes (on any machine sharing the database) instead of
@@ -59,8 +61,8 @@ Formats (by extension, or --format): .jsonl/.ndjson with one object per line
 a JSON object, attr.NAME columns as single attributes). Media are local paths
 (relative to the catalog file), file:// or http(s):// URLs.
 
-Exit status: 0 when every row landed, 2 when some rows were rejected (see the
-reject file), 1 on failure.`,
+Exit status: 0 when every row landed whole, 2 when some rows were rejected or
+stored partially (see the reject file), 1 on failure.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
