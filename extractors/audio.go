@@ -131,19 +131,16 @@ func (a *audioEncoder) encode(ctx context.Context, inputs [][]byte) ([][]float32
 // melFrames runs the mel graph on one chunk and applies the manifest's
 // affine rescaling (the embedder was trained on mel*scale+offset).
 func (a *audioEncoder) melFrames(ctx context.Context, samples []float32) ([]float32, error) {
+	// Samples arrive scaled by audioprep (sample_scale). Short clips are
+	// padded by repeating them: silence would dominate the windows and make
+	// every short clip alike.
 	n := max(len(samples), a.minLen)
 	buf := make([]float32, n)
-	scale := a.ap.SampleScale
-	if scale == 0 {
-		scale = 1
-	}
-	// Short clips are padded by repeating them: silence would dominate the
-	// windows and make every short clip alike.
 	for i := range buf {
 		if len(samples) == 0 {
 			break
 		}
-		buf[i] = samples[i%len(samples)] * scale
+		buf[i] = samples[i%len(samples)]
 	}
 	outs, err := a.mel.Run(ctx, []onnx.Tensor{onnx.Float32Tensor([]int64{1, int64(n)}, buf)})
 	if err != nil {
