@@ -48,25 +48,12 @@ product is in, the HNSW index is built, the space is marked ready, and with
 					a.cfg.Fusion.AudioWeight = *w
 				}
 			}
-			st, err := a.openStore(ctx)
+			svc, err := a.openServices(ctx, nil)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			rt, err := a.runtime(ctx)
-			if err != nil {
-				return err
-			}
-			defer rt.Close()
-			set, err := a.encoders(ctx, rt, nil)
-			if err != nil {
-				return err
-			}
-			defer set.Close()
-			spec, err := a.fusionSpec(set)
-			if err != nil {
-				return err
-			}
+			defer svc.Close()
+			st, set, spec := svc.st, svc.set, svc.spec
 			ix := a.indexer(st, set)
 			var bar interface{ Set64(int64) error }
 			rep, err := indexer.Backfill(ctx, st, ix, spec, indexer.BackfillOptions{

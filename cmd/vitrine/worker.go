@@ -24,21 +24,12 @@ job that runs twice does no harm. On shutdown, running jobs finish first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, err := a.openStore(ctx)
+			svc, err := a.openServices(ctx, nil)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			rt, err := a.runtime(ctx)
-			if err != nil {
-				return err
-			}
-			defer rt.Close()
-			set, err := a.encoders(ctx, rt, nil)
-			if err != nil {
-				return err
-			}
-			defer set.Close()
+			defer svc.Close()
+			st, set := svc.st, svc.set
 			if concurrency == 0 {
 				concurrency = a.cfg.Worker.Concurrency
 			}

@@ -1,0 +1,447 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vitrinehq/vitrine/extractors"
+	"github.com/vitrinehq/vitrine/extractors/onnx"
+	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/models/quantize"
+)
+
+func newModelsQuantizeCmd(a *app) *cobra.Command {
+	var (
+		outDir                 string
+		perTensor, reduceRange bool
+		minElements            int
+	)
+	cmd := &cobra.Command{
+		Use:   "quantize NAME",
+		Short: "Write an int8 copy of a model (dynamic quantisation of its MatMul/Gemm weights) with its manifest",
+		Long: `Quantize reads the prepared graph of model NAME (a manifest name, or the path
+of a manifest file) from the model directory and writes NAME-int8: every
+MatMul or Gemm whose weight is a constant fp32 matrix becomes ONNX Runtime's
+DynamicQuantizeMatMul, with the weight stored as int8 and one float scale
+per output column, and the activation quantised to uint8 at run time.
+Embeddings, normalisation, softmax, convolutions and attention's
+activation-by-activation products stay fp32; the output lists them and why.
+
+The output directory (--out-dir, default the model directory) receives
+NAME-int8.yaml and NAME-int8/VERSION/ with the quantised graph and a copy of
+the model's other files, pinned by sha256. The manifest keeps NAME's
+tensors, preprocessing, pooling and dimension, so 'vitrine models compare
+NAME DIR/NAME-int8.yaml --inputs FILE' can measure what the compression
+costs. Output is deterministic: the same model gives the same bytes.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, dir, err := a.modelArg(args[0])
+			if err != nil {
+				return err
+			}
+			if outDir == "" {
+				outDir = a.cfg.ModelDir()
+			}
+			var opts []quantize.Option
+			if perTensor {
+				opts = append(opts, quantize.WithPerTensor())
+			}
+			if reduceRange {
+				opts = append(opts, quantize.WithReduceRange())
+			}
+			if minElements > 0 {
+				opts = append(opts, quantize.WithMinElements(minElements))
+			}
+			res, err := quantize.Install(cmd.Context(), m, dir, outDir, opts...)
+			if err != nil {
+				return err
+			}
+			return printQuantized(cmd.OutOrStdout(), m, res)
+		},
+	}
+	cmd.Flags().StringVar(&outDir, "out-dir", "", "directory for NAME-int8.yaml and NAME-int8/VERSION/ (default: the model directory)")
+	cmd.Flags().BoolVar(&perTensor, "per-tensor", false, "one scale per weight instead of one per output column")
+	cmd.Flags().BoolVar(&reduceRange, "reduce-range", false, "7-bit weights, for x86 CPUs with AVX2 but no VNNI, whose u8·s8 products can saturate")
+	cmd.Flags().IntVar(&minElements, "min-elements", 0, "leave weights with fewer values in fp32")
+	return cmd
+}
+
+func printQuantized(w io.Writer, src models.Manifest, res *quantize.Installed) error {
+	rep := res.Report
+	fmt.Fprintf(w, "%s -> %s: %d weights as int8 (%s), %d bias adds folded\n\n",
+		src.Key(), res.Manifest.Key(), len(rep.Weights), quantize.OpDynamicQuantizeMatMul, rep.FoldedBias)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "WEIGHT\tSHAPE\tSCALES\tFP32\tINT8\tRATIO\t")
+	for _, wt := range rep.Weights {
+		name := wt.Name
+		if wt.FP32Kept {
+			name += " (fp32 copy kept: another node reads it)"
+		}
+		fmt.Fprintf(tw, "%s\t%dx%d\t%d\t%s\t%s\t%.1f%%\t\n", name, wt.Rows, wt.Cols, wt.Scales,
+			byteSize(wt.FP32Bytes), byteSize(wt.Int8Bytes), 100*wt.Ratio())
+	}
+	fp32, int8 := rep.WeightBytes()
+	fmt.Fprintf(tw, "total (%d weights)\t\t\t%s\t%s\t%.1f%%\t\n", len(rep.Weights), byteSize(fp32), byteSize(int8), 100*float64(int8)/float64(fp32))
+	fmt.Fprintf(tw, "model file %s\t\t\t%s\t%s\t%.1f%%\t\n", src.Graph(), byteSize(rep.BytesBefore), byteSize(rep.BytesAfter),
+		100*float64(rep.BytesAfter)/float64(rep.BytesBefore))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nkept in fp32:")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range rep.FP32 {
+		fmt.Fprintf(tw, "  %s\t×%d\t%s\n", c.OpType, c.Count, c.Reason)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\nwrote %s\nwrote %s\n", res.ManifestPath, res.Graph)
+	return err
+}
+
+// byteSize prints n in B, KiB or MiB.
+func byteSize(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+}
+
+// modelArg resolves a model argument: a manifest name in the manifests
+// directory, whose files are in the model directory; or the path of a
+// manifest file, whose files are looked for beside it first (the layout
+// quantize writes: DIR/NAME.yaml and DIR/NAME/VERSION/), then in the model
+// directory. It returns the manifest and the directory holding its files.
+func (a *app) modelArg(arg string) (models.Manifest, string, error) {
+	if strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") || strings.ContainsRune(arg, os.PathSeparator) {
+		m, err := models.LoadFile(arg)
+		if err != nil {
+			return m, "", err
+		}
+		if _, err := os.Stat(filepath.Join(m.Dir, m.Name, m.Version, m.Graph())); err == nil {
+			return m, m.Dir, nil
+		}
+		return m, a.cfg.ModelDir(), nil
+	}
+	ms, err := a.manifests()
+	if err != nil {
+		return models.Manifest{}, "", err
+	}
+	m, ok := models.Find(ms, arg)
+	if !ok {
+		return m, "", fmt.Errorf("%w: no model %q in %s (give a manifest name or a manifest file path)", extractors.ErrUnknownModel, arg, a.cfg.Models.Manifests)
+	}
+	return m, a.cfg.ModelDir(), nil
+}
+
+func newModelsCompareCmd(a *app) *cobra.Command {
+	var (
+		inputs         string
+		batch, k, runs int
+	)
+	cmd := &cobra.Command{
+		Use:   "compare A B --inputs FILE",
+		Short: "Compare two models of one modality on the same inputs: size, speed, embedding agreement, neighbours",
+		Long: `Compare loads models A and B (manifest names, or manifest file paths such as
+the NAME-int8.yaml that 'vitrine models quantize' writes) and encodes every
+input of FILE with both: one text per line for text models, one file path
+per line (relative to FILE's directory) for image and audio models. Blank
+lines are skipped.
+
+It reports each model's graph file size and the ratio B/A; items/s of each
+(the median of --runs passes over all inputs in batches of --batch, A and B
+alternating so neither gains from running second, after a warm-up batch
+each) and the ratio B/A; the mean and minimum cosine between A's and B's
+embedding of each input (when both have one dimension); and recall@K: for
+each input as a query, the share of A's K nearest other inputs (by cosine
+of A's embeddings) that are also among B's K nearest, averaged.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if batch < 1 || k < 1 || runs < 1 {
+				return errors.New("--batch, --k and --runs must be positive")
+			}
+			ctx := cmd.Context()
+			var sides [2]*compareSide
+			for i, arg := range args {
+				m, dir, err := a.modelArg(arg)
+				if err != nil {
+					return err
+				}
+				sides[i] = &compareSide{m: m, dir: dir}
+			}
+			if sides[0].m.Modality != sides[1].m.Modality {
+				return fmt.Errorf("%s is a %s model and %s a %s model: compare needs one modality",
+					sides[0].m.Key(), sides[0].m.Modality, sides[1].m.Key(), sides[1].m.Modality)
+			}
+			in, err := readCompareInputs(inputs, sides[0].m.Modality)
+			if err != nil {
+				return err
+			}
+			if len(in.data) < 2 {
+				return fmt.Errorf("%s: %d inputs; compare needs at least 2", inputs, len(in.data))
+			}
+			rt, err := a.runtime(ctx)
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			if err := compareModels(ctx, rt, sides, in, batch, runs); err != nil {
+				return err
+			}
+			return printComparison(cmd.OutOrStdout(), sides, len(in.data), batch, runs, min(k, len(in.data)-1))
+		},
+	}
+	cmd.Flags().StringVar(&inputs, "inputs", "", "file of inputs: one text, or one image/audio path, per line (required)")
+	cmd.Flags().IntVar(&batch, "batch", 32, "items per model run")
+	cmd.Flags().IntVar(&k, "k", 10, "neighbours compared per query for recall@K")
+	cmd.Flags().IntVar(&runs, "runs", 3, "timed passes over all inputs per model (the median is reported)")
+	_ = cmd.MarkFlagRequired("inputs")
+	return cmd
+}
+
+// compareSide is one model under comparison.
+type compareSide struct {
+	m     models.Manifest
+	dir   string
+	enc   extractors.Encoder
+	size  int64
+	vecs  [][]float32
+	times []time.Duration
+}
+
+type compareInputs struct {
+	data  [][]byte
+	lines []int // line of FILE each input came from
+}
+
+func readCompareInputs(path string, mod models.Modality) (compareInputs, error) {
+	var in compareInputs
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return in, fmt.Errorf("inputs: %w", err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20) // long product descriptions
+	for line := 1; sc.Scan(); line++ {
+		s := strings.TrimSpace(sc.Text())
+		if s == "" {
+			continue
+		}
+		if mod == models.Text {
+			in.data = append(in.data, []byte(s))
+		} else {
+			p := s
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(filepath.Dir(path), p)
+			}
+			file, err := os.ReadFile(p)
+			if err != nil {
+				return in, fmt.Errorf("inputs %s:%d: %w", path, line, err)
+			}
+			in.data = append(in.data, file)
+		}
+		in.lines = append(in.lines, line)
+	}
+	if err := sc.Err(); err != nil {
+		return in, fmt.Errorf("inputs %s: %w", path, err)
+	}
+	return in, nil
+}
+
+// compareModels opens both models and times runs interleaved passes.
+// Inputs are read before any timing, so only encoding is measured
+// (preprocessing included, as the service pays it).
+func compareModels(ctx context.Context, rt *onnx.Runtime, sides [2]*compareSide, in compareInputs, batch, runs int) error {
+	o := extractors.Options{MaxBatch: batch}
+	for _, s := range sides {
+		st, err := os.Stat(filepath.Join(s.dir, s.m.Name, s.m.Version, s.m.Graph()))
+		if err != nil {
+			return fmt.Errorf("%s: %w (run `vitrine models fetch %s`)", s.m.Key(), err, s.m.Name)
+		}
+		s.size = st.Size()
+		if s.enc, err = extractors.Open(ctx, rt, s.m, s.dir, o); err != nil {
+			return err
+		}
+		defer s.enc.Close()
+		// Warm-up: ORT sizes its buffers on the first runs.
+		if _, err := s.encode(ctx, in.data[:min(batch, len(in.data))], in.lines); err != nil {
+			return err
+		}
+	}
+	for r := range runs {
+		order := []*compareSide{sides[0], sides[1]}
+		if r%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, s := range order {
+			start := time.Now()
+			vecs, err := s.encode(ctx, in.data, in.lines)
+			if err != nil {
+				return err
+			}
+			s.times = append(s.times, time.Since(start))
+			if s.vecs == nil {
+				s.vecs = vecs
+			}
+		}
+	}
+	return nil
+}
+
+func (s *compareSide) encode(ctx context.Context, data [][]byte, lines []int) ([][]float32, error) {
+	vecs, errs, err := s.enc.EncodeBatch(ctx, data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.m.Key(), err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("%s: input on line %d: %w", s.m.Key(), lines[i], err)
+		}
+	}
+	return vecs, nil
+}
+
+func (s *compareSide) itemsPerSecond(n int) float64 {
+	ts := slices.Clone(s.times)
+	slices.Sort(ts)
+	return float64(n) / ts[len(ts)/2].Seconds()
+}
+
+func printComparison(w io.Writer, sides [2]*compareSide, n, batch, runs, k int) error {
+	a, b := sides[0], sides[1]
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tMODEL\tGRAPH\tSIZE\tITEMS/S")
+	for i, s := range sides {
+		fmt.Fprintf(tw, "%c\t%s\t%s\t%s\t%.1f\n", 'A'+i, s.m.Key(), s.m.Graph(), byteSize(s.size), s.itemsPerSecond(n))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nsize B/A:    %.3f\n", float64(b.size)/float64(a.size))
+	fmt.Fprintf(w, "speed B/A:   %.2f (items/s, median of %d passes over %d inputs, batch %d)\n",
+		b.itemsPerSecond(n)/a.itemsPerSecond(n), runs, n, batch)
+	if a.m.Dim == b.m.Dim {
+		mean, lo := agreement(a.vecs, b.vecs)
+		fmt.Fprintf(w, "cosine A,B:  mean %.5f  min %.5f (%d inputs)\n", mean, lo, n)
+	} else {
+		fmt.Fprintf(w, "cosine A,B:  n/a (%d and %d dimensions)\n", a.m.Dim, b.m.Dim)
+	}
+	_, err := fmt.Fprintf(w, "recall@%d:   %.3f (B's %d nearest neighbours of each input among the other %d vs A's)\n",
+		k, overlap(neighbours(a.vecs, k), neighbours(b.vecs, k)), k, n-1)
+	return err
+}
+
+// agreement is the mean and minimum cosine between paired vectors.
+func agreement(a, b [][]float32) (mean, lo float64) {
+	lo = 1
+	for i := range a {
+		c := cosine(a[i], b[i])
+		mean += c
+		lo = min(lo, c)
+	}
+	return mean / float64(len(a)), lo
+}
+
+func cosine(a, b []float32) float64 {
+	var ab, aa, bb float64
+	for i := range a {
+		ab += float64(a[i]) * float64(b[i])
+		aa += float64(a[i]) * float64(a[i])
+		bb += float64(b[i]) * float64(b[i])
+	}
+	if aa == 0 || bb == 0 {
+		return 0
+	}
+	return ab / math.Sqrt(aa*bb)
+}
+
+// neighbours returns, for each vector, the indices of its k most similar
+// other vectors by cosine, most similar first (ties by index, so the
+// result is deterministic). Queries are split across the CPUs: the scan
+// is n² dot products.
+func neighbours(vecs [][]float32, k int) [][]int {
+	unit := make([][]float32, len(vecs))
+	for i, v := range vecs {
+		var sq float64
+		for _, x := range v {
+			sq += float64(x) * float64(x)
+		}
+		u := make([]float32, len(v))
+		if sq > 0 {
+			inv := 1 / math.Sqrt(sq)
+			for j, x := range v {
+				u[j] = float32(float64(x) * inv)
+			}
+		}
+		unit[i] = u
+	}
+	out := make([][]int, len(vecs))
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for wk := range workers {
+		wg.Go(func() {
+			sims := make([]float32, len(unit))
+			idx := make([]int, 0, len(unit))
+			for q := wk; q < len(unit); q += workers {
+				idx = idx[:0]
+				for j, u := range unit {
+					if j == q {
+						continue
+					}
+					var d float32
+					for x := range u {
+						d += u[x] * unit[q][x]
+					}
+					sims[j] = d
+					idx = append(idx, j)
+				}
+				slices.SortFunc(idx, func(x, y int) int {
+					if sims[x] != sims[y] {
+						if sims[x] > sims[y] {
+							return -1
+						}
+						return 1
+					}
+					return x - y
+				})
+				out[q] = slices.Clone(idx[:k])
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// overlap is the mean share of a's neighbours of each query that are also
+// among b's.
+func overlap(a, b [][]int) float64 {
+	var sum float64
+	for q := range a {
+		hit := 0
+		for _, j := range b[q] {
+			if slices.Contains(a[q], j) {
+				hit++
+			}
+		}
+		sum += float64(hit) / float64(len(a[q]))
+	}
+	return sum / float64(len(a))
+}
