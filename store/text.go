@@ -109,24 +109,33 @@ func (s *Store) Suggest(ctx context.Context, prefix string, k int, boostCategori
 		if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.word_similarity_threshold', '0.45', true)`); err != nil {
 			return err
 		}
+		// Candidates come from the narrow suggest_terms table: prefix
+		// matches through a btree index, then fuzzy (trigram) matches
+		// through a GIN index, each capped so a two-letter prefix of a huge
+		// catalog stays cheap; they are scored, checked to still have a live
+		// product, and merged with popular past queries.
 		rows, err := tx.Query(ctx, `
-WITH q AS (SELECT lower($1::text) AS q),
+WITH raw AS (
+    (SELECT kind, term FROM suggest_terms WHERE lower(term) LIKE lower($1) || '%' ORDER BY length(term) LIMIT 200)
+  UNION
+    (SELECT kind, term FROM suggest_terms WHERE $1 <% term OR term ILIKE '% ' || $1 || '%' LIMIT 300)
+),
+scored AS (
+    SELECT term, kind,
+        (CASE WHEN term ILIKE $1 || '%' OR term ILIKE '% ' || $1 || '%' THEN 1 ELSE 0 END)
+        + word_similarity($1, term)
+        + CASE WHEN kind = 'category' AND term = ANY($3::text[]) THEN 0.5 ELSE 0 END
+        - CASE WHEN kind = 'title' THEN 0 ELSE 0.1 END AS score
+    FROM raw
+),
 cands AS (
-    SELECT title AS text, 'title' AS kind,
-        (CASE WHEN lower(title) LIKE (SELECT q FROM q) || '%' OR lower(title) LIKE '% ' || (SELECT q FROM q) || '%' THEN 1 ELSE 0 END)
-        + word_similarity((SELECT q FROM q), lower(title))
-        + CASE WHEN category && $3::text[] THEN 0.5 ELSE 0 END AS score
-    FROM products WHERE deleted_at IS NULL AND ((SELECT q FROM q) <% lower(title) OR lower(title) LIKE '%' || (SELECT q FROM q) || '%')
-  UNION ALL
-    SELECT DISTINCT brand, 'brand', 1 + similarity((SELECT q FROM q), lower(brand))
-    FROM products WHERE deleted_at IS NULL AND brand <> '' AND lower(brand) LIKE (SELECT q FROM q) || '%'
-  UNION ALL
-    SELECT DISTINCT c, 'category', 0.9 + word_similarity((SELECT q FROM q), lower(c))
-    FROM products, unnest(category) AS c
-    WHERE deleted_at IS NULL AND ((SELECT q FROM q) <% lower(c) OR lower(c) LIKE (SELECT q FROM q) || '%')
+    SELECT term AS text, kind, score FROM (SELECT * FROM scored ORDER BY score DESC LIMIT $2 * 4) best
+    WHERE EXISTS (SELECT 1 FROM products p WHERE p.deleted_at IS NULL AND (
+        (best.kind = 'title' AND p.title = best.term) OR (best.kind = 'brand' AND p.brand = best.term)
+        OR (best.kind = 'category' AND p.category @> ARRAY[best.term])))
   UNION ALL
     SELECT lower(query), 'query', 0.8 + least(count(*), 100) / 100.0
-    FROM queries WHERE lower(query) LIKE (SELECT q FROM q) || '%' AND lower(query) <> (SELECT q FROM q)
+    FROM queries WHERE lower(query) LIKE lower($1) || '%' AND lower(query) <> lower($1)
     GROUP BY lower(query) HAVING count(DISTINCT COALESCE(user_id, id::text)) >= 2
 )
 SELECT text, kind, max(score) FROM cands GROUP BY text, kind ORDER BY 3 DESC, 1 LIMIT $2`, prefix, k, boostCategories)
