@@ -42,7 +42,9 @@ func TestLoadRepoManifests(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadRuntimes: %v", err)
 	}
-	if len(rts) != 1 || rts[0].Name != "onnxruntime-cpu" || rts[0].File.Name != "libonnxruntime.so.1" || rts[0].Platform != "linux/amd64" {
+	// Glob order: the CPU build, then the CUDA build with its providers.
+	if len(rts) != 2 || rts[0].Name != "onnxruntime-cpu" || rts[0].File.Name != "libonnxruntime.so.1" || rts[0].Platform != "linux/amd64" || rts[0].GPU ||
+		rts[1].Name != "onnxruntime-cuda" || rts[1].File.Name != "libonnxruntime.so.1" || !rts[1].GPU || len(rts[1].Providers) != 2 {
 		t.Fatalf("runtime manifests = %+v", rts)
 	}
 }

@@ -25,6 +25,13 @@ type Runtime struct {
 	// on the platform it was built for.
 	Platform string `yaml:"platform"`
 	File     File   `yaml:"file"`
+	// GPU marks the CUDA build: only `vitrine models fetch --gpu` installs
+	// it, into its own directory (config's ORTCUDALibrary), so a CPU and a
+	// GPU build of ONNX Runtime never share a directory.
+	GPU bool `yaml:"gpu,omitempty"`
+	// Providers are execution provider libraries ONNX Runtime dlopens from
+	// the directory File is loaded from, so they are installed beside it.
+	Providers []File `yaml:"providers,omitempty"`
 
 	// Dir is filled in by LoadRuntime: the manifest file's directory.
 	Dir string `yaml:"-"`
@@ -63,7 +70,29 @@ func (r Runtime) Validate() error {
 	for _, e := range r.File.validate() {
 		bad("file."+e.field, "%s", e.msg)
 	}
+	seen := map[string]bool{r.File.Name: true}
+	for i, p := range r.Providers {
+		field := fmt.Sprintf("providers[%d]", i)
+		if p.Name == "" || strings.Contains(p.Name, "/") {
+			bad(field+".name", "%q must be a plain file name", p.Name)
+		} else if seen[p.Name] {
+			bad(field+".name", "%q is installed twice", p.Name)
+		}
+		seen[p.Name] = true
+		if p.Transform != nil {
+			bad(field+".transform", "a runtime library is installed as published")
+		}
+		for _, e := range p.validate() {
+			bad(field+"."+e.field, "%s", e.msg)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// Libraries lists every file to install in the runtime's directory: the
+// library itself first, then its provider libraries.
+func (r Runtime) Libraries() []File {
+	return append([]File{r.File}, r.Providers...)
 }
 
 // LoadRuntime reads and validates one runtime manifest.

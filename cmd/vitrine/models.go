@@ -126,8 +126,9 @@ verified. Files already installed with their pinned sha256 are left alone, so
 running it again is quick and changes nothing. With NAMEs only those models
 are fetched (and not the runtime); --runtime-only fetches only the runtime.
 --gpu also fetches the CUDA build of ONNX Runtime with its CUDA provider
-libraries (about 275 MiB; running it needs CUDA 13 and cuDNN 9 on the host)
-into .vitrine/lib-cuda/, which ort.provider cuda or auto then loads.
+libraries (262 MiB, from 277 MiB of npm tarballs) into .vitrine/lib-cuda/,
+which ort.provider cuda or auto then loads; running it needs CUDA 13 and
+cuDNN 9 on the host.
 When a file cannot be obtained, the error says what was tried and where to
 put the file.`,
 		RunE: func(cmd *cobra.Command, names []string) error {

@@ -145,20 +145,25 @@ func runGPUCheck(ctx context.Context, a *app, o gpuCheckOptions, out io.Writer) 
 	eo := extractors.Options{MaxBatch: slices.Max(gpuCheckBatches()), MaxWait: a.cfg.ORT.MaxWait, QueueSize: a.cfg.ORT.QueueSize, Logger: a.log}
 	var rows []gpuCheckRow
 	var failed []error
-	for i, m := range todo {
+	// cudaWorks turns true with the first CUDA session; until then a
+	// provider error means CUDA is unusable here, not that a model is bad.
+	cudaWorks := false
+	for _, m := range todo {
 		// The CUDA encoder opens first: on a machine without a usable GPU
 		// the first model fails within a second, before any CPU work.
 		cudaEnc, err := extractors.Open(ctx, cudaRT, m, a.cfg.ModelDir(), eo)
 		if err != nil {
 			var pe *onnx.ProviderError
-			if i == 0 && errors.As(err, &pe) {
+			if !cudaWorks && errors.As(err, &pe) {
 				host := missingGPUHostPieces(ctx, filepath.Dir(lib), pe.Missing)
 				return gpuUnavailable(&onnx.ProviderError{Provider: pe.Provider, Missing: append(slices.Clone(pe.Missing), host...), Err: pe.Err})
 			}
-			failed = append(failed, fmt.Errorf("%s on cuda: %w", m.Key(), gpuHintFetch(err, m)))
+			err = fmt.Errorf("on cuda: %w", gpuHintFetch(err, m))
+			failed = append(failed, fmt.Errorf("%s: %w", m.Key(), err))
 			rows = append(rows, gpuCheckRow{m: m, err: err})
 			continue
 		}
+		cudaWorks = true
 		row := checkModelOnGPU(ctx, a, o, m, cpuRT, cudaEnc, eo)
 		cudaEnc.Close()
 		rows = append(rows, row)
@@ -181,10 +186,19 @@ func runGPUCheck(ctx context.Context, a *app, o gpuCheckOptions, out io.Writer) 
 	return nil
 }
 
-// gpuUnavailable turns a provider error into exit status 3 with the whole
-// message, which names the missing pieces and scripts/setup --gpu.
+// gpuUnavailableError is CUDA being unusable: main finds the exitError
+// (status 3, the whole message, which names the missing pieces and
+// scripts/setup --gpu), errors.Is finds onnx.ErrProviderUnavailable.
+type gpuUnavailableError struct {
+	exit exitError
+	pe   *onnx.ProviderError
+}
+
+func (e *gpuUnavailableError) Error() string   { return e.exit.msg }
+func (e *gpuUnavailableError) Unwrap() []error { return []error{e.exit, e.pe} }
+
 func gpuUnavailable(pe *onnx.ProviderError) error {
-	return exitError{code: gpuCheckUnavailable, msg: "models gpu-check: " + pe.Error()}
+	return &gpuUnavailableError{exit: exitError{code: gpuCheckUnavailable, msg: "models gpu-check: " + pe.Error()}, pe: pe}
 }
 
 // gpuHintFetch adds the command that provides a missing model file.
@@ -203,7 +217,9 @@ type gpuCheckRow struct {
 	perSec  map[string]float64 // "cpu/1", "cuda/32", ... -> items/s
 	cosMin  float64            // over every input and batch size
 	cosMean float64
-	err     error
+	// compared: cosines were computed (cosMin and cosMean mean something).
+	compared bool
+	err      error
 }
 
 // checkModelOnGPU encodes the model's inputs on both providers at each
@@ -248,6 +264,7 @@ func checkModelOnGPU(ctx context.Context, a *app, o gpuCheckOptions, m models.Ma
 		row.err = errors.New("no input produced a vector on either provider")
 		return row
 	}
+	row.compared = true
 	row.cosMin = slices.Min(cos)
 	var sum float64
 	for _, c := range cos {
@@ -360,7 +377,7 @@ func printGPUCheck(out io.Writer, rt *onnx.Runtime, rows []gpuCheckRow, o gpuChe
 	}
 	for _, r := range rows {
 		result, cmin, cmean := "OK", "-", "-"
-		if r.cosMean > 0 {
+		if r.compared {
 			cmin, cmean = fmt.Sprintf("%.6f", r.cosMin), fmt.Sprintf("%.6f", r.cosMean)
 		}
 		if r.err != nil {

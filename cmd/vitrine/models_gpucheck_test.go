@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/vitrinehq/vitrine/extractors"
+	"github.com/vitrinehq/vitrine/extractors/onnx"
 	"github.com/vitrinehq/vitrine/internal/config"
 	"github.com/vitrinehq/vitrine/internal/synth"
 	"github.com/vitrinehq/vitrine/internal/testenv"
@@ -510,5 +511,26 @@ func TestModelsFetchGPUErrors(t *testing.T) {
 				t.Errorf("want error with %q, got %v\n%s", tt.want, err, out)
 			}
 		})
+	}
+}
+
+// TestGPUCheckUnavailableError: callers can match the no-CUDA outcome with
+// errors.Is, and main finds its exit status.
+func TestGPUCheckUnavailableError(t *testing.T) {
+	a := testModelsApp(t) // a fresh home: no CUDA build
+	var out strings.Builder
+	err := runGPUCheck(t.Context(), a, gpuCheckOptions{items: 1, minCosine: 0.999}, &out)
+	if !errors.Is(err, onnx.ErrProviderUnavailable) {
+		t.Fatalf("err %v, want ErrProviderUnavailable", err)
+	}
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != gpuCheckUnavailable || ee.msg != err.Error() {
+		t.Errorf("exit error %+v from %v, want code %d with the whole message", ee, err, gpuCheckUnavailable)
+	}
+	if !strings.Contains(err.Error(), a.cfg.ORTCUDALibrary()) {
+		t.Errorf("message does not name %s: %v", a.cfg.ORTCUDALibrary(), err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("printed a report without CUDA:\n%s", out.String())
 	}
 }

@@ -110,7 +110,8 @@ type Log struct {
 
 // ORT configures ONNX Runtime.
 type ORT struct {
-	// Library is the path of libonnxruntime.so; empty means Home/lib.
+	// Library is the path of libonnxruntime.so; empty means Home/lib, or
+	// Home/lib-cuda for provider cuda or auto once that is installed.
 	Library string `koanf:"library" yaml:"library"`
 	// Provider is cpu, cuda or auto (cuda when it loads, else cpu).
 	Provider       string `koanf:"provider" yaml:"provider"`
@@ -306,12 +307,35 @@ func Abs(p string) string {
 	return a
 }
 
-// ORTLibrary is the effective ONNX Runtime library path.
+// ORTLibrary is the effective ONNX Runtime library path: ort.library when
+// set; else, for provider cuda or auto, the CUDA build when `vitrine models
+// fetch --gpu` installed it (ORTCUDALibrary); else the CPU build, on which
+// cuda fails with the pieces it lacks and auto falls back to cpu.
 func (c Config) ORTLibrary() string {
+	if c.ORT.Library == "" && (c.ORT.Provider == "cuda" || c.ORT.Provider == "auto") {
+		// The CUDA build also runs the CPU provider, so auto loses nothing by
+		// preferring it.
+		if st, err := os.Stat(c.ORTCUDALibrary()); err == nil && !st.IsDir() {
+			return c.ORTCUDALibrary()
+		}
+	}
+	return c.ORTCPULibrary()
+}
+
+// ORTCPULibrary is where `vitrine models fetch` installs the CPU build of
+// ONNX Runtime: ort.library when set, else Home/lib/libonnxruntime.so.1.
+func (c Config) ORTCPULibrary() string {
 	if c.ORT.Library != "" {
 		return Abs(c.ORT.Library)
 	}
 	return filepath.Join(Abs(c.Home), "lib", "libonnxruntime.so.1")
+}
+
+// ORTCUDALibrary is where `vitrine models fetch --gpu` installs the CUDA
+// build of ONNX Runtime, with its provider libraries beside it: a directory
+// of its own, so CPU and GPU libraries never mix.
+func (c Config) ORTCUDALibrary() string {
+	return filepath.Join(Abs(c.Home), "lib-cuda", "libonnxruntime.so.1")
 }
 
 // ModelDir is the effective directory of prepared model files.
