@@ -854,11 +854,18 @@ func (s *Server) recommendations(c echo.Context) error {
 		return err
 	}
 	uv, err := s.deps.Store.GetUserVector(ctx, uid, sp.Version)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && isZero(uv.Vector)) {
-		return s.popular(c, uid, k, bought)
-	}
-	if err != nil {
+	hasContent := err == nil && !isZero(uv.Vector)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	cf, err := s.deps.Store.ActiveCFModel(ctx)
+	switch {
+	case err == nil:
+		return s.hybrid(c, uid, k, bought, cf, uv.Vector, hasContent)
+	case !errors.Is(err, store.ErrNoCFModel):
+		return err
+	case !hasContent:
+		return s.popular(c, uid, k, bought)
 	}
 	nn, err := s.deps.Store.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: uv.Vector, K: k, Filter: catalog.Filter{Exclude: bought}})
 	if err != nil {
@@ -868,15 +875,7 @@ func (s *Server) recommendations(c echo.Context) error {
 	for i, n := range nn {
 		ids[i] = n.ProductID
 	}
-	history, err := s.deps.Store.UserEvents(ctx, uid, historyForWhy)
-	if err != nil {
-		return err
-	}
-	var hids []string
-	for _, e := range history {
-		hids = append(hids, e.ProductID)
-	}
-	vecs, err := s.deps.Store.ProductVectors(ctx, sp.Version, append(slices.Clone(ids), hids...))
+	vecs, err := s.deps.Store.ProductVectors(ctx, sp.Version, ids)
 	if err != nil {
 		return err
 	}
@@ -884,25 +883,12 @@ func (s *Server) recommendations(c echo.Context) error {
 	for _, id := range ids {
 		cands = append(cands, ranking.Candidate{ProductID: id, Vector: vecs[id]})
 	}
-	var hist []ranking.Candidate
-	for _, id := range hids {
-		if v, ok := vecs[id]; ok {
-			hist = append(hist, ranking.Candidate{ProductID: id, Vector: v})
-		}
-	}
-	rs := ranking.ByVector(spec, uv.Vector, cands, true)
-	hits, err := s.hits(ctx, rs, true)
+	hits, err := s.hits(ctx, ranking.ByVector(spec, uv.Vector, cands, true), true)
 	if err != nil {
 		return err
 	}
-	titles, err := s.deps.Store.GetProducts(ctx, hids)
-	if err != nil {
+	if err := s.explainBecause(ctx, uid, sp.Version, hits); err != nil {
 		return err
-	}
-	for i := range hits {
-		for _, b := range ranking.BecauseOf(vecs[hits[i].ID], hist, 2) {
-			hits[i].Because = append(hits[i].Because, Because{ID: b.ProductID, Title: titles[b.ProductID].Title, Similarity: b.Score})
-		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"user_id": uid, "strategy": "content", "results": hits})
 }
@@ -929,6 +915,8 @@ func (s *Server) popular(c echo.Context, uid string, k int, exclude []string) er
 	}
 	return c.JSON(http.StatusOK, map[string]any{"user_id": uid, "strategy": "popular", "results": hits})
 }
+
+func catalogExclude(ids []string) catalog.Filter { return catalog.Filter{Exclude: ids} }
 
 func isZero(v []float32) bool {
 	for _, x := range v {

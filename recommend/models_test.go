@@ -493,3 +493,39 @@ func TestALSNegativeFeedback(t *testing.T) {
 		t.Errorf("%s: %.3f for the user, %.3f for a twin who disliked it", target, a, b)
 	}
 }
+
+// Folding in from stored factors gives what the fitted model's FoldIn gives.
+func TestFoldInImplicitMatchesModel(t *testing.T) {
+	p := plant(smallPlant())
+	d, err := recommend.NewDataset(p.events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const reg, alpha = 5.0, 2.0
+	m := recommend.NewALS(recommend.WithFactors(16), recommend.WithRegularization(reg), recommend.WithAlpha(alpha), recommend.WithSeed(1))
+	if err := m.Fit(t.Context(), d); err != nil {
+		t.Fatal(err)
+	}
+	items := []string{p.items[0], p.items[5], p.items[10]}
+	vals := []float64{1, 2, 1}
+	want := m.FoldIn(items, vals)
+	factors := m.ItemFactors()
+	g, err := recommend.Gram(t.Context(), factors, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var its [][]float32
+	for _, id := range items {
+		i, _ := d.ItemIndex(id)
+		its = append(its, factors[i])
+	}
+	got, err := recommend.FoldInImplicit(g, its, vals, alpha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if diff := float64(got[i] - want[i]); diff > 1e-4 || diff < -1e-4 {
+			t.Fatalf("factor %d: %v, model FoldIn %v", i, got[i], want[i])
+		}
+	}
+}

@@ -143,7 +143,13 @@ func (s *Store) BuildSpaceIndex(ctx context.Context, version int) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '512MB'`); err != nil {
 			return err
 		}
-		return createSpaceIndex(ctx, tx, sp)
+		if err := createSpaceIndex(ctx, tx, sp); err != nil {
+			return err
+		}
+		// After a bulk load the planner has no statistics, estimates a
+		// handful of rows and scans every vector instead of the new index.
+		_, err := tx.Exec(ctx, `ANALYZE product_vectors`)
+		return err
 	})
 }
 

@@ -27,7 +27,8 @@ prepares it and installs it under the model directory (models.dir, default
 .vitrine/lib/libonnxruntime.so.1), and with --gpu its CUDA build goes to
 .vitrine/lib-cuda/.`,
 	}
-	cmd.AddCommand(newModelsListCmd(a), newModelsFetchCmd(a), newModelsVerifyCmd(a), newModelsGPUCheckCmd(a))
+	cmd.AddCommand(newModelsListCmd(a), newModelsFetchCmd(a), newModelsVerifyCmd(a), newModelsGPUCheckCmd(a),
+		newModelsQuantizeCmd(a), newModelsCompareCmd(a))
 	return cmd
 }
 

@@ -58,6 +58,7 @@ private PostgreSQL cluster under .vitrine/pg.`,
 		newServeCmd(a),
 		newKeysCmd(a),
 		newBenchCmd(a),
+		newTrainCmd(a),
 	)
 	return root
 }

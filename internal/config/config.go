@@ -64,6 +64,11 @@ type Server struct {
 	PersonalWeight float64 `koanf:"personal_weight" yaml:"personal_weight"`
 	// HalfLife is how fast older events fade from a user's vector.
 	HalfLife time.Duration `koanf:"half_life" yaml:"half_life"`
+	// Blend weights of hybrid recommendations (collaborative filtering,
+	// content, popularity), used once `vitrine train` has run.
+	CFWeight         float64 `koanf:"cf_weight" yaml:"cf_weight"`
+	ContentWeight    float64 `koanf:"content_weight" yaml:"content_weight"`
+	PopularityWeight float64 `koanf:"popularity_weight" yaml:"popularity_weight"`
 }
 
 // Fusion defines the vector space new products are fused into: the
@@ -163,7 +168,8 @@ func Default() Config {
 		Worker: Worker{Concurrency: 16, RescueAfter: 5 * time.Minute},
 		Server: Server{Listen: "127.0.0.1:8080", Auth: "auto", RateLimit: 50, RateBurst: 100, BodyLimit: "12M",
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
-			LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour},
+			LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
+			CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2},
 	}
 }
 

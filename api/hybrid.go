@@ -1,0 +1,224 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vitrinehq/vitrine/ranking"
+	"github.com/vitrinehq/vitrine/recommend"
+	"github.com/vitrinehq/vitrine/store"
+)
+
+// hybridPool is how many candidates each source contributes.
+const hybridPool = 50
+
+// hybrid blends collaborative filtering (the user's factors, or factors
+// folded in from their events when they arrived after the last training),
+// content (the user vector against fused product vectors) and popularity.
+// Each source's scores are z-normalised per request, then weighted.
+func (s *Server) hybrid(c echo.Context, uid string, k int, bought []string, cf store.CFModel, user []float32, hasContent bool) error {
+	ctx := c.Request().Context()
+	sp, _, err := s.activeSpace(ctx)
+	if err != nil {
+		return err
+	}
+	uf, err := s.userFactors(ctx, cf, uid)
+	if err != nil {
+		return err
+	}
+	if uf == nil && !hasContent {
+		return s.popular(c, uid, k, bought)
+	}
+	var cands []string
+	seen := map[string]bool{}
+	add := func(id string) {
+		if !seen[id] && !slices.Contains(bought, id) {
+			seen[id] = true
+			cands = append(cands, id)
+		}
+	}
+	if uf != nil {
+		top, err := s.deps.Store.TopItemsByFactors(ctx, cf, uf, hybridPool, bought)
+		if err != nil {
+			return err
+		}
+		for _, x := range top {
+			add(x.ProductID)
+		}
+	}
+	if hasContent {
+		nn, err := s.deps.Store.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: user, K: hybridPool, Filter: catalogExclude(bought)})
+		if err != nil {
+			return err
+		}
+		for _, n := range nn {
+			add(n.ProductID)
+		}
+	}
+	pop, err := s.deps.Store.PopularProducts(ctx, time.Now().Add(-90*24*time.Hour), hybridPool/2)
+	if err != nil {
+		return err
+	}
+	popScore := map[string]float64{}
+	for _, p := range pop {
+		popScore[p.ProductID] = p.Score
+		add(p.ProductID)
+	}
+	if len(cands) == 0 {
+		return s.popular(c, uid, k, bought)
+	}
+	factors, err := s.deps.Store.ItemFactors(ctx, cf.Version, cands)
+	if err != nil {
+		return err
+	}
+	vecs, err := s.deps.Store.ProductVectors(ctx, sp.Version, cands)
+	if err != nil {
+		return err
+	}
+	parts := map[string][]float64{"collaborative": nan(len(cands)), "content": nan(len(cands)), "popularity": make([]float64, len(cands))}
+	for i, id := range cands {
+		if f, ok := factors[id]; ok && uf != nil {
+			parts["collaborative"][i] = dot(uf, f)
+		}
+		if v, ok := vecs[id]; ok && hasContent {
+			parts["content"][i] = ranking.Cosine(user, v)
+		}
+		parts["popularity"][i] = math.Log1p(popScore[id])
+	}
+	weights := map[string]float64{"collaborative": s.cfg.CFWeight, "content": s.cfg.ContentWeight, "popularity": s.cfg.PopularityWeight}
+	total, err := recommend.Blend(parts, weights)
+	if err != nil {
+		return err
+	}
+	rs := make([]ranking.Result, len(cands))
+	for i, id := range cands {
+		r := ranking.Result{ProductID: id, Score: total[i]}
+		for _, name := range []string{"collaborative", "content", "popularity"} {
+			if v := parts[name][i]; !math.IsNaN(v) {
+				r.Parts = append(r.Parts, ranking.Part{Name: name, Score: v})
+			}
+		}
+		rs[i] = r
+	}
+	ranking.Sort(rs)
+	if len(rs) > k {
+		rs = rs[:k]
+	}
+	hits, err := s.hits(ctx, rs, true)
+	if err != nil {
+		return err
+	}
+	if err := s.explainBecause(ctx, uid, sp.Version, hits); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"user_id": uid, "strategy": "hybrid", "cf_model": cf.Version, "results": hits})
+}
+
+// userFactors returns the user's trained factors, or folds them in from
+// the user's events (ALS models) when the user is newer than the model;
+// nil when neither is possible.
+func (s *Server) userFactors(ctx context.Context, cf store.CFModel, uid string) ([]float32, error) {
+	uf, err := s.deps.Store.UserFactors(ctx, cf.Version, uid)
+	if err == nil {
+		return uf, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if cf.Method != "als" {
+		return nil, nil
+	}
+	evs, err := s.deps.Store.UserEvents(ctx, uid, 200)
+	if err != nil || len(evs) == 0 {
+		return nil, err
+	}
+	ids := make([]string, 0, len(evs))
+	for _, e := range evs {
+		ids = append(ids, e.ProductID)
+	}
+	f, err := s.deps.Store.ItemFactors(ctx, cf.Version, ids)
+	if err != nil {
+		return nil, err
+	}
+	// Sum each item's event weights, as training does.
+	weight := map[string]float64{}
+	for _, e := range evs {
+		weight[e.ProductID] += ranking.EventWeight(e.Type, e.Value)
+	}
+	var items [][]float32
+	var values []float64
+	for id, w := range weight {
+		if fv, ok := f[id]; ok && w != 0 {
+			items, values = append(items, fv), append(values, w)
+		}
+	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	alpha, _ := cf.Params["alpha"].(float64)
+	if alpha == 0 {
+		alpha = 1
+	}
+	return recommend.FoldInImplicit(cf.Gram, items, values, alpha)
+}
+
+// explainBecause adds to each hit the one or two products in the user's
+// recent history most similar to it (in the fused space).
+func (s *Server) explainBecause(ctx context.Context, uid string, space int, hits []Hit) error {
+	history, err := s.deps.Store.UserEvents(ctx, uid, historyForWhy)
+	if err != nil || len(history) == 0 {
+		return err
+	}
+	ids := make([]string, 0, len(history)+len(hits))
+	var hids []string
+	for _, e := range history {
+		hids = append(hids, e.ProductID)
+	}
+	ids = append(ids, hids...)
+	for _, h := range hits {
+		ids = append(ids, h.ID)
+	}
+	vecs, err := s.deps.Store.ProductVectors(ctx, space, ids)
+	if err != nil {
+		return err
+	}
+	titles, err := s.deps.Store.GetProducts(ctx, hids)
+	if err != nil {
+		return err
+	}
+	var hist []ranking.Candidate
+	for _, id := range hids {
+		if v, ok := vecs[id]; ok {
+			hist = append(hist, ranking.Candidate{ProductID: id, Vector: v})
+		}
+	}
+	for i := range hits {
+		hits[i].Because = nil
+		for _, b := range ranking.BecauseOf(vecs[hits[i].ID], hist, 2) {
+			hits[i].Because = append(hits[i].Because, Because{ID: b.ProductID, Title: titles[b.ProductID].Title, Similarity: b.Score})
+		}
+	}
+	return nil
+}
+
+func nan(n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = math.NaN()
+	}
+	return out
+}
+
+func dot(a, b []float32) float64 {
+	var s float64
+	for i := range min(len(a), len(b)) {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}

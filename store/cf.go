@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
+)
+
+// ErrNoCFModel means no collaborative-filtering model has been trained.
+var ErrNoCFModel = errors.New("no trained collaborative-filtering model")
+
+// TrainingEvent is one event as training reads it.
+type TrainingEvent struct {
+	UserID, ProductID, Type string
+	Value                   *float64
+	At                      time.Time
+}
+
+// TrainingEvents streams every event on a live product to fn, in time
+// order. Erased users' events are gone, so training leaves them out.
+func (s *Store) TrainingEvents(ctx context.Context, fn func(TrainingEvent) error) error {
+	rows, err := s.pool.Query(ctx, `SELECT e.user_id, e.product_id, e.type, e.value::float8, e.occurred_at
+		FROM events e JOIN products p ON p.id = e.product_id AND p.deleted_at IS NULL ORDER BY e.occurred_at, e.id`)
+	if err != nil {
+		return fmt.Errorf("training events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e TrainingEvent
+		if err := rows.Scan(&e.UserID, &e.ProductID, &e.Type, &e.Value, &e.At); err != nil {
+			return fmt.Errorf("scan event: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// CFModel describes a trained model.
+type CFModel struct {
+	Version      int
+	Method       string
+	Params       map[string]any
+	Dim          int
+	Gram         []float64
+	Interactions int64
+	Users, Items int
+	TrainSeconds float64
+	TrainedAt    time.Time
+	Active       bool
+}
+
+// SaveCFModel stores a model with its factors (COPY, in one transaction)
+// and makes it the active one.
+func (s *Store) SaveCFModel(ctx context.Context, m CFModel, users, items map[string][]float32) (int, error) {
+	params, err := json.Marshal(m.Params)
+	if err != nil {
+		return 0, fmt.Errorf("cf params: %w", err)
+	}
+	var version int
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO cf_models (method, params, dim, gram, interactions, users, items, train_seconds)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING version`,
+			m.Method, params, m.Dim, m.Gram, m.Interactions, m.Users, m.Items, m.TrainSeconds).Scan(&version)
+		if err != nil {
+			return fmt.Errorf("save cf model: %w", err)
+		}
+		copyFactors := func(table, col string, fs map[string][]float32) error {
+			rows := make([][]any, 0, len(fs))
+			for id, f := range fs {
+				if len(f) != m.Dim {
+					return &DimensionError{What: fmt.Sprintf("%s factors of %q", table, id), Want: m.Dim, Got: len(f)}
+				}
+				rows = append(rows, []any{version, id, pgvector.NewVector(f)})
+			}
+			_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, []string{"model_version", col, "factors"}, pgx.CopyFromRows(rows))
+			if err != nil {
+				return fmt.Errorf("copy %s: %w", table, err)
+			}
+			return nil
+		}
+		if err := copyFactors("item_factors", "product_id", items); err != nil {
+			return err
+		}
+		if err := copyFactors("user_factors", "user_id", users); err != nil {
+			return err
+		}
+		// Items are searched by inner product for CF retrieval.
+		ddl := fmt.Sprintf(`CREATE INDEX cf_item_factors_%d_hnsw ON item_factors USING hnsw ((factors::vector(%d)) vector_ip_ops) WHERE model_version = %d`, version, m.Dim, version)
+		if _, err := tx.Exec(ctx, ddl); err != nil {
+			return fmt.Errorf("index item factors: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE cf_models SET active = (version = $1)`, version); err != nil {
+			return fmt.Errorf("activate cf model: %w", err)
+		}
+		// Older models are no longer served; keep only the last two.
+		rows, err := tx.Query(ctx, `DELETE FROM cf_models WHERE version < $1 - 1 RETURNING version`, version)
+		if err != nil {
+			return fmt.Errorf("prune cf models: %w", err)
+		}
+		old, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		if err != nil {
+			return fmt.Errorf("prune cf models: %w", err)
+		}
+		for _, v := range old {
+			if _, err := tx.Exec(ctx, fmt.Sprintf(`DROP INDEX IF EXISTS cf_item_factors_%d_hnsw`, v)); err != nil {
+				return fmt.Errorf("drop index of cf model %d: %w", v, err)
+			}
+		}
+		return nil
+	})
+	return version, err
+}
+
+// ActiveCFModel returns the serving model.
+func (s *Store) ActiveCFModel(ctx context.Context) (CFModel, error) {
+	var m CFModel
+	var params []byte
+	err := s.pool.QueryRow(ctx, `SELECT version, method, params, dim, gram, interactions, users, items, train_seconds, trained_at, active
+		FROM cf_models WHERE active`).Scan(&m.Version, &m.Method, &params, &m.Dim, &m.Gram, &m.Interactions, &m.Users, &m.Items, &m.TrainSeconds, &m.TrainedAt, &m.Active)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, ErrNoCFModel
+	}
+	if err != nil {
+		return m, fmt.Errorf("active cf model: %w", err)
+	}
+	_ = json.Unmarshal(params, &m.Params)
+	return m, nil
+}
+
+// UserFactors returns a user's factors in a model, or ErrNotFound.
+func (s *Store) UserFactors(ctx context.Context, version int, userID string) ([]float32, error) {
+	var v pgvector.Vector
+	err := s.pool.QueryRow(ctx, `SELECT factors FROM user_factors WHERE model_version = $1 AND user_id = $2`, version, userID).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("factors of user %q: %w", userID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("user factors: %w", err)
+	}
+	return v.Slice(), nil
+}
+
+// ItemFactors returns the factors of products in a model.
+func (s *Store) ItemFactors(ctx context.Context, version int, ids []string) (map[string][]float32, error) {
+	rows, err := s.pool.Query(ctx, `SELECT product_id, factors FROM item_factors WHERE model_version = $1 AND product_id = ANY($2)`, version, ids)
+	if err != nil {
+		return nil, fmt.Errorf("item factors: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string][]float32, len(ids))
+	for rows.Next() {
+		var id string
+		var v pgvector.Vector
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, fmt.Errorf("scan item factors: %w", err)
+		}
+		out[id] = v.Slice()
+	}
+	return out, rows.Err()
+}
+
+// TopItemsByFactors returns the live products with the highest inner
+// product with user factors, leaving out exclude.
+func (s *Store) TopItemsByFactors(ctx context.Context, m CFModel, user []float32, k int, exclude []string) ([]Scored, error) {
+	if len(user) != m.Dim {
+		return nil, &DimensionError{What: "user factors", Want: m.Dim, Got: len(user)}
+	}
+	if exclude == nil {
+		exclude = []string{}
+	}
+	var out []Scored
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`, fmt.Sprint(max(40, 2*k))); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT f.product_id, -(f.factors::vector(%d) <#> $1) AS score
+			FROM item_factors f JOIN products p ON p.id = f.product_id AND p.deleted_at IS NULL
+			WHERE f.model_version = $2 AND f.product_id <> ALL($3::text[])
+			ORDER BY f.factors::vector(%d) <#> $1 LIMIT $4`, m.Dim, m.Dim), pgvector.NewVector(user), m.Version, exclude, k)
+		if err != nil {
+			return fmt.Errorf("cf retrieval: %w", err)
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Scored, error) {
+			var x Scored
+			err := r.Scan(&x.ProductID, &x.Score)
+			return x, err
+		})
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,109 @@
+package training_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/internal/testdb"
+	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/training"
+)
+
+// Users in 3 clusters buy mostly from their cluster's 20 products; after
+// training, the stored factors put each user's own cluster on top, and an
+// erased user's factors are gone.
+func TestTrainRecoversPlantedClusters(t *testing.T) {
+	ctx := t.Context()
+	st, err := store.Open(ctx, testdb.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const clusters, perCluster, users = 3, 20, 60
+	var ps []catalog.Product
+	for c := range clusters {
+		for i := range perCluster {
+			ps = append(ps, catalog.Product{ID: fmt.Sprintf("c%d-p%02d", c, i), Title: fmt.Sprintf("Product %d of %d", i, c)})
+		}
+	}
+	if _, err := st.UpsertProducts(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	now := time.Now().UTC()
+	var evs []catalog.Event
+	for u := range users {
+		c := u % clusters
+		for j := range 12 {
+			cl := c
+			if r.Float64() < 0.1 {
+				cl = r.IntN(clusters) // noise
+			}
+			typ := catalog.View
+			if j%4 == 0 {
+				typ = catalog.Purchase
+			}
+			evs = append(evs, catalog.Event{ClientEventID: fmt.Sprintf("%d-%d", u, j), UserID: fmt.Sprintf("u%02d", u),
+				ProductID: fmt.Sprintf("c%d-p%02d", cl, r.IntN(perCluster)), Type: typ, OccurredAt: now.Add(time.Duration(j) * time.Second)})
+		}
+	}
+	if _, err := st.InsertEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := training.Train(ctx, st, training.Options{Method: "als", Factors: 8, Reg: 1, Iterations: 15, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Users != users || rep.Items == 0 || rep.Interactions == 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	m, err := st.ActiveCFModel(ctx)
+	if err != nil || m.Version != rep.Version || len(m.Gram) != 64 {
+		t.Fatalf("active model %+v %v", m, err)
+	}
+	inCluster, total := 0, 0
+	for u := range users {
+		uid := fmt.Sprintf("u%02d", u)
+		f, err := st.UserFactors(ctx, m.Version, uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		top, err := st.TopItemsByFactors(ctx, m, f, 5, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range top {
+			total++
+			if strings.HasPrefix(x.ProductID, fmt.Sprintf("c%d-", u%clusters)) {
+				inCluster++
+			}
+		}
+	}
+	share := float64(inCluster) / float64(total)
+	t.Logf("share of top-5 CF items in the user's own cluster: %.2f (chance 0.33)", share)
+	if share < 0.8 {
+		t.Errorf("only %.2f of top items are in the user's cluster", share)
+	}
+	// A second training keeps both models and activates the new one.
+	rep2, err := training.Train(ctx, st, training.Options{Method: "bpr", Factors: 8, Iterations: 20, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m2, _ := st.ActiveCFModel(ctx); m2.Version != rep2.Version || m2.Method != "bpr" {
+		t.Errorf("second model not active: %+v", m2)
+	}
+	if err := st.DeleteUser(ctx, "u00"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UserFactors(ctx, rep2.Version, "u00"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("erased user's factors remain: %v", err)
+	}
+	if _, err := training.Train(ctx, st, training.Options{Method: "nope"}); err == nil {
+		t.Error("unknown method accepted")
+	}
+}
