@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"github.com/vitrinehq/vitrine/internal/testdb"
 	"github.com/vitrinehq/vitrine/internal/testenv"
 	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/training"
 )
 
 // fixture is a running API over the demo grocery catalog with real models.
@@ -539,5 +541,82 @@ func TestEventsPersonaliseAndErase(t *testing.T) {
 	}
 	if r := fx.do("DELETE", "/v1/users/"+user, fx.write, "", nil); r.status != 404 {
 		t.Errorf("second erase: %d", r.status)
+	}
+}
+
+// After training, recommendations blend collaborative filtering with
+// content and popularity; users newer than the model are folded in.
+func TestHybridRecommendations(t *testing.T) {
+	fx := newFixture(t)
+	now := time.Now().UTC().Add(-time.Hour)
+	milk := []string{"grocery-38-arla-ecological-medium-fat-milk", "grocery-39-arla-lactose-medium-fat-milk", "grocery-40-arla-medium-fat-milk", "grocery-41-arla-standard-milk", "grocery-42-garant-ecological-medium-fat-milk"}
+	fruit := []string{"grocery-06-banana", "grocery-07-kiwi", "grocery-16-orange", "grocery-09-lime", "grocery-08-lemon"}
+	var evs []any
+	for u := range 10 {
+		group := milk
+		if u >= 5 {
+			group = fruit
+		}
+		for j, p := range group {
+			if (u+j)%5 == 0 {
+				continue // each user misses one product of their group
+			}
+			evs = append(evs, event(fmt.Sprintf("h%d-%d", u, j), fmt.Sprintf("hu%d", u), p, "purchase", now.Add(time.Duration(j)*time.Minute)))
+		}
+	}
+	if r := fx.post("/v1/events", fx.write, map[string]any{"events": evs}); r.status != 200 {
+		t.Fatalf("events: %d %s", r.status, r.body)
+	}
+	rep, err := training.Train(t.Context(), fx.st, training.Options{Factors: 8, Reg: 1, Iterations: 15, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Users != 10 {
+		t.Fatalf("trained on %d users", rep.Users)
+	}
+	var rec struct {
+		hitsBody
+		CFModel int `json:"cf_model"`
+	}
+	fx.get("/v1/users/hu0/recommendations?k=3", fx.read).json(t, &rec)
+	if rec.Strategy != "hybrid" || rec.CFModel != rep.Version || len(rec.Results) != 3 {
+		t.Fatalf("recommendations after training: %+v", rec)
+	}
+	// hu0 skipped milk[0]; the users like them bought it.
+	if rec.Results[0].ID != milk[0] {
+		t.Errorf("hu0's top recommendation %s, want the milk its neighbours bought (%s): %v", rec.Results[0].ID, milk[0], ids(rec.hitsBody))
+	}
+	hasCF := false
+	for _, p := range rec.Results[0].Explain {
+		hasCF = hasCF || p.Name == "collaborative"
+	}
+	if !hasCF {
+		t.Errorf("no collaborative part in %+v", rec.Results[0].Explain)
+	}
+	// A user who arrives after training is folded in from their events.
+	fx.post("/v1/events", fx.write, map[string]any{"events": []any{
+		event("new-1", "newcomer", fruit[0], "purchase", now), event("new-2", "newcomer", fruit[1], "purchase", now)}})
+	fx.get("/v1/users/newcomer/recommendations?k=3", fx.read).json(t, &rec)
+	fruity := 0
+	for _, r := range rec.Results {
+		hasCF = false
+		for _, p := range r.Explain {
+			hasCF = hasCF || p.Name == "collaborative"
+		}
+		if !hasCF {
+			t.Errorf("newcomer's %s has no collaborative part (fold-in failed?)", r.ID)
+		}
+		if slices.Contains(fruit, r.ID) {
+			fruity++
+		}
+	}
+	if rec.Strategy != "hybrid" || fruity < 2 {
+		t.Errorf("newcomer who bought fruit got %v (%s)", ids(rec.hitsBody), rec.Strategy)
+	}
+	// Erasure removes the user's factors at once.
+	fx.do("DELETE", "/v1/users/hu0", fx.write, "", nil)
+	var n int
+	if err := fx.st.Pool().QueryRow(t.Context(), `SELECT count(*) FROM user_factors WHERE user_id = 'hu0'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d factor rows remain for the erased user (%v)", n, err)
 	}
 }
