@@ -19,6 +19,7 @@ import (
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/indexer"
 	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/training"
 )
 
 // Queue is the River queue encoding jobs run on.
@@ -110,7 +111,11 @@ type Options struct {
 	// RescueAfter is how long a job may run before another worker takes
 	// it over (a worker that died mid-job); must exceed the job timeout.
 	RescueAfter time.Duration
-	Logger      *slog.Logger
+	// TrainEvery schedules a collaborative-filtering training (0: never);
+	// trainer is the training store (needed when TrainEvery > 0).
+	TrainEvery time.Duration
+	Trainer    training.Store
+	Logger     *slog.Logger
 }
 
 // NewClient returns a River client on the pool. With o.Workers > 0 it
@@ -133,6 +138,17 @@ func NewClient(pool *pgxpool.Pool, s Store, ix Indexer, o Options) (*river.Clien
 		}
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{Queue: {MaxWorkers: o.Workers}}
+		if o.TrainEvery > 0 {
+			if err := river.AddWorkerSafely(workers, &TrainWorker{store: o.Trainer, log: o.Logger}); err != nil {
+				return nil, fmt.Errorf("register training worker: %w", err)
+			}
+			cfg.Queues[TrainQueue] = river.QueueConfig{MaxWorkers: 1}
+			// Many workers may schedule it; River's leader inserts it and
+			// uniqueness keeps one pending.
+			cfg.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.TrainEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return TrainArgs{Method: "als"}, nil },
+				&river.PeriodicJobOpts{ID: "train_cf"})}
+		}
 		cfg.JobTimeout = timeout
 		cfg.RescueStuckJobsAfter = o.RescueAfter
 		cfg.FetchCooldown = 20 * time.Millisecond

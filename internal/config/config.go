@@ -94,6 +94,9 @@ type Worker struct {
 	// RescueAfter is how long a job may run before it is handed to another
 	// worker (its worker presumably died).
 	RescueAfter time.Duration `koanf:"rescue_after" yaml:"rescue_after"`
+	// TrainEvery schedules collaborative-filtering training from the
+	// workers (0: only `vitrine train`).
+	TrainEvery time.Duration `koanf:"train_every" yaml:"train_every"`
 }
 
 // Database says which PostgreSQL to use. With URL empty Vitrine starts and
