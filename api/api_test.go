@@ -490,6 +490,29 @@ func TestEventsPersonaliseAndErase(t *testing.T) {
 	if !strings.Contains(strings.Join(ids(rec), " "), "milk") {
 		t.Errorf("a milk buyer's recommendations have no milk: %v", ids(rec))
 	}
+	// Re-ranking: one product per category; stronger diversity
+	// changes the list; a bad value is a 422 naming the parameter.
+	var capped struct {
+		hitsBody
+		Gini *float64 `json:"brand_exposure_gini"`
+	}
+	fx.get("/v1/users/"+user+"/recommendations?k=3&max_per_category=1", fx.read).json(t, &capped)
+	tops := map[string]bool{}
+	for _, r := range capped.Results {
+		p, _ := fx.st.GetProduct(t.Context(), r.ID)
+		tops[strings.Join(p.Category[:2], " > ")] = true
+	}
+	if len(capped.Results) != 3 || len(tops) != 3 || capped.Gini == nil {
+		t.Errorf("max_per_category=1 gave %v over %d top categories (gini %v)", ids(capped.hitsBody), len(tops), capped.Gini)
+	}
+	var diverse hitsBody
+	fx.get("/v1/users/"+user+"/recommendations?k=5&mmr_lambda=0.1", fx.read).json(t, &diverse)
+	if strings.Join(ids(diverse), ",") == strings.Join(ids(rec), ",") {
+		t.Errorf("mmr_lambda=0.1 did not change the list %v", ids(rec))
+	}
+	if r := fx.get("/v1/users/"+user+"/recommendations?mmr_lambda=2", fx.read); r.status != 422 || !strings.Contains(string(r.body), "mmr_lambda") {
+		t.Errorf("bad mmr_lambda: %d %s", r.status, r.body)
+	}
 	var before hitsBody
 	fx.post("/v1/rank", fx.read, map[string]any{"user_id": user, "k": 3}).json(t, &before)
 	// Now the user turns to fruit: the next call reflects it.

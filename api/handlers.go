@@ -843,6 +843,10 @@ func (s *Server) recommendations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	rr, err := rerankParams(c, s.cfg.MMRLambda)
+	if err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	uid := c.Param("id")
 	sp, spec, err := s.activeSpace(ctx)
@@ -858,39 +862,57 @@ func (s *Server) recommendations(c echo.Context) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	// Re-rankers need room to choose: retrieve a pool larger than k.
+	pool := max(3*k, 30)
+	var rs []ranking.Result
+	strategy := "content"
 	cf, err := s.deps.Store.ActiveCFModel(ctx)
 	switch {
 	case err == nil:
-		return s.hybrid(c, uid, k, bought, cf, uv.Vector, hasContent)
+		strategy = "hybrid"
+		if rs, err = s.hybrid(ctx, uid, pool, bought, cf, uv.Vector, hasContent); err != nil {
+			return err
+		}
 	case !errors.Is(err, store.ErrNoCFModel):
 		return err
-	case !hasContent:
+	case hasContent:
+		nn, err := s.deps.Store.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: uv.Vector, K: pool, Filter: catalog.Filter{Exclude: bought}})
+		if err != nil {
+			return err
+		}
+		ids := make([]string, len(nn))
+		for i, n := range nn {
+			ids[i] = n.ProductID
+		}
+		vecs, err := s.deps.Store.ProductVectors(ctx, sp.Version, ids)
+		if err != nil {
+			return err
+		}
+		cands := make([]ranking.Candidate, 0, len(ids))
+		for _, id := range ids {
+			cands = append(cands, ranking.Candidate{ProductID: id, Vector: vecs[id]})
+		}
+		rs = ranking.ByVector(spec, uv.Vector, cands, true)
+	}
+	if len(rs) == 0 {
 		return s.popular(c, uid, k, bought)
 	}
-	nn, err := s.deps.Store.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: uv.Vector, K: k, Filter: catalog.Filter{Exclude: bought}})
+	rs, gini, err := s.rerank(ctx, sp.Version, rs, k, rr)
 	if err != nil {
 		return err
 	}
-	ids := make([]string, len(nn))
-	for i, n := range nn {
-		ids[i] = n.ProductID
-	}
-	vecs, err := s.deps.Store.ProductVectors(ctx, sp.Version, ids)
-	if err != nil {
-		return err
-	}
-	cands := make([]ranking.Candidate, 0, len(ids))
-	for _, id := range ids {
-		cands = append(cands, ranking.Candidate{ProductID: id, Vector: vecs[id]})
-	}
-	hits, err := s.hits(ctx, ranking.ByVector(spec, uv.Vector, cands, true), true)
+	hits, err := s.hits(ctx, rs, true)
 	if err != nil {
 		return err
 	}
 	if err := s.explainBecause(ctx, uid, sp.Version, hits); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"user_id": uid, "strategy": "content", "results": hits})
+	resp := map[string]any{"user_id": uid, "strategy": strategy, "results": hits, "brand_exposure_gini": gini}
+	if strategy == "hybrid" {
+		resp["cf_model"] = cf.Version
+	}
+	return c.JSON(http.StatusOK, resp)
 }
 
 // popular answers cold-start users with the most interacted-with products.

@@ -4,36 +4,31 @@ import (
 	"context"
 	"errors"
 	"math"
-	"net/http"
 	"slices"
 	"time"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/vitrinehq/vitrine/ranking"
 	"github.com/vitrinehq/vitrine/recommend"
 	"github.com/vitrinehq/vitrine/store"
 )
 
-// hybridPool is how many candidates each source contributes.
-const hybridPool = 50
-
 // hybrid blends collaborative filtering (the user's factors, or factors
 // folded in from their events when they arrived after the last training),
 // content (the user vector against fused product vectors) and popularity.
 // Each source's scores are z-normalised per request, then weighted.
-func (s *Server) hybrid(c echo.Context, uid string, k int, bought []string, cf store.CFModel, user []float32, hasContent bool) error {
-	ctx := c.Request().Context()
+// It returns the blended candidates, best first (empty when the user has
+// neither factors nor a content vector).
+func (s *Server) hybrid(ctx context.Context, uid string, pool int, bought []string, cf store.CFModel, user []float32, hasContent bool) ([]ranking.Result, error) {
 	sp, _, err := s.activeSpace(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	uf, err := s.userFactors(ctx, cf, uid)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if uf == nil && !hasContent {
-		return s.popular(c, uid, k, bought)
+		return nil, nil
 	}
 	var cands []string
 	seen := map[string]bool{}
@@ -44,26 +39,26 @@ func (s *Server) hybrid(c echo.Context, uid string, k int, bought []string, cf s
 		}
 	}
 	if uf != nil {
-		top, err := s.deps.Store.TopItemsByFactors(ctx, cf, uf, hybridPool, bought)
+		top, err := s.deps.Store.TopItemsByFactors(ctx, cf, uf, pool, bought)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, x := range top {
 			add(x.ProductID)
 		}
 	}
 	if hasContent {
-		nn, err := s.deps.Store.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: user, K: hybridPool, Filter: catalogExclude(bought)})
+		nn, err := s.deps.Store.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: user, K: pool, Filter: catalogExclude(bought)})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, n := range nn {
 			add(n.ProductID)
 		}
 	}
-	pop, err := s.deps.Store.PopularProducts(ctx, time.Now().Add(-90*24*time.Hour), hybridPool/2)
+	pop, err := s.deps.Store.PopularProducts(ctx, time.Now().Add(-90*24*time.Hour), pool/2)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	popScore := map[string]float64{}
 	for _, p := range pop {
@@ -71,15 +66,15 @@ func (s *Server) hybrid(c echo.Context, uid string, k int, bought []string, cf s
 		add(p.ProductID)
 	}
 	if len(cands) == 0 {
-		return s.popular(c, uid, k, bought)
+		return nil, nil
 	}
 	factors, err := s.deps.Store.ItemFactors(ctx, cf.Version, cands)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	vecs, err := s.deps.Store.ProductVectors(ctx, sp.Version, cands)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	parts := map[string][]float64{"collaborative": nan(len(cands)), "content": nan(len(cands)), "popularity": make([]float64, len(cands))}
 	for i, id := range cands {
@@ -94,7 +89,7 @@ func (s *Server) hybrid(c echo.Context, uid string, k int, bought []string, cf s
 	weights := map[string]float64{"collaborative": s.cfg.CFWeight, "content": s.cfg.ContentWeight, "popularity": s.cfg.PopularityWeight}
 	total, err := recommend.Blend(parts, weights)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rs := make([]ranking.Result, len(cands))
 	for i, id := range cands {
@@ -107,17 +102,7 @@ func (s *Server) hybrid(c echo.Context, uid string, k int, bought []string, cf s
 		rs[i] = r
 	}
 	ranking.Sort(rs)
-	if len(rs) > k {
-		rs = rs[:k]
-	}
-	hits, err := s.hits(ctx, rs, true)
-	if err != nil {
-		return err
-	}
-	if err := s.explainBecause(ctx, uid, sp.Version, hits); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"user_id": uid, "strategy": "hybrid", "cf_model": cf.Version, "results": hits})
+	return rs, nil
 }
 
 // userFactors returns the user's trained factors, or folds them in from

@@ -64,6 +64,8 @@ type Config struct {
 	// CFWeight, ContentWeight and PopularityWeight blend the sources of
 	// hybrid recommendations (each z-normalised per request).
 	CFWeight, ContentWeight, PopularityWeight float64
+	// MMRLambda is the default diversity of recommendations (1: none).
+	MMRLambda float64
 }
 
 // DefaultConfig is what `vitrine serve` uses unless configured.
@@ -72,7 +74,7 @@ func DefaultConfig() Config {
 		Listen: "127.0.0.1:8080", Auth: AuthAuto, RateLimit: 50, RateBurst: 100, BodyLimit: "12M",
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 		LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
-		CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2,
+		CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1,
 	}
 }
 

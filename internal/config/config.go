@@ -69,6 +69,9 @@ type Server struct {
 	CFWeight         float64 `koanf:"cf_weight" yaml:"cf_weight"`
 	ContentWeight    float64 `koanf:"content_weight" yaml:"content_weight"`
 	PopularityWeight float64 `koanf:"popularity_weight" yaml:"popularity_weight"`
+	// MMRLambda is the default diversity of recommendations: 1 keeps the
+	// relevance order, lower values favour items unlike those above them.
+	MMRLambda float64 `koanf:"mmr_lambda" yaml:"mmr_lambda"`
 }
 
 // Fusion defines the vector space new products are fused into: the
@@ -172,7 +175,7 @@ func Default() Config {
 		Server: Server{Listen: "127.0.0.1:8080", Auth: "auto", RateLimit: 50, RateBurst: 100, BodyLimit: "12M",
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 			LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
-			CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2},
+			CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1},
 	}
 }
 
