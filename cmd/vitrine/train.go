@@ -5,11 +5,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vitrinehq/vitrine/fusion"
+	"github.com/vitrinehq/vitrine/store"
 	"github.com/vitrinehq/vitrine/training"
 )
 
 func newTrainCmd(a *app) *cobra.Command {
-	var o training.Options
+	var (
+		o         training.Options
+		fusionFit bool
+	)
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train the collaborative-filtering model on all stored events and activate it",
@@ -29,6 +34,9 @@ leaves them out; their factors go with them at once.`,
 				return err
 			}
 			defer st.Close()
+			if fusionFit {
+				return learnFusion(cmd, st)
+			}
 			rep, err := training.Train(cmd.Context(), st, o)
 			if err != nil {
 				return err
@@ -44,5 +52,75 @@ leaves them out; their factors go with them at once.`,
 	cmd.Flags().Float64Var(&o.Reg, "reg", 0.1, "L2 regularisation")
 	cmd.Flags().Float64Var(&o.Alpha, "alpha", 2, "ALS confidence slope: c = 1 + alpha·weight")
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "random seed (a fixed seed makes training repeatable)")
+	cmd.Flags().BoolVar(&fusionFit, "fusion", false, "instead, learn the per-modality fusion weights from the logged events and compare them with the active space's")
 	return cmd
+}
+
+// learnFusion fits the active space's modality weights to users' histories
+// (each user's earlier products predicting their last) and reports whether
+// they rank the next product better than the configured weights.
+func learnFusion(cmd *cobra.Command, st *store.Store) error {
+	ctx := cmd.Context()
+	sp, err := st.ActiveSpace(ctx)
+	if err != nil {
+		return err
+	}
+	spec, err := fusion.ParseSpec(sp.Spec)
+	if err != nil {
+		return err
+	}
+	byUser := map[string]fusion.History{}
+	var users []string
+	err = st.TrainingEvents(ctx, func(e store.TrainingEvent) error {
+		h := byUser[e.UserID]
+		if len(h) > 0 && h[len(h)-1] == e.ProductID {
+			return nil // repeated event on the same product
+		}
+		if h == nil {
+			users = append(users, e.UserID)
+		}
+		byUser[e.UserID] = append(h, e.ProductID)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var ids []string
+	hs := make([]fusion.History, 0, len(users))
+	for _, u := range users {
+		hs = append(hs, byUser[u])
+		for _, id := range byUser[u] {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	embs, err := st.Embeddings(ctx, ids)
+	if err != nil {
+		return err
+	}
+	vecs := make(map[string]map[string][]float32, len(embs))
+	for id, ms := range embs {
+		vecs[id] = map[string][]float32{}
+		for key, e := range ms {
+			vecs[id][key] = e.Vector
+		}
+	}
+	res, err := fusion.LearnWeights(ctx, spec, vecs, hs, 0.1)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "learned fusion weights over %d users: %v\n", res.Cases, res.Weights)
+	fmt.Fprintf(out, "next-product MRR: learned %.4f, active space %d %.4f\n", res.MRR, sp.Version, res.Baseline)
+	if res.MRR > res.Baseline {
+		fmt.Fprint(out, "to use them: vitrine backfill")
+		for _, c := range spec.Components {
+			fmt.Fprintf(out, " --%s-weight %.2f", c.Modality, res.Weights[c.Model])
+		}
+		fmt.Fprintln(out, " --activate")
+	}
+	return nil
 }

@@ -36,6 +36,10 @@ func TestTrainCommandAndPeriodicTraining(t *testing.T) {
 		t.Fatalf("train: exit %d\n%s", code, out)
 	}
 	first := count(t, s, `SELECT max(version) FROM cf_models WHERE active`)
+	code, out = e.run("train", "--fusion")
+	if code != 0 || !strings.Contains(out, "learned fusion weights over 20 users") || !strings.Contains(out, "next-product MRR") {
+		t.Errorf("train --fusion: exit %d\n%s", code, out)
+	}
 
 	w := e.command(t.Context(), "worker", "--concurrency", "2")
 	w.Env = append(w.Env, "VITRINE_WORKER_TRAIN_EVERY=2s")
