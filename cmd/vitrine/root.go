@@ -59,6 +59,7 @@ private PostgreSQL cluster under .vitrine/pg.`,
 		newKeysCmd(a),
 		newBenchCmd(a),
 		newTrainCmd(a),
+		newEvalCmd(a),
 	)
 	return root
 }
