@@ -39,15 +39,19 @@ func ExposureGini(lists [][]string, k int, catalog []string) float64 {
 		}
 	}
 	xs := make([]float64, 0, len(exp))
-	total := 0.0
 	for _, x := range exp {
 		xs = append(xs, x)
+	}
+	// Sorted before summing, so the result does not depend on map order
+	// down to the last bit.
+	slices.Sort(xs)
+	total := 0.0
+	for _, x := range xs {
 		total += x
 	}
 	if len(xs) == 0 || total == 0 {
 		return 0
 	}
-	slices.Sort(xs)
 	// G = Σ_i (2i - n - 1) x_i / (n Σ x), x ascending, i from 1.
 	n := float64(len(xs))
 	s := 0.0
