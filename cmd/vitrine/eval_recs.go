@@ -31,9 +31,9 @@ type recsMethodResult struct {
 func newEvalRecsCmd() *cobra.Command {
 	var (
 		file, format, protocol, methods, jsonOut, mdOut string
-		k                                              int
-		seed                                           uint64
-		factors                                        int
+		k                                               int
+		seed                                            uint64
+		factors                                         int
 	)
 	cmd := &cobra.Command{
 		Use:   "recs --interactions FILE",

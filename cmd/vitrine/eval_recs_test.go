@@ -63,7 +63,12 @@ func TestEvalRecsPlanted(t *testing.T) {
 	}
 	var res []struct {
 		Method  string
-		Summary struct{ Metrics []struct{ Name string; Mean float64 } }
+		Summary struct {
+			Metrics []struct {
+				Name string
+				Mean float64
+			}
+		}
 	}
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
