@@ -26,6 +26,7 @@ import (
 	"github.com/vitrinehq/vitrine/indexer"
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/web"
 )
 
 //go:embed openapi.yaml
@@ -66,6 +67,9 @@ type Config struct {
 	CFWeight, ContentWeight, PopularityWeight float64
 	// MMRLambda is the default diversity of recommendations (1: none).
 	MMRLambda float64
+	// MediaRoot and ReportsDir are for the web pages (see web.Deps).
+	MediaRoot  string
+	ReportsDir string
 }
 
 // DefaultConfig is what `vitrine serve` uses unless configured.
@@ -190,6 +194,9 @@ func (s *Server) routes() *echo.Echo {
 	write.POST("/events", s.events)
 	read.GET("/users/:id/recommendations", s.recommendations)
 	write.DELETE("/users/:id", s.deleteUser)
+	web.Register(e, web.Deps{Store: s.deps.Store, Auth: s.auth,
+		Read: s.authenticate(store.ScopeRead), Admin: s.authenticate(store.ScopeAdmin),
+		MediaRoot: s.cfg.MediaRoot, ReportsDir: s.cfg.ReportsDir, Logger: s.log})
 	return e
 }
 

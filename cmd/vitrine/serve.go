@@ -59,6 +59,7 @@ Prometheus metrics are at /metrics, liveness at /healthz, readiness at
 				BodyLimit: sc.BodyLimit, ReadTimeout: sc.ReadTimeout, WriteTimeout: sc.WriteTimeout,
 				LexicalWeight: sc.LexicalWeight, VectorWeight: sc.VectorWeight, PersonalWeight: sc.PersonalWeight, HalfLife: sc.HalfLife,
 				CFWeight: sc.CFWeight, ContentWeight: sc.ContentWeight, PopularityWeight: sc.PopularityWeight, MMRLambda: sc.MMRLambda,
+				ReportsDir: sc.ReportsDir, MediaRoot: sc.MediaRoot,
 			}, api.Deps{Store: st, Encoders: set, Indexer: a.indexer(st, set), Media: media, Registry: reg, Logger: a.log})
 			if err != nil {
 				return err

@@ -72,6 +72,11 @@ type Server struct {
 	// MMRLambda is the default diversity of recommendations: 1 keeps the
 	// relevance order, lower values favour items unlike those above them.
 	MMRLambda float64 `koanf:"mmr_lambda" yaml:"mmr_lambda"`
+	// ReportsDir holds `vitrine eval`/`bench` reports the admin page shows.
+	ReportsDir string `koanf:"reports_dir" yaml:"reports_dir"`
+	// MediaRoot bounds which local files /media may serve (product images
+	// given as paths); empty means the working directory.
+	MediaRoot string `koanf:"media_root" yaml:"media_root"`
 }
 
 // Fusion defines the vector space new products are fused into: the
@@ -175,7 +180,7 @@ func Default() Config {
 		Server: Server{Listen: "127.0.0.1:8080", Auth: "auto", RateLimit: 50, RateBurst: 100, BodyLimit: "12M",
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 			LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
-			CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1},
+			CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, ReportsDir: "reports"},
 	}
 }
 
