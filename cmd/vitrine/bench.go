@@ -27,6 +27,7 @@ import (
 	"github.com/vitrinehq/vitrine/internal/synth"
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/training"
 )
 
 func newBenchCmd(a *app) *cobra.Command {
@@ -45,6 +46,7 @@ type apiBenchReport struct {
 	IngestRate    float64       `json:"ingest_products_per_second"`
 	IndexSeconds  float64       `json:"index_build_seconds"`
 	DatabaseBytes int64         `json:"database_bytes"`
+	TrainSeconds  float64       `json:"cf_train_seconds"`
 	Results       []load.Result `json:"results"`
 }
 
@@ -58,7 +60,7 @@ func newBenchAPICmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "api",
-		Short: "Load /v1/rank, /v1/search and /v1/suggest on synthetic products, beside the bare database queries",
+		Short: "Load /v1/rank, /v1/search, /v1/suggest and recommendations on synthetic products, beside the bare database queries",
 		Long: `Build (or reuse, with --reuse) a database of synthetic products in its own
 database (vitrine_bench_N), start the API in this process on a loopback port
 without auth or rate limits, and load /v1/rank (text query), /v1/search and
@@ -170,6 +172,44 @@ the run measures serving, not image encoding.`,
 			})
 			run("suggest (bare DB)", func(ctx context.Context, i int) error {
 				_, err := st.Suggest(ctx, prefixes[i%len(prefixes)], 8, nil)
+				return err
+			})
+			// Recommendations need shoppers: their purchases go through the
+			// API (so their vectors update online), then a CF model is
+			// trained, and the hybrid path is loaded beside its two
+			// retrieval queries.
+			shoppers, err := benchShoppers(ctx, client, base, products, 500, 8)
+			if err != nil {
+				return err
+			}
+			trainStart := time.Now()
+			tr, err := training.Train(ctx, st, training.Options{Factors: 32, Iterations: 10, Seed: 1})
+			if err != nil {
+				return err
+			}
+			rep.TrainSeconds = time.Since(trainStart).Seconds()
+			cf, err := st.ActiveCFModel(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "%d shoppers, %d purchases; CF training %.1fs\n", len(shoppers), tr.Interactions, rep.TrainSeconds)
+			run("recommend (API)", func(ctx context.Context, i int) error {
+				return get("/v1/users/" + shoppers[i%len(shoppers)] + "/recommendations?k=10")
+			})
+			run("recommend (bare DB)", func(ctx context.Context, i int) error {
+				u := shoppers[i%len(shoppers)]
+				uf, err := st.UserFactors(ctx, cf.Version, u)
+				if err != nil {
+					return err
+				}
+				if _, err := st.TopItemsByFactors(ctx, cf, uf, 30, nil); err != nil {
+					return err
+				}
+				uv, err := st.GetUserVector(ctx, u, sp.Version)
+				if err != nil {
+					return err
+				}
+				_, err = st.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: uv.Vector, K: 30})
 				return err
 			})
 			printAPIBench(out, rep)
@@ -302,6 +342,38 @@ func benchHTTP(ctx context.Context, c *http.Client, method, u string, body []byt
 		return fmt.Errorf("%s %s: HTTP %d", method, u, resp.StatusCode)
 	}
 	return nil
+}
+
+// benchShoppers posts purchases for users through the API: each user buys
+// from one block of products, so collaborative filtering has structure.
+func benchShoppers(ctx context.Context, c *http.Client, base string, products, users, per int) ([]string, error) {
+	var ids []string
+	var batch []map[string]any
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		body, _ := json.Marshal(map[string]any{"events": batch})
+		batch = batch[:0]
+		return benchHTTP(ctx, c, "POST", base+"/v1/events", body)
+	}
+	block := max(1, products/100)
+	at := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	for u := range users {
+		id := fmt.Sprintf("shopper-%04d", u)
+		ids = append(ids, id)
+		for j := range per {
+			p := (u%100)*block + (u*7+j*13)%block
+			batch = append(batch, map[string]any{"client_event_id": fmt.Sprintf("bench-%d-%d", u, j), "user_id": id,
+				"product_id": fmt.Sprintf("syn-%07d", p%products), "type": "purchase", "timestamp": at})
+			if len(batch) == 1000 {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return ids, flush()
 }
 
 // benchQueries are shopper-like queries over the synthetic vocabulary.
