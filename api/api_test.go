@@ -22,12 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/vitrinehq/vitrine/api"
-	"github.com/vitrinehq/vitrine/extractors"
-	"github.com/vitrinehq/vitrine/fusion"
-	"github.com/vitrinehq/vitrine/indexer"
-	"github.com/vitrinehq/vitrine/ingest"
-	"github.com/vitrinehq/vitrine/internal/testdb"
-	"github.com/vitrinehq/vitrine/internal/testenv"
+	"github.com/vitrinehq/vitrine/internal/apitest"
 	"github.com/vitrinehq/vitrine/store"
 	"github.com/vitrinehq/vitrine/training"
 )
@@ -46,51 +41,8 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := t.Context()
-	st, err := store.Open(ctx, testdb.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	var ms []string
-	for _, n := range []string{"glove-100d", "mobilenetv2-int8"} {
-		ms = append(ms, testenv.Manifest(t, n).Name)
-	}
-	set, err := extractors.LoadSet(ctx, testenv.Runtime(t), testenv.Manifests(t), testenv.ModelDir(t), ms, extractors.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { set.Close() })
-	text, _ := set.ByModality("text")
-	img, _ := set.ByModality("image")
-	spec := fusion.Spec{Strategy: fusion.WeightedConcat, Components: []fusion.Component{
-		{Model: text.Key(), Modality: "text", Dim: text.Dim(), Weight: 0.5},
-		{Model: img.Key(), Modality: "image", Dim: img.Dim(), Weight: 0.5},
-	}}
-	sp, err := st.CreateSpace(ctx, store.NewSpace{Spec: spec.JSON(), Dim: spec.Dim()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.ActivateSpace(ctx, sp.Version); err != nil {
-		t.Fatal(err)
-	}
-	media := ingest.NewMediaLoader()
-	ix := indexer.New(st, media, []indexer.Encoder{text, img})
-	root := testenv.Root(t)
-	f, err := os.Open(filepath.Join(root, "demo", "grocery", "catalog.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rd, _ := ingest.NewReader(f, ingest.JSONL, filepath.Join(root, "demo", "grocery"))
-	sum, err := ingest.Run(ctx, rd, ingest.Options{Space: sp, Writer: st, Indexer: ix})
-	if err != nil || sum.Indexed != 81 {
-		t.Fatalf("ingest demo catalog: %+v %v", sum, err)
-	}
-	for _, e := range []extractors.Encoder{text, img} {
-		if err := st.EnsureModelIndex(ctx, e.Key(), e.Dim()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a := apitest.New(t)
+	st, set, ix, media, root, sp := a.Store, a.Encoders, a.Indexer, a.Media, a.Root, a.Space
 	cfg := api.DefaultConfig()
 	cfg.Auth = api.AuthRequired
 	cfg.RateLimit = 0

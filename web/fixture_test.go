@@ -5,24 +5,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vitrinehq/vitrine/api"
 	"github.com/vitrinehq/vitrine/extractors"
-	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/indexer"
 	"github.com/vitrinehq/vitrine/ingest"
-	"github.com/vitrinehq/vitrine/internal/testdb"
-	"github.com/vitrinehq/vitrine/internal/testenv"
+	"github.com/vitrinehq/vitrine/internal/apitest"
 	"github.com/vitrinehq/vitrine/store"
 )
 
-// env is the demo grocery catalog in a fresh database, encoded by the real
-// models, ready for API servers of any configuration (as api_test's
-// newFixture builds it).
+// env is the demo grocery catalog served by the real models (see apitest).
 type env struct {
 	st    *store.Store
 	set   *extractors.Set
@@ -33,56 +27,8 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := t.Context()
-	st, err := store.Open(ctx, testdb.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	var ms []string
-	for _, n := range []string{"glove-100d", "mobilenetv2-int8"} {
-		ms = append(ms, testenv.Manifest(t, n).Name)
-	}
-	set, err := extractors.LoadSet(ctx, testenv.Runtime(t), testenv.Manifests(t), testenv.ModelDir(t), ms, extractors.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { set.Close() })
-	text, _ := set.ByModality("text")
-	img, _ := set.ByModality("image")
-	spec := fusion.Spec{Strategy: fusion.WeightedConcat, Components: []fusion.Component{
-		{Model: text.Key(), Modality: "text", Dim: text.Dim(), Weight: 0.5},
-		{Model: img.Key(), Modality: "image", Dim: img.Dim(), Weight: 0.5},
-	}}
-	sp, err := st.CreateSpace(ctx, store.NewSpace{Spec: spec.JSON(), Dim: spec.Dim()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.ActivateSpace(ctx, sp.Version); err != nil {
-		t.Fatal(err)
-	}
-	media := ingest.NewMediaLoader()
-	ix := indexer.New(st, media, []indexer.Encoder{text, img})
-	root := testenv.Root(t)
-	f, err := os.Open(filepath.Join(root, "demo", "grocery", "catalog.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rd, err := ingest.NewReader(f, ingest.JSONL, filepath.Join(root, "demo", "grocery"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := ingest.Run(ctx, rd, ingest.Options{Space: sp, Writer: st, Indexer: ix})
-	if err != nil || sum.Indexed != 81 {
-		t.Fatalf("ingest demo catalog: %+v %v", sum, err)
-	}
-	for _, e := range []extractors.Encoder{text, img} {
-		if err := st.EnsureModelIndex(ctx, e.Key(), e.Dim()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &env{st: st, set: set, ix: ix, media: media, root: root}
+	a := apitest.New(t)
+	return &env{st: a.Store, set: a.Encoders, ix: a.Indexer, media: a.Media, root: a.Root}
 }
 
 // serve starts the API (with the pages) on a loopback port; edit adjusts
