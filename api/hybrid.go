@@ -86,7 +86,7 @@ func (s *Server) hybrid(ctx context.Context, uid string, pool int, bought []stri
 		}
 		parts["popularity"][i] = math.Log1p(popScore[id])
 	}
-	weights := map[string]float64{"collaborative": s.cfg.CFWeight, "content": s.cfg.ContentWeight, "popularity": s.cfg.PopularityWeight}
+	weights := blendWeights(cf, map[string]float64{"collaborative": s.cfg.CFWeight, "content": s.cfg.ContentWeight, "popularity": s.cfg.PopularityWeight})
 	total, err := recommend.Blend(parts, weights)
 	if err != nil {
 		return nil, err
@@ -190,6 +190,25 @@ func (s *Server) explainBecause(ctx context.Context, uid string, space int, hits
 		}
 	}
 	return nil
+}
+
+// blendWeights prefers the weights `vitrine train` tuned on held-out
+// behaviour (stored with the model) over the configured ones.
+func blendWeights(cf store.CFModel, configured map[string]float64) map[string]float64 {
+	tuned, ok := cf.Params["blend"].(map[string]any)
+	if !ok || len(tuned) == 0 {
+		return configured
+	}
+	out := map[string]float64{}
+	for k, v := range tuned {
+		if f, ok := v.(float64); ok {
+			out[k] = f
+		}
+	}
+	if len(out) == 0 {
+		return configured
+	}
+	return out
 }
 
 func nan(n int) []float64 {

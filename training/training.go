@@ -28,6 +28,9 @@ type Options struct {
 	Reg        float64
 	Alpha      float64
 	Seed       uint64
+	// NoTune skips tuning the serving blend on a held-out interaction per
+	// user (which costs a second fit).
+	NoTune bool
 }
 
 func (o *Options) defaults() {
@@ -56,6 +59,10 @@ type Report struct {
 	Users, Items int
 	Fit          time.Duration
 	Total        time.Duration
+	// Blend is the tuned weight of each serving source (nil when there was
+	// too little behaviour to tune on); BlendNDCG its validation NDCG@10.
+	Blend     map[string]float64
+	BlendNDCG float64
 }
 
 // Train reads every event, fits the model and saves it as the active one.
@@ -86,14 +93,33 @@ func Train(ctx context.Context, st Store, o Options) (Report, error) {
 		UserFactors() [][]float32
 		ItemFactors() [][]float32
 	}
-	var m factored
-	switch o.Method {
-	case "als":
-		m = recommend.NewALS(append(common, recommend.WithAlpha(o.Alpha))...)
-	case "bpr":
-		m = recommend.NewBPR(common...)
-	default:
+	newModel := func() factored {
+		switch o.Method {
+		case "als":
+			return recommend.NewALS(append(common, recommend.WithAlpha(o.Alpha))...)
+		case "bpr":
+			return recommend.NewBPR(common...)
+		}
+		return nil
+	}
+	m := newModel()
+	if m == nil {
 		return Report{}, fmt.Errorf("training method %q: want als or bpr", o.Method)
+	}
+	var blend map[string]float64
+	var blendNDCG float64
+	if !o.NoTune {
+		cs, _ := st.(ContentStore)
+		blend, blendNDCG, err = tuneBlend(ctx, cs, evs, o.Seed, func(ctx context.Context, d *recommend.Dataset) (recommend.Scorer, error) {
+			tm := newModel()
+			if err := tm.Fit(ctx, d); err != nil {
+				return nil, err
+			}
+			return tm.(recommend.Scorer), nil
+		})
+		if err != nil {
+			return Report{}, fmt.Errorf("tune blend: %w", err)
+		}
 	}
 	fitStart := time.Now()
 	if err := m.Fit(ctx, d); err != nil {
@@ -116,10 +142,12 @@ func Train(ctx context.Context, st Store, o Options) (Report, error) {
 	v, err := st.SaveCFModel(ctx, store.CFModel{
 		Method: o.Method, Dim: len(itf[0]), Gram: gram, Interactions: int64(len(evs)), Users: len(users), Items: len(items),
 		TrainSeconds: fit.Seconds(),
-		Params:       map[string]any{"factors": o.Factors, "iterations": o.Iterations, "reg": o.Reg, "alpha": o.Alpha, "seed": o.Seed},
+		Params: map[string]any{"factors": o.Factors, "iterations": o.Iterations, "reg": o.Reg, "alpha": o.Alpha, "seed": o.Seed,
+			"blend": blend, "blend_ndcg": blendNDCG},
 	}, users, items)
 	if err != nil {
 		return Report{}, err
 	}
-	return Report{Version: v, Method: o.Method, Interactions: len(evs), Users: len(users), Items: len(items), Fit: fit, Total: time.Since(start)}, nil
+	return Report{Version: v, Method: o.Method, Interactions: len(evs), Users: len(users), Items: len(items), Fit: fit,
+		Total: time.Since(start), Blend: blend, BlendNDCG: blendNDCG}, nil
 }

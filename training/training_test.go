@@ -62,6 +62,12 @@ func TestTrainRecoversPlantedClusters(t *testing.T) {
 	if rep.Users != users || rep.Items == 0 || rep.Interactions == 0 {
 		t.Fatalf("report %+v", rep)
 	}
+	// Planted behaviour is collaborative: the tuned blend leans on CF and
+	// beats popularity alone on the held-out items.
+	t.Logf("tuned blend %v, validation NDCG@10 %.3f", rep.Blend, rep.BlendNDCG)
+	if rep.Blend == nil || rep.Blend["collaborative"] == 0 || rep.BlendNDCG <= 0.1 {
+		t.Errorf("blend %v (NDCG@10 %.3f): want collaborative weight and NDCG above 0.1", rep.Blend, rep.BlendNDCG)
+	}
 	m, err := st.ActiveCFModel(ctx)
 	if err != nil || m.Version != rep.Version || len(m.Gram) != 64 {
 		t.Fatalf("active model %+v %v", m, err)

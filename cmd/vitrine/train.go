@@ -23,8 +23,9 @@ BPR) on every stored event, weighted by type (purchase > add to cart > click >
 view; a poor rating counts against), store the item and user factors in
 PostgreSQL (pgvector, inner product = score) and make the model active. The
 API then serves hybrid recommendations: collaborative, content and popularity
-scores blended with server.cf_weight, server.content_weight and
-server.popularity_weight. Users who arrive after a training are folded in
+scores blended with weights tuned on one held-out interaction per user (NDCG@10
+over a weight grid; --no-tune keeps server.cf_weight, server.content_weight and
+server.popularity_weight). Users who arrive after a training are folded in
 from their events (ALS). Erased users' events are gone, so the next training
 leaves them out; their factors go with them at once.`,
 		Args: cobra.NoArgs,
@@ -41,8 +42,14 @@ leaves them out; their factors go with them at once.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "trained %s model %d on %d interactions (%d users, %d items): fit %.1fs, total %.1fs; active\n",
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "trained %s model %d on %d interactions (%d users, %d items): fit %.1fs, total %.1fs; active\n",
 				rep.Method, rep.Version, rep.Interactions, rep.Users, rep.Items, rep.Fit.Seconds(), rep.Total.Seconds())
+			if rep.Blend != nil {
+				fmt.Fprintf(out, "serving blend tuned on one held-out interaction per user: %v (validation NDCG@10 %.4f)\n", rep.Blend, rep.BlendNDCG)
+			} else if !o.NoTune {
+				fmt.Fprintln(out, "too little behaviour to tune the serving blend: the configured server.*_weight apply")
+			}
 			return nil
 		},
 	}
@@ -52,6 +59,7 @@ leaves them out; their factors go with them at once.`,
 	cmd.Flags().Float64Var(&o.Reg, "reg", 0.1, "L2 regularisation")
 	cmd.Flags().Float64Var(&o.Alpha, "alpha", 2, "ALS confidence slope: c = 1 + alpha·weight")
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "random seed (a fixed seed makes training repeatable)")
+	cmd.Flags().BoolVar(&o.NoTune, "no-tune", false, "keep the configured blend weights instead of tuning them on held-out behaviour")
 	cmd.Flags().BoolVar(&fusionFit, "fusion", false, "instead, learn the per-modality fusion weights from the logged events and compare them with the active space's")
 	return cmd
 }
