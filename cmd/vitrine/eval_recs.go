@@ -16,6 +16,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/eval/data"
 	"github.com/vitrinehq/vitrine/eval/metrics"
+	"github.com/vitrinehq/vitrine/ranking"
 	"github.com/vitrinehq/vitrine/recommend"
 )
 
@@ -28,12 +29,13 @@ type recsMethodResult struct {
 	Weights    map[string]float64 `json:"weights,omitempty"` // hybrid blend, tuned on the validation split
 }
 
-func newEvalRecsCmd() *cobra.Command {
+func newEvalRecsCmd(a *app) *cobra.Command {
 	var (
 		file, format, protocol, methods, jsonOut, mdOut string
 		k                                               int
 		seed                                            uint64
 		factors                                         int
+		content                                         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "recs --interactions FILE",
@@ -43,8 +45,11 @@ func newEvalRecsCmd() *cobra.Command {
 per user by default (or leave-one-out, or temporal), a fixed seed makes it
 repeatable. Every method is trained on the training part and ranks every item
 for every test user (full ranking, no sampled negatives), leaving out the
-user's training items. The hybrid blends ALS, item-kNN and popularity with
-weights tuned on the validation part (NDCG@K). Metrics: Recall, NDCG, HR,
+user's training items. The hybrid blends ALS, item-kNN and popularity (and
+content, with --content) with weights tuned on the validation part (NDCG@K).
+With --content the items must be products ingested into Vitrine: the content
+method scores them by cosine between the fused product vectors of the active
+space and the mean of the user's training items' vectors. Metrics: Recall, NDCG, HR,
 MRR, MAP, Precision at K, AUC over the full ranking, item coverage, exposure
 Gini and novelty. Every interaction counts as positive feedback, so RMSE and
 MAE (rating prediction) are not reported.`,
@@ -65,7 +70,15 @@ MAE (rating prediction) are not reported.`,
 			if err != nil {
 				return err
 			}
-			res, err := evalRecs(cmd.Context(), split, strings.Split(methods, ","), k, seed, factors)
+			ms := strings.Split(methods, ",")
+			var vecs map[string][]float32
+			if content {
+				if vecs, err = a.contentVectors(cmd.Context(), d); err != nil {
+					return err
+				}
+				ms = append(ms, "content")
+			}
+			res, err := evalRecs(cmd.Context(), split, ms, k, seed, factors, vecs)
 			if err != nil {
 				return err
 			}
@@ -100,7 +113,38 @@ MAE (rating prediction) are not reported.`,
 	cmd.Flags().IntVar(&factors, "factors", 64, "latent factors of ALS and BPR")
 	cmd.Flags().StringVar(&jsonOut, "json", "", "write the results as JSON")
 	cmd.Flags().StringVar(&mdOut, "md", "", "write the results as Markdown")
+	cmd.Flags().BoolVar(&content, "content", false, "also evaluate content-based ranking (items must be ingested products)")
 	return cmd
+}
+
+// contentVectors reads the fused vectors of the file's items from the
+// active vector space.
+func (a *app) contentVectors(ctx context.Context, d data.Dataset) (map[string][]float32, error) {
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	sp, err := st.ActiveSpace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for _, x := range d.Interactions {
+		if !seen[x.Item] {
+			seen[x.Item] = true
+			ids = append(ids, x.Item)
+		}
+	}
+	vecs, err := st.ProductVectors(ctx, sp.Version, ids)
+	if err != nil {
+		return nil, err
+	}
+	if len(vecs) == 0 {
+		return nil, fmt.Errorf("--content: none of the file's %d items is an ingested product with a vector in space %d", len(ids), sp.Version)
+	}
+	return vecs, nil
 }
 
 func toInteractions(xs []data.Interaction) []recommend.Interaction {
@@ -113,7 +157,7 @@ func toInteractions(xs []data.Interaction) []recommend.Interaction {
 
 // evalRecs trains each method on split.Train and ranks every item for each
 // test user.
-func evalRecs(ctx context.Context, split data.Split, methods []string, k int, seed uint64, factors int) ([]recsMethodResult, error) {
+func evalRecs(ctx context.Context, split data.Split, methods []string, k int, seed uint64, factors int, vecs map[string][]float32) ([]recsMethodResult, error) {
 	d, err := recommend.NewDataset(toInteractions(split.Train))
 	if err != nil {
 		return nil, err
@@ -180,6 +224,36 @@ func evalRecs(ctx context.Context, split data.Split, methods []string, k int, se
 		}
 		return dst
 	}
+	// content scores every item by cosine with the mean of the user's
+	// training items' fused vectors (NaN without a vector).
+	contentOf := func(u int) []float64 {
+		dst := make([]float64, nItems)
+		items, _ := d.UserItems(u)
+		var prof []float32
+		for _, i := range items {
+			if v, ok := vecs[catalog[i]]; ok {
+				if prof == nil {
+					prof = make([]float32, len(v))
+				}
+				n := vecNorm(v)
+				for j, x := range v {
+					prof[j] += float32(float64(x) / n)
+				}
+			}
+		}
+		for i := range dst {
+			v, ok := vecs[catalog[i]]
+			if !ok || prof == nil {
+				dst[i] = math.NaN()
+				continue
+			}
+			dst[i] = ranking.Cosine(prof, v)
+		}
+		for _, i := range items {
+			dst[i] = math.Inf(-1)
+		}
+		return dst
+	}
 	ms := []metrics.Metric{metrics.RecallAt(k), metrics.NDCGAt(k), metrics.HitRateAt(k), metrics.MRRAt(k),
 		metrics.MAPAt(k), metrics.PrecisionAt(k), metrics.AUCMetric()}
 	evaluate := func(name string, score func(u int) []float64) (recsMethodResult, error) {
@@ -223,6 +297,22 @@ func evalRecs(ctx context.Context, split data.Split, methods []string, k int, se
 		if name == "" {
 			continue
 		}
+		if name == "content" {
+			r, err := evaluate(name, func(u int) []float64 {
+				s := contentOf(u)
+				for i, v := range s {
+					if math.IsNaN(v) {
+						s[i] = -2 // below any cosine: items without a vector rank last
+					}
+				}
+				return s
+			})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+			continue
+		}
 		if name != "hybrid" {
 			sc, err := fit(name)
 			if err != nil {
@@ -250,6 +340,9 @@ func evalRecs(ctx context.Context, split data.Split, methods []string, k int, se
 			for _, p := range parts {
 				m[p] = scoresOf(scorers[p], u)
 			}
+			if vecs != nil {
+				m["content"] = contentOf(u)
+			}
 			return m
 		}
 		var cases []recommend.TuneCase
@@ -272,6 +365,9 @@ func evalRecs(ctx context.Context, split data.Split, methods []string, k int, se
 			cases = append(cases, recommend.TuneCase{Parts: sourceScores(u), Relevant: relevant, Exclude: excl})
 		}
 		grid := map[string][]float64{"als": {0, 0.5, 1}, "itemknn": {0, 0.5, 1}, "popularity": {0, 0.1, 0.3}}
+		if vecs != nil {
+			grid["content"] = []float64{0, 0.5, 1}
+		}
 		tuned, err := recommend.TuneWeights(ctx, cases, grid, func(ranked []int, relevant map[int]bool) float64 {
 			ids := make([]string, len(ranked))
 			rel := metrics.Relevance{}
@@ -301,6 +397,17 @@ func evalRecs(ctx context.Context, split data.Split, methods []string, k int, se
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+func vecNorm(v []float32) float64 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s == 0 {
+		return 1
+	}
+	return math.Sqrt(s)
 }
 
 func sortedUsers(m map[string]metrics.Relevance) []string {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vitrinehq/vitrine/internal/testenv"
 )
 
 // writePlantedInteractions writes a "user item rating timestamp" file in
@@ -112,4 +114,85 @@ func TestEvalRecsPlanted(t *testing.T) {
 			}
 		}
 	}
+}
+
+// With --content, items that are ingested products are also ranked by their
+// fused vectors; shoppers who stay in one department make content beat
+// popularity.
+func TestEvalRecsContent(t *testing.T) {
+	e := newEnv(t)
+	root := filepath.Join(testenvRoot(t), "demo", "grocery", "catalog.jsonl")
+	if code, out := e.run("ingest", root); code != 0 {
+		t.Fatalf("ingest: %d\n%s", code, out)
+	}
+	b, err := os.ReadFile(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byTop := map[string][]string{}
+	var tops []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var p struct {
+			ID       string
+			Category []string
+		}
+		if err := json.Unmarshal([]byte(line), &p); err != nil {
+			t.Fatal(err)
+		}
+		if byTop[p.Category[0]] == nil {
+			tops = append(tops, p.Category[0])
+		}
+		byTop[p.Category[0]] = append(byTop[p.Category[0]], p.ID)
+	}
+	path := filepath.Join(t.TempDir(), "grocery.data")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for u := range 150 {
+		group := byTop[tops[u%len(tops)]]
+		for j, i := range r.Perm(len(group))[:8] {
+			fmt.Fprintf(f, "u%d\t%s\t1\t%d\n", u, group[i], 1000+j)
+		}
+	}
+	f.Close()
+	out := filepath.Join(t.TempDir(), "recs.json")
+	code, txt := e.run("eval", "recs", "--interactions", path, "--content", "--methods", "popularity,hybrid", "--factors", "8", "--json", out)
+	if code != 0 {
+		t.Fatalf("eval recs --content: exit %d\n%s", code, txt)
+	}
+	t.Log("\n" + txt)
+	raw, _ := os.ReadFile(out)
+	var res []struct {
+		Method  string
+		Summary struct {
+			Metrics []struct {
+				Name string
+				Mean float64
+			}
+		}
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatal(err)
+	}
+	recall := map[string]float64{}
+	for _, m := range res {
+		for _, x := range m.Summary.Metrics {
+			if x.Name == "recall@10" {
+				recall[m.Method] = x.Mean
+			}
+		}
+	}
+	if _, ok := recall["content"]; !ok || recall["content"] <= recall["popularity"] {
+		t.Errorf("content recall@10 %.3f, popularity %.3f", recall["content"], recall["popularity"])
+	}
+	if !strings.Contains(txt, "content:") {
+		t.Errorf("hybrid weights do not include content:\n%s", txt)
+	}
+}
+
+func testenvRoot(t *testing.T) string {
+	t.Helper()
+	return testenv.Root(t)
 }
