@@ -568,6 +568,20 @@ func TestHybridRecommendations(t *testing.T) {
 	if !hasCF {
 		t.Errorf("no collaborative part in %+v", rec.Results[0].Explain)
 	}
+	// Similar products: people who bought this milk bought the other milks.
+	var sim hitsBody
+	fx.get("/v1/products/"+milk[1]+"/similar?k=4", fx.read).json(t, &sim)
+	withCF := 0
+	for _, r := range sim.Results {
+		for _, p := range r.Explain {
+			if p.Name == "collaborative" {
+				withCF++
+			}
+		}
+	}
+	if len(sim.Results) != 4 || withCF == 0 {
+		t.Errorf("similar after training: %+v", sim.Results)
+	}
 	// A user who arrives after training is folded in from their events.
 	fx.post("/v1/events", fx.write, map[string]any{"events": []any{
 		event("new-1", "newcomer", fruit[0], "purchase", now), event("new-2", "newcomer", fruit[1], "purchase", now)}})

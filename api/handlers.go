@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -21,6 +22,7 @@ import (
 	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/ranking"
+	"github.com/vitrinehq/vitrine/recommend"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -704,6 +706,32 @@ func (s *Server) similar(c echo.Context) error {
 	for i, n := range nn {
 		ids[i] = n.ProductID
 	}
+	// With a trained model, products bought by the same people join the
+	// candidates and the item factors' cosine joins the score.
+	cf, err := s.deps.Store.ActiveCFModel(ctx)
+	if err != nil && !errors.Is(err, store.ErrNoCFModel) {
+		return err
+	}
+	var factors map[string][]float32
+	if err == nil {
+		if factors, err = s.deps.Store.ItemFactors(ctx, cf.Version, []string{id}); err != nil {
+			return err
+		}
+	}
+	if f, ok := factors[id]; ok {
+		top, err := s.deps.Store.TopItemsByFactors(ctx, cf, f, k, []string{id})
+		if err != nil {
+			return err
+		}
+		for _, x := range top {
+			if !slices.Contains(ids, x.ProductID) {
+				ids = append(ids, x.ProductID)
+			}
+		}
+		if factors, err = s.deps.Store.ItemFactors(ctx, cf.Version, append(slices.Clone(ids), id)); err != nil {
+			return err
+		}
+	}
 	pv, err := s.deps.Store.ProductVectors(ctx, sp.Version, ids)
 	if err != nil {
 		return err
@@ -712,11 +740,42 @@ func (s *Server) similar(c echo.Context) error {
 	for _, id := range ids {
 		cands = append(cands, ranking.Candidate{ProductID: id, Vector: pv[id]})
 	}
-	hits, err := s.hits(ctx, ranking.ByVector(spec, v, cands, true), true)
+	rs := ranking.ByVector(spec, v, cands, true)
+	if f, ok := factors[id]; ok {
+		rs = blendSimilar(rs, f, factors)
+	}
+	if len(rs) > k {
+		rs = rs[:k]
+	}
+	hits, err := s.hits(ctx, rs, true)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"id": id, "results": hits})
+}
+
+// blendSimilar adds the item-factor cosine as a "collaborative" part and
+// re-scores by the z-normalised sum of content and collaborative similarity.
+func blendSimilar(rs []ranking.Result, f []float32, factors map[string][]float32) []ranking.Result {
+	content, collab := make([]float64, len(rs)), make([]float64, len(rs))
+	for i, r := range rs {
+		content[i] = r.Score
+		collab[i] = math.NaN()
+		if g, ok := factors[r.ProductID]; ok {
+			collab[i] = ranking.Cosine(f, g)
+			rs[i].Parts = append(rs[i].Parts, ranking.Part{Name: "collaborative", Score: collab[i]})
+		}
+	}
+	total, err := recommend.Blend(map[string][]float64{"content": content, "collaborative": collab},
+		map[string]float64{"content": 1, "collaborative": 1})
+	if err != nil {
+		return rs
+	}
+	for i := range rs {
+		rs[i].Score = total[i]
+	}
+	ranking.Sort(rs)
+	return rs
 }
 
 // --- events ---------------------------------------------------------------------
