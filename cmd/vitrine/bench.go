@@ -35,7 +35,7 @@ func newBenchCmd(a *app) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure Vitrine's speed (each figure beside a baseline from the same run)",
 	}
-	cmd.AddCommand(newBenchAPICmd(a))
+	cmd.AddCommand(newBenchAPICmd(a), newBenchHNSWCmd(a))
 	return cmd
 }
 
