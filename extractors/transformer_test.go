@@ -1,16 +1,12 @@
 package extractors_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/extractors/imageprep"
@@ -52,10 +48,7 @@ var tfTexts = []string{
 }
 
 // tfModelFile is one file of a generated model, by its name in the manifest.
-type tfModelFile struct {
-	name string
-	data []byte
-}
+type tfModelFile = testenv.ModelFile
 
 // tfInstall lays a generated model out as the fetcher would
 // (<dir>/<name>/<version>/<file>), writes its manifest as YAML beside it
@@ -64,32 +57,7 @@ type tfModelFile struct {
 func tfInstall(t *testing.T, dir string, m models.Manifest, files ...tfModelFile) models.Manifest {
 	t.Helper()
 	m.Version = "test"
-	fdir := filepath.Join(dir, m.Name, m.Version)
-	if err := os.MkdirAll(fdir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(fdir, f.name), f.data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256(f.data)
-		h := hex.EncodeToString(sum[:])
-		m.Files = append(m.Files, models.File{Name: f.name, SHA256: h,
-			Source: models.Source{Local: filepath.Join(m.Name, m.Version, f.name), SHA256: h}})
-	}
-	doc, err := yaml.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, m.Name+".yaml")
-	if err := os.WriteFile(path, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := models.LoadFile(path)
-	if err != nil {
-		t.Fatalf("manifest:\n%s\n%v", doc, err)
-	}
-	return loaded
+	return testenv.InstallModel(t, dir, m, files...)
 }
 
 func tfOpen(t *testing.T, m models.Manifest, dir string) extractors.Encoder {
@@ -241,7 +209,7 @@ func TestTransformerBERT(t *testing.T) {
 				Outputs:    map[string]string{"embedding": tc.output},
 				Preprocess: models.Preprocess{Text: &models.TextPrep{Tokenizer: "tokenizer.json", MaxLength: tfBERTMaxLen}},
 				Pooling:    tc.pooling, Dim: w.Config.Hidden, Normalize: "l2",
-			}, tfModelFile{"model.onnx", model}, tfModelFile{"tokenizer.json", tokFile})
+			}, tfModelFile{Name: "model.onnx", Data: model}, tfModelFile{Name: "tokenizer.json", Data: tokFile})
 			e := tfOpen(t, m, dir)
 			var worst float64
 			for _, n := range []int{1, 3, 8} {
@@ -279,7 +247,7 @@ func TestTransformerPaddingInvariance(t *testing.T) {
 				Outputs:    map[string]string{"embedding": onnxgen.LastHiddenState},
 				Preprocess: models.Preprocess{Text: &models.TextPrep{Tokenizer: "tokenizer.json", MaxLength: tfBERTMaxLen}},
 				Pooling:    pooling, Dim: w.Config.Hidden, Normalize: "l2",
-			}, tfModelFile{"model.onnx", model}, tfModelFile{"tokenizer.json", tokFile})
+			}, tfModelFile{Name: "model.onnx", Data: model}, tfModelFile{Name: "tokenizer.json", Data: tokFile})
 			e := tfOpen(t, m, dir)
 			alone := tfEncodeAll(t, e, tfBytes([]string{short}))[0]
 			both := tfEncodeAll(t, e, tfBytes([]string{short, long}))
@@ -378,7 +346,7 @@ func TestTransformerViT(t *testing.T) {
 				Outputs:    map[string]string{"embedding": tc.output},
 				Preprocess: models.Preprocess{Image: &prep},
 				Pooling:    tc.pooling, Dim: w.Config.Hidden, Normalize: "l2",
-			}, tfModelFile{"model.onnx", model})
+			}, tfModelFile{Name: "model.onnx", Data: model})
 			e := tfOpen(t, m, dir)
 			var worst float64
 			for _, n := range []int{1, 3, 8} {
@@ -426,7 +394,7 @@ func TestTransformerCLIPPair(t *testing.T) {
 		Outputs:    map[string]string{"embedding": onnxgen.TextEmbeds},
 		Preprocess: models.Preprocess{Text: &models.TextPrep{Tokenizer: "tokenizer.json", MaxLength: tfCLIPMaxLen}},
 		Pooling:    models.PoolNone, Dim: proj, Normalize: "l2",
-	}, tfModelFile{"model.onnx", textModel}, tfModelFile{"tokenizer.json", tokFile})
+	}, tfModelFile{Name: "model.onnx", Data: textModel}, tfModelFile{Name: "tokenizer.json", Data: tokFile})
 	prep := tfImagePrep
 	im := tfInstall(t, dir, models.Manifest{
 		Name: "tiny-clip-vision", Modality: models.Image, Family: "vit",
@@ -434,7 +402,7 @@ func TestTransformerCLIPPair(t *testing.T) {
 		Outputs:    map[string]string{"embedding": onnxgen.ImageEmbeds},
 		Preprocess: models.Preprocess{Image: &prep},
 		Pooling:    models.PoolNone, Dim: proj, Normalize: "l2",
-	}, tfModelFile{"model.onnx", imageModel})
+	}, tfModelFile{Name: "model.onnx", Data: imageModel})
 	te, ie := tfOpen(t, tm, dir), tfOpen(t, im, dir)
 	if te.Dim() != proj || ie.Dim() != proj {
 		t.Fatalf("dimensions %d (text) and %d (image), want both %d", te.Dim(), ie.Dim(), proj)

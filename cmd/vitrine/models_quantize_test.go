@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/vitrinehq/vitrine/internal/onnxgen"
 	"github.com/vitrinehq/vitrine/internal/synth"
 	"github.com/vitrinehq/vitrine/internal/testenv"
@@ -21,10 +17,7 @@ import (
 )
 
 // quantFile is one file of a generated model.
-type quantFile struct {
-	name string
-	data []byte
-}
+type quantFile = testenv.ModelFile
 
 // writeGenerated lays a generated model out as the fetcher would, with its
 // manifest beside it: <dir>/<name>.yaml and <dir>/<name>/test/<file>, so
@@ -32,26 +25,7 @@ type quantFile struct {
 func writeGenerated(t *testing.T, dir string, m models.Manifest, files ...quantFile) {
 	t.Helper()
 	m.Version = "test"
-	fdir := filepath.Join(dir, m.Name, m.Version)
-	if err := os.MkdirAll(fdir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(fdir, f.name), f.data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256(f.data)
-		h := hex.EncodeToString(sum[:])
-		m.Files = append(m.Files, models.File{Name: f.name, SHA256: h,
-			Source: models.Source{Local: filepath.Join(m.Name, m.Version, f.name), SHA256: h}})
-	}
-	doc, err := yaml.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, m.Name+".yaml"), doc, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.InstallModel(t, dir, m, files...)
 }
 
 // quantTexts returns n product-like texts of varied shape and length, the
@@ -131,7 +105,7 @@ func TestModelsQuantizeAndCompare(t *testing.T) {
 		Outputs:    map[string]string{"embedding": onnxgen.LastHiddenState},
 		Preprocess: models.Preprocess{Text: &models.TextPrep{Tokenizer: "tokenizer.json", MaxLength: 128}},
 		Pooling:    models.PoolMean, Dim: cfg.Hidden, Normalize: "l2",
-	}, quantFile{"model.onnx", model}, quantFile{"tokenizer.json", tok})
+	}, quantFile{Name: "model.onnx", Data: model}, quantFile{Name: "tokenizer.json", Data: tok})
 	e := &env{t: t, url: base.url, vars: append(slices.Clone(base.vars),
 		"VITRINE_MODELS_MANIFESTS="+dir, "VITRINE_MODELS_DIR="+dir)}
 
@@ -219,7 +193,7 @@ func TestModelsQuantizeImages(t *testing.T) {
 		Preprocess: models.Preprocess{Image: &models.ImagePrep{ResizeShorter: 32, CropSize: 32, Scale: 1.0 / 255,
 			Mean: []float32{0.5, 0.5, 0.5}, Std: []float32{0.5, 0.5, 0.5}, Color: "RGB", Layout: "NCHW"}},
 		Pooling: models.PoolNone, Dim: cfg.Hidden, Normalize: "l2",
-	}, quantFile{"model.onnx", model})
+	}, quantFile{Name: "model.onnx", Data: model})
 	e := &env{t: t, url: base.url, vars: append(slices.Clone(base.vars),
 		"VITRINE_MODELS_MANIFESTS="+dir, "VITRINE_MODELS_DIR="+dir)}
 

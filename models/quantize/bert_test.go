@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/internal/onnxgen"
 	"github.com/vitrinehq/vitrine/internal/synth"
@@ -75,35 +73,7 @@ func installBERT(t testing.TB, dir, name, pooling, output string) models.Manifes
 		Preprocess: models.Preprocess{Text: &models.TextPrep{Tokenizer: "tokenizer.json", MaxLength: testMaxLen}},
 		Pooling:    pooling, Dim: w.Config.Hidden, Normalize: "l2",
 	}
-	fdir := filepath.Join(dir, m.Name, m.Version)
-	if err := os.MkdirAll(fdir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{"model.onnx", model}, {"tokenizer.json", tok}} {
-		if err := os.WriteFile(filepath.Join(fdir, f.name), f.data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256(f.data)
-		h := hex.EncodeToString(sum[:])
-		m.Files = append(m.Files, models.File{Name: f.name, SHA256: h,
-			Source: models.Source{Local: filepath.Join(m.Name, m.Version, f.name), SHA256: h}})
-	}
-	doc, err := yaml.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, m.Name+".yaml")
-	if err := os.WriteFile(path, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := models.LoadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loaded
+	return testenv.InstallModel(t, dir, m, testenv.ModelFile{Name: "model.onnx", Data: model}, testenv.ModelFile{Name: "tokenizer.json", Data: tok})
 }
 
 func encodeAll(t *testing.T, m models.Manifest, dir string, texts []string) [][]float32 {
