@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vitrinehq/vitrine/fusion"
+	"github.com/vitrinehq/vitrine/store"
 )
 
 func newVectorsCmd(a *app) *cobra.Command {
@@ -48,48 +50,35 @@ every reader at once, in one transaction.`,
 			return tw.Flush()
 		},
 	}
-	activate := &cobra.Command{
-		Use:   "activate VERSION",
-		Short: "Make a vector space the one that serves queries (atomic switch)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := strconv.Atoi(args[0])
-			if err != nil {
-				return fmt.Errorf("VERSION %q is not a number", args[0])
-			}
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.ActivateSpace(cmd.Context(), v); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "vector space %d is active\n", v)
-			return nil
-		},
-	}
-	drop := &cobra.Command{
-		Use:   "drop VERSION",
-		Short: "Delete a vector space that is not active, with its vectors and index",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := strconv.Atoi(args[0])
-			if err != nil {
-				return fmt.Errorf("VERSION %q is not a number", args[0])
-			}
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.DropSpace(cmd.Context(), v); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "vector space %d dropped\n", v)
-			return nil
-		},
-	}
+	activate := spaceVersionCmd(a, "activate VERSION", "Make a vector space the one that serves queries (atomic switch)",
+		(*store.Store).ActivateSpace, "vector space %d is active\n")
+	drop := spaceVersionCmd(a, "drop VERSION", "Delete a vector space that is not active, with its vectors and index",
+		(*store.Store).DropSpace, "vector space %d dropped\n")
 	cmd.AddCommand(list, activate, drop)
 	return cmd
+}
+
+// spaceVersionCmd is a command that applies act to one space version.
+func spaceVersionCmd(a *app, use, short string, act func(*store.Store, context.Context, int) error, done string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := strconv.Atoi(args[0])
+			if err != nil {
+				return fmt.Errorf("VERSION %q is not a number", args[0])
+			}
+			st, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := act(st, cmd.Context(), v); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), done, v)
+			return nil
+		},
+	}
 }
