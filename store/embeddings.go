@@ -97,8 +97,13 @@ func (s *Store) EnsureModelIndex(ctx context.Context, model string, dim int) err
 	if err != nil {
 		return fmt.Errorf("model index DDL: %w", err)
 	}
-	if _, err := s.pool.Exec(ctx, ddl); err != nil {
-		return fmt.Errorf("create index for model %s: %w", model, err)
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := s.setIndexBuildMemory(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, ddl); err != nil {
+			return fmt.Errorf("create index for model %s: %w", model, err)
+		}
+		return nil
+	})
 }

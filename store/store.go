@@ -49,14 +49,16 @@ func (e *UnknownProductError) Is(target error) bool { return target == ErrUnknow
 
 // Store is a handle on the database; safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
+	pool     *pgxpool.Pool
+	log      *slog.Logger
+	indexMem string
 }
 
 type options struct {
 	maxConns int32
 	migrate  bool
 	log      *slog.Logger
+	indexMem string
 }
 
 // Option configures Open.
@@ -71,11 +73,26 @@ func WithMigrate() Option { return func(o *options) { o.migrate = true } }
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
+// WithIndexBuildMemory sets maintenance_work_mem (a PostgreSQL size such as
+// "1GB") for HNSW index builds. pgvector builds the graph in memory while it
+// fits and falls back to a far slower on-disk build when it does not: a
+// million 100-d vectors need about 1 GB.
+func WithIndexBuildMemory(size string) Option {
+	return func(o *options) {
+		if size != "" {
+			o.indexMem = size
+		}
+	}
+}
+
+// DefaultIndexBuildMemory is used when WithIndexBuildMemory is not given.
+const DefaultIndexBuildMemory = "1GB"
+
 // Open connects to url. pgvector's types are registered on every
 // connection, so the schema (at least the vector extension) must exist:
 // pass WithMigrate to create it.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
-	o := options{maxConns: 8, log: slog.New(slog.DiscardHandler)}
+	o := options{maxConns: 8, log: slog.New(slog.DiscardHandler), indexMem: DefaultIndexBuildMemory}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -103,7 +120,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	return &Store{pool: pool, log: o.log}, nil
+	return &Store{pool: pool, log: o.log, indexMem: o.indexMem}, nil
 }
 
 // Migrate applies pending migrations on a short-lived pool that does not
@@ -115,6 +132,14 @@ func Migrate(ctx context.Context, url string, log *slog.Logger) ([]migrations.Re
 	}
 	defer pool.Close()
 	return migrations.Up(ctx, pool, log)
+}
+
+// setIndexBuildMemory raises maintenance_work_mem for the rest of tx.
+func (s *Store) setIndexBuildMemory(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT set_config('maintenance_work_mem', $1, true)`, s.indexMem); err != nil {
+		return fmt.Errorf("index build memory %q: %w", s.indexMem, err)
+	}
+	return nil
 }
 
 // Close releases the pool.

@@ -139,8 +139,7 @@ func (s *Store) BuildSpaceIndex(ctx context.Context, version int) error {
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		// Index builds are memory-hungry; give this one more room.
-		if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '512MB'`); err != nil {
+		if err := s.setIndexBuildMemory(ctx, tx); err != nil {
 			return err
 		}
 		if err := createSpaceIndex(ctx, tx, sp); err != nil {

@@ -80,7 +80,7 @@ the run measures serving, not image encoding.`,
 			if err != nil {
 				return err
 			}
-			st, err := store.Open(ctx, dbURL, store.WithMigrate(), store.WithMaxConns(clients*2+4), store.WithLogger(a.log))
+			st, err := store.Open(ctx, dbURL, store.WithMigrate(), store.WithMaxConns(clients*2+4), store.WithLogger(a.log), store.WithIndexBuildMemory(a.cfg.Database.IndexBuildMemory))
 			if err != nil {
 				return err
 			}

@@ -58,7 +58,7 @@ from the same run.`,
 			if err != nil {
 				return err
 			}
-			st, err := store.Open(ctx, u, store.WithMigrate(), store.WithLogger(a.log))
+			st, err := store.Open(ctx, u, store.WithMigrate(), store.WithLogger(a.log), store.WithIndexBuildMemory(a.cfg.Database.IndexBuildMemory))
 			if err != nil {
 				return err
 			}

@@ -46,7 +46,7 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, u, store.WithMigrate(), store.WithLogger(a.log), store.WithMaxConns(a.cfg.Database.MaxConns))
+	return store.Open(ctx, u, store.WithMigrate(), store.WithLogger(a.log), store.WithMaxConns(a.cfg.Database.MaxConns), store.WithIndexBuildMemory(a.cfg.Database.IndexBuildMemory))
 }
 
 func newDBCmd(a *app) *cobra.Command {

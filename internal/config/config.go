@@ -116,6 +116,9 @@ type Database struct {
 	// BinDir holds initdb and pg_ctl; empty means search the usual places.
 	BinDir   string `koanf:"bin_dir" yaml:"bin_dir"`
 	MaxConns int    `koanf:"max_conns" yaml:"max_conns"`
+	// IndexBuildMemory is maintenance_work_mem for HNSW builds: the graph
+	// is built in memory while it fits, far faster than on disk.
+	IndexBuildMemory string `koanf:"index_build_memory" yaml:"index_build_memory"`
 }
 
 // Log configures structured logging.
@@ -156,8 +159,9 @@ func Default() Config {
 	return Config{
 		Home: ".vitrine",
 		Database: Database{
-			Port:     54329,
-			MaxConns: 8,
+			Port:             54329,
+			MaxConns:         8,
+			IndexBuildMemory: "1GB",
 		},
 		Log: Log{Level: "info", Format: "text"},
 		ORT: ORT{
