@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -41,13 +40,24 @@ func newBenchCmd(a *app) *cobra.Command {
 
 // apiBenchReport is what `vitrine bench api` measured.
 type apiBenchReport struct {
-	Products      int           `json:"products"`
-	IngestSeconds float64       `json:"ingest_seconds"`
-	IngestRate    float64       `json:"ingest_products_per_second"`
-	IndexSeconds  float64       `json:"index_build_seconds"`
+	Products      int     `json:"products"`
+	Clients       int     `json:"clients"`
+	Duration      string  `json:"duration_per_scenario"`
+	IngestSeconds float64 `json:"ingest_seconds"`
+	IngestRate    float64 `json:"ingest_products_per_second"`
+	IndexSeconds  float64 `json:"index_build_seconds"`
+	// Reused: the database was loaded by an earlier run, whose ingest and
+	// index figures these are.
+	Reused        bool          `json:"reused"`
 	DatabaseBytes int64         `json:"database_bytes"`
 	TrainSeconds  float64       `json:"cf_train_seconds"`
 	Results       []load.Result `json:"results"`
+}
+
+// benchBuild is what loading a bench database cost, kept with it.
+type benchBuild struct {
+	LoadSeconds  float64 `json:"load_seconds"`
+	IndexSeconds float64 `json:"index_seconds"`
 }
 
 func newBenchAPICmd(a *app) *cobra.Command {
@@ -57,6 +67,8 @@ func newBenchAPICmd(a *app) *cobra.Command {
 		duration time.Duration
 		reuse    bool
 		jsonOut  string
+		mdOut    string
+		plotOut  string
 	)
 	cmd := &cobra.Command{
 		Use:   "api",
@@ -75,7 +87,7 @@ the run measures serving, not image encoding.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
-			rep := apiBenchReport{Products: products}
+			rep := apiBenchReport{Products: products, Clients: clients, Duration: duration.String()}
 			dbURL, err := a.benchDatabase(ctx, fmt.Sprintf("vitrine_bench_%d", products), reuse)
 			if err != nil {
 				return err
@@ -213,13 +225,12 @@ the run measures serving, not image encoding.`,
 				return err
 			})
 			printAPIBench(out, rep)
-			if jsonOut != "" {
-				b, _ := json.MarshalIndent(rep, "", "  ")
-				if err := os.WriteFile(jsonOut, b, 0o644); err != nil {
+			if plotOut != "" {
+				if err := latencyPlot(plotOut, fmt.Sprintf("API latency, %d products, %d clients (dashed: bare database query)", products, clients), rep.Results); err != nil {
 					return err
 				}
 			}
-			return nil
+			return writeEvalReports(jsonOut, mdOut, rep, apiBenchMarkdown)
 		},
 	}
 	cmd.Flags().IntVar(&products, "products", 100_000, "synthetic products to load")
@@ -227,6 +238,8 @@ the run measures serving, not image encoding.`,
 	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "load time per scenario")
 	cmd.Flags().BoolVar(&reuse, "reuse", false, "reuse the bench database if it already holds the products")
 	cmd.Flags().StringVar(&jsonOut, "json", "", "also write the report as JSON to this file")
+	cmd.Flags().StringVar(&mdOut, "md", "", "also write the report as Markdown to this file")
+	cmd.Flags().StringVar(&plotOut, "plot", "", "draw the latency distributions (API and bare query) to this PNG file")
 	return cmd
 }
 
@@ -271,9 +284,14 @@ func (a *app) benchDatabase(ctx context.Context, name string, reuse bool) (strin
 func benchPopulate(ctx context.Context, cmd *cobra.Command, st *store.Store, ix *indexer.Indexer, spec fusion.Spec, n int, rep *apiBenchReport) error {
 	if have, err := st.CountProducts(ctx); err == nil && have == int64(n) {
 		if _, err := st.ActiveSpace(ctx); err == nil {
-			size, _ := benchDBSize(ctx, st)
+			var b benchBuild
+			if benchRecalledBuild(ctx, st, &b) {
+				rep.Reused, rep.IngestSeconds, rep.IndexSeconds = true, b.LoadSeconds, b.IndexSeconds
+				rep.IngestRate = float64(n) / max(b.LoadSeconds, 1e-9)
+			}
+			size, err := benchDBSize(ctx, st)
 			rep.DatabaseBytes = size
-			return nil
+			return err
 		}
 	}
 	sp, err := st.CreateSpace(ctx, store.NewSpace{Name: "bench", Spec: spec.JSON(), Dim: spec.Dim(), DeferIndex: true})
@@ -312,6 +330,9 @@ func benchPopulate(ctx context.Context, cmd *cobra.Command, st *store.Store, ix 
 		return err
 	}
 	if _, err := st.Pool().Exec(ctx, `ANALYZE`); err != nil {
+		return err
+	}
+	if err := benchRecordBuild(ctx, st, benchBuild{LoadSeconds: rep.IngestSeconds, IndexSeconds: rep.IndexSeconds}); err != nil {
 		return err
 	}
 	rep.DatabaseBytes, err = benchDBSize(ctx, st)

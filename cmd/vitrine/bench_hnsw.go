@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -27,10 +25,24 @@ type hnswRow struct {
 	P99      time.Duration `json:"p99_ns"`
 }
 
+// hnswReport is what `vitrine bench hnsw` measured.
+type hnswReport struct {
+	Products     int     `json:"products"`
+	Dim          int     `json:"dim"`
+	Queries      int     `json:"queries"`
+	LoadSeconds  float64 `json:"load_seconds"`
+	IndexSeconds float64 `json:"index_build_seconds"`
+	// Reused: loaded by an earlier run, whose load and build figures these are.
+	Reused     bool      `json:"reused"`
+	IndexScans int64     `json:"index_scans"`
+	Rows       []hnswRow `json:"rows"`
+}
+
 func newBenchHNSWCmd(a *app) *cobra.Command {
 	var (
 		products, dim, queries int
 		efs, jsonOut           string
+		mdOut, plotOut         string
 		reuse                  bool
 	)
 	cmd := &cobra.Command{
@@ -68,13 +80,14 @@ from the same run.`,
 			for i := range centres {
 				centres[i] = randUnit(r, dim, nil, 0)
 			}
+			rep := hnswReport{Products: products, Dim: dim, Queries: queries}
 			sp, err := st.ActiveSpace(ctx)
 			if err != nil {
 				start := time.Now()
 				if sp, err = benchHNSWLoad(ctx, cmd, st, r, centres, products, dim); err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "%d vectors of %d dimensions loaded in %.1fs", products, dim, time.Since(start).Seconds())
+				rep.LoadSeconds = time.Since(start).Seconds()
 				start = time.Now()
 				if err := st.BuildSpaceIndex(ctx, sp.Version); err != nil {
 					return err
@@ -82,8 +95,16 @@ from the same run.`,
 				if err := st.ActivateSpace(ctx, sp.Version); err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "; HNSW index built in %.1fs\n", time.Since(start).Seconds())
+				rep.IndexSeconds = time.Since(start).Seconds()
+				if err := benchRecordBuild(ctx, st, benchBuild{LoadSeconds: rep.LoadSeconds, IndexSeconds: rep.IndexSeconds}); err != nil {
+					return err
+				}
+			} else {
+				var b benchBuild
+				rep.Reused = benchRecalledBuild(ctx, st, &b)
+				rep.LoadSeconds, rep.IndexSeconds = b.LoadSeconds, b.IndexSeconds
 			}
+			fmt.Fprintf(out, "%d vectors of %d dimensions: loaded in %.1fs, HNSW index built in %.1fs\n", products, dim, rep.LoadSeconds, rep.IndexSeconds)
 			qs := make([][]float32, queries)
 			for i := range qs {
 				qs[i] = randUnit(r, dim, centres[r.IntN(len(centres))], 0.5)
@@ -102,7 +123,7 @@ from the same run.`,
 					truth[i][n.ProductID] = true
 				}
 			}
-			rows := []hnswRow{summarise(0, 1, exact)}
+			rep.Rows = []hnswRow{summarise(0, 1, exact)}
 			idxScans := func() int64 {
 				var n int64
 				_ = st.Pool().QueryRow(ctx, `SELECT COALESCE(sum(idx_scan), 0) FROM pg_stat_user_indexes WHERE indexrelname = $1`,
@@ -127,16 +148,16 @@ from the same run.`,
 					}
 					total += len(truth[i])
 				}
-				rows = append(rows, summarise(ef, float64(hit)/float64(max(total, 1)), lat))
+				rep.Rows = append(rep.Rows, summarise(ef, float64(hit)/float64(max(total, 1)), lat))
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "EF_SEARCH\tRECALL@10\tP50 ms\tP99 ms\tP50 vs EXACT\n")
-			for _, row := range rows {
+			for _, row := range rep.Rows {
 				name := strconv.Itoa(row.EfSearch)
 				if row.EfSearch == 0 {
 					name = "exact scan"
 				}
-				fmt.Fprintf(tw, "%s\t%.4f\t%s\t%s\t%.3fx\n", name, row.Recall, load.Ms(row.P50), load.Ms(row.P99), float64(row.P50)/float64(rows[0].P50))
+				fmt.Fprintf(tw, "%s\t%.4f\t%s\t%s\t%.3fx\n", name, row.Recall, load.Ms(row.P50), load.Ms(row.P99), float64(row.P50)/float64(rep.Rows[0].P50))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -144,12 +165,14 @@ from the same run.`,
 			// Backends publish their statistics up to 10 s late: wait, then
 			// say whether the planner really used the HNSW index.
 			time.Sleep(11 * time.Second)
-			fmt.Fprintf(out, "HNSW index scans during the indexed runs: %d of %d queries\n", idxScans()-before, queries*len(efList))
-			if jsonOut != "" {
-				b, _ := json.MarshalIndent(rows, "", "  ")
-				return os.WriteFile(jsonOut, b, 0o644)
+			rep.IndexScans = idxScans() - before
+			fmt.Fprintf(out, "HNSW index scans during the indexed runs: %d of %d queries\n", rep.IndexScans, queries*len(efList))
+			if plotOut != "" {
+				if err := hnswPlot(plotOut, rep); err != nil {
+					return err
+				}
 			}
-			return nil
+			return writeEvalReports(jsonOut, mdOut, rep, hnswMarkdown)
 		},
 	}
 	cmd.Flags().IntVar(&products, "products", 100_000, "vectors to load")
@@ -157,7 +180,9 @@ from the same run.`,
 	cmd.Flags().IntVar(&queries, "queries", 200, "queries per setting")
 	cmd.Flags().StringVar(&efs, "ef", "10,20,40,80,160,320", "ef_search values")
 	cmd.Flags().BoolVar(&reuse, "reuse", false, "reuse the bench database when it is already loaded")
-	cmd.Flags().StringVar(&jsonOut, "json", "", "also write the table as JSON")
+	cmd.Flags().StringVar(&jsonOut, "json", "", "also write the report as JSON to this file")
+	cmd.Flags().StringVar(&mdOut, "md", "", "also write the report as Markdown to this file")
+	cmd.Flags().StringVar(&plotOut, "plot", "", "draw recall@10 and latency against ef_search to this PNG file")
 	return cmd
 }
 

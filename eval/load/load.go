@@ -23,6 +23,8 @@ type Result struct {
 	P95      time.Duration `json:"p95_ns"`
 	P99      time.Duration `json:"p99_ns"`
 	FirstErr string        `json:"first_error,omitempty"`
+	// Latencies are every measured call, sorted: for distribution plots.
+	Latencies []time.Duration `json:"-"`
 }
 
 // Run calls fn from clients goroutines until d has passed (or maxRequests
@@ -76,7 +78,7 @@ func Run(ctx context.Context, name string, clients int, d time.Duration, maxRequ
 	wg.Wait()
 	elapsed := time.Since(start)
 	slices.Sort(latencies)
-	r := Result{Name: name, Clients: clients, Requests: len(latencies), Errors: errs, Duration: elapsed, FirstErr: firstErr}
+	r := Result{Name: name, Clients: clients, Requests: len(latencies), Errors: errs, Duration: elapsed, FirstErr: firstErr, Latencies: latencies}
 	if elapsed > 0 {
 		r.QPS = float64(len(latencies)) / elapsed.Seconds()
 	}

@@ -3,6 +3,7 @@ package load_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,5 +37,8 @@ func TestRunCountsRequestsAndErrors(t *testing.T) {
 	})
 	if r.Requests != 200 || r.Errors != 20 || r.FirstErr != "boom" || r.QPS <= 0 {
 		t.Errorf("%+v", r)
+	}
+	if len(r.Latencies) != r.Requests || !slices.IsSorted(r.Latencies) {
+		t.Errorf("%d latencies (sorted %v) for %d requests", len(r.Latencies), slices.IsSorted(r.Latencies), r.Requests)
 	}
 }

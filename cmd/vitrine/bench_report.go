@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/vitrinehq/vitrine/eval/load"
+	"github.com/vitrinehq/vitrine/store"
+)
+
+// palette is the matplotlib "tab10" cycle: distinguishable and familiar.
+var palette = []color.Color{
+	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+	color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
+}
+
+var dashed = []vg.Length{vg.Points(5), vg.Points(3)}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// latencyPlot draws the latency distribution (empirical CDF, log time axis)
+// of each load result: the API solid, its bare database baseline dashed in
+// the same colour. Results come in API/baseline pairs, as bench api makes them.
+func latencyPlot(path, title string, results []load.Result) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "latency (ms, log scale)"
+	p.Y.Label.Text = "fraction of requests at or below"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Min, p.Y.Max = 0, 1
+	p.Legend.Top = false
+	p.Legend.Left = false
+	p.Add(plotter.NewGrid())
+	for i, r := range results {
+		if len(r.Latencies) == 0 {
+			continue
+		}
+		// At most ~500 points a line: enough for a smooth curve.
+		step := max(1, len(r.Latencies)/500)
+		var xys plotter.XYs
+		for j := 0; j < len(r.Latencies); j += step {
+			xys = append(xys, plotter.XY{X: max(ms(r.Latencies[j]), 0.001), Y: float64(j+1) / float64(len(r.Latencies))})
+		}
+		last := r.Latencies[len(r.Latencies)-1]
+		xys = append(xys, plotter.XY{X: max(ms(last), 0.001), Y: 1})
+		l, err := plotter.NewLine(xys)
+		if err != nil {
+			return err
+		}
+		l.Color = palette[(i/2)%len(palette)]
+		l.Width = vg.Points(1.5)
+		if i%2 == 1 {
+			l.Dashes = dashed
+		}
+		p.Add(l)
+		p.Legend.Add(r.Name, l)
+	}
+	return savePlot(p, path, 7*vg.Inch, 4.5*vg.Inch)
+}
+
+// hnswPlot draws recall@10 and p50 latency against ef_search side by side,
+// the exact scan as a dashed line on both.
+func hnswPlot(path string, rep hnswReport) error {
+	var exact hnswRow
+	var rows []hnswRow
+	for _, r := range rep.Rows {
+		if r.EfSearch == 0 {
+			exact = r
+		} else {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return fmt.Errorf("plot %s: no ef_search rows", path)
+	}
+	efTicks := make([]plot.Tick, len(rows))
+	for i, r := range rows {
+		efTicks[i] = plot.Tick{Value: float64(r.EfSearch), Label: strconv.Itoa(r.EfSearch)}
+	}
+	panel := func(ylabel string, y func(hnswRow) float64) (*plot.Plot, error) {
+		p := plot.New()
+		p.X.Label.Text = "ef_search (log scale)"
+		p.Y.Label.Text = ylabel
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.ConstantTicks(efTicks)
+		p.Add(plotter.NewGrid())
+		xys := make(plotter.XYs, len(rows))
+		for i, r := range rows {
+			xys[i] = plotter.XY{X: float64(r.EfSearch), Y: y(r)}
+		}
+		l, pts, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return nil, err
+		}
+		l.Color, pts.Color, l.Width = palette[0], palette[0], vg.Points(1.5)
+		p.Add(l, pts)
+		p.Legend.Add("HNSW", l, pts)
+		ex, err := plotter.NewLine(plotter.XYs{{X: xys[0].X, Y: y(exact)}, {X: xys[len(xys)-1].X, Y: y(exact)}})
+		if err != nil {
+			return nil, err
+		}
+		ex.Color, ex.Dashes, ex.Width = palette[3], dashed, vg.Points(1.5)
+		p.Add(ex)
+		p.Legend.Add("exact scan", ex)
+		p.Legend.Top, p.Legend.Left = false, false
+		return p, nil
+	}
+	recall, err := panel("recall@10 against the exact scan", func(r hnswRow) float64 { return r.Recall })
+	if err != nil {
+		return err
+	}
+	recall.Y.Max = 1.0
+	recall.Title.Text = fmt.Sprintf("%d vectors, %d-d: recall", rep.Products, rep.Dim)
+	lat, err := panel("p50 latency (ms)", func(r hnswRow) float64 { return ms(r.P50) })
+	if err != nil {
+		return err
+	}
+	lat.Y.Min = 0
+	lat.Title.Text = "latency per query (one client)"
+	const w, h = 10 * vg.Inch, 4 * vg.Inch
+	img := vgimg.New(w, h)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+	plots := [][]*plot.Plot{{recall, lat}}
+	canvases := plot.Align(plots, tiles, dc)
+	for j, p := range plots[0] {
+		p.Draw(canvases[0][j])
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+func savePlot(p *plot.Plot, path string, w, h vg.Length) error {
+	if err := p.Save(w, h, path); err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	return nil
+}
+
+// apiBenchMarkdown writes bench api's report as a Markdown table.
+func apiBenchMarkdown(w io.Writer, rep apiBenchReport) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## `vitrine bench api`: %d synthetic products\n\n", rep.Products)
+	fmt.Fprintf(&b, "Ingest %.1f s (%.0f products/s, HNSW index deferred), HNSW index build %.1f s, database %.1f MiB",
+		rep.IngestSeconds, rep.IngestRate, rep.IndexSeconds, float64(rep.DatabaseBytes)/(1<<20))
+	if rep.Reused {
+		b.WriteString(" (recorded by the run that loaded this database)")
+	}
+	fmt.Fprintf(&b, ". Collaborative-filtering training %.1f s. %d clients, %s per scenario.\n\n", rep.TrainSeconds, rep.Clients, rep.Duration)
+	b.WriteString("| endpoint | QPS | p50 ms | p95 ms | p99 ms | errors | bare DB QPS | bare p50 ms | bare p99 ms | p50 ratio |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for i := 0; i+1 < len(rep.Results); i += 2 {
+		api, db := rep.Results[i], rep.Results[i+1]
+		ratio := 0.0
+		if db.P50 > 0 {
+			ratio = float64(api.P50) / float64(db.P50)
+		}
+		fmt.Fprintf(&b, "| %s | %.1f | %s | %s | %s | %d | %.1f | %s | %s | %.2f× |\n", strings.TrimSuffix(api.Name, " (API)"), api.QPS,
+			load.Ms(api.P50), load.Ms(api.P95), load.Ms(api.P99), api.Errors, db.QPS, load.Ms(db.P50), load.Ms(db.P99), ratio)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// hnswMarkdown writes bench hnsw's report as a Markdown table.
+func hnswMarkdown(w io.Writer, rep hnswReport) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## `vitrine bench hnsw`: %d vectors of %d dimensions, %d queries, k=10\n\n", rep.Products, rep.Dim, rep.Queries)
+	fmt.Fprintf(&b, "Load %.1f s, HNSW index build %.1f s", rep.LoadSeconds, rep.IndexSeconds)
+	if rep.Reused {
+		b.WriteString(" (recorded by the run that loaded this database)")
+	}
+	fmt.Fprintf(&b, ". HNSW index scans during the indexed runs: %d of %d queries.\n\n", rep.IndexScans, rep.Queries*(len(rep.Rows)-1))
+	b.WriteString("| ef_search | recall@10 | p50 ms | p99 ms | p50 vs exact |\n|---|---:|---:|---:|---:|\n")
+	for _, r := range rep.Rows {
+		name := strconv.Itoa(r.EfSearch)
+		if r.EfSearch == 0 {
+			name = "exact scan"
+		}
+		fmt.Fprintf(&b, "| %s | %.4f | %s | %s | %.3f× |\n", name, r.Recall, load.Ms(r.P50), load.Ms(r.P99), float64(r.P50)/float64(rep.Rows[0].P50))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// benchRecordBuild keeps what loading a bench database cost in the
+// database's own comment, so a --reuse run can still report it.
+func benchRecordBuild(ctx context.Context, st *store.Store, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var ddl string
+	if err := st.Pool().QueryRow(ctx, `SELECT format('COMMENT ON DATABASE %I IS %L', current_database(), $1::text)`, string(b)).Scan(&ddl); err != nil {
+		return err
+	}
+	_, err = st.Pool().Exec(ctx, ddl)
+	return err
+}
+
+// benchRecalledBuild reads what benchRecordBuild kept; false when nothing was.
+func benchRecalledBuild(ctx context.Context, st *store.Store, v any) bool {
+	var s *string
+	err := st.Pool().QueryRow(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()`).Scan(&s)
+	return err == nil && s != nil && json.Unmarshal([]byte(*s), v) == nil
+}
