@@ -3,8 +3,11 @@
 // (implicit ALS with conjugate gradient, BPR, item-item kNN, popularity),
 // fold-in of new users, a normalised hybrid blend with a weight grid
 // search, and pure re-rankers (MMR diversity, per-group caps, exposure
-// fairness) with an exposure Gini. Like package ranking it is pure Go:
-// it takes interactions and returns ranked results, with no SQL or HTTP.
+// fairness) with an exposure Gini. For explicit ratings, evaluated by RMSE
+// and MAE, it has three RatingPredictors: the global mean, Koren's bias
+// baseline and biased matrix factorisation ("SVD"). Like package ranking
+// it is pure Go: it takes interactions and returns ranked results, with no
+// SQL or HTTP.
 //
 // Models are fitted once and then read concurrently: Fit must not run at
 // the same time as other calls on the same model, every other method is

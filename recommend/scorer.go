@@ -61,6 +61,8 @@ type config struct {
 	iterations int
 	cgSteps    int
 	lr         float64
+	regUser    float64 // BiasBaseline's λ_u
+	regItem    float64 // BiasBaseline's λ_i
 	blocks     int
 	foldEpochs int
 	neighbours int
@@ -71,24 +73,32 @@ type config struct {
 	workers    int
 }
 
-// WithFactors sets the number of latent factors (ALS, BPR).
+// WithFactors sets the number of latent factors (ALS, BPR, SVD).
 func WithFactors(k int) Option { return func(c *config) { c.factors = k } }
 
 // WithRegularization sets the L2 penalty (ALS: λ added to the k×k system,
-// not scaled by the user's event count, as in implicit; BPR: per update).
+// not scaled by the user's event count, as in implicit; BPR and SVD: per
+// update).
 func WithRegularization(l float64) Option { return func(c *config) { c.reg = l } }
 
 // WithAlpha sets the confidence slope c = 1 + alpha·|r| (ALS).
 func WithAlpha(a float64) Option { return func(c *config) { c.alpha = a } }
 
-// WithIterations sets ALS sweeps (users then items) or BPR epochs.
+// WithIterations sets ALS sweeps (users then items), BPR or SVD epochs, or
+// BiasBaseline passes (items then users).
 func WithIterations(n int) Option { return func(c *config) { c.iterations = n } }
+
+// WithBiasRegularization sets BiasBaseline's penalties λ_u on the user
+// biases and λ_i on the item biases.
+func WithBiasRegularization(user, item float64) Option {
+	return func(c *config) { c.regUser, c.regItem = user, item }
+}
 
 // WithCGSteps sets the conjugate-gradient steps per user or item in each
 // ALS sweep; 0 solves every k×k system exactly (Cholesky), which is slower.
 func WithCGSteps(n int) Option { return func(c *config) { c.cgSteps = n } }
 
-// WithLearningRate sets BPR's SGD step.
+// WithLearningRate sets the SGD step of BPR and SVD.
 func WithLearningRate(lr float64) Option { return func(c *config) { c.lr = lr } }
 
 // WithBlocks sets BPR's stratification: users and items are split into n

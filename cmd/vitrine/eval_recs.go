@@ -20,13 +20,29 @@ import (
 	"github.com/vitrinehq/vitrine/recommend"
 )
 
-// recsMethodResult is one method's figures in `vitrine eval recs`.
+// recsMethodResult is one method's figures in `vitrine eval recs`: a
+// ranking method's Summary and Beyond, or a rating predictor's Rating.
 type recsMethodResult struct {
 	Method     string             `json:"method"`
+	Task       string             `json:"task"` // "ranking" or "rating"
 	FitSeconds float64            `json:"fit_seconds"`
-	Summary    metrics.Summary    `json:"summary"`
-	Beyond     map[string]float64 `json:"beyond_accuracy"`
+	Summary    metrics.Summary    `json:"summary,omitzero"`
+	Beyond     map[string]float64 `json:"beyond_accuracy,omitempty"`
 	Weights    map[string]float64 `json:"weights,omitempty"` // hybrid blend, tuned on the validation split
+	Rating     *ratingFigures     `json:"rating,omitempty"`
+}
+
+// ratingFigures is a rating predictor's error on the test split's ratings.
+type ratingFigures struct {
+	RMSE float64 `json:"rmse"`
+	MAE  float64 `json:"mae"`
+	// TestRatings were predicted; Unseen of them have a user or an item
+	// without training ratings and were predicted from the known biases.
+	TestRatings  int     `json:"test_ratings"`
+	Unseen       int     `json:"unseen"`
+	TrainRatings int     `json:"train_ratings"`
+	Min          float64 `json:"min"` // predictions are clipped to the training ratings' range
+	Max          float64 `json:"max"`
 }
 
 func newEvalRecsCmd(a *app) *cobra.Command {
@@ -51,8 +67,14 @@ With --content the items must be products ingested into Vitrine: the content
 method scores them by cosine between the fused product vectors of the active
 space and the mean of the user's training items' vectors. Metrics: Recall, NDCG, HR,
 MRR, MAP, Precision at K, AUC over the full ranking, item coverage, exposure
-Gini and novelty. Every interaction counts as positive feedback, so RMSE and
-MAE (rating prediction) are not reported.`,
+Gini and novelty. Every interaction counts as positive feedback for ranking.
+
+When the file has ratings, three rating predictors are also fitted on the
+training ratings and scored by RMSE and MAE on the test ratings: the global
+mean, Koren's regularised user and item bias baseline, and biased matrix
+factorisation by SGD ("SVD" in Surprise and LibRec, --factors factors,
+Surprise's other defaults). Predictions are clipped to the training range;
+users or items without training ratings fall back to the known biases.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
@@ -82,12 +104,23 @@ MAE (rating prediction) are not reported.`,
 			if err != nil {
 				return err
 			}
+			var rated []recsMethodResult
+			noRatings := ratingsMissing(d)
+			if noRatings == "" {
+				if rated, err = evalRatings(cmd.Context(), split, seed, factors); err != nil {
+					return err
+				}
+				if rated == nil {
+					noRatings = "no test ratings to predict"
+				}
+			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "%s: %d interactions, protocol %s (seed %d): train %d, valid %d, test %d; full ranking, k=%d\n",
 				file, len(d.Interactions), m, seed, len(split.Train), len(split.Valid), len(split.Test), k)
 			writeRecsTable(out, res, k)
+			writeRatingTable(out, noRatings, rated)
 			if jsonOut != "" {
-				b, _ := json.MarshalIndent(res, "", "  ")
+				b, _ := json.MarshalIndent(slices.Concat(res, rated), "", "  ")
 				if err := os.WriteFile(jsonOut, b, 0o644); err != nil {
 					return err
 				}
@@ -100,6 +133,7 @@ MAE (rating prediction) are not reported.`,
 				defer f.Close()
 				fmt.Fprintf(f, "# Offline recommendation evaluation\n\n`%s`, protocol %s, seed %d, k=%d, full ranking.\n\n", file, m, seed, k)
 				writeRecsMarkdown(f, res, k)
+				writeRatingMarkdown(f, noRatings, rated)
 			}
 			return nil
 		},
@@ -110,7 +144,7 @@ MAE (rating prediction) are not reported.`,
 	cmd.Flags().StringVar(&methods, "methods", "popularity,itemknn,als,bpr,hybrid", "methods to compare")
 	cmd.Flags().IntVar(&k, "k", 10, "cut-off K")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the split and the models")
-	cmd.Flags().IntVar(&factors, "factors", 64, "latent factors of ALS and BPR")
+	cmd.Flags().IntVar(&factors, "factors", 64, "latent factors of ALS, BPR and the rating SVD")
 	cmd.Flags().StringVar(&jsonOut, "json", "", "write the results as JSON")
 	cmd.Flags().StringVar(&mdOut, "md", "", "write the results as Markdown")
 	cmd.Flags().BoolVar(&content, "content", false, "also evaluate content-based ranking (items must be ingested products)")
@@ -281,7 +315,7 @@ func evalRecs(ctx context.Context, split data.Split, methods []string, k int, se
 				return recsMethodResult{}, err
 			}
 		}
-		r := recsMethodResult{Method: name, Summary: metrics.Evaluate(qs, ms), Beyond: map[string]float64{
+		r := recsMethodResult{Method: name, Task: "ranking", Summary: metrics.Evaluate(qs, ms), Beyond: map[string]float64{
 			"coverage":      metrics.Coverage(lists, k, nItems),
 			"exposure_gini": metrics.ExposureGini(lists, k, catalog),
 		}}
@@ -457,5 +491,109 @@ func writeRecsMarkdown(w io.Writer, res []recsMethodResult, k int) {
 			fmt.Fprintf(w, " %.4f |", v)
 		}
 		fmt.Fprintf(w, " %.3f | %.3f | %.2f | %.2f |\n", r.Beyond["coverage"], r.Beyond["exposure_gini"], r.Beyond["novelty"], r.FitSeconds)
+	}
+}
+
+// evalRatings fits the rating predictors on the training split's ratings
+// and scores them on the test split's; nil when there is no test rating.
+func evalRatings(ctx context.Context, split data.Split, seed uint64, factors int) ([]recsMethodResult, error) {
+	if len(split.Test) == 0 {
+		return nil, nil
+	}
+	train := make([]recommend.Rating, len(split.Train))
+	users, items := map[string]bool{}, map[string]bool{}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for n, x := range split.Train {
+		train[n] = recommend.Rating{User: x.User, Item: x.Item, Value: x.Rating}
+		users[x.User], items[x.Item] = true, true
+		lo, hi = min(lo, x.Rating), max(hi, x.Rating)
+	}
+	truth := make([]float64, len(split.Test))
+	unseen := 0
+	for n, x := range split.Test {
+		truth[n] = x.Rating
+		if !users[x.User] || !items[x.Item] {
+			unseen++
+		}
+	}
+	predictors := []struct {
+		name string
+		m    recommend.RatingPredictor
+	}{
+		{"global-mean", recommend.NewGlobalMean()},
+		{"bias-baseline", recommend.NewBiasBaseline()},
+		{"svd", recommend.NewSVD(recommend.WithFactors(factors), recommend.WithSeed(seed))},
+	}
+	var out []recsMethodResult
+	for _, p := range predictors {
+		start := time.Now()
+		if err := p.m.FitRatings(ctx, train); err != nil {
+			return nil, err
+		}
+		fit := time.Since(start).Seconds()
+		pred := make([]float64, len(split.Test))
+		for n, x := range split.Test {
+			pred[n] = p.m.Predict(x.User, x.Item)
+		}
+		rmse, err := metrics.RMSE(pred, truth)
+		if err != nil {
+			return nil, err
+		}
+		mae, err := metrics.MAE(pred, truth)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recsMethodResult{Method: p.name, Task: "rating", FitSeconds: fit, Rating: &ratingFigures{
+			RMSE: rmse, MAE: mae, TestRatings: len(truth), Unseen: unseen, TrainRatings: len(train), Min: lo, Max: hi,
+		}})
+	}
+	return out, nil
+}
+
+// ratingsMissing says why the file's ratings cannot be predicted: none,
+// or all equal (implicit feedback written as 1); "" when they can.
+func ratingsMissing(d data.Dataset) string {
+	if !d.HasRating {
+		return "the file has no ratings"
+	}
+	for _, x := range d.Interactions {
+		if x.Rating != d.Interactions[0].Rating {
+			return ""
+		}
+	}
+	return fmt.Sprintf("every rating is %g", d.Interactions[0].Rating)
+}
+
+func ratingIntro(r *ratingFigures) string {
+	return fmt.Sprintf("fitted on %d training ratings, scored on %d test ratings (%d with a user or item unseen in training, predicted from the biases); predictions clipped to [%g, %g]",
+		r.TrainRatings, r.TestRatings, r.Unseen, r.Min, r.Max)
+}
+
+// writeRatingTable writes the rating predictors' table, or one line with
+// the reason there is none.
+func writeRatingTable(w io.Writer, why string, res []recsMethodResult) {
+	if len(res) == 0 {
+		fmt.Fprintf(w, "rating prediction: %s, so RMSE and MAE are not reported\n", why)
+		return
+	}
+	fmt.Fprintf(w, "\nrating prediction: %s\n", ratingIntro(res[0].Rating))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "PREDICTOR\tRMSE\tMAE\tFIT s\n")
+	for _, r := range res {
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.2f\n", r.Method, r.Rating.RMSE, r.Rating.MAE, r.FitSeconds)
+	}
+	_ = tw.Flush()
+}
+
+func writeRatingMarkdown(w io.Writer, why string, res []recsMethodResult) {
+	capital := func(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
+	fmt.Fprintf(w, "\n## Rating prediction\n\n")
+	if len(res) == 0 {
+		fmt.Fprintf(w, "%s, so RMSE and MAE are not reported.\n", capital(why))
+		return
+	}
+	fmt.Fprintf(w, "%s.\n\n| predictor | RMSE | MAE | fit s |\n|---|---|---|---|\n", capital(ratingIntro(res[0].Rating)))
+	for _, r := range res {
+		fmt.Fprintf(w, "| %s | %.4f | %.4f | %.2f |\n", r.Method, r.Rating.RMSE, r.Rating.MAE, r.FitSeconds)
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vitrinehq/vitrine/eval/data"
 	"github.com/vitrinehq/vitrine/internal/testenv"
 )
 
@@ -195,4 +197,158 @@ func TestEvalRecsContent(t *testing.T) {
 func testenvRoot(t *testing.T) string {
 	t.Helper()
 	return testenv.Root(t)
+}
+
+// writePlantedRatings writes a MovieLens u.data file of 1–5 star ratings
+// from a known model: μ + b_u + b_i + p_u·q_i (rank 3) + noise, rounded,
+// each user-item pair rated with probability density.
+func writePlantedRatings(t testing.TB, path string, users, items int, density float64, seed uint64) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	r := rand.New(rand.NewPCG(seed, 5))
+	const k = 3
+	vec := func() [k]float64 {
+		var v [k]float64
+		for j := range v {
+			v[j] = r.NormFloat64() * 0.6
+		}
+		return v
+	}
+	bu, bi := make([]float64, users), make([]float64, items)
+	pu, qi := make([][k]float64, users), make([][k]float64, items)
+	for u := range users {
+		bu[u], pu[u] = r.NormFloat64()*0.4, vec()
+	}
+	for i := range items {
+		bi[i], qi[i] = r.NormFloat64()*0.5, vec()
+	}
+	for u := range users {
+		for i := range items {
+			if r.Float64() >= density {
+				continue
+			}
+			x := 3.5 + bu[u] + bi[i] + r.NormFloat64()*0.3
+			for j := range k {
+				x += pu[u][j] * qi[i][j]
+			}
+			stars := min(max(int(math.Round(x)), 1), 5)
+			fmt.Fprintf(w, "%d\t%d\t%d\t%d\n", u+1, i+1, stars, 880000000+u*1000+i)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With ratings, eval recs fits the rating predictors on the training
+// split and reports RMSE and MAE on the test split; without, one line says
+// so.
+func TestEvalRecsRatings(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "u.data")
+	writePlantedRatings(t, path, 300, 200, 0.35, 3)
+	out, md := filepath.Join(dir, "recs.json"), filepath.Join(dir, "recs.md")
+	code, txt := e.run("eval", "recs", "--interactions", path, "--methods", "popularity", "--factors", "16", "--json", out, "--md", md)
+	if code != 0 {
+		t.Fatalf("eval recs: exit %d\n%s", code, txt)
+	}
+	t.Log("\n" + txt)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res []map[string]any
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	rmse, mae := map[string]float64{}, map[string]float64{}
+	for _, r := range res {
+		name, _ := r["method"].(string)
+		switch r["task"] {
+		case "ranking":
+			if _, ok := r["summary"]; !ok || r["rating"] != nil {
+				t.Errorf("ranking entry %s: %v", name, r)
+			}
+		case "rating":
+			fig, _ := r["rating"].(map[string]any)
+			for _, f := range []string{"rmse", "mae", "test_ratings", "unseen", "train_ratings", "min", "max"} {
+				if _, ok := fig[f].(float64); !ok {
+					t.Errorf("%s: JSON has no number %q: %v", name, f, r)
+				}
+			}
+			if _, ok := r["summary"]; ok {
+				t.Errorf("%s: a rating predictor has a ranking summary: %v", name, r)
+			}
+			rmse[name], _ = fig["rmse"].(float64)
+			mae[name], _ = fig["mae"].(float64)
+		default:
+			t.Errorf("entry without a task: %v", r)
+		}
+	}
+	if len(rmse) != 3 {
+		t.Fatalf("rating predictors in the JSON: %v, want global-mean, bias-baseline, svd", rmse)
+	}
+	for _, c := range [][2]string{{"svd", "bias-baseline"}, {"bias-baseline", "global-mean"}} {
+		if rmse[c[0]] >= rmse[c[1]] || mae[c[0]] >= mae[c[1]] {
+			t.Errorf("%s RMSE %.4f MAE %.4f is not below %s's %.4f %.4f", c[0], rmse[c[0]], mae[c[0]], c[1], rmse[c[1]], mae[c[1]])
+		}
+	}
+	for _, want := range []string{"rating prediction: fitted on", "PREDICTOR", "svd"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("output lacks %q:\n%s", want, txt)
+		}
+	}
+	if m, _ := os.ReadFile(md); !strings.Contains(string(m), "## Rating prediction") || !strings.Contains(string(m), "| svd |") {
+		t.Errorf("Markdown report lacks the rating table:\n%s", m)
+	}
+
+	// The same file without its rating column: one line, no zeros.
+	var plain strings.Builder
+	raw, _ := os.ReadFile(path)
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		f := strings.Fields(line)
+		fmt.Fprintf(&plain, "%s %s\n", f[0], f[1])
+	}
+	path2 := filepath.Join(dir, "plain.txt")
+	if err := os.WriteFile(path2, []byte(plain.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out2 := filepath.Join(dir, "plain.json")
+	code, txt = e.run("eval", "recs", "--interactions", path2, "--methods", "popularity", "--json", out2)
+	if code != 0 {
+		t.Fatalf("eval recs without ratings: exit %d\n%s", code, txt)
+	}
+	if !strings.Contains(txt, "rating prediction: the file has no ratings, so RMSE and MAE are not reported") || strings.Contains(txt, "RMSE  ") {
+		t.Errorf("without ratings:\n%s", txt)
+	}
+	if b, _ := os.ReadFile(out2); strings.Contains(string(b), `"rating"`) {
+		t.Errorf("JSON without ratings has rating entries:\n%s", b)
+	}
+}
+
+func TestEvalRecsRatingsMissing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		d    data.Dataset
+		want string
+	}{
+		{"no rating column", data.Dataset{Interactions: []data.Interaction{{User: "u", Item: "i"}}}, "the file has no ratings"},
+		{"constant", data.Dataset{HasRating: true, Interactions: []data.Interaction{{User: "u", Item: "i", Rating: 1}, {User: "v", Item: "i", Rating: 1}}}, "every rating is 1"},
+		{"rated", data.Dataset{HasRating: true, Interactions: []data.Interaction{{User: "u", Item: "i", Rating: 1}, {User: "v", Item: "i", Rating: 4.5}}}, ""},
+	} {
+		if got := ratingsMissing(tc.d); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	var b strings.Builder
+	writeRatingTable(&b, "every rating is 1", nil)
+	if got := b.String(); got != "rating prediction: every rating is 1, so RMSE and MAE are not reported\n" {
+		t.Errorf("one line: %q", got)
+	}
 }
