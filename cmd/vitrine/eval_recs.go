@@ -30,6 +30,8 @@ type recsMethodResult struct {
 	Beyond     map[string]float64 `json:"beyond_accuracy,omitempty"`
 	Weights    map[string]float64 `json:"weights,omitempty"` // hybrid blend, tuned on the validation split
 	Rating     *ratingFigures     `json:"rating,omitempty"`
+	// Curve is recall@k and NDCG@k for k = 1..20 (ranking methods).
+	Curve []curvePoint `json:"curve,omitempty"`
 }
 
 // ratingFigures is a rating predictor's error on the test split's ratings.
@@ -48,6 +50,7 @@ type ratingFigures struct {
 func newEvalRecsCmd(a *app) *cobra.Command {
 	var (
 		file, format, protocol, methods, jsonOut, mdOut string
+		plotOut                                         string
 		k                                               int
 		seed                                            uint64
 		factors                                         int
@@ -119,6 +122,15 @@ users or items without training ratings fall back to the known biases.`,
 				file, len(d.Interactions), m, seed, len(split.Train), len(split.Valid), len(split.Test), k)
 			writeRecsTable(out, res, k)
 			writeRatingTable(out, noRatings, rated)
+			if plotOut != "" {
+				curves := make([]namedCurve, len(res))
+				for i, r := range res {
+					curves[i] = namedCurve{r.Method, r.Curve}
+				}
+				if err := curvePlot(plotOut, fmt.Sprintf("Recommendations, %s split, full ranking", m), curves); err != nil {
+					return err
+				}
+			}
 			if jsonOut != "" {
 				b, _ := json.MarshalIndent(slices.Concat(res, rated), "", "  ")
 				if err := os.WriteFile(jsonOut, b, 0o644); err != nil {
@@ -147,6 +159,7 @@ users or items without training ratings fall back to the known biases.`,
 	cmd.Flags().IntVar(&factors, "factors", 64, "latent factors of ALS, BPR and the rating SVD")
 	cmd.Flags().StringVar(&jsonOut, "json", "", "write the results as JSON")
 	cmd.Flags().StringVar(&mdOut, "md", "", "write the results as Markdown")
+	cmd.Flags().StringVar(&plotOut, "plot", "", "draw recall@k and NDCG@k (k = 1..20) per method to this PNG file")
 	cmd.Flags().BoolVar(&content, "content", false, "also evaluate content-based ranking (items must be ingested products)")
 	return cmd
 }
@@ -309,7 +322,8 @@ func evalRecs(ctx context.Context, split data.Split, methods []string, k int, se
 				}
 			}
 			ranked := metrics.Rank(all)
-			qs = append(qs, metrics.Query{ID: user, Ranked: ranked[:min(k, len(ranked))], Relevant: rel, Scores: all})
+			// Ranked goes to curveK for the curves; the metrics at k cut it.
+			qs = append(qs, metrics.Query{ID: user, Ranked: ranked[:min(max(k, curveK), len(ranked))], Relevant: rel, Scores: all})
 			lists = append(lists, ranked[:min(k, len(ranked))])
 			if err := ctx.Err(); err != nil {
 				return recsMethodResult{}, err
@@ -322,6 +336,7 @@ func evalRecs(ctx context.Context, split data.Split, methods []string, k int, se
 		if nov, err := metrics.Novelty(lists, k, pop); err == nil {
 			r.Beyond["novelty"] = nov
 		}
+		r.Curve = curveOf(metrics.Evaluate(qs, curveMetrics()))
 		return r, nil
 	}
 

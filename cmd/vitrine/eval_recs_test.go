@@ -56,7 +56,8 @@ func TestEvalRecsPlanted(t *testing.T) {
 	path := filepath.Join(dir, "u.data")
 	writePlantedInteractions(t, path, 300, 200, 5, 40, 1)
 	out := filepath.Join(dir, "recs.json")
-	code, txt := e.run("eval", "recs", "--interactions", path, "--factors", "16", "--json", out, "--md", filepath.Join(dir, "recs.md"))
+	png := filepath.Join(dir, "recs.png")
+	code, txt := e.run("eval", "recs", "--interactions", path, "--factors", "16", "--json", out, "--md", filepath.Join(dir, "recs.md"), "--plot", png)
 	if code != 0 {
 		t.Fatalf("eval recs: exit %d\n%s", code, txt)
 	}
@@ -73,6 +74,8 @@ func TestEvalRecsPlanted(t *testing.T) {
 				Mean float64
 			}
 		}
+		Task  string
+		Curve []curvePoint
 	}
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
@@ -84,7 +87,12 @@ func TestEvalRecsPlanted(t *testing.T) {
 				recall[r.Method] = m.Mean
 			}
 		}
+		// The plotted curve agrees with the table at k=10 and recall grows with k.
+		if r.Task == "ranking" && (len(r.Curve) != curveK || r.Curve[9].Recall != recall[r.Method] || r.Curve[curveK-1].Recall < r.Curve[0].Recall) {
+			t.Errorf("%s curve %+v (recall@10 %.4f)", r.Method, r.Curve, recall[r.Method])
+		}
 	}
+	assertPNG(t, png)
 	for _, m := range []string{"itemknn", "als", "bpr", "hybrid"} {
 		if recall[m] <= recall["popularity"]*1.2 {
 			t.Errorf("%s recall@10 %.3f is not clearly above popularity's %.3f", m, recall[m], recall["popularity"])

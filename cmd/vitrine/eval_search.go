@@ -6,8 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image/color"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -277,19 +277,19 @@ func (r searchRetriever) retrieve(ctx context.Context, q string) (lists map[stri
 	return lists, noVector, nil
 }
 
-// searchCurvePoint is one k of the recall and NDCG curves.
-type searchCurvePoint struct {
+// curvePoint is one k of the recall and NDCG curves.
+type curvePoint struct {
 	K      int     `json:"k"`
 	Recall float64 `json:"recall"`
 	NDCG   float64 `json:"ndcg"`
 }
 
 type searchMethodResult struct {
-	Method    string             `json:"method"`
-	NDCG10    float64            `json:"ndcg@10"`
-	MRR10     float64            `json:"mrr@10"`
-	Recall100 float64            `json:"recall@100"`
-	Curve     []searchCurvePoint `json:"curve"`
+	Method    string       `json:"method"`
+	NDCG10    float64      `json:"ndcg@10"`
+	MRR10     float64      `json:"mrr@10"`
+	Recall100 float64      `json:"recall@100"`
+	Curve     []curvePoint `json:"curve"`
 }
 
 type searchQueryResult struct {
@@ -413,7 +413,11 @@ coarse class ("Apple"; grade 2 for each of its products).
 				fmt.Fprintf(out, "%d queries have no word the text model knows: no vector list, hybrid is lexical alone\n", rep.NoVector)
 			}
 			if plotOut != "" {
-				if err := searchPlot(plotOut, rep); err != nil {
+				curves := make([]namedCurve, len(rep.Methods))
+				for i, m := range rep.Methods {
+					curves[i] = namedCurve{m.Method, m.Curve}
+				}
+				if err := curvePlot(plotOut, fmt.Sprintf("Text search, %d queries", rep.Evaluated), curves); err != nil {
 					return err
 				}
 			}
@@ -459,10 +463,7 @@ func evalSearch(ctx context.Context, r searchRetriever, qs []trecQuery, qrels ma
 			rep.PerQuery = append(rep.PerQuery, qr)
 		}
 	}
-	ms := []metrics.Metric{metrics.NDCGAt(10), metrics.MRRAt(10), metrics.RecallAt(searchPool)}
-	for k := 1; k <= curveK; k++ {
-		ms = append(ms, metrics.RecallAt(k), metrics.NDCGAt(k))
-	}
+	ms := append([]metrics.Metric{metrics.NDCGAt(10), metrics.MRRAt(10), metrics.RecallAt(searchPool)}, curveMetrics()...)
 	for _, m := range searchMethods {
 		s := metrics.Evaluate(per[m], ms)
 		rep.Evaluated, rep.Skipped = s.Evaluated, s.Skipped
@@ -470,12 +471,7 @@ func evalSearch(ctx context.Context, r searchRetriever, qs []trecQuery, qrels ma
 		mr.NDCG10, _ = s.Get("ndcg@10")
 		mr.MRR10, _ = s.Get("mrr@10")
 		mr.Recall100, _ = s.Get(fmt.Sprintf("recall@%d", searchPool))
-		for k := 1; k <= curveK; k++ {
-			p := searchCurvePoint{K: k}
-			p.Recall, _ = s.Get(fmt.Sprintf("recall@%d", k))
-			p.NDCG, _ = s.Get(fmt.Sprintf("ndcg@%d", k))
-			mr.Curve = append(mr.Curve, p)
-		}
+		mr.Curve = curveOf(s)
 		rep.Methods = append(rep.Methods, mr)
 	}
 	if rep.Evaluated == 0 {
@@ -517,54 +513,97 @@ func searchMarkdown(w io.Writer, rep searchReport) error {
 	return err
 }
 
-// searchPlot draws recall@k (solid) and nDCG@k (dashed) per method.
-func searchPlot(path string, rep searchReport) error {
+// curveMetrics are recall@k and NDCG@k for k = 1..curveK.
+func curveMetrics() []metrics.Metric {
+	ms := make([]metrics.Metric, 0, 2*curveK)
+	for k := 1; k <= curveK; k++ {
+		ms = append(ms, metrics.RecallAt(k), metrics.NDCGAt(k))
+	}
+	return ms
+}
+
+// curveOf reads the curve that curveMetrics measured out of s.
+func curveOf(s metrics.Summary) []curvePoint {
+	c := make([]curvePoint, 0, curveK)
+	for k := 1; k <= curveK; k++ {
+		p := curvePoint{K: k}
+		p.Recall, _ = s.Get(fmt.Sprintf("recall@%d", k))
+		p.NDCG, _ = s.Get(fmt.Sprintf("ndcg@%d", k))
+		c = append(c, p)
+	}
+	return c
+}
+
+// linearTicks labels 0..top in 4 to 10 round steps.
+func linearTicks(top float64) []plot.Tick {
+	if top <= 0 {
+		return []plot.Tick{{Value: 0, Label: "0"}}
+	}
+	step := math.Pow(10, math.Floor(math.Log10(top)))
+	for _, f := range []float64{0.2, 0.5, 1} {
+		if top/(step*f) <= 10 {
+			step *= f
+			break
+		}
+	}
+	prec := max(0, -int(math.Floor(math.Log10(step)+1e-9)))
+	var ts []plot.Tick
+	for v := 0.0; v <= top+step/1000; v += step {
+		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', prec, 64)})
+	}
+	return ts
+}
+
+// namedCurve is one method's recall and NDCG curve.
+type namedCurve struct {
+	Method string
+	Curve  []curvePoint
+}
+
+// curvePlot draws recall@k (solid) and nDCG@k (dashed) per method.
+func curvePlot(path, title string, curves []namedCurve) error {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Text search, %d queries", rep.Evaluated)
+	p.Title.Text = title
 	p.X.Label.Text = "k"
 	p.Y.Label.Text = "mean over queries"
 	p.X.Min, p.X.Max = 1, curveK
-	p.Y.Min, p.Y.Max = 0, 1
+	p.Y.Min = 0
 	p.X.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 1, Label: "1"}, {Value: 5, Label: "5"}, {Value: 10, Label: "10"}, {Value: 15, Label: "15"}, {Value: 20, Label: "20"}})
-	yt := make([]plot.Tick, 0, 6)
-	for i := range 6 {
-		v := float64(i) / 5
-		yt = append(yt, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', 1, 64)})
+	// Headroom above the curves keeps the legend (top left) off them.
+	top := 0.0
+	for _, m := range curves {
+		for _, c := range m.Curve {
+			top = max(top, c.Recall, c.NDCG)
+		}
 	}
-	p.Y.Tick.Marker = plot.ConstantTicks(yt)
-	p.Legend.Top = false
-	p.Legend.Left = false
+	p.Y.Max = min(1, top) * (1 + 0.065*float64(2*len(curves)))
+	p.Y.Tick.Marker = plot.ConstantTicks(linearTicks(p.Y.Max))
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(6)
 	p.Add(plotter.NewGrid())
-	colors := map[string]color.Color{
-		"lexical": color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-		"vector":  color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
-		"hybrid":  color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	}
-	for _, m := range rep.Methods {
+	for i, m := range curves {
 		for _, metric := range []string{"recall", "nDCG"} {
 			xys := make(plotter.XYs, len(m.Curve))
-			for i, c := range m.Curve {
-				xys[i].X = float64(c.K)
-				xys[i].Y = c.Recall
+			for j, c := range m.Curve {
+				xys[j].X = float64(c.K)
+				xys[j].Y = c.Recall
 				if metric == "nDCG" {
-					xys[i].Y = c.NDCG
+					xys[j].Y = c.NDCG
 				}
 			}
 			l, err := plotter.NewLine(xys)
 			if err != nil {
 				return err
 			}
-			l.Color = colors[m.Method]
+			l.Color = palette[i%len(palette)]
 			l.Width = vg.Points(1.5)
 			if metric == "nDCG" {
-				l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+				l.Dashes = dashed
 			}
 			p.Add(l)
 			p.Legend.Add(m.Method+" "+metric+"@k", l)
 		}
 	}
-	if err := p.Save(7*vg.Inch, 4.5*vg.Inch, path); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return nil
+	return savePlot(p, path, 7*vg.Inch, 4.5*vg.Inch)
 }
