@@ -31,6 +31,7 @@ import (
 type fixture struct {
 	t                    *testing.T
 	srv                  *httptest.Server
+	api                  *api.Server
 	st                   *store.Store
 	read, write, revoked string
 	router               routers.Router
@@ -38,7 +39,10 @@ type fixture struct {
 	dim                  int
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith lets a test adjust the server's configuration first.
+func newFixtureWith(t *testing.T, configure func(*api.Config)) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	a := apitest.New(t)
@@ -47,14 +51,18 @@ func newFixture(t *testing.T) *fixture {
 	cfg.Auth = api.AuthRequired
 	cfg.RateLimit = 0
 	cfg.BodyLimit = "2M"
+	if configure != nil {
+		configure(&cfg)
+	}
 	srv, err := api.New(cfg, api.Deps{Store: st, Encoders: set, Indexer: ix, Media: media})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 
-	fx := &fixture{t: t, srv: ts, st: st, images: filepath.Join(root, "demo", "grocery", "images"), dim: sp.Dim}
+	fx := &fixture{t: t, srv: ts, api: srv, st: st, images: filepath.Join(root, "demo", "grocery", "images"), dim: sp.Dim}
 	_, fx.read, _ = st.CreateAPIKey(ctx, "reader", []store.Scope{store.ScopeRead})
 	_, fx.write, _ = st.CreateAPIKey(ctx, "writer", []store.Scope{store.ScopeWrite})
 	k, tok, _ := st.CreateAPIKey(ctx, "old", []store.Scope{store.ScopeAdmin})

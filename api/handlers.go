@@ -312,9 +312,11 @@ type rankRequest struct {
 
 // RankResponse is the ranking endpoint's answer.
 type RankResponse struct {
-	Space   int      `json:"space"`
-	Results []Hit    `json:"results"`
-	Missing []string `json:"missing,omitempty"`
+	Space        int      `json:"space"`
+	Results      []Hit    `json:"results"`
+	Missing      []string `json:"missing,omitempty"`
+	ImpressionID string   `json:"impression_id,omitempty"`
+	Variant      string   `json:"variant,omitempty"`
 }
 
 func (s *Server) rank(c echo.Context) error {
@@ -347,6 +349,10 @@ func (s *Server) rank(c echo.Context) error {
 	if len(req.Query) > maxQueryLength {
 		return fieldProblem("query", fmt.Sprintf("longer than %d bytes", maxQueryLength))
 	}
+	if _, err := userID("user_id", req.UserID); err != nil {
+		return err
+	}
+	p := s.params(req.UserID)
 	ctx := c.Request().Context()
 	sp, spec, err := s.activeSpace(ctx)
 	if err != nil {
@@ -409,6 +415,7 @@ func (s *Server) rank(c echo.Context) error {
 	if resp.Results, err = s.hits(ctx, rs, req.Explain); err != nil {
 		return err
 	}
+	resp.ImpressionID, resp.Variant = s.served(store.SurfaceRank, req.UserID, p.variant, resp.Results), p.variant.Name
 	return c.JSON(http.StatusOK, resp)
 }
 
@@ -443,6 +450,12 @@ type SearchResponse struct {
 	Query   string       `json:"query"`
 	Results []Hit        `json:"results"`
 	Facets  store.Facets `json:"facets"`
+	// ImpressionID names this list in the impression log; events may send
+	// it back for exact attribution. Empty when the log is off or full.
+	ImpressionID string `json:"impression_id,omitempty"`
+	// Variant is the A/B variant that served the list, when an experiment
+	// runs.
+	Variant string `json:"variant,omitempty"`
 }
 
 func (s *Server) search(c echo.Context) error {
@@ -461,7 +474,12 @@ func (s *Server) search(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	lw, vw := s.cfg.LexicalWeight, s.cfg.VectorWeight
+	uid, err := userParam(c)
+	if err != nil {
+		return err
+	}
+	p := s.params(uid)
+	lw, vw := p.lexicalWeight, p.vectorWeight
 	for name, w := range map[string]*float64{"lexical_weight": &lw, "vector_weight": &vw} {
 		if v, err := floatParam(c, name); err != nil {
 			return err
@@ -498,7 +516,7 @@ func (s *Server) search(c echo.Context) error {
 		return err
 	}
 	rs := ranking.RRF(lists, ranking.RRFK)
-	if uid := c.QueryParam("user_id"); uid != "" {
+	if uid != "" {
 		if err := s.personalize(ctx, uid, rs); err != nil {
 			return err
 		}
@@ -517,9 +535,10 @@ func (s *Server) search(c echo.Context) error {
 	if resp.Facets, err = s.deps.Store.Facets(ctx, pool2); err != nil {
 		return err
 	}
-	if err := s.deps.Store.LogQuery(ctx, c.QueryParam("user_id"), q); err != nil {
+	if err := s.deps.Store.LogQuery(ctx, uid, q); err != nil {
 		s.log.Warn("query log", "err", err)
 	}
+	resp.ImpressionID, resp.Variant = s.served(store.SurfaceSearch, uid, p.variant, resp.Results), p.variant.Name
 	return c.JSON(http.StatusOK, resp)
 }
 
@@ -552,8 +571,9 @@ func (s *Server) personalize(ctx context.Context, userID string, rs []ranking.Re
 // --- search by photo ------------------------------------------------------------
 
 type imageRequest struct {
-	URL string `json:"url"`
-	K   *int   `json:"k"`
+	URL    string `json:"url"`
+	K      *int   `json:"k"`
+	UserID string `json:"user_id"`
 }
 
 func (s *Server) searchImage(c echo.Context) error {
@@ -563,6 +583,7 @@ func (s *Server) searchImage(c echo.Context) error {
 	ctx := c.Request().Context()
 	var data []byte
 	k := defaultK
+	var uid string
 	ct := c.Request().Header.Get(echo.HeaderContentType)
 	switch {
 	case strings.HasPrefix(ct, echo.MIMEMultipartForm):
@@ -589,6 +610,7 @@ func (s *Server) searchImage(c echo.Context) error {
 				return fieldProblem("k", "must be an integer")
 			}
 		}
+		uid = c.FormValue("user_id")
 	default:
 		var req imageRequest
 		if err := decodeJSON(c, &req); err != nil {
@@ -600,6 +622,7 @@ func (s *Server) searchImage(c echo.Context) error {
 		if req.K != nil {
 			k = *req.K
 		}
+		uid = req.UserID
 		var err error
 		if data, err = s.fetchURL(ctx, req.URL); err != nil {
 			return err
@@ -608,6 +631,10 @@ func (s *Server) searchImage(c echo.Context) error {
 	if k < 1 || k > store.MaxK {
 		return fieldProblem("k", fmt.Sprintf("must be from 1 to %d", store.MaxK))
 	}
+	if _, err := userID("user_id", uid); err != nil {
+		return err
+	}
+	p := s.params(uid)
 	v, err := s.image.Encode(ctx, data)
 	if err != nil {
 		return err
@@ -628,7 +655,9 @@ func (s *Server) searchImage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"results": hits})
+	resp := map[string]any{"results": hits}
+	s.servedInto(resp, store.SurfaceImageSearch, uid, p.variant, hits)
+	return c.JSON(http.StatusOK, resp)
 }
 
 func (s *Server) fetchURL(ctx context.Context, u string) ([]byte, error) {
@@ -681,6 +710,11 @@ func (s *Server) similar(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	uid, err := userParam(c)
+	if err != nil {
+		return err
+	}
+	p := s.params(uid)
 	ctx := c.Request().Context()
 	id := c.Param("id")
 	if _, err := s.deps.Store.GetProduct(ctx, id); err != nil {
@@ -751,7 +785,9 @@ func (s *Server) similar(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"id": id, "results": hits})
+	resp := map[string]any{"id": id, "results": hits}
+	s.servedInto(resp, store.SurfaceSimilar, uid, p.variant, hits)
+	return c.JSON(http.StatusOK, resp)
 }
 
 // blendSimilar adds the item-factor cosine as a "collaborative" part and
@@ -821,10 +857,30 @@ func (s *Server) events(c echo.Context) error {
 		}
 		valid, idx = append(valid, *e), append(idx, i)
 	}
+	ctx := c.Request().Context()
+	// Events naming an impression: it must exist and have been served to
+	// the same user (or to an anonymous request).
+	bad, err := s.checkImpressions(ctx, valid)
+	if err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		var kept []catalog.Event
+		var keptIdx []int
+		for j, e := range valid {
+			i := idx[j]
+			if reason, ok := bad[j]; ok {
+				out[i].Status, out[i].Error = "rejected", "impression_id: "+reason
+				issues = append(issues, FieldIssue{fmt.Sprintf("events[%d].impression_id", i), reason})
+				continue
+			}
+			kept, keptIdx = append(kept, e), append(keptIdx, i)
+		}
+		valid, idx = kept, keptIdx
+	}
 	if len(valid) == 0 {
 		return problem(http.StatusUnprocessableEntity, "no valid events", "every event was rejected", issues...)
 	}
-	ctx := c.Request().Context()
 	res, err := s.deps.Store.InsertEvents(ctx, valid)
 	if err != nil {
 		return err
@@ -902,12 +958,16 @@ func (s *Server) recommendations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rr, err := rerankParams(c, s.cfg.MMRLambda)
+	uid, err := userID("id", c.Param("id"))
+	if err != nil {
+		return err
+	}
+	p := s.params(uid)
+	rr, err := rerankParams(c, p.mmrLambda)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	uid := c.Param("id")
 	sp, spec, err := s.activeSpace(ctx)
 	if err != nil {
 		return err
@@ -929,7 +989,7 @@ func (s *Server) recommendations(c echo.Context) error {
 	switch {
 	case err == nil:
 		strategy = "hybrid"
-		if rs, err = s.hybrid(ctx, uid, pool, bought, cf, uv.Vector, hasContent); err != nil {
+		if rs, err = s.hybrid(ctx, uid, pool, bought, cf, uv.Vector, hasContent, p); err != nil {
 			return err
 		}
 	case !errors.Is(err, store.ErrNoCFModel):
@@ -954,7 +1014,7 @@ func (s *Server) recommendations(c echo.Context) error {
 		rs = ranking.ByVector(spec, uv.Vector, cands, true)
 	}
 	if len(rs) == 0 {
-		return s.popular(c, uid, k, bought)
+		return s.popular(c, uid, k, bought, p)
 	}
 	rs, gini, err := s.rerank(ctx, sp.Version, rs, k, rr)
 	if err != nil {
@@ -971,11 +1031,12 @@ func (s *Server) recommendations(c echo.Context) error {
 	if strategy == "hybrid" {
 		resp["cf_model"] = cf.Version
 	}
+	s.servedInto(resp, store.SurfaceRecommendations, uid, p.variant, hits)
 	return c.JSON(http.StatusOK, resp)
 }
 
 // popular answers cold-start users with the most interacted-with products.
-func (s *Server) popular(c echo.Context, uid string, k int, exclude []string) error {
+func (s *Server) popular(c echo.Context, uid string, k int, exclude []string, p params) error {
 	ctx := c.Request().Context()
 	pop, err := s.deps.Store.PopularProducts(ctx, time.Now().Add(-90*24*time.Hour), k+len(exclude))
 	if err != nil {
@@ -994,7 +1055,9 @@ func (s *Server) popular(c echo.Context, uid string, k int, exclude []string) er
 	if hits == nil {
 		hits = []Hit{}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"user_id": uid, "strategy": "popular", "results": hits})
+	resp := map[string]any{"user_id": uid, "strategy": "popular", "results": hits}
+	s.servedInto(resp, store.SurfaceRecommendations, uid, p.variant, hits)
+	return c.JSON(http.StatusOK, resp)
 }
 
 func catalogExclude(ids []string) catalog.Filter { return catalog.Filter{Exclude: ids} }
@@ -1008,8 +1071,20 @@ func isZero(v []float32) bool {
 	return true
 }
 
+// deleteUser erases the user from the database and drops their
+// impressions still waiting in this server's buffer; a user known only
+// from such impressions is erased too (204, not 404).
 func (s *Server) deleteUser(c echo.Context) error {
-	if err := s.deps.Store.DeleteUser(c.Request().Context(), c.Param("id")); err != nil {
+	uid := c.Param("id")
+	erase := func() error { return s.deps.Store.DeleteUser(c.Request().Context(), uid) }
+	if s.imps == nil {
+		if err := erase(); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
+	}
+	dropped, err := s.imps.forget(uid, erase)
+	if err != nil && !(errors.Is(err, store.ErrNotFound) && dropped > 0) {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -15,10 +15,12 @@ import (
 // hybrid blends collaborative filtering (the user's factors, or factors
 // folded in from their events when they arrived after the last training),
 // content (the user vector against fused product vectors) and popularity.
-// Each source's scores are z-normalised per request, then weighted.
+// Each source's scores are z-normalised per request, then weighted (by
+// the user's variant's weights, else those training tuned, else the
+// configured ones).
 // It returns the blended candidates, best first (empty when the user has
 // neither factors nor a content vector).
-func (s *Server) hybrid(ctx context.Context, uid string, pool int, bought []string, cf store.CFModel, user []float32, hasContent bool) ([]ranking.Result, error) {
+func (s *Server) hybrid(ctx context.Context, uid string, pool int, bought []string, cf store.CFModel, user []float32, hasContent bool, p params) ([]ranking.Result, error) {
 	sp, _, err := s.activeSpace(ctx)
 	if err != nil {
 		return nil, err
@@ -86,7 +88,10 @@ func (s *Server) hybrid(ctx context.Context, uid string, pool int, bought []stri
 		}
 		parts["popularity"][i] = math.Log1p(popScore[id])
 	}
-	weights := blendWeights(cf, map[string]float64{"collaborative": s.cfg.CFWeight, "content": s.cfg.ContentWeight, "popularity": s.cfg.PopularityWeight})
+	weights := blendWeights(cf, p.configuredBlend())
+	for name, w := range p.blend { // the A/B variant's own weights win
+		weights[name] = w
+	}
 	total, err := recommend.Blend(parts, weights)
 	if err != nil {
 		return nil, err

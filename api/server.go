@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/vitrinehq/vitrine/experiment"
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/indexer"
@@ -70,6 +71,12 @@ type Config struct {
 	// MediaRoot and ReportsDir are for the web pages (see web.Deps).
 	MediaRoot  string
 	ReportsDir string
+	// Experiment is the running A/B test (nil: none): each request runs
+	// with its user's variant's parameter overrides, and its impression
+	// records the variant.
+	Experiment *experiment.Experiment
+	// Impressions configures the log of served lists.
+	Impressions ImpressionsConfig
 }
 
 // DefaultConfig is what `vitrine serve` uses unless configured.
@@ -79,6 +86,7 @@ func DefaultConfig() Config {
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 		LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
 		CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1,
+		Impressions: DefaultImpressions(),
 	}
 }
 
@@ -102,6 +110,7 @@ type Server struct {
 	text  extractors.Encoder
 	image extractors.Encoder
 	m     *metrics
+	imps  *impressionLog // nil when impressions are off
 
 	spaceMu  sync.Mutex
 	space    activeSpace
@@ -146,6 +155,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		s.log.Warn("API keys are OFF on a non-loopback listener: anyone who reaches it can write", "listen", cfg.Listen)
 	}
 	s.echo = s.routes()
+	if cfg.Impressions.Enabled {
+		s.imps = newImpressionLog(d.Store, cfg.Impressions, d.Registry, s.log)
+	}
 	return s, nil
 }
 
@@ -201,7 +213,8 @@ func (s *Server) routes() *echo.Echo {
 }
 
 // Start listens and serves until ctx ends, then shuts down gracefully:
-// in-flight requests finish (up to 30 s).
+// in-flight requests finish (up to 30 s), then buffered impressions are
+// written.
 func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.echo,
@@ -214,12 +227,21 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		flushCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = s.Close(flushCtx)
 		return err
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	err := srv.Shutdown(shutdownCtx)
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelFlush()
+	if cerr := s.Close(flushCtx); cerr != nil {
+		s.log.Error("impression log: final write failed", "err", cerr)
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil

@@ -185,6 +185,10 @@ type Event struct {
 	Type          EventType `json:"type"`
 	Value         *float64  `json:"value,omitempty"` // rating only
 	OccurredAt    time.Time `json:"timestamp"`
+	// ImpressionID optionally names the served list (the impression_id of
+	// a search, rank, recommendations, similar or photo response) the
+	// event came from, for exact attribution in online metrics.
+	ImpressionID string `json:"impression_id,omitempty"`
 }
 
 // Validate checks an event.
@@ -208,7 +212,31 @@ func (e *Event) Validate() error {
 	if e.OccurredAt.IsZero() {
 		errs = append(errs, fieldErr("timestamp", "is required"))
 	}
+	if e.ImpressionID != "" && !ValidUUID(e.ImpressionID) {
+		errs = append(errs, fieldErr("impression_id", "must be a UUID (as returned in impression_id)"))
+	}
 	return errors.Join(errs...)
+}
+
+// ValidUUID reports whether s is a UUID in canonical text form
+// (8-4-4-4-12 hexadecimal digits).
+func ValidUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Filter restricts candidate products. Every set field must match.

@@ -59,9 +59,9 @@ func (s *Store) InsertEvents(ctx context.Context, events []catalog.Event) ([]Eve
 				continue
 			}
 			queued = append(queued, i)
-			b.Queue(`INSERT INTO events (client_event_id, user_id, product_id, type, value, occurred_at)
-				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, client_event_id) DO NOTHING RETURNING id`,
-				e.ClientEventID, e.UserID, e.ProductID, string(e.Type), e.Value, e.OccurredAt)
+			b.Queue(`INSERT INTO events (client_event_id, user_id, product_id, type, value, occurred_at, impression_id)
+				VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, '')::uuid) ON CONFLICT (user_id, client_event_id) DO NOTHING RETURNING id`,
+				e.ClientEventID, e.UserID, e.ProductID, string(e.Type), e.Value, e.OccurredAt, e.ImpressionID)
 		}
 		br := tx.SendBatch(ctx, b)
 		defer br.Close()
@@ -170,8 +170,10 @@ func (s *Store) PutUserVector(ctx context.Context, uv UserVector) error {
 	return nil
 }
 
-// DeleteUser erases a user with everything that names them (events and
-// vectors cascade).
+// DeleteUser erases a user with everything that names them: events,
+// vectors, factors, logged queries and impressions cascade. (Impressions
+// still in an API server's write buffer are that server's to drop: see
+// api's deleteUser.)
 func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, userID)
 	if err != nil {

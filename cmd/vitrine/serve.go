@@ -3,11 +3,14 @@ package main
 import (
 	"fmt"
 	"net"
+	"sort"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/vitrinehq/vitrine/api"
+	"github.com/vitrinehq/vitrine/experiment"
 	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/models"
 )
@@ -24,7 +27,13 @@ Authentication (server.auth): "required" checks API keys ('vitrine keys
 create'); "off" serves anyone, for a local demo; "auto" (the default) is off
 only when listening on a loopback address and required otherwise.
 Prometheus metrics are at /metrics, liveness at /healthz, readiness at
-/readyz.`,
+/readyz.
+
+Every list served is logged as an impression (impressions.*), written in
+batches from a bounded buffer; with experiment.name set, users are split
+between experiment.variants by a stable hash of their id and each variant's
+experiment.overrides apply to its users' requests. 'vitrine eval online'
+reports the outcome.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -52,7 +61,11 @@ Prometheus metrics are at /metrics, liveness at /healthz, readiness at
 					}
 				}
 			}
-			sc := a.cfg.Server
+			sc, ic := a.cfg.Server, a.cfg.Impressions
+			exp, err := a.cfg.ParseExperiment()
+			if err != nil {
+				return err
+			}
 			media := ingest.NewMediaLoader(ingest.WithMaxMediaBytes(a.cfg.Ingest.MaxMediaBytes), ingest.WithMediaTimeout(a.cfg.Ingest.MediaTimeout))
 			srv, err := api.New(api.Config{
 				Listen: sc.Listen, Auth: api.AuthMode(sc.Auth), RateLimit: sc.RateLimit, RateBurst: sc.RateBurst,
@@ -60,6 +73,9 @@ Prometheus metrics are at /metrics, liveness at /healthz, readiness at
 				LexicalWeight: sc.LexicalWeight, VectorWeight: sc.VectorWeight, PersonalWeight: sc.PersonalWeight, HalfLife: sc.HalfLife,
 				CFWeight: sc.CFWeight, ContentWeight: sc.ContentWeight, PopularityWeight: sc.PopularityWeight, MMRLambda: sc.MMRLambda,
 				ReportsDir: sc.ReportsDir, MediaRoot: sc.MediaRoot,
+				Experiment: exp,
+				Impressions: api.ImpressionsConfig{Enabled: ic.Enabled, Buffer: ic.Buffer, BatchSize: ic.BatchSize,
+					FlushEvery: ic.FlushEvery, Retention: ic.Retention},
 			}, api.Deps{Store: st, Encoders: set, Indexer: a.indexer(st, set), Media: media, Registry: reg, Logger: a.log})
 			if err != nil {
 				return err
@@ -73,10 +89,36 @@ Prometheus metrics are at /metrics, liveness at /healthz, readiness at
 				authState = "no API keys (loopback demo mode)"
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "serving on http://%s (%s)\n", ln.Addr(), authState)
+			if exp != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "A/B experiment %q: %s\n", exp.Name, describeVariants(exp))
+			}
 			return srv.Start(ctx, ln)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default server.listen, 127.0.0.1:8080)")
 	cmd.Flags().StringVar(&auth, "auth", "", "required, off or auto (default server.auth)")
 	return cmd
+}
+
+// describeVariants prints "control 50% (no overrides), treatment 50%
+// (vector_weight=2)".
+func describeVariants(e *experiment.Experiment) string {
+	total := 0.0
+	for _, v := range e.Variants {
+		total += v.Weight
+	}
+	parts := make([]string, len(e.Variants))
+	for i, v := range e.Variants {
+		var ov []string
+		for k, x := range v.Overrides {
+			ov = append(ov, fmt.Sprintf("%s=%g", k, x))
+		}
+		sort.Strings(ov)
+		desc := "no overrides"
+		if len(ov) > 0 {
+			desc = strings.Join(ov, ", ")
+		}
+		parts[i] = fmt.Sprintf("%s %.4g%% (%s)", v.Name, 100*v.Weight/total, desc)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -23,6 +23,8 @@ import (
 	"github.com/knadh/koanf/providers/structs"
 	"github.com/knadh/koanf/v2"
 	yamlv3 "go.yaml.in/yaml/v3"
+
+	"github.com/vitrinehq/vitrine/experiment"
 )
 
 // EnvPrefix starts every environment variable Vitrine reads.
@@ -45,6 +47,43 @@ type Config struct {
 	Ingest   Ingest   `koanf:"ingest" yaml:"ingest"`
 	Worker   Worker   `koanf:"worker" yaml:"worker"`
 	Server   Server   `koanf:"server" yaml:"server"`
+
+	Experiment  Experiment  `koanf:"experiment" yaml:"experiment"`
+	Impressions Impressions `koanf:"impressions" yaml:"impressions"`
+}
+
+// Experiment is the A/B test `vitrine serve` runs (package experiment):
+// users are split between variants by a stable hash of the experiment
+// name and their id, and a variant may override ranking parameters. The
+// lists are strings so that one environment variable can set each.
+type Experiment struct {
+	// Name identifies the experiment; empty runs none. A new name
+	// reshuffles every user.
+	Name string `koanf:"name" yaml:"name"`
+	// Variants are "name:weight" pairs, comma separated, the control first:
+	// "control:50,treatment:50". Anonymous requests get the control.
+	Variants string `koanf:"variants" yaml:"variants"`
+	// Overrides set server parameters per variant, comma separated:
+	// "treatment.vector_weight=2,treatment.mmr_lambda=0.7". Parameters:
+	// lexical_weight, vector_weight, cf_weight, content_weight,
+	// popularity_weight, mmr_lambda.
+	Overrides string `koanf:"overrides" yaml:"overrides"`
+}
+
+// Impressions configures the log of served lists that online metrics
+// (`vitrine eval online`) are computed from.
+type Impressions struct {
+	Enabled bool `koanf:"enabled" yaml:"enabled"`
+	// Buffer bounds impressions waiting to be written; when it is full new
+	// ones are dropped (and counted) rather than slowing requests down.
+	Buffer int `koanf:"buffer" yaml:"buffer"`
+	// FlushEvery and BatchSize: the buffer is written every FlushEvery, or
+	// as soon as BatchSize impressions wait.
+	FlushEvery time.Duration `koanf:"flush_every" yaml:"flush_every"`
+	BatchSize  int           `koanf:"batch_size" yaml:"batch_size"`
+	// Retention: `vitrine serve` deletes impressions older than this once
+	// an hour (0 keeps them forever).
+	Retention time.Duration `koanf:"retention" yaml:"retention"`
 }
 
 // Server configures `vitrine serve`.
@@ -185,6 +224,7 @@ func Default() Config {
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 			LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
 			CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, ReportsDir: "reports"},
+		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
 	}
 }
 
@@ -313,7 +353,33 @@ func (c Config) Validate() error {
 	if c.Home == "" {
 		errs = append(errs, fmt.Errorf("%w: home (%s) is empty", ErrInvalid, EnvName("home")))
 	}
+	if _, err := c.ParseExperiment(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Impressions.Buffer < 1 {
+		errs = append(errs, fmt.Errorf("%w: impressions.buffer (%s) must be at least 1", ErrInvalid, EnvName("impressions.buffer")))
+	}
+	if c.Impressions.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("%w: impressions.batch_size (%s) must be at least 1", ErrInvalid, EnvName("impressions.batch_size")))
+	}
+	if c.Impressions.FlushEvery <= 0 {
+		errs = append(errs, fmt.Errorf("%w: impressions.flush_every (%s) must be positive", ErrInvalid, EnvName("impressions.flush_every")))
+	}
+	if c.Impressions.Retention < 0 {
+		errs = append(errs, fmt.Errorf("%w: impressions.retention (%s) must not be negative", ErrInvalid, EnvName("impressions.retention")))
+	}
 	return errors.Join(errs...)
+}
+
+// ParseExperiment returns the configured experiment, nil when
+// experiment.name is empty. Errors name the keys and their variables.
+func (c Config) ParseExperiment() (*experiment.Experiment, error) {
+	e, err := experiment.Parse(c.Experiment.Name, c.Experiment.Variants, c.Experiment.Overrides)
+	if err != nil {
+		return nil, fmt.Errorf("%w: experiment (%s, %s, %s): %w", ErrInvalid,
+			EnvName("experiment.name"), EnvName("experiment.variants"), EnvName("experiment.overrides"), err)
+	}
+	return e, nil
 }
 
 // Abs resolves a path relative to the working directory, leaving "" alone.

@@ -88,3 +88,60 @@ func TestEveryKeyHasEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestExperimentAndImpressions(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "v.yaml")
+	yml := "experiment:\n  name: blend-2025\n  variants: control:90,treatment:10\n  overrides: treatment.cf_weight=0.5,treatment.mmr_lambda=0.8\nimpressions:\n  retention: 720h\n"
+	if err := os.WriteFile(file, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(file, func() []string { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := c.ParseExperiment()
+	if err != nil || e == nil || e.Name != "blend-2025" || len(e.Variants) != 2 || e.Variants[1].Weight != 10 {
+		t.Fatalf("experiment from YAML: %+v %v", e, err)
+	}
+	if v, _ := e.Variants[1].Override("mmr_lambda"); v != 0.8 {
+		t.Errorf("treatment mmr_lambda %v", v)
+	}
+	if !c.Impressions.Enabled || c.Impressions.Retention != 720*time.Hour || c.Impressions.FlushEvery != time.Second {
+		t.Errorf("impressions %+v", c.Impressions)
+	}
+	// Environment variables set the same, and beat the file.
+	c, err = config.Load(file, func() []string {
+		return []string{"VITRINE_EXPERIMENT_VARIANTS=control:50,treatment:50", "VITRINE_EXPERIMENT_OVERRIDES=treatment.vector_weight=3",
+			"VITRINE_IMPRESSIONS_ENABLED=false", "VITRINE_IMPRESSIONS_FLUSH_EVERY=250ms"}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ = c.ParseExperiment()
+	if e.Variants[1].Weight != 50 || c.Impressions.Enabled || c.Impressions.FlushEvery != 250*time.Millisecond {
+		t.Errorf("env: %+v %+v", e, c.Impressions)
+	}
+	if v, ok := e.Variants[1].Override("vector_weight"); !ok || v != 3 {
+		t.Errorf("env override %v %v", v, ok)
+	}
+	// No experiment by default.
+	c, _ = config.Load("", func() []string { return nil })
+	if e, err := c.ParseExperiment(); e != nil || err != nil {
+		t.Errorf("default experiment %+v %v", e, err)
+	}
+	for _, tc := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"VITRINE_EXPERIMENT_NAME=x"}, "VITRINE_EXPERIMENT_VARIANTS"},
+		{[]string{"VITRINE_EXPERIMENT_NAME=x", "VITRINE_EXPERIMENT_VARIANTS=control:1,t:1", "VITRINE_EXPERIMENT_OVERRIDES=t.speed=2"}, `unknown parameter "speed"`},
+		{[]string{"VITRINE_IMPRESSIONS_BUFFER=0"}, "VITRINE_IMPRESSIONS_BUFFER"},
+		{[]string{"VITRINE_IMPRESSIONS_FLUSH_EVERY=0s"}, "impressions.flush_every"},
+	} {
+		_, err := config.Load("", func() []string { return tc.env })
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err %v, want one naming %s", tc.env, err, tc.want)
+		}
+	}
+}

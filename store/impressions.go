@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Surfaces: the kinds of list an impression records.
+const (
+	SurfaceSearch          = "search"
+	SurfaceRank            = "rank"
+	SurfaceRecommendations = "recommendations"
+	SurfaceSimilar         = "similar"
+	SurfaceImageSearch     = "image_search"
+)
+
+// Surfaces lists every surface, in report order.
+var Surfaces = []string{SurfaceSearch, SurfaceRank, SurfaceRecommendations, SurfaceSimilar, SurfaceImageSearch}
+
+// Impression is one list served to a user (or to an anonymous request).
+type Impression struct {
+	ID         string // UUID, minted by the caller
+	UserID     string // "" for anonymous requests
+	Surface    string
+	Experiment string // "" when no experiment ran
+	Variant    string
+	ProductIDs []string // in served order
+	ServedAt   time.Time
+}
+
+// InsertImpressions writes a batch of impressions in one transaction and
+// one round trip, creating named users first (so erasing a user erases
+// their impressions). Re-inserting an impression is harmless: a retried
+// batch whose first try did commit changes nothing.
+func (s *Store) InsertImpressions(ctx context.Context, imps []Impression) error {
+	if len(imps) == 0 {
+		return nil
+	}
+	var users []string
+	for _, im := range imps {
+		if im.UserID != "" {
+			users = append(users, im.UserID)
+		}
+	}
+	// A fixed order keeps concurrent batches (and event inserts) from
+	// deadlocking on the users they share.
+	slices.Sort(users)
+	users = slices.Compact(users)
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		if len(users) > 0 {
+			b.Queue(`INSERT INTO users (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, users)
+		}
+		for _, im := range imps {
+			pids := im.ProductIDs
+			if pids == nil {
+				pids = []string{}
+			}
+			b.Queue(`INSERT INTO impressions (id, user_id, surface, experiment, variant, product_ids, served_at)
+				VALUES ($1::uuid, NULLIF($2, ''), $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+				im.ID, im.UserID, im.Surface, im.Experiment, im.Variant, pids, im.ServedAt)
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("insert %d impressions: %w", len(imps), err)
+		}
+		return nil
+	})
+}
+
+// ImpressionUsers returns, for each of ids that is stored, the user it was
+// served to ("" for anonymous requests). ids must be UUIDs.
+func (s *Store) ImpressionUsers(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id::text, COALESCE(user_id, '') FROM impressions WHERE id = ANY ($1::uuid[])`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("look up impressions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, user string
+		if err := rows.Scan(&id, &user); err != nil {
+			return nil, fmt.Errorf("look up impressions: %w", err)
+		}
+		out[id] = user
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up impressions: %w", err)
+	}
+	return out, nil
+}
+
+// pruneChunk bounds each delete of PruneImpressions, so no single
+// statement holds locks or bloats WAL for long.
+const pruneChunk = 10000
+
+// PruneImpressions deletes impressions served before the cutoff, in
+// chunks, and returns how many went.
+func (s *Store) PruneImpressions(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM impressions WHERE id IN (
+			SELECT id FROM impressions WHERE served_at < $1 LIMIT $2)`, before, pruneChunk)
+		if err != nil {
+			return total, fmt.Errorf("prune impressions: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < pruneChunk {
+			return total, nil
+		}
+	}
+}
+
+// OnlineQuery selects the impressions of an online-metrics report and the
+// attribution windows.
+type OnlineQuery struct {
+	// Since and Until bound served_at: [Since, Until).
+	Since, Until time.Time
+	// Experiment restricts to one experiment; "" reports every one (lists
+	// served with no experiment have experiment and variant "").
+	Experiment string
+	// Surface restricts to one surface; "" reports each and their total.
+	Surface string
+	// ClickWindow and ConversionWindow: how long after a list was served a
+	// click, or a purchase, still counts for it.
+	ClickWindow, ConversionWindow time.Duration
+	// IncludeAnonymous counts lists served without a user id. They always
+	// get the control variant (they cannot be randomised), so they are left
+	// out of A/B comparisons by default.
+	IncludeAnonymous bool
+}
+
+// OnlineCount is one row of an online-metrics report.
+type OnlineCount struct {
+	Experiment, Variant string
+	// Surface is "" on the variant's total over all surfaces.
+	Surface string
+	// Lists served, distinct users they were served to, lists with at least
+	// one attributed click, and with at least one attributed purchase.
+	Lists, Users, Clicked, Converted int64
+	// Anonymous is how many lists had no user, whether counted in Lists
+	// (IncludeAnonymous) or not.
+	Anonymous int64
+}
+
+// OnlineMetrics counts, per experiment, variant and surface (and per
+// variant over all surfaces), the lists served and how many led to a
+// click and to a purchase.
+//
+// Attribution, for events of type click and purchase:
+//   - exact: an event that names an impression (impression_id) counts for
+//     that impression when it happened before served_at + window (no lower
+//     bound, so clients with a skewed clock are not penalised), whatever
+//     the product;
+//   - by window: an event without impression_id counts for the latest
+//     impression served to the same user that showed the event's product,
+//     served at most one window before the event (last touch: one event
+//     credits at most one list).
+//
+// The click window applies to clicks, the conversion window to purchases.
+func (s *Store) OnlineMetrics(ctx context.Context, q OnlineQuery) ([]OnlineCount, error) {
+	rows, err := s.pool.Query(ctx, `
+WITH imp AS (
+    SELECT id, user_id, surface, experiment, variant, served_at
+    FROM impressions
+    WHERE served_at >= $1 AND served_at < $2
+      AND ($3::text = '' OR experiment = $3::text)
+      AND ($4::text = '' OR surface = $4::text)
+),
+attributed AS (
+    SELECT i.id, e.type
+    FROM imp i
+    JOIN events e ON e.impression_id = i.id
+    WHERE e.type IN ('click', 'purchase')
+      AND e.occurred_at < i.served_at + CASE WHEN e.type = 'click' THEN $5::float8 ELSE $6::float8 END * interval '1 second'
+  UNION ALL
+    SELECT last.id, e.type
+    FROM events e
+    CROSS JOIN LATERAL (
+        SELECT x.id FROM impressions x
+        WHERE x.user_id = e.user_id
+          AND e.product_id = ANY (x.product_ids)
+          AND x.served_at <= e.occurred_at
+          AND x.served_at > e.occurred_at - CASE WHEN e.type = 'click' THEN $5::float8 ELSE $6::float8 END * interval '1 second'
+        ORDER BY x.served_at DESC, x.id DESC
+        LIMIT 1
+    ) last
+    WHERE e.impression_id IS NULL
+      AND e.type IN ('click', 'purchase')
+      AND e.user_id IN (SELECT user_id FROM imp WHERE user_id IS NOT NULL)
+      AND e.occurred_at >= $1
+      AND e.occurred_at < $2 + greatest($5::float8, $6::float8) * interval '1 second'
+),
+flags AS (
+    SELECT id, bool_or(type = 'click') AS clicked, bool_or(type = 'purchase') AS converted
+    FROM attributed
+    GROUP BY id
+)
+SELECT i.experiment, i.variant, COALESCE(i.surface, ''),
+       count(*) FILTER (WHERE $7::bool OR i.user_id IS NOT NULL),
+       count(DISTINCT i.user_id),
+       count(*) FILTER (WHERE ($7::bool OR i.user_id IS NOT NULL) AND f.clicked),
+       count(*) FILTER (WHERE ($7::bool OR i.user_id IS NOT NULL) AND f.converted),
+       count(*) FILTER (WHERE i.user_id IS NULL)
+FROM imp i
+LEFT JOIN flags f ON f.id = i.id
+GROUP BY GROUPING SETS ((i.experiment, i.variant, i.surface), (i.experiment, i.variant))
+ORDER BY 1, 2, 3`,
+		q.Since, q.Until, q.Experiment, q.Surface, q.ClickWindow.Seconds(), q.ConversionWindow.Seconds(), q.IncludeAnonymous)
+	if err != nil {
+		return nil, fmt.Errorf("online metrics: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OnlineCount, error) {
+		var c OnlineCount
+		err := r.Scan(&c.Experiment, &c.Variant, &c.Surface, &c.Lists, &c.Users, &c.Clicked, &c.Converted, &c.Anonymous)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("online metrics: %w", err)
+	}
+	return out, nil
+}
