@@ -61,28 +61,19 @@ reports the outcome.`,
 					}
 				}
 			}
-			sc, ic := a.cfg.Server, a.cfg.Impressions
-			exp, err := a.cfg.ParseExperiment()
+			cfg, err := a.apiConfig()
 			if err != nil {
 				return err
 			}
+			exp := cfg.Experiment
 			media := ingest.NewMediaLoader(ingest.WithMaxMediaBytes(a.cfg.Ingest.MaxMediaBytes), ingest.WithMediaTimeout(a.cfg.Ingest.MediaTimeout))
-			srv, err := api.New(api.Config{
-				Listen: sc.Listen, Auth: api.AuthMode(sc.Auth), RateLimit: sc.RateLimit, RateBurst: sc.RateBurst,
-				BodyLimit: sc.BodyLimit, ReadTimeout: sc.ReadTimeout, WriteTimeout: sc.WriteTimeout,
-				LexicalWeight: sc.LexicalWeight, VectorWeight: sc.VectorWeight, PersonalWeight: sc.PersonalWeight, HalfLife: sc.HalfLife,
-				CFWeight: sc.CFWeight, ContentWeight: sc.ContentWeight, PopularityWeight: sc.PopularityWeight, MMRLambda: sc.MMRLambda,
-				ReportsDir: sc.ReportsDir, MediaRoot: sc.MediaRoot,
-				Experiment: exp,
-				Impressions: api.ImpressionsConfig{Enabled: ic.Enabled, Buffer: ic.Buffer, BatchSize: ic.BatchSize,
-					FlushEvery: ic.FlushEvery, Retention: ic.Retention},
-			}, api.Deps{Store: st, Encoders: set, Indexer: a.indexer(st, set), Media: media, Registry: reg, Logger: a.log})
+			srv, err := api.New(cfg, api.Deps{Store: st, Encoders: set, Indexer: a.indexer(st, set), Media: media, Registry: reg, Logger: a.log})
 			if err != nil {
 				return err
 			}
-			ln, err := net.Listen("tcp", sc.Listen)
+			ln, err := net.Listen("tcp", cfg.Listen)
 			if err != nil {
-				return fmt.Errorf("listen on %s (server.listen): %w", sc.Listen, err)
+				return fmt.Errorf("listen on %s (server.listen): %w", cfg.Listen, err)
 			}
 			authState := "API keys required"
 			if !srv.AuthEnabled() {
@@ -121,4 +112,24 @@ func describeVariants(e *experiment.Experiment) string {
 		parts[i] = fmt.Sprintf("%s %.4g%% (%s)", v.Name, 100*v.Weight/total, desc)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// apiConfig is the API's configuration from the server, experiment and
+// impressions sections, as `vitrine serve` runs it.
+func (a *app) apiConfig() (api.Config, error) {
+	sc, ic := a.cfg.Server, a.cfg.Impressions
+	exp, err := a.cfg.ParseExperiment()
+	if err != nil {
+		return api.Config{}, err
+	}
+	return api.Config{
+		Listen: sc.Listen, Auth: api.AuthMode(sc.Auth), RateLimit: sc.RateLimit, RateBurst: sc.RateBurst,
+		BodyLimit: sc.BodyLimit, ReadTimeout: sc.ReadTimeout, WriteTimeout: sc.WriteTimeout,
+		LexicalWeight: sc.LexicalWeight, VectorWeight: sc.VectorWeight, PersonalWeight: sc.PersonalWeight, HalfLife: sc.HalfLife,
+		CFWeight: sc.CFWeight, ContentWeight: sc.ContentWeight, PopularityWeight: sc.PopularityWeight, MMRLambda: sc.MMRLambda,
+		ReportsDir: sc.ReportsDir, MediaRoot: sc.MediaRoot,
+		Experiment: exp,
+		Impressions: api.ImpressionsConfig{Enabled: ic.Enabled, Buffer: ic.Buffer, BatchSize: ic.BatchSize,
+			FlushEvery: ic.FlushEvery, Retention: ic.Retention},
+	}, nil
 }
