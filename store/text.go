@@ -130,9 +130,12 @@ scored AS (
 ),
 cands AS (
     SELECT term AS text, kind, score FROM (SELECT * FROM scored ORDER BY score DESC LIMIT $2 * 4) best
-    WHERE EXISTS (SELECT 1 FROM products p WHERE p.deleted_at IS NULL AND (
-        (best.kind = 'title' AND p.title = best.term) OR (best.kind = 'brand' AND p.brand = best.term)
-        OR (best.kind = 'category' AND p.category @> ARRAY[best.term])))
+    -- One EXISTS per kind, so each term probes only its own index: one
+    -- probe OR-ing all three paid the category GIN scan for every term
+    -- (8 ms a term at a million products).
+    WHERE (best.kind = 'title' AND EXISTS (SELECT 1 FROM products p WHERE p.deleted_at IS NULL AND p.title = best.term))
+       OR (best.kind = 'brand' AND EXISTS (SELECT 1 FROM products p WHERE p.deleted_at IS NULL AND p.brand = best.term))
+       OR (best.kind = 'category' AND EXISTS (SELECT 1 FROM products p WHERE p.deleted_at IS NULL AND p.category @> ARRAY[best.term]))
   UNION ALL
     SELECT lower(query), 'query', 0.8 + least(count(*), 100) / 100.0
     FROM queries WHERE lower(query) LIKE lower($1) || '%' AND lower(query) <> lower($1)

@@ -1,0 +1,50 @@
+package store_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/vitrinehq/vitrine/catalog"
+)
+
+// Suggestions complete titles, brands and categories, and drop each kind
+// once no live product carries it.
+func TestSuggestLiveTermsOnly(t *testing.T) {
+	s, ctx := open(t)
+	if _, err := s.UpsertProducts(ctx, []catalog.Product{
+		{ID: "a", Title: "Zephyr kettle", Brand: "Zorba", Category: []string{"Zymurgy"}},
+		{ID: "b", Title: "Plain mug", Brand: "Acme", Category: []string{"Kitchen"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	texts := func(prefix string) []string {
+		t.Helper()
+		sug, err := s.Suggest(ctx, prefix, 8, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, x := range sug {
+			out = append(out, x.Kind+":"+x.Text)
+		}
+		return out
+	}
+	tests := []struct{ prefix, want string }{
+		{"zep", "title:Zephyr kettle"},
+		{"zor", "brand:Zorba"},
+		{"zym", "category:Zymurgy"},
+	}
+	for _, tc := range tests {
+		if got := texts(tc.prefix); !slices.Contains(got, tc.want) {
+			t.Errorf("suggest %q = %q, want %q", tc.prefix, got, tc.want)
+		}
+	}
+	if err := s.DeleteProduct(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range tests {
+		if got := texts(tc.prefix); slices.Contains(got, tc.want) {
+			t.Errorf("after deleting the only product, suggest %q = %q still has %q", tc.prefix, got, tc.want)
+		}
+	}
+}
