@@ -16,7 +16,8 @@ import (
 
 // cluster describes the private cluster from the configuration.
 func (a *app) cluster() (*pgcluster.Cluster, error) {
-	opts := []pgcluster.Option{pgcluster.WithPort(a.cfg.Database.Port), pgcluster.WithLogger(a.log)}
+	opts := []pgcluster.Option{pgcluster.WithPort(a.cfg.Database.Port), pgcluster.WithLogger(a.log),
+		pgcluster.WithSharedBuffers(a.cfg.Database.SharedBuffers)}
 	if a.cfg.Database.BinDir != "" {
 		opts = append(opts, pgcluster.WithBinDir(a.cfg.Database.BinDir))
 	}

@@ -158,6 +158,9 @@ type Database struct {
 	// IndexBuildMemory is maintenance_work_mem for HNSW builds: the graph
 	// is built in memory while it fits, far faster than on disk.
 	IndexBuildMemory string `koanf:"index_build_memory" yaml:"index_build_memory"`
+	// SharedBuffers is the private cluster's shared_buffers: a size or
+	// "auto" (a quarter of the memory, 128MB to 2GB). Unused with URL set.
+	SharedBuffers string `koanf:"shared_buffers" yaml:"shared_buffers"`
 }
 
 // Log configures structured logging.
@@ -201,6 +204,7 @@ func Default() Config {
 			Port:             54329,
 			MaxConns:         8,
 			IndexBuildMemory: "1GB",
+			SharedBuffers:    "auto",
 		},
 		Log: Log{Level: "info", Format: "text"},
 		ORT: ORT{

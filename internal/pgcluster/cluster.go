@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -47,6 +48,8 @@ type Cluster struct {
 	port   int
 	binDir string
 	log    *slog.Logger
+	// sharedBuffers is PostgreSQL's shared_buffers ("" keeps its default).
+	sharedBuffers string
 	// runAs is the OS account that owns and runs the cluster; nil means
 	// the current user. PostgreSQL refuses to run as root.
 	runAs *syscall.Credential
@@ -63,6 +66,38 @@ func WithBinDir(d string) Option { return func(c *Cluster) { c.binDir = d } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(c *Cluster) { c.log = l } }
+
+// WithSharedBuffers sets shared_buffers: a PostgreSQL size ("512MB", "2GB")
+// or "auto", a quarter of the machine's memory between 128MB and 2GB.
+// PostgreSQL's own 128MB holds none of a million-product catalog, so every
+// full-text match is re-read from the OS cache. Takes effect at start.
+func WithSharedBuffers(size string) Option { return func(c *Cluster) { c.sharedBuffers = size } }
+
+var pgSize = regexp.MustCompile(`^[0-9]+(kB|MB|GB)$`)
+
+// sharedBuffersSetting resolves "auto" and checks the size's form (it
+// goes onto pg_ctl's command line).
+func sharedBuffersSetting(size string, ram uint64) (string, error) {
+	switch {
+	case size == "":
+		return "", nil
+	case size == "auto":
+		mb := min(max(ram/4>>20, 128), 2048)
+		return fmt.Sprintf("%dMB", mb), nil
+	case pgSize.MatchString(size):
+		return size, nil
+	}
+	return "", fmt.Errorf("shared_buffers %q: want a size such as 512MB or 2GB, or auto", size)
+}
+
+// totalRAM is the machine's physical memory in bytes (0 when unknown).
+func totalRAM() uint64 {
+	var si syscall.Sysinfo_t
+	if err := syscall.Sysinfo(&si); err != nil {
+		return 0
+	}
+	return uint64(si.Totalram) * uint64(si.Unit)
+}
 
 // New describes the cluster under dir; it starts nothing.
 func New(dir string, opts ...Option) (*Cluster, error) {
@@ -207,6 +242,13 @@ func (c *Cluster) Start(ctx context.Context) error {
 		// Settings are passed on the command line so a changed port or
 		// socket directory takes effect without editing postgresql.conf.
 		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", c.port, c.SocketDir())
+		sb, err := sharedBuffersSetting(c.sharedBuffers, totalRAM())
+		if err != nil {
+			return err
+		}
+		if sb != "" {
+			opts += " -c shared_buffers=" + sb
+		}
 		out, err := c.pgctl(ctx, "start", "-w", "-t", "60", "-l", c.logFile(), "-o", opts)
 		if err != nil {
 			return fmt.Errorf("start PostgreSQL (port %d; set VITRINE_DATABASE_PORT if it is taken): %w\n%s\nlog tail:\n%s", c.port, err, out, c.logTail())

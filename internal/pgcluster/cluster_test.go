@@ -130,3 +130,29 @@ func TestSocketDirFitsLimit(t *testing.T) {
 		t.Errorf("socket path %d bytes, over the unix limit", got)
 	}
 }
+
+func TestSharedBuffersSetting(t *testing.T) {
+	const gib = 1 << 30
+	tests := []struct {
+		size    string
+		ram     uint64
+		want    string
+		wantErr bool
+	}{
+		{"", 24 * gib, "", false},
+		{"auto", 24 * gib, "2048MB", false}, // capped
+		{"auto", 4 * gib, "1024MB", false},  // a quarter
+		{"auto", 256 << 20, "128MB", false}, // PostgreSQL's own default as the floor
+		{"auto", 0, "128MB", false},         // unknown memory
+		{"512MB", 0, "512MB", false},
+		{"2GB", 0, "2GB", false},
+		{"2 GB", 0, "", true},
+		{"1GB -c fsync=off", 0, "", true}, // never reaches pg_ctl's command line
+	}
+	for _, tc := range tests {
+		got, err := pgcluster.SharedBuffersSetting(tc.size, tc.ram)
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("sharedBuffersSetting(%q, %d) = %q, %v; want %q (error %v)", tc.size, tc.ram, got, err, tc.want, tc.wantErr)
+		}
+	}
+}

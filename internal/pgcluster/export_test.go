@@ -1,0 +1,4 @@
+package pgcluster
+
+// SharedBuffersSetting exposes sharedBuffersSetting to the external tests.
+var SharedBuffersSetting = sharedBuffersSetting
