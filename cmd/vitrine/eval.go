@@ -31,7 +31,7 @@ func newEvalCmd(a *app) *cobra.Command {
 the same retrieval as the API, scores it against labelled data and prints the
 figures, with --json and --md reports.`,
 	}
-	cmd.AddCommand(newEvalPhotosCmd(a), newEvalSearchCmd(a), newEvalRecsCmd(a), newEvalOnlineCmd(a))
+	cmd.AddCommand(newEvalPhotosCmd(a), newEvalSearchCmd(a), newEvalRecsCmd(a), newEvalOnlineCmd(a), newEvalSynthCmd())
 	return cmd
 }
 
