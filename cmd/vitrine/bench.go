@@ -34,7 +34,7 @@ func newBenchCmd(a *app) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure Vitrine's speed (each figure beside a baseline from the same run)",
 	}
-	cmd.AddCommand(newBenchAPICmd(a), newBenchHNSWCmd(a))
+	cmd.AddCommand(newBenchAPICmd(a), newBenchHNSWCmd(a), newBenchExtractCmd(a), newBenchIngestCmd(a))
 	return cmd
 }
 
@@ -125,9 +125,14 @@ the run measures serving, not image encoding.`,
 			fmt.Fprintf(out, "%d products: ingest %.1fs (%.0f products/s), HNSW index build %.1fs, database %.1f MiB\n",
 				products, rep.IngestSeconds, rep.IngestRate, rep.IndexSeconds, float64(rep.DatabaseBytes)/(1<<20))
 
-			srv, err := api.New(api.Config{Listen: "127.0.0.1:0", Auth: api.AuthOff, BodyLimit: "1M", ReadTimeout: time.Minute,
-				WriteTimeout: time.Minute, LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 24 * time.Hour},
-				api.Deps{Store: st, Encoders: set, Indexer: ix, Media: ingest.NewMediaLoader(), Logger: a.log})
+			// The served configuration (impression log included), less
+			// what would throttle the load: keys and rate limits.
+			cfg, err := a.apiConfig()
+			if err != nil {
+				return err
+			}
+			cfg.Listen, cfg.Auth, cfg.RateLimit = "127.0.0.1:0", api.AuthOff, 0
+			srv, err := api.New(cfg, api.Deps{Store: st, Encoders: set, Indexer: ix, Media: ingest.NewMediaLoader(), Logger: a.log})
 			if err != nil {
 				return err
 			}

@@ -1,25 +1,21 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
-	"errors"
-	"io"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
-	"github.com/vitrinehq/vitrine/catalog"
-	"github.com/vitrinehq/vitrine/extractors"
-	"github.com/vitrinehq/vitrine/indexer"
-	"github.com/vitrinehq/vitrine/ingest"
+	"github.com/vitrinehq/vitrine/eval/throughput"
 	"github.com/vitrinehq/vitrine/internal/config"
 	"github.com/vitrinehq/vitrine/internal/synth"
 	"github.com/vitrinehq/vitrine/internal/testdb"
 	"github.com/vitrinehq/vitrine/internal/testenv"
-	"github.com/vitrinehq/vitrine/models"
-	"github.com/vitrinehq/vitrine/store"
 )
 
 // benchCatalogSize is the products one iteration ingests: 16 batches of
@@ -35,7 +31,9 @@ const benchCatalogSize = 1024
 // ingest reports products/s; model-only reports items/s, an item being one
 // product's inputs through every model of the space. Their ratio is the
 // share of ingest throughput left after everything outside the models:
-// parsing, hashing, media reads, database round trips and fusion.
+// parsing, hashing, media reads, database round trips and fusion. The
+// measuring code is package eval/throughput's, shared with `vitrine bench
+// ingest`.
 //
 //	go test ./cmd/vitrine/ -run '^$' -bench BenchmarkIngest -benchtime 3x
 func BenchmarkIngest(b *testing.B) {
@@ -59,28 +57,41 @@ func BenchmarkIngest(b *testing.B) {
 			// ids, so nothing is skipped as unchanged.
 			next := 0
 			fresh := func(n int) []byte {
-				data := benchCatalog(b, c.catalog, next, n)
+				data := throughput.Catalog(c.catalog, next, n)
 				next += n
 				return data
 			}
+			ingest := func(data []byte) {
+				if _, err := h.Run(b.Context(), data, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
 			b.Run("ingest", func(b *testing.B) {
-				h.ingest(b, fresh(h.a.cfg.Ingest.BatchSize)) // warm-up: sessions, connections, caches
+				ingest(fresh(h.BatchSize)) // warm-up: sessions, connections, caches
 				b.ResetTimer()
 				for range b.N {
 					b.StopTimer()
 					data := fresh(benchCatalogSize)
 					b.StartTimer()
-					h.ingest(b, data)
+					ingest(data)
 				}
 				b.StopTimer()
 				b.ReportMetric(float64(benchCatalogSize*b.N)/b.Elapsed().Seconds(), "products/s")
 			})
 			b.Run("model-only", func(b *testing.B) {
-				inputs := h.modelInputs(b, benchCatalog(b, c.catalog, 0, benchCatalogSize))
-				h.encode(b, inputs, h.a.cfg.Ingest.BatchSize) // warm-up
+				inputs, err := h.ModelInputs(b.Context(), throughput.Catalog(c.catalog, 0, benchCatalogSize))
+				if err != nil {
+					b.Fatal(err)
+				}
+				// warm-up
+				if err := h.Encode(b.Context(), inputs, 0, h.BatchSize); err != nil {
+					b.Fatal(err)
+				}
 				b.ResetTimer()
 				for range b.N {
-					h.encode(b, inputs, benchCatalogSize)
+					if err := h.Encode(b.Context(), inputs, 0, benchCatalogSize); err != nil {
+						b.Fatal(err)
+					}
 				}
 				b.StopTimer()
 				b.ReportMetric(float64(benchCatalogSize*b.N)/b.Elapsed().Seconds(), "items/s")
@@ -89,20 +100,11 @@ func BenchmarkIngest(b *testing.B) {
 	}
 }
 
-// ingestBench is one configured Vitrine over its own database.
-type ingestBench struct {
-	a     *app
-	st    *store.Store
-	set   *extractors.Set
-	space store.Space
-	ix    *indexer.Indexer
-}
-
 // newIngestBench wires a database, ONNX Runtime, the encoders the fusion
 // weights call for, the vector space and the indexer exactly as `vitrine
 // ingest` does, from the effective configuration (so VITRINE_ORT_* and
 // friends apply) with the test database and the module's models.
-func newIngestBench(b *testing.B, imageWeight float64) *ingestBench {
+func newIngestBench(b *testing.B, imageWeight float64) *throughput.Ingest {
 	ctx := b.Context()
 	cfg, err := config.Load("", os.Environ)
 	if err != nil {
@@ -137,97 +139,92 @@ func newIngestBench(b *testing.B, imageWeight float64) *ingestBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &ingestBench{a: a, st: st, set: set, space: space, ix: a.indexer(st, set)}
+	return &throughput.Ingest{Store: st, Space: space, Indexer: a.indexer(st, set), Encoders: set.Encoders(),
+		BatchSize: cfg.Ingest.BatchSize, Logger: a.log}
 }
 
-// benchCatalog is products [from, from+n) of a synthetic catalog as JSON
-// Lines; images are absolute paths, as ingest resolves them.
-func benchCatalog(b *testing.B, o synth.Options, from, n int) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	for i := from; i < from+n; i++ {
-		if err := enc.Encode(synth.Gen(o.Seed, i, o)); err != nil {
-			b.Fatal(err)
+func TestBenchIngest(t *testing.T) {
+	e := newEnv(t)
+	// The bench makes (and drops and remakes) its own database on the
+	// test's server: a name of this process's, dropped after.
+	db := fmt.Sprintf("vitrine_bench_ingest_test_%d", os.Getpid())
+	t.Cleanup(func() {
+		admin, err := testdb.AdminURL(context.Background())
+		if err == nil {
+			_ = testdb.Drop(context.Background(), admin, db)
 		}
+	})
+	dir := t.TempDir()
+	jsonOut, mdOut := filepath.Join(dir, "bi.json"), filepath.Join(dir, "bi.md")
+	code, txt := e.run("bench", "ingest", "--products", "300", "--images", "--image-products", "100",
+		"--image-dir", filepath.Join(testenv.Root(t), "demo", "grocery", "images"), "--database", db, "--json", jsonOut, "--md", mdOut)
+	if code != 0 {
+		t.Fatalf("bench ingest: exit %d\n%s", code, txt)
 	}
-	return buf.Bytes()
-}
-
-// ingest runs one catalog through ingest.Run and insists every product was
-// stored and indexed: a skipped or rejected product would flatter the rate.
-func (h *ingestBench) ingest(b *testing.B, data []byte) {
-	// Image paths are absolute, so the catalog needs no directory.
-	rd, err := ingest.NewReader(bytes.NewReader(data), ingest.JSONL, "")
+	if !strings.Contains(txt, "MODELS ALONE items/s") || !strings.Contains(txt, "81 photos in") {
+		t.Errorf("output:\n%s", txt)
+	}
+	b, err := os.ReadFile(jsonOut)
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
-	var rejects bytes.Buffer
-	sum, err := ingest.Run(b.Context(), rd, ingest.Options{Space: h.space, Writer: h.st, Indexer: h.ix,
-		BatchSize: h.a.cfg.Ingest.BatchSize, Rejects: &rejects, Logger: h.a.log})
-	if err != nil {
-		b.Fatal(err)
+	var rep ingestReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("JSON report: %v\n%s", err, b)
 	}
-	if sum.Inserted != sum.Rows || sum.Indexed != sum.Rows || sum.Rejected != 0 || sum.Warnings != 0 {
-		b.Fatalf("not every product was fresh and indexed: %+v\n%s", sum, rejects.String())
+	want := []struct {
+		name     string
+		products int
+		models   int
+		index    string
+	}{{"text, live index", 300, 1, "live"}, {"text, deferred index", 300, 1, "deferred"}, {"text+image, live index", 100, 2, "live"}}
+	if len(rep.Rows) != len(want) {
+		t.Fatalf("rows %+v: want %d", rep.Rows, len(want))
+	}
+	for i, w := range want {
+		r := rep.Rows[i]
+		if r.Case != w.name || r.Products != w.products || len(r.Models) != w.models || r.Index != w.index {
+			t.Errorf("row %d: %s, %d products, models %v, index %s: want %+v", i, r.Case, r.Products, r.Models, r.Index, w)
+		}
+		if !(r.IngestRate > 0 && r.FirstQuarter > 0 && r.LastQuarter > 0 && r.TotalRate > 0 && r.ModelsOnly.PerSecond > 0 &&
+			r.IngestVsModel > 0 && r.DatabaseBytes > r.EmptyBytes && r.EmptyBytes > 0) {
+			t.Errorf("%s: want positive rates, baseline, ratio and size: %+v", r.Case, r)
+		}
+		if len(r.ModelsOnly.Rounds) != 2 {
+			t.Errorf("%s: baseline rounds %v: want before and after", r.Case, r.ModelsOnly.Rounds)
+		}
+		if (r.IndexSeconds > 0) != (w.index == "deferred") {
+			t.Errorf("%s: index build %.2fs", r.Case, r.IndexSeconds)
+		}
+	}
+	md, err := os.ReadFile(mdOut)
+	if err != nil || !strings.Contains(string(md), "| text, deferred index | 300 |") {
+		t.Errorf("Markdown report (%v):\n%s", err, md)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--products", "0"}, "--products"},
+		{[]string{"--image-products", "0"}, "--image-products"},
+		{[]string{"--database", "vitrine_bench_1000000"}, "--database"},
+		{[]string{"--images", "--image-dir", dir}, "--image-dir"},
+	} {
+		code, txt := e.run(append([]string{"bench", "ingest", "--database", db}, c.args...)...)
+		if code == 0 || !strings.Contains(txt, c.want) {
+			t.Errorf("bench ingest %v: exit %d, want non-zero and a message naming %s:\n%s", c.args, code, c.want, txt)
+		}
 	}
 }
 
-// modelInputs reads a catalog as ingest would and collects what each
-// encoder of the set gets for it: indexer.TextOf for text, the first
-// image's bytes for image.
-func (h *ingestBench) modelInputs(b *testing.B, data []byte) map[extractors.Encoder][][]byte {
-	rd, err := ingest.NewReader(bytes.NewReader(data), ingest.JSONL, "")
-	if err != nil {
-		b.Fatal(err)
+func TestQuarterRates(t *testing.T) {
+	s := time.Second
+	marks := []ingestMark{{25, s}, {50, 2 * s}, {75, 3 * s}, {100, 5 * s}}
+	first, last := quarterRates(marks, 100)
+	if first != 25 || last != 12.5 {
+		t.Errorf("quarter rates %v, %v: want 25 and 12.5", first, last)
 	}
-	media := ingest.NewMediaLoader()
-	out := map[extractors.Encoder][][]byte{}
-	for {
-		row, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, e := range h.set.Encoders() {
-			var in []byte
-			switch e.Modality() {
-			case models.Text:
-				in = []byte(indexer.TextOf(row.Product))
-			case models.Image:
-				refs := row.Product.MediaOf(catalog.MediaImage)
-				if len(refs) == 0 {
-					b.Fatalf("product %s has no image", row.Product.ID)
-				}
-				if in, err = media.Load(b.Context(), refs[0].URI); err != nil {
-					b.Fatal(err)
-				}
-			default:
-				b.Fatalf("no benchmark input for %s (%s)", e.Key(), e.Modality())
-			}
-			out[e] = append(out[e], in)
-		}
-	}
-	return out
-}
-
-// encode runs the first n inputs of every encoder through EncodeBatch in
-// chunks of ingest's batch size (64 by default), as the indexer gets them.
-func (h *ingestBench) encode(b *testing.B, inputs map[extractors.Encoder][][]byte, n int) {
-	batch := h.a.cfg.Ingest.BatchSize
-	for e, ins := range inputs {
-		ins = ins[:min(n, len(ins))]
-		for lo := 0; lo < len(ins); lo += batch {
-			_, errs, err := e.EncodeBatch(b.Context(), ins[lo:min(lo+batch, len(ins))])
-			if err != nil {
-				b.Fatal(err)
-			}
-			for i, err := range errs {
-				if err != nil {
-					b.Fatalf("%s: input %d: %v", e.Key(), lo+i, err)
-				}
-			}
-		}
+	if f, l := quarterRates(nil, 10); f != 0 || l != 0 {
+		t.Errorf("no marks: %v, %v", f, l)
 	}
 }
