@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -279,7 +280,7 @@ func TestEndpoints(t *testing.T) {
 	}
 	// Search by photo: a catalog photo finds its product first.
 	var ir hitsBody
-	fx.searchImage(filepath.Join(fx.images, "Red-Grapefruit.jpg")).json(t, &ir)
+	fx.searchImage(filepath.Join(fx.images, "Red-Grapefruit.jpg"), 5, "").json(t, &ir)
 	if len(ir.Results) == 0 || ir.Results[0].ID != "grocery-26-red-grapefruit" {
 		t.Errorf("search by photo: %v", ids(ir))
 	}
@@ -306,7 +307,9 @@ func TestEndpoints(t *testing.T) {
 	}
 }
 
-func (fx *fixture) searchImage(path string) response {
+// searchImage posts the photo at path to POST /v1/search/image for k
+// products, as user when not empty.
+func (fx *fixture) searchImage(path string, k int, user string) response {
 	fx.t.Helper()
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
@@ -316,7 +319,10 @@ func (fx *fixture) searchImage(path string) response {
 		fx.t.Fatal(err)
 	}
 	part.Write(b)
-	w.WriteField("k", "5")
+	w.WriteField("k", strconv.Itoa(k))
+	if user != "" {
+		w.WriteField("user_id", user)
+	}
 	w.Close()
 	return fx.do("POST", "/v1/search/image", fx.read, w.FormDataContentType(), body.Bytes())
 }

@@ -1,13 +1,10 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"mime/multipart"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -97,24 +94,6 @@ func (fx *fixture) count(q string, args ...any) int {
 	return n
 }
 
-func (fx *fixture) searchImageAs(path, user string) response {
-	fx.t.Helper()
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	part, _ := w.CreateFormFile("image", filepath.Base(path))
-	b, err := os.ReadFile(path)
-	if err != nil {
-		fx.t.Fatal(err)
-	}
-	part.Write(b)
-	w.WriteField("k", "4")
-	if user != "" {
-		w.WriteField("user_id", user)
-	}
-	w.Close()
-	return fx.do("POST", "/v1/search/image", fx.read, w.FormDataContentType(), body.Bytes())
-}
-
 // Every surface logs one impression per list served, with the served
 // order, the user and the user's variant; anonymous lists get the control.
 func TestImpressionsForEverySurface(t *testing.T) {
@@ -143,8 +122,8 @@ func TestImpressionsForEverySurface(t *testing.T) {
 			return fx.get("/v1/products/grocery-06-banana/similar?k=4&user_id="+treated, fx.read)
 		}},
 		{store.SurfaceSimilar, "", func() response { return fx.get("/v1/products/grocery-06-banana/similar?k=4", fx.read) }},
-		{store.SurfaceImageSearch, treated, func() response { return fx.searchImageAs(image, treated) }},
-		{store.SurfaceImageSearch, "", func() response { return fx.searchImageAs(image, "") }},
+		{store.SurfaceImageSearch, treated, func() response { return fx.searchImage(image, 4, treated) }},
+		{store.SurfaceImageSearch, "", func() response { return fx.searchImage(image, 4, "") }},
 	}
 	var seen []string
 	for _, tc := range tests {

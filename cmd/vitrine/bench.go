@@ -19,7 +19,6 @@ import (
 	"github.com/vitrinehq/vitrine/api"
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/eval/load"
-	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/indexer"
 	"github.com/vitrinehq/vitrine/ingest"
@@ -102,12 +101,7 @@ the run measures serving, not image encoding.`,
 				return err
 			}
 			defer rt.Close()
-			ms, err := a.manifests()
-			if err != nil {
-				return err
-			}
-			set, err := extractors.LoadSet(ctx, rt, ms, a.cfg.ModelDir(), []string{a.cfg.Models.Text}, extractors.Options{
-				MaxBatch: a.cfg.ORT.MaxBatch, MaxWait: a.cfg.ORT.MaxWait, QueueSize: a.cfg.ORT.QueueSize, Logger: a.log})
+			set, err := a.loadEncoders(ctx, rt, []string{a.cfg.Models.Text}, nil)
 			if err != nil {
 				return err
 			}

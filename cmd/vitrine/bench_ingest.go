@@ -159,12 +159,7 @@ beside its size before the load (the schema alone).`,
 				return err
 			}
 			defer rt.Close()
-			ms, err := a.manifests()
-			if err != nil {
-				return err
-			}
-			set, err := extractors.LoadSet(ctx, rt, ms, a.cfg.ModelDir(), names, extractors.Options{
-				MaxBatch: a.cfg.ORT.MaxBatch, MaxWait: a.cfg.ORT.MaxWait, QueueSize: a.cfg.ORT.QueueSize, Logger: a.log})
+			set, err := a.loadEncoders(ctx, rt, names, nil)
 			if err != nil {
 				return err
 			}

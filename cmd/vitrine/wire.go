@@ -51,15 +51,20 @@ func (a *app) modalities() []modality {
 // encoders loads the configured models whose fusion weight is positive;
 // the text model is loaded whatever its weight, since search needs it.
 func (a *app) encoders(ctx context.Context, rt *onnx.Runtime, m metricsHook) (*extractors.Set, error) {
-	ms, err := a.manifests()
-	if err != nil {
-		return nil, err
-	}
 	var names []string
 	for i, md := range a.modalities() {
 		if md.name != "" && (md.weight > 0 || i == 0) {
 			names = append(names, md.name)
 		}
+	}
+	return a.loadEncoders(ctx, rt, names, m)
+}
+
+// loadEncoders loads the named models with the configured batching.
+func (a *app) loadEncoders(ctx context.Context, rt *onnx.Runtime, names []string, m metricsHook) (*extractors.Set, error) {
+	ms, err := a.manifests()
+	if err != nil {
+		return nil, err
 	}
 	o := extractors.Options{MaxBatch: a.cfg.ORT.MaxBatch, MaxWait: a.cfg.ORT.MaxWait, QueueSize: a.cfg.ORT.QueueSize, Logger: a.log}
 	if m != nil {
