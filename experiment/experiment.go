@@ -34,14 +34,17 @@ type Param struct {
 }
 
 // Params are the server parameters a variant may override; each has a
-// server.* configuration key of the same name.
-var Params = []Param{
-	{"lexical_weight", 0, math.Inf(1)},
-	{"vector_weight", 0, math.Inf(1)},
-	{"cf_weight", 0, math.Inf(1)},
-	{"content_weight", 0, math.Inf(1)},
-	{"popularity_weight", 0, math.Inf(1)},
-	{"mmr_lambda", 0, 1},
+// server.* configuration key of the same name. A function, so no caller
+// can change the table for everyone.
+func Params() []Param {
+	return []Param{
+		{"lexical_weight", 0, math.Inf(1)},
+		{"vector_weight", 0, math.Inf(1)},
+		{"cf_weight", 0, math.Inf(1)},
+		{"content_weight", 0, math.Inf(1)},
+		{"popularity_weight", 0, math.Inf(1)},
+		{"mmr_lambda", 0, 1},
+	}
 }
 
 // Variant is one arm of an experiment.
@@ -141,11 +144,12 @@ func (e *Experiment) parseOverrides(s string) error {
 		if i < 0 {
 			return fmt.Errorf("%w: override %q names variant %q, which is not listed", ErrInvalid, item, vname)
 		}
-		pi := slices.IndexFunc(Params, func(p Param) bool { return p.Name == pname })
+		params := Params()
+		pi := slices.IndexFunc(params, func(p Param) bool { return p.Name == pname })
 		if pi < 0 {
 			return fmt.Errorf("%w: override %q: unknown parameter %q (want one of %s)", ErrInvalid, item, pname, paramNames())
 		}
-		p := Params[pi]
+		p := params[pi]
 		x, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
 		if err != nil || math.IsNaN(x) || x < p.Min || x > p.Max {
 			return fmt.Errorf("%w: override %q: %s must be a number from %g to %g", ErrInvalid, item, pname, p.Min, p.Max)
@@ -159,8 +163,9 @@ func (e *Experiment) parseOverrides(s string) error {
 }
 
 func paramNames() string {
-	names := make([]string, len(Params))
-	for i, p := range Params {
+	params := Params()
+	names := make([]string, len(params))
+	for i, p := range params {
 		names[i] = p.Name
 	}
 	return strings.Join(names, ", ")

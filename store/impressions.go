@@ -19,7 +19,9 @@ const (
 )
 
 // Surfaces lists every surface, in report order.
-var Surfaces = []string{SurfaceSearch, SurfaceRank, SurfaceRecommendations, SurfaceSimilar, SurfaceImageSearch}
+func Surfaces() []string {
+	return []string{SurfaceSearch, SurfaceRank, SurfaceRecommendations, SurfaceSimilar, SurfaceImageSearch}
+}
 
 // Impression is one list served to a user (or to an anonymous request).
 type Impression struct {

@@ -119,8 +119,8 @@ randomised: they are left out unless --include-anonymous.`,
 			if !q.Since.Before(q.Until) {
 				return fmt.Errorf("--since (%s) is not before --until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
 			}
-			if surface != "" && !slices.Contains(store.Surfaces, surface) {
-				return fmt.Errorf("--surface %q: want one of %s", surface, strings.Join(store.Surfaces, ", "))
+			if surface != "" && !slices.Contains(store.Surfaces(), surface) {
+				return fmt.Errorf("--surface %q: want one of %s", surface, strings.Join(store.Surfaces(), ", "))
 			}
 			if clickWindow <= 0 || convWindow <= 0 {
 				return fmt.Errorf("--click-window and --conversion-window must be positive")
@@ -165,7 +165,7 @@ randomised: they are left out unless --include-anonymous.`,
 	f := cmd.Flags()
 	f.StringVar(&since, "since", "7d", "first lists to count: a duration back from now (90m, 36h, 7d) or a time (2006-01-02, RFC 3339)")
 	f.StringVar(&until, "until", "", "count lists served before this (same forms as --since; default now)")
-	f.StringVar(&surface, "surface", "", "only this surface: "+strings.Join(store.Surfaces, ", "))
+	f.StringVar(&surface, "surface", "", "only this surface: "+strings.Join(store.Surfaces(), ", "))
 	f.StringVar(&exp, "experiment", "", "only this experiment (default experiment.name; \"\" reports every experiment)")
 	f.StringVar(&control, "control", "", "the variant others are compared with (default the configured experiment's first variant, else \"control\")")
 	f.DurationVar(&clickWindow, "click-window", 30*time.Minute, "a click counts for a list served at most this long before it")
@@ -252,7 +252,7 @@ func buildOnlineReport(counts []store.OnlineCount, control string, z float64) on
 		if s == onlineAllSurfaces {
 			return -1
 		}
-		return slices.Index(store.Surfaces, s)
+		return slices.Index(store.Surfaces(), s)
 	}
 	slices.SortStableFunc(rep.Rows, func(a, b onlineRow) int {
 		return cmp.Or(cmp.Compare(a.Experiment, b.Experiment), cmp.Compare(surfaceRank(a.Surface), surfaceRank(b.Surface)),
