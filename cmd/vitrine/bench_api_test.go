@@ -20,7 +20,7 @@ func TestBenchAPI(t *testing.T) {
 	})
 	dir := t.TempDir()
 	out, md, png := filepath.Join(dir, "api.json"), filepath.Join(dir, "api.md"), filepath.Join(dir, "api.png")
-	code, txt := e.run("bench", "api", "--products", "1500", "--clients", "2", "--duration", "700ms", "--json", out, "--md", md, "--plot", png)
+	code, txt := e.run("bench", "api", "--products", "1500", "--clients", "2", "--duration", "700ms", "--warmup", "200ms", "--json", out, "--md", md, "--plot", png)
 	if code != 0 {
 		t.Fatalf("bench api: exit %d\n%s", code, txt)
 	}

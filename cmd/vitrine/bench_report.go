@@ -166,12 +166,12 @@ func savePlot(p *plot.Plot, path string, w, h vg.Length) error {
 func apiBenchMarkdown(w io.Writer, rep apiBenchReport) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## `vitrine bench api`: %d synthetic products\n\n", rep.Products)
-	fmt.Fprintf(&b, "Ingest %.1f s (%.0f products/s, HNSW index deferred), HNSW index build %.1f s, database %.1f MiB",
-		rep.IngestSeconds, rep.IngestRate, rep.IndexSeconds, float64(rep.DatabaseBytes)/(1<<20))
+	fmt.Fprintf(&b, "Ingest %.1f s (%.0f products/s, HNSW index deferred), HNSW index build %.1f s",
+		rep.IngestSeconds, rep.IngestRate, rep.IndexSeconds)
 	if rep.Reused {
 		b.WriteString(" (recorded by the run that loaded this database)")
 	}
-	fmt.Fprintf(&b, ". Collaborative-filtering training %.1f s. %d clients, %s per scenario.\n\n", rep.TrainSeconds, rep.Clients, rep.Duration)
+	fmt.Fprintf(&b, "; database %.1f MiB. Collaborative-filtering training %.1f s. %d clients, %s per scenario after %s unmeasured.\n\n", float64(rep.DatabaseBytes)/(1<<20), rep.TrainSeconds, rep.Clients, rep.Duration, rep.Warmup)
 	b.WriteString("| endpoint | QPS | p50 ms | p95 ms | p99 ms | errors | bare DB QPS | bare p50 ms | bare p99 ms | p50 ratio |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for i := 0; i+1 < len(rep.Results); i += 2 {
