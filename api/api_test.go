@@ -623,3 +623,25 @@ func TestHybridRecommendations(t *testing.T) {
 		t.Errorf("%d factor rows remain for the erased user (%v)", n, err)
 	}
 }
+
+// A client over its rate gets 429; its limiter is forgotten once it has
+// refilled, so limiters do not pile up per client IP.
+func TestRateLimitAndSweep(t *testing.T) {
+	fx := newFixtureWith(t, func(c *api.Config) { c.RateLimit, c.RateBurst = 1, 2 })
+	var codes []int
+	for range 3 {
+		codes = append(codes, fx.get("/v1/suggest?q=ap", fx.read).status)
+	}
+	if codes[0] != 200 || codes[1] != 200 || codes[2] != http.StatusTooManyRequests {
+		t.Fatalf("statuses %v, want 200 200 429 (rate 1/s, burst 2)", codes)
+	}
+	if n := fx.api.SweepLimiters(time.Now()); n != 1 {
+		t.Errorf("%d limiters kept while the client is throttled, want 1", n)
+	}
+	if n := fx.api.SweepLimiters(time.Now().Add(5 * time.Second)); n != 0 {
+		t.Errorf("%d limiters kept after they refilled, want 0", n)
+	}
+	if r := fx.get("/v1/suggest?q=ap", fx.read); r.status != 200 {
+		t.Errorf("after the sweep: %d, want 200", r.status)
+	}
+}

@@ -225,6 +225,9 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go s.sweepLimitersEvery(sweepCtx, time.Minute)
 	select {
 	case err := <-errc:
 		flushCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -272,6 +275,36 @@ func (s *Server) limiter(key string) *rate.Limiter {
 	}
 	l, _ := s.limiters.LoadOrStore(key, rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst))
 	return l.(*rate.Limiter)
+}
+
+// sweepLimiters forgets the limiters that are full again: they hold no
+// state a fresh one would not, and without this a server open to the
+// internet keeps one per client IP it has ever seen. It returns how many
+// remain.
+func (s *Server) sweepLimiters(now time.Time) int {
+	left := 0
+	s.limiters.Range(func(k, v any) bool {
+		if v.(*rate.Limiter).TokensAt(now) >= float64(s.cfg.RateBurst) {
+			s.limiters.Delete(k)
+		} else {
+			left++
+		}
+		return true
+	})
+	return left
+}
+
+func (s *Server) sweepLimitersEvery(ctx context.Context, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.sweepLimiters(now)
+		}
+	}
 }
 
 func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
