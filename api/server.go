@@ -77,6 +77,9 @@ type Config struct {
 	Experiment *experiment.Experiment
 	// Impressions configures the log of served lists.
 	Impressions ImpressionsConfig
+	// QueryRetention: logged search queries older than this are deleted
+	// hourly (0 keeps them).
+	QueryRetention time.Duration
 }
 
 // DefaultConfig is what `vitrine serve` uses unless configured.
@@ -86,7 +89,7 @@ func DefaultConfig() Config {
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 		LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
 		CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1,
-		Impressions: DefaultImpressions(),
+		Impressions: DefaultImpressions(), QueryRetention: 90 * 24 * time.Hour,
 	}
 }
 
@@ -225,9 +228,9 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	defer stopSweep()
-	go s.sweepLimitersEvery(sweepCtx, time.Minute)
+	hkCtx, stopHousekeeping := context.WithCancel(ctx)
+	defer stopHousekeeping()
+	go s.housekeeping(hkCtx)
 	select {
 	case err := <-errc:
 		flushCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -294,16 +297,37 @@ func (s *Server) sweepLimiters(now time.Time) int {
 	return left
 }
 
-func (s *Server) sweepLimitersEvery(ctx context.Context, d time.Duration) {
-	t := time.NewTicker(d)
+// housekeeping sweeps the rate limiters every minute and prunes the query
+// log hourly (the first prune a minute after start).
+func (s *Server) housekeeping(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	var lastPrune time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
 			s.sweepLimiters(now)
+			if s.cfg.QueryRetention > 0 && now.Sub(lastPrune) >= time.Hour {
+				lastPrune = now
+				s.pruneQueries(ctx, now)
+			}
 		}
+	}
+}
+
+// pruneQueries deletes logged queries older than QueryRetention.
+func (s *Server) pruneQueries(ctx context.Context, now time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	n, err := s.deps.Store.PruneQueries(ctx, now.Add(-s.cfg.QueryRetention))
+	if err != nil {
+		s.log.Warn("query log: pruning failed", "err", err)
+		return
+	}
+	if n > 0 {
+		s.log.Info("query log: pruned old queries", "deleted", n, "retention", s.cfg.QueryRetention)
 	}
 }
 

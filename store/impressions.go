@@ -98,19 +98,32 @@ func (s *Store) ImpressionUsers(ctx context.Context, ids []string) (map[string]s
 	return out, nil
 }
 
-// pruneChunk bounds each delete of PruneImpressions, so no single
-// statement holds locks or bloats WAL for long.
+// pruneChunk bounds each delete of a prune, so no single statement holds
+// locks or bloats WAL for long.
 const pruneChunk = 10000
 
 // PruneImpressions deletes impressions served before the cutoff, in
 // chunks, and returns how many went.
 func (s *Store) PruneImpressions(ctx context.Context, before time.Time) (int64, error) {
+	return s.pruneBefore(ctx, `DELETE FROM impressions WHERE id IN (
+		SELECT id FROM impressions WHERE served_at < $1 LIMIT $2)`, before, "impressions")
+}
+
+// PruneQueries deletes logged search queries made before the cutoff, in
+// chunks, and returns how many went.
+func (s *Store) PruneQueries(ctx context.Context, before time.Time) (int64, error) {
+	return s.pruneBefore(ctx, `DELETE FROM queries WHERE id IN (
+		SELECT id FROM queries WHERE created_at < $1 LIMIT $2)`, before, "queries")
+}
+
+// pruneBefore runs a chunked delete (parameters: cutoff, chunk size) until
+// a chunk comes back short.
+func (s *Store) pruneBefore(ctx context.Context, del string, before time.Time, what string) (int64, error) {
 	var total int64
 	for {
-		tag, err := s.pool.Exec(ctx, `DELETE FROM impressions WHERE id IN (
-			SELECT id FROM impressions WHERE served_at < $1 LIMIT $2)`, before, pruneChunk)
+		tag, err := s.pool.Exec(ctx, del, before, pruneChunk)
 		if err != nil {
-			return total, fmt.Errorf("prune impressions: %w", err)
+			return total, fmt.Errorf("prune %s: %w", what, err)
 		}
 		total += tag.RowsAffected()
 		if tag.RowsAffected() < pruneChunk {

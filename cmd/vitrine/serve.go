@@ -127,7 +127,7 @@ func (a *app) apiConfig() (api.Config, error) {
 		BodyLimit: sc.BodyLimit, ReadTimeout: sc.ReadTimeout, WriteTimeout: sc.WriteTimeout,
 		LexicalWeight: sc.LexicalWeight, VectorWeight: sc.VectorWeight, PersonalWeight: sc.PersonalWeight, HalfLife: sc.HalfLife,
 		CFWeight: sc.CFWeight, ContentWeight: sc.ContentWeight, PopularityWeight: sc.PopularityWeight, MMRLambda: sc.MMRLambda,
-		ReportsDir: sc.ReportsDir, MediaRoot: sc.MediaRoot,
+		ReportsDir: sc.ReportsDir, MediaRoot: sc.MediaRoot, QueryRetention: sc.QueryRetention,
 		Experiment: exp,
 		Impressions: api.ImpressionsConfig{Enabled: ic.Enabled, Buffer: ic.Buffer, BatchSize: ic.BatchSize,
 			FlushEvery: ic.FlushEvery, Retention: ic.Retention},

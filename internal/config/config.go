@@ -116,6 +116,9 @@ type Server struct {
 	// MediaRoot bounds which local files /media may serve (product images
 	// given as paths); empty means the working directory.
 	MediaRoot string `koanf:"media_root" yaml:"media_root"`
+	// QueryRetention: logged search queries (popular-query suggestions)
+	// older than this are deleted hourly; 0 keeps them.
+	QueryRetention time.Duration `koanf:"query_retention" yaml:"query_retention"`
 }
 
 // Fusion defines the vector space new products are fused into: the
@@ -227,7 +230,8 @@ func Default() Config {
 		Server: Server{Listen: "127.0.0.1:8080", Auth: "auto", RateLimit: 50, RateBurst: 100, BodyLimit: "12M",
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 			LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
-			CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, ReportsDir: "reports"},
+			CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, ReportsDir: "reports",
+			QueryRetention: 90 * 24 * time.Hour},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
 	}
 }
