@@ -298,7 +298,7 @@ func (s *Server) sweepLimiters(now time.Time) int {
 }
 
 // housekeeping sweeps the rate limiters every minute and prunes the query
-// log hourly (the first prune a minute after start).
+// log and erasure tombstones hourly (the first prune a minute after start).
 func (s *Server) housekeeping(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -309,25 +309,29 @@ func (s *Server) housekeeping(ctx context.Context) {
 			return
 		case now := <-t.C:
 			s.sweepLimiters(now)
-			if s.cfg.QueryRetention > 0 && now.Sub(lastPrune) >= time.Hour {
+			if now.Sub(lastPrune) >= time.Hour {
 				lastPrune = now
-				s.pruneQueries(ctx, now)
+				s.prune(ctx, now)
 			}
 		}
 	}
 }
 
-// pruneQueries deletes logged queries older than QueryRetention.
-func (s *Server) pruneQueries(ctx context.Context, now time.Time) {
+// prune deletes logged queries older than QueryRetention and erasure
+// tombstones past their day.
+func (s *Server) prune(ctx context.Context, now time.Time) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	n, err := s.deps.Store.PruneQueries(ctx, now.Add(-s.cfg.QueryRetention))
-	if err != nil {
-		s.log.Warn("query log: pruning failed", "err", err)
-		return
+	if s.cfg.QueryRetention > 0 {
+		n, err := s.deps.Store.PruneQueries(ctx, now.Add(-s.cfg.QueryRetention))
+		if err != nil {
+			s.log.Warn("query log: pruning failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("query log: pruned old queries", "deleted", n, "retention", s.cfg.QueryRetention)
+		}
 	}
-	if n > 0 {
-		s.log.Info("query log: pruned old queries", "deleted", n, "retention", s.cfg.QueryRetention)
+	if _, err := s.deps.Store.PruneTombstones(ctx, now); err != nil {
+		s.log.Warn("erasure tombstones: pruning failed", "err", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -171,16 +172,57 @@ func (s *Store) PutUserVector(ctx context.Context, uv UserVector) error {
 }
 
 // DeleteUser erases a user with everything that names them: events,
-// vectors, factors, logged queries and impressions cascade. (Impressions
-// still in an API server's write buffer are that server's to drop: see
-// api's deleteUser.)
+// vectors, factors, logged queries and impressions cascade. It leaves a
+// tombstone (the id's SHA-256, for a day) so impressions another server
+// served the user before this moment are never written after it (see
+// InsertImpressions). ErrNotFound when no row named the user; the
+// tombstone is left either way.
 func (s *Store) DeleteUser(ctx context.Context, userID string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, userID)
+	var deleted int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// Serialises with impression writes naming the user.
+		if err := lockUsers(ctx, tx, []string{userID}); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, userID)
+		if err != nil {
+			return err
+		}
+		deleted = tag.RowsAffected()
+		_, err = tx.Exec(ctx, `INSERT INTO forgotten_users (user_hash, forgotten_at) VALUES (sha256(convert_to($1, 'UTF8')), now())
+			ON CONFLICT (user_hash) DO UPDATE SET forgotten_at = EXCLUDED.forgotten_at`, userID)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete user %q: %w", userID, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if deleted == 0 {
 		return fmt.Errorf("user %q: %w", userID, ErrNotFound)
 	}
 	return nil
+}
+
+// lockUsers takes a transaction-scoped advisory lock per user id, in
+// sorted order so concurrent callers cannot deadlock.
+func lockUsers(ctx context.Context, tx pgx.Tx, users []string) error {
+	sorted := slices.Clone(users)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('vitrine-user:' || u, 0)) FROM unnest($1::text[]) AS u`, sorted); err != nil {
+		return fmt.Errorf("lock users: %w", err)
+	}
+	return nil
+}
+
+// TombstoneTTL is how long an erasure tombstone is kept: far longer than
+// any impression waits in a server's write buffer.
+const TombstoneTTL = 24 * time.Hour
+
+// PruneTombstones deletes erasure tombstones older than TombstoneTTL.
+func (s *Store) PruneTombstones(ctx context.Context, now time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM forgotten_users WHERE forgotten_at < $1`, now.Add(-TombstoneTTL))
+	if err != nil {
+		return 0, fmt.Errorf("prune tombstones: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }

@@ -34,10 +34,12 @@ type Impression struct {
 	ServedAt   time.Time
 }
 
-// InsertImpressions writes a batch of impressions in one transaction and
-// one round trip, creating named users first (so erasing a user erases
-// their impressions). Re-inserting an impression is harmless: a retried
-// batch whose first try did commit changes nothing.
+// InsertImpressions writes a batch of impressions in one transaction,
+// creating named users first (so erasing a user erases their
+// impressions). Impressions of a user erased after they were served (a
+// tombstone newer than served_at: another server forgot the user while
+// this batch waited) are dropped. Re-inserting an impression is harmless:
+// a retried batch whose first try did commit changes nothing.
 func (s *Store) InsertImpressions(ctx context.Context, imps []Impression) error {
 	if len(imps) == 0 {
 		return nil
@@ -53,11 +55,43 @@ func (s *Store) InsertImpressions(ctx context.Context, imps []Impression) error 
 	slices.Sort(users)
 	users = slices.Compact(users)
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
+		var forgotten map[string]time.Time
 		if len(users) > 0 {
-			b.Queue(`INSERT INTO users (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, users)
+			// Locked first, so an erasure cannot slip between the
+			// tombstone check and the insert.
+			if err := lockUsers(ctx, tx, users); err != nil {
+				return err
+			}
+			var err error
+			if forgotten, err = tombstones(ctx, tx, users); err != nil {
+				return err
+			}
 		}
+		keep := imps[:0:0]
+		live := map[string]bool{}
 		for _, im := range imps {
+			if at, ok := forgotten[im.UserID]; ok && !im.ServedAt.After(at) {
+				continue
+			}
+			keep = append(keep, im)
+			if im.UserID != "" {
+				live[im.UserID] = true
+			}
+		}
+		if len(keep) == 0 {
+			return nil
+		}
+		b := &pgx.Batch{}
+		if len(live) > 0 {
+			ids := make([]string, 0, len(live))
+			for _, u := range users {
+				if live[u] {
+					ids = append(ids, u)
+				}
+			}
+			b.Queue(`INSERT INTO users (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, ids)
+		}
+		for _, im := range keep {
 			pids := im.ProductIDs
 			if pids == nil {
 				pids = []string{}
@@ -67,10 +101,31 @@ func (s *Store) InsertImpressions(ctx context.Context, imps []Impression) error 
 				im.ID, im.UserID, im.Surface, im.Experiment, im.Variant, pids, im.ServedAt)
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("insert %d impressions: %w", len(imps), err)
+			return fmt.Errorf("insert %d impressions: %w", len(keep), err)
 		}
 		return nil
 	})
+}
+
+// tombstones returns when each of users was last erased, for those with a
+// tombstone.
+func tombstones(ctx context.Context, tx pgx.Tx, users []string) (map[string]time.Time, error) {
+	rows, err := tx.Query(ctx, `SELECT u, f.forgotten_at FROM unnest($1::text[]) AS u
+		JOIN forgotten_users f ON f.user_hash = sha256(convert_to(u, 'UTF8'))`, users)
+	if err != nil {
+		return nil, fmt.Errorf("erasure tombstones: %w", err)
+	}
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var u string
+		var at time.Time
+		if err := rows.Scan(&u, &at); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("erasure tombstones: %w", err)
+		}
+		out[u] = at
+	}
+	return out, rows.Err()
 }
 
 // ImpressionUsers returns, for each of ids that is stored, the user it was

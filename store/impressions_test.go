@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -232,5 +233,71 @@ func TestImpressionsLookupPruneAndErase(t *testing.T) {
 	// Events keep their impression id after the impression is gone.
 	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM events WHERE impression_id IS NOT NULL`).Scan(&n); err != nil || n != 3 {
 		t.Errorf("%d events with an impression id, want 3 (g, h, j)", n)
+	}
+}
+
+// Forgetting a user leaves a tombstone: an impression another server
+// served them before the erasure is never written after it, while lists
+// served after it (the user came back) are.
+func TestEraseTombstoneDropsLateImpressions(t *testing.T) {
+	s, ctx := open(t)
+	before := time.Now().Add(-time.Minute)
+	imp := func(n int, user string, at time.Time) store.Impression {
+		return store.Impression{ID: impID(n), UserID: user, Surface: store.SurfaceSearch, ProductIDs: []string{"p1"}, ServedAt: at}
+	}
+	count := func(q string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := s.Pool().QueryRow(ctx, q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := s.InsertImpressions(ctx, []store.Impression{imp(1, "u1", before)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	// Another server's buffer, written after the erasure: the list served
+	// before it is dropped (and u1 not recreated); the anonymous one lands.
+	if err := s.InsertImpressions(ctx, []store.Impression{imp(2, "u1", before), imp(3, "", before)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(`SELECT count(*) FROM impressions WHERE user_id = 'u1'`); n != 0 {
+		t.Errorf("%d impressions of the erased user written after the erasure", n)
+	}
+	if n := count(`SELECT count(*) FROM users WHERE id = 'u1'`); n != 0 {
+		t.Error("the erased user was recreated by a late impression")
+	}
+	if n := count(`SELECT count(*) FROM impressions WHERE id = $1::uuid`, impID(3)); n != 1 {
+		t.Error("the anonymous impression of the same batch was lost")
+	}
+	// The user comes back: a list served after the erasure is theirs.
+	if err := s.InsertImpressions(ctx, []store.Impression{imp(4, "u1", time.Now().Add(time.Second))}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(`SELECT count(*) FROM impressions WHERE user_id = 'u1'`); n != 1 {
+		t.Errorf("%d impressions of the returning user, want 1", n)
+	}
+	// A user only another server knew still gets a tombstone.
+	if err := s.DeleteUser(ctx, "u2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("erasing an unknown user: %v, want ErrNotFound", err)
+	}
+	if err := s.InsertImpressions(ctx, []store.Impression{imp(5, "u2", before)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(`SELECT count(*) FROM impressions WHERE id = $1::uuid`, impID(5)); n != 0 {
+		t.Error("an impression of a user erased while unknown here was written")
+	}
+	// Tombstones go after a day.
+	if n, err := s.PruneTombstones(ctx, time.Now()); err != nil || n != 0 {
+		t.Errorf("pruned %d fresh tombstones (%v)", n, err)
+	}
+	if n, err := s.PruneTombstones(ctx, time.Now().Add(store.TombstoneTTL+time.Hour)); err != nil || n != 2 {
+		t.Errorf("pruned %d tombstones a day later (%v), want 2", n, err)
+	}
+	if n := count(`SELECT count(*) FROM forgotten_users WHERE user_hash = sha256(convert_to('u1', 'UTF8'))`); n != 0 {
+		t.Error("tombstone kept past its day")
 	}
 }
