@@ -1038,7 +1038,7 @@ func (s *Server) recommendations(c echo.Context) error {
 // popular answers cold-start users with the most interacted-with products.
 func (s *Server) popular(c echo.Context, uid string, k int, exclude []string, p params) error {
 	ctx := c.Request().Context()
-	pop, err := s.deps.Store.PopularProducts(ctx, time.Now().Add(-90*24*time.Hour), k+len(exclude))
+	pop, err := s.deps.Store.PopularProducts(ctx, time.Now(), k+len(exclude))
 	if err != nil {
 		return err
 	}

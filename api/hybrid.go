@@ -58,7 +58,7 @@ func (s *Server) hybrid(ctx context.Context, uid string, pool int, bought []stri
 			add(n.ProductID)
 		}
 	}
-	pop, err := s.deps.Store.PopularProducts(ctx, time.Now().Add(-90*24*time.Hour), pool/2)
+	pop, err := s.deps.Store.PopularProducts(ctx, time.Now(), pool/2)
 	if err != nil {
 		return nil, err
 	}

@@ -261,12 +261,20 @@ func (s *Store) UpdateUserVector(ctx context.Context, userID string, space int, 
 	})
 }
 
-// PopularProducts counts weighted recent interactions per product.
-func (s *Store) PopularProducts(ctx context.Context, since time.Time, k int) ([]Scored, error) {
-	rows, err := s.pool.Query(ctx, `SELECT e.product_id, sum(CASE e.type WHEN 'purchase' THEN 5 WHEN 'add_to_cart' THEN 3
-			WHEN 'click' THEN 1 WHEN 'rating' THEN 2 ELSE 0.5 END)::float8 AS score
-		FROM events e JOIN products p ON p.id = e.product_id AND p.deleted_at IS NULL
-		WHERE e.occurred_at >= $1 GROUP BY e.product_id ORDER BY score DESC, e.product_id LIMIT $2`, since, k)
+// PopularityHalfLife is how fast a product's popularity fades (fixed by
+// migration 00012, which stores scores in its units).
+const PopularityHalfLife = 30 * 24 * time.Hour
+
+// PopularProducts returns the k most popular live products at now:
+// weighted interactions (purchase 5, add to cart 3, rating 2, click 1,
+// view 0.5), each halved every PopularityHalfLife since it happened.
+func (s *Store) PopularProducts(ctx context.Context, now time.Time, k int) ([]Scored, error) {
+	// Stored scores share one factor 2^((now - epoch)/half-life): ordering
+	// by them is the index order; dividing by it gives today's value.
+	rows, err := s.pool.Query(ctx, `SELECT pp.product_id, pp.score / vitrine_popularity_factor($1) AS score
+		FROM product_popularity pp JOIN products p ON p.id = pp.product_id AND p.deleted_at IS NULL
+		WHERE pp.score > 1e-9 * vitrine_popularity_factor($1)
+		ORDER BY pp.score DESC, pp.product_id LIMIT $2`, now, k)
 	if err != nil {
 		return nil, fmt.Errorf("popular products: %w", err)
 	}

@@ -1,11 +1,13 @@
 package store_test
 
 import (
+	"math"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/store"
 )
 
 // Suggestions complete titles, brands and categories, and drop each kind
@@ -80,4 +82,65 @@ func TestPruneQueries(t *testing.T) {
 	if rows.Err() != nil || !slices.Equal(left, []string{"new milk"}) {
 		t.Errorf("left %q (%v), want [new milk]", left, rows.Err())
 	}
+}
+
+// Popularity sums weighted interactions, each halved every 30 days, and
+// forgets the interactions of an erased user.
+func TestPopularProductsDecayAndErasure(t *testing.T) {
+	s, ctx := open(t)
+	if _, err := s.UpsertProducts(ctx, []catalog.Product{{ID: "a", Title: "A"}, {ID: "b", Title: "B"}, {ID: "c", Title: "C"}, {ID: "d", Title: "D"}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	ago := now.Add(-2 * store.PopularityHalfLife) // weighs a quarter
+	ev := func(id, user, product string, typ catalog.EventType, at time.Time) catalog.Event {
+		return catalog.Event{ClientEventID: id, UserID: user, ProductID: product, Type: typ, OccurredAt: at}
+	}
+	res, err := s.InsertEvents(ctx, []catalog.Event{
+		ev("1", "buyer", "a", catalog.Purchase, now),                 // a: 5
+		ev("2", "u2", "b", catalog.Click, now),                       // b: 1 + 1 + 0.5/4
+		ev("3", "u3", "b", catalog.Click, now),                       //
+		ev("4", "u2", "b", catalog.View, ago),                        //
+		ev("5", "u3", "c", catalog.Purchase, ago),                    // c: 2 × 5/4
+		ev("6", "u3", "c", catalog.Purchase, ago),                    //
+		ev("7", "u3", "d", catalog.Click, now.Add(-24*90*time.Hour)), // d: 2^-3
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Status != store.EventInserted {
+			t.Fatalf("event %d: %v", i, r.Status)
+		}
+	}
+	want := []store.Scored{{ProductID: "a", Score: 5}, {ProductID: "c", Score: 2.5}, {ProductID: "b", Score: 2.125}, {ProductID: "d", Score: 0.125}}
+	check := func(want []store.Scored) {
+		t.Helper()
+		got, err := s.PopularProducts(ctx, now, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("popular %+v, want %+v", got, want)
+		}
+		for i := range want {
+			if got[i].ProductID != want[i].ProductID || math.Abs(got[i].Score-want[i].Score) > 1e-6 {
+				t.Errorf("popular[%d] = %+v, want %+v", i, got[i], want[i])
+			}
+		}
+	}
+	check(want)
+	// A retried event changes nothing; erasing the buyer takes a away.
+	if _, err := s.InsertEvents(ctx, []catalog.Event{ev("1", "buyer", "a", catalog.Purchase, now)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, "buyer"); err != nil {
+		t.Fatal(err)
+	}
+	check(want[1:])
+	// Deleted products are not popular.
+	if err := s.DeleteProduct(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	check([]store.Scored{want[2], want[3]})
 }
