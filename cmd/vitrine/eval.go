@@ -26,10 +26,15 @@ import (
 func newEvalCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "eval",
-		Short: "Measure retrieval quality on what is ingested (search by photo, text search)",
-		Long: `Offline evaluation against the products in the database: each command runs
-the same retrieval as the API, scores it against labelled data and prints the
-figures, with --json and --md reports.`,
+		Short: "Measure quality: search, search by photo, recommendations offline, and CTR/CVR online",
+		Long: `Evaluation with numbers anyone can reproduce. Offline: 'photos' and 'search'
+run the same retrieval as the API over the ingested products and score it
+against labelled data; 'recs' compares the recommenders (and rating
+predictors) on an interaction file under RecBole's protocols, full ranking;
+'synth' writes a planted interaction file for it. Online: 'online' reports
+CTR and CVR per A/B variant from the impression log, with confidence
+intervals. Each writes --json and --md reports, and PNG plots where a
+picture reads better (--plot).`,
 	}
 	cmd.AddCommand(newEvalPhotosCmd(a), newEvalSearchCmd(a), newEvalRecsCmd(a), newEvalOnlineCmd(a), newEvalSynthCmd())
 	return cmd
