@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/vitrinehq/vitrine/ranking"
 	"github.com/vitrinehq/vitrine/recommend"
 	"github.com/vitrinehq/vitrine/store"
@@ -40,27 +42,38 @@ func (s *Server) hybrid(ctx context.Context, uid string, pool int, bought []stri
 			cands = append(cands, id)
 		}
 	}
+	// The three retrievals, and then the two lookups, are independent:
+	// run each set concurrently, so a request waits for the slowest query
+	// rather than their sum.
+	var (
+		top, pop []store.Scored
+		nn       []store.Neighbor
+	)
+	g, gctx := errgroup.WithContext(ctx)
 	if uf != nil {
-		top, err := s.deps.Store.TopItemsByFactors(ctx, cf, uf, pool, bought)
-		if err != nil {
-			return nil, err
-		}
-		for _, x := range top {
-			add(x.ProductID)
-		}
+		g.Go(func() (err error) {
+			top, err = s.deps.Store.TopItemsByFactors(gctx, cf, uf, pool, bought)
+			return err
+		})
 	}
 	if hasContent {
-		nn, err := s.deps.Store.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: user, K: pool, Filter: catalogExclude(bought)})
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range nn {
-			add(n.ProductID)
-		}
+		g.Go(func() (err error) {
+			nn, err = s.deps.Store.Nearest(gctx, store.NearestQuery{Space: sp.Version, Vector: user, K: pool, Filter: catalogExclude(bought)})
+			return err
+		})
 	}
-	pop, err := s.deps.Store.PopularProducts(ctx, time.Now(), pool/2)
-	if err != nil {
+	g.Go(func() (err error) {
+		pop, err = s.deps.Store.PopularProducts(gctx, time.Now(), pool/2)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	for _, x := range top {
+		add(x.ProductID)
+	}
+	for _, n := range nn {
+		add(n.ProductID)
 	}
 	popScore := map[string]float64{}
 	for _, p := range pop {
@@ -70,12 +83,17 @@ func (s *Server) hybrid(ctx context.Context, uid string, pool int, bought []stri
 	if len(cands) == 0 {
 		return nil, nil
 	}
-	factors, err := s.deps.Store.ItemFactors(ctx, cf.Version, cands)
-	if err != nil {
-		return nil, err
-	}
-	vecs, err := s.deps.Store.ProductVectors(ctx, sp.Version, cands)
-	if err != nil {
+	var factors, vecs map[string][]float32
+	g, gctx = errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		factors, err = s.deps.Store.ItemFactors(gctx, cf.Version, cands)
+		return err
+	})
+	g.Go(func() (err error) {
+		vecs, err = s.deps.Store.ProductVectors(gctx, sp.Version, cands)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	parts := map[string][]float64{"collaborative": nan(len(cands)), "content": nan(len(cands)), "popularity": make([]float64, len(cands))}
