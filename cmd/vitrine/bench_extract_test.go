@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -83,15 +82,7 @@ func TestBenchExtract(t *testing.T) {
 	if err != nil || !bytes.Contains(md, []byte("| modality | model | batch | pipeline items/s")) || bytes.Count(md, []byte("\n| ")) != 7 {
 		t.Errorf("Markdown report (%v):\n%s", err, md)
 	}
-	f, err := os.Open(plotOut)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cfg, err := png.DecodeConfig(f)
-	if err != nil || cfg.Width < 100 || cfg.Height < 100 {
-		t.Errorf("plot: %+v, %v: want a PNG", cfg, err)
-	}
+	assertPNG(t, plotOut)
 }
 
 func TestBenchExtractBadFlags(t *testing.T) {
