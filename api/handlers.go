@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/vitrinehq/vitrine/catalog"
@@ -528,15 +530,25 @@ func (s *Server) search(c echo.Context) error {
 	if len(rs) > k {
 		rs = rs[:k]
 	}
+	// The page, its facets and the query log are independent queries.
 	resp := SearchResponse{Query: q}
-	if resp.Results, err = s.hits(ctx, rs, true); err != nil {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		resp.Results, err = s.hits(gctx, rs, true)
 		return err
-	}
-	if resp.Facets, err = s.deps.Store.Facets(ctx, pool2); err != nil {
+	})
+	g.Go(func() (err error) {
+		resp.Facets, err = s.deps.Store.Facets(gctx, pool2)
 		return err
-	}
-	if err := s.deps.Store.LogQuery(ctx, uid, q); err != nil {
-		s.log.Warn("query log", "err", err)
+	})
+	g.Go(func() error {
+		if err := s.deps.Store.LogQuery(gctx, uid, q); err != nil && gctx.Err() == nil {
+			s.log.Warn("query log", "err", err) // a lost log line does not fail the search
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	resp.ImpressionID, resp.Variant = s.served(store.SurfaceSearch, uid, p.variant, resp.Results), p.variant.Name
 	return c.JSON(http.StatusOK, resp)
