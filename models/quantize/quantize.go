@@ -314,11 +314,10 @@ func (q *quantizer) node(n *onnxpb.NodeProto) error {
 	return nil
 }
 
-func (q *quantizer) matMul(n *onnxpb.NodeProto) error {
-	if len(n.Input) != 2 || len(n.Output) != 1 {
-		q.skip(n, "malformed: want 2 inputs and 1 output")
-		return nil
-	}
+// matrixWeight returns the constant 2-D weight (second input) of a MatMul
+// or Gemm worth quantising, or nil after recording why the node is skipped
+// (rankWhy completes the message for a weight that is not a matrix).
+func (q *quantizer) matrixWeight(n *onnxpb.NodeProto, rankWhy string) *onnxpb.TensorProto {
 	if _, ok := q.inits[n.Input[0]]; ok {
 		q.skip(n, "both inputs are constant (a constant-folding job, not a quantisation one)")
 		return nil
@@ -329,14 +328,26 @@ func (q *quantizer) matMul(n *onnxpb.NodeProto) error {
 		return nil
 	}
 	if len(w.Dims) != 2 {
-		q.skip(n, "weight has rank %d; only [K,N] matrices are quantised", len(w.Dims))
+		q.skip(n, "weight has rank %d; %s", len(w.Dims), rankWhy)
 		return nil
 	}
-	k, c := int(w.Dims[0]), int(w.Dims[1])
-	if k*c < max(q.o.minElements, 1) {
-		q.skip(n, "weight has %d values, fewer than the %d worth quantising", k*c, q.o.minElements)
+	if size := w.Dims[0] * w.Dims[1]; size < int64(max(q.o.minElements, 1)) {
+		q.skip(n, "weight has %d values, fewer than the %d worth quantising", size, q.o.minElements)
 		return nil
 	}
+	return w
+}
+
+func (q *quantizer) matMul(n *onnxpb.NodeProto) error {
+	if len(n.Input) != 2 || len(n.Output) != 1 {
+		q.skip(n, "malformed: want 2 inputs and 1 output")
+		return nil
+	}
+	w := q.matrixWeight(n, "only [K,N] matrices are quantised")
+	if w == nil {
+		return nil
+	}
+	c := int(w.Dims[1])
 	qw, scale, err := q.weight(n, w, false, 1)
 	if err != nil {
 		return err
@@ -404,26 +415,13 @@ func (q *quantizer) gemm(n *onnxpb.NodeProto) error {
 		q.skip(n, "transA=1: the activation is transposed, which DynamicQuantizeMatMul cannot do")
 		return nil
 	}
-	if _, ok := q.inits[n.Input[0]]; ok {
-		q.skip(n, "both inputs are constant (a constant-folding job, not a quantisation one)")
-		return nil
-	}
-	w, why := q.constant(n.Input[1])
+	w := q.matrixWeight(n, "Gemm takes [K,N]")
 	if w == nil {
-		q.skip(n, "%s", why)
-		return nil
-	}
-	if len(w.Dims) != 2 {
-		q.skip(n, "weight has rank %d; Gemm takes [K,N]", len(w.Dims))
 		return nil
 	}
 	cols := int(w.Dims[1])
 	if transB != 0 {
 		cols = int(w.Dims[0])
-	}
-	if int(w.Dims[0]*w.Dims[1]) < max(q.o.minElements, 1) {
-		q.skip(n, "weight has %d values, fewer than the %d worth quantising", w.Dims[0]*w.Dims[1], q.o.minElements)
-		return nil
 	}
 	var bias string
 	var biasVals []float32
