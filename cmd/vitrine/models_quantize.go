@@ -23,6 +23,7 @@ import (
 	"github.com/vitrinehq/vitrine/extractors/onnx"
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/models/quantize"
+	"github.com/vitrinehq/vitrine/ranking"
 )
 
 func newModelsQuantizeCmd(a *app) *cobra.Command {
@@ -353,24 +354,11 @@ func printComparison(w io.Writer, sides [2]*compareSide, n, batch, runs, k int) 
 func agreement(a, b [][]float32) (mean, lo float64) {
 	lo = 1
 	for i := range a {
-		c := cosine(a[i], b[i])
+		c := ranking.Cosine(a[i], b[i])
 		mean += c
 		lo = min(lo, c)
 	}
 	return mean / float64(len(a)), lo
-}
-
-func cosine(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	if aa == 0 || bb == 0 {
-		return 0
-	}
-	return ab / math.Sqrt(aa*bb)
 }
 
 // neighbours returns, for each vector, the indices of its k most similar
