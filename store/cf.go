@@ -149,21 +149,8 @@ func (s *Store) UserFactors(ctx context.Context, version int, userID string) ([]
 
 // ItemFactors returns the factors of products in a model.
 func (s *Store) ItemFactors(ctx context.Context, version int, ids []string) (map[string][]float32, error) {
-	rows, err := s.pool.Query(ctx, `SELECT product_id, factors FROM item_factors WHERE model_version = $1 AND product_id = ANY($2)`, version, ids)
-	if err != nil {
-		return nil, fmt.Errorf("item factors: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[string][]float32, len(ids))
-	for rows.Next() {
-		var id string
-		var v pgvector.Vector
-		if err := rows.Scan(&id, &v); err != nil {
-			return nil, fmt.Errorf("scan item factors: %w", err)
-		}
-		out[id] = v.Slice()
-	}
-	return out, rows.Err()
+	return s.vectorsByProduct(ctx, "item factors", len(ids), `SELECT product_id, factors FROM item_factors
+		WHERE model_version = $1 AND product_id = ANY($2)`, version, ids)
 }
 
 // TopItemsByFactors returns the live products with the highest inner

@@ -349,22 +349,31 @@ func (s *Store) checkProductsExist(ctx context.Context, ids []string) error {
 
 // ProductVectors returns the fused vectors of ids in a space.
 func (s *Store) ProductVectors(ctx context.Context, version int, ids []string) (map[string][]float32, error) {
-	rows, err := s.pool.Query(ctx, `SELECT product_id, COALESCE(embedding, embedding_half::vector)
+	return s.vectorsByProduct(ctx, "product vectors", len(ids), `SELECT product_id, COALESCE(embedding, embedding_half::vector)
 		FROM product_vectors WHERE space_version = $1 AND product_id = ANY($2)`, version, ids)
+}
+
+// vectorsByProduct runs a query of (product id, vector) rows into a map
+// sized for n; what names it in errors.
+func (s *Store) vectorsByProduct(ctx context.Context, what string, n int, query string, args ...any) (map[string][]float32, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("product vectors: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
-	out := make(map[string][]float32, len(ids))
+	out := make(map[string][]float32, n)
 	for rows.Next() {
 		var id string
 		var v pgvector.Vector
 		if err := rows.Scan(&id, &v); err != nil {
-			return nil, fmt.Errorf("scan product vector: %w", err)
+			return nil, fmt.Errorf("scan %s: %w", what, err)
 		}
 		out[id] = v.Slice()
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
 }
 
 // VectorSourceHashes returns the source hashes of vectors already in a
