@@ -17,6 +17,7 @@ import (
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/extractors/imageprep"
 	"github.com/vitrinehq/vitrine/internal/testenv"
+	"github.com/vitrinehq/vitrine/ranking"
 )
 
 func open(t *testing.T, name string) extractors.Encoder {
@@ -28,16 +29,6 @@ func open(t *testing.T, name string) extractors.Encoder {
 	}
 	t.Cleanup(func() { e.Close() })
 	return e
-}
-
-func cos(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	return ab / math.Sqrt(aa*bb)
 }
 
 func read(t *testing.T, path string) []byte {
@@ -105,14 +96,14 @@ func TestImageEncoderMobileNet(t *testing.T) {
 		t.Errorf("garbage input: err %v", errs[4])
 	}
 	t.Logf("chelsea.png: top ImageNet class %d; cos(cat, mirror) %.3f; cos(cat, coffee) %.3f; cos(cat, rocket) %.3f",
-		top, cos(vecs[0], vecs[1]), cos(vecs[0], vecs[2]), cos(vecs[0], vecs[3]))
-	if c := cos(vecs[0], vecs[1]); c <= 0.95 {
+		top, ranking.Cosine(vecs[0], vecs[1]), ranking.Cosine(vecs[0], vecs[2]), ranking.Cosine(vecs[0], vecs[3]))
+	if c := ranking.Cosine(vecs[0], vecs[1]); c <= 0.95 {
 		t.Errorf("cos(cat, mirrored cat) = %.3f, want > 0.95", c)
 	}
-	if c := cos(vecs[0], vecs[2]); c >= cos(vecs[0], vecs[1]) {
+	if c := ranking.Cosine(vecs[0], vecs[2]); c >= ranking.Cosine(vecs[0], vecs[1]) {
 		t.Errorf("cat is as close to coffee (%.3f) as to its mirror image", c)
 	}
-	if n := cos(vecs[0], vecs[0]); math.Abs(n-1) > 1e-6 {
+	if n := ranking.Cosine(vecs[0], vecs[0]); math.Abs(n-1) > 1e-6 {
 		t.Errorf("not normalised")
 	}
 
@@ -121,7 +112,7 @@ func TestImageEncoderMobileNet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := cos(one, vecs[0]); c < 0.9999 {
+	if c := ranking.Cosine(one, vecs[0]); c < 0.9999 {
 		t.Errorf("single vs batch cosine %.6f", c)
 	}
 }
@@ -143,8 +134,8 @@ func TestTextEncoderGloVe(t *testing.T) {
 		}
 	}
 	shoes, sneakers, knife := vecs[0], vecs[1], vecs[2]
-	t.Logf("cos(running shoes, sneakers) %.3f, cos(running shoes, kitchen knife) %.3f", cos(shoes, sneakers), cos(shoes, knife))
-	if a, b := cos(shoes, sneakers), cos(shoes, knife); a <= b {
+	t.Logf("cos(running shoes, sneakers) %.3f, cos(running shoes, kitchen knife) %.3f", ranking.Cosine(shoes, sneakers), ranking.Cosine(shoes, knife))
+	if a, b := ranking.Cosine(shoes, sneakers), ranking.Cosine(shoes, knife); a <= b {
 		t.Errorf("cos(running shoes, sneakers) %.3f <= cos(running shoes, kitchen knife) %.3f", a, b)
 	}
 	for _, i := range []int{3, 4} {
@@ -157,7 +148,7 @@ func TestTextEncoderGloVe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := cos(alone, shoes); c < 0.99999 {
+	if c := ranking.Cosine(alone, shoes); c < 0.99999 {
 		t.Errorf("padding changed the embedding: cos %.6f", c)
 	}
 	// Over-long text is truncated, not an error.
@@ -196,7 +187,7 @@ func TestConcurrentEncode(t *testing.T) {
 	}
 	wg.Wait()
 	for i, v := range got {
-		if c := cos(v, want[i%len(words)]); c < 0.99999 {
+		if c := ranking.Cosine(v, want[i%len(words)]); c < 0.99999 {
 			t.Errorf("call %d (%s): cos %.6f to its batch vector", i, words[i%len(words)], c)
 		}
 	}
@@ -248,7 +239,7 @@ func photoAccuracy(t *testing.T, e extractors.Encoder, src string) (float64, flo
 		}
 		var ss []scored
 		for i, cv := range cvecs {
-			ss = append(ss, scored{i, cos(v, cv)})
+			ss = append(ss, scored{i, ranking.Cosine(v, cv)})
 		}
 		sort.Slice(ss, func(a, b int) bool { return ss[a].s > ss[b].s })
 		for r := range 5 {
@@ -295,10 +286,10 @@ func TestAudioEncoderFSDD(t *testing.T) {
 	for i := range vecs {
 		for j := i + 1; j < len(vecs); j++ {
 			if digits[i] == digits[j] {
-				same += cos(vecs[i], vecs[j])
+				same += ranking.Cosine(vecs[i], vecs[j])
 				ns++
 			} else {
-				diff += cos(vecs[i], vecs[j])
+				diff += ranking.Cosine(vecs[i], vecs[j])
 				nd++
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vitrinehq/vitrine/fusion"
+	"github.com/vitrinehq/vitrine/ranking"
 )
 
 func randVec(r *rand.Rand, n int) []float32 {
@@ -15,16 +16,6 @@ func randVec(r *rand.Rand, n int) []float32 {
 		v[i] = float32(r.NormFloat64())
 	}
 	return v
-}
-
-func cos(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	return ab / math.Sqrt(aa*bb)
 }
 
 var concat = fusion.Spec{Strategy: fusion.WeightedConcat, Components: []fusion.Component{
@@ -47,9 +38,9 @@ func TestWeightedConcatCosineProperty(t *testing.T) {
 		fb, _ := concat.Fuse(b)
 		want := 0.0
 		for _, c := range concat.Components {
-			want += c.Weight * cos(a[c.Model], b[c.Model])
+			want += c.Weight * ranking.Cosine(a[c.Model], b[c.Model])
 		}
-		if got := cos(fa, fb); math.Abs(got-want) > 1e-5 {
+		if got := ranking.Cosine(fa, fb); math.Abs(got-want) > 1e-5 {
 			t.Fatalf("trial %d: cos %v, weighted sum %v", trial, got, want)
 		}
 		sum := 0.0
@@ -59,7 +50,7 @@ func TestWeightedConcatCosineProperty(t *testing.T) {
 		if math.Abs(sum-want) > 1e-5 {
 			t.Fatalf("trial %d: explanation sums to %v, want %v", trial, sum, want)
 		}
-		if n := math.Sqrt(cos(fa, fa) * 1); math.Abs(n-1) > 1e-6 {
+		if n := math.Sqrt(ranking.Cosine(fa, fa) * 1); math.Abs(n-1) > 1e-6 {
 			t.Fatalf("fused vector not unit length")
 		}
 	}
@@ -77,8 +68,8 @@ func TestMissingModalityRenormalises(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := (0.3*cos(a["text@1"], b["text@1"]) + 0.5*cos(a["image@1"], b["image@1"])) / 0.8
-	if got := cos(fa, fb); math.Abs(got-want) > 1e-5 {
+	want := (0.3*ranking.Cosine(a["text@1"], b["text@1"]) + 0.5*ranking.Cosine(a["image@1"], b["image@1"])) / 0.8
+	if got := ranking.Cosine(fa, fb); math.Abs(got-want) > 1e-5 {
 		t.Errorf("cos %v, want renormalised %v", got, want)
 	}
 }

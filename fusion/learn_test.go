@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vitrinehq/vitrine/fusion"
+	"github.com/vitrinehq/vitrine/ranking"
 )
 
 // Shoppers here move between products that look alike (image space) while
@@ -31,7 +32,7 @@ func TestLearnWeightsFollowsBehaviour(t *testing.T) {
 			if skip[id] {
 				continue
 			}
-			if c := cos(vecs[from]["image@1"], vecs[id]["image@1"]); c > bestC {
+			if c := ranking.Cosine(vecs[from]["image@1"], vecs[id]["image@1"]); c > bestC {
 				best, bestC = id, c
 			}
 		}

@@ -230,20 +230,10 @@ func TestALSFoldInMatchesFit(t *testing.T) {
 			items[n] = d.ItemID(int(i))
 		}
 		v := m.FoldIn(items, vals)
-		if c := cosine32(v, users[u]); c < 0.98 {
+		if c := ranking.Cosine(v, users[u]); c < 0.98 {
 			t.Errorf("user %d: fold-in vs fitted factor cosine %.4f", u, c)
 		}
 	}
-}
-
-func cosine32(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	return ab / math.Sqrt(aa*bb)
 }
 
 // Exported factors are what ScoreUser multiplies (BPR's carry the bias

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/vitrinehq/vitrine/internal/testenv"
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/models/quantize"
+	"github.com/vitrinehq/vitrine/ranking"
 )
 
 // The generated BERT is sized so its MatMul weights matter: hidden 128
@@ -97,16 +97,6 @@ func encodeAll(t *testing.T, m models.Manifest, dir string, texts []string) [][]
 		}
 	}
 	return vecs
-}
-
-func cosine(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	return ab / math.Sqrt(aa*bb)
 }
 
 // TestBERTInt8 quantises a generated BERT through Install and holds the
@@ -189,7 +179,7 @@ func TestBERTInt8(t *testing.T) {
 			int8Vecs := encodeAll(t, m, dir, texts)
 			var sum, worst float64 = 0, 1
 			for i := range texts {
-				c := cosine(want[i], int8Vecs[i])
+				c := ranking.Cosine(want[i], int8Vecs[i])
 				sum += c
 				if c < worst {
 					worst = c
