@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -258,18 +257,20 @@ func (l *impressionLog) flush(ctx context.Context) error {
 	}
 }
 
-// owner reports whether an impression is buffered here, and its user.
-func (l *impressionLog) owner(id string) (string, bool) {
+// owners returns the users of those of ids buffered here, in one pass over
+// the buffer (a batch of events may name many impressions).
+func (l *impressionLog) owners(ids map[string]bool) map[string]string {
+	out := map[string]string{}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, list := range [][]pendingImpression{l.inflight, l.pending} {
 		for _, p := range list {
-			if p.imp.ID == id {
-				return p.imp.UserID, true
+			if ids[p.imp.ID] {
+				out[p.imp.ID] = p.imp.UserID
 			}
 		}
 	}
-	return "", false
+	return out
 }
 
 // forget drops the user's buffered impressions and then runs erase (the
@@ -402,23 +403,21 @@ func (s *Server) servedInto(resp map[string]any, surface, userID string, v exper
 // it is a UUIDv7 minted within impressionGrace (another server may still
 // hold it in its buffer).
 func (s *Server) checkImpressions(ctx context.Context, evs []catalog.Event) (map[int]string, error) {
-	owners := map[string]string{}
-	var lookup []string
+	wanted := map[string]bool{}
 	for _, e := range evs {
-		id := strings.ToLower(e.ImpressionID)
-		if id == "" {
-			continue
+		if e.ImpressionID != "" {
+			wanted[strings.ToLower(e.ImpressionID)] = true
 		}
-		if _, seen := owners[id]; seen || slices.Contains(lookup, id) {
-			continue
+	}
+	owners := map[string]string{}
+	if len(wanted) > 0 && s.imps != nil {
+		owners = s.imps.owners(wanted)
+	}
+	var lookup []string
+	for id := range wanted {
+		if _, buffered := owners[id]; !buffered {
+			lookup = append(lookup, id)
 		}
-		if s.imps != nil {
-			if u, ok := s.imps.owner(id); ok {
-				owners[id] = u
-				continue
-			}
-		}
-		lookup = append(lookup, id)
 	}
 	if len(lookup) > 0 {
 		found, err := s.deps.Store.ImpressionUsers(ctx, lookup)
