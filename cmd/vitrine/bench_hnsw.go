@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -187,12 +188,8 @@ from the same run.`,
 }
 
 func summarise(ef int, recall float64, lat []time.Duration) hnswRow {
-	s := append([]time.Duration(nil), lat...)
-	for i := 1; i < len(s); i++ { // insertion sort: a few hundred values
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	s := slices.Clone(lat)
+	slices.Sort(s)
 	return hnswRow{EfSearch: ef, Recall: recall, P50: load.Percentile(s, 50), P99: load.Percentile(s, 99)}
 }
 
