@@ -5,21 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
 )
-
-// ErrNoCFModel means no collaborative-filtering model has been trained.
-var ErrNoCFModel = errors.New("no trained collaborative-filtering model")
-
-// TrainingEvent is one event as training reads it.
-type TrainingEvent struct {
-	UserID, ProductID, Type string
-	Value                   *float64
-	At                      time.Time
-}
 
 // TrainingEvents streams every event on a live product to fn, in time
 // order. Erased users' events are gone, so training leaves them out.
@@ -40,20 +29,6 @@ func (s *Store) TrainingEvents(ctx context.Context, fn func(TrainingEvent) error
 		}
 	}
 	return rows.Err()
-}
-
-// CFModel describes a trained model.
-type CFModel struct {
-	Version      int
-	Method       string
-	Params       map[string]any
-	Dim          int
-	Gram         []float64
-	Interactions int64
-	Users, Items int
-	TrainSeconds float64
-	TrainedAt    time.Time
-	Active       bool
 }
 
 // SaveCFModel stores a model with its factors (COPY, in one transaction)

@@ -10,17 +10,6 @@ import (
 	"github.com/pgvector/pgvector-go"
 )
 
-// Embedding is one model's vector for one product. Kept per model so a
-// fusion re-weighting never re-runs a model and a model change re-runs
-// only that model.
-type Embedding struct {
-	ProductID string
-	Model     string // manifest name@version
-	Modality  string
-	InputHash []byte // hash of the encoded input
-	Vector    []float32
-}
-
 // PutEmbeddings upserts embeddings. Products must exist.
 func (s *Store) PutEmbeddings(ctx context.Context, es []Embedding) error {
 	if len(es) == 0 {

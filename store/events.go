@@ -13,23 +13,6 @@ import (
 	"github.com/vitrinehq/vitrine/catalog"
 )
 
-// EventStatus is what happened to one submitted event.
-type EventStatus int
-
-// Event outcomes: a duplicate (same user and client event id) is accepted
-// and ignored, so clients can retry safely.
-const (
-	EventInserted EventStatus = iota + 1
-	EventDuplicate
-	EventFailed
-)
-
-// EventResult is the outcome of one event of a batch.
-type EventResult struct {
-	Status EventStatus
-	Err    error
-}
-
 // InsertEvents appends validated events idempotently. Users are created on
 // first sight. An event naming an unknown product fails alone with an
 // *UnknownProductError; the rest land.
@@ -116,15 +99,6 @@ func (s *Store) UserEvents(ctx context.Context, userID string, limit int) ([]cat
 		e.Type = catalog.EventType(t)
 		return e, err
 	})
-}
-
-// UserVector is a user's taste in one space, updated online from events.
-type UserVector struct {
-	UserID    string
-	Space     int
-	Vector    []float32
-	Weight    float64
-	UpdatedAt time.Time
 }
 
 // GetUserVector returns a user's vector in a space.

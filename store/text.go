@@ -13,12 +13,6 @@ import (
 	"github.com/vitrinehq/vitrine/catalog"
 )
 
-// Scored is a product with a score from one retrieval method.
-type Scored struct {
-	ProductID string
-	Score     float64
-}
-
 // LexicalSearch ranks live products by PostgreSQL full-text relevance
 // (title weighted above brand and category, above description) for a web
 // search style query ("red apple -green", quoted phrases).
@@ -39,14 +33,6 @@ func (s *Store) LexicalSearch(ctx context.Context, q string, f catalog.Filter, k
 		err := r.Scan(&x.ProductID, &x.Score)
 		return x, err
 	})
-}
-
-// Facets are counts of candidate products by top category, brand and price
-// band.
-type Facets struct {
-	Category map[string]int `json:"category"`
-	Brand    map[string]int `json:"brand"`
-	Price    map[string]int `json:"price"`
 }
 
 // Facets counts the given products.
@@ -80,13 +66,6 @@ func (s *Store) Facets(ctx context.Context, ids []string) (Facets, error) {
 		}
 	}
 	return f, rows.Err()
-}
-
-// Suggestion is one search-as-you-type completion.
-type Suggestion struct {
-	Text  string  `json:"text"`
-	Kind  string  `json:"kind"` // title, brand, category or query
-	Score float64 `json:"score"`
 }
 
 // Suggest completes a partial query from product titles, brands, category
