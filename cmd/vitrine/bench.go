@@ -24,6 +24,7 @@ import (
 	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/internal/synth"
 	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/report"
 	"github.com/vitrinehq/vitrine/store"
 	"github.com/vitrinehq/vitrine/training"
 )
@@ -234,11 +235,15 @@ unmeasured first, so neither side of a pair pays for cold caches.`,
 			})
 			printAPIBench(out, rep)
 			if plotOut != "" {
-				if err := latencyPlot(plotOut, fmt.Sprintf("API latency, %d products, %d clients (dashed: bare database query)", products, clients), rep.Results); err != nil {
+				series := make([]report.LatencySeries, len(rep.Results))
+				for i, r := range rep.Results {
+					series[i] = report.LatencySeries{Name: r.Name, Latencies: r.Latencies}
+				}
+				if err := report.LatencyPlot(plotOut, fmt.Sprintf("API latency, %d products, %d clients (dashed: bare database query)", products, clients), series); err != nil {
 					return err
 				}
 			}
-			return writeEvalReports(jsonOut, mdOut, rep, apiBenchMarkdown)
+			return report.Write(jsonOut, mdOut, rep, apiBenchMarkdown)
 		},
 	}
 	cmd.Flags().IntVar(&products, "products", 100_000, "synthetic products to load")

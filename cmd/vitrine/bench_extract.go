@@ -27,6 +27,7 @@ import (
 	"github.com/vitrinehq/vitrine/extractors/onnx"
 	"github.com/vitrinehq/vitrine/internal/config"
 	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/report"
 )
 
 // extractModalities are the modalities bench extract knows, in order.
@@ -216,7 +217,7 @@ repeated when there are fewer, make each batch. Runs on the CPU provider.`,
 					return err
 				}
 			}
-			return writeEvalReports(jsonOut, mdOut, rep, extractMarkdown)
+			return report.Write(jsonOut, mdOut, rep, extractMarkdown)
 		},
 	}
 	cmd.Flags().StringVar(&modalities, "modality", "text,image,audio", "modalities to measure (text, image, audio)")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/eval/load"
+	"github.com/vitrinehq/vitrine/report"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -173,7 +174,7 @@ from the same run.`,
 					return err
 				}
 			}
-			return writeEvalReports(jsonOut, mdOut, rep, hnswMarkdown)
+			return report.Write(jsonOut, mdOut, rep, hnswMarkdown)
 		},
 	}
 	cmd.Flags().IntVar(&products, "products", 100_000, "vectors to load")

@@ -22,6 +22,7 @@ import (
 	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/internal/synth"
 	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/report"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -181,7 +182,7 @@ beside its size before the load (the schema alone).`,
 			if err := printIngest(out, rep); err != nil {
 				return err
 			}
-			return writeEvalReports(jsonOut, mdOut, rep, ingestMarkdown)
+			return report.Write(jsonOut, mdOut, rep, ingestMarkdown)
 		},
 	}
 	cmd.Flags().IntVar(&products, "products", 20_000, "synthetic products per text case")

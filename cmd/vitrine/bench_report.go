@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image/color"
 	"io"
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -18,63 +16,9 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/vitrinehq/vitrine/eval/load"
+	"github.com/vitrinehq/vitrine/report"
 	"github.com/vitrinehq/vitrine/store"
 )
-
-// palette is the matplotlib "tab10" cycle: distinguishable and familiar.
-var palette = []color.Color{
-	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
-	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
-	color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff},
-}
-
-var dashed = []vg.Length{vg.Points(5), vg.Points(3)}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// latencyPlot draws the latency distribution (empirical CDF, log time axis)
-// of each load result: the API solid, its bare database baseline dashed in
-// the same colour. Results come in API/baseline pairs, as bench api makes them.
-func latencyPlot(path, title string, results []load.Result) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = "latency (ms, log scale)"
-	p.Y.Label.Text = "fraction of requests at or below"
-	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-	p.Y.Min, p.Y.Max = 0, 1
-	p.Legend.Top = false
-	p.Legend.Left = false
-	p.Add(plotter.NewGrid())
-	for i, r := range results {
-		if len(r.Latencies) == 0 {
-			continue
-		}
-		// At most ~500 points a line: enough for a smooth curve.
-		step := max(1, len(r.Latencies)/500)
-		var xys plotter.XYs
-		for j := 0; j < len(r.Latencies); j += step {
-			xys = append(xys, plotter.XY{X: max(ms(r.Latencies[j]), 0.001), Y: float64(j+1) / float64(len(r.Latencies))})
-		}
-		last := r.Latencies[len(r.Latencies)-1]
-		xys = append(xys, plotter.XY{X: max(ms(last), 0.001), Y: 1})
-		l, err := plotter.NewLine(xys)
-		if err != nil {
-			return err
-		}
-		l.Color = palette[(i/2)%len(palette)]
-		l.Width = vg.Points(1.5)
-		if i%2 == 1 {
-			l.Dashes = dashed
-		}
-		p.Add(l)
-		p.Legend.Add(r.Name, l)
-	}
-	return savePlot(p, path, 7*vg.Inch, 4.5*vg.Inch)
-}
 
 // hnswPlot draws recall@10 and p50 latency against ef_search side by side,
 // the exact scan as a dashed line on both.
@@ -110,14 +54,14 @@ func hnswPlot(path string, rep hnswReport) error {
 		if err != nil {
 			return nil, err
 		}
-		l.Color, pts.Color, l.Width = palette[0], palette[0], vg.Points(1.5)
+		l.Color, pts.Color, l.Width = report.Color(0), report.Color(0), vg.Points(1.5)
 		p.Add(l, pts)
 		p.Legend.Add("HNSW", l, pts)
 		ex, err := plotter.NewLine(plotter.XYs{{X: xys[0].X, Y: y(exact)}, {X: xys[len(xys)-1].X, Y: y(exact)}})
 		if err != nil {
 			return nil, err
 		}
-		ex.Color, ex.Dashes, ex.Width = palette[3], dashed, vg.Points(1.5)
+		ex.Color, ex.Dashes, ex.Width = report.Color(3), report.Dashes(), vg.Points(1.5)
 		p.Add(ex)
 		p.Legend.Add("exact scan", ex)
 		p.Legend.Top, p.Legend.Left = false, false
@@ -129,7 +73,7 @@ func hnswPlot(path string, rep hnswReport) error {
 	}
 	recall.Y.Max = 1.0
 	recall.Title.Text = fmt.Sprintf("%d vectors, %d-d: recall", rep.Products, rep.Dim)
-	lat, err := panel("p50 latency (ms)", func(r hnswRow) float64 { return ms(r.P50) })
+	lat, err := panel("p50 latency (ms)", func(r hnswRow) float64 { return report.Ms(r.P50) })
 	if err != nil {
 		return err
 	}
@@ -153,13 +97,6 @@ func hnswPlot(path string, rep hnswReport) error {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
 	return f.Close()
-}
-
-func savePlot(p *plot.Plot, path string, w, h vg.Length) error {
-	if err := p.Save(w, h, path); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return nil
 }
 
 // apiBenchMarkdown writes bench api's report as a Markdown table.

@@ -20,6 +20,7 @@ import (
 	"github.com/vitrinehq/vitrine/eval/metrics"
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/report"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -253,7 +254,7 @@ paths are relative to the file's directory, or to --root.`,
 			if rep.Fine.Skipped > 0 {
 				fmt.Fprintf(out, "%d photos skipped: no ingested product has their fine class\n", rep.Fine.Skipped)
 			}
-			return writeEvalReports(jsonOut, mdOut, rep, photoMarkdown)
+			return report.Write(jsonOut, mdOut, rep, photoMarkdown)
 		},
 	}
 	cmd.Flags().StringVar(&photosFile, "photos", "", "labelled photos: one \"path, fine class id, coarse class id\" a line (required)")
@@ -380,29 +381,4 @@ func photoMarkdown(w io.Writer, rep photoReport) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// writeEvalReports writes rep as JSON and/or Markdown where asked.
-func writeEvalReports[R any](jsonPath, mdPath string, rep R, md func(io.Writer, R) error) error {
-	if jsonPath != "" {
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(jsonPath, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-	}
-	if mdPath != "" {
-		f, err := os.Create(mdPath)
-		if err != nil {
-			return err
-		}
-		if err := md(f, rep); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
-	}
-	return nil
 }

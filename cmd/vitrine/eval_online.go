@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vitrinehq/vitrine/eval/metrics"
+	"github.com/vitrinehq/vitrine/report"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -159,7 +160,7 @@ randomised: they are left out unless --include-anonymous.`,
 			if err := onlineText(cmd.OutOrStdout(), rep); err != nil {
 				return err
 			}
-			return writeEvalReports(jsonOut, mdOut, rep, onlineMarkdown)
+			return report.Write(jsonOut, mdOut, rep, onlineMarkdown)
 		},
 	}
 	f := cmd.Flags()

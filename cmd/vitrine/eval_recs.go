@@ -18,6 +18,7 @@ import (
 	"github.com/vitrinehq/vitrine/eval/metrics"
 	"github.com/vitrinehq/vitrine/ranking"
 	"github.com/vitrinehq/vitrine/recommend"
+	"github.com/vitrinehq/vitrine/report"
 )
 
 // recsMethodResult is one method's figures in `vitrine eval recs`: a
@@ -31,7 +32,7 @@ type recsMethodResult struct {
 	Weights    map[string]float64 `json:"weights,omitempty"` // hybrid blend, tuned on the validation split
 	Rating     *ratingFigures     `json:"rating,omitempty"`
 	// Curve is recall@k and NDCG@k for k = 1..20 (ranking methods).
-	Curve []curvePoint `json:"curve,omitempty"`
+	Curve []report.CurvePoint `json:"curve,omitempty"`
 }
 
 // ratingFigures is a rating predictor's error on the test split's ratings.
@@ -123,11 +124,11 @@ users or items without training ratings fall back to the known biases.`,
 			writeRecsTable(out, res, k)
 			writeRatingTable(out, noRatings, rated)
 			if plotOut != "" {
-				curves := make([]namedCurve, len(res))
+				curves := make([]report.NamedCurve, len(res))
 				for i, r := range res {
-					curves[i] = namedCurve{r.Method, r.Curve}
+					curves[i] = report.NamedCurve{Method: r.Method, Curve: r.Curve}
 				}
-				if err := curvePlot(plotOut, fmt.Sprintf("Recommendations, %s split, full ranking", m), curves); err != nil {
+				if err := report.CurvePlot(plotOut, fmt.Sprintf("Recommendations, %s split, full ranking", m), curves); err != nil {
 					return err
 				}
 			}
@@ -322,8 +323,8 @@ func evalRecs(ctx context.Context, split data.Split, methods []string, k int, se
 				}
 			}
 			ranked := metrics.Rank(all)
-			// Ranked goes to curveK for the curves; the metrics at k cut it.
-			qs = append(qs, metrics.Query{ID: user, Ranked: ranked[:min(max(k, curveK), len(ranked))], Relevant: rel, Scores: all})
+			// Ranked goes to report.CurveK for the curves; the metrics at k cut it.
+			qs = append(qs, metrics.Query{ID: user, Ranked: ranked[:min(max(k, report.CurveK), len(ranked))], Relevant: rel, Scores: all})
 			lists = append(lists, ranked[:min(k, len(ranked))])
 			if err := ctx.Err(); err != nil {
 				return recsMethodResult{}, err
@@ -336,7 +337,7 @@ func evalRecs(ctx context.Context, split data.Split, methods []string, k int, se
 		if nov, err := metrics.Novelty(lists, k, pop); err == nil {
 			r.Beyond["novelty"] = nov
 		}
-		r.Curve = curveOf(metrics.Evaluate(qs, curveMetrics()))
+		r.Curve = report.CurveOf(metrics.Evaluate(qs, report.CurveMetrics()))
 		return r, nil
 	}
 

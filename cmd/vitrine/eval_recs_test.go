@@ -13,6 +13,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/eval/data"
 	"github.com/vitrinehq/vitrine/internal/testenv"
+	"github.com/vitrinehq/vitrine/report"
 )
 
 // writePlantedInteractions writes a "user item rating timestamp" file in
@@ -75,7 +76,7 @@ func TestEvalRecsPlanted(t *testing.T) {
 			}
 		}
 		Task  string
-		Curve []curvePoint
+		Curve []report.CurvePoint
 	}
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
@@ -88,7 +89,7 @@ func TestEvalRecsPlanted(t *testing.T) {
 			}
 		}
 		// The plotted curve agrees with the table at k=10 and recall grows with k.
-		if r.Task == "ranking" && (len(r.Curve) != curveK || r.Curve[9].Recall != recall[r.Method] || r.Curve[curveK-1].Recall < r.Curve[0].Recall) {
+		if r.Task == "ranking" && (len(r.Curve) != report.CurveK || r.Curve[9].Recall != recall[r.Method] || r.Curve[report.CurveK-1].Recall < r.Curve[0].Recall) {
 			t.Errorf("%s curve %+v (recall@10 %.4f)", r.Method, r.Curve, recall[r.Method])
 		}
 	}

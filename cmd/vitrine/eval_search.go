@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -16,24 +15,19 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/eval/metrics"
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/ranking"
+	"github.com/vitrinehq/vitrine/report"
 	"github.com/vitrinehq/vitrine/store"
 )
 
 // searchPool is how many candidates each retrieval list brings, as in the
 // API's hybrid search (api.candidatePool); it is also the Recall depth.
 const searchPool = 100
-
-// curveK is the deepest k of the recall and NDCG curves.
-const curveK = 20
 
 // The retrieval methods compared, in report order.
 var searchMethods = [...]string{"lexical", "vector", "hybrid"}
@@ -277,19 +271,12 @@ func (r searchRetriever) retrieve(ctx context.Context, q string) (lists map[stri
 	return lists, noVector, nil
 }
 
-// curvePoint is one k of the recall and NDCG curves.
-type curvePoint struct {
-	K      int     `json:"k"`
-	Recall float64 `json:"recall"`
-	NDCG   float64 `json:"ndcg"`
-}
-
 type searchMethodResult struct {
-	Method    string       `json:"method"`
-	NDCG10    float64      `json:"ndcg@10"`
-	MRR10     float64      `json:"mrr@10"`
-	Recall100 float64      `json:"recall@100"`
-	Curve     []curvePoint `json:"curve"`
+	Method    string              `json:"method"`
+	NDCG10    float64             `json:"ndcg@10"`
+	MRR10     float64             `json:"mrr@10"`
+	Recall100 float64             `json:"recall@100"`
+	Curve     []report.CurvePoint `json:"curve"`
 }
 
 type searchQueryResult struct {
@@ -413,15 +400,15 @@ coarse class ("Apple"; grade 2 for each of its products).
 				fmt.Fprintf(out, "%d queries have no word the text model knows: no vector list, hybrid is lexical alone\n", rep.NoVector)
 			}
 			if plotOut != "" {
-				curves := make([]namedCurve, len(rep.Methods))
+				curves := make([]report.NamedCurve, len(rep.Methods))
 				for i, m := range rep.Methods {
-					curves[i] = namedCurve{m.Method, m.Curve}
+					curves[i] = report.NamedCurve{Method: m.Method, Curve: m.Curve}
 				}
-				if err := curvePlot(plotOut, fmt.Sprintf("Text search, %d queries", rep.Evaluated), curves); err != nil {
+				if err := report.CurvePlot(plotOut, fmt.Sprintf("Text search, %d queries", rep.Evaluated), curves); err != nil {
 					return err
 				}
 			}
-			return writeEvalReports(jsonOut, mdOut, rep, searchMarkdown)
+			return report.Write(jsonOut, mdOut, rep, searchMarkdown)
 		},
 	}
 	cmd.Flags().StringVar(&queriesFile, "queries", "", "queries, \"qid<TAB>text\" a line (written there with --grocery)")
@@ -463,7 +450,7 @@ func evalSearch(ctx context.Context, r searchRetriever, qs []trecQuery, qrels ma
 			rep.PerQuery = append(rep.PerQuery, qr)
 		}
 	}
-	ms := append([]metrics.Metric{metrics.NDCGAt(10), metrics.MRRAt(10), metrics.RecallAt(searchPool)}, curveMetrics()...)
+	ms := append([]metrics.Metric{metrics.NDCGAt(10), metrics.MRRAt(10), metrics.RecallAt(searchPool)}, report.CurveMetrics()...)
 	for _, m := range searchMethods {
 		s := metrics.Evaluate(per[m], ms)
 		rep.Evaluated, rep.Skipped = s.Evaluated, s.Skipped
@@ -471,7 +458,7 @@ func evalSearch(ctx context.Context, r searchRetriever, qs []trecQuery, qrels ma
 		mr.NDCG10, _ = s.Get("ndcg@10")
 		mr.MRR10, _ = s.Get("mrr@10")
 		mr.Recall100, _ = s.Get(fmt.Sprintf("recall@%d", searchPool))
-		mr.Curve = curveOf(s)
+		mr.Curve = report.CurveOf(s)
 		rep.Methods = append(rep.Methods, mr)
 	}
 	if rep.Evaluated == 0 {
@@ -502,7 +489,7 @@ func searchMarkdown(w io.Writer, rep searchReport) error {
 		fmt.Fprintf(&b, " %s recall | %s nDCG |", m.Method, m.Method)
 	}
 	fmt.Fprintf(&b, "\n|---:|%s\n", strings.Repeat("---:|", 2*len(rep.Methods)))
-	for i := range curveK {
+	for i := range report.CurveK {
 		fmt.Fprintf(&b, "| %d |", i+1)
 		for _, m := range rep.Methods {
 			fmt.Fprintf(&b, " %.3f | %.3f |", m.Curve[i].Recall, m.Curve[i].NDCG)
@@ -511,99 +498,4 @@ func searchMarkdown(w io.Writer, rep searchReport) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// curveMetrics are recall@k and NDCG@k for k = 1..curveK.
-func curveMetrics() []metrics.Metric {
-	ms := make([]metrics.Metric, 0, 2*curveK)
-	for k := 1; k <= curveK; k++ {
-		ms = append(ms, metrics.RecallAt(k), metrics.NDCGAt(k))
-	}
-	return ms
-}
-
-// curveOf reads the curve that curveMetrics measured out of s.
-func curveOf(s metrics.Summary) []curvePoint {
-	c := make([]curvePoint, 0, curveK)
-	for k := 1; k <= curveK; k++ {
-		p := curvePoint{K: k}
-		p.Recall, _ = s.Get(fmt.Sprintf("recall@%d", k))
-		p.NDCG, _ = s.Get(fmt.Sprintf("ndcg@%d", k))
-		c = append(c, p)
-	}
-	return c
-}
-
-// linearTicks labels 0..top in 4 to 10 round steps.
-func linearTicks(top float64) []plot.Tick {
-	if top <= 0 {
-		return []plot.Tick{{Value: 0, Label: "0"}}
-	}
-	step := math.Pow(10, math.Floor(math.Log10(top)))
-	for _, f := range []float64{0.2, 0.5, 1} {
-		if top/(step*f) <= 10 {
-			step *= f
-			break
-		}
-	}
-	prec := max(0, -int(math.Floor(math.Log10(step)+1e-9)))
-	var ts []plot.Tick
-	for v := 0.0; v <= top+step/1000; v += step {
-		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', prec, 64)})
-	}
-	return ts
-}
-
-// namedCurve is one method's recall and NDCG curve.
-type namedCurve struct {
-	Method string
-	Curve  []curvePoint
-}
-
-// curvePlot draws recall@k (solid) and nDCG@k (dashed) per method.
-func curvePlot(path, title string, curves []namedCurve) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = "k"
-	p.Y.Label.Text = "mean over queries"
-	p.X.Min, p.X.Max = 1, curveK
-	p.Y.Min = 0
-	p.X.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 1, Label: "1"}, {Value: 5, Label: "5"}, {Value: 10, Label: "10"}, {Value: 15, Label: "15"}, {Value: 20, Label: "20"}})
-	// Headroom above the curves keeps the legend (top left) off them.
-	top := 0.0
-	for _, m := range curves {
-		for _, c := range m.Curve {
-			top = max(top, c.Recall, c.NDCG)
-		}
-	}
-	p.Y.Max = min(1, top) * (1 + 0.065*float64(2*len(curves)))
-	p.Y.Tick.Marker = plot.ConstantTicks(linearTicks(p.Y.Max))
-	p.Legend.Top = true
-	p.Legend.Left = true
-	p.Legend.XOffs = vg.Points(6)
-	p.Add(plotter.NewGrid())
-	for i, m := range curves {
-		for _, metric := range []string{"recall", "nDCG"} {
-			xys := make(plotter.XYs, len(m.Curve))
-			for j, c := range m.Curve {
-				xys[j].X = float64(c.K)
-				xys[j].Y = c.Recall
-				if metric == "nDCG" {
-					xys[j].Y = c.NDCG
-				}
-			}
-			l, err := plotter.NewLine(xys)
-			if err != nil {
-				return err
-			}
-			l.Color = palette[i%len(palette)]
-			l.Width = vg.Points(1.5)
-			if metric == "nDCG" {
-				l.Dashes = dashed
-			}
-			p.Add(l)
-			p.Legend.Add(m.Method+" "+metric+"@k", l)
-		}
-	}
-	return savePlot(p, path, 7*vg.Inch, 4.5*vg.Inch)
 }

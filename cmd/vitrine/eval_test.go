@@ -12,6 +12,7 @@ import (
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/eval/metrics"
 	"github.com/vitrinehq/vitrine/internal/testenv"
+	"github.com/vitrinehq/vitrine/report"
 )
 
 // evalSharedDir is the read-only data mirror: VITRINE_ASSETS, else ../shared
@@ -242,7 +243,7 @@ func TestEvalGrocery(t *testing.T) {
 		t.Fatalf("%d queries evaluated, %d skipped, %d methods", sr.Evaluated, sr.Skipped, len(sr.Methods))
 	}
 	for _, m := range sr.Methods {
-		if len(m.Curve) != curveK || m.Curve[curveK-1].Recall < m.Curve[0].Recall {
+		if len(m.Curve) != report.CurveK || m.Curve[report.CurveK-1].Recall < m.Curve[0].Recall {
 			t.Errorf("%s: recall curve %+v", m.Method, m.Curve)
 		}
 		if m.Method == "hybrid" && m.NDCG10 <= 0.75 {
