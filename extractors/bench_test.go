@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/vitrinehq/vitrine/eval/throughput"
+	"github.com/vitrinehq/vitrine/bench/throughput"
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/internal/testenv"
 )
@@ -20,7 +20,7 @@ import (
 // batch, and no preprocessing). Both paths run in one process on one ORT
 // environment with the same session settings, so vitrine/bare items/s is
 // the share of the model's speed the pipeline keeps. The measuring code is
-// package eval/throughput's, shared with `vitrine bench extract`.
+// package bench/throughput's, shared with `vitrine bench extract`.
 //
 //	go test ./extractors/ -run '^$' -bench BenchmarkEncode -benchtime 20x -count 3
 func BenchmarkEncode(b *testing.B) {

@@ -17,8 +17,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vitrinehq/vitrine/api"
+	"github.com/vitrinehq/vitrine/bench/load"
 	"github.com/vitrinehq/vitrine/catalog"
-	"github.com/vitrinehq/vitrine/eval/load"
 	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/indexer"
 	"github.com/vitrinehq/vitrine/ingest"

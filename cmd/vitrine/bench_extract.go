@@ -22,7 +22,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
-	"github.com/vitrinehq/vitrine/eval/throughput"
+	"github.com/vitrinehq/vitrine/bench/throughput"
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/extractors/onnx"
 	"github.com/vitrinehq/vitrine/internal/config"

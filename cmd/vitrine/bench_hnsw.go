@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vitrinehq/vitrine/bench/load"
 	"github.com/vitrinehq/vitrine/catalog"
-	"github.com/vitrinehq/vitrine/eval/load"
 	"github.com/vitrinehq/vitrine/report"
 	"github.com/vitrinehq/vitrine/store"
 )

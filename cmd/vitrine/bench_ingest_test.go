@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vitrinehq/vitrine/eval/throughput"
+	"github.com/vitrinehq/vitrine/bench/throughput"
 	"github.com/vitrinehq/vitrine/internal/config"
 	"github.com/vitrinehq/vitrine/internal/synth"
 	"github.com/vitrinehq/vitrine/internal/testdb"
