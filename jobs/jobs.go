@@ -11,14 +11,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/indexer"
-	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/training"
 )
 
@@ -51,12 +50,12 @@ func (EncodeArgs) InsertOpts() river.InsertOpts {
 // Store is what the worker reads.
 type Store interface {
 	GetProduct(ctx context.Context, id string) (catalog.Product, error)
-	GetSpace(ctx context.Context, version int) (store.Space, error)
+	GetSpace(ctx context.Context, version int) (records.Space, error)
 }
 
 // Indexer encodes products (see package indexer).
 type Indexer interface {
-	Index(ctx context.Context, space store.Space, products []catalog.Product) ([]indexer.Result, indexer.Stats, error)
+	Index(ctx context.Context, space records.Space, products []catalog.Product) ([]indexer.Result, indexer.Stats, error)
 }
 
 // EncodeWorker runs EncodeArgs jobs with the shared indexing code, so the
@@ -74,14 +73,14 @@ type EncodeWorker struct {
 // (retrying cannot help); database or model failures are retried.
 func (w *EncodeWorker) Work(ctx context.Context, job *river.Job[EncodeArgs]) error {
 	p, err := w.store.GetProduct(ctx, job.Args.ProductID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, records.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
 	sp, err := w.store.GetSpace(ctx, job.Args.Space)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, records.ErrNotFound) {
 		return river.JobCancel(err)
 	}
 	if err != nil {
@@ -118,9 +117,10 @@ type Options struct {
 	Logger     *slog.Logger
 }
 
-// NewClient returns a River client on the pool. With o.Workers > 0 it
-// registers the encode worker, which needs s and ix.
-func NewClient(pool *pgxpool.Pool, s Store, ix Indexer, o Options) (*river.Client[pgx.Tx], error) {
+// NewClient returns a River client on driver (the store's JobDriver, so
+// jobs live in the catalog's database). With o.Workers > 0 it registers the
+// encode worker, which needs s and ix.
+func NewClient(driver riverdriver.Driver[pgx.Tx], s Store, ix Indexer, o Options) (*river.Client[pgx.Tx], error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -154,7 +154,7 @@ func NewClient(pool *pgxpool.Pool, s Store, ix Indexer, o Options) (*river.Clien
 		cfg.FetchCooldown = 20 * time.Millisecond
 		cfg.FetchPollInterval = 200 * time.Millisecond
 	}
-	c, err := river.NewClient(riverpgxv5.New(pool), cfg)
+	c, err := river.NewClient(driver, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
@@ -183,13 +183,12 @@ func Enqueue(ctx context.Context, c *river.Client[pgx.Tx], space int, ids []stri
 	return n, nil
 }
 
+// JobCounter counts unfinished jobs of a queue (the store).
+type JobCounter interface {
+	PendingJobs(ctx context.Context, queue string) (int64, error)
+}
+
 // Pending counts encoding jobs not yet finished.
-func Pending(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
-	var n int64
-	err := pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE queue = $1
-		AND state IN ('available', 'pending', 'running', 'retryable', 'scheduled')`, Queue).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count pending jobs: %w", err)
-	}
-	return n, nil
+func Pending(ctx context.Context, c JobCounter) (int64, error) {
+	return c.PendingJobs(ctx, Queue)
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/vitrinehq/vitrine/jobs"
-	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // Overview is GET /v1/admin/overview: what the catalog and its vector
@@ -37,15 +37,15 @@ type Overview struct {
 // SpaceView is one vector-space version. Vectors against the product count
 // is a backfill's progress.
 type SpaceView struct {
-	Version     int              `json:"version"`
-	Name        string           `json:"name,omitempty"`
-	State       store.SpaceState `json:"state"`
-	Dim         int              `json:"dim"`
-	Storage     store.Storage    `json:"storage"`
-	Vectors     int64            `json:"vectors"`
-	Fusion      json.RawMessage  `json:"fusion"`
-	CreatedAt   time.Time        `json:"created_at"`
-	ActivatedAt *time.Time       `json:"activated_at,omitempty"`
+	Version     int                `json:"version"`
+	Name        string             `json:"name,omitempty"`
+	State       records.SpaceState `json:"state"`
+	Dim         int                `json:"dim"`
+	Storage     records.Storage    `json:"storage"`
+	Vectors     int64              `json:"vectors"`
+	Fusion      json.RawMessage    `json:"fusion"`
+	CreatedAt   time.Time          `json:"created_at"`
+	ActivatedAt *time.Time         `json:"activated_at,omitempty"`
 }
 
 func (h *handlers) overview(c echo.Context) error {
@@ -59,13 +59,13 @@ func (h *handlers) overview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pending, err := jobs.Pending(ctx, st.Pool())
+	pending, err := jobs.Pending(ctx, st)
 	if err != nil {
 		return err
 	}
 	o := Overview{Products: n, Spaces: make([]SpaceView, 0, len(spaces)), PendingJobs: pending, At: time.Now().UTC()}
 	for _, sp := range spaces {
-		if sp.State == store.SpaceActive {
+		if sp.State == records.SpaceActive {
 			v := sp.Version
 			o.ActiveSpace = &v
 		}

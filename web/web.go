@@ -13,6 +13,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"io/fs"
 	"log/slog"
@@ -20,15 +21,25 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 //go:embed static
 var staticFiles embed.FS
 
+// Store is what the pages read: a product's media for /media, and the
+// catalog's size, vector spaces and job queue for the admin overview.
+type Store interface {
+	GetProduct(ctx context.Context, id string) (catalog.Product, error)
+	CountProducts(ctx context.Context) (int64, error)
+	ListSpaces(ctx context.Context) ([]records.Space, error)
+	PendingJobs(ctx context.Context, queue string) (int64, error)
+}
+
 // Deps are what the pages' server-side handlers use.
 type Deps struct {
-	Store *store.Store
+	Store Store
 	// Auth says whether the API wants keys; the page then asks for one.
 	Auth bool
 	// Read guards product media and Admin the admin endpoints when auth is

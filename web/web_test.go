@@ -12,6 +12,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/api"
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 	"github.com/vitrinehq/vitrine/web"
 )
@@ -204,11 +205,11 @@ func TestAdminEndpoints(t *testing.T) {
 		c.Auth = api.AuthRequired
 		c.ReportsDir = reports
 	})
-	_, read, err := e.st.CreateAPIKey(t.Context(), "reader", []store.Scope{store.ScopeRead})
+	_, read, err := e.st.CreateAPIKey(t.Context(), "reader", []records.Scope{records.ScopeRead})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, admin, err := e.st.CreateAPIKey(t.Context(), "admin", []store.Scope{store.ScopeAdmin})
+	_, admin, err := e.st.CreateAPIKey(t.Context(), "admin", []records.Scope{records.ScopeAdmin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +267,7 @@ func TestAdminEndpoints(t *testing.T) {
 		t.Fatalf("overview: %+v", o)
 	}
 	sp := o.Spaces[0]
-	if sp.Version != *o.ActiveSpace || sp.State != store.SpaceActive || sp.Vectors != 81 || sp.Dim != 100+1280 || sp.Storage != store.StorageVector {
+	if sp.Version != *o.ActiveSpace || sp.State != records.SpaceActive || sp.Vectors != 81 || sp.Dim != 100+1280 || sp.Storage != records.StorageVector {
 		t.Errorf("space: %+v", sp)
 	}
 	if !strings.Contains(string(sp.Fusion), `"weighted_concat"`) {

@@ -108,7 +108,7 @@ stored partially (see the reject file), 1 on failure.`,
 			defer rf.Close()
 			opts := ingest.Options{Space: space, Writer: st, Rejects: rf, BatchSize: batchSize, Logger: a.log}
 			if enqueue {
-				rc, err := jobs.NewClient(st.Pool(), nil, nil, jobs.Options{Logger: a.log})
+				rc, err := jobs.NewClient(st.JobDriver(), nil, nil, jobs.Options{Logger: a.log})
 				if err != nil {
 					return err
 				}

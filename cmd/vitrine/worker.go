@@ -33,7 +33,7 @@ job that runs twice does no harm. On shutdown, running jobs finish first.`,
 			if concurrency == 0 {
 				concurrency = a.cfg.Worker.Concurrency
 			}
-			rc, err := jobs.NewClient(st.Pool(), st, a.indexer(st, set), jobs.Options{
+			rc, err := jobs.NewClient(st.JobDriver(), st, a.indexer(st, set), jobs.Options{
 				Workers: concurrency, RescueAfter: a.cfg.Worker.RescueAfter, TrainEvery: a.cfg.Worker.TrainEvery, Trainer: st, Logger: a.log})
 			if err != nil {
 				return err
