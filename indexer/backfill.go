@@ -6,16 +6,16 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/fusion"
-	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // SpaceStore is what a backfill needs beyond Store.
 type SpaceStore interface {
 	Store
-	ListSpaces(ctx context.Context) ([]store.Space, error)
-	CreateSpace(ctx context.Context, ns store.NewSpace) (store.Space, error)
+	ListSpaces(ctx context.Context) ([]records.Space, error)
+	CreateSpace(ctx context.Context, ns records.NewSpace) (records.Space, error)
 	BuildSpaceIndex(ctx context.Context, version int) error
-	SetSpaceState(ctx context.Context, version int, state store.SpaceState) error
+	SetSpaceState(ctx context.Context, version int, state records.SpaceState) error
 	ActivateSpace(ctx context.Context, version int) error
 	CountProducts(ctx context.Context) (int64, error)
 	ProductsAfter(ctx context.Context, after string, limit int) ([]catalog.Product, error)
@@ -31,7 +31,7 @@ type BackfillOptions struct {
 
 // BackfillReport says what a backfill did.
 type BackfillReport struct {
-	Space    store.Space
+	Space    records.Space
 	Resumed  bool
 	Finished bool // false: the space already held this definition
 	Written  int
@@ -56,16 +56,16 @@ func Backfill(ctx context.Context, st SpaceStore, ix *Indexer, spec fusion.Spec,
 	}
 	found := false
 	for _, s := range spaces {
-		if spec.SameAs(s.Spec) && s.State != store.SpaceRetired {
-			rep.Space, rep.Resumed, found = s, s.State == store.SpaceBuilding, true
+		if spec.SameAs(s.Spec) && s.State != records.SpaceRetired {
+			rep.Space, rep.Resumed, found = s, s.State == records.SpaceBuilding, true
 			break
 		}
 	}
-	if found && rep.Space.State != store.SpaceBuilding {
+	if found && rep.Space.State != records.SpaceBuilding {
 		return rep, nil
 	}
 	if !found {
-		rep.Space, err = st.CreateSpace(ctx, store.NewSpace{Name: "backfill", Spec: spec.JSON(), Dim: spec.Dim(), DeferIndex: true})
+		rep.Space, err = st.CreateSpace(ctx, records.NewSpace{Name: "backfill", Spec: spec.JSON(), Dim: spec.Dim(), DeferIndex: true})
 		if err != nil {
 			return rep, err
 		}
@@ -80,21 +80,21 @@ func Backfill(ctx context.Context, st SpaceStore, ix *Indexer, spec fusion.Spec,
 	if err := backfillPass(ctx, st, ix, rep.Space, o, &rep); err != nil {
 		return rep, err
 	}
-	if err := st.SetSpaceState(ctx, rep.Space.Version, store.SpaceReady); err != nil {
+	if err := st.SetSpaceState(ctx, rep.Space.Version, records.SpaceReady); err != nil {
 		return rep, err
 	}
-	rep.Space.State = store.SpaceReady
+	rep.Space.State = records.SpaceReady
 	if o.Activate {
 		if err := st.ActivateSpace(ctx, rep.Space.Version); err != nil {
 			return rep, err
 		}
-		rep.Space.State = store.SpaceActive
+		rep.Space.State = records.SpaceActive
 	}
 	rep.Finished = true
 	return rep, nil
 }
 
-func backfillPass(ctx context.Context, st SpaceStore, ix *Indexer, sp store.Space, o BackfillOptions, rep *BackfillReport) error {
+func backfillPass(ctx context.Context, st SpaceStore, ix *Indexer, sp records.Space, o BackfillOptions, rep *BackfillReport) error {
 	total, err := st.CountProducts(ctx)
 	if err != nil {
 		return err

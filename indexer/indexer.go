@@ -15,7 +15,7 @@ import (
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/models"
-	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // Encoder runs one model over a batch of inputs of its modality: UTF-8 text
@@ -36,10 +36,10 @@ type MediaLoader interface {
 
 // Store is what the indexer needs from storage.
 type Store interface {
-	Embeddings(ctx context.Context, ids []string) (map[string]map[string]store.Embedding, error)
+	Embeddings(ctx context.Context, ids []string) (map[string]map[string]records.Embedding, error)
 	VectorSourceHashes(ctx context.Context, version int, ids []string) (map[string][]byte, error)
-	PutEmbeddings(ctx context.Context, es []store.Embedding) error
-	PutProductVectors(ctx context.Context, version int, vs []store.ProductVector) error
+	PutEmbeddings(ctx context.Context, es []records.Embedding) error
+	PutProductVectors(ctx context.Context, version int, vs []records.ProductVector) error
 }
 
 // Indexer encodes and fuses products.
@@ -163,7 +163,7 @@ type work struct {
 // unchanged are not re-run; products whose fused vector is already built
 // from the same inputs are not rewritten. It fails as a whole only when the
 // database or a model fails; bad product input is reported per product.
-func (ix *Indexer) Index(ctx context.Context, space store.Space, products []catalog.Product) ([]Result, Stats, error) {
+func (ix *Indexer) Index(ctx context.Context, space records.Space, products []catalog.Product) ([]Result, Stats, error) {
 	stats := Stats{Encoded: map[string]int{}, Reused: map[string]int{}}
 	spec, err := fusion.ParseSpec(space.Spec)
 	if err != nil {
@@ -227,7 +227,7 @@ func (ix *Indexer) Index(ctx context.Context, space store.Space, products []cata
 		}
 	}
 
-	var newEmb []store.Embedding
+	var newEmb []records.Embedding
 	for model, ws := range todo {
 		enc := ix.encoders[model]
 		var live []work
@@ -257,7 +257,7 @@ func (ix *Indexer) Index(ctx context.Context, space store.Space, products []cata
 		return nil, stats, fmt.Errorf("store embeddings: %w", err)
 	}
 
-	var pvs []store.ProductVector
+	var pvs []records.ProductVector
 	for i, p := range products {
 		if skip[i] || results[i].Outcome == Rejected {
 			continue
@@ -269,7 +269,7 @@ func (ix *Indexer) Index(ctx context.Context, space store.Space, products []cata
 			continue
 		}
 		results[i].Outcome = Indexed
-		pvs = append(pvs, store.ProductVector{ProductID: p.ID, Vector: v, SourceHash: spec.SourceHash(hashes[i])})
+		pvs = append(pvs, records.ProductVector{ProductID: p.ID, Vector: v, SourceHash: spec.SourceHash(hashes[i])})
 	}
 	if err := ix.store.PutProductVectors(ctx, space.Version, pvs); err != nil {
 		return nil, stats, fmt.Errorf("store product vectors: %w", err)
@@ -305,7 +305,7 @@ func (ix *Indexer) loadInputs(ctx context.Context, m models.Modality, p catalog.
 
 // encode runs one model over the work items (several images of a product
 // are encoded together and averaged) and records vectors and failures.
-func (ix *Indexer) encode(ctx context.Context, enc Encoder, ws []work, results []Result, hashes []map[string][]byte, vecs []map[string][]float32) ([]store.Embedding, error) {
+func (ix *Indexer) encode(ctx context.Context, enc Encoder, ws []work, results []Result, hashes []map[string][]byte, vecs []map[string][]float32) ([]records.Embedding, error) {
 	if len(ws) == 0 {
 		return nil, nil
 	}
@@ -317,7 +317,7 @@ func (ix *Indexer) encode(ctx context.Context, enc Encoder, ws []work, results [
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", enc.Key(), err)
 	}
-	var embs []store.Embedding
+	var embs []records.Embedding
 	off := 0
 	for _, w := range ws {
 		n := len(w.items)
@@ -337,7 +337,7 @@ func (ix *Indexer) encode(ctx context.Context, enc Encoder, ws []work, results [
 			continue
 		}
 		vecs[w.product][w.model] = sum
-		embs = append(embs, store.Embedding{ProductID: results[w.product].ProductID, Model: w.model,
+		embs = append(embs, records.Embedding{ProductID: results[w.product].ProductID, Model: w.model,
 			Modality: string(enc.Modality()), InputHash: w.hash, Vector: sum})
 	}
 	return embs, nil

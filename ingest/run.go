@@ -12,17 +12,17 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/indexer"
-	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // ProductWriter stores products.
 type ProductWriter interface {
-	UpsertProducts(ctx context.Context, ps []catalog.Product) ([]store.UpsertResult, error)
+	UpsertProducts(ctx context.Context, ps []catalog.Product) ([]records.UpsertResult, error)
 }
 
 // Indexer brings products' vectors up to date (package indexer).
 type Indexer interface {
-	Index(ctx context.Context, space store.Space, products []catalog.Product) ([]indexer.Result, indexer.Stats, error)
+	Index(ctx context.Context, space records.Space, products []catalog.Product) ([]indexer.Result, indexer.Stats, error)
 }
 
 // Enqueuer hands products to background workers instead of encoding here.
@@ -30,7 +30,7 @@ type Enqueuer func(ctx context.Context, space int, ids []string) (int, error)
 
 // Options configure a run.
 type Options struct {
-	Space     store.Space
+	Space     records.Space
 	Writer    ProductWriter
 	Indexer   Indexer  // used unless Enqueue is set
 	Enqueue   Enqueuer // queue encoding for workers (`ingest --enqueue`)
@@ -140,11 +140,11 @@ func runBatch(ctx context.Context, rows []Row, o Options, sum *Summary, rej *rej
 	stored := products[:0:0]
 	for i, r := range res {
 		switch r.Status {
-		case store.Inserted:
+		case records.Inserted:
 			sum.Inserted++
-		case store.Updated:
+		case records.Updated:
 			sum.Updated++
-		case store.Unchanged:
+		case records.Unchanged:
 			sum.Unchanged++
 		default:
 			sum.Rejected++
