@@ -98,5 +98,5 @@ func (s *Server) rerank(ctx context.Context, space int, rs []ranking.Result, k i
 	for b := range all {
 		brands = append(brands, b)
 	}
-	return rs, recommend.ExposureGini([][]string{recommend.Groups(rs, brand)}, brands), nil
+	return rs, recommend.GroupExposureGini([][]string{recommend.Groups(rs, brand)}, brands), nil
 }

@@ -13,13 +13,17 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vitrinehq/vitrine/extractors/encerr"
 	"github.com/vitrinehq/vitrine/extractors/onnx"
 	"github.com/vitrinehq/vitrine/models"
 )
 
 // Errors an encoder returns for bad input, per item.
 var (
-	ErrEmptyInput = errors.New("empty input")
+	// ErrEmptyInput is encerr.ErrEmptyInput: nothing to encode (empty
+	// text, no known token, too short a clip). The same value, so callers
+	// that cannot import this package match it through encerr.
+	ErrEmptyInput = encerr.ErrEmptyInput
 	// ErrUnknownModel means no manifest of that name is loaded.
 	ErrUnknownModel = errors.New("unknown model")
 	// ErrUnsupportedFamily means a manifest names a family with no code path.

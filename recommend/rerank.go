@@ -146,7 +146,7 @@ func FairExposure(rs []ranking.Result, k int, group func(id string) string, maxS
 }
 
 // Groups maps a result list to its items' groups, rank by rank: the input
-// of GroupExposure and ExposureGini.
+// of GroupExposure and GroupExposureGini.
 func Groups(rs []ranking.Result, group func(id string) string) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
@@ -167,12 +167,14 @@ func GroupExposure(lists [][]string) map[string]float64 {
 	return exp
 }
 
-// ExposureGini is the Gini coefficient of the groups' position-weighted
-// exposure over one or many served lists (each list its items' groups by
-// rank): 0 when every group gets the same exposure, toward 1 when one
-// takes it all. all names every group that should be exposed, so groups
-// never shown count with zero; nil counts only the groups that appear.
-func ExposureGini(lists [][]string, all []string) float64 {
+// GroupExposureGini is the Gini coefficient of the groups' (brands',
+// sellers') position-weighted exposure over one or many served lists (each
+// list its items' groups by rank): 0 when every group gets the same
+// exposure, toward 1 when one takes it all. all names every group that
+// should be exposed, so groups never shown count with zero; nil counts
+// only the groups that appear. It measures groups within served lists;
+// eval/metrics.ExposureGini measures items over a whole catalog.
+func GroupExposureGini(lists [][]string, all []string) float64 {
 	exp := GroupExposure(lists)
 	for _, g := range all {
 		if _, ok := exp[g]; !ok {

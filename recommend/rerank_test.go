@@ -137,13 +137,13 @@ func TestGini(t *testing.T) {
 	}
 }
 
-func TestExposureGini(t *testing.T) {
+func TestGroupExposureGini(t *testing.T) {
 	lists := [][]string{{"a", "b"}, {"b", "a"}}
-	if g := recommend.ExposureGini(lists, nil); math.Abs(g) > 1e-12 {
+	if g := recommend.GroupExposureGini(lists, nil); math.Abs(g) > 1e-12 {
 		t.Errorf("symmetric lists: Gini %v, want 0", g)
 	}
 	// c was never shown: counting it makes exposure unequal.
-	if g := recommend.ExposureGini(lists, []string{"a", "b", "c"}); math.Abs(g-1.0/3) > 1e-12 {
+	if g := recommend.GroupExposureGini(lists, []string{"a", "b", "c"}); math.Abs(g-1.0/3) > 1e-12 {
 		t.Errorf("with an unseen group: Gini %v, want 1/3", g)
 	}
 	exp := recommend.GroupExposure([][]string{{"a", "b", "a"}})
@@ -176,8 +176,8 @@ func TestFairExposure(t *testing.T) {
 			t.Errorf("group %s has %.3f of the exposure, bound %.2f", g, e/total, share)
 		}
 	}
-	before := recommend.ExposureGini([][]string{recommend.Groups(rs[:k], byPrefix)}, []string{"a", "b", "c", "d", "e"})
-	after := recommend.ExposureGini([][]string{recommend.Groups(fair, byPrefix)}, []string{"a", "b", "c", "d", "e"})
+	before := recommend.GroupExposureGini([][]string{recommend.Groups(rs[:k], byPrefix)}, []string{"a", "b", "c", "d", "e"})
+	after := recommend.GroupExposureGini([][]string{recommend.Groups(fair, byPrefix)}, []string{"a", "b", "c", "d", "e"})
 	t.Logf("exposure Gini %.3f → %.3f: %v", before, after, ids(fair))
 	if after > before-0.1 {
 		t.Errorf("Gini %.3f → %.3f: want a clear drop", before, after)

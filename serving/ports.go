@@ -1,0 +1,108 @@
+package serving
+
+import (
+	"context"
+	"time"
+
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
+)
+
+// Catalog reads products.
+type Catalog interface {
+	// GetProduct returns records.ErrNotFound (wrapped) for an unknown id.
+	GetProduct(ctx context.Context, id string) (catalog.Product, error)
+	// GetProducts returns the products that exist, by id; unknown ids are
+	// left out.
+	GetProducts(ctx context.Context, ids []string) (map[string]catalog.Product, error)
+}
+
+// Vectors reads the fused product vectors and searches them.
+type Vectors interface {
+	// ActiveSpace returns records.ErrNoActiveSpace when nothing is ingested.
+	ActiveSpace(ctx context.Context) (records.Space, error)
+	Nearest(ctx context.Context, q records.NearestQuery) ([]records.Neighbor, error)
+	// ProductVectors returns the vectors that exist, by product id.
+	ProductVectors(ctx context.Context, space int, ids []string) (map[string][]float32, error)
+}
+
+// Factors reads the active collaborative-filtering model.
+type Factors interface {
+	// ActiveCFModel returns records.ErrNoCFModel when none is trained.
+	ActiveCFModel(ctx context.Context) (records.CFModel, error)
+	// UserFactors returns records.ErrNotFound for a user the model lacks.
+	UserFactors(ctx context.Context, version int, userID string) ([]float32, error)
+	ItemFactors(ctx context.Context, version int, ids []string) (map[string][]float32, error)
+	TopItemsByFactors(ctx context.Context, m records.CFModel, user []float32, k int, exclude []string) ([]records.Scored, error)
+}
+
+// Events reads and records behaviour.
+type Events interface {
+	InsertEvents(ctx context.Context, evs []catalog.Event) ([]records.EventResult, error)
+	// UserEvents returns the user's latest events, newest first.
+	UserEvents(ctx context.Context, userID string, limit int) ([]catalog.Event, error)
+	Purchased(ctx context.Context, userID string) ([]string, error)
+	// UserCategories returns the user's n most interacted-with categories.
+	UserCategories(ctx context.Context, userID string, n int) ([]string, error)
+	PopularProducts(ctx context.Context, now time.Time, k int) ([]records.Scored, error)
+}
+
+// Users reads and writes the per-user state.
+type Users interface {
+	// GetUserVector returns records.ErrNotFound for a user with no vector.
+	GetUserVector(ctx context.Context, userID string, space int) (records.UserVector, error)
+	// UpdateUserVector runs fn on the current vector (zero when none) under
+	// a per-user lock and stores what it returns.
+	UpdateUserVector(ctx context.Context, userID string, space int, fn func(cur records.UserVector) (records.UserVector, error)) error
+	// DeleteUser erases everything that names the user; records.ErrNotFound
+	// when nothing did.
+	DeleteUser(ctx context.Context, userID string) error
+}
+
+// Text is the lexical side of search: full-text retrieval, facets,
+// suggestions and the query log.
+type Text interface {
+	LexicalSearch(ctx context.Context, q string, f catalog.Filter, k int) ([]records.Scored, error)
+	Facets(ctx context.Context, ids []string) (records.Facets, error)
+	Suggest(ctx context.Context, prefix string, k int, boostCategories []string) ([]records.Suggestion, error)
+	LogQuery(ctx context.Context, userID, q string) error
+}
+
+// Encoder is one loaded model as the serving layer uses it: a query (text,
+// or image bytes) to a vector. Key names the model's per-model embeddings.
+// Inputs with nothing to encode fail with encerr.ErrEmptyInput.
+type Encoder interface {
+	Key() string
+	Encode(ctx context.Context, input []byte) ([]float32, error)
+}
+
+// Backend is everything the serving layer reads and writes, as one value
+// (*store.Store is one).
+type Backend interface {
+	Catalog
+	Vectors
+	Factors
+	Events
+	Users
+	Text
+}
+
+// Deps are the parts a Service uses. Every field but ImageEncoder is
+// required.
+type Deps struct {
+	Catalog Catalog
+	Vectors Vectors
+	Factors Factors
+	Events  Events
+	Users   Users
+	Text    Text
+	// TextEncoder encodes search queries; ImageEncoder (nil: search by
+	// photo answers ErrNoImageModel) encodes photos.
+	TextEncoder  Encoder
+	ImageEncoder Encoder
+}
+
+// DepsFrom fills every store dependency from one backend.
+func DepsFrom(b Backend, text, image Encoder) Deps {
+	return Deps{Catalog: b, Vectors: b, Factors: b, Events: b, Users: b, Text: b, TextEncoder: text, ImageEncoder: image}
+}
