@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"strings"
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/records"
+	"github.com/vitrinehq/vitrine/vecmath"
 )
 
 // Encoder runs one model over a batch of inputs of its modality: UTF-8 text
@@ -165,18 +165,9 @@ type work struct {
 // database or a model fails; bad product input is reported per product.
 func (ix *Indexer) Index(ctx context.Context, space records.Space, products []catalog.Product) ([]Result, Stats, error) {
 	stats := Stats{Encoded: map[string]int{}, Reused: map[string]int{}}
-	spec, err := fusion.ParseSpec(space.Spec)
+	spec, err := ix.spaceSpec(space)
 	if err != nil {
-		return nil, stats, fmt.Errorf("space %d: %w", space.Version, err)
-	}
-	for _, c := range spec.Components {
-		enc, ok := ix.encoders[c.Model]
-		if !ok {
-			return nil, stats, fmt.Errorf("%w: %s (space %d)", ErrMissingEncoder, c.Model, space.Version)
-		}
-		if enc.Dim() != c.Dim {
-			return nil, stats, fmt.Errorf("model %s gives %d dimensions, space %d expects %d", c.Model, enc.Dim(), space.Version, c.Dim)
-		}
+		return nil, stats, err
 	}
 	ids := make([]string, len(products))
 	for i, p := range products {
@@ -190,91 +181,145 @@ func (ix *Indexer) Index(ctx context.Context, space records.Space, products []ca
 	if err != nil {
 		return nil, stats, err
 	}
+	ps := ix.plan(spec, products, stored, built)
+	ps.stats = stats
+	newEmb, err := ix.encodeAll(ctx, ps)
+	if err != nil {
+		return nil, ps.stats, err
+	}
+	if err := ix.store.PutEmbeddings(ctx, newEmb); err != nil {
+		return nil, ps.stats, fmt.Errorf("store embeddings: %w", err)
+	}
+	if err := ix.store.PutProductVectors(ctx, space.Version, ps.fuse()); err != nil {
+		return nil, ps.stats, fmt.Errorf("store product vectors: %w", err)
+	}
+	return ps.results, ps.stats, nil
+}
 
-	results := make([]Result, len(products))
-	vecs := make([]map[string][]float32, len(products))
-	hashes := make([]map[string][]byte, len(products))
-	todo := map[string][]work{}
+// spaceSpec parses space's fusion spec and checks that every model it
+// names is loaded with the dimension the space expects.
+func (ix *Indexer) spaceSpec(space records.Space) (fusion.Spec, error) {
+	spec, err := fusion.ParseSpec(space.Spec)
+	if err != nil {
+		return spec, fmt.Errorf("space %d: %w", space.Version, err)
+	}
+	for _, c := range spec.Components {
+		enc, ok := ix.encoders[c.Model]
+		if !ok {
+			return spec, fmt.Errorf("%w: %s (space %d)", ErrMissingEncoder, c.Model, space.Version)
+		}
+		if enc.Dim() != c.Dim {
+			return spec, fmt.Errorf("model %s gives %d dimensions, space %d expects %d", c.Model, enc.Dim(), space.Version, c.Dim)
+		}
+	}
+	return spec, nil
+}
+
+// pass is the state of one Index call, indexed like its products: each
+// product's result, the model vectors known so far, the input hashes its
+// source hash is made of, and whether its stored vector is already current.
+type pass struct {
+	spec     fusion.Spec
+	products []catalog.Product
+	results  []Result
+	vecs     []map[string][]float32
+	hashes   []map[string][]byte
+	skip     []bool
+	// todo lists, per model, the inputs with no stored embedding.
+	todo  map[string][]work
+	stats Stats
+}
+
+// plan reuses stored embeddings whose input is unchanged, lists the model
+// inputs left to encode, rejects products with no usable modality and
+// marks those whose fused vector is already built from these inputs.
+func (ix *Indexer) plan(spec fusion.Spec, products []catalog.Product, stored map[string]map[string]records.Embedding, built map[string][]byte) *pass {
+	n := len(products)
+	ps := &pass{spec: spec, products: products, results: make([]Result, n), vecs: make([]map[string][]float32, n),
+		hashes: make([]map[string][]byte, n), skip: make([]bool, n), todo: map[string][]work{}}
 	for i, p := range products {
-		results[i].ProductID = p.ID
-		vecs[i], hashes[i] = map[string][]float32{}, map[string][]byte{}
+		ps.results[i].ProductID = p.ID
+		ps.vecs[i], ps.hashes[i] = map[string][]float32{}, map[string][]byte{}
 		for _, c := range spec.Components {
 			key, ok := inputKey(p, models.Modality(c.Modality), ix.maxImages)
 			if !ok {
 				continue
 			}
 			h := inputHash(c.Model, key)
-			hashes[i][c.Model] = h
+			ps.hashes[i][c.Model] = h
 			if e, ok := stored[p.ID][c.Model]; ok && string(e.InputHash) == string(h) {
-				vecs[i][c.Model] = e.Vector
+				ps.vecs[i][c.Model] = e.Vector
 				continue
 			}
-			todo[c.Model] = append(todo[c.Model], work{product: i, model: c.Model, hash: h})
+			ps.todo[c.Model] = append(ps.todo[c.Model], work{product: i, model: c.Model, hash: h})
 		}
-		if len(hashes[i]) == 0 {
-			results[i].Outcome, results[i].Err = Rejected, fmt.Errorf("%w: the product has no text, image or audio for this space's models", fusion.ErrNoModality)
+		if len(ps.hashes[i]) == 0 {
+			ps.results[i].Outcome, ps.results[i].Err = Rejected, fmt.Errorf("%w: the product has no text, image or audio for this space's models", fusion.ErrNoModality)
 		}
 	}
-
 	// Skip products whose vector is already built from these inputs.
-	skip := make([]bool, len(products))
 	for i := range products {
-		if results[i].Outcome == 0 && len(hashes[i]) > 0 {
-			if h, ok := built[products[i].ID]; ok && string(h) == string(spec.SourceHash(hashes[i])) {
-				skip[i] = true
-				results[i].Outcome = UpToDate
+		if ps.results[i].Outcome == 0 && len(ps.hashes[i]) > 0 {
+			if h, ok := built[products[i].ID]; ok && string(h) == string(spec.SourceHash(ps.hashes[i])) {
+				ps.skip[i] = true
+				ps.results[i].Outcome = UpToDate
 			}
 		}
 	}
+	return ps
+}
 
+// encodeAll loads and encodes the inputs left to encode, model by model,
+// and returns the new embeddings. An input that cannot be loaded becomes a
+// warning on its product, and the model drops out of that product's vector.
+func (ix *Indexer) encodeAll(ctx context.Context, ps *pass) ([]records.Embedding, error) {
 	var newEmb []records.Embedding
-	for model, ws := range todo {
+	for model, ws := range ps.todo {
 		enc := ix.encoders[model]
 		var live []work
 		for _, w := range ws {
-			if skip[w.product] {
+			if ps.skip[w.product] {
 				continue
 			}
-			if err := ix.loadInputs(ctx, enc.Modality(), products[w.product], &w); err != nil {
+			if err := ix.loadInputs(ctx, enc.Modality(), ps.products[w.product], &w); err != nil {
 				if ctx.Err() != nil {
-					return nil, stats, ctx.Err()
+					return nil, ctx.Err()
 				}
-				results[w.product].Warnings = append(results[w.product].Warnings, fmt.Sprintf("%s: %v", model, err))
-				delete(hashes[w.product], model)
+				ps.results[w.product].Warnings = append(ps.results[w.product].Warnings, fmt.Sprintf("%s: %v", model, err))
+				delete(ps.hashes[w.product], model)
 				continue
 			}
 			live = append(live, w)
 		}
-		embs, err := ix.encode(ctx, enc, live, results, hashes, vecs)
+		embs, err := ix.encode(ctx, enc, live, ps.results, ps.hashes, ps.vecs)
 		if err != nil {
-			return nil, stats, err
+			return nil, err
 		}
-		stats.Encoded[model] += len(embs)
-		stats.Reused[model] += len(ws) - len(live)
+		ps.stats.Encoded[model] += len(embs)
+		ps.stats.Reused[model] += len(ws) - len(live)
 		newEmb = append(newEmb, embs...)
 	}
-	if err := ix.store.PutEmbeddings(ctx, newEmb); err != nil {
-		return nil, stats, fmt.Errorf("store embeddings: %w", err)
-	}
+	return newEmb, nil
+}
 
+// fuse builds the fused vector of every product that needs one; a product
+// left with no model vector is rejected with its warnings as the reason.
+func (ps *pass) fuse() []records.ProductVector {
 	var pvs []records.ProductVector
-	for i, p := range products {
-		if skip[i] || results[i].Outcome == Rejected {
+	for i, p := range ps.products {
+		if ps.skip[i] || ps.results[i].Outcome == Rejected {
 			continue
 		}
-		v, err := spec.Fuse(vecs[i])
+		v, err := ps.spec.Fuse(ps.vecs[i])
 		if err != nil {
-			results[i].Outcome = Rejected
-			results[i].Err = fmt.Errorf("%w (%s)", err, strings.Join(results[i].Warnings, "; "))
+			ps.results[i].Outcome = Rejected
+			ps.results[i].Err = fmt.Errorf("%w (%s)", err, strings.Join(ps.results[i].Warnings, "; "))
 			continue
 		}
-		results[i].Outcome = Indexed
-		pvs = append(pvs, records.ProductVector{ProductID: p.ID, Vector: v, SourceHash: spec.SourceHash(hashes[i])})
+		ps.results[i].Outcome = Indexed
+		pvs = append(pvs, records.ProductVector{ProductID: p.ID, Vector: v, SourceHash: ps.spec.SourceHash(ps.hashes[i])})
 	}
-	if err := ix.store.PutProductVectors(ctx, space.Version, pvs); err != nil {
-		return nil, stats, fmt.Errorf("store product vectors: %w", err)
-	}
-	return results, stats, nil
+	return pvs
 }
 
 // loadInputs fills w.items: the text, or the bytes of the product's media.
@@ -346,17 +391,14 @@ func (ix *Indexer) encode(ctx context.Context, enc Encoder, ws []work, results [
 // addNormalised adds v/|v| to acc (a mean direction of several images;
 // fusion renormalises).
 func addNormalised(acc, v []float32) []float32 {
-	var n float64
-	for _, x := range v {
-		n += float64(x) * float64(x)
-	}
+	n := vecmath.Norm(v)
 	if n == 0 {
 		return acc
 	}
 	if acc == nil {
 		acc = make([]float32, len(v))
 	}
-	inv := 1 / math.Sqrt(n)
+	inv := 1 / n
 	for i, x := range v {
 		acc[i] += float32(float64(x) * inv)
 	}

@@ -113,13 +113,38 @@ func Run(ctx context.Context, r Reader, o Options) (Summary, error) {
 	return sum, flush()
 }
 
+// runBatch stores one batch of rows and then encodes (or enqueues) the
+// products that were stored.
 func runBatch(ctx context.Context, rows []Row, o Options, sum *Summary, rej *rejectLog) error {
-	// A catalog may repeat an id; the last row wins, as it would across runs.
+	products, lines, err := lastOfEachID(rows, sum, rej)
+	if err != nil {
+		return err
+	}
+	stored, err := storeProducts(ctx, o.Writer, products, lines, sum, rej)
+	if err != nil || len(stored) == 0 {
+		return err
+	}
+	if o.Enqueue != nil {
+		ids := make([]string, len(stored))
+		for i, p := range stored {
+			ids[i] = p.ID
+		}
+		n, err := o.Enqueue(ctx, o.Space.Version, ids)
+		sum.Enqueued += n
+		return err
+	}
+	return indexStored(ctx, o, stored, lines, sum, rej)
+}
+
+// lastOfEachID keeps the last row of each id (a catalog may repeat one; the
+// last row wins, as it would across runs), rejecting the earlier ones, and
+// returns the products with the catalog line of each id.
+func lastOfEachID(rows []Row, sum *Summary, rej *rejectLog) ([]catalog.Product, map[string]int, error) {
 	last := make(map[string]int, len(rows))
 	for i, r := range rows {
 		if j, dup := last[r.Product.ID]; dup {
 			if err := rej.add(&RowError{Line: rows[j].Line, ID: r.Product.ID, Reason: fmt.Sprintf("superseded by line %d with the same id", r.Line)}); err != nil {
-				return err
+				return nil, nil, err
 			}
 			sum.Rejected++
 		}
@@ -133,9 +158,15 @@ func runBatch(ctx context.Context, rows []Row, o Options, sum *Summary, rej *rej
 			lines[r.Product.ID] = r.Line
 		}
 	}
-	res, err := o.Writer.UpsertProducts(ctx, products)
+	return products, lines, nil
+}
+
+// storeProducts upserts products and returns those stored (inserted, updated or
+// unchanged); the rows the store refused are rejected.
+func storeProducts(ctx context.Context, w ProductWriter, products []catalog.Product, lines map[string]int, sum *Summary, rej *rejectLog) ([]catalog.Product, error) {
+	res, err := w.UpsertProducts(ctx, products)
 	if err != nil {
-		return fmt.Errorf("store products: %w", err)
+		return nil, fmt.Errorf("store products: %w", err)
 	}
 	stored := products[:0:0]
 	for i, r := range res {
@@ -149,24 +180,19 @@ func runBatch(ctx context.Context, rows []Row, o Options, sum *Summary, rej *rej
 		default:
 			sum.Rejected++
 			if err := rej.add(&RowError{Line: lines[r.ID], ID: r.ID, Reason: r.Err.Error()}); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
 		stored = append(stored, products[i])
 	}
-	if len(stored) == 0 {
-		return nil
-	}
-	if o.Enqueue != nil {
-		ids := make([]string, len(stored))
-		for i, p := range stored {
-			ids[i] = p.ID
-		}
-		n, err := o.Enqueue(ctx, o.Space.Version, ids)
-		sum.Enqueued += n
-		return err
-	}
+	return stored, nil
+}
+
+// indexStored encodes the stored products into the space and counts the
+// outcomes; rejected products and those stored without some media are
+// written to the reject log.
+func indexStored(ctx context.Context, o Options, stored []catalog.Product, lines map[string]int, sum *Summary, rej *rejectLog) error {
 	results, stats, err := o.Indexer.Index(ctx, o.Space, stored)
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)
