@@ -24,6 +24,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/api"
 	"github.com/vitrinehq/vitrine/internal/apitest"
+	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/store"
 	"github.com/vitrinehq/vitrine/training"
 )
@@ -42,8 +43,9 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
 
-// newFixtureWith lets a test adjust the server's configuration first.
-func newFixtureWith(t *testing.T, configure func(*api.Config)) *fixture {
+// newFixtureWith lets a test adjust the server's configuration first, and
+// configure its use-case layer.
+func newFixtureWith(t *testing.T, configure func(*api.Config), opts ...serving.Option) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	a := apitest.New(t)
@@ -55,7 +57,11 @@ func newFixtureWith(t *testing.T, configure func(*api.Config)) *fixture {
 	if configure != nil {
 		configure(&cfg)
 	}
-	srv, err := api.New(cfg, api.Deps{Store: st, Encoders: set, Indexer: ix, Media: media})
+	svc, err := api.DefaultService(st, set, nil, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(cfg, api.Deps{Service: svc, Store: st, Encoders: set, Indexer: ix, Media: media})
 	if err != nil {
 		t.Fatal(err)
 	}

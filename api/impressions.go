@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vitrinehq/vitrine/catalog"
-	"github.com/vitrinehq/vitrine/experiment"
+	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -347,9 +347,9 @@ func impressionIDTime(id string) (time.Time, bool) {
 }
 
 // served records a list served to userID ("" for anonymous requests)
-// under the variant that produced it, and returns its impression id, ""
-// when the log is off or full.
-func (s *Server) served(surface, userID string, v experiment.Variant, hits []Hit) string {
+// under the experiment variant that produced it, and returns its
+// impression id, "" when the log is off or full.
+func (s *Server) served(surface, userID string, a serving.Assignment, hits []Hit) string {
 	if s.imps == nil {
 		return ""
 	}
@@ -358,10 +358,7 @@ func (s *Server) served(surface, userID string, v experiment.Variant, hits []Hit
 		ids[i] = h.ID
 	}
 	now := time.Now()
-	imp := store.Impression{ID: newImpressionID(now), UserID: userID, Surface: surface, Variant: v.Name, ProductIDs: ids, ServedAt: now}
-	if s.cfg.Experiment != nil {
-		imp.Experiment = s.cfg.Experiment.Name
-	}
+	imp := store.Impression{ID: newImpressionID(now), UserID: userID, Surface: surface, Experiment: a.Experiment, Variant: a.Variant, ProductIDs: ids, ServedAt: now}
 	if !s.imps.add(imp) {
 		return ""
 	}
@@ -388,12 +385,12 @@ func (s *Server) Close(ctx context.Context) error {
 
 // servedInto records a list like served and adds impression_id (and the
 // variant, when an experiment runs) to a map response.
-func (s *Server) servedInto(resp map[string]any, surface, userID string, v experiment.Variant, hits []Hit) {
-	if id := s.served(surface, userID, v, hits); id != "" {
+func (s *Server) servedInto(resp map[string]any, surface, userID string, a serving.Assignment, hits []Hit) {
+	if id := s.served(surface, userID, a, hits); id != "" {
 		resp["impression_id"] = id
 	}
-	if v.Name != "" {
-		resp["variant"] = v.Name
+	if a.Variant != "" {
+		resp["variant"] = a.Variant
 	}
 }
 

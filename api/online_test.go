@@ -13,6 +13,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/api"
 	"github.com/vitrinehq/vitrine/experiment"
+	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -30,14 +31,15 @@ func onlineFixture(t *testing.T, configure func(*api.Config)) (*fixture, *experi
 	if err != nil {
 		t.Fatal(err)
 	}
+	sc := serving.DefaultConfig()
+	sc.Experiment = exp
 	fx := newFixtureWith(t, func(c *api.Config) {
-		c.Experiment = exp
 		// Nothing is written behind the tests' back: they flush.
 		c.Impressions.FlushEvery = time.Hour
 		if configure != nil {
 			configure(c)
 		}
-	})
+	}, serving.WithConfig(sc))
 	return fx, exp
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/vitrinehq/vitrine/extractors/audioprep"
 	"github.com/vitrinehq/vitrine/extractors/imageprep"
 	"github.com/vitrinehq/vitrine/extractors/onnx"
+	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -70,9 +71,18 @@ func (s *Server) toProblem(err error, c echo.Context) Problem {
 	var he *echo.HTTPError
 	var fe *catalog.FieldError
 	var de *store.DimensionError
+	var sf *serving.FieldError
 	switch {
 	case errors.As(err, &pe):
 		return pe.p
+	case errors.As(err, &sf):
+		return Problem{Type: "about:blank", Title: "invalid field", Status: http.StatusUnprocessableEntity, Detail: sf.Error(), Errors: []FieldIssue{{sf.Field, sf.Reason}}}
+	case errors.Is(err, serving.ErrNoUserVector):
+		return Problem{Type: "about:blank", Title: "no user vector", Status: http.StatusNotFound, Detail: err.Error()}
+	case errors.Is(err, serving.ErrNotIndexed):
+		return Problem{Type: "about:blank", Title: "not indexed", Status: http.StatusNotFound, Detail: err.Error()}
+	case errors.Is(err, serving.ErrNoImageModel):
+		return Problem{Type: "about:blank", Title: "no image model", Status: http.StatusNotImplemented, Detail: "configure models.image to search by photo"}
 	case errors.As(err, &he):
 		msg := fmt.Sprint(he.Message)
 		if he.Code == http.StatusRequestEntityTooLarge {
@@ -101,6 +111,16 @@ func (s *Server) toProblem(err error, c echo.Context) Problem {
 	s.log.Error("internal error", "err", err, "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	return Problem{Type: "about:blank", Title: "internal error", Status: http.StatusInternalServerError,
 		Detail: "request " + c.Response().Header().Get(echo.HeaderXRequestID) + " failed; see the server log"}
+}
+
+// renameField renames a use case's field in its FieldError to the name the
+// HTTP request gives it (search's "query" is the parameter "q").
+func renameField(err error, from, to string) error {
+	var fe *serving.FieldError
+	if errors.As(err, &fe) && fe.Field == from {
+		return &serving.FieldError{Field: to, Reason: fe.Reason}
+	}
+	return err
 }
 
 // decodeJSON reads a JSON body strictly: unknown fields, wrong types and

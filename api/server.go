@@ -1,8 +1,10 @@
 // Package api serves Vitrine over REST with echo: products, ranking, hybrid
 // search, search by photo, suggestions, similar products, events,
 // recommendations and user erasure, with API-key auth, problem+json errors
-// and Prometheus metrics. Handlers translate HTTP to the ranking, indexer
-// and store packages and back; they hold no ranking logic.
+// and Prometheus metrics. Handlers parse a request, call the use case in
+// package serving (or the indexer, for ingestion) and render its result;
+// they hold no ranking logic. Transport-side bookkeeping stays here: keys,
+// rate limits, the impression log of served lists, metrics.
 package api
 
 import (
@@ -21,11 +23,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
-	"github.com/vitrinehq/vitrine/experiment"
 	"github.com/vitrinehq/vitrine/extractors"
-	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/indexer"
 	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/store"
 	"github.com/vitrinehq/vitrine/web"
 )
@@ -56,25 +57,9 @@ type Config struct {
 	BodyLimit    string // echo size, e.g. "12M"
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
-	// LexicalWeight and VectorWeight weigh the two lists of hybrid search.
-	LexicalWeight float64
-	VectorWeight  float64
-	// PersonalWeight scales the user-affinity part of personalised ranking.
-	PersonalWeight float64
-	// HalfLife is how fast a user's older events fade.
-	HalfLife time.Duration
-	// CFWeight, ContentWeight and PopularityWeight blend the sources of
-	// hybrid recommendations (each z-normalised per request).
-	CFWeight, ContentWeight, PopularityWeight float64
-	// MMRLambda is the default diversity of recommendations (1: none).
-	MMRLambda float64
 	// MediaRoot and ReportsDir are for the web pages (see web.Deps).
 	MediaRoot  string
 	ReportsDir string
-	// Experiment is the running A/B test (nil: none): each request runs
-	// with its user's variant's parameter overrides, and its impression
-	// records the variant.
-	Experiment *experiment.Experiment
 	// Impressions configures the log of served lists.
 	Impressions ImpressionsConfig
 	// QueryRetention: logged search queries older than this are deleted
@@ -87,14 +72,18 @@ func DefaultConfig() Config {
 	return Config{
 		Listen: "127.0.0.1:8080", Auth: AuthAuto, RateLimit: 50, RateBurst: 100, BodyLimit: "12M",
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
-		LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
-		CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1,
 		Impressions: DefaultImpressions(), QueryRetention: 90 * 24 * time.Hour,
 	}
 }
 
 // Deps are the parts the server uses.
 type Deps struct {
+	// Service runs the use cases (search, rank, recommendations, ...) with
+	// its ranking configuration and A/B experiment. nil builds one over
+	// Store and Encoders with serving.DefaultConfig() (for tests and
+	// embedding; `vitrine serve` passes its own).
+	Service *serving.Service
+	// Store serves API keys, ingestion, impressions and the web pages.
 	Store    *store.Store
 	Encoders *extractors.Set
 	Indexer  *indexer.Indexer
@@ -110,25 +99,12 @@ type Server struct {
 	echo  *echo.Echo
 	log   *slog.Logger
 	auth  bool
-	text  extractors.Encoder
-	image extractors.Encoder
+	svc   *serving.Service
 	m     *metrics
 	imps  *impressionLog // nil when impressions are off
 
-	spaceMu  sync.Mutex
-	space    activeSpace
 	limiters sync.Map // key -> *rate.Limiter
 }
-
-// activeSpace caches the serving space briefly: it changes only on
-// activation, and every process notices within the TTL.
-type activeSpace struct {
-	sp      store.Space
-	spec    fusion.Spec
-	fetched time.Time
-}
-
-const spaceTTL = time.Second
 
 // New builds the server; it listens only when Start is called.
 func New(cfg Config, d Deps) (*Server, error) {
@@ -138,12 +114,13 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, deps: d, log: d.Logger, m: newMetrics(d.Registry)}
-	var ok bool
-	if s.text, ok = d.Encoders.ByModality(models.Text); !ok {
-		return nil, errors.New("api: a text model is required for search")
+	s := &Server{cfg: cfg, deps: d, log: d.Logger, m: newMetrics(d.Registry), svc: d.Service}
+	if s.svc == nil {
+		var err error
+		if s.svc, err = DefaultService(d.Store, d.Encoders, d.Logger); err != nil {
+			return nil, err
+		}
 	}
-	s.image, _ = d.Encoders.ByModality(models.Image)
 	switch cfg.Auth {
 	case AuthRequired:
 		s.auth = true
@@ -253,23 +230,22 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// activeSpace returns the serving space and its fusion spec.
-func (s *Server) activeSpace(ctx context.Context) (store.Space, fusion.Spec, error) {
-	s.spaceMu.Lock()
-	defer s.spaceMu.Unlock()
-	if time.Since(s.space.fetched) < spaceTTL {
-		return s.space.sp, s.space.spec, nil
+// DefaultService builds the use-case layer over a store and the loaded
+// encoders (the text model is required, the image model optional) with
+// serving.DefaultConfig() and no experiment.
+func DefaultService(st *store.Store, set *extractors.Set, log *slog.Logger, opts ...serving.Option) (*serving.Service, error) {
+	if st == nil || set == nil {
+		return nil, errors.New("api: a store and encoders are required")
 	}
-	sp, err := s.deps.Store.ActiveSpace(ctx)
-	if err != nil {
-		return sp, fusion.Spec{}, err
+	text, ok := set.ByModality(models.Text)
+	if !ok {
+		return nil, errors.New("api: a text model is required for search")
 	}
-	spec, err := fusion.ParseSpec(sp.Spec)
-	if err != nil {
-		return sp, spec, err
+	var image serving.Encoder
+	if e, ok := set.ByModality(models.Image); ok {
+		image = e
 	}
-	s.space = activeSpace{sp: sp, spec: spec, fetched: time.Now()}
-	return sp, spec, nil
+	return serving.New(serving.DepsFrom(st, text, image), append([]serving.Option{serving.WithLogger(log)}, opts...)...)
 }
 
 func (s *Server) limiter(key string) *rate.Limiter {
@@ -367,7 +343,7 @@ func (s *Server) readyz(c echo.Context) error {
 	if len(s.deps.Encoders.Encoders()) == 0 {
 		checks["models"], status = "no model loaded", http.StatusServiceUnavailable
 	}
-	if _, _, err := s.activeSpace(ctx); err != nil {
+	if _, _, err := s.svc.ActiveSpace(ctx); err != nil {
 		checks["vector_space"], status = err.Error(), http.StatusServiceUnavailable
 	} else {
 		checks["vector_space"] = "ok"

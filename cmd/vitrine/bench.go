@@ -130,7 +130,11 @@ unmeasured first, so neither side of a pair pays for cold caches.`,
 				return err
 			}
 			cfg.Listen, cfg.Auth, cfg.RateLimit = "127.0.0.1:0", api.AuthOff, 0
-			srv, err := api.New(cfg, api.Deps{Store: st, Encoders: set, Indexer: ix, Media: ingest.NewMediaLoader(), Logger: a.log})
+			uc, err := a.newServing(st, set)
+			if err != nil {
+				return err
+			}
+			srv, err := api.New(cfg, api.Deps{Service: uc, Store: st, Encoders: set, Indexer: ix, Media: ingest.NewMediaLoader(), Logger: a.log})
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -11,8 +12,11 @@ import (
 
 	"github.com/vitrinehq/vitrine/api"
 	"github.com/vitrinehq/vitrine/experiment"
+	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/serving"
+	"github.com/vitrinehq/vitrine/store"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -65,9 +69,13 @@ reports the outcome.`,
 			if err != nil {
 				return err
 			}
-			exp := cfg.Experiment
+			uc, err := a.newServing(st, set)
+			if err != nil {
+				return err
+			}
+			exp := uc.Config().Experiment
 			media := ingest.NewMediaLoader(ingest.WithMaxMediaBytes(a.cfg.Ingest.MaxMediaBytes), ingest.WithMediaTimeout(a.cfg.Ingest.MediaTimeout))
-			srv, err := api.New(cfg, api.Deps{Store: st, Encoders: set, Indexer: a.indexer(st, set), Media: media, Registry: reg, Logger: a.log})
+			srv, err := api.New(cfg, api.Deps{Service: uc, Store: st, Encoders: set, Indexer: a.indexer(st, set), Media: media, Registry: reg, Logger: a.log})
 			if err != nil {
 				return err
 			}
@@ -114,22 +122,49 @@ func describeVariants(e *experiment.Experiment) string {
 	return strings.Join(parts, ", ")
 }
 
-// apiConfig is the API's configuration from the server, experiment and
+// apiConfig is the API's transport configuration from the server and
 // impressions sections, as `vitrine serve` runs it.
 func (a *app) apiConfig() (api.Config, error) {
 	sc, ic := a.cfg.Server, a.cfg.Impressions
-	exp, err := a.cfg.ParseExperiment()
-	if err != nil {
-		return api.Config{}, err
-	}
 	return api.Config{
 		Listen: sc.Listen, Auth: api.AuthMode(sc.Auth), RateLimit: sc.RateLimit, RateBurst: sc.RateBurst,
 		BodyLimit: sc.BodyLimit, ReadTimeout: sc.ReadTimeout, WriteTimeout: sc.WriteTimeout,
-		LexicalWeight: sc.LexicalWeight, VectorWeight: sc.VectorWeight, PersonalWeight: sc.PersonalWeight, HalfLife: sc.HalfLife,
-		CFWeight: sc.CFWeight, ContentWeight: sc.ContentWeight, PopularityWeight: sc.PopularityWeight, MMRLambda: sc.MMRLambda,
 		ReportsDir: sc.ReportsDir, MediaRoot: sc.MediaRoot, QueryRetention: sc.QueryRetention,
-		Experiment: exp,
 		Impressions: api.ImpressionsConfig{Enabled: ic.Enabled, Buffer: ic.Buffer, BatchSize: ic.BatchSize,
 			FlushEvery: ic.FlushEvery, Retention: ic.Retention},
 	}, nil
+}
+
+// servingConfig is the use-case layer's configuration (ranking parameters
+// and the A/B experiment) from the server and experiment sections.
+func (a *app) servingConfig() (serving.Config, error) {
+	sc := a.cfg.Server
+	exp, err := a.cfg.ParseExperiment()
+	if err != nil {
+		return serving.Config{}, err
+	}
+	c := serving.DefaultConfig()
+	c.LexicalWeight, c.VectorWeight, c.PersonalWeight, c.HalfLife = sc.LexicalWeight, sc.VectorWeight, sc.PersonalWeight, sc.HalfLife
+	c.CFWeight, c.ContentWeight, c.PopularityWeight, c.MMRLambda = sc.CFWeight, sc.ContentWeight, sc.PopularityWeight, sc.MMRLambda
+	c.Experiment = exp
+	return c, nil
+}
+
+// newServing builds the use cases exactly as `vitrine serve` runs them,
+// over the store and the loaded encoders (text required, image optional):
+// serve, bench and eval all call it, so they measure what is served.
+func (a *app) newServing(st *store.Store, set *extractors.Set) (*serving.Service, error) {
+	cfg, err := a.servingConfig()
+	if err != nil {
+		return nil, err
+	}
+	text, ok := set.ByModality(models.Text)
+	if !ok {
+		return nil, errors.New("a text model is required to serve (models.text)")
+	}
+	var image serving.Encoder
+	if e, ok := set.ByModality(models.Image); ok {
+		image = e
+	}
+	return serving.New(serving.DepsFrom(st, text, image), serving.WithConfig(cfg), serving.WithLogger(a.log))
 }

@@ -1,0 +1,135 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/serving"
+)
+
+// Query and form parameter parsing shared by the handlers: HTTP-level
+// checks (a number where a number belongs, a price range in order) with
+// problems naming the parameter. The use cases check the rest.
+
+// intParam reads an integer query parameter within [lo, hi].
+func intParam(c echo.Context, name string, def, lo, hi int) (int, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fieldProblem(name, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
+	}
+	return n, nil
+}
+
+func floatParam(c echo.Context, name string) (*float64, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return nil, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		return nil, fieldProblem(name, "must be a non-negative number")
+	}
+	return &f, nil
+}
+
+// filterParams reads category ("A > B"), brand (repeatable), min_price,
+// max_price and attr.NAME=value query parameters.
+func filterParams(c echo.Context) (catalog.Filter, error) {
+	var f catalog.Filter
+	q := c.QueryParams()
+	if v := q.Get("category"); v != "" {
+		for _, part := range strings.Split(v, ">") {
+			if part = strings.TrimSpace(part); part != "" {
+				f.Category = append(f.Category, part)
+			}
+		}
+	}
+	f.Brands = q["brand"]
+	var err error
+	if f.MinPrice, err = floatParam(c, "min_price"); err != nil {
+		return f, err
+	}
+	if f.MaxPrice, err = floatParam(c, "max_price"); err != nil {
+		return f, err
+	}
+	if f.MinPrice != nil && f.MaxPrice != nil && *f.MinPrice > *f.MaxPrice {
+		return f, fieldProblem("min_price", "is greater than max_price")
+	}
+	for k, vs := range q {
+		if name, ok := strings.CutPrefix(k, "attr."); ok && name != "" {
+			if f.Attributes == nil {
+				f.Attributes = map[string]any{}
+			}
+			f.Attributes[name] = attrValue(vs[0])
+		}
+	}
+	return f, nil
+}
+
+// attrValue types an attribute filter value as JSON would (true, 3, "red").
+func attrValue(v string) any {
+	var x any
+	if json.Unmarshal([]byte(v), &x) == nil {
+		switch x.(type) {
+		case bool, float64:
+			return x
+		}
+	}
+	return v
+}
+
+// userID checks a user id given by a client (a query parameter, a form
+// field or a JSON field): ids are at most catalog.MaxIDLength bytes, as
+// events require.
+func userID(field, id string) (string, error) {
+	if len(id) > catalog.MaxIDLength {
+		return "", fieldProblem(field, fmt.Sprintf("is longer than %d bytes", catalog.MaxIDLength))
+	}
+	return id, nil
+}
+
+// userParam reads the optional user_id query parameter.
+func userParam(c echo.Context) (string, error) {
+	return userID("user_id", c.QueryParam("user_id"))
+}
+
+// rerankParams reads mmr_lambda, max_per_category, max_per_brand and
+// max_brand_share.
+func rerankParams(c echo.Context) (serving.Rerank, error) {
+	var o serving.Rerank
+	if v, err := floatParam(c, "mmr_lambda"); err != nil {
+		return o, err
+	} else if v != nil {
+		if *v > 1 {
+			return o, fieldProblem("mmr_lambda", "must be between 0 and 1")
+		}
+		o.MMRLambda = v
+	}
+	for name, dst := range map[string]*int{"max_per_category": &o.MaxPerCategory, "max_per_brand": &o.MaxPerBrand} {
+		if v := c.QueryParam(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return o, fieldProblem(name, "must be a positive integer")
+			}
+			*dst = n
+		}
+	}
+	if v, err := floatParam(c, "max_brand_share"); err != nil {
+		return o, err
+	} else if v != nil {
+		if *v <= 0 || *v > 1 {
+			return o, fieldProblem("max_brand_share", "must be in (0, 1]")
+		}
+		o.MaxBrandShare = *v
+	}
+	return o, nil
+}

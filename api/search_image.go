@@ -1,0 +1,116 @@
+package api
+
+import (
+	"context"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vitrinehq/vitrine/records"
+	"github.com/vitrinehq/vitrine/serving"
+)
+
+type imageRequest struct {
+	URL    string `json:"url"`
+	K      *int   `json:"k"`
+	UserID string `json:"user_id"`
+}
+
+// searchImage is POST /v1/search/image: a photo uploaded as the multipart
+// field "image", or fetched from "url" (multipart or JSON).
+func (s *Server) searchImage(c echo.Context) error {
+	if !s.svc.HasImageModel() {
+		return serving.ErrNoImageModel
+	}
+	req, err := s.imageParams(c)
+	if err != nil {
+		return err
+	}
+	if _, err := userID("user_id", req.UserID); err != nil {
+		return err
+	}
+	if req.Filter, err = filterParams(c); err != nil {
+		return err
+	}
+	res, err := s.svc.SearchImage(c.Request().Context(), req)
+	if err != nil {
+		return err
+	}
+	hits := hitViews(res.Hits)
+	resp := map[string]any{"results": hits}
+	s.servedInto(resp, records.SurfaceImageSearch, req.UserID, res.Assignment, hits)
+	return c.JSON(http.StatusOK, resp)
+}
+
+// imageParams reads the photo's bytes, k and user_id.
+func (s *Server) imageParams(c echo.Context) (serving.ImageSearchRequest, error) {
+	ctx := c.Request().Context()
+	req := serving.ImageSearchRequest{K: serving.DefaultK}
+	var err error
+	if !strings.HasPrefix(c.Request().Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
+		var body imageRequest
+		if err := decodeJSON(c, &body); err != nil {
+			return req, err
+		}
+		if body.URL == "" {
+			return req, fieldProblem("url", "is required (or upload multipart field \"image\")")
+		}
+		if body.K != nil {
+			req.K = *body.K
+		}
+		req.UserID = body.UserID
+		req.Image, err = s.fetchURL(ctx, body.URL)
+		return req, checkImageK(req, err)
+	}
+	if fh, ferr := c.FormFile("image"); ferr == nil {
+		req.Image, err = readUpload(fh)
+	} else if u := c.FormValue("url"); u != "" {
+		req.Image, err = s.fetchURL(ctx, u)
+	} else {
+		err = fieldProblem("image", "upload a file in the multipart field \"image\" (or give \"url\")")
+	}
+	if err != nil {
+		return req, err
+	}
+	if v := c.FormValue("k"); v != "" {
+		if req.K, err = strconv.Atoi(v); err != nil {
+			return req, fieldProblem("k", "must be an integer")
+		}
+	}
+	req.UserID = c.FormValue("user_id")
+	return req, checkImageK(req, nil)
+}
+
+func checkImageK(req serving.ImageSearchRequest, err error) error {
+	if err == nil && (req.K < 1 || req.K > records.MaxK) {
+		return fieldProblem("k", "must be from 1 to "+strconv.Itoa(records.MaxK))
+	}
+	return err
+}
+
+// readUpload reads an uploaded file.
+func readUpload(fh *multipart.FileHeader) ([]byte, error) {
+	f, err := fh.Open()
+	if err != nil {
+		return nil, fieldProblem("image", err.Error())
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+func (s *Server) fetchURL(ctx context.Context, u string) ([]byte, error) {
+	pu, err := url.Parse(u)
+	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") {
+		return nil, fieldProblem("url", "must be an http(s) URL")
+	}
+	b, err := s.deps.Media.Load(ctx, u)
+	if err != nil {
+		return nil, fieldProblem("url", err.Error())
+	}
+	return b, nil
+}

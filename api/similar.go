@@ -1,0 +1,30 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/vitrinehq/vitrine/records"
+	"github.com/vitrinehq/vitrine/serving"
+)
+
+// similar is GET /v1/products/{id}/similar.
+func (s *Server) similar(c echo.Context) error {
+	k, err := intParam(c, "k", serving.DefaultK, 1, records.MaxK)
+	if err != nil {
+		return err
+	}
+	uid, err := userParam(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.Similar(c.Request().Context(), serving.SimilarRequest{ProductID: c.Param("id"), K: k, UserID: uid})
+	if err != nil {
+		return err
+	}
+	hits := hitViews(res.Hits)
+	resp := map[string]any{"id": res.ProductID, "results": hits}
+	s.servedInto(resp, records.SurfaceSimilar, uid, res.Assignment, hits)
+	return c.JSON(http.StatusOK, resp)
+}
