@@ -9,6 +9,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/internal/testdb"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -52,21 +53,21 @@ func BenchmarkHalfvecSpace(b *testing.B) {
 		indexBytes, rowBytes int64
 		recall               float64
 	}
-	results := map[store.Storage]result{}
+	results := map[records.Storage]result{}
 	// fp32Exact is the vector space's exact answer: halfvec's index is also
 	// scored against it, which counts float16 rounding as well.
-	var fp32Exact [][]store.Neighbor
-	for _, st := range []store.Storage{store.StorageVector, store.StorageHalfvec} {
+	var fp32Exact [][]records.Neighbor
+	for _, st := range []records.Storage{records.StorageVector, records.StorageHalfvec} {
 		b.Run(string(st), func(b *testing.B) {
 			// The index is built once after loading, as backfill does.
-			sp, err := s.CreateSpace(ctx, store.NewSpace{Name: "bench-" + string(st), Dim: dim, Storage: st, DeferIndex: true})
+			sp, err := s.CreateSpace(ctx, records.NewSpace{Name: "bench-" + string(st), Dim: dim, Storage: st, DeferIndex: true})
 			if err != nil {
 				b.Fatal(err)
 			}
 			for lo := 0; lo < n; lo += 1000 {
-				vs := make([]store.ProductVector, 0, 1000)
+				vs := make([]records.ProductVector, 0, 1000)
 				for i := lo; i < lo+1000; i++ {
-					vs = append(vs, store.ProductVector{ProductID: products[i].ID, Vector: data[i], SourceHash: []byte{1}})
+					vs = append(vs, records.ProductVector{ProductID: products[i].ID, Vector: data[i], SourceHash: []byte{1}})
 				}
 				if err := s.PutProductVectors(ctx, sp.Version, vs); err != nil {
 					b.Fatal(err)
@@ -81,34 +82,34 @@ func BenchmarkHalfvecSpace(b *testing.B) {
 			// after a bulk load the planner thinks the space holds ~100 rows
 			// and scans them all instead of using the index, and the
 			// "HNSW" recall would be an exact scan's 1.0.
-			if _, err := s.Pool().Exec(ctx, `ANALYZE products, product_vectors`); err != nil {
+			if _, err := store.RawPool(s).Exec(ctx, `ANALYZE products, product_vectors`); err != nil {
 				b.Fatal(err)
 			}
 
 			var r result
 			index := fmt.Sprintf("product_vectors_space_%d_hnsw", sp.Version)
-			if err := s.Pool().QueryRow(ctx, `SELECT pg_relation_size($1::regclass)`, index).Scan(&r.indexBytes); err != nil {
+			if err := store.RawPool(s).QueryRow(ctx, `SELECT pg_relation_size($1::regclass)`, index).Scan(&r.indexBytes); err != nil {
 				b.Fatal(err)
 			}
 			// Both spaces share one table, so a space's share is the sum of
 			// its rows' sizes (TOAST-compressed values as stored).
-			if err := s.Pool().QueryRow(ctx, `SELECT sum(pg_column_size(v.*))::bigint FROM product_vectors v WHERE space_version = $1`,
+			if err := store.RawPool(s).QueryRow(ctx, `SELECT sum(pg_column_size(v.*))::bigint FROM product_vectors v WHERE space_version = $1`,
 				sp.Version).Scan(&r.rowBytes); err != nil {
 				b.Fatal(err)
 			}
 
-			exact := make([][]store.Neighbor, queries)
+			exact := make([][]records.Neighbor, queries)
 			for i, q := range qs {
-				if exact[i], err = s.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: q, K: k, Exact: true}); err != nil {
+				if exact[i], err = s.Nearest(ctx, records.NearestQuery{Space: sp.Version, Vector: q, K: k, Exact: true}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			scans0 := indexScans(b, s, index)
-			approx := make([][]store.Neighbor, queries)
+			approx := make([][]records.Neighbor, queries)
 			searches := 0
 			for b.Loop() {
 				for i, q := range qs {
-					if approx[i], err = s.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: q, K: k}); err != nil {
+					if approx[i], err = s.Nearest(ctx, records.NearestQuery{Space: sp.Version, Vector: q, K: k}); err != nil {
 						b.Fatal(err)
 					}
 					searches++
@@ -118,7 +119,7 @@ func BenchmarkHalfvecSpace(b *testing.B) {
 			waitIndexScans(b, s, index, scans0+int64(searches))
 			r.recall = recallAt(exact, approx)
 			results[st] = r
-			if st == store.StorageVector {
+			if st == records.StorageVector {
 				fp32Exact = exact
 			} else if fp32Exact != nil {
 				b.ReportMetric(recallAt(fp32Exact, approx), "recall@10-vs-fp32")
@@ -132,7 +133,7 @@ func BenchmarkHalfvecSpace(b *testing.B) {
 				st, r.indexBytes, r.rowBytes, k, r.recall, queries, build.Round(time.Millisecond))
 		})
 	}
-	v, h := results[store.StorageVector], results[store.StorageHalfvec]
+	v, h := results[records.StorageVector], results[records.StorageHalfvec]
 	if v.indexBytes == 0 || h.indexBytes == 0 {
 		return // a sub-benchmark was filtered out (-bench with a sub-pattern)
 	}
@@ -152,7 +153,7 @@ func BenchmarkHalfvecSpace(b *testing.B) {
 func indexScans(b *testing.B, s *store.Store, index string) int64 {
 	b.Helper()
 	var n int64
-	err := s.Pool().QueryRow(b.Context(), `SELECT coalesce(sum(idx_scan), 0)::bigint FROM pg_stat_user_indexes WHERE indexrelname = $1`, index).Scan(&n)
+	err := store.RawPool(s).QueryRow(b.Context(), `SELECT coalesce(sum(idx_scan), 0)::bigint FROM pg_stat_user_indexes WHERE indexrelname = $1`, index).Scan(&n)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func gaussian(r *rand.Rand, dim int, norm float64) []float64 {
 }
 
 // recallAt is the mean share of each exact top-k found by the index.
-func recallAt(exact, approx [][]store.Neighbor) float64 {
+func recallAt(exact, approx [][]records.Neighbor) float64 {
 	var sum float64
 	for i := range exact {
 		want := map[string]bool{}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -49,15 +50,15 @@ func seedOnline(t *testing.T, s *store.Store) time.Time {
 	}
 	t0 := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Second)
 	m := time.Minute
-	imps := []store.Impression{
-		{ID: impID(1), UserID: "u1", Surface: store.SurfaceSearch, Experiment: "exp", Variant: "control", ProductIDs: []string{"p1", "p2"}, ServedAt: t0},
-		{ID: impID(2), UserID: "u1", Surface: store.SurfaceRecommendations, Experiment: "exp", Variant: "control", ProductIDs: []string{"p2", "p3"}, ServedAt: t0.Add(10 * m)},
-		{ID: impID(3), UserID: "u2", Surface: store.SurfaceSearch, Experiment: "exp", Variant: "treatment", ProductIDs: []string{"p1", "p3"}, ServedAt: t0},
-		{ID: impID(4), UserID: "u3", Surface: store.SurfaceSearch, Experiment: "exp", Variant: "treatment", ProductIDs: []string{"p4"}, ServedAt: t0},
-		{ID: impID(5), Surface: store.SurfaceSimilar, Experiment: "exp", Variant: "control", ProductIDs: []string{"p1", "p2"}, ServedAt: t0},
-		{ID: impID(6), UserID: "u4", Surface: store.SurfaceSearch, Experiment: "exp", Variant: "control", ProductIDs: []string{"p1"}, ServedAt: t0},
-		{ID: impID(7), UserID: "u1", Surface: store.SurfaceSearch, Experiment: "old", Variant: "a", ProductIDs: []string{"p1"}, ServedAt: t0.Add(-m)},
-		{ID: impID(8), UserID: "u5", Surface: store.SurfaceSearch, Experiment: "exp", Variant: "treatment", ProductIDs: []string{"p2"}, ServedAt: t0.Add(-72 * time.Hour)},
+	imps := []records.Impression{
+		{ID: impID(1), UserID: "u1", Surface: records.SurfaceSearch, Experiment: "exp", Variant: "control", ProductIDs: []string{"p1", "p2"}, ServedAt: t0},
+		{ID: impID(2), UserID: "u1", Surface: records.SurfaceRecommendations, Experiment: "exp", Variant: "control", ProductIDs: []string{"p2", "p3"}, ServedAt: t0.Add(10 * m)},
+		{ID: impID(3), UserID: "u2", Surface: records.SurfaceSearch, Experiment: "exp", Variant: "treatment", ProductIDs: []string{"p1", "p3"}, ServedAt: t0},
+		{ID: impID(4), UserID: "u3", Surface: records.SurfaceSearch, Experiment: "exp", Variant: "treatment", ProductIDs: []string{"p4"}, ServedAt: t0},
+		{ID: impID(5), Surface: records.SurfaceSimilar, Experiment: "exp", Variant: "control", ProductIDs: []string{"p1", "p2"}, ServedAt: t0},
+		{ID: impID(6), UserID: "u4", Surface: records.SurfaceSearch, Experiment: "exp", Variant: "control", ProductIDs: []string{"p1"}, ServedAt: t0},
+		{ID: impID(7), UserID: "u1", Surface: records.SurfaceSearch, Experiment: "old", Variant: "a", ProductIDs: []string{"p1"}, ServedAt: t0.Add(-m)},
+		{ID: impID(8), UserID: "u5", Surface: records.SurfaceSearch, Experiment: "exp", Variant: "treatment", ProductIDs: []string{"p2"}, ServedAt: t0.Add(-72 * time.Hour)},
 	}
 	if err := s.InsertImpressions(ctx, imps); err != nil {
 		t.Fatal(err)
@@ -87,7 +88,7 @@ func seedOnline(t *testing.T, s *store.Store) time.Time {
 		t.Fatal(err)
 	}
 	for i, r := range res {
-		if r.Status != store.EventInserted {
+		if r.Status != records.EventInserted {
 			t.Fatalf("event %d: %+v", i, r)
 		}
 	}
@@ -96,13 +97,13 @@ func seedOnline(t *testing.T, s *store.Store) time.Time {
 
 type onlineKey struct{ exp, variant, surface string }
 
-func onlineByKey(t *testing.T, s *store.Store, q store.OnlineQuery) map[onlineKey]store.OnlineCount {
+func onlineByKey(t *testing.T, s *store.Store, q records.OnlineQuery) map[onlineKey]records.OnlineCount {
 	t.Helper()
 	rows, err := s.OnlineMetrics(t.Context(), q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[onlineKey]store.OnlineCount{}
+	out := map[onlineKey]records.OnlineCount{}
 	for _, r := range rows {
 		out[onlineKey{r.Experiment, r.Variant, r.Surface}] = r
 	}
@@ -112,10 +113,10 @@ func onlineByKey(t *testing.T, s *store.Store, q store.OnlineQuery) map[onlineKe
 func TestOnlineMetricsAttribution(t *testing.T) {
 	s, _ := open(t)
 	t0 := seedOnline(t, s)
-	base := store.OnlineQuery{Since: t0.Add(-time.Hour), Until: time.Now(), Experiment: "exp",
+	base := records.OnlineQuery{Since: t0.Add(-time.Hour), Until: time.Now(), Experiment: "exp",
 		ClickWindow: 30 * time.Minute, ConversionWindow: 24 * time.Hour}
 	type counts struct{ lists, users, clicked, converted, anon int64 }
-	check := func(t *testing.T, got map[onlineKey]store.OnlineCount, want map[onlineKey]counts) {
+	check := func(t *testing.T, got map[onlineKey]records.OnlineCount, want map[onlineKey]counts) {
 		t.Helper()
 		for k, w := range want {
 			g, ok := got[k]
@@ -146,7 +147,7 @@ func TestOnlineMetricsAttribution(t *testing.T) {
 		q := base
 		q.IncludeAnonymous = true
 		got := onlineByKey(t, s, q)
-		check(t, map[onlineKey]store.OnlineCount{
+		check(t, map[onlineKey]records.OnlineCount{
 			{"exp", "control", ""}:        got[onlineKey{"exp", "control", ""}],
 			{"exp", "control", "similar"}: got[onlineKey{"exp", "control", "similar"}],
 		}, map[onlineKey]counts{
@@ -172,7 +173,7 @@ func TestOnlineMetricsAttribution(t *testing.T) {
 	})
 	t.Run("one surface", func(t *testing.T) {
 		q := base
-		q.Surface = store.SurfaceSearch
+		q.Surface = records.SurfaceSearch
 		check(t, onlineByKey(t, s, q), map[onlineKey]counts{
 			{"exp", "control", ""}:         {2, 2, 1, 0, 0},
 			{"exp", "control", "search"}:   {2, 2, 1, 0, 0},
@@ -219,7 +220,7 @@ func TestImpressionsLookupPruneAndErase(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM impressions WHERE user_id IN ('u1', 'u4')`).Scan(&n); err != nil || n != 0 {
+	if err := store.RawPool(s).QueryRow(ctx, `SELECT count(*) FROM impressions WHERE user_id IN ('u1', 'u4')`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d impressions of erased users remain (%v)", n, err)
 	}
 	// Retention: only 8 (three days older) goes.
@@ -227,11 +228,11 @@ func TestImpressionsLookupPruneAndErase(t *testing.T) {
 	if err != nil || pruned != 1 {
 		t.Errorf("pruned %d (%v), want 1", pruned, err)
 	}
-	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM impressions`).Scan(&n); err != nil || n != 3 {
+	if err := store.RawPool(s).QueryRow(ctx, `SELECT count(*) FROM impressions`).Scan(&n); err != nil || n != 3 {
 		t.Errorf("%d impressions left, want 3 (3, 4 and 5)", n)
 	}
 	// Events keep their impression id after the impression is gone.
-	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM events WHERE impression_id IS NOT NULL`).Scan(&n); err != nil || n != 3 {
+	if err := store.RawPool(s).QueryRow(ctx, `SELECT count(*) FROM events WHERE impression_id IS NOT NULL`).Scan(&n); err != nil || n != 3 {
 		t.Errorf("%d events with an impression id, want 3 (g, h, j)", n)
 	}
 }
@@ -242,18 +243,18 @@ func TestImpressionsLookupPruneAndErase(t *testing.T) {
 func TestEraseTombstoneDropsLateImpressions(t *testing.T) {
 	s, ctx := open(t)
 	before := time.Now().Add(-time.Minute)
-	imp := func(n int, user string, at time.Time) store.Impression {
-		return store.Impression{ID: impID(n), UserID: user, Surface: store.SurfaceSearch, ProductIDs: []string{"p1"}, ServedAt: at}
+	imp := func(n int, user string, at time.Time) records.Impression {
+		return records.Impression{ID: impID(n), UserID: user, Surface: records.SurfaceSearch, ProductIDs: []string{"p1"}, ServedAt: at}
 	}
 	count := func(q string, args ...any) int {
 		t.Helper()
 		var n int
-		if err := s.Pool().QueryRow(ctx, q, args...).Scan(&n); err != nil {
+		if err := store.RawPool(s).QueryRow(ctx, q, args...).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
-	if err := s.InsertImpressions(ctx, []store.Impression{imp(1, "u1", before)}); err != nil {
+	if err := s.InsertImpressions(ctx, []records.Impression{imp(1, "u1", before)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteUser(ctx, "u1"); err != nil {
@@ -261,7 +262,7 @@ func TestEraseTombstoneDropsLateImpressions(t *testing.T) {
 	}
 	// Another server's buffer, written after the erasure: the list served
 	// before it is dropped (and u1 not recreated); the anonymous one lands.
-	if err := s.InsertImpressions(ctx, []store.Impression{imp(2, "u1", before), imp(3, "", before)}); err != nil {
+	if err := s.InsertImpressions(ctx, []records.Impression{imp(2, "u1", before), imp(3, "", before)}); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(`SELECT count(*) FROM impressions WHERE user_id = 'u1'`); n != 0 {
@@ -274,17 +275,17 @@ func TestEraseTombstoneDropsLateImpressions(t *testing.T) {
 		t.Error("the anonymous impression of the same batch was lost")
 	}
 	// The user comes back: a list served after the erasure is theirs.
-	if err := s.InsertImpressions(ctx, []store.Impression{imp(4, "u1", time.Now().Add(time.Second))}); err != nil {
+	if err := s.InsertImpressions(ctx, []records.Impression{imp(4, "u1", time.Now().Add(time.Second))}); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(`SELECT count(*) FROM impressions WHERE user_id = 'u1'`); n != 1 {
 		t.Errorf("%d impressions of the returning user, want 1", n)
 	}
 	// A user only another server knew still gets a tombstone.
-	if err := s.DeleteUser(ctx, "u2"); !errors.Is(err, store.ErrNotFound) {
+	if err := s.DeleteUser(ctx, "u2"); !errors.Is(err, records.ErrNotFound) {
 		t.Errorf("erasing an unknown user: %v, want ErrNotFound", err)
 	}
-	if err := s.InsertImpressions(ctx, []store.Impression{imp(5, "u2", before)}); err != nil {
+	if err := s.InsertImpressions(ctx, []records.Impression{imp(5, "u2", before)}); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(`SELECT count(*) FROM impressions WHERE id = $1::uuid`, impID(5)); n != 0 {

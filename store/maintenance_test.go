@@ -78,7 +78,7 @@ func TestDatabaseSizeAndAnalyze(t *testing.T) {
 func TestSpaceIndexScans(t *testing.T) {
 	s, ctx := open(t)
 	const dim = 8
-	sp, err := s.CreateSpace(ctx, store.NewSpace{Name: "scans", Dim: dim})
+	sp, err := s.CreateSpace(ctx, records.NewSpace{Name: "scans", Dim: dim})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func BenchmarkPopularProducts(b *testing.B) {
 			FROM generate_series(1, 500000) g`,
 		`ANALYZE`,
 	} {
-		if _, err := s.Pool().Exec(ctx, q); err != nil {
+		if _, err := store.RawPool(s).Exec(ctx, q); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -45,7 +45,7 @@ func BenchmarkPopularProducts(b *testing.B) {
 	})
 	b.Run("aggregate-events-baseline", func(b *testing.B) {
 		for b.Loop() {
-			rows, err := s.Pool().Query(ctx, `SELECT e.product_id, sum(CASE e.type WHEN 'purchase' THEN 5 WHEN 'add_to_cart' THEN 3
+			rows, err := store.RawPool(s).Query(ctx, `SELECT e.product_id, sum(CASE e.type WHEN 'purchase' THEN 5 WHEN 'add_to_cart' THEN 3
 					WHEN 'click' THEN 1 WHEN 'rating' THEN 2 ELSE 0.5 END)::float8 AS score
 				FROM events e JOIN products p ON p.id = e.product_id AND p.deleted_at IS NULL
 				WHERE e.occurred_at >= $1 GROUP BY e.product_id ORDER BY score DESC, e.product_id LIMIT 30`, time.Now().Add(-90*24*time.Hour))

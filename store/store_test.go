@@ -11,6 +11,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/internal/testdb"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -76,7 +77,7 @@ func TestMigrationsFromEmpty(t *testing.T) {
 		t.Errorf("schema version %d, want %d", info.SchemaVersion, newest)
 	}
 	var riverTable bool
-	if err := s.Pool().QueryRow(ctx, `SELECT to_regclass('river_job') IS NOT NULL`).Scan(&riverTable); err != nil || !riverTable {
+	if err := store.RawPool(s).QueryRow(ctx, `SELECT to_regclass('river_job') IS NOT NULL`).Scan(&riverTable); err != nil || !riverTable {
 		t.Errorf("River's job table missing after migrate (err %v)", err)
 	}
 	if info.PgvectorVersion != "0.8.0" {
@@ -84,7 +85,7 @@ func TestMigrationsFromEmpty(t *testing.T) {
 	}
 	for _, table := range []string{"products", "embeddings", "vector_spaces", "product_vectors", "users", "events", "user_vectors", "api_keys"} {
 		var exists bool
-		if err := s.Pool().QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&exists); err != nil || !exists {
+		if err := store.RawPool(s).QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&exists); err != nil || !exists {
 			t.Errorf("table %s missing (err %v)", table, err)
 		}
 	}
@@ -98,7 +99,7 @@ func TestUpsertProducts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range res {
-		if r.Status != store.Inserted {
+		if r.Status != records.Inserted {
 			t.Errorf("%s: %v, want inserted", r.ID, r.Status)
 		}
 	}
@@ -108,7 +109,7 @@ func TestUpsertProducts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]store.UpsertStatus{"a": store.Unchanged, "b": store.Updated}
+	want := map[string]records.UpsertStatus{"a": records.Unchanged, "b": records.Updated}
 	for _, r := range res {
 		if r.Status != want[r.ID] {
 			t.Errorf("%s: %v, want %v", r.ID, r.Status, want[r.ID])
@@ -125,14 +126,14 @@ func TestUpsertProducts(t *testing.T) {
 	if err := s.DeleteProduct(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetProduct(ctx, "a"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetProduct(ctx, "a"); !errors.Is(err, records.ErrNotFound) {
 		t.Errorf("deleted product: err %v, want ErrNotFound", err)
 	}
-	if err := s.DeleteProduct(ctx, "a"); !errors.Is(err, store.ErrNotFound) {
+	if err := s.DeleteProduct(ctx, "a"); !errors.Is(err, records.ErrNotFound) {
 		t.Errorf("second delete: err %v, want ErrNotFound", err)
 	}
 	res, err = s.UpsertProducts(ctx, []catalog.Product{a})
-	if err != nil || res[0].Status != store.Updated {
+	if err != nil || res[0].Status != records.Updated {
 		t.Errorf("revive: %+v %v", res, err)
 	}
 }
@@ -146,10 +147,10 @@ func TestUpsertIsolatesBadRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res[0].Status != store.Inserted || res[2].Status != store.Inserted {
+	if res[0].Status != records.Inserted || res[2].Status != records.Inserted {
 		t.Errorf("good rows: %v %v", res[0].Status, res[2].Status)
 	}
-	if res[1].Status != store.Failed || res[1].Err == nil {
+	if res[1].Status != records.Failed || res[1].Err == nil {
 		t.Errorf("bad row: %+v", res[1])
 	}
 	if n, _ := s.CountProducts(ctx); n != 2 {
@@ -172,13 +173,13 @@ func TestEventsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res[0].Status != store.EventInserted || res[1].Status != store.EventInserted {
+	if res[0].Status != records.EventInserted || res[1].Status != records.EventInserted {
 		t.Errorf("first insert: %+v", res)
 	}
-	if res[2].Status != store.EventFailed || !errors.Is(res[2].Err, store.ErrUnknownProduct) {
+	if res[2].Status != records.EventFailed || !errors.Is(res[2].Err, records.ErrUnknownProduct) {
 		t.Errorf("unknown product: %+v", res[2])
 	}
-	var upe *store.UnknownProductError
+	var upe *records.UnknownProductError
 	if !errors.As(res[2].Err, &upe) || upe.IDs[0] != "nope" {
 		t.Errorf("unknown product error does not name the id: %v", res[2].Err)
 	}
@@ -187,7 +188,7 @@ func TestEventsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range res {
-		if r.Status != store.EventDuplicate {
+		if r.Status != records.EventDuplicate {
 			t.Errorf("retry of event %d: %v, want duplicate", i, r.Status)
 		}
 	}
@@ -199,7 +200,7 @@ func TestEventsIdempotent(t *testing.T) {
 		t.Errorf("user events %+v", got)
 	}
 	// Events are append-only.
-	if _, err := s.Pool().Exec(ctx, `UPDATE events SET type = 'purchase'`); err == nil {
+	if _, err := store.RawPool(s).Exec(ctx, `UPDATE events SET type = 'purchase'`); err == nil {
 		t.Error("updating an event succeeded; events must be append-only")
 	}
 	if err := s.DeleteUser(ctx, "u1"); err != nil {
@@ -226,7 +227,7 @@ func unit(dim, a, b int, w float32) []float32 {
 func TestNearestSelectiveFilter(t *testing.T) {
 	s, ctx := open(t)
 	const dim, n = 16, 3000
-	sp, err := s.CreateSpace(ctx, store.NewSpace{Name: "test", Dim: dim})
+	sp, err := s.CreateSpace(ctx, records.NewSpace{Name: "test", Dim: dim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestNearestSelectiveFilter(t *testing.T) {
 	// 3,000 products near axis 0; only 5 "rare" ones, pointing far away
 	// (axis 1), match the brand filter.
 	var ps []catalog.Product
-	var vs []store.ProductVector
+	var vs []records.ProductVector
 	for i := range n {
 		p := product(fmt.Sprintf("p%04d", i), fmt.Sprintf("Product %d", i))
 		v := unit(dim, 0, 2+i%(dim-2), float32(i%97)/200)
@@ -245,7 +246,7 @@ func TestNearestSelectiveFilter(t *testing.T) {
 			v = unit(dim, 1, 2+i%(dim-2), float32(i%97)/200)
 		}
 		ps = append(ps, p)
-		vs = append(vs, store.ProductVector{ProductID: p.ID, Vector: v, SourceHash: []byte{1}})
+		vs = append(vs, records.ProductVector{ProductID: p.ID, Vector: v, SourceHash: []byte{1}})
 	}
 	for i := 0; i < n; i += 500 {
 		if _, err := s.UpsertProducts(ctx, ps[i:i+500]); err != nil {
@@ -271,14 +272,14 @@ func TestNearestSelectiveFilter(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: query, K: tc.k, Filter: tc.filter})
+			got, err := s.Nearest(ctx, records.NearestQuery{Space: sp.Version, Vector: query, K: tc.k, Filter: tc.filter})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(got) != tc.want {
 				t.Fatalf("%d results, want %d", len(got), tc.want)
 			}
-			exact, err := s.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: query, K: tc.k, Filter: tc.filter, Exact: true})
+			exact, err := s.Nearest(ctx, records.NearestQuery{Space: sp.Version, Vector: query, K: tc.k, Filter: tc.filter, Exact: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -296,7 +297,7 @@ func TestNearestSelectiveFilter(t *testing.T) {
 		})
 	}
 	// The rare products are far from the query but still returned.
-	got, _ := s.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: query, K: 5, Filter: catalog.Filter{Brands: []string{"Rare"}}})
+	got, _ := s.Nearest(ctx, records.NearestQuery{Space: sp.Version, Vector: query, K: 5, Filter: catalog.Filter{Brands: []string{"Rare"}}})
 	for _, h := range got {
 		if h.Distance < 0.5 {
 			t.Errorf("rare product %s at distance %v; the test meant them far", h.ProductID, h.Distance)
@@ -306,55 +307,55 @@ func TestNearestSelectiveFilter(t *testing.T) {
 
 func TestBadInputTypedErrors(t *testing.T) {
 	s, ctx := open(t)
-	sp, err := s.CreateSpace(ctx, store.NewSpace{Dim: 4})
+	sp, err := s.CreateSpace(ctx, records.NewSpace{Dim: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.UpsertProducts(ctx, []catalog.Product{product("p", "P")}); err != nil {
 		t.Fatal(err)
 	}
-	var de *store.DimensionError
-	err = s.PutProductVectors(ctx, sp.Version, []store.ProductVector{{ProductID: "p", Vector: []float32{1, 2, 3}, SourceHash: []byte{1}}})
+	var de *records.DimensionError
+	err = s.PutProductVectors(ctx, sp.Version, []records.ProductVector{{ProductID: "p", Vector: []float32{1, 2, 3}, SourceHash: []byte{1}}})
 	if !errors.As(err, &de) || de.Want != 4 || de.Got != 3 {
 		t.Errorf("wrong dimension on write: %v", err)
 	}
-	_, err = s.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: []float32{1, 0}, K: 3})
+	_, err = s.Nearest(ctx, records.NearestQuery{Space: sp.Version, Vector: []float32{1, 0}, K: 3})
 	if !errors.As(err, &de) || de.Want != 4 || de.Got != 2 {
 		t.Errorf("wrong dimension on query: %v", err)
 	}
-	err = s.PutProductVectors(ctx, sp.Version, []store.ProductVector{{ProductID: "ghost", Vector: []float32{1, 0, 0, 0}, SourceHash: []byte{1}}})
-	if !errors.Is(err, store.ErrUnknownProduct) {
+	err = s.PutProductVectors(ctx, sp.Version, []records.ProductVector{{ProductID: "ghost", Vector: []float32{1, 0, 0, 0}, SourceHash: []byte{1}}})
+	if !errors.Is(err, records.ErrUnknownProduct) {
 		t.Errorf("unknown product: %v", err)
 	}
-	err = s.PutEmbeddings(ctx, []store.Embedding{{ProductID: "ghost", Model: "m@1", Modality: "text", InputHash: []byte{1}, Vector: []float32{1}}})
-	if !errors.Is(err, store.ErrUnknownProduct) {
+	err = s.PutEmbeddings(ctx, []records.Embedding{{ProductID: "ghost", Model: "m@1", Modality: "text", InputHash: []byte{1}, Vector: []float32{1}}})
+	if !errors.Is(err, records.ErrUnknownProduct) {
 		t.Errorf("unknown product embedding: %v", err)
 	}
-	if _, err := s.Nearest(ctx, store.NearestQuery{Space: sp.Version, Vector: []float32{1, 0, 0, 0}, K: 0}); !errors.Is(err, catalog.ErrInvalid) {
+	if _, err := s.Nearest(ctx, records.NearestQuery{Space: sp.Version, Vector: []float32{1, 0, 0, 0}, K: 0}); !errors.Is(err, catalog.ErrInvalid) {
 		t.Errorf("k=0: %v", err)
 	}
-	if _, err := s.GetSpace(ctx, 999); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetSpace(ctx, 999); !errors.Is(err, records.ErrNotFound) {
 		t.Errorf("missing space: %v", err)
 	}
-	if _, err := s.CreateSpace(ctx, store.NewSpace{Dim: 5000}); !errors.Is(err, store.ErrTooManyDims) {
+	if _, err := s.CreateSpace(ctx, records.NewSpace{Dim: 5000}); !errors.Is(err, records.ErrTooManyDims) {
 		t.Errorf("5000 dims: %v", err)
 	}
-	if _, err := s.ActiveSpace(ctx); !errors.Is(err, store.ErrNoActiveSpace) {
+	if _, err := s.ActiveSpace(ctx); !errors.Is(err, records.ErrNoActiveSpace) {
 		t.Errorf("no active space: %v", err)
 	}
 }
 
 func TestSpacesLifecycle(t *testing.T) {
 	s, ctx := open(t)
-	v1, err := s.CreateSpace(ctx, store.NewSpace{Name: "v1", Dim: 3})
+	v1, err := s.CreateSpace(ctx, records.NewSpace{Name: "v1", Dim: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v2, err := s.CreateSpace(ctx, store.NewSpace{Name: "v2", Dim: 2500, DeferIndex: true})
+	v2, err := s.CreateSpace(ctx, records.NewSpace{Name: "v2", Dim: 2500, DeferIndex: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v2.Storage != store.StorageHalfvec {
+	if v2.Storage != records.StorageHalfvec {
 		t.Errorf("2500 dims stored as %s, want halfvec", v2.Storage)
 	}
 	if _, err := s.UpsertProducts(ctx, []catalog.Product{product("p", "P")}); err != nil {
@@ -362,7 +363,7 @@ func TestSpacesLifecycle(t *testing.T) {
 	}
 	big := make([]float32, 2500)
 	big[7] = 1
-	if err := s.PutProductVectors(ctx, v2.Version, []store.ProductVector{{ProductID: "p", Vector: big, SourceHash: []byte{2}}}); err != nil {
+	if err := s.PutProductVectors(ctx, v2.Version, []records.ProductVector{{ProductID: "p", Vector: big, SourceHash: []byte{2}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.ActivateSpace(ctx, v1.Version); err != nil {
@@ -375,11 +376,11 @@ func TestSpacesLifecycle(t *testing.T) {
 	if err != nil || act.Version != v2.Version {
 		t.Fatalf("active %+v %v", act, err)
 	}
-	hits, err := s.Nearest(ctx, store.NearestQuery{Space: v2.Version, Vector: big, K: 1})
+	hits, err := s.Nearest(ctx, records.NearestQuery{Space: v2.Version, Vector: big, K: 1})
 	if err != nil || len(hits) != 1 || hits[0].Distance > 1e-3 {
 		t.Errorf("halfvec search: %+v %v", hits, err)
 	}
-	if err := s.DropSpace(ctx, v2.Version); !errors.Is(err, store.ErrConflict) {
+	if err := s.DropSpace(ctx, v2.Version); !errors.Is(err, records.ErrConflict) {
 		t.Errorf("dropping the active space: %v", err)
 	}
 	if err := s.DropSpace(ctx, v1.Version); err != nil {
@@ -393,37 +394,37 @@ func TestSpacesLifecycle(t *testing.T) {
 
 func TestAPIKeys(t *testing.T) {
 	s, ctx := open(t)
-	k, token, err := s.CreateAPIKey(ctx, "shop", []store.Scope{store.ScopeWrite})
+	k, token, err := s.CreateAPIKey(ctx, "shop", []records.Scope{records.ScopeWrite})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.AuthenticateAPIKey(ctx, token)
-	if err != nil || got.ID != k.ID || !got.Allows(store.ScopeRead) || got.Allows(store.ScopeAdmin) {
+	if err != nil || got.ID != k.ID || !got.Allows(records.ScopeRead) || got.Allows(records.ScopeAdmin) {
 		t.Fatalf("authenticate: %+v %v", got, err)
 	}
 	var stored []byte
-	if err := s.Pool().QueryRow(ctx, `SELECT secret_hash FROM api_keys WHERE id = $1`, k.ID).Scan(&stored); err != nil {
+	if err := store.RawPool(s).QueryRow(ctx, `SELECT secret_hash FROM api_keys WHERE id = $1`, k.ID).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
 	if len(stored) != 32 {
 		t.Errorf("stored %d bytes, want a 32-byte hash", len(stored))
 	}
 	for _, bad := range []string{"", "vk_", token + "x", "vk_" + k.ID + "_00"} {
-		if _, err := s.AuthenticateAPIKey(ctx, bad); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.AuthenticateAPIKey(ctx, bad); !errors.Is(err, records.ErrNotFound) {
 			t.Errorf("token %q: %v", bad, err)
 		}
 	}
 	if err := s.RevokeAPIKey(ctx, k.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AuthenticateAPIKey(ctx, token); !errors.Is(err, store.ErrRevoked) {
+	if _, err := s.AuthenticateAPIKey(ctx, token); !errors.Is(err, records.ErrRevoked) {
 		t.Errorf("revoked key: %v", err)
 	}
 }
 
 func TestUserVectors(t *testing.T) {
 	s, ctx := open(t)
-	sp, err := s.CreateSpace(ctx, store.NewSpace{Dim: 3})
+	sp, err := s.CreateSpace(ctx, records.NewSpace{Dim: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,24 +435,24 @@ func TestUserVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	if err := s.PutUserVector(ctx, store.UserVector{UserID: "u", Space: sp.Version, Vector: []float32{1, 0, 0}, Weight: 2, UpdatedAt: now}); err != nil {
+	if err := s.PutUserVector(ctx, records.UserVector{UserID: "u", Space: sp.Version, Vector: []float32{1, 0, 0}, Weight: 2, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	uv, err := s.GetUserVector(ctx, "u", sp.Version)
 	if err != nil || uv.Weight != 2 || uv.Vector[0] != 1 || !uv.UpdatedAt.Equal(now) {
 		t.Errorf("user vector %+v %v", uv, err)
 	}
-	var de *store.DimensionError
-	if err := s.PutUserVector(ctx, store.UserVector{UserID: "u", Space: sp.Version, Vector: []float32{1}}); !errors.As(err, &de) {
+	var de *records.DimensionError
+	if err := s.PutUserVector(ctx, records.UserVector{UserID: "u", Space: sp.Version, Vector: []float32{1}}); !errors.As(err, &de) {
 		t.Errorf("wrong dimension: %v", err)
 	}
-	if err := s.PutUserVector(ctx, store.UserVector{UserID: "nobody", Space: sp.Version, Vector: []float32{1, 0, 0}}); !errors.Is(err, store.ErrNotFound) {
+	if err := s.PutUserVector(ctx, records.UserVector{UserID: "nobody", Space: sp.Version, Vector: []float32{1, 0, 0}}); !errors.Is(err, records.ErrNotFound) {
 		t.Errorf("unknown user: %v", err)
 	}
 	if err := s.DeleteUser(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetUserVector(ctx, "u", sp.Version); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetUserVector(ctx, "u", sp.Version); !errors.Is(err, records.ErrNotFound) {
 		t.Errorf("vector survives user deletion: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -60,7 +61,7 @@ func TestPruneQueries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Pool().Exec(ctx, `UPDATE queries SET created_at = now() - interval '100 days' WHERE query LIKE 'old %'`); err != nil {
+	if _, err := store.RawPool(s).Exec(ctx, `UPDATE queries SET created_at = now() - interval '100 days' WHERE query LIKE 'old %'`); err != nil {
 		t.Fatal(err)
 	}
 	n, err := s.PruneQueries(ctx, time.Now().Add(-90*24*time.Hour))
@@ -68,7 +69,7 @@ func TestPruneQueries(t *testing.T) {
 		t.Fatalf("pruned %d, %v; want 2", n, err)
 	}
 	var left []string
-	rows, err := s.Pool().Query(ctx, `SELECT query FROM queries ORDER BY query`)
+	rows, err := store.RawPool(s).Query(ctx, `SELECT query FROM queries ORDER BY query`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,12 +110,12 @@ func TestPopularProductsDecayAndErasure(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range res {
-		if r.Status != store.EventInserted {
+		if r.Status != records.EventInserted {
 			t.Fatalf("event %d: %v", i, r.Status)
 		}
 	}
-	want := []store.Scored{{ProductID: "a", Score: 5}, {ProductID: "c", Score: 2.5}, {ProductID: "b", Score: 2.125}, {ProductID: "d", Score: 0.125}}
-	check := func(want []store.Scored) {
+	want := []records.Scored{{ProductID: "a", Score: 5}, {ProductID: "c", Score: 2.5}, {ProductID: "b", Score: 2.125}, {ProductID: "d", Score: 0.125}}
+	check := func(want []records.Scored) {
 		t.Helper()
 		got, err := s.PopularProducts(ctx, now, 10)
 		if err != nil {
@@ -142,5 +143,5 @@ func TestPopularProductsDecayAndErasure(t *testing.T) {
 	if err := s.DeleteProduct(ctx, "c"); err != nil {
 		t.Fatal(err)
 	}
-	check([]store.Scored{want[2], want[3]})
+	check([]records.Scored{want[2], want[3]})
 }

@@ -201,3 +201,17 @@ func Drop(ctx context.Context, adminURL, name string) error {
 	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	return err
 }
+
+// Pool opens a connection pool on the test database at dbURL (from URL), for
+// tests that check rows no store method exposes; it is closed when the test
+// ends. pgvector's types are not registered on it: read vectors through the
+// store.
+func Pool(t testing.TB, dbURL string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(t.Context(), dbURL)
+	if err != nil {
+		t.Fatalf("test database pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
