@@ -220,12 +220,7 @@ func (a *app) ingestCase(ctx context.Context, cmd *cobra.Command, set *extractor
 	if err := spec.Validate(); err != nil {
 		return row, err
 	}
-	u, err := a.benchDatabase(ctx, database, false)
-	if err != nil {
-		return row, err
-	}
-	st, err := store.Open(ctx, u, store.WithMigrate(), store.WithLogger(a.log), store.WithMaxConns(a.cfg.Database.MaxConns),
-		store.WithIndexBuildMemory(a.cfg.Database.IndexBuildMemory))
+	st, err := a.openBenchStore(ctx, database, false, store.WithMaxConns(a.cfg.Database.MaxConns))
 	if err != nil {
 		return row, err
 	}
@@ -237,7 +232,7 @@ func (a *app) ingestCase(ctx context.Context, cmd *cobra.Command, set *extractor
 	if err := st.ActivateSpace(ctx, sp.Version); err != nil {
 		return row, err
 	}
-	if row.EmptyBytes, err = benchDBSize(ctx, st); err != nil {
+	if row.EmptyBytes, err = st.DatabaseSize(ctx); err != nil {
 		return row, err
 	}
 	buildModelIndexes := func() error {
@@ -309,7 +304,7 @@ func (a *app) ingestCase(ctx context.Context, cmd *cobra.Command, set *extractor
 	row.ModelsOnly.PerSecond = float64(row.ModelsOnly.Items) / row.ModelsOnly.Seconds
 	row.IngestVsModel = ratio(row.IngestRate, row.ModelsOnly.PerSecond)
 	row.TotalVsModel = ratio(row.TotalRate, row.ModelsOnly.PerSecond)
-	if row.DatabaseBytes, err = benchDBSize(ctx, st); err != nil {
+	if row.DatabaseBytes, err = st.DatabaseSize(ctx); err != nil {
 		return row, err
 	}
 	fmt.Fprintf(errw, "  ingest %.1fs (%s products/s; first quarter %s, last quarter %s), %s, models alone %s items/s (before %s, after %s), database %.1f MiB\n",

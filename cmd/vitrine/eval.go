@@ -1,24 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vitrinehq/vitrine/catalog"
-	"github.com/vitrinehq/vitrine/eval/metrics"
-	"github.com/vitrinehq/vitrine/extractors"
+	"github.com/vitrinehq/vitrine/eval/labels"
+	"github.com/vitrinehq/vitrine/eval/photos"
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/report"
 	"github.com/vitrinehq/vitrine/store"
@@ -41,166 +34,25 @@ picture reads better (--plot).`,
 	return cmd
 }
 
-// Attribute names that label the grocery catalog's products.
+// The labelled-catalog conventions, under the names eval search uses here.
 const (
-	fineClassAttr   = "fine_class_id"
-	coarseClassAttr = "coarse_class_id"
+	fineClassAttr   = labels.FineClass
+	coarseClassAttr = labels.CoarseClass
 )
 
-// photoK is how deep search by photo looks: accuracy is reported at 1 and 5.
-const photoK = 5
+func evalClassID(attrs map[string]any, key string) (int, bool) { return labels.ClassID(attrs, key) }
 
-// labelledPhoto is one line of a photos file: path, fine class, coarse class.
-type labelledPhoto struct {
-	Path   string `json:"path"`
-	Fine   int    `json:"fine_class_id"`
-	Coarse int    `json:"coarse_class_id"`
-	line   int
-}
-
-// readPhotos reads "path, fine class id, coarse class id" lines (the
-// Grocery Store Dataset's layout); blank lines and # comments are skipped.
-// Relative paths are resolved against root, or else the file's directory.
-func readPhotos(path, root string) ([]labelledPhoto, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if root == "" {
-		root = filepath.Dir(path)
-	}
-	var out []labelledPhoto
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		parts := strings.Split(line, ",")
-		if len(parts) != 3 {
-			return nil, fmt.Errorf("%s:%d: %d fields, want path, fine class id, coarse class id", path, n, len(parts))
-		}
-		p := labelledPhoto{Path: strings.TrimSpace(parts[0]), line: n}
-		if p.Path == "" {
-			return nil, fmt.Errorf("%s:%d: empty photo path", path, n)
-		}
-		if p.Fine, err = strconv.Atoi(strings.TrimSpace(parts[1])); err != nil {
-			return nil, fmt.Errorf("%s:%d: fine class id %q is not an integer", path, n, strings.TrimSpace(parts[1]))
-		}
-		if p.Coarse, err = strconv.Atoi(strings.TrimSpace(parts[2])); err != nil {
-			return nil, fmt.Errorf("%s:%d: coarse class id %q is not an integer", path, n, strings.TrimSpace(parts[2]))
-		}
-		if !filepath.IsAbs(p.Path) {
-			p.Path = filepath.Join(root, p.Path)
-		}
-		out = append(out, p)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no photos listed", path)
-	}
-	return out, nil
-}
-
-// evalClassID reads an integer class attribute as stored (JSON numbers come
-// back as float64; a catalog may also have written strings).
-func evalClassID(attrs map[string]any, key string) (int, bool) {
-	switch v := attrs[key].(type) {
-	case float64:
-		if v == float64(int(v)) {
-			return int(v), true
-		}
-	case int:
-		return v, true
-	case json.Number:
-		if n, err := v.Int64(); err == nil {
-			return int(n), true
-		}
-	case string:
-		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-			return n, true
-		}
-	}
-	return 0, false
-}
-
-// evalProducts lists every live product, in id order.
 func evalProducts(ctx context.Context, st *store.Store) ([]catalog.Product, error) {
-	var out []catalog.Product
-	after := ""
-	for {
-		page, err := st.ProductsAfter(ctx, after, 1000)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if len(page) < 1000 {
-			return out, nil
-		}
-		after = page[len(page)-1].ID
-	}
+	return labels.Products(ctx, st)
 }
 
-// evalChanceAt is the probability that k products drawn at random from n hold
-// at least one of m relevant ones: 1 - C(n-m, k) / C(n, k).
-func evalChanceAt(n, m, k int) float64 {
-	if m <= 0 || n <= 0 {
-		return 0
-	}
-	miss := 1.0
-	for i := range min(k, n) {
-		miss *= float64(n-m-i) / float64(n-i)
-		if miss <= 0 {
-			return 1
-		}
-	}
-	return 1 - miss
-}
-
-// photoAccuracy is search by photo scored at one class granularity.
-type photoAccuracy struct {
-	At1 float64 `json:"accuracy@1"`
-	At5 float64 `json:"accuracy@5"`
-	MRR float64 `json:"mrr@5"`
-	// Chance is what retrieving k products at random would score, given
-	// how many products each photo's class has.
-	Chance1 float64 `json:"chance@1"`
-	Chance5 float64 `json:"chance@5"`
-	// Evaluated photos have at least one product of their class in the
-	// catalog; the others cannot be found and are skipped.
-	Evaluated int `json:"evaluated"`
-	Skipped   int `json:"skipped"`
-}
-
-type photoResult struct {
-	Path   string   `json:"path"`
-	Fine   int      `json:"fine_class_id"`
-	Coarse int      `json:"coarse_class_id"`
-	Top    []string `json:"top"`
-	// FineRank and CoarseRank are the 1-based positions of the first
-	// product of the photo's class in Top; 0 when absent.
-	FineRank   int `json:"fine_rank"`
-	CoarseRank int `json:"coarse_rank"`
-}
-
-type photoReport struct {
-	Photos   string        `json:"photos"`
-	Model    string        `json:"model"`
-	Products int           `json:"products"`
-	K        int           `json:"k"`
-	Fine     photoAccuracy `json:"fine"`
-	Coarse   photoAccuracy `json:"coarse"`
-	Seconds  float64       `json:"seconds"`
-	PerPhoto []photoResult `json:"per_photo"`
+// evalPhotosOptions are the flags of eval photos.
+type evalPhotosOptions struct {
+	photos, root, jsonOut, mdOut string
 }
 
 func newEvalPhotosCmd(a *app) *cobra.Command {
-	var photosFile, root, jsonOut, mdOut string
+	var o evalPhotosOptions
 	cmd := &cobra.Command{
 		Use:   "photos --photos FILE",
 		Short: "Accuracy of search by photo: is a product of the photo's class among the top 1 and 5?",
@@ -217,168 +69,47 @@ paths are relative to the file's directory, or to --root.`,
 		Example: `  vitrine ingest demo/grocery/catalog.jsonl
   vitrine eval photos --photos ../shared/data/grocery/photos_dev.txt --json photos.json --md photos.md`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			photos, err := readPhotos(photosFile, root)
-			if err != nil {
-				return err
-			}
-			svc, err := a.openServices(ctx, nil)
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
-			img, ok := svc.set.ByModality(models.Image)
-			if !ok {
-				return errors.New("no image model loaded: set models.image and a positive fusion.image_weight")
-			}
-			rep, err := a.evalPhotos(ctx, svc.st, img, photos)
-			if err != nil {
-				return err
-			}
-			rep.Photos = photosFile
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "search by photo: %d photos against %d products (%s image embeddings), %.1fs\n",
-				len(photos), rep.Products, rep.Model, rep.Seconds)
-			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "class\taccuracy@1\taccuracy@5\tmrr@5\tchance@1\tchance@5\tphotos\t")
-			for _, r := range []struct {
-				name string
-				acc  photoAccuracy
-			}{{"fine", rep.Fine}, {"coarse", rep.Coarse}} {
-				fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t\n", r.name, r.acc.At1, r.acc.At5, r.acc.MRR, r.acc.Chance1, r.acc.Chance5, r.acc.Evaluated)
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			if rep.Fine.Skipped > 0 {
-				fmt.Fprintf(out, "%d photos skipped: no ingested product has their fine class\n", rep.Fine.Skipped)
-			}
-			return report.Write(jsonOut, mdOut, rep, photoMarkdown)
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runEvalPhotos(cmd.Context(), cmd.OutOrStdout(), o) },
 	}
-	cmd.Flags().StringVar(&photosFile, "photos", "", "labelled photos: one \"path, fine class id, coarse class id\" a line (required)")
-	cmd.Flags().StringVar(&root, "root", "", "directory that photo paths are relative to (default: the photos file's directory)")
-	cmd.Flags().StringVar(&jsonOut, "json", "", "write the report as JSON to this file")
-	cmd.Flags().StringVar(&mdOut, "md", "", "write the report as Markdown to this file")
+	cmd.Flags().StringVar(&o.photos, "photos", "", "labelled photos: one \"path, fine class id, coarse class id\" a line (required)")
+	cmd.Flags().StringVar(&o.root, "root", "", "directory that photo paths are relative to (default: the photos file's directory)")
+	cmd.Flags().StringVar(&o.jsonOut, "json", "", "write the report as JSON to this file")
+	cmd.Flags().StringVar(&o.mdOut, "md", "", "write the report as Markdown to this file")
 	_ = cmd.MarkFlagRequired("photos")
 	return cmd
 }
 
-// evalPhotos encodes the photos in batches, searches each one's nearest
-// products by image embedding and scores the class of what comes back.
-func (a *app) evalPhotos(ctx context.Context, st *store.Store, img extractors.Encoder, photos []labelledPhoto) (photoReport, error) {
-	start := time.Now()
-	rep := photoReport{Model: img.Key(), K: photoK}
-	products, err := evalProducts(ctx, st)
+func (a *app) runEvalPhotos(ctx context.Context, out io.Writer, o evalPhotosOptions) error {
+	ps, err := photos.Read(o.photos, o.root)
 	if err != nil {
-		return rep, err
+		return err
 	}
-	rep.Products = len(products)
-	// The ground truth: which products carry each class.
-	fineOf, coarseOf := map[string]int{}, map[string]int{}
-	byFine, byCoarse := map[int][]string{}, map[int][]string{}
-	for _, p := range products {
-		if c, ok := evalClassID(p.Attributes, fineClassAttr); ok {
-			fineOf[p.ID] = c
-			byFine[c] = append(byFine[c], p.ID)
-		}
-		if c, ok := evalClassID(p.Attributes, coarseClassAttr); ok {
-			coarseOf[p.ID] = c
-			byCoarse[c] = append(byCoarse[c], p.ID)
-		}
+	svc, err := a.openServices(ctx, nil)
+	if err != nil {
+		return err
 	}
-	if len(fineOf) == 0 {
-		return rep, fmt.Errorf("none of the %d ingested products has attributes.%s: ingest a labelled catalog (demo/grocery/catalog.jsonl)", len(products), fineClassAttr)
+	defer svc.Close()
+	img, ok := svc.set.ByModality(models.Image)
+	if !ok {
+		return errors.New("no image model loaded: set models.image and a positive fusion.image_weight")
 	}
-	batch := max(a.cfg.ORT.MaxBatch, 1)
-	var fineQ, coarseQ []metrics.Query
-	var chance [2][2]float64 // [fine, coarse][@1, @5] sums
-	for lo := 0; lo < len(photos); lo += batch {
-		chunk := photos[lo:min(lo+batch, len(photos))]
-		inputs := make([][]byte, len(chunk))
-		for i, p := range chunk {
-			if inputs[i], err = os.ReadFile(p.Path); err != nil {
-				return rep, fmt.Errorf("photo on line %d: %w", p.line, err)
-			}
-		}
-		vecs, errs, err := img.EncodeBatch(ctx, inputs)
-		if err != nil {
-			return rep, fmt.Errorf("encode photos: %w", err)
-		}
-		for i, p := range chunk {
-			if errs[i] != nil {
-				return rep, fmt.Errorf("photo %s (line %d): %w", p.Path, p.line, errs[i])
-			}
-			nn, err := st.Nearest(ctx, store.NearestQuery{Model: img.Key(), Vector: vecs[i], K: photoK})
-			if err != nil {
-				return rep, err
-			}
-			if len(nn) == 0 {
-				return rep, fmt.Errorf("no product has a %s embedding: ingest the catalog with this image model", img.Key())
-			}
-			r := photoResult{Path: p.Path, Fine: p.Fine, Coarse: p.Coarse}
-			for j, n := range nn {
-				r.Top = append(r.Top, n.ProductID)
-				if c, ok := fineOf[n.ProductID]; ok && c == p.Fine && r.FineRank == 0 {
-					r.FineRank = j + 1
-				}
-				if c, ok := coarseOf[n.ProductID]; ok && c == p.Coarse && r.CoarseRank == 0 {
-					r.CoarseRank = j + 1
-				}
-			}
-			rep.PerPhoto = append(rep.PerPhoto, r)
-			fineQ = append(fineQ, metrics.Query{ID: p.Path, Ranked: r.Top, Relevant: evalRelevance(byFine[p.Fine])})
-			coarseQ = append(coarseQ, metrics.Query{ID: p.Path, Ranked: r.Top, Relevant: evalRelevance(byCoarse[p.Coarse])})
-			for g, m := range []int{len(byFine[p.Fine]), len(byCoarse[p.Coarse])} {
-				if m > 0 {
-					chance[g][0] += evalChanceAt(len(products), m, 1)
-					chance[g][1] += evalChanceAt(len(products), m, photoK)
-				}
-			}
-		}
+	rep, err := photos.Evaluate(ctx, svc.st, img, ps, photos.WithBatch(a.cfg.ORT.MaxBatch))
+	if err != nil {
+		return err
 	}
-	ms := []metrics.Metric{metrics.HitRateAt(1), metrics.HitRateAt(photoK), metrics.MRRAt(photoK)}
-	for g, acc := range []*photoAccuracy{&rep.Fine, &rep.Coarse} {
-		qs := [][]metrics.Query{fineQ, coarseQ}[g]
-		s := metrics.Evaluate(qs, ms)
-		acc.At1, _ = s.Get("hr@1")
-		acc.At5, _ = s.Get(fmt.Sprintf("hr@%d", photoK))
-		acc.MRR, _ = s.Get(fmt.Sprintf("mrr@%d", photoK))
-		acc.Evaluated, acc.Skipped = s.Evaluated, s.Skipped
-		if s.Evaluated > 0 {
-			acc.Chance1 = chance[g][0] / float64(s.Evaluated)
-			acc.Chance5 = chance[g][1] / float64(s.Evaluated)
-		}
+	rep.Photos = o.photos
+	fmt.Fprintf(out, "search by photo: %d photos against %d products (%s image embeddings), %.1fs\n",
+		len(ps), rep.Products, rep.Model, rep.Seconds)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "class\taccuracy@1\taccuracy@5\tmrr@5\tchance@1\tchance@5\tphotos\t")
+	for _, g := range rep.Granularities() {
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t\n", g.Name, g.Acc.At1, g.Acc.At5, g.Acc.MRR, g.Acc.Chance1, g.Acc.Chance5, g.Acc.Evaluated)
 	}
-	rep.Seconds = time.Since(start).Seconds()
-	return rep, nil
-}
-
-// evalRelevance marks products as relevant with grade 1.
-func evalRelevance(ids []string) metrics.Relevance {
-	r := make(metrics.Relevance, len(ids))
-	for _, id := range ids {
-		r[id] = 1
-	}
-	return r
-}
-
-func photoMarkdown(w io.Writer, rep photoReport) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Search by photo\n\n")
-	fmt.Fprintf(&b, "%d labelled photos (`%s`) against %d ingested products, nearest %d by `%s` image embedding.\n\n",
-		len(rep.PerPhoto), rep.Photos, rep.Products, rep.K, rep.Model)
-	fmt.Fprintf(&b, "| class | accuracy@1 | accuracy@5 | MRR@5 | chance@1 | chance@5 | photos |\n|---|---:|---:|---:|---:|---:|---:|\n")
-	for _, r := range []struct {
-		name string
-		acc  photoAccuracy
-	}{{"fine", rep.Fine}, {"coarse", rep.Coarse}} {
-		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %d |\n", r.name, r.acc.At1, r.acc.At5, r.acc.MRR, r.acc.Chance1, r.acc.Chance5, r.acc.Evaluated)
+	if err := tw.Flush(); err != nil {
+		return err
 	}
 	if rep.Fine.Skipped > 0 {
-		fmt.Fprintf(&b, "\n%d photos skipped: no ingested product has their fine class.\n", rep.Fine.Skipped)
+		fmt.Fprintf(out, "%d photos skipped: no ingested product has their fine class\n", rep.Fine.Skipped)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return report.Write(o.jsonOut, o.mdOut, rep, photos.Markdown)
 }

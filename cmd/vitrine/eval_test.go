@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"image/png"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/eval/metrics"
+	"github.com/vitrinehq/vitrine/eval/photos"
 	"github.com/vitrinehq/vitrine/internal/testenv"
 	"github.com/vitrinehq/vitrine/report"
 )
@@ -36,37 +36,6 @@ func evalTempFile(t *testing.T, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func TestReadPhotos(t *testing.T) {
-	p := evalTempFile(t, "photos.txt", "# path, fine, coarse\nval/a.jpg, 3, 1\n\n/abs/b.jpg,4,2\n")
-	got, err := readPhotos(p, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Dir(p)
-	want := []labelledPhoto{{Path: filepath.Join(dir, "val/a.jpg"), Fine: 3, Coarse: 1, line: 2}, {Path: "/abs/b.jpg", Fine: 4, Coarse: 2, line: 4}}
-	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
-		t.Errorf("got %+v, want %+v", got, want)
-	}
-	if got, _ := readPhotos(p, "/data"); got[0].Path != "/data/val/a.jpg" {
-		t.Errorf("with --root: %s", got[0].Path)
-	}
-	tests := []struct{ name, content, want string }{
-		{"two fields", "a.jpg, 3\n", "photos.txt:1: 2 fields, want path, fine class id, coarse class id"},
-		{"bad fine", "ok.jpg, 1, 1\na.jpg, x, 1\n", `photos.txt:2: fine class id "x" is not an integer`},
-		{"bad coarse", "a.jpg, 1, 1.5\n", `photos.txt:1: coarse class id "1.5" is not an integer`},
-		{"no path", " , 1, 1\n", "photos.txt:1: empty photo path"},
-		{"empty", "# nothing\n", "photos.txt: no photos listed"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := readPhotos(evalTempFile(t, "photos.txt", tc.content), "")
-			if err == nil || !strings.HasSuffix(err.Error(), tc.want) {
-				t.Errorf("got %v, want …%s", err, tc.want)
-			}
-		})
-	}
 }
 
 func TestReadTRECFiles(t *testing.T) {
@@ -159,27 +128,6 @@ func evalRelEqual(a, b metrics.Relevance) bool {
 	return true
 }
 
-func TestEvalChanceAt(t *testing.T) {
-	tests := []struct {
-		n, m, k int
-		want    float64
-	}{
-		{81, 1, 1, 1.0 / 81},
-		// 1 - (80/81)(79/80)(78/79)(77/78)(76/77) = 1 - 76/81 = 5/81.
-		{81, 1, 5, 5.0 / 81},
-		// 1 - (3/5)(2/4) = 0.7.
-		{5, 2, 2, 0.7},
-		{3, 3, 1, 1},
-		{4, 2, 10, 1},
-		{4, 0, 2, 0},
-	}
-	for _, tc := range tests {
-		if got := evalChanceAt(tc.n, tc.m, tc.k); math.Abs(got-tc.want) > 1e-9 {
-			t.Errorf("evalChanceAt(%d, %d, %d) = %v, want %v", tc.n, tc.m, tc.k, got, tc.want)
-		}
-	}
-}
-
 // TestEvalGrocery ingests the demo catalog and runs both evaluations
 // through the binary. The default models measure (BENCHMARKS.md) fine
 // accuracy@5 0.709 and coarse 0.804 on the 148 dev photos, hybrid nDCG@10
@@ -202,7 +150,7 @@ func TestEvalGrocery(t *testing.T) {
 		t.Fatalf("eval photos: exit %d\n%s", code, out)
 	}
 	t.Logf("eval photos:\n%s", out)
-	var pr photoReport
+	var pr photos.Report
 	evalReadJSON(t, photosJSON, &pr)
 	if pr.Fine.Evaluated != 148 || pr.Products != 81 || len(pr.PerPhoto) != 148 {
 		t.Errorf("%d photos evaluated against %d products, want 148 against 81", pr.Fine.Evaluated, pr.Products)

@@ -1,0 +1,84 @@
+package apiload
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
+)
+
+// Search is what the search-side pairs query with: the queries, each
+// one's text-model vector and its fused (space) vector, the model's key
+// and the space's version.
+type Search struct {
+	Queries      []string
+	Text, Fused  [][]float32
+	Model        string
+	SpaceVersion int
+}
+
+// SearchPairs are rank, search and suggest through the API, each followed
+// by its bare database baseline: the nearest-neighbour query with a
+// precomputed vector for rank; full-text plus vector candidate queries for
+// search; the suggestion query for suggest.
+func SearchPairs(c Client, db Bare, s Search) []Scenario {
+	q := func(i int) string { return s.Queries[i%len(s.Queries)] }
+	prefixes := Prefixes(s.Queries)
+	return []Scenario{
+		{"rank (API)", func(ctx context.Context, i int) error {
+			body, _ := json.Marshal(map[string]any{"query": q(i), "k": 10})
+			return c.Do(ctx, http.MethodPost, "/v1/rank", body)
+		}},
+		{"rank (bare DB)", func(ctx context.Context, i int) error {
+			_, err := db.Nearest(ctx, records.NearestQuery{Space: s.SpaceVersion, Vector: s.Fused[i%len(s.Fused)], K: 10})
+			return err
+		}},
+		{"search (API)", func(ctx context.Context, i int) error {
+			return c.Do(ctx, http.MethodGet, "/v1/search?k=10&q="+url.QueryEscape(q(i)), nil)
+		}},
+		{"search (bare DB)", func(ctx context.Context, i int) error {
+			if _, err := db.LexicalSearch(ctx, q(i), catalog.Filter{}, 100); err != nil {
+				return err
+			}
+			_, err := db.Nearest(ctx, records.NearestQuery{Model: s.Model, Vector: s.Text[i%len(s.Text)], K: 100})
+			return err
+		}},
+		{"suggest (API)", func(ctx context.Context, i int) error {
+			return c.Do(ctx, http.MethodGet, "/v1/suggest?q="+url.QueryEscape(prefixes[i%len(prefixes)]), nil)
+		}},
+		{"suggest (bare DB)", func(ctx context.Context, i int) error {
+			_, err := db.Suggest(ctx, prefixes[i%len(prefixes)], 8, nil)
+			return err
+		}},
+	}
+}
+
+// RecommendPair is the hybrid recommendations endpoint beside its two
+// retrieval queries: the user's top items by CF factors and the nearest
+// products to the user's vector.
+func RecommendPair(c Client, db Bare, shoppers []string, cf records.CFModel, spaceVersion int) []Scenario {
+	return []Scenario{
+		{"recommend (API)", func(ctx context.Context, i int) error {
+			return c.Do(ctx, http.MethodGet, "/v1/users/"+shoppers[i%len(shoppers)]+"/recommendations?k=10", nil)
+		}},
+		{"recommend (bare DB)", func(ctx context.Context, i int) error {
+			u := shoppers[i%len(shoppers)]
+			uf, err := db.UserFactors(ctx, cf.Version, u)
+			if err != nil {
+				return err
+			}
+			if _, err := db.TopItemsByFactors(ctx, cf, uf, 30, nil); err != nil {
+				return err
+			}
+			uv, err := db.GetUserVector(ctx, u, spaceVersion)
+			if err != nil {
+				return err
+			}
+			_, err = db.Nearest(ctx, records.NearestQuery{Space: spaceVersion, Vector: uv.Vector, K: 30})
+			return err
+		}},
+	}
+}

@@ -1,0 +1,263 @@
+// Package hnsw is the engine of `vitrine bench hnsw`: it loads clustered
+// random unit vectors into a vector space whose HNSW index is built after
+// loading, then measures, for several ef_search values, recall@10 against
+// the exact scan and the latency of one query at a time, beside the exact
+// scan's own latency from the same run. It owns the report, its Markdown
+// table and its plot.
+package hnsw
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vitrinehq/vitrine/bench"
+	"github.com/vitrinehq/vitrine/bench/load"
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
+)
+
+// K is the depth of every query.
+const K = 10
+
+// Row is one ef_search setting's figures.
+type Row struct {
+	EfSearch int           `json:"ef_search"` // 0: exact scan
+	Recall   float64       `json:"recall_at_10"`
+	P50      time.Duration `json:"p50_ns"`
+	P99      time.Duration `json:"p99_ns"`
+}
+
+// Report is what a run measured.
+type Report struct {
+	Products     int     `json:"products"`
+	Dim          int     `json:"dim"`
+	Queries      int     `json:"queries"`
+	LoadSeconds  float64 `json:"load_seconds"`
+	IndexSeconds float64 `json:"index_build_seconds"`
+	// Reused: loaded by an earlier run, whose load and build figures these are.
+	Reused     bool  `json:"reused"`
+	IndexScans int64 `json:"index_scans"`
+	Rows       []Row `json:"rows"`
+}
+
+// Store is the database the benchmark loads and queries.
+type Store interface {
+	bench.Commenter
+	ActiveSpace(ctx context.Context) (records.Space, error)
+	CreateSpace(ctx context.Context, ns records.NewSpace) (records.Space, error)
+	BuildSpaceIndex(ctx context.Context, version int) error
+	ActivateSpace(ctx context.Context, version int) error
+	UpsertProducts(ctx context.Context, ps []catalog.Product) ([]records.UpsertResult, error)
+	PutProductVectors(ctx context.Context, version int, vs []records.ProductVector) error
+	Nearest(ctx context.Context, q records.NearestQuery) ([]records.Neighbor, error)
+	SpaceIndexScans(ctx context.Context, version int) (int64, error)
+}
+
+// Bench is one benchmark over one database: Products vectors of Dim
+// dimensions around 64 cluster centres, queried Queries times per setting.
+type Bench struct {
+	Products, Dim, Queries int
+	// Progress, when set, gets the vectors loaded so far.
+	Progress func(done int)
+	// StatsDelay is how long to wait before reading the index scan count:
+	// backends publish their statistics up to 10 s late.
+	StatsDelay time.Duration
+
+	rng     *rand.Rand
+	centres [][]float32
+}
+
+// ParseEf reads a comma-separated list of ef_search values from 1 to 1000.
+func ParseEf(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 1000 {
+			return nil, fmt.Errorf("%q is not an integer from 1 to 1000", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func (b *Bench) init() {
+	if b.rng != nil {
+		return
+	}
+	b.rng = rand.New(rand.NewPCG(7, 11))
+	b.centres = make([][]float32, 64)
+	for i := range b.centres {
+		b.centres[i] = RandUnit(b.rng, b.Dim, nil, 0)
+	}
+}
+
+// Prepare loads the vectors and builds the index unless the database's
+// active space already holds them (a reused database, whose recorded
+// build figures are returned). It returns the space and a report with the
+// build figures filled in.
+func (b *Bench) Prepare(ctx context.Context, st Store) (records.Space, Report, error) {
+	b.init()
+	rep := Report{Products: b.Products, Dim: b.Dim, Queries: b.Queries}
+	if sp, err := st.ActiveSpace(ctx); err == nil {
+		built, ok := bench.RecalledBuild(ctx, st)
+		rep.Reused, rep.LoadSeconds, rep.IndexSeconds = ok, built.LoadSeconds, built.IndexSeconds
+		return sp, rep, nil
+	}
+	start := time.Now()
+	sp, err := b.load(ctx, st)
+	if err != nil {
+		return sp, rep, err
+	}
+	rep.LoadSeconds = time.Since(start).Seconds()
+	start = time.Now()
+	if err := st.BuildSpaceIndex(ctx, sp.Version); err != nil {
+		return sp, rep, err
+	}
+	if err := st.ActivateSpace(ctx, sp.Version); err != nil {
+		return sp, rep, err
+	}
+	rep.IndexSeconds = time.Since(start).Seconds()
+	return sp, rep, bench.RecordBuild(ctx, st, bench.Build{LoadSeconds: rep.LoadSeconds, IndexSeconds: rep.IndexSeconds})
+}
+
+// load creates products and their clustered vectors in a new space whose
+// index is built after loading.
+func (b *Bench) load(ctx context.Context, st Store) (records.Space, error) {
+	sp, err := st.CreateSpace(ctx, records.NewSpace{Name: "bench-hnsw", Dim: b.Dim, DeferIndex: true})
+	if err != nil {
+		return sp, err
+	}
+	const batch = 1000
+	for lo := 0; lo < b.Products; lo += batch {
+		hi := min(lo+batch, b.Products)
+		ps := make([]catalog.Product, 0, hi-lo)
+		vs := make([]records.ProductVector, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			id := fmt.Sprintf("v%07d", i)
+			ps = append(ps, catalog.Product{ID: id, Title: id})
+			vs = append(vs, records.ProductVector{ProductID: id, Vector: b.near(), SourceHash: []byte{1}})
+		}
+		if _, err := st.UpsertProducts(ctx, ps); err != nil {
+			return sp, err
+		}
+		if err := st.PutProductVectors(ctx, sp.Version, vs); err != nil {
+			return sp, err
+		}
+		if b.Progress != nil {
+			b.Progress(hi)
+		}
+	}
+	return sp, nil
+}
+
+// near is a random unit vector near a random centre.
+func (b *Bench) near() []float32 {
+	return RandUnit(b.rng, b.Dim, b.centres[b.rng.IntN(len(b.centres))], 0.5)
+}
+
+// Sweep runs the exact scan, then every ef_search setting, over the same
+// queries, and fills rep's rows and index scan count.
+func (b *Bench) Sweep(ctx context.Context, st Store, sp records.Space, efs []int, rep *Report) error {
+	b.init()
+	qs := make([][]float32, b.Queries)
+	for i := range qs {
+		qs[i] = b.near()
+	}
+	truth := make([]map[string]bool, len(qs))
+	exact, err := b.run(ctx, st, sp, qs, 0, func(i int, nn []records.Neighbor) {
+		truth[i] = map[string]bool{}
+		for _, n := range nn {
+			truth[i][n.ProductID] = true
+		}
+	})
+	if err != nil {
+		return err
+	}
+	rep.Rows = []Row{summarise(0, 1, exact)}
+	before, err := st.SpaceIndexScans(ctx, sp.Version)
+	if err != nil {
+		return err
+	}
+	for _, ef := range efs {
+		var hit, total int
+		lat, err := b.run(ctx, st, sp, qs, ef, func(i int, nn []records.Neighbor) {
+			for _, n := range nn {
+				if truth[i][n.ProductID] {
+					hit++
+				}
+			}
+			total += len(truth[i])
+		})
+		if err != nil {
+			return err
+		}
+		rep.Rows = append(rep.Rows, summarise(ef, float64(hit)/float64(max(total, 1)), lat))
+	}
+	if err := sleep(ctx, b.StatsDelay); err != nil {
+		return err
+	}
+	after, err := st.SpaceIndexScans(ctx, sp.Version)
+	rep.IndexScans = after - before
+	return err
+}
+
+// run times each query at ef (0: the exact scan), one at a time, and hands
+// each result to seen.
+func (b *Bench) run(ctx context.Context, st Store, sp records.Space, qs [][]float32, ef int, seen func(int, []records.Neighbor)) ([]time.Duration, error) {
+	lat := make([]time.Duration, len(qs))
+	for i, q := range qs {
+		t0 := time.Now()
+		nn, err := st.Nearest(ctx, records.NearestQuery{Space: sp.Version, Vector: q, K: K, EfSearch: ef, Exact: ef == 0})
+		if err != nil {
+			return nil, err
+		}
+		lat[i] = time.Since(t0)
+		seen(i, nn)
+	}
+	return lat, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func summarise(ef int, recall float64, lat []time.Duration) Row {
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	return Row{EfSearch: ef, Recall: recall, P50: load.Percentile(s, 50), P99: load.Percentile(s, 99)}
+}
+
+// RandUnit is a random unit vector, near centre (noise scale) when given.
+func RandUnit(r *rand.Rand, dim int, centre []float32, noise float64) []float32 {
+	v := make([]float32, dim)
+	var n float64
+	for i := range v {
+		x := r.NormFloat64()
+		if centre != nil {
+			x = float64(centre[i])*math.Sqrt(float64(dim)) + noise*x*3
+		}
+		v[i] = float32(x)
+		n += x * x
+	}
+	n = math.Sqrt(n)
+	for i := range v {
+		v[i] = float32(float64(v[i]) / n)
+	}
+	return v
+}

@@ -1,0 +1,83 @@
+package hnsw
+
+import (
+	"bytes"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vitrinehq/vitrine/internal/testdb"
+	"github.com/vitrinehq/vitrine/store"
+)
+
+func TestParseEf(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []int
+		wantErr bool
+	}{
+		{"10, 20,40", []int{10, 20, 40}, false},
+		{"0", nil, true},
+		{"1001", nil, true},
+		{"10,x", nil, true},
+	}
+	for _, tc := range tests {
+		got, err := ParseEf(tc.in)
+		if (err != nil) != tc.wantErr || len(got) != len(tc.want) {
+			t.Errorf("ParseEf(%q) = %v, %v", tc.in, got, err)
+		}
+	}
+}
+
+// TestBench loads a small space into a real database, sweeps it, and
+// prepares it again as a reused database.
+func TestBench(t *testing.T) {
+	ctx := t.Context()
+	st, err := store.Open(ctx, testdb.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	loaded := 0
+	b := &Bench{Products: 1200, Dim: 16, Queries: 20, Progress: func(n int) { loaded = n }}
+	sp, rep, err := b.Prepare(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded != 1200 || rep.Reused || rep.IndexSeconds <= 0 || sp.Dim != 16 {
+		t.Fatalf("prepare: loaded %d, report %+v, space %+v", loaded, rep, sp)
+	}
+	if err := b.Sweep(ctx, st, sp, []int{10, 200}, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 3 || rep.Rows[0].EfSearch != 0 || rep.Rows[0].Recall != 1 || rep.Rows[2].Recall < 0.9 || rep.Rows[1].P50 <= 0 {
+		t.Errorf("rows %+v", rep.Rows)
+	}
+	var text, md bytes.Buffer
+	if err := Text(&text, rep); err != nil || !strings.Contains(text.String(), "exact scan") {
+		t.Errorf("text (%v):\n%s", err, text.String())
+	}
+	if err := Markdown(&md, rep); err != nil || !strings.Contains(md.String(), "| exact scan | 1.0000 |") {
+		t.Errorf("markdown (%v):\n%s", err, md.String())
+	}
+	p := filepath.Join(t.TempDir(), "hnsw.png")
+	if err := Plot(p, rep); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if cfg, err := png.DecodeConfig(f); err != nil || cfg.Width < 300 {
+		t.Errorf("plot %+v, %v", cfg, err)
+	}
+
+	again := &Bench{Products: 1200, Dim: 16, Queries: 5}
+	_, rep2, err := again.Prepare(ctx, st)
+	if err != nil || !rep2.Reused || rep2.IndexSeconds != rep.IndexSeconds {
+		t.Errorf("reused: %+v, %v; want the first build's figures %+v", rep2, err, rep)
+	}
+}

@@ -1,0 +1,342 @@
+// Package photos is the search-by-photo evaluation protocol behind
+// `vitrine eval photos`: labelled shop photos are encoded with the image
+// model and searched against the catalog's image embeddings, as POST
+// /v1/search/image does, and a photo counts as found at k when a product of
+// its class is among the k nearest. It owns the photos file format, the
+// scoring (accuracy@1, accuracy@5, MRR@5 per class granularity) and random
+// retrieval's chance beside each figure; reading the catalog and encoding go
+// through small interfaces, so it runs on any store and encoder.
+package photos
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/eval/labels"
+	"github.com/vitrinehq/vitrine/eval/metrics"
+	"github.com/vitrinehq/vitrine/records"
+)
+
+// K is how deep search by photo looks: accuracy is reported at 1 and K.
+const K = 5
+
+// ErrUnlabelled is returned when no product of the catalog carries a fine
+// class attribute, so no photo could ever be found.
+var ErrUnlabelled = errors.New("no labelled product")
+
+// ErrNoEmbeddings is returned when the catalog has no embedding of the
+// image model to search.
+var ErrNoEmbeddings = errors.New("no product image embedding")
+
+// Photo is one line of a photos file: path, fine class, coarse class.
+type Photo struct {
+	Path   string `json:"path"`
+	Fine   int    `json:"fine_class_id"`
+	Coarse int    `json:"coarse_class_id"`
+	// Line is the photo's line in its file, for error messages.
+	Line int `json:"-"`
+}
+
+// Read reads "path, fine class id, coarse class id" lines (the Grocery
+// Store Dataset's layout); blank lines and # comments are skipped.
+// Relative paths are resolved against root, or else the file's directory.
+func Read(path, root string) ([]Photo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if root == "" {
+		root = filepath.Dir(path)
+	}
+	var out []Photo
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		p, err := parseLine(line, n)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		if !filepath.IsAbs(p.Path) {
+			p.Path = filepath.Join(root, p.Path)
+		}
+		out = append(out, p)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no photos listed", path)
+	}
+	return out, nil
+}
+
+// parseLine reads one non-blank line of a photos file.
+func parseLine(line string, n int) (Photo, error) {
+	parts := strings.Split(line, ",")
+	if len(parts) != 3 {
+		return Photo{}, fmt.Errorf("%d fields, want path, fine class id, coarse class id", len(parts))
+	}
+	p := Photo{Path: strings.TrimSpace(parts[0]), Line: n}
+	if p.Path == "" {
+		return p, errors.New("empty photo path")
+	}
+	var err error
+	if p.Fine, err = strconv.Atoi(strings.TrimSpace(parts[1])); err != nil {
+		return p, fmt.Errorf("fine class id %q is not an integer", strings.TrimSpace(parts[1]))
+	}
+	if p.Coarse, err = strconv.Atoi(strings.TrimSpace(parts[2])); err != nil {
+		return p, fmt.Errorf("coarse class id %q is not an integer", strings.TrimSpace(parts[2]))
+	}
+	return p, nil
+}
+
+// ChanceAt is the probability that k products drawn at random from n hold
+// at least one of m relevant ones: 1 - C(n-m, k) / C(n, k).
+func ChanceAt(n, m, k int) float64 {
+	if m <= 0 || n <= 0 {
+		return 0
+	}
+	miss := 1.0
+	for i := range min(k, n) {
+		miss *= float64(n-m-i) / float64(n-i)
+		if miss <= 0 {
+			return 1
+		}
+	}
+	return 1 - miss
+}
+
+// Accuracy is search by photo scored at one class granularity.
+type Accuracy struct {
+	At1 float64 `json:"accuracy@1"`
+	At5 float64 `json:"accuracy@5"`
+	MRR float64 `json:"mrr@5"`
+	// Chance is what retrieving k products at random would score, given
+	// how many products each photo's class has.
+	Chance1 float64 `json:"chance@1"`
+	Chance5 float64 `json:"chance@5"`
+	// Evaluated photos have at least one product of their class in the
+	// catalog; the others cannot be found and are skipped.
+	Evaluated int `json:"evaluated"`
+	Skipped   int `json:"skipped"`
+}
+
+// Result is one photo's search.
+type Result struct {
+	Path   string   `json:"path"`
+	Fine   int      `json:"fine_class_id"`
+	Coarse int      `json:"coarse_class_id"`
+	Top    []string `json:"top"`
+	// FineRank and CoarseRank are the 1-based positions of the first
+	// product of the photo's class in Top; 0 when absent.
+	FineRank   int `json:"fine_rank"`
+	CoarseRank int `json:"coarse_rank"`
+}
+
+// Report is what an evaluation measured.
+type Report struct {
+	Photos   string   `json:"photos"`
+	Model    string   `json:"model"`
+	Products int      `json:"products"`
+	K        int      `json:"k"`
+	Fine     Accuracy `json:"fine"`
+	Coarse   Accuracy `json:"coarse"`
+	Seconds  float64  `json:"seconds"`
+	PerPhoto []Result `json:"per_photo"`
+}
+
+// Catalog is what the protocol reads: the products (for their class
+// labels) and the nearest products to an image embedding, the query POST
+// /v1/search/image runs.
+type Catalog interface {
+	labels.Lister
+	Nearest(ctx context.Context, q records.NearestQuery) ([]records.Neighbor, error)
+}
+
+// Encoder is the image model: its key names the embeddings searched.
+type Encoder interface {
+	Key() string
+	EncodeBatch(ctx context.Context, inputs [][]byte) ([][]float32, []error, error)
+}
+
+type options struct{ batch int }
+
+// Option configures Evaluate.
+type Option func(*options)
+
+// WithBatch encodes photos n at a time (default 32, the service's
+// ort.max_batch).
+func WithBatch(n int) Option { return func(o *options) { o.batch = max(n, 1) } }
+
+// truth is which products carry each class.
+type truth struct {
+	fineOf, coarseOf map[string]int
+	byFine, byCoarse map[int][]string
+	products         int
+	fineQ, coarseQ   []metrics.Query
+	chance           [2][2]float64 // [fine, coarse][@1, @K] sums
+}
+
+func newTruth(products []catalog.Product) *truth {
+	t := &truth{fineOf: map[string]int{}, coarseOf: map[string]int{}, byFine: map[int][]string{}, byCoarse: map[int][]string{}, products: len(products)}
+	for _, p := range products {
+		if c, ok := labels.ClassID(p.Attributes, labels.FineClass); ok {
+			t.fineOf[p.ID] = c
+			t.byFine[c] = append(t.byFine[c], p.ID)
+		}
+		if c, ok := labels.ClassID(p.Attributes, labels.CoarseClass); ok {
+			t.coarseOf[p.ID] = c
+			t.byCoarse[c] = append(t.byCoarse[c], p.ID)
+		}
+	}
+	return t
+}
+
+// Evaluate encodes the photos in batches, searches each one's K nearest
+// products by image embedding and scores the class of what comes back.
+func Evaluate(ctx context.Context, cat Catalog, img Encoder, photos []Photo, opts ...Option) (Report, error) {
+	o := options{batch: 32}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	start := time.Now()
+	rep := Report{Model: img.Key(), K: K}
+	products, err := labels.Products(ctx, cat)
+	if err != nil {
+		return rep, err
+	}
+	rep.Products = len(products)
+	t := newTruth(products)
+	if len(t.fineOf) == 0 {
+		return rep, fmt.Errorf("%w: none of the %d products has attributes.%s: ingest a labelled catalog (demo/grocery/catalog.jsonl)", ErrUnlabelled, len(products), labels.FineClass)
+	}
+	for lo := 0; lo < len(photos); lo += o.batch {
+		rs, err := t.searchBatch(ctx, cat, img, photos[lo:min(lo+o.batch, len(photos))])
+		if err != nil {
+			return rep, err
+		}
+		rep.PerPhoto = append(rep.PerPhoto, rs...)
+	}
+	rep.Fine, rep.Coarse = t.accuracy(0, t.fineQ), t.accuracy(1, t.coarseQ)
+	rep.Seconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+// searchBatch encodes a batch of photos, searches each and records its
+// queries for scoring.
+func (t *truth) searchBatch(ctx context.Context, cat Catalog, img Encoder, chunk []Photo) ([]Result, error) {
+	inputs := make([][]byte, len(chunk))
+	for i, p := range chunk {
+		var err error
+		if inputs[i], err = os.ReadFile(p.Path); err != nil {
+			return nil, fmt.Errorf("photo on line %d: %w", p.Line, err)
+		}
+	}
+	vecs, errs, err := img.EncodeBatch(ctx, inputs)
+	if err != nil {
+		return nil, fmt.Errorf("encode photos: %w", err)
+	}
+	out := make([]Result, 0, len(chunk))
+	for i, p := range chunk {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("photo %s (line %d): %w", p.Path, p.Line, errs[i])
+		}
+		nn, err := cat.Nearest(ctx, records.NearestQuery{Model: img.Key(), Vector: vecs[i], K: K})
+		if err != nil {
+			return nil, err
+		}
+		if len(nn) == 0 {
+			return nil, fmt.Errorf("%w of %s: ingest the catalog with this image model", ErrNoEmbeddings, img.Key())
+		}
+		out = append(out, t.score(p, nn))
+	}
+	return out, nil
+}
+
+// score ranks one photo's neighbours against its classes.
+func (t *truth) score(p Photo, nn []records.Neighbor) Result {
+	r := Result{Path: p.Path, Fine: p.Fine, Coarse: p.Coarse}
+	for j, n := range nn {
+		r.Top = append(r.Top, n.ProductID)
+		if c, ok := t.fineOf[n.ProductID]; ok && c == p.Fine && r.FineRank == 0 {
+			r.FineRank = j + 1
+		}
+		if c, ok := t.coarseOf[n.ProductID]; ok && c == p.Coarse && r.CoarseRank == 0 {
+			r.CoarseRank = j + 1
+		}
+	}
+	t.fineQ = append(t.fineQ, metrics.Query{ID: p.Path, Ranked: r.Top, Relevant: relevance(t.byFine[p.Fine])})
+	t.coarseQ = append(t.coarseQ, metrics.Query{ID: p.Path, Ranked: r.Top, Relevant: relevance(t.byCoarse[p.Coarse])})
+	for g, m := range []int{len(t.byFine[p.Fine]), len(t.byCoarse[p.Coarse])} {
+		if m > 0 {
+			t.chance[g][0] += ChanceAt(t.products, m, 1)
+			t.chance[g][1] += ChanceAt(t.products, m, K)
+		}
+	}
+	return r
+}
+
+// accuracy scores granularity g (0 fine, 1 coarse) over its queries.
+func (t *truth) accuracy(g int, qs []metrics.Query) Accuracy {
+	s := metrics.Evaluate(qs, []metrics.Metric{metrics.HitRateAt(1), metrics.HitRateAt(K), metrics.MRRAt(K)})
+	var acc Accuracy
+	acc.At1, _ = s.Get("hr@1")
+	acc.At5, _ = s.Get(fmt.Sprintf("hr@%d", K))
+	acc.MRR, _ = s.Get(fmt.Sprintf("mrr@%d", K))
+	acc.Evaluated, acc.Skipped = s.Evaluated, s.Skipped
+	if s.Evaluated > 0 {
+		acc.Chance1 = t.chance[g][0] / float64(s.Evaluated)
+		acc.Chance5 = t.chance[g][1] / float64(s.Evaluated)
+	}
+	return acc
+}
+
+// relevance marks products as relevant with grade 1.
+func relevance(ids []string) metrics.Relevance {
+	r := make(metrics.Relevance, len(ids))
+	for _, id := range ids {
+		r[id] = 1
+	}
+	return r
+}
+
+// Granularities are the report's two rows, fine first, for printing.
+func (r Report) Granularities() []struct {
+	Name string
+	Acc  Accuracy
+} {
+	return []struct {
+		Name string
+		Acc  Accuracy
+	}{{"fine", r.Fine}, {"coarse", r.Coarse}}
+}
+
+// Markdown writes the report as a Markdown table.
+func Markdown(w io.Writer, rep Report) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Search by photo\n\n")
+	fmt.Fprintf(&b, "%d labelled photos (`%s`) against %d ingested products, nearest %d by `%s` image embedding.\n\n",
+		len(rep.PerPhoto), rep.Photos, rep.Products, rep.K, rep.Model)
+	fmt.Fprintf(&b, "| class | accuracy@1 | accuracy@5 | MRR@5 | chance@1 | chance@5 | photos |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, g := range rep.Granularities() {
+		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %d |\n", g.Name, g.Acc.At1, g.Acc.At5, g.Acc.MRR, g.Acc.Chance1, g.Acc.Chance5, g.Acc.Evaluated)
+	}
+	if rep.Fine.Skipped > 0 {
+		fmt.Fprintf(&b, "\n%d photos skipped: no ingested product has their fine class.\n", rep.Fine.Skipped)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
