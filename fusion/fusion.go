@@ -25,6 +25,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/vitrinehq/vitrine/vecmath"
 )
 
 // Strategy names a fusion method.
@@ -139,7 +141,7 @@ func (s Spec) Fuse(vecs map[string][]float32) ([]float32, error) {
 		if len(v) != c.Dim {
 			continue
 		}
-		n := norm(v)
+		n := vecmath.Norm(v)
 		if n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
 			continue
 		}
@@ -161,7 +163,7 @@ func (s Spec) Fuse(vecs map[string][]float32) ([]float32, error) {
 				out[j] += float32(f * float64(x))
 			}
 		}
-		n := norm(out)
+		n := vecmath.Norm(out)
 		if n == 0 {
 			return nil, fmt.Errorf("%w: vectors cancel out", ErrNoModality)
 		}
@@ -212,12 +214,12 @@ func (s Spec) Explain(a, b []float32) []Contribution {
 		return nil
 	}
 	if s.Strategy == WeightedMean {
-		return []Contribution{{Model: "shared", Modality: "shared", Score: dot(a, b)}}
+		return []Contribution{{Model: "shared", Modality: "shared", Score: blockDot(a, b)}}
 	}
 	out := make([]Contribution, 0, len(s.Components))
 	off := 0
 	for _, c := range s.Components {
-		out = append(out, Contribution{Model: c.Model, Modality: c.Modality, Score: dot(a[off:off+c.Dim], b[off:off+c.Dim])})
+		out = append(out, Contribution{Model: c.Model, Modality: c.Modality, Score: blockDot(a[off:off+c.Dim], b[off:off+c.Dim])})
 		off += c.Dim
 	}
 	return out
@@ -243,14 +245,11 @@ func (s Spec) SourceHash(inputHashes map[string][]byte) []byte {
 	return h.Sum(nil)
 }
 
-func norm(v []float32) float64 { return math.Sqrt(dot(v, v)) }
-
-func dot(a, b []float32) float64 {
-	var s float64
-	for i := range a {
-		s += float64(a[i]) * float64(b[i])
-	}
-	return s
+// blockDot is the dot product of two blocks Explain has already checked
+// to be of the same length (so vecmath.Dot cannot fail).
+func blockDot(a, b []float32) float64 {
+	d, _ := vecmath.Dot(a, b)
+	return d
 }
 
 // SameAs reports whether a stored spec (as PostgreSQL returns it: jsonb

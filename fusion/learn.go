@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math"
 	"sort"
+
+	"github.com/vitrinehq/vitrine/vecmath"
 )
 
 // History is one user's interactions in time order (product ids).
@@ -42,17 +44,49 @@ func LearnWeights(ctx context.Context, spec Spec, vecs map[string]map[string][]f
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	// Per case and model: the cosine of the profile with every candidate,
-	// computed once; each grid point is then a weighted sum.
-	type kase struct {
-		target int
-		cos    [][]float64 // model -> candidate -> cosine (NaN: missing)
+	cases, err := learnCases(ctx, vecs, ids, models, histories)
+	if err != nil {
+		return LearnResult{}, err
 	}
-	index := map[string]int{}
+	if len(cases) < 5 {
+		return LearnResult{}, ErrTooFewHistories
+	}
+	base := make([]float64, len(models))
+	for m, c := range spec.Components {
+		base[m] = c.Weight
+	}
+	res := LearnResult{Baseline: meanRR(cases, base, len(ids)), Cases: len(cases), MRR: -1}
+	for _, w := range simplex(len(models), step) {
+		if err := ctx.Err(); err != nil {
+			return LearnResult{}, err
+		}
+		if v := meanRR(cases, w, len(ids)); v > res.MRR {
+			res.MRR = v
+			res.Weights = map[string]float64{}
+			for m, key := range models {
+				res.Weights[key] = w[m]
+			}
+		}
+	}
+	return res, nil
+}
+
+// learnCase is one held-out item: its index among the candidates and, per
+// model, the cosine of the profile with every candidate (NaN: missing),
+// computed once so that each grid point is a weighted sum.
+type learnCase struct {
+	target int
+	cos    [][]float64 // model -> candidate -> cosine
+}
+
+// learnCases builds a case from every history of two or more products
+// whose last product is a candidate.
+func learnCases(ctx context.Context, vecs map[string]map[string][]float32, ids, models []string, histories []History) ([]learnCase, error) {
+	index := make(map[string]int, len(ids))
 	for i, id := range ids {
 		index[id] = i
 	}
-	var cases []kase
+	var cases []learnCase
 	for _, h := range histories {
 		if len(h) < 2 {
 			continue
@@ -61,7 +95,7 @@ func LearnWeights(ctx context.Context, spec Spec, vecs map[string]map[string][]f
 		if !ok {
 			continue
 		}
-		k := kase{target: target, cos: make([][]float64, len(models))}
+		k := learnCase{target: target, cos: make([][]float64, len(models))}
 		for m, key := range models {
 			prof := profile(vecs, h[:len(h)-1], key)
 			col := make([]float64, len(ids))
@@ -75,57 +109,41 @@ func LearnWeights(ctx context.Context, spec Spec, vecs map[string]map[string][]f
 		}
 		cases = append(cases, k)
 		if err := ctx.Err(); err != nil {
-			return LearnResult{}, err
+			return nil, err
 		}
 	}
-	if len(cases) < 5 {
-		return LearnResult{}, ErrTooFewHistories
-	}
-	mrr := func(w []float64) float64 {
-		var sum float64
-		for _, k := range cases {
-			score := func(i int) float64 {
-				var s, wt float64
-				for m := range models {
-					if c := k.cos[m][i]; !math.IsNaN(c) {
-						s += w[m] * c
-						wt += w[m]
-					}
-				}
-				if wt == 0 {
-					return math.Inf(-1)
-				}
-				return s / wt // missing modalities renormalise, as Fuse does
-			}
-			t := score(k.target)
-			rank := 1
-			for i := range ids {
-				if i != k.target && score(i) > t {
-					rank++
+	return cases, nil
+}
+
+// meanRR is the mean reciprocal rank of the cases' held-out items among n
+// candidates when they score Σ_m w_m·cos_m over the models they have, renormalised
+// by the weights present (as Fuse does for missing modalities).
+func meanRR(cases []learnCase, w []float64, n int) float64 {
+	var sum float64
+	for _, k := range cases {
+		score := func(i int) float64 {
+			var s, wt float64
+			for m := range w {
+				if c := k.cos[m][i]; !math.IsNaN(c) {
+					s += w[m] * c
+					wt += w[m]
 				}
 			}
-			sum += 1 / float64(rank)
+			if wt == 0 {
+				return math.Inf(-1)
+			}
+			return s / wt
 		}
-		return sum / float64(len(cases))
-	}
-	base := make([]float64, len(models))
-	for m, c := range spec.Components {
-		base[m] = c.Weight
-	}
-	res := LearnResult{Baseline: mrr(base), Cases: len(cases), MRR: -1}
-	for _, w := range simplex(len(models), step) {
-		if err := ctx.Err(); err != nil {
-			return LearnResult{}, err
-		}
-		if v := mrr(w); v > res.MRR {
-			res.MRR = v
-			res.Weights = map[string]float64{}
-			for m, key := range models {
-				res.Weights[key] = w[m]
+		t := score(k.target)
+		rank := 1
+		for i := range n {
+			if i != k.target && score(i) > t {
+				rank++
 			}
 		}
+		sum += 1 / float64(rank)
 	}
-	return res, nil
+	return sum / float64(len(cases))
 }
 
 // profile is the mean of the normalised vectors of items for one model.
@@ -133,10 +151,10 @@ func profile(vecs map[string]map[string][]float32, items []string, model string)
 	var sum []float32
 	for _, id := range items {
 		v, ok := vecs[id][model]
-		if !ok {
+		if !ok || (sum != nil && len(v) != len(sum)) {
 			continue
 		}
-		n := norm(v)
+		n := vecmath.Norm(v)
 		if n == 0 {
 			continue
 		}
@@ -150,12 +168,14 @@ func profile(vecs map[string]map[string][]float32, items []string, model string)
 	return sum
 }
 
+// cosine is vecmath.Cosine, but NaN (missing, not dissimilar) for a zero
+// vector or a length mismatch.
 func cosine(a, b []float32) float64 {
-	na, nb := norm(a), norm(b)
-	if na == 0 || nb == 0 || len(a) != len(b) {
+	c, err := vecmath.Cosine(a, b)
+	if err != nil || vecmath.IsZero(a) || vecmath.IsZero(b) {
 		return math.NaN()
 	}
-	return dot(a, b) / (na * nb)
+	return c
 }
 
 // simplex lists weight vectors of n components on a grid of the given step

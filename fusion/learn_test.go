@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/vitrinehq/vitrine/fusion"
-	"github.com/vitrinehq/vitrine/ranking"
 )
 
 // Shoppers here move between products that look alike (image space) while
@@ -32,7 +31,7 @@ func TestLearnWeightsFollowsBehaviour(t *testing.T) {
 			if skip[id] {
 				continue
 			}
-			if c := ranking.Cosine(vecs[from]["image@1"], vecs[id]["image@1"]); c > bestC {
+			if c := cosine(t, vecs[from]["image@1"], vecs[id]["image@1"]); c > bestC {
 				best, bestC = id, c
 			}
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/fusion"
+	"github.com/vitrinehq/vitrine/vecmath"
 )
 
 // Part is one named component of a score.
@@ -33,15 +34,17 @@ type Candidate struct {
 }
 
 // ByVector scores candidates by cosine with query (both fused vectors of
-// spec's space, unit length) and sorts them, best first. With explain, each
+// spec's space, unit length) and sorts them, best first; candidates whose
+// vector is missing or of another length are left out. With explain, each
 // result carries the per-modality parts of its cosine, which sum to it.
 func ByVector(spec fusion.Spec, query []float32, cands []Candidate, explain bool) []Result {
 	out := make([]Result, 0, len(cands))
 	for _, c := range cands {
-		if len(c.Vector) != len(query) {
-			continue
+		cos, err := vecmath.Cosine(query, c.Vector)
+		if err != nil {
+			continue // no vector, or one of another space
 		}
-		r := Result{ProductID: c.ProductID, Score: Cosine(query, c.Vector)}
+		r := Result{ProductID: c.ProductID, Score: cos}
 		if explain {
 			for _, p := range spec.Explain(query, c.Vector) {
 				r.Parts = append(r.Parts, Part{Name: p.Modality, Score: p.Score})
@@ -105,29 +108,27 @@ func Personalize(rs []Result, user []float32, vecs map[string][]float32, weight 
 		return
 	}
 	for i := range rs {
-		v, ok := vecs[rs[i].ProductID]
-		if !ok || len(v) != len(user) {
-			continue
+		cos, err := vecmath.Cosine(user, vecs[rs[i].ProductID])
+		if err != nil {
+			continue // no vector
 		}
-		p := weight * Cosine(user, v)
+		p := weight * cos
 		rs[i].Score += p
 		rs[i].Parts = append(rs[i].Parts, Part{Name: "personal", Score: p})
 	}
 	Sort(rs)
 }
 
-// Cosine of two vectors (0 if either is zero).
+// Cosine is vecmath.Cosine for callers that want a plain number (tests,
+// quality reports): 0 when either vector is zero and also, instead of an
+// error, when their lengths differ. Code that must tell a mismatch from an
+// orthogonal pair calls vecmath.Cosine.
 func Cosine(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	if aa == 0 || bb == 0 {
+	c, err := vecmath.Cosine(a, b)
+	if err != nil {
 		return 0
 	}
-	return ab / math.Sqrt(aa*bb)
+	return c
 }
 
 // EventWeight is how much an event moves a user's taste toward (or, for a
@@ -181,7 +182,7 @@ func Update(s UserState, product []float32, w float64, at time.Time, halfLife ti
 			sum[i] = old * float64(s.Vector[i])
 		}
 	}
-	pn := norm(product)
+	pn := vecmath.Norm(product)
 	if pn == 0 {
 		return s
 	}
@@ -206,25 +207,20 @@ func Update(s UserState, product []float32, w float64, at time.Time, halfLife ti
 	return next
 }
 
-func norm(v []float32) float64 {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	return math.Sqrt(s)
-}
-
 // BecauseOf picks the history items most similar to a recommended product,
 // best first, at most n: the "because you bought X" of an explanation.
+// A product without a vector (or history items of another length) has no
+// explanation.
 func BecauseOf(product []float32, history []Candidate, n int) []Result {
 	rs := make([]Result, 0, len(history))
 	seen := map[string]bool{}
 	for _, h := range history {
-		if seen[h.ProductID] {
+		cos, err := vecmath.Cosine(product, h.Vector)
+		if seen[h.ProductID] || err != nil {
 			continue
 		}
 		seen[h.ProductID] = true
-		rs = append(rs, Result{ProductID: h.ProductID, Score: Cosine(product, h.Vector)})
+		rs = append(rs, Result{ProductID: h.ProductID, Score: cos})
 	}
 	Sort(rs)
 	if len(rs) > n {

@@ -97,3 +97,42 @@ func TestPersonalizeAndBecause(t *testing.T) {
 		t.Errorf("because %+v", b)
 	}
 }
+
+// Missing vectors and vectors of another length never panic: they are left
+// out (ByVector, Personalize, BecauseOf) or count as dissimilar (Cosine).
+func TestMismatchedVectors(t *testing.T) {
+	spec := fusion.Spec{Strategy: fusion.WeightedConcat, Components: []fusion.Component{{Model: "t@1", Modality: "text", Dim: 2, Weight: 1}}}
+	q := []float32{1, 0}
+	tests := []struct {
+		name string
+		got  func() int
+		want int
+	}{
+		{"ByVector drops candidates without a vector", func() int {
+			return len(ranking.ByVector(spec, q, []ranking.Candidate{{ProductID: "a", Vector: q}, {ProductID: "b"}, {ProductID: "c", Vector: []float32{1, 0, 0}}}, true))
+		}, 1},
+		{"Personalize skips products without a vector", func() int {
+			rs := []ranking.Result{{ProductID: "a", Score: 1}, {ProductID: "b", Score: 1}}
+			ranking.Personalize(rs, q, map[string][]float32{"a": q}, 1)
+			parts := 0
+			for _, r := range rs {
+				parts += len(r.Parts)
+			}
+			return parts
+		}, 1},
+		{"BecauseOf explains nothing for a product without a vector", func() int {
+			return len(ranking.BecauseOf(nil, []ranking.Candidate{{ProductID: "h", Vector: q}}, 2))
+		}, 0},
+		{"BecauseOf skips history of another length", func() int {
+			return len(ranking.BecauseOf(q, []ranking.Candidate{{ProductID: "h", Vector: q}, {ProductID: "x", Vector: []float32{1}}}, 2))
+		}, 1},
+		{"Cosine of different lengths is 0", func() int { return int(ranking.Cosine(q, []float32{1, 0, 0})) }, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.got(); got != tc.want {
+				t.Errorf("got %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
