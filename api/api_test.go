@@ -249,6 +249,11 @@ func TestEndpoints(t *testing.T) {
 			t.Errorf("unexpected id %s", h.ID)
 		}
 	}
+	// A query with no word the text model knows is answered by lexical
+	// search alone, not refused.
+	if r := fx.get("/v1/search?q=qqzxv", k); r.status != 200 {
+		t.Errorf("search without a known word: %d %s", r.status, r.body)
+	}
 	// Suggestions are typo tolerant.
 	var sug struct{ Suggestions []struct{ Text, Kind string } }
 	fx.get("/v1/suggest?q=banan", k).json(t, &sug)
@@ -357,6 +362,7 @@ func TestBadInputs(t *testing.T) {
 		{"k too large", "GET", "/v1/search?q=x&k=100000", fx.read, "", "", 422, "k"},
 		{"k not a number", "GET", "/v1/search?q=x&k=abc", fx.read, "", "", 422, "k"},
 		{"no query", "GET", "/v1/search", fx.read, "", "", 422, "q"},
+		{"query without a known word", "POST", "/v1/rank", fx.read, "application/json", `{"query":"qqzxv"}`, 422, "query"},
 		{"two inputs", "POST", "/v1/rank", fx.read, "application/json", `{"query":"x","user_id":"u"}`, 422, "user_id"},
 		{"vector of the wrong dimension", "POST", "/v1/rank", fx.read, "application/json", `{"user_vector":[1,2,3]}`, 422, "user_vector"},
 		{"bad price range", "GET", "/v1/search?q=x&min_price=5&max_price=1", fx.read, "", "", 422, "min_price"},
