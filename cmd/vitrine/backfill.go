@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -32,22 +33,7 @@ product is in, the HNSW index is built, the space is marked ready, and with
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if strategy != "" {
-				a.cfg.Fusion.Strategy = strategy
-			}
-			for key, w := range weights {
-				if w == nil || *w < 0 {
-					continue
-				}
-				switch key {
-				case "text":
-					a.cfg.Fusion.TextWeight = *w
-				case "image":
-					a.cfg.Fusion.ImageWeight = *w
-				case "audio":
-					a.cfg.Fusion.AudioWeight = *w
-				}
-			}
+			a.overrideFusion(strategy, weights)
 			svc, err := a.openServices(ctx, nil)
 			if err != nil {
 				return err
@@ -66,22 +52,10 @@ product is in, the HNSW index is built, the space is marked ready, and with
 				},
 			})
 			fmt.Fprintln(cmd.ErrOrStderr())
-			out := cmd.OutOrStdout()
 			if err != nil {
 				return err
 			}
-			sp := rep.Space
-			if !rep.Finished {
-				fmt.Fprintf(out, "vector space %d already holds this definition (%s); nothing to do\n", sp.Version, sp.State)
-				return nil
-			}
-			fmt.Fprintf(out, "vector space %d (%d dimensions, %s): %d vectors written, %d up to date, %d products without usable input; models run: %v\n",
-				sp.Version, sp.Dim, sp.Storage, rep.Written, rep.UpToDate, rep.Rejected, rep.Encoded)
-			if activate {
-				fmt.Fprintf(out, "vector space %d is ready and active\n", sp.Version)
-				return nil
-			}
-			fmt.Fprintf(out, "vector space %d is ready; activate it with `vitrine vectors activate %d`\n", sp.Version, sp.Version)
+			printBackfill(cmd.OutOrStdout(), rep, activate)
 			return nil
 		},
 	}
@@ -95,4 +69,41 @@ product is in, the HNSW index is built, the space is marked ready, and with
 		cmd.Flags().Float64Var(w, m+"-weight", -1, fmt.Sprintf("fusion weight of the %s model (default fusion.%s_weight)", m, m))
 	}
 	return cmd
+}
+
+// overrideFusion applies the backfill's --strategy and --*-weight flags
+// (a negative weight means the flag was not given) to the configuration.
+func (a *app) overrideFusion(strategy string, weights map[string]*float64) {
+	if strategy != "" {
+		a.cfg.Fusion.Strategy = strategy
+	}
+	for key, w := range weights {
+		if w == nil || *w < 0 {
+			continue
+		}
+		switch key {
+		case "text":
+			a.cfg.Fusion.TextWeight = *w
+		case "image":
+			a.cfg.Fusion.ImageWeight = *w
+		case "audio":
+			a.cfg.Fusion.AudioWeight = *w
+		}
+	}
+}
+
+// printBackfill says what a backfill did and how to activate its space.
+func printBackfill(out io.Writer, rep indexer.BackfillReport, activate bool) {
+	sp := rep.Space
+	if !rep.Finished {
+		fmt.Fprintf(out, "vector space %d already holds this definition (%s); nothing to do\n", sp.Version, sp.State)
+		return
+	}
+	fmt.Fprintf(out, "vector space %d (%d dimensions, %s): %d vectors written, %d up to date, %d products without usable input; models run: %v\n",
+		sp.Version, sp.Dim, sp.Storage, rep.Written, rep.UpToDate, rep.Rejected, rep.Encoded)
+	if activate {
+		fmt.Fprintf(out, "vector space %d is ready and active\n", sp.Version)
+		return
+	}
+	fmt.Fprintf(out, "vector space %d is ready; activate it with `vitrine vectors activate %d`\n", sp.Version, sp.Version)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vitrinehq/vitrine/internal/pgcluster"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -63,150 +64,173 @@ default), password (SCRAM) authentication only. With VITRINE_DATABASE_URL set,
 start and stop do nothing and the other subcommands use that database, which
 must be PostgreSQL 15 or newer with the pgvector extension available.`,
 	}
-	cmd.AddCommand(
-		&cobra.Command{
-			Use:   "start",
-			Short: "Start the private cluster (initialising it on first use); idempotent",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				if a.cfg.Database.URL != "" {
-					fmt.Fprintln(cmd.OutOrStdout(), "VITRINE_DATABASE_URL is set: using that database, nothing to start")
-					return nil
-				}
-				c, err := a.cluster()
-				if err != nil {
-					return err
-				}
-				if err := c.Start(cmd.Context()); err != nil {
-					return err
-				}
-				return printStatus(cmd, c)
-			},
-		},
-		&cobra.Command{
-			Use:   "stop",
-			Short: "Stop the private cluster cleanly",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				if a.cfg.Database.URL != "" {
-					fmt.Fprintln(cmd.OutOrStdout(), "VITRINE_DATABASE_URL is set: nothing to stop")
-					return nil
-				}
-				c, err := a.cluster()
-				if err != nil {
-					return err
-				}
-				if err := c.Stop(cmd.Context()); err != nil {
-					return err
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), "stopped")
-				return nil
-			},
-		},
-		&cobra.Command{
-			Use:   "status",
-			Short: "Say what runs where: cluster, server and pgvector versions, schema version",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				ctx := cmd.Context()
-				if a.cfg.Database.URL == "" {
-					c, err := a.cluster()
-					if err != nil {
-						return err
-					}
-					if err := printStatus(cmd, c); err != nil {
-						return err
-					}
-					st, err := c.Status(ctx)
-					if err != nil || !st.Running {
-						return err
-					}
-				}
-				u, err := a.databaseURL(ctx)
-				if err != nil {
-					return err
-				}
-				s, err := store.Open(ctx, u)
-				if errors.Is(err, store.ErrNoPgvector) {
-					fmt.Fprintln(cmd.OutOrStdout(), "schema:     not migrated (run `vitrine db migrate`)")
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				defer s.Close()
-				info, err := s.Info(ctx)
-				if err != nil {
-					return err
-				}
-				out := cmd.OutOrStdout()
-				fmt.Fprintf(out, "server:     PostgreSQL %s\npgvector:   %s\nschema:     version %d\n", info.ServerVersion, info.PgvectorVersion, info.SchemaVersion)
-				return nil
-			},
-		},
-		&cobra.Command{
-			Use:   "url",
-			Short: "Print the connection URL (it contains the password: keep it private)",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				if a.cfg.Database.URL != "" {
-					fmt.Fprintln(cmd.OutOrStdout(), a.cfg.Database.URL)
-					return nil
-				}
-				c, err := a.cluster()
-				if err != nil {
-					return err
-				}
-				u, err := c.URL("")
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), u)
-				return nil
-			},
-		},
-		&cobra.Command{
-			Use:   "migrate",
-			Short: "Apply pending schema migrations (starting the private cluster if needed); idempotent",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				u, err := a.databaseURL(cmd.Context())
-				if err != nil {
-					return err
-				}
-				res, err := store.Migrate(cmd.Context(), u, a.log)
-				if err != nil {
-					return err
-				}
-				out := cmd.OutOrStdout()
-				for _, r := range res {
-					fmt.Fprintf(out, "applied %05d %s\n", r.Version, r.Source)
-				}
-				if len(res) == 0 {
-					fmt.Fprintln(out, "schema up to date")
-				}
-				return nil
-			},
-		},
-		&cobra.Command{
-			Use:                "psql [-- PSQL-ARGS...]",
-			Short:              "Open psql on Vitrine's database (extra arguments go to psql)",
-			DisableFlagParsing: false,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				u, err := a.databaseURL(cmd.Context())
-				if err != nil {
-					return err
-				}
-				bin, err := exec.LookPath("psql")
-				if err != nil {
-					return fmt.Errorf("psql not found on PATH (apt-get install postgresql-client): %w", err)
-				}
-				// Replace this process so psql owns the terminal and signals.
-				return syscall.Exec(bin, append([]string{"psql", u}, args...), os.Environ())
-			},
-		},
-	)
+	cmd.AddCommand(newDBStartCmd(a), newDBStopCmd(a), newDBStatusCmd(a), newDBURLCmd(a), newDBMigrateCmd(a), newDBPsqlCmd(a))
 	return cmd
+}
+
+// newDBStartCmd starts the private cluster.
+func newDBStartCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "start",
+		Short: "Start the private cluster (initialising it on first use); idempotent",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.cfg.Database.URL != "" {
+				fmt.Fprintln(cmd.OutOrStdout(), "VITRINE_DATABASE_URL is set: using that database, nothing to start")
+				return nil
+			}
+			c, err := a.cluster()
+			if err != nil {
+				return err
+			}
+			if err := c.Start(cmd.Context()); err != nil {
+				return err
+			}
+			return printStatus(cmd, c)
+		},
+	}
+}
+
+// newDBStopCmd stops the private cluster.
+func newDBStopCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "stop",
+		Short: "Stop the private cluster cleanly",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.cfg.Database.URL != "" {
+				fmt.Fprintln(cmd.OutOrStdout(), "VITRINE_DATABASE_URL is set: nothing to stop")
+				return nil
+			}
+			c, err := a.cluster()
+			if err != nil {
+				return err
+			}
+			if err := c.Stop(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "stopped")
+			return nil
+		},
+	}
+}
+
+// newDBStatusCmd reports the cluster, server, pgvector and schema versions.
+func newDBStatusCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Say what runs where: cluster, server and pgvector versions, schema version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if a.cfg.Database.URL == "" {
+				c, err := a.cluster()
+				if err != nil {
+					return err
+				}
+				if err := printStatus(cmd, c); err != nil {
+					return err
+				}
+				st, err := c.Status(ctx)
+				if err != nil || !st.Running {
+					return err
+				}
+			}
+			u, err := a.databaseURL(ctx)
+			if err != nil {
+				return err
+			}
+			s, err := store.Open(ctx, u)
+			if errors.Is(err, records.ErrNoPgvector) {
+				fmt.Fprintln(cmd.OutOrStdout(), "schema:     not migrated (run `vitrine db migrate`)")
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			info, err := s.Info(ctx)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "server:     PostgreSQL %s\npgvector:   %s\nschema:     version %d\n", info.ServerVersion, info.PgvectorVersion, info.SchemaVersion)
+			return nil
+		},
+	}
+}
+
+// newDBURLCmd prints the connection URL.
+func newDBURLCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "url",
+		Short: "Print the connection URL (it contains the password: keep it private)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.cfg.Database.URL != "" {
+				fmt.Fprintln(cmd.OutOrStdout(), a.cfg.Database.URL)
+				return nil
+			}
+			c, err := a.cluster()
+			if err != nil {
+				return err
+			}
+			u, err := c.URL("")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), u)
+			return nil
+		},
+	}
+}
+
+// newDBMigrateCmd applies pending migrations.
+func newDBMigrateCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending schema migrations (starting the private cluster if needed); idempotent",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			u, err := a.databaseURL(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := store.Migrate(cmd.Context(), u, a.log)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for _, r := range res {
+				fmt.Fprintf(out, "applied %05d %s\n", r.Version, r.Source)
+			}
+			if len(res) == 0 {
+				fmt.Fprintln(out, "schema up to date")
+			}
+			return nil
+		},
+	}
+}
+
+// newDBPsqlCmd opens psql on the database.
+func newDBPsqlCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:                "psql [-- PSQL-ARGS...]",
+		Short:              "Open psql on Vitrine's database (extra arguments go to psql)",
+		DisableFlagParsing: false,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			u, err := a.databaseURL(cmd.Context())
+			if err != nil {
+				return err
+			}
+			bin, err := exec.LookPath("psql")
+			if err != nil {
+				return fmt.Errorf("psql not found on PATH (apt-get install postgresql-client): %w", err)
+			}
+			// Replace this process so psql owns the terminal and signals.
+			return syscall.Exec(bin, append([]string{"psql", u}, args...), os.Environ())
+		},
+	}
 }
 
 func printStatus(cmd *cobra.Command, c *pgcluster.Cluster) error {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 func newKeysCmd(a *app) *cobra.Command {
@@ -18,16 +18,22 @@ func newKeysCmd(a *app) *cobra.Command {
 stored; the key itself is printed once, at creation. Scopes: read (queries),
 write (also products, events and user erasure), admin (everything).`,
 	}
+	cmd.AddCommand(newKeysCreateCmd(a), newKeysListCmd(a), newKeysRevokeCmd(a))
+	return cmd
+}
+
+// newKeysCreateCmd creates a key and prints its token once.
+func newKeysCreateCmd(a *app) *cobra.Command {
 	var name, scopes string
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create a key and print it once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var ss []store.Scope
+			var ss []records.Scope
 			for _, s := range strings.Split(scopes, ",") {
 				if s = strings.TrimSpace(s); s != "" {
-					ss = append(ss, store.Scope(s))
+					ss = append(ss, records.Scope(s))
 				}
 			}
 			st, err := a.openStore(cmd.Context())
@@ -46,7 +52,12 @@ write (also products, events and user erasure), admin (everything).`,
 	}
 	create.Flags().StringVar(&name, "name", "", "a label for the key")
 	create.Flags().StringVar(&scopes, "scopes", "read", "comma-separated scopes: read, write, admin")
-	list := &cobra.Command{
+	return create
+}
+
+// newKeysListCmd lists the keys, never their secrets.
+func newKeysListCmd(a *app) *cobra.Command {
+	return &cobra.Command{
 		Use:   "list",
 		Short: "List keys (never their secrets)",
 		Args:  cobra.NoArgs,
@@ -75,7 +86,11 @@ write (also products, events and user erasure), admin (everything).`,
 			return tw.Flush()
 		},
 	}
-	revoke := &cobra.Command{
+}
+
+// newKeysRevokeCmd revokes a key.
+func newKeysRevokeCmd(a *app) *cobra.Command {
+	return &cobra.Command{
 		Use:   "revoke ID",
 		Short: "Revoke a key at once",
 		Args:  cobra.ExactArgs(1),
@@ -92,6 +107,4 @@ write (also products, events and user erasure), admin (everything).`,
 			return nil
 		},
 	}
-	cmd.AddCommand(create, list, revoke)
-	return cmd
 }
