@@ -179,36 +179,9 @@ func TuneWeights(ctx context.Context, cases []TuneCase, grid map[string][]float6
 	if len(cases) == 0 || len(names) == 0 || points == 0 || metric == nil {
 		return TuneResult{}, fmt.Errorf("recommend: tune weights: %d cases, %d grid points: %w", len(cases), points, ErrInvalidOption)
 	}
-	type prepared struct {
-		norm [][]float64 // per grid source; nil when the case lacks it
-		skip []bool
-		n    int
-	}
-	prep := make([]prepared, len(cases))
-	maxN := 0
-	for ci, tc := range cases {
-		n := -1
-		for _, s := range tc.Parts {
-			if n >= 0 && len(s) != n {
-				return TuneResult{}, fmt.Errorf("recommend: tune weights: case %d: %w", ci, ErrMismatch)
-			}
-			n = len(s)
-		}
-		p := prepared{norm: make([][]float64, len(names)), n: max(n, 0)}
-		p.skip = make([]bool, p.n)
-		for _, i := range tc.Exclude {
-			if i >= 0 && i < p.n {
-				p.skip[i] = true
-			}
-		}
-		for si, name := range names {
-			if s, ok := tc.Parts[name]; ok {
-				p.norm[si] = make([]float64, p.n)
-				Normalize(p.norm[si], s, c.norm)
-			}
-		}
-		prep[ci] = p
-		maxN = max(maxN, p.n)
+	prep, maxN, err := prepareCases(cases, names, c.norm)
+	if err != nil {
+		return TuneResult{}, fmt.Errorf("recommend: tune weights: %w", err)
 	}
 	// Point q's weight of source s is grid[s][digit s of q], mixed radix.
 	weightsOf := func(q int) []float64 {
@@ -233,26 +206,83 @@ func TuneWeights(ctx context.Context, cases []TuneCase, grid map[string][]float6
 		}
 		var sum float64
 		for ci, p := range prep {
-			b := bufs[worker][:p.n]
-			clear(b)
-			for s, norm := range p.norm {
-				if norm == nil || w[s] == 0 {
-					continue
-				}
-				for i, v := range norm {
-					b[i] += w[s] * v
-				}
-			}
-			ranked := TopItems(b, c.cutoff, func(i int) bool { return p.skip[i] })
-			sum += metric(ranked, cases[ci].Relevant)
+			sum += metric(p.rank(bufs[worker], w, c.cutoff), cases[ci].Relevant)
 		}
 		score[q] = sum / float64(len(prep))
 	})
 	if err != nil {
 		return TuneResult{}, fmt.Errorf("recommend: tune weights: %w", err)
 	}
-	best := -1
-	tried := 0
+	best, tried := bestPoint(score)
+	if best < 0 {
+		return TuneResult{}, fmt.Errorf("recommend: tune weights: every grid point is all zeros: %w", ErrInvalidOption)
+	}
+	res := TuneResult{Weights: map[string]float64{}, Score: score[best], Tried: tried}
+	for s, w := range weightsOf(best) {
+		res.Weights[names[s]] = w
+	}
+	return res, nil
+}
+
+// preparedCase is a TuneCase normalised once per grid source.
+type preparedCase struct {
+	norm [][]float64 // per grid source; nil when the case lacks it
+	skip []bool
+	n    int
+}
+
+// prepareCases normalises every case's sources (in the grid's name
+// order) and marks its excluded candidates; maxN is the longest case.
+func prepareCases(cases []TuneCase, names []string, norm Normalization) ([]preparedCase, int, error) {
+	prep := make([]preparedCase, len(cases))
+	maxN := 0
+	for ci, tc := range cases {
+		n := -1
+		for _, s := range tc.Parts {
+			if n >= 0 && len(s) != n {
+				return nil, 0, fmt.Errorf("case %d: %w", ci, ErrMismatch)
+			}
+			n = len(s)
+		}
+		p := preparedCase{norm: make([][]float64, len(names)), n: max(n, 0)}
+		p.skip = make([]bool, p.n)
+		for _, i := range tc.Exclude {
+			if i >= 0 && i < p.n {
+				p.skip[i] = true
+			}
+		}
+		for si, name := range names {
+			if s, ok := tc.Parts[name]; ok {
+				p.norm[si] = make([]float64, p.n)
+				Normalize(p.norm[si], s, norm)
+			}
+		}
+		prep[ci] = p
+		maxN = max(maxN, p.n)
+	}
+	return prep, maxN, nil
+}
+
+// rank blends the case with weights w into buf and returns its top cutoff
+// candidates.
+func (p preparedCase) rank(buf, w []float64, cutoff int) []int {
+	b := buf[:p.n]
+	clear(b)
+	for s, norm := range p.norm {
+		if norm == nil || w[s] == 0 {
+			continue
+		}
+		for i, v := range norm {
+			b[i] += w[s] * v
+		}
+	}
+	return TopItems(b, cutoff, func(i int) bool { return p.skip[i] })
+}
+
+// bestPoint is the index of the highest score (the earliest on ties; -1
+// when every point is NaN) and how many points were not NaN.
+func bestPoint(score []float64) (best, tried int) {
+	best = -1
 	for q, s := range score {
 		if math.IsNaN(s) {
 			continue
@@ -262,12 +292,5 @@ func TuneWeights(ctx context.Context, cases []TuneCase, grid map[string][]float6
 			best = q
 		}
 	}
-	if best < 0 {
-		return TuneResult{}, fmt.Errorf("recommend: tune weights: every grid point is all zeros: %w", ErrInvalidOption)
-	}
-	res := TuneResult{Weights: map[string]float64{}, Score: score[best], Tried: tried}
-	for s, w := range weightsOf(best) {
-		res.Weights[names[s]] = w
-	}
-	return res, nil
+	return best, tried
 }

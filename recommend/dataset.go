@@ -92,30 +92,9 @@ type rawEvent struct {
 // values are errors (ErrInvalidInteraction); a dataset with no pair left
 // is ErrNoInteractions.
 func NewDataset(events []Interaction) (*Dataset, error) {
-	userIdx, users := map[string]int32{}, []string(nil)
-	itemIdx, items := map[string]int32{}, []string(nil)
-	eu := make([]int32, len(events))
-	ei := make([]int32, len(events))
-	for n, e := range events {
-		if e.User == "" || e.Item == "" {
-			return nil, fmt.Errorf("interaction %d: empty user or item id: %w", n, ErrInvalidInteraction)
-		}
-		if math.IsNaN(e.Value) || math.IsInf(e.Value, 0) {
-			return nil, fmt.Errorf("interaction %d (%s, %s): value %v: %w", n, e.User, e.Item, e.Value, ErrInvalidInteraction)
-		}
-		u, ok := userIdx[e.User]
-		if !ok {
-			u = int32(len(users))
-			userIdx[e.User] = u
-			users = append(users, e.User)
-		}
-		i, ok := itemIdx[e.Item]
-		if !ok {
-			i = int32(len(items))
-			itemIdx[e.Item] = i
-			items = append(items, e.Item)
-		}
-		eu[n], ei[n] = u, i
+	eu, ei, users, items, err := indexEvents(events)
+	if err != nil {
+		return nil, err
 	}
 	// Renumber by sorted id: the dataset then does not depend on event order.
 	urank, users := sortedRanks(users)
@@ -146,23 +125,7 @@ func NewDataset(events []Interaction) (*Dataset, error) {
 	d := &Dataset{}
 	d.ui.Indptr = make([]int, 1, nu+1)
 	for u := range nu {
-		row := raw[ptr[u]:ptr[u+1]]
-		slices.SortFunc(row, func(a, b rawEvent) int { return cmp.Compare(a.item, b.item) })
-		for lo := 0; lo < len(row); {
-			hi, sum, last := lo, 0.0, int64(0)
-			for ; hi < len(row) && row[hi].item == row[lo].item; hi++ {
-				sum += row[hi].value
-				last = max(last, row[hi].at)
-			}
-			if sum != 0 {
-				d.ui.Indices = append(d.ui.Indices, row[lo].item)
-				d.ui.Values = append(d.ui.Values, sum)
-				d.count = append(d.count, int32(hi-lo))
-				d.last = append(d.last, last)
-			}
-			lo = hi
-		}
-		d.ui.Indptr = append(d.ui.Indptr, len(d.ui.Indices))
+		d.appendRow(raw[ptr[u]:ptr[u+1]])
 	}
 	if len(d.ui.Indices) == 0 {
 		return nil, ErrNoInteractions
@@ -173,6 +136,58 @@ func NewDataset(events []Interaction) (*Dataset, error) {
 	}
 	d.iu = transpose(&d.ui)
 	return d, nil
+}
+
+// indexEvents checks the events and numbers users and items in order of
+// first appearance: eu[n] and ei[n] are event n's user and item numbers.
+func indexEvents(events []Interaction) (eu, ei []int32, users, items []string, err error) {
+	userIdx, itemIdx := map[string]int32{}, map[string]int32{}
+	eu = make([]int32, len(events))
+	ei = make([]int32, len(events))
+	for n, e := range events {
+		if e.User == "" || e.Item == "" {
+			return nil, nil, nil, nil, fmt.Errorf("interaction %d: empty user or item id: %w", n, ErrInvalidInteraction)
+		}
+		if math.IsNaN(e.Value) || math.IsInf(e.Value, 0) {
+			return nil, nil, nil, nil, fmt.Errorf("interaction %d (%s, %s): value %v: %w", n, e.User, e.Item, e.Value, ErrInvalidInteraction)
+		}
+		u, ok := userIdx[e.User]
+		if !ok {
+			u = int32(len(users))
+			userIdx[e.User] = u
+			users = append(users, e.User)
+		}
+		i, ok := itemIdx[e.Item]
+		if !ok {
+			i = int32(len(items))
+			itemIdx[e.Item] = i
+			items = append(items, e.Item)
+		}
+		eu[n], ei[n] = u, i
+	}
+	return eu, ei, users, items, nil
+}
+
+// appendRow sorts one user's events by item, merges each item's events
+// into one pair (values summed, the latest time kept; a zero sum is
+// dropped) and appends the row.
+func (d *Dataset) appendRow(row []rawEvent) {
+	slices.SortFunc(row, func(a, b rawEvent) int { return cmp.Compare(a.item, b.item) })
+	for lo := 0; lo < len(row); {
+		hi, sum, last := lo, 0.0, int64(0)
+		for ; hi < len(row) && row[hi].item == row[lo].item; hi++ {
+			sum += row[hi].value
+			last = max(last, row[hi].at)
+		}
+		if sum != 0 {
+			d.ui.Indices = append(d.ui.Indices, row[lo].item)
+			d.ui.Values = append(d.ui.Values, sum)
+			d.count = append(d.count, int32(hi-lo))
+			d.last = append(d.last, last)
+		}
+		lo = hi
+	}
+	d.ui.Indptr = append(d.ui.Indptr, len(d.ui.Indices))
 }
 
 // sortedRanks maps first-seen indices to sorted-id ranks.

@@ -164,14 +164,6 @@ func toFloat32(x []float64, extra ...float64) []float32 {
 	return out
 }
 
-func toFloat64(x []float32) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v)
-	}
-	return out
-}
-
 // randomFactors fills n×k values from N(0, sd²).
 func randomFactors(rng *rand.Rand, n, k int, sd float64) []float64 {
 	m := make([]float64, n*k)

@@ -1,6 +1,9 @@
-// Package training fits collaborative-filtering models on the stored events
-// and saves their factors, so serving can score users × items and fold new
-// users in; `vitrine train` and the periodic training job run it.
+// Package training fits the collaborative-filtering model the API serves
+// on the stored events, tunes the serving blend on held-out behaviour and
+// saves the factors, so serving can score users × items and fold new users
+// in; `vitrine train` and the periodic training job run it. Models come
+// from recommend's registry (recommend.New) with its defaults, the same
+// constructor `vitrine eval recs` evaluates.
 package training
 
 import (
@@ -11,18 +14,19 @@ import (
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/ranking"
 	"github.com/vitrinehq/vitrine/recommend"
-	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // Store is what training reads and writes.
 type Store interface {
-	TrainingEvents(ctx context.Context, fn func(store.TrainingEvent) error) error
-	SaveCFModel(ctx context.Context, m store.CFModel, users, items map[string][]float32) (int, error)
+	TrainingEvents(ctx context.Context, fn func(records.TrainingEvent) error) error
+	SaveCFModel(ctx context.Context, m records.CFModel, users, items map[string][]float32) (int, error)
 }
 
-// Options choose the model.
+// Options choose the model. Zero hyper-parameters take the registry's
+// defaults for the method (recommend.Defaults).
 type Options struct {
-	Method     string // als (default) or bpr
+	Method     string // als (default) or bpr: a factor model the API can serve
 	Factors    int
 	Iterations int
 	Reg        float64
@@ -33,22 +37,17 @@ type Options struct {
 	NoTune bool
 }
 
-func (o *Options) defaults() {
-	if o.Method == "" {
-		o.Method = "als"
+// params resolves the options against the registry.
+func (o Options) params() (string, recommend.Params, error) {
+	method := o.Method
+	if method == "" {
+		method = "als"
 	}
-	if o.Factors <= 0 {
-		o.Factors = 64
+	if method != "als" && method != "bpr" {
+		return "", recommend.Params{}, fmt.Errorf("training method %q: want als or bpr", o.Method)
 	}
-	if o.Iterations <= 0 {
-		o.Iterations = 15
-	}
-	if o.Reg <= 0 {
-		o.Reg = 0.1
-	}
-	if o.Alpha <= 0 {
-		o.Alpha = 2
-	}
+	p, err := recommend.Resolve(method, recommend.Params{Factors: o.Factors, Iterations: o.Iterations, Reg: o.Reg, Alpha: o.Alpha, Seed: o.Seed})
+	return method, p, err
 }
 
 // Report says what a training did.
@@ -65,20 +64,35 @@ type Report struct {
 	BlendNDCG float64
 }
 
+// factorModel is a fitted model the API can serve by inner product.
+type factorModel interface {
+	recommend.Scorer
+	recommend.Factorizer
+}
+
+// newModel builds the named registry method, which must have factors.
+func newModel(method string, p recommend.Params) (factorModel, error) {
+	s, err := recommend.New(method, p)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := s.(factorModel)
+	if !ok {
+		return nil, fmt.Errorf("training method %q has no factors to serve", method)
+	}
+	return m, nil
+}
+
 // Train reads every event, fits the model and saves it as the active one.
 // Event types weigh as they do in the online user vectors (a purchase
 // counts more than a view; a poor rating counts against).
 func Train(ctx context.Context, st Store, o Options) (Report, error) {
-	o.defaults()
 	start := time.Now()
-	var evs []recommend.Interaction
-	err := st.TrainingEvents(ctx, func(e store.TrainingEvent) error {
-		w := ranking.EventWeight(catalog.EventType(e.Type), e.Value)
-		if w != 0 {
-			evs = append(evs, recommend.Interaction{User: e.UserID, Item: e.ProductID, Value: w, Time: e.At})
-		}
-		return nil
-	})
+	method, p, err := o.params()
+	if err != nil {
+		return Report{}, err
+	}
+	evs, err := readEvents(ctx, st)
 	if err != nil {
 		return Report{}, err
 	}
@@ -86,68 +100,65 @@ func Train(ctx context.Context, st Store, o Options) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("training data: %w", err)
 	}
-	common := []recommend.Option{recommend.WithFactors(o.Factors), recommend.WithIterations(o.Iterations),
-		recommend.WithRegularization(o.Reg), recommend.WithSeed(o.Seed)}
-	type factored interface {
-		Fit(context.Context, *recommend.Dataset) error
-		UserFactors() [][]float32
-		ItemFactors() [][]float32
-	}
-	newModel := func() factored {
-		switch o.Method {
-		case "als":
-			return recommend.NewALS(append(common, recommend.WithAlpha(o.Alpha))...)
-		case "bpr":
-			return recommend.NewBPR(common...)
-		}
-		return nil
-	}
-	m := newModel()
-	if m == nil {
-		return Report{}, fmt.Errorf("training method %q: want als or bpr", o.Method)
-	}
 	var blend map[string]float64
 	var blendNDCG float64
 	if !o.NoTune {
 		cs, _ := st.(ContentStore)
-		blend, blendNDCG, err = tuneBlend(ctx, cs, evs, o.Seed, func(ctx context.Context, d *recommend.Dataset) (recommend.Scorer, error) {
-			tm := newModel()
-			if err := tm.Fit(ctx, d); err != nil {
-				return nil, err
-			}
-			return tm.(recommend.Scorer), nil
-		})
-		if err != nil {
+		if blend, blendNDCG, err = tuneBlend(ctx, cs, evs, method, p); err != nil {
 			return Report{}, fmt.Errorf("tune blend: %w", err)
 		}
 	}
+	m, err := newModel(method, p)
+	if err != nil {
+		return Report{}, err
+	}
 	fitStart := time.Now()
 	if err := m.Fit(ctx, d); err != nil {
-		return Report{}, fmt.Errorf("fit %s: %w", o.Method, err)
+		return Report{}, fmt.Errorf("fit %s: %w", method, err)
 	}
 	fit := time.Since(fitStart)
-	uf, itf := m.UserFactors(), m.ItemFactors()
-	users := make(map[string][]float32, len(uf))
-	for u, f := range uf {
-		users[d.UserID(u)] = f
-	}
-	items := make(map[string][]float32, len(itf))
-	for i, f := range itf {
-		items[d.ItemID(i)] = f
-	}
-	gram, err := recommend.Gram(ctx, itf, o.Reg)
-	if err != nil {
-		return Report{}, err
-	}
-	v, err := st.SaveCFModel(ctx, store.CFModel{
-		Method: o.Method, Dim: len(itf[0]), Gram: gram, Interactions: int64(len(evs)), Users: len(users), Items: len(items),
-		TrainSeconds: fit.Seconds(),
-		Params: map[string]any{"factors": o.Factors, "iterations": o.Iterations, "reg": o.Reg, "alpha": o.Alpha, "seed": o.Seed,
+	v, users, items, err := save(ctx, st, d, m, records.CFModel{
+		Method: method, Interactions: int64(len(evs)), TrainSeconds: fit.Seconds(),
+		Params: map[string]any{"factors": p.Factors, "iterations": p.Iterations, "reg": p.Reg, "alpha": p.Alpha, "seed": p.Seed,
 			"blend": blend, "blend_ndcg": blendNDCG},
-	}, users, items)
+	}, p.Reg)
 	if err != nil {
 		return Report{}, err
 	}
-	return Report{Version: v, Method: o.Method, Interactions: len(evs), Users: len(users), Items: len(items), Fit: fit,
+	return Report{Version: v, Method: method, Interactions: len(evs), Users: users, Items: items, Fit: fit,
 		Total: time.Since(start), Blend: blend, BlendNDCG: blendNDCG}, nil
+}
+
+// readEvents reads every stored event as a weighted interaction (events
+// that weigh nothing are left out).
+func readEvents(ctx context.Context, st Store) ([]recommend.Interaction, error) {
+	var evs []recommend.Interaction
+	err := st.TrainingEvents(ctx, func(e records.TrainingEvent) error {
+		w := ranking.EventWeight(catalog.EventType(e.Type), e.Value)
+		if w != 0 {
+			evs = append(evs, recommend.Interaction{User: e.UserID, Item: e.ProductID, Value: w, Time: e.At})
+		}
+		return nil
+	})
+	return evs, err
+}
+
+// save stores the fitted factors, with the Gram matrix YᵀY + λI that
+// fold-in needs, as the active model.
+func save(ctx context.Context, st Store, d *recommend.Dataset, m factorModel, cf records.CFModel, reg float64) (version, users, items int, err error) {
+	uf, itf := m.UserFactors(), m.ItemFactors()
+	um := make(map[string][]float32, len(uf))
+	for u, f := range uf {
+		um[d.UserID(u)] = f
+	}
+	im := make(map[string][]float32, len(itf))
+	for i, f := range itf {
+		im[d.ItemID(i)] = f
+	}
+	if cf.Gram, err = recommend.Gram(ctx, itf, reg); err != nil {
+		return 0, 0, 0, err
+	}
+	cf.Dim, cf.Users, cf.Items = len(itf[0]), len(um), len(im)
+	version, err = st.SaveCFModel(ctx, cf, um, im)
+	return version, len(um), len(im), err
 }

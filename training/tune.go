@@ -2,18 +2,17 @@ package training
 
 import (
 	"context"
-	"math"
 	"slices"
 
 	"github.com/vitrinehq/vitrine/eval/metrics"
 	"github.com/vitrinehq/vitrine/recommend"
-	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // ContentStore gives the fused product vectors of the serving space, so the
 // blend can be tuned with the content score too.
 type ContentStore interface {
-	ActiveSpace(ctx context.Context) (store.Space, error)
+	ActiveSpace(ctx context.Context) (records.Space, error)
 	ProductVectors(ctx context.Context, version int, ids []string) (map[string][]float32, error)
 }
 
@@ -25,130 +24,136 @@ const maxTuneUsers = 300
 // grid's winner is noise and the configured weights are the better guess.
 const minTuneUsers = 50
 
-// Blend sources, as the API names them.
+// tuneK is the list length the blend is tuned for (NDCG@10).
+const tuneK = 10
+
+// Blend sources, as the API names them (recommend's names).
 const (
-	SourceCF         = "collaborative"
-	SourceContent    = "content"
-	SourcePopularity = "popularity"
+	SourceCF         = recommend.SourceCollaborative
+	SourceContent    = recommend.SourceContent
+	SourcePopularity = recommend.SourcePopularity
 )
 
-// tuneBlend holds out one interaction per user, fits fit() on the rest and
-// picks the blend weights of collaborative, content and popularity scores
-// that maximise NDCG@10 of the held-out items.
-func tuneBlend(ctx context.Context, cs ContentStore, evs []recommend.Interaction, seed uint64,
-	fit func(context.Context, *recommend.Dataset) (recommend.Scorer, error)) (map[string]float64, float64, error) {
-	train, valid := recommend.HoldOut(evs, 1, seed)
+// tuneBlend holds out one interaction per user, fits the method on the rest
+// and picks the blend weights of collaborative, content and popularity
+// scores that maximise NDCG@10 of the held-out items, each user's
+// candidates retrieved and scored as the API does
+// (recommend.HybridCandidates).
+func tuneBlend(ctx context.Context, cs ContentStore, evs []recommend.Interaction, method string, p recommend.Params) (map[string]float64, float64, error) {
+	train, valid := recommend.HoldOut(evs, 1, p.Seed)
 	d, err := recommend.NewDataset(train)
 	if err != nil {
 		return nil, 0, err
 	}
-	m, err := fit(ctx, d)
+	m, err := newModel(method, p)
 	if err != nil {
 		return nil, 0, err
 	}
+	if err := m.Fit(ctx, d); err != nil {
+		return nil, 0, err
+	}
+	pop, err := recommend.New("popularity", p)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := pop.Fit(ctx, d); err != nil {
+		return nil, 0, err
+	}
 	n := d.NumItems()
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = d.ItemID(i)
+	vecs, err := itemVectors(ctx, cs, d)
+	if err != nil {
+		return nil, 0, err
 	}
-	var vecs map[string][]float32
-	if cs != nil {
-		if sp, err := cs.ActiveSpace(ctx); err == nil {
-			if vecs, err = cs.ProductVectors(ctx, sp.Version, ids); err != nil {
-				return nil, 0, err
-			}
-		}
-	}
-	pop := make([]float64, n)
-	for i := range n {
-		users, _ := d.ItemUsers(i)
-		pop[i] = math.Log1p(float64(len(users)))
-	}
+	popularity := make([]float64, n)
+	pop.ScoreUser(0, popularity)
+	pool := recommend.ServingPool(tuneK)
+	popular := recommend.TopItems(popularity, pool/2, nil)
 	var cases []recommend.TuneCase
-	for _, h := range valid {
-		if len(cases) == maxTuneUsers {
-			break
-		}
-		u, ok := d.UserIndex(h.User)
-		target, ok2 := d.ItemIndex(h.Item)
-		if !ok || !ok2 {
-			continue
-		}
-		items, _ := d.UserItems(u)
-		excl := make([]int, len(items))
-		for j, i := range items {
-			excl[j] = int(i)
-		}
-		cf := make([]float64, n)
-		m.ScoreUser(u, cf)
-		content := make([]float64, n)
-		prof := profile(vecs, ids, items)
-		for i := range content {
-			content[i] = math.NaN()
-			if v, ok := vecs[ids[i]]; ok && prof != nil {
-				content[i] = cosine(prof, v)
+	for _, u := range heldOutUsers(d, valid) {
+		items, _ := d.UserItems(u.index)
+		h := recommend.HybridUser{CF: make([]float64, n), Popular: popular, Popularity: popularity,
+			Exclude: func(i int) bool { _, found := slices.BinarySearch(items, int32(i)); return found }}
+		m.ScoreUser(u.index, h.CF)
+		if vecs != nil {
+			own := make([][]float32, len(items))
+			for j, i := range items {
+				own[j] = vecs[i]
+			}
+			if prof := recommend.ContentProfile(own); prof != nil {
+				h.Content = make([]float64, n)
+				recommend.ContentScores(prof, vecs, h.Content)
 			}
 		}
-		cases = append(cases, recommend.TuneCase{
-			Parts:    map[string][]float64{SourceCF: cf, SourceContent: content, SourcePopularity: slices.Clone(pop)},
-			Relevant: map[int]bool{target: true}, Exclude: excl,
-		})
+		if tc, ok := recommend.HybridTuneCase(h, pool, u.heldOut); ok {
+			cases = append(cases, tc)
+		}
 	}
 	if len(cases) < minTuneUsers {
 		return nil, 0, nil // too little behaviour to tune on: serving keeps its configured weights
 	}
-	grid := map[string][]float64{SourceCF: {0, 0.5, 1}, SourceContent: {0, 0.25, 0.5, 1}, SourcePopularity: {0, 0.1, 0.3}}
-	res, err := recommend.TuneWeights(ctx, cases, grid, func(ranked []int, relevant map[int]bool) float64 {
-		r := make([]string, len(ranked))
-		rel := metrics.Relevance{}
-		for j, i := range ranked {
-			r[j] = ids[i]
-		}
-		for i := range relevant {
-			rel[ids[i]] = 1
-		}
-		return metrics.NDCG(r, rel, 10)
-	}, recommend.WithCutoff(10))
+	res, err := recommend.TuneWeights(ctx, cases, recommend.ServingGrid(vecs != nil), func(ranked []int, relevant map[int]bool) float64 {
+		return metrics.IndexNDCG(ranked, relevant, tuneK)
+	}, recommend.WithCutoff(tuneK))
 	if err != nil {
 		return nil, 0, err
 	}
 	return res.Weights, res.Score, nil
 }
 
-func profile(vecs map[string][]float32, ids []string, items []int32) []float32 {
-	var sum []float32
-	for _, i := range items {
-		v, ok := vecs[ids[i]]
-		if !ok {
-			continue
-		}
-		var nn float64
-		for _, x := range v {
-			nn += float64(x) * float64(x)
-		}
-		if nn == 0 {
-			continue
-		}
-		if sum == nil {
-			sum = make([]float32, len(v))
-		}
-		inv := 1 / math.Sqrt(nn)
-		for k, x := range v {
-			sum[k] += float32(float64(x) * inv)
-		}
-	}
-	return sum
+// heldOutUser is a validation user: their dataset index and held-out items.
+type heldOutUser struct {
+	index   int
+	heldOut []int
 }
 
-func cosine(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range min(len(a), len(b)) {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
+// heldOutUsers groups the held-out events by user (known users and items
+// only), in the order the users first appear, at most maxTuneUsers.
+func heldOutUsers(d *recommend.Dataset, valid []recommend.Interaction) []heldOutUser {
+	var out []heldOutUser
+	at := map[int]int{}
+	for _, h := range valid {
+		u, ok := d.UserIndex(h.User)
+		i, ok2 := d.ItemIndex(h.Item)
+		if !ok || !ok2 {
+			continue
+		}
+		k, seen := at[u]
+		if !seen {
+			if len(out) == maxTuneUsers {
+				continue
+			}
+			k = len(out)
+			at[u] = k
+			out = append(out, heldOutUser{index: u})
+		}
+		if !slices.Contains(out[k].heldOut, i) {
+			out[k].heldOut = append(out[k].heldOut, i)
+		}
 	}
-	if aa == 0 || bb == 0 {
-		return math.NaN()
+	return out
+}
+
+// itemVectors are the serving space's fused vectors indexed like d's items
+// (nil entries: no vector); nil without a content store or vectors.
+func itemVectors(ctx context.Context, cs ContentStore, d *recommend.Dataset) ([][]float32, error) {
+	if cs == nil {
+		return nil, nil
 	}
-	return ab / math.Sqrt(aa*bb)
+	sp, err := cs.ActiveSpace(ctx)
+	if err != nil {
+		return nil, nil // no vector space yet: tune without content
+	}
+	ids := make([]string, d.NumItems())
+	for i := range ids {
+		ids[i] = d.ItemID(i)
+	}
+	m, err := cs.ProductVectors(ctx, sp.Version, ids)
+	if err != nil || len(m) == 0 {
+		return nil, err
+	}
+	out := make([][]float32, len(ids))
+	for i, id := range ids {
+		out[i] = m[id]
+	}
+	return out, nil
 }

@@ -45,6 +45,12 @@ func ExposureGini(lists [][]string, k int, catalog []string) float64 {
 	// Sorted before summing, so the result does not depend on map order
 	// down to the last bit.
 	slices.Sort(xs)
+	return gini(xs)
+}
+
+// gini is the Gini coefficient of xs, sorted ascending:
+// G = Σ_i (2i - n - 1) x_i / (n Σ x), i from 1; 0 when all are zero.
+func gini(xs []float64) float64 {
 	total := 0.0
 	for _, x := range xs {
 		total += x
@@ -52,7 +58,6 @@ func ExposureGini(lists [][]string, k int, catalog []string) float64 {
 	if len(xs) == 0 || total == 0 {
 		return 0
 	}
-	// G = Σ_i (2i - n - 1) x_i / (n Σ x), x ascending, i from 1.
 	n := float64(len(xs))
 	s := 0.0
 	for i, x := range xs {

@@ -14,14 +14,24 @@ import (
 type InteractionOptions struct {
 	Users, Items int
 	// PerUser is the mean number of interactions per user (before the cap
-	// at half the items); activity follows a power law with at least 20
-	// per user, as in MovieLens.
-	PerUser int
+	// at half the items); activity follows a power law with at least
+	// MinPerUser per user. Interactions, when set, is the total to aim at
+	// instead: PerUser becomes Interactions/Users (the file has about that
+	// many lines, since activity is drawn at random).
+	PerUser      int
+	Interactions int
+	// MinPerUser is the least activity of a user: by default 20, as in
+	// MovieLens, or half of PerUser (at least 3, so that leave-one-out has
+	// a training, a validation and a test item) when PerUser is below 40.
+	MinPerUser int
 	// Clusters are taste groups: each user draws most items from one.
 	Clusters int
 	// Noise is the share of a user's items drawn from other clusters.
 	Noise float64
 	Seed  uint64
+	// NoTimestamps writes "user item rating" lines, each user's in time
+	// order, instead of "user item rating timestamp".
+	NoTimestamps bool
 }
 
 func (o *InteractionOptions) defaults() {
@@ -31,8 +41,17 @@ func (o *InteractionOptions) defaults() {
 	if o.Items <= 0 {
 		o.Items = 1682
 	}
+	if o.Interactions > 0 {
+		o.PerUser = max(1, int(math.Round(float64(o.Interactions)/float64(o.Users))))
+	}
 	if o.PerUser <= 0 {
 		o.PerUser = 106
+	}
+	if o.MinPerUser <= 0 {
+		o.MinPerUser = 20
+		if o.PerUser < 40 {
+			o.MinPerUser = max(3, o.PerUser/2)
+		}
 	}
 	if o.Clusters <= 0 {
 		o.Clusters = 19 // MovieLens' genres
@@ -43,79 +62,115 @@ func (o *InteractionOptions) defaults() {
 }
 
 // WriteInteractions writes "user item rating timestamp" lines (MovieLens
-// u.data, tab separated) with planted structure an evaluation can find:
-// users prefer their taste cluster's items (ranking signal), popular items
-// are popular in every cluster (a power law), and ratings come from a global
-// mean, user and item biases, a cluster affinity, low-rank factors and noise
-// (rating signal). It returns the number of lines written.
+// u.data, tab separated; without the timestamp under NoTimestamps) with
+// planted structure an evaluation can find: users prefer their taste
+// cluster's items (ranking signal), popular items are popular in every
+// cluster (a power law), and ratings come from a global mean, user and item
+// biases, a cluster affinity, low-rank factors and noise (rating signal).
+// Memory is the items' parameters and one user's items, whatever the
+// number of users or lines. It returns the number of lines written.
 func WriteInteractions(w io.Writer, o InteractionOptions) (int, error) {
 	o.defaults()
 	if o.Clusters > o.Items {
 		return 0, fmt.Errorf("synth: %d clusters for %d items", o.Clusters, o.Items)
 	}
-	r := rand.New(rand.NewPCG(o.Seed, 0x5eed))
-	const factors = 5
-	vec := func() []float64 {
-		v := make([]float64, factors)
-		for i := range v {
-			v[i] = r.NormFloat64() * 0.5
-		}
-		return v
-	}
-	// Items: a cluster each, a Zipf popularity rank within it, a bias.
-	per := o.Items / o.Clusters
-	itemBias, itemVec := make([]float64, o.Items), make([][]float64, o.Items)
-	for i := range o.Items {
-		itemBias[i] = r.NormFloat64() * 0.4
-		itemVec[i] = vec()
-	}
-	// pick draws an item of cluster c, popular ones more often (Zipf, s=1).
-	pick := func(c int) int {
-		n := per
-		if c == o.Clusters-1 {
-			n = o.Items - c*per // the last cluster takes the remainder
-		}
-		u := r.Float64()
-		rank := int(math.Exp(u*math.Log(float64(n)+1))) - 1
-		return c*per + min(max(rank, 0), n-1)
-	}
+	g := newGenerator(o)
 	bw := bufio.NewWriter(w)
 	lines := 0
 	for u := range o.Users {
-		c := u % o.Clusters
-		bias, uv := r.NormFloat64()*0.35, vec()
-		// Activity: 20 plus a Lomax (shifted Pareto, shape 2) draw whose
-		// mean makes PerUser the mean; at most half the catalogue.
-		n := int(float64(max(o.PerUser-20, 0)) * (1/math.Sqrt(1-r.Float64()) - 1))
-		n = min(20+n, o.Items/2)
-		seen := make(map[int]bool, n)
-		t := int64(880_000_000 + r.IntN(10_000_000))
-		for tries := 0; len(seen) < n && tries < 20*n; tries++ {
-			cl := c
-			if r.Float64() < o.Noise {
-				cl = r.IntN(o.Clusters)
-			}
-			i := pick(cl)
-			if seen[i] {
-				continue
-			}
-			seen[i] = true
-			affinity := -0.4
-			if cl == c {
-				affinity = 0.4
-			}
-			var dot float64
-			for f := range factors {
-				dot += uv[f] * itemVec[i][f]
-			}
-			x := 3.5 + bias + itemBias[i] + affinity + 2*dot + r.NormFloat64()*0.6
-			rating := min(max(int(math.Round(x)), 1), 5)
-			t += int64(60 + r.IntN(86_400))
-			if _, err := fmt.Fprintf(bw, "%d\t%d\t%d\t%d\n", u+1, i+1, rating, t); err != nil {
-				return lines, err
-			}
-			lines++
+		n, err := g.writeUser(bw, u)
+		lines += n
+		if err != nil {
+			return lines, err
 		}
 	}
 	return lines, bw.Flush()
+}
+
+// factors is the rank of the planted rating model.
+const factors = 5
+
+// generator holds the items' planted parameters and the random stream.
+type generator struct {
+	o        InteractionOptions
+	r        *rand.Rand
+	per      int       // items per cluster (the last takes the remainder)
+	itemBias []float64 // per item
+	itemVec  []float64 // items × factors, row-major
+	seen     map[int]bool
+}
+
+func newGenerator(o InteractionOptions) *generator {
+	g := &generator{o: o, r: rand.New(rand.NewPCG(o.Seed, 0x5eed)), per: o.Items / o.Clusters,
+		itemBias: make([]float64, o.Items), itemVec: make([]float64, o.Items*factors), seen: map[int]bool{}}
+	// Items: a cluster each, a Zipf popularity rank within it, a bias.
+	for i := range o.Items {
+		g.itemBias[i] = g.r.NormFloat64() * 0.4
+		for f := range factors {
+			g.itemVec[i*factors+f] = g.r.NormFloat64() * 0.5
+		}
+	}
+	return g
+}
+
+// pick draws an item of cluster c, popular ones more often (Zipf, s=1).
+func (g *generator) pick(c int) int {
+	n := g.per
+	if c == g.o.Clusters-1 {
+		n = g.o.Items - c*g.per // the last cluster takes the remainder
+	}
+	u := g.r.Float64()
+	rank := int(math.Exp(u*math.Log(float64(n)+1))) - 1
+	return c*g.per + min(max(rank, 0), n-1)
+}
+
+// writeUser writes user u's interactions, in time order.
+func (g *generator) writeUser(w io.Writer, u int) (int, error) {
+	o, r := g.o, g.r
+	c := u % o.Clusters
+	bias := r.NormFloat64() * 0.35
+	var uv [factors]float64
+	for f := range uv {
+		uv[f] = r.NormFloat64() * 0.5
+	}
+	// Activity: MinPerUser plus a Lomax (shifted Pareto, shape 2) draw
+	// whose mean makes PerUser the mean; at most half the catalogue.
+	n := int(float64(max(o.PerUser-o.MinPerUser, 0)) * (1/math.Sqrt(1-r.Float64()) - 1))
+	n = min(o.MinPerUser+n, o.Items/2)
+	clear(g.seen)
+	t := int64(880_000_000 + r.IntN(10_000_000))
+	lines := 0
+	for tries := 0; len(g.seen) < n && tries < 20*n; tries++ {
+		cl := c
+		if r.Float64() < o.Noise {
+			cl = r.IntN(o.Clusters)
+		}
+		i := g.pick(cl)
+		if g.seen[i] {
+			continue
+		}
+		g.seen[i] = true
+		affinity := -0.4
+		if cl == c {
+			affinity = 0.4
+		}
+		var dot float64
+		for f := range factors {
+			dot += uv[f] * g.itemVec[i*factors+f]
+		}
+		x := 3.5 + bias + g.itemBias[i] + affinity + 2*dot + r.NormFloat64()*0.6
+		rating := min(max(int(math.Round(x)), 1), 5)
+		t += int64(60 + r.IntN(86_400))
+		var err error
+		if o.NoTimestamps {
+			_, err = fmt.Fprintf(w, "%d\t%d\t%d\n", u+1, i+1, rating)
+		} else {
+			_, err = fmt.Fprintf(w, "%d\t%d\t%d\t%d\n", u+1, i+1, rating, t)
+		}
+		if err != nil {
+			return lines, err
+		}
+		lines++
+	}
+	return lines, nil
 }
