@@ -21,9 +21,11 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vitrinehq/vitrine/api"
 	"github.com/vitrinehq/vitrine/internal/apitest"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/store"
 	"github.com/vitrinehq/vitrine/training"
@@ -35,6 +37,7 @@ type fixture struct {
 	srv                  *httptest.Server
 	api                  *api.Server
 	st                   *store.Store
+	db                   *pgxpool.Pool // raw SQL for assertions
 	read, write, revoked string
 	router               routers.Router
 	images               string
@@ -69,10 +72,10 @@ func newFixtureWith(t *testing.T, configure func(*api.Config), opts ...serving.O
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 
-	fx := &fixture{t: t, srv: ts, api: srv, st: st, images: filepath.Join(root, "demo", "grocery", "images"), dim: sp.Dim}
-	_, fx.read, _ = st.CreateAPIKey(ctx, "reader", []store.Scope{store.ScopeRead})
-	_, fx.write, _ = st.CreateAPIKey(ctx, "writer", []store.Scope{store.ScopeWrite})
-	k, tok, _ := st.CreateAPIKey(ctx, "old", []store.Scope{store.ScopeAdmin})
+	fx := &fixture{t: t, srv: ts, api: srv, st: st, db: a.DB, images: filepath.Join(root, "demo", "grocery", "images"), dim: sp.Dim}
+	_, fx.read, _ = st.CreateAPIKey(ctx, "reader", []records.Scope{records.ScopeRead})
+	_, fx.write, _ = st.CreateAPIKey(ctx, "writer", []records.Scope{records.ScopeWrite})
+	k, tok, _ := st.CreateAPIKey(ctx, "old", []records.Scope{records.ScopeAdmin})
 	fx.revoked = tok
 	if err := st.RevokeAPIKey(ctx, k.ID); err != nil {
 		t.Fatal(err)
@@ -517,7 +520,7 @@ func TestEventsPersonaliseAndErase(t *testing.T) {
 		t.Fatalf("erase: %d %s", r.status, r.body)
 	}
 	ctx := t.Context()
-	rows, err := fx.st.Pool().Query(ctx, `SELECT c.table_name, c.column_name FROM information_schema.columns c
+	rows, err := fx.db.Query(ctx, `SELECT c.table_name, c.column_name FROM information_schema.columns c
 		JOIN information_schema.tables t USING (table_schema, table_name)
 		WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' AND c.data_type IN ('text', 'jsonb')`)
 	if err != nil {
@@ -533,7 +536,7 @@ func TestEventsPersonaliseAndErase(t *testing.T) {
 	for _, c := range cols {
 		var n int
 		q := fmt.Sprintf(`SELECT count(*) FROM %q WHERE %q::text LIKE '%%' || $1 || '%%'`, c[0], c[1])
-		if err := fx.st.Pool().QueryRow(ctx, q, user).Scan(&n); err != nil {
+		if err := fx.db.QueryRow(ctx, q, user).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n > 0 {
@@ -631,7 +634,7 @@ func TestHybridRecommendations(t *testing.T) {
 	// Erasure removes the user's factors at once.
 	fx.do("DELETE", "/v1/users/hu0", fx.write, "", nil)
 	var n int
-	if err := fx.st.Pool().QueryRow(t.Context(), `SELECT count(*) FROM user_factors WHERE user_id = 'hu0'`).Scan(&n); err != nil || n != 0 {
+	if err := fx.db.QueryRow(t.Context(), `SELECT count(*) FROM user_factors WHERE user_id = 'hu0'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d factor rows remain for the erased user (%v)", n, err)
 	}
 }

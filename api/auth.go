@@ -7,14 +7,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 const ctxKey = "vitrine.api_key"
 
 // authenticate requires a live key with the scope, from
 // "Authorization: Bearer <token>" or "X-API-Key: <token>".
-func (s *Server) authenticate(scope store.Scope) echo.MiddlewareFunc {
+func (s *Server) authenticate(scope records.Scope) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if !s.auth {
@@ -30,9 +30,9 @@ func (s *Server) authenticate(scope store.Scope) echo.MiddlewareFunc {
 			}
 			k, err := s.deps.Store.AuthenticateAPIKey(c.Request().Context(), token)
 			switch {
-			case errors.Is(err, store.ErrRevoked):
+			case errors.Is(err, records.ErrRevoked):
 				return problem(http.StatusUnauthorized, "API key revoked", "key "+k.ID+" was revoked")
-			case errors.Is(err, store.ErrNotFound):
+			case errors.Is(err, records.ErrNotFound):
 				return problem(http.StatusUnauthorized, "invalid API key", "no such key")
 			case err != nil:
 				return err

@@ -76,7 +76,6 @@ func (s *Server) events(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"results": out})
 }
 
-
 // validateEvents checks each event and the clock skew of its timestamp: it
 // returns every event's result so far, the valid events with their
 // indexes in the request, and the problems of the rejected ones.

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/store"
 )
@@ -54,7 +55,7 @@ const impressionGrace = time.Minute
 const maxWriteAttempts = 10
 
 type pendingImpression struct {
-	imp      store.Impression
+	imp      records.Impression
 	attempts int
 }
 
@@ -127,7 +128,7 @@ func newImpressionLog(st *store.Store, cfg ImpressionsConfig, reg *prometheus.Re
 }
 
 // add queues an impression; false when the buffer is full (dropped).
-func (l *impressionLog) add(imp store.Impression) bool {
+func (l *impressionLog) add(imp records.Impression) bool {
 	l.mu.Lock()
 	if len(l.pending) >= l.cfg.Buffer {
 		l.mu.Unlock()
@@ -218,7 +219,7 @@ func (l *impressionLog) flush(ctx context.Context) error {
 		l.inflight = batch
 		l.mu.Unlock()
 
-		imps := make([]store.Impression, len(batch))
+		imps := make([]records.Impression, len(batch))
 		for i, p := range batch {
 			imps[i] = p.imp
 		}
@@ -358,7 +359,7 @@ func (s *Server) served(surface, userID string, a serving.Assignment, hits []Hit
 		ids[i] = h.ID
 	}
 	now := time.Now()
-	imp := store.Impression{ID: newImpressionID(now), UserID: userID, Surface: surface, Experiment: a.Experiment, Variant: a.Variant, ProductIDs: ids, ServedAt: now}
+	imp := records.Impression{ID: newImpressionID(now), UserID: userID, Surface: surface, Experiment: a.Experiment, Variant: a.Variant, ProductIDs: ids, ServedAt: now}
 	if !s.imps.add(imp) {
 		return ""
 	}

@@ -13,8 +13,8 @@ import (
 
 	"github.com/vitrinehq/vitrine/api"
 	"github.com/vitrinehq/vitrine/experiment"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/serving"
-	"github.com/vitrinehq/vitrine/store"
 )
 
 // The experiment of these tests: the treatment searches by vectors only
@@ -79,7 +79,7 @@ func (fx *fixture) flush() {
 func (fx *fixture) impression(id string) (impressionRow, bool) {
 	fx.t.Helper()
 	var r impressionRow
-	err := fx.st.Pool().QueryRow(fx.t.Context(), `SELECT user_id, surface, experiment, variant, product_ids, served_at
+	err := fx.db.QueryRow(fx.t.Context(), `SELECT user_id, surface, experiment, variant, product_ids, served_at
 		FROM impressions WHERE id = $1::uuid`, id).Scan(&r.user, &r.surface, &r.experiment, &r.variant, &r.products, &r.servedAt)
 	if err != nil {
 		return r, false
@@ -90,7 +90,7 @@ func (fx *fixture) impression(id string) (impressionRow, bool) {
 func (fx *fixture) count(q string, args ...any) int {
 	fx.t.Helper()
 	var n int
-	if err := fx.st.Pool().QueryRow(fx.t.Context(), q, args...).Scan(&n); err != nil {
+	if err := fx.db.QueryRow(fx.t.Context(), q, args...).Scan(&n); err != nil {
 		fx.t.Fatal(err)
 	}
 	return n
@@ -113,19 +113,19 @@ func TestImpressionsForEverySurface(t *testing.T) {
 		user    string // "" for anonymous
 		call    func() response
 	}{
-		{store.SurfaceSearch, treated, func() response { return fx.get("/v1/search?q=apple&k=4&user_id="+treated, fx.read) }},
-		{store.SurfaceSearch, "", func() response { return fx.get("/v1/search?q=apple&k=4", fx.read) }},
-		{store.SurfaceRank, treated, func() response {
+		{records.SurfaceSearch, treated, func() response { return fx.get("/v1/search?q=apple&k=4&user_id="+treated, fx.read) }},
+		{records.SurfaceSearch, "", func() response { return fx.get("/v1/search?q=apple&k=4", fx.read) }},
+		{records.SurfaceRank, treated, func() response {
 			return fx.post("/v1/rank", fx.read, map[string]any{"user_id": treated, "k": 4})
 		}},
-		{store.SurfaceRank, "", func() response { return fx.post("/v1/rank", fx.read, map[string]any{"query": "milk", "k": 4}) }},
-		{store.SurfaceRecommendations, treated, func() response { return fx.get("/v1/users/"+treated+"/recommendations?k=4", fx.read) }},
-		{store.SurfaceSimilar, treated, func() response {
+		{records.SurfaceRank, "", func() response { return fx.post("/v1/rank", fx.read, map[string]any{"query": "milk", "k": 4}) }},
+		{records.SurfaceRecommendations, treated, func() response { return fx.get("/v1/users/"+treated+"/recommendations?k=4", fx.read) }},
+		{records.SurfaceSimilar, treated, func() response {
 			return fx.get("/v1/products/grocery-06-banana/similar?k=4&user_id="+treated, fx.read)
 		}},
-		{store.SurfaceSimilar, "", func() response { return fx.get("/v1/products/grocery-06-banana/similar?k=4", fx.read) }},
-		{store.SurfaceImageSearch, treated, func() response { return fx.searchImage(image, 4, treated) }},
-		{store.SurfaceImageSearch, "", func() response { return fx.searchImage(image, 4, "") }},
+		{records.SurfaceSimilar, "", func() response { return fx.get("/v1/products/grocery-06-banana/similar?k=4", fx.read) }},
+		{records.SurfaceImageSearch, treated, func() response { return fx.searchImage(image, 4, treated) }},
+		{records.SurfaceImageSearch, "", func() response { return fx.searchImage(image, 4, "") }},
 	}
 	var seen []string
 	for _, tc := range tests {
@@ -276,7 +276,7 @@ func TestImpressionIDInEvents(t *testing.T) {
 	}
 	fx.flush()
 	var stored string
-	if err := fx.st.Pool().QueryRow(t.Context(), `SELECT impression_id::text FROM events WHERE client_event_id = 'c1'`).Scan(&stored); err != nil || stored != b.ImpressionID {
+	if err := fx.db.QueryRow(t.Context(), `SELECT impression_id::text FROM events WHERE client_event_id = 'c1'`).Scan(&stored); err != nil || stored != b.ImpressionID {
 		t.Errorf("event stored impression %q (%v), want %s", stored, err, b.ImpressionID)
 	}
 	// Written now: found in the database.
@@ -337,12 +337,12 @@ func TestImpressionIDInEvents(t *testing.T) {
 	buy := event("p1", user, b.Results[1].ID, "purchase", now.Add(time.Minute))
 	fx.post("/v1/events", fx.write, map[string]any{"events": []any{buy}})
 	fx.flush()
-	rows, err := fx.st.OnlineMetrics(t.Context(), store.OnlineQuery{Since: now.Add(-time.Hour), Until: time.Now().Add(time.Minute),
-		Experiment: expName, Surface: store.SurfaceSearch, ClickWindow: 30 * time.Minute, ConversionWindow: 24 * time.Hour})
+	rows, err := fx.st.OnlineMetrics(t.Context(), records.OnlineQuery{Since: now.Add(-time.Hour), Until: time.Now().Add(time.Minute),
+		Experiment: expName, Surface: records.SurfaceSearch, ClickWindow: 30 * time.Minute, ConversionWindow: 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]store.OnlineCount{}
+	got := map[string]records.OnlineCount{}
 	for _, r := range rows {
 		if r.Surface != "" {
 			got[r.Variant] = r

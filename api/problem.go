@@ -16,8 +16,8 @@ import (
 	"github.com/vitrinehq/vitrine/extractors/audioprep"
 	"github.com/vitrinehq/vitrine/extractors/imageprep"
 	"github.com/vitrinehq/vitrine/extractors/onnx"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/serving"
-	"github.com/vitrinehq/vitrine/store"
 )
 
 // Problem is an RFC 9457 problem+json body; Errors name the fields.
@@ -70,7 +70,7 @@ func (s *Server) toProblem(err error, c echo.Context) Problem {
 	var pe *problemError
 	var he *echo.HTTPError
 	var fe *catalog.FieldError
-	var de *store.DimensionError
+	var de *records.DimensionError
 	var sf *serving.FieldError
 	switch {
 	case errors.As(err, &pe):
@@ -93,9 +93,9 @@ func (s *Server) toProblem(err error, c echo.Context) Problem {
 		return Problem{Type: "about:blank", Title: "invalid field", Status: http.StatusUnprocessableEntity, Detail: fe.Error(), Errors: []FieldIssue{{fe.Field, fe.Reason}}}
 	case errors.As(err, &de):
 		return Problem{Type: "about:blank", Title: "wrong vector dimension", Status: http.StatusUnprocessableEntity, Detail: de.Error()}
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrUnknownProduct):
+	case errors.Is(err, records.ErrNotFound), errors.Is(err, records.ErrUnknownProduct):
 		return Problem{Type: "about:blank", Title: "not found", Status: http.StatusNotFound, Detail: err.Error()}
-	case errors.Is(err, store.ErrNoActiveSpace):
+	case errors.Is(err, records.ErrNoActiveSpace):
 		return Problem{Type: "about:blank", Title: "no vector space", Status: http.StatusServiceUnavailable, Detail: "nothing is ingested yet: run `vitrine ingest`"}
 	case errors.Is(err, onnx.ErrOverloaded):
 		return Problem{Type: "about:blank", Title: "overloaded", Status: http.StatusServiceUnavailable, Detail: "the model queue is full; retry shortly"}

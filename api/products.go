@@ -178,4 +178,3 @@ func (s *Server) deleteProduct(c echo.Context) error {
 	}
 	return c.NoContent(http.StatusNoContent)
 }
-

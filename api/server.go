@@ -26,6 +26,7 @@ import (
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/indexer"
 	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/store"
 	"github.com/vitrinehq/vitrine/web"
@@ -94,14 +95,14 @@ type Deps struct {
 
 // Server is the HTTP API.
 type Server struct {
-	cfg   Config
-	deps  Deps
-	echo  *echo.Echo
-	log   *slog.Logger
-	auth  bool
-	svc   *serving.Service
-	m     *metrics
-	imps  *impressionLog // nil when impressions are off
+	cfg  Config
+	deps Deps
+	echo *echo.Echo
+	log  *slog.Logger
+	auth bool
+	svc  *serving.Service
+	m    *metrics
+	imps *impressionLog // nil when impressions are off
 
 	limiters sync.Map // key -> *rate.Limiter
 }
@@ -173,8 +174,8 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(s.m.handler(s.deps.Registry)))
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openAPI) })
 
-	read := e.Group("/v1", s.authenticate(store.ScopeRead), s.rateLimit)
-	write := e.Group("/v1", s.authenticate(store.ScopeWrite), s.rateLimit)
+	read := e.Group("/v1", s.authenticate(records.ScopeRead), s.rateLimit)
+	write := e.Group("/v1", s.authenticate(records.ScopeWrite), s.rateLimit)
 	write.POST("/products", s.upsertProducts)
 	read.GET("/products/:id", s.getProduct)
 	write.DELETE("/products/:id", s.deleteProduct)
@@ -187,7 +188,7 @@ func (s *Server) routes() *echo.Echo {
 	read.GET("/users/:id/recommendations", s.recommendations)
 	write.DELETE("/users/:id", s.deleteUser)
 	web.Register(e, web.Deps{Store: s.deps.Store, Auth: s.auth,
-		Read: s.authenticate(store.ScopeRead), Admin: s.authenticate(store.ScopeAdmin),
+		Read: s.authenticate(records.ScopeRead), Admin: s.authenticate(records.ScopeAdmin),
 		MediaRoot: s.cfg.MediaRoot, ReportsDir: s.cfg.ReportsDir, Logger: s.log})
 	return e
 }
@@ -317,7 +318,7 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		key := c.RealIP()
-		if k, ok := c.Get(ctxKey).(store.APIKey); ok {
+		if k, ok := c.Get(ctxKey).(records.APIKey); ok {
 			key = "key:" + k.ID
 		}
 		if !s.limiter(key).Allow() {

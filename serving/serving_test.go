@@ -116,7 +116,10 @@ func TestFieldErrors(t *testing.T) {
 			_, err := s.Search(t.Context(), serving.SearchRequest{Query: "apple", K: records.MaxK + 1})
 			return err
 		}, "k"},
-		{"search long user", func() error { _, err := s.Search(t.Context(), serving.SearchRequest{Query: "apple", UserID: long}); return err }, "user_id"},
+		{"search long user", func() error {
+			_, err := s.Search(t.Context(), serving.SearchRequest{Query: "apple", UserID: long})
+			return err
+		}, "user_id"},
 		{"search price range", func() error {
 			_, err := s.Search(t.Context(), serving.SearchRequest{Query: "apple", Filter: catalog.Filter{MinPrice: ptr(5.0), MaxPrice: ptr(1.0)}})
 			return err
@@ -125,7 +128,10 @@ func TestFieldErrors(t *testing.T) {
 			_, err := s.Search(t.Context(), serving.SearchRequest{Query: "apple", VectorWeight: ptr(-1.0)})
 			return err
 		}, "vector_weight"},
-		{"rank two inputs", func() error { _, err := s.Rank(t.Context(), serving.RankRequest{Query: "apple", UserID: "u"}); return err }, "user_id"},
+		{"rank two inputs", func() error {
+			_, err := s.Rank(t.Context(), serving.RankRequest{Query: "apple", UserID: "u"})
+			return err
+		}, "user_id"},
 		{"rank vector dimension", func() error {
 			_, err := s.Rank(t.Context(), serving.RankRequest{UserVector: []float32{1, 2, 3}})
 			return err
@@ -139,7 +145,10 @@ func TestFieldErrors(t *testing.T) {
 			_, err := s.Recommend(t.Context(), serving.RecommendRequest{UserID: "u", Rerank: serving.Rerank{MaxBrandShare: 1.5}})
 			return err
 		}, "max_brand_share"},
-		{"suggest k", func() error { _, err := s.Suggest(t.Context(), serving.SuggestRequest{Prefix: "ap", K: 51}); return err }, "k"},
+		{"suggest k", func() error {
+			_, err := s.Suggest(t.Context(), serving.SuggestRequest{Prefix: "ap", K: 51})
+			return err
+		}, "k"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,7 +206,10 @@ func TestProductDeletedBeforeHydration(t *testing.T) {
 			r, err := s.Search(ctx, serving.SearchRequest{Query: "apple", K: 5})
 			return r.Hits, err
 		},
-		"rank": func() ([]serving.Hit, error) { r, err := s.Rank(ctx, serving.RankRequest{Query: "apple", K: 5}); return r.Hits, err },
+		"rank": func() ([]serving.Hit, error) {
+			r, err := s.Rank(ctx, serving.RankRequest{Query: "apple", K: 5})
+			return r.Hits, err
+		},
 		"rank candidates": func() ([]serving.Hit, error) {
 			r, err := s.Rank(ctx, serving.RankRequest{UserID: "u", CandidateIDs: []string{"ghost", "pear"}})
 			return r.Hits, err

@@ -8,12 +8,15 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/indexer"
 	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/internal/testdb"
 	"github.com/vitrinehq/vitrine/internal/testenv"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -23,8 +26,11 @@ type Env struct {
 	Encoders *extractors.Set
 	Indexer  *indexer.Indexer
 	Media    *ingest.MediaLoader
-	Space    store.Space
+	Space    records.Space
 	Root     string // module root
+	// DB is a pool of its own on the test database, for assertions in raw
+	// SQL (what rows still name an erased user, ...).
+	DB *pgxpool.Pool
 }
 
 // New ingests demo/grocery/catalog.jsonl (text and image, weights 0.5/0.5)
@@ -32,7 +38,8 @@ type Env struct {
 func New(t *testing.T) *Env {
 	t.Helper()
 	ctx := t.Context()
-	st, err := store.Open(ctx, testdb.URL(t))
+	dbURL := testdb.URL(t)
+	st, err := store.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +56,7 @@ func New(t *testing.T) *Env {
 		{Model: text.Key(), Modality: "text", Dim: text.Dim(), Weight: 0.5},
 		{Model: img.Key(), Modality: "image", Dim: img.Dim(), Weight: 0.5},
 	}}
-	sp, err := st.CreateSpace(ctx, store.NewSpace{Spec: spec.JSON(), Dim: spec.Dim()})
+	sp, err := st.CreateSpace(ctx, records.NewSpace{Spec: spec.JSON(), Dim: spec.Dim()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,5 +84,5 @@ func New(t *testing.T) *Env {
 			t.Fatal(err)
 		}
 	}
-	return &Env{Store: st, Encoders: set, Indexer: ix, Media: media, Space: sp, Root: root}
+	return &Env{Store: st, Encoders: set, Indexer: ix, Media: media, Space: sp, Root: root, DB: testdb.Pool(t, dbURL)}
 }
