@@ -8,11 +8,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
+
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // TrainingEvents streams every event on a live product to fn, in time
 // order. Erased users' events are gone, so training leaves them out.
-func (s *Store) TrainingEvents(ctx context.Context, fn func(TrainingEvent) error) error {
+func (s *Store) TrainingEvents(ctx context.Context, fn func(records.TrainingEvent) error) error {
 	rows, err := s.pool.Query(ctx, `SELECT e.user_id, e.product_id, e.type, e.value::float8, e.occurred_at
 		FROM events e JOIN products p ON p.id = e.product_id AND p.deleted_at IS NULL ORDER BY e.occurred_at, e.id`)
 	if err != nil {
@@ -20,7 +22,7 @@ func (s *Store) TrainingEvents(ctx context.Context, fn func(TrainingEvent) error
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var e TrainingEvent
+		var e records.TrainingEvent
 		if err := rows.Scan(&e.UserID, &e.ProductID, &e.Type, &e.Value, &e.At); err != nil {
 			return fmt.Errorf("scan event: %w", err)
 		}
@@ -33,7 +35,7 @@ func (s *Store) TrainingEvents(ctx context.Context, fn func(TrainingEvent) error
 
 // SaveCFModel stores a model with its factors (COPY, in one transaction)
 // and makes it the active one.
-func (s *Store) SaveCFModel(ctx context.Context, m CFModel, users, items map[string][]float32) (int, error) {
+func (s *Store) SaveCFModel(ctx context.Context, m records.CFModel, users, items map[string][]float32) (int, error) {
 	params, err := json.Marshal(m.Params)
 	if err != nil {
 		return 0, fmt.Errorf("cf params: %w", err)
@@ -94,13 +96,13 @@ func (s *Store) SaveCFModel(ctx context.Context, m CFModel, users, items map[str
 }
 
 // ActiveCFModel returns the serving model.
-func (s *Store) ActiveCFModel(ctx context.Context) (CFModel, error) {
-	var m CFModel
+func (s *Store) ActiveCFModel(ctx context.Context) (records.CFModel, error) {
+	var m records.CFModel
 	var params []byte
 	err := s.pool.QueryRow(ctx, `SELECT version, method, params, dim, gram, interactions, users, items, train_seconds, trained_at, active
 		FROM cf_models WHERE active`).Scan(&m.Version, &m.Method, &params, &m.Dim, &m.Gram, &m.Interactions, &m.Users, &m.Items, &m.TrainSeconds, &m.TrainedAt, &m.Active)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return m, ErrNoCFModel
+		return m, records.ErrNoCFModel
 	}
 	if err != nil {
 		return m, fmt.Errorf("active cf model: %w", err)
@@ -130,14 +132,14 @@ func (s *Store) ItemFactors(ctx context.Context, version int, ids []string) (map
 
 // TopItemsByFactors returns the live products with the highest inner
 // product with user factors, leaving out exclude.
-func (s *Store) TopItemsByFactors(ctx context.Context, m CFModel, user []float32, k int, exclude []string) ([]Scored, error) {
+func (s *Store) TopItemsByFactors(ctx context.Context, m records.CFModel, user []float32, k int, exclude []string) ([]records.Scored, error) {
 	if len(user) != m.Dim {
 		return nil, &DimensionError{What: "user factors", Want: m.Dim, Got: len(user)}
 	}
 	if exclude == nil {
 		exclude = []string{}
 	}
-	var out []Scored
+	var out []records.Scored
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`, fmt.Sprint(max(40, 2*k))); err != nil {
 			return err
@@ -149,8 +151,8 @@ func (s *Store) TopItemsByFactors(ctx context.Context, m CFModel, user []float32
 		if err != nil {
 			return fmt.Errorf("cf retrieval: %w", err)
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Scored, error) {
-			var x Scored
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.Scored, error) {
+			var x records.Scored
 			err := r.Scan(&x.ProductID, &x.Score)
 			return x, err
 		})

@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
+
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // PutEmbeddings upserts embeddings. Products must exist.
@@ -75,8 +77,8 @@ func modelIndexName(model string) string {
 // EnsureModelIndex builds a partial HNSW index over one model's embeddings
 // (for example the text model's, which text search queries directly).
 func (s *Store) EnsureModelIndex(ctx context.Context, model string, dim int) error {
-	if dim < 1 || dim > MaxVectorDims {
-		return fmt.Errorf("%w: model %s has %d dimensions (limit %d)", ErrTooManyDims, model, dim, MaxVectorDims)
+	if dim < 1 || dim > records.MaxVectorDims {
+		return fmt.Errorf("%w: model %s has %d dimensions (limit %d)", records.ErrTooManyDims, model, dim, records.MaxVectorDims)
 	}
 	// DDL takes no parameters: let PostgreSQL quote the model name (%L).
 	var ddl string

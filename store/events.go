@@ -11,16 +11,17 @@ import (
 	"github.com/pgvector/pgvector-go"
 
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // InsertEvents appends validated events idempotently. Users are created on
 // first sight. An event naming an unknown product fails alone with an
 // *UnknownProductError; the rest land.
-func (s *Store) InsertEvents(ctx context.Context, events []catalog.Event) ([]EventResult, error) {
+func (s *Store) InsertEvents(ctx context.Context, events []catalog.Event) ([]records.EventResult, error) {
 	if len(events) == 0 {
 		return nil, nil
 	}
-	res := make([]EventResult, len(events))
+	res := make([]records.EventResult, len(events))
 	pids := make([]string, 0, len(events))
 	uids := make([]string, 0, len(events))
 	for _, e := range events {
@@ -39,7 +40,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []catalog.Event) ([]Eve
 		var queued []int
 		for i, e := range events {
 			if !known[e.ProductID] {
-				res[i] = EventResult{Status: EventFailed, Err: &UnknownProductError{IDs: []string{e.ProductID}}}
+				res[i] = records.EventResult{Status: records.EventFailed, Err: &records.UnknownProductError{IDs: []string{e.ProductID}}}
 				continue
 			}
 			queued = append(queued, i)
@@ -54,11 +55,11 @@ func (s *Store) InsertEvents(ctx context.Context, events []catalog.Event) ([]Eve
 			err := br.QueryRow().Scan(&id)
 			switch {
 			case errors.Is(err, pgx.ErrNoRows):
-				res[i] = EventResult{Status: EventDuplicate}
+				res[i] = records.EventResult{Status: records.EventDuplicate}
 			case err != nil:
 				return fmt.Errorf("insert event %q: %w", events[i].ClientEventID, err)
 			default:
-				res[i] = EventResult{Status: EventInserted}
+				res[i] = records.EventResult{Status: records.EventInserted}
 			}
 		}
 		return br.Close()
@@ -102,8 +103,8 @@ func (s *Store) UserEvents(ctx context.Context, userID string, limit int) ([]cat
 }
 
 // GetUserVector returns a user's vector in a space.
-func (s *Store) GetUserVector(ctx context.Context, userID string, space int) (UserVector, error) {
-	uv := UserVector{UserID: userID, Space: space}
+func (s *Store) GetUserVector(ctx context.Context, userID string, space int) (records.UserVector, error) {
+	uv := records.UserVector{UserID: userID, Space: space}
 	var v pgvector.Vector
 	err := s.pool.QueryRow(ctx, `SELECT COALESCE(embedding, embedding_half::vector), weight, updated_at
 		FROM user_vectors WHERE user_id = $1 AND space_version = $2`, userID, space).Scan(&v, &uv.Weight, &uv.UpdatedAt)
@@ -118,7 +119,7 @@ func (s *Store) GetUserVector(ctx context.Context, userID string, space int) (Us
 }
 
 // PutUserVector stores a user's vector; the user must exist.
-func (s *Store) PutUserVector(ctx context.Context, uv UserVector) error {
+func (s *Store) PutUserVector(ctx context.Context, uv records.UserVector) error {
 	sp, err := s.GetSpace(ctx, uv.Space)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 const upsertProductSQL = `
@@ -41,11 +42,11 @@ func productArgs(p catalog.Product) []any {
 // products must already be validated. The batch is pipelined in one round
 // trip; if any row fails, rows are retried one by one so a single bad row
 // is reported in its result and the others land.
-func (s *Store) UpsertProducts(ctx context.Context, products []catalog.Product) ([]UpsertResult, error) {
+func (s *Store) UpsertProducts(ctx context.Context, products []catalog.Product) ([]records.UpsertResult, error) {
 	if len(products) == 0 {
 		return nil, nil
 	}
-	res := make([]UpsertResult, len(products))
+	res := make([]records.UpsertResult, len(products))
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		for _, p := range products {
@@ -58,7 +59,7 @@ func (s *Store) UpsertProducts(ctx context.Context, products []catalog.Product) 
 				br.Close()
 				return err
 			}
-			res[i] = UpsertResult{ID: p.ID, Status: st}
+			res[i] = records.UpsertResult{ID: p.ID, Status: st}
 		}
 		return br.Close()
 	})
@@ -70,7 +71,7 @@ func (s *Store) UpsertProducts(ctx context.Context, products []catalog.Product) 
 	}
 	// Isolate the failing rows.
 	for i, p := range products {
-		var st UpsertStatus
+		var st records.UpsertStatus
 		err := s.inTx(ctx, func(tx pgx.Tx) error {
 			var err error
 			st, err = scanUpsert(tx.QueryRow(ctx, upsertProductSQL, productArgs(p)...))
@@ -80,26 +81,26 @@ func (s *Store) UpsertProducts(ctx context.Context, products []catalog.Product) 
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("upsert products: %w", err)
 			}
-			res[i] = UpsertResult{ID: p.ID, Status: Failed, Err: fmt.Errorf("product %q: %w", p.ID, err)}
+			res[i] = records.UpsertResult{ID: p.ID, Status: records.Failed, Err: fmt.Errorf("product %q: %w", p.ID, err)}
 			continue
 		}
-		res[i] = UpsertResult{ID: p.ID, Status: st}
+		res[i] = records.UpsertResult{ID: p.ID, Status: st}
 	}
 	return res, nil
 }
 
-func scanUpsert(row pgx.Row) (UpsertStatus, error) {
+func scanUpsert(row pgx.Row) (records.UpsertStatus, error) {
 	var inserted bool
 	err := row.Scan(&inserted)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return Unchanged, nil
+		return records.Unchanged, nil
 	case err != nil:
-		return Failed, err
+		return records.Failed, err
 	case inserted:
-		return Inserted, nil
+		return records.Inserted, nil
 	default:
-		return Updated, nil
+		return records.Updated, nil
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/pgvector/pgvector-go"
 
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // target is what a nearest-neighbour query reads: a table, the indexed
@@ -20,7 +21,7 @@ type target struct {
 	plain   string // same distance without the index-matching cast
 	where   string
 	dim     int
-	storage Storage
+	storage records.Storage
 }
 
 func (s *Store) target(ctx context.Context, q NearestQuery) (target, []any, error) {
@@ -33,7 +34,7 @@ func (s *Store) target(ctx context.Context, q NearestQuery) (target, []any, erro
 			plain:   `v.embedding <=> $1`,
 			where:   `v.model = $2`,
 			dim:     dim,
-			storage: StorageVector,
+			storage: records.StorageVector,
 		}, []any{pgvector.NewVector(q.Vector), q.Model}, nil
 	}
 	sp, err := s.GetSpace(ctx, q.Space)
@@ -59,8 +60,8 @@ func (s *Store) target(ctx context.Context, q NearestQuery) (target, []any, erro
 // index is scanned iteratively (pgvector 0.8) so selective filters keep
 // scanning, and if the index still yields fewer than K an exact scan runs.
 func (s *Store) Nearest(ctx context.Context, q NearestQuery) ([]Neighbor, error) {
-	if q.K < 1 || q.K > MaxK {
-		return nil, fmt.Errorf("%w: k must be between 1 and %d", catalog.ErrInvalid, MaxK)
+	if q.K < 1 || q.K > records.MaxK {
+		return nil, fmt.Errorf("%w: k must be between 1 and %d", catalog.ErrInvalid, records.MaxK)
 	}
 	if len(q.Vector) == 0 {
 		return nil, &DimensionError{What: "query", Want: 1, Got: 0}

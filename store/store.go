@@ -15,6 +15,7 @@ import (
 	pgxvec "github.com/pgvector/pgvector-go/pgx"
 
 	"github.com/vitrinehq/vitrine/migrations"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // Store is a handle on the database; safe for concurrent use.
@@ -78,7 +79,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	cfg.MaxConns = o.maxConns
 	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
 		if err := pgxvec.RegisterTypes(ctx, conn); err != nil {
-			return fmt.Errorf("%w: %w (run `vitrine db migrate`)", ErrNoPgvector, err)
+			return fmt.Errorf("%w: %w (run `vitrine db migrate`)", records.ErrNoPgvector, err)
 		}
 		return nil
 	}
@@ -123,8 +124,8 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
 // Info reads versions of the server, pgvector and the schema.
-func (s *Store) Info(ctx context.Context) (Info, error) {
-	var i Info
+func (s *Store) Info(ctx context.Context) (records.Info, error) {
+	var i records.Info
 	err := s.pool.QueryRow(ctx, `SELECT current_setting('server_version'),
 		COALESCE((SELECT extversion FROM pg_extension WHERE extname = 'vector'), '')`).Scan(&i.ServerVersion, &i.PgvectorVersion)
 	if err != nil {

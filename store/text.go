@@ -11,14 +11,15 @@ import (
 	"github.com/pgvector/pgvector-go"
 
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // LexicalSearch ranks live products by PostgreSQL full-text relevance
 // (title weighted above brand and category, above description) for a web
 // search style query ("red apple -green", quoted phrases).
-func (s *Store) LexicalSearch(ctx context.Context, q string, f catalog.Filter, k int) ([]Scored, error) {
-	if k < 1 || k > MaxK {
-		return nil, fmt.Errorf("%w: k must be between 1 and %d", catalog.ErrInvalid, MaxK)
+func (s *Store) LexicalSearch(ctx context.Context, q string, f catalog.Filter, k int) ([]records.Scored, error) {
+	if k < 1 || k > records.MaxK {
+		return nil, fmt.Errorf("%w: k must be between 1 and %d", catalog.ErrInvalid, records.MaxK)
 	}
 	args := []any{q}
 	where, args := filterSQL(f, []string{`p.deleted_at IS NULL`, `p.search @@ websearch_to_tsquery('english', $1)`}, args)
@@ -28,16 +29,16 @@ func (s *Store) LexicalSearch(ctx context.Context, q string, f catalog.Filter, k
 	if err != nil {
 		return nil, fmt.Errorf("lexical search: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Scored, error) {
-		var x Scored
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.Scored, error) {
+		var x records.Scored
 		err := r.Scan(&x.ProductID, &x.Score)
 		return x, err
 	})
 }
 
 // Facets counts the given products.
-func (s *Store) Facets(ctx context.Context, ids []string) (Facets, error) {
-	f := Facets{Category: map[string]int{}, Brand: map[string]int{}, Price: map[string]int{}}
+func (s *Store) Facets(ctx context.Context, ids []string) (records.Facets, error) {
+	f := records.Facets{Category: map[string]int{}, Brand: map[string]int{}, Price: map[string]int{}}
 	rows, err := s.pool.Query(ctx, `SELECT 'category', COALESCE(category[1], ''), count(*) FROM products WHERE id = ANY($1) AND deleted_at IS NULL GROUP BY 2
 		UNION ALL SELECT 'brand', brand, count(*) FROM products WHERE id = ANY($1) AND deleted_at IS NULL GROUP BY 2
 		UNION ALL SELECT 'price', CASE WHEN price IS NULL THEN 'unknown' WHEN price < 10 THEN '0-10' WHEN price < 25 THEN '10-25'
@@ -72,7 +73,7 @@ func (s *Store) Facets(ctx context.Context, ids []string) (Facets, error) {
 // names and popular past queries. Prefix matches rank first; trigram
 // similarity catches typos ("banan", "yoghrt"). boostCategories (a user's
 // favourite categories) lift matching titles.
-func (s *Store) Suggest(ctx context.Context, prefix string, k int, boostCategories []string) ([]Suggestion, error) {
+func (s *Store) Suggest(ctx context.Context, prefix string, k int, boostCategories []string) ([]records.Suggestion, error) {
 	prefix = strings.TrimSpace(prefix)
 	if prefix == "" {
 		return nil, nil
@@ -83,7 +84,7 @@ func (s *Store) Suggest(ctx context.Context, prefix string, k int, boostCategori
 	// Prefix matches score 1 plus similarity; others need trigram word
 	// similarity above 0.45 (pg_trgm's default 0.6 misses one-letter typos
 	// in short words: "yoghrt" vs "yoghurt" is 0.57).
-	var out []Suggestion
+	var out []records.Suggestion
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT set_config('pg_trgm.word_similarity_threshold', '0.45', true)`); err != nil {
 			return err
@@ -124,8 +125,8 @@ SELECT text, kind, max(score) FROM cands GROUP BY text, kind ORDER BY 3 DESC, 1 
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Suggestion, error) {
-			var x Suggestion
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.Suggestion, error) {
+			var x records.Suggestion
 			err := r.Scan(&x.Text, &x.Kind, &x.Score)
 			return x, err
 		})
@@ -188,7 +189,7 @@ func (s *Store) UserExists(ctx context.Context, userID string) (bool, error) {
 // UpdateUserVector changes a user's vector in a space under a row lock, so
 // concurrent event batches for one user do not overwrite each other. fn gets
 // the current vector (nil Vector when there is none) and returns the new one.
-func (s *Store) UpdateUserVector(ctx context.Context, userID string, space int, fn func(cur UserVector) (UserVector, error)) error {
+func (s *Store) UpdateUserVector(ctx context.Context, userID string, space int, fn func(cur records.UserVector) (records.UserVector, error)) error {
 	sp, err := s.GetSpace(ctx, space)
 	if err != nil {
 		return err
@@ -202,7 +203,7 @@ func (s *Store) UpdateUserVector(ctx context.Context, userID string, space int, 
 			}
 			return fmt.Errorf("lock user: %w", err)
 		}
-		cur := UserVector{UserID: userID, Space: space}
+		cur := records.UserVector{UserID: userID, Space: space}
 		var v pgvector.Vector
 		err := tx.QueryRow(ctx, `SELECT COALESCE(embedding, embedding_half::vector), weight, updated_at
 			FROM user_vectors WHERE user_id = $1 AND space_version = $2`, userID, space).Scan(&v, &cur.Weight, &cur.UpdatedAt)
@@ -247,7 +248,7 @@ const PopularityHalfLife = 30 * 24 * time.Hour
 // PopularProducts returns the k most popular live products at now:
 // weighted interactions (purchase 5, add to cart 3, rating 2, click 1,
 // view 0.5), each halved every PopularityHalfLife since it happened.
-func (s *Store) PopularProducts(ctx context.Context, now time.Time, k int) ([]Scored, error) {
+func (s *Store) PopularProducts(ctx context.Context, now time.Time, k int) ([]records.Scored, error) {
 	// Stored scores share one factor 2^((now - epoch)/half-life): ordering
 	// by them is the index order; dividing by it gives today's value.
 	rows, err := s.pool.Query(ctx, `SELECT pp.product_id, pp.score / vitrine_popularity_factor($1) AS score
@@ -257,8 +258,8 @@ func (s *Store) PopularProducts(ctx context.Context, now time.Time, k int) ([]Sc
 	if err != nil {
 		return nil, fmt.Errorf("popular products: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Scored, error) {
-		var x Scored
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.Scored, error) {
+		var x records.Scored
 		err := r.Scan(&x.ProductID, &x.Score)
 		return x, err
 	})

@@ -8,23 +8,25 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
+
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // CreateSpace adds a space in state building.
 func (s *Store) CreateSpace(ctx context.Context, ns NewSpace) (Space, error) {
 	if ns.Storage == "" {
-		ns.Storage = StorageVector
-		if ns.Dim > MaxVectorDims {
-			ns.Storage = StorageHalfvec
+		ns.Storage = records.StorageVector
+		if ns.Dim > records.MaxVectorDims {
+			ns.Storage = records.StorageHalfvec
 		}
 	}
 	switch {
 	case ns.Dim < 1:
 		return Space{}, fmt.Errorf("space dimension %d: must be positive", ns.Dim)
-	case ns.Storage == StorageVector && ns.Dim > MaxVectorDims,
-		ns.Storage == StorageHalfvec && ns.Dim > MaxHalfvecDims:
-		return Space{}, fmt.Errorf("%w: %d dimensions as %s (limits: vector %d, halfvec %d)", ErrTooManyDims, ns.Dim, ns.Storage, MaxVectorDims, MaxHalfvecDims)
-	case ns.Storage != StorageVector && ns.Storage != StorageHalfvec:
+	case ns.Storage == records.StorageVector && ns.Dim > records.MaxVectorDims,
+		ns.Storage == records.StorageHalfvec && ns.Dim > records.MaxHalfvecDims:
+		return Space{}, fmt.Errorf("%w: %d dimensions as %s (limits: vector %d, halfvec %d)", records.ErrTooManyDims, ns.Dim, ns.Storage, records.MaxVectorDims, records.MaxHalfvecDims)
+	case ns.Storage != records.StorageVector && ns.Storage != records.StorageHalfvec:
 		return Space{}, fmt.Errorf("space storage %q: want vector or halfvec", ns.Storage)
 	}
 	spec := ns.Spec
@@ -53,8 +55,8 @@ func spaceDest(sp *Space) []any {
 }
 
 // spaceColumn is the column and operator class of a space's vectors.
-func spaceColumn(st Storage) (column, opclass string) {
-	if st == StorageHalfvec {
+func spaceColumn(st records.Storage) (column, opclass string) {
+	if st == records.StorageHalfvec {
 		return "embedding_half", "halfvec_cosine_ops"
 	}
 	return "embedding", "vector_cosine_ops"
@@ -142,8 +144,8 @@ func (s *Store) ListSpaces(ctx context.Context) ([]Space, error) {
 }
 
 // SetSpaceState moves a non-active space between building and ready.
-func (s *Store) SetSpaceState(ctx context.Context, version int, state SpaceState) error {
-	if state == SpaceActive {
+func (s *Store) SetSpaceState(ctx context.Context, version int, state records.SpaceState) error {
+	if state == records.SpaceActive {
 		return s.ActivateSpace(ctx, version)
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE vector_spaces SET state = $2 WHERE version = $1 AND state <> 'active'`, version, state)
@@ -151,7 +153,7 @@ func (s *Store) SetSpaceState(ctx context.Context, version int, state SpaceState
 		return fmt.Errorf("set space %d state: %w", version, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("vector space %d (missing or active): %w", version, ErrConflict)
+		return fmt.Errorf("vector space %d (missing or active): %w", version, records.ErrConflict)
 	}
 	return nil
 }
@@ -172,7 +174,7 @@ func (s *Store) ActivateSpace(ctx context.Context, version int) error {
 		if err != nil {
 			return fmt.Errorf("activate space %d: %w", version, err)
 		}
-		if sp.State == SpaceActive {
+		if sp.State == records.SpaceActive {
 			return nil
 		}
 		if err := createSpaceIndex(ctx, tx, sp); err != nil {
@@ -191,7 +193,7 @@ func (s *Store) ActivateSpace(ctx context.Context, version int) error {
 // DropSpace deletes a space that is not active, with its vectors and index.
 func (s *Store) DropSpace(ctx context.Context, version int) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		var state SpaceState
+		var state records.SpaceState
 		err := tx.QueryRow(ctx, `SELECT state FROM vector_spaces WHERE version = $1 FOR UPDATE`, version).Scan(&state)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("vector space %d: %w", version, ErrNotFound)
@@ -199,8 +201,8 @@ func (s *Store) DropSpace(ctx context.Context, version int) error {
 		if err != nil {
 			return fmt.Errorf("drop space %d: %w", version, err)
 		}
-		if state == SpaceActive {
-			return fmt.Errorf("vector space %d is active; activate another first: %w", version, ErrConflict)
+		if state == records.SpaceActive {
+			return fmt.Errorf("vector space %d is active; activate another first: %w", version, records.ErrConflict)
 		}
 		if _, err := tx.Exec(ctx, `DROP INDEX IF EXISTS `+spaceIndexName(version)); err != nil {
 			return fmt.Errorf("drop index of space %d: %w", version, err)
@@ -213,8 +215,8 @@ func (s *Store) DropSpace(ctx context.Context, version int) error {
 }
 
 // vectorArg converts to the space's storage type.
-func vectorArg(st Storage, v []float32) any {
-	if st == StorageHalfvec {
+func vectorArg(st records.Storage, v []float32) any {
+	if st == records.StorageHalfvec {
 		return pgvector.NewHalfVector(v)
 	}
 	return pgvector.NewVector(v)
@@ -222,7 +224,7 @@ func vectorArg(st Storage, v []float32) any {
 
 // PutProductVectors upserts fused vectors into a space. Every vector must
 // have the space's dimension and every product must exist and be live.
-func (s *Store) PutProductVectors(ctx context.Context, version int, vs []ProductVector) error {
+func (s *Store) PutProductVectors(ctx context.Context, version int, vs []records.ProductVector) error {
 	if len(vs) == 0 {
 		return nil
 	}
@@ -257,7 +259,7 @@ func (s *Store) PutProductVectors(ctx context.Context, version int, vs []Product
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			if pgCode(err) == codeForeignKey {
-				return fmt.Errorf("put product vectors: %w", &UnknownProductError{IDs: ids})
+				return fmt.Errorf("put product vectors: %w", &records.UnknownProductError{IDs: ids})
 			}
 			return fmt.Errorf("put product vectors: %w", err)
 		}
@@ -278,7 +280,7 @@ func (s *Store) checkProductsExist(ctx context.Context, ids []string) error {
 		return fmt.Errorf("check products: %w", err)
 	}
 	if len(missing) > 0 {
-		return &UnknownProductError{IDs: missing}
+		return &records.UnknownProductError{IDs: missing}
 	}
 	return nil
 }
