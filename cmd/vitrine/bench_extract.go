@@ -27,6 +27,7 @@ import (
 	"github.com/vitrinehq/vitrine/extractors/onnx"
 	"github.com/vitrinehq/vitrine/internal/config"
 	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/models/verify"
 	"github.com/vitrinehq/vitrine/report"
 )
 
@@ -306,7 +307,7 @@ func extractInputs(m models.Manifest, assets, photos, audioDir string) ([][]byte
 			pool, err := throughput.ReadFiles(paths)
 			return pool, fmt.Sprintf("%d demo catalog photos in %s (no photos_dev.txt found: set --photos or assets)", len(pool), dir), err
 		}
-		pool, desc, err := gpuSynthImages()
+		pool, desc, err := verify.SynthImages()
 		return pool, desc + " (no photos found: set --photos or assets)", err
 	case models.Audio:
 		dir, explicit := audioDir, audioDir != ""
@@ -326,7 +327,7 @@ func extractInputs(m models.Manifest, assets, photos, audioDir string) ([][]byte
 				return nil, "", fmt.Errorf("--audio: %w", err)
 			}
 		}
-		pool, desc := gpuSynthWAVs(m)
+		pool, desc := verify.SynthWAVs(m)
 		return pool, desc + " (no FSDD clips found: set --audio or assets)", nil
 	}
 	return nil, "", fmt.Errorf("no inputs for modality %q", m.Modality)

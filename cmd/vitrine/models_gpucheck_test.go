@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,11 +14,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/extractors/onnx"
-	"github.com/vitrinehq/vitrine/internal/config"
 	"github.com/vitrinehq/vitrine/internal/synth"
 	"github.com/vitrinehq/vitrine/internal/testenv"
+	"github.com/vitrinehq/vitrine/models/gpucheck"
 )
 
 // cudaStandIn makes a home whose lib-cuda/ holds what the test case needs
@@ -197,140 +194,6 @@ func TestProviderAutoFallsBack(t *testing.T) {
 			}
 			if got := count(t, s, `SELECT count(*) FROM embeddings WHERE modality = 'image'`); got != 3 {
 				t.Errorf("%d image embeddings, want 3", got)
-			}
-		})
-	}
-}
-
-// TestCheckModelOnGPUPair runs gpu-check's measuring and comparing on two
-// CPU encoders of each configured model, which is all a GPU-less machine
-// can do: the vectors must agree exactly and every rate must be measured.
-func TestCheckModelOnGPUPair(t *testing.T) {
-	rt := testenv.Runtime(t)
-	root := testenv.Root(t)
-	cfg := config.Default()
-	cfg.Home = testenv.Home(t)
-	cfg.Models.Manifests = filepath.Join(root, "models")
-	a := &app{cfg: cfg, log: slog.New(slog.DiscardHandler)}
-	text := filepath.Join(t.TempDir(), "lines.txt")
-	if err := os.WriteFile(text, []byte("green apples\n\nwhole milk 1 l\nzzqx\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	o := gpuCheckOptions{items: 5, minCosine: 0.999, text: text, images: filepath.Join(root, "demo", "grocery", "images")}
-	eo := extractors.Options{MaxBatch: 32, Logger: a.log}
-	for _, name := range []string{cfg.Models.Text, cfg.Models.Image, cfg.Models.Audio} {
-		t.Run(name, func(t *testing.T) {
-			m := testenv.Manifest(t, name)
-			other, err := extractors.Open(t.Context(), rt, m, cfg.ModelDir(), eo)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer other.Close()
-			row := checkModelOnGPU(t.Context(), a, o, m, rt, other, eo)
-			if row.err != nil {
-				t.Fatalf("%v (inputs: %s)", row.err, row.inputs)
-			}
-			if row.n != o.items {
-				t.Errorf("%d inputs, want %d", row.n, o.items)
-			}
-			if row.cosMin < 0.99999 || row.cosMean > 1+1e-9 {
-				t.Errorf("cosine min %v mean %v on identical providers", row.cosMin, row.cosMean)
-			}
-			for _, k := range []string{"cpu/1", "cuda/1", "cpu/32", "cuda/32"} {
-				if v := row.perSec[k]; !(v > 0) {
-					t.Errorf("rate %s = %v", k, v)
-				}
-			}
-			var buf strings.Builder
-			if err := printGPUCheck(&buf, rt, []gpuCheckRow{row}, o); err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(buf.String(), m.Key()) || !strings.Contains(buf.String(), " OK") {
-				t.Errorf("report:\n%s", buf.String())
-			}
-			t.Logf("report:\n%s", buf.String())
-		})
-	}
-}
-
-// TestGPUCompareRuns covers the agreement rules without any model.
-func TestGPUCompareRuns(t *testing.T) {
-	refused := errors.New("no known tokens")
-	nan := float32(math.NaN())
-	tests := []struct {
-		name     string
-		cpu, gpu gpuRun
-		wantCos  []float64
-		wantErr  string
-	}{
-		{
-			name:    "same and scaled vectors",
-			cpu:     gpuRun{vecs: [][]float32{{1, 0}, {3, 4}}, errs: make([]error, 2)},
-			gpu:     gpuRun{vecs: [][]float32{{1, 0}, {6, 8}}, errs: make([]error, 2)},
-			wantCos: []float64{1, 1},
-		},
-		{
-			name:    "orthogonal",
-			cpu:     gpuRun{vecs: [][]float32{{1, 0}}, errs: make([]error, 1)},
-			gpu:     gpuRun{vecs: [][]float32{{0, 1}}, errs: make([]error, 1)},
-			wantCos: []float64{0},
-		},
-		{
-			name:    "refused on both is left out",
-			cpu:     gpuRun{vecs: [][]float32{nil, {1, 1}}, errs: []error{refused, nil}},
-			gpu:     gpuRun{vecs: [][]float32{nil, {1, 1}}, errs: []error{refused, nil}},
-			wantCos: []float64{1},
-		},
-		{
-			name:    "refused on cuda only",
-			cpu:     gpuRun{vecs: [][]float32{{1, 1}}, errs: []error{nil}},
-			gpu:     gpuRun{vecs: [][]float32{nil}, errs: []error{refused}},
-			wantErr: "input 0: cuda refused it",
-		},
-		{
-			name:    "refused on cpu only",
-			cpu:     gpuRun{vecs: [][]float32{nil}, errs: []error{refused}},
-			gpu:     gpuRun{vecs: [][]float32{{1, 1}}, errs: []error{nil}},
-			wantErr: "input 0: cpu refused it",
-		},
-		{
-			name:    "NaN from cuda",
-			cpu:     gpuRun{vecs: [][]float32{{1, 1}}, errs: []error{nil}},
-			gpu:     gpuRun{vecs: [][]float32{{nan, 1}}, errs: []error{nil}},
-			wantErr: "NaN",
-		},
-		{
-			name:    "dimension mismatch",
-			cpu:     gpuRun{vecs: [][]float32{{1, 1}}, errs: []error{nil}},
-			gpu:     gpuRun{vecs: [][]float32{{1, 1, 1}}, errs: []error{nil}},
-			wantErr: "2 and 3 dimensions",
-		},
-		{
-			name:    "zero vector",
-			cpu:     gpuRun{vecs: [][]float32{{1, 1}}, errs: []error{nil}},
-			gpu:     gpuRun{vecs: [][]float32{{0, 0}}, errs: []error{nil}},
-			wantErr: "zero vector",
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := gpuCompareRuns(tt.cpu, tt.gpu)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(tt.wantCos) {
-				t.Fatalf("cosines %v, want %v", got, tt.wantCos)
-			}
-			for i := range got {
-				if math.Abs(got[i]-tt.wantCos[i]) > 1e-12 {
-					t.Errorf("cosine %d = %v, want %v", i, got[i], tt.wantCos[i])
-				}
 			}
 		})
 	}
@@ -519,7 +382,7 @@ func TestModelsFetchGPUErrors(t *testing.T) {
 func TestGPUCheckUnavailableError(t *testing.T) {
 	a := testModelsApp(t) // a fresh home: no CUDA build
 	var out strings.Builder
-	err := runGPUCheck(t.Context(), a, gpuCheckOptions{items: 1, minCosine: 0.999}, &out)
+	err := runGPUCheck(t.Context(), a, gpucheck.Options{Items: 1, MinCosine: 0.999}, &out)
 	if !errors.Is(err, onnx.ErrProviderUnavailable) {
 		t.Fatalf("err %v, want ErrProviderUnavailable", err)
 	}
