@@ -219,3 +219,46 @@ func TestSplitByMethod(t *testing.T) {
 		t.Errorf("SplitBy unknown method: %v", err)
 	}
 }
+
+// Leave-one-out on files as read: by timestamp when the file has them
+// (lines out of time order), by each user's last lines when it has none
+// (the common public "user item" layout, in time order).
+func TestLeaveOneOutFromFiles(t *testing.T) {
+	tests := []struct {
+		file               string
+		hasTime            bool
+		train, valid, test []string
+	}{
+		{"testdata/loo-pairs.txt", false, []string{"u1:a", "u1:b", "u2:x"}, []string{"u1:c", "u2:y"}, []string{"u1:d", "u2:z"}},
+		// u1 by time: b (100), d (200), c (300), a (400); u2: x, z, y.
+		{"testdata/loo-times.txt", true, []string{"u1:b", "u1:d", "u2:x"}, []string{"u1:c", "u2:z"}, []string{"u1:a", "u2:y"}},
+	}
+	ids := func(xs []Interaction) []string {
+		var out []string
+		for _, x := range xs {
+			out = append(out, x.User+":"+x.Item)
+		}
+		return out
+	}
+	for _, tc := range tests {
+		d, err := ReadFile(tc.file, Auto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.HasTime != tc.hasTime {
+			t.Fatalf("%s: HasTime %v, want %v", tc.file, d.HasTime, tc.hasTime)
+		}
+		s, err := SplitBy(d, LeaveOneOut, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, part := range []struct {
+			name      string
+			got, want []string
+		}{{"train", ids(s.Train), tc.train}, {"valid", ids(s.Valid), tc.valid}, {"test", ids(s.Test), tc.test}} {
+			if !slices.Equal(part.got, part.want) {
+				t.Errorf("%s %s = %v, want %v", tc.file, part.name, part.got, part.want)
+			}
+		}
+	}
+}

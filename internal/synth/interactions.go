@@ -95,6 +95,7 @@ type generator struct {
 	o        InteractionOptions
 	r        *rand.Rand
 	per      int       // items per cluster (the last takes the remainder)
+	extra    float64   // mean activity above MinPerUser
 	itemBias []float64 // per item
 	itemVec  []float64 // items × factors, row-major
 	seen     map[int]bool
@@ -103,6 +104,11 @@ type generator struct {
 func newGenerator(o InteractionOptions) *generator {
 	g := &generator{o: o, r: rand.New(rand.NewPCG(o.Seed, 0x5eed)), per: o.Items / o.Clusters,
 		itemBias: make([]float64, o.Items), itemVec: make([]float64, o.Items*factors), seen: map[int]bool{}}
+	g.extra = float64(max(o.PerUser-o.MinPerUser, 0))
+	if o.Interactions > 0 {
+		// The exact mean, plus ½ for the draw's truncation to a count.
+		g.extra = max(float64(o.Interactions)/float64(o.Users)-float64(o.MinPerUser), 0) + 0.5
+	}
 	// Items: a cluster each, a Zipf popularity rank within it, a bias.
 	for i := range o.Items {
 		g.itemBias[i] = g.r.NormFloat64() * 0.4
@@ -135,7 +141,7 @@ func (g *generator) writeUser(w io.Writer, u int) (int, error) {
 	}
 	// Activity: MinPerUser plus a Lomax (shifted Pareto, shape 2) draw
 	// whose mean makes PerUser the mean; at most half the catalogue.
-	n := int(float64(max(o.PerUser-o.MinPerUser, 0)) * (1/math.Sqrt(1-r.Float64()) - 1))
+	n := int(g.extra * (1/math.Sqrt(1-r.Float64()) - 1))
 	n = min(o.MinPerUser+n, o.Items/2)
 	clear(g.seen)
 	t := int64(880_000_000 + r.IntN(10_000_000))
