@@ -69,7 +69,9 @@ paths are relative to the file's directory, or to --root.`,
 		Example: `  vitrine ingest demo/grocery/catalog.jsonl
   vitrine eval photos --photos ../shared/data/grocery/photos_dev.txt --json photos.json --md photos.md`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.runEvalPhotos(cmd.Context(), cmd.OutOrStdout(), o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runEvalPhotos(cmd.Context(), cmd.OutOrStdout(), o)
+		},
 	}
 	cmd.Flags().StringVar(&o.photos, "photos", "", "labelled photos: one \"path, fine class id, coarse class id\" a line (required)")
 	cmd.Flags().StringVar(&o.root, "root", "", "directory that photo paths are relative to (default: the photos file's directory)")

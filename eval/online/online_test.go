@@ -92,7 +92,6 @@ func TestBuild(t *testing.T) {
 	}
 }
 
-
 func TestParseTimeError(t *testing.T) {
 	if _, err := ParseTime("yesterday", time.Now()); !errors.Is(err, ErrBadTime) {
 		t.Errorf("error %v, want ErrBadTime", err)

@@ -141,7 +141,6 @@ func TestCompareRuns(t *testing.T) {
 	}
 }
 
-
 // TestMissingORTPieces names the library and both provider libraries of
 // an empty directory.
 func TestMissingORTPieces(t *testing.T) {
