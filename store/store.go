@@ -116,10 +116,6 @@ func (s *Store) setIndexBuildMemory(ctx context.Context, tx pgx.Tx) error {
 // Close releases the pool.
 func (s *Store) Close() { s.pool.Close() }
 
-// Pool exposes the pool for packages that share the database, such as the
-// River job queue.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
 // Ping checks the database is reachable (for /readyz).
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/fusion"
@@ -54,10 +56,11 @@ func writeCatalog(t *testing.T, o synth.Options) string {
 	return path
 }
 
-func count(t *testing.T, s *store.Store, sql string, args ...any) int {
+// count runs a count query on the test's database.
+func count(t *testing.T, db *pgxpool.Pool, sql string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := s.Pool().QueryRow(t.Context(), sql, args...).Scan(&n); err != nil {
+	if err := db.QueryRow(t.Context(), sql, args...).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -163,13 +166,13 @@ func TestIngestKilledMidwayResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, "a third of the vectors", 3*time.Minute, func() bool {
-		return count(t, s, `SELECT count(*) FROM product_vectors`) >= n/3
+		return count(t, e.db, `SELECT count(*) FROM product_vectors`) >= n/3
 	})
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	before := count(t, s, `SELECT count(*) FROM product_vectors`)
+	before := count(t, e.db, `SELECT count(*) FROM product_vectors`)
 	if before >= n {
 		t.Fatalf("ingest finished (%d vectors) before it was killed; the test needs a bigger catalog", before)
 	}
@@ -181,16 +184,16 @@ func TestIngestKilledMidwayResumes(t *testing.T) {
 	if !strings.Contains(out, fmt.Sprintf("rows %d:", n)) {
 		t.Errorf("rerun summary:\n%s", out)
 	}
-	if got := count(t, s, `SELECT count(*) FROM products`); got != n {
+	if got := count(t, e.db, `SELECT count(*) FROM products`); got != n {
 		t.Errorf("%d products, want %d", got, n)
 	}
-	if got := count(t, s, `SELECT count(DISTINCT product_id) FROM product_vectors`); got != n {
+	if got := count(t, e.db, `SELECT count(DISTINCT product_id) FROM product_vectors`); got != n {
 		t.Errorf("%d products with vectors, want %d", got, n)
 	}
-	if got := count(t, s, `SELECT count(*) FROM product_vectors`); got != n {
+	if got := count(t, e.db, `SELECT count(*) FROM product_vectors`); got != n {
 		t.Errorf("%d vectors, want exactly one per product (%d)", got, n)
 	}
-	if got := count(t, s, `SELECT count(*) FROM embeddings WHERE modality = 'image'`); got != n/100 {
+	if got := count(t, e.db, `SELECT count(*) FROM embeddings WHERE modality = 'image'`); got != n/100 {
 		t.Errorf("%d image embeddings, want %d", got, n/100)
 	}
 	// Products done before the kill were not encoded again.
@@ -260,7 +263,7 @@ func TestIngestMalformedCatalog(t *testing.T) {
 			t.Errorf("%s did not land: %v", id, err)
 		}
 	}
-	if got := count(t, s, `SELECT count(*) FROM product_vectors`); got != 4 {
+	if got := count(t, e.db, `SELECT count(*) FROM product_vectors`); got != 4 {
 		t.Errorf("%d vectors, want 4 (good rows and text-only partial rows)", got)
 	}
 }
@@ -293,7 +296,7 @@ func TestWorkerKilledJobsCompleteElsewhere(t *testing.T) {
 		t.Fatalf("ingest --enqueue: exit %d\n%s", code, out)
 	}
 	s := e.store()
-	if got := count(t, s, `SELECT count(*) FROM product_vectors`); got != 0 {
+	if got := count(t, e.db, `SELECT count(*) FROM product_vectors`); got != 0 {
 		t.Fatalf("%d vectors before any worker ran", got)
 	}
 
@@ -303,12 +306,12 @@ func TestWorkerKilledJobsCompleteElsewhere(t *testing.T) {
 	}
 	var running int
 	waitUntil(t, "the first worker to be mid-job", 2*time.Minute, func() bool {
-		running = count(t, s, `SELECT count(*) FROM river_job WHERE state = 'running'`)
-		return running > 0 && count(t, s, `SELECT count(*) FROM product_vectors`) > 10
+		running = count(t, e.db, `SELECT count(*) FROM river_job WHERE state = 'running'`)
+		return running > 0 && count(t, e.db, `SELECT count(*) FROM product_vectors`) > 10
 	})
 	_ = first.Process.Signal(syscall.SIGKILL)
 	_ = first.Wait()
-	orphaned := count(t, s, `SELECT count(*) FROM river_job WHERE state = 'running'`)
+	orphaned := count(t, e.db, `SELECT count(*) FROM river_job WHERE state = 'running'`)
 	if orphaned == 0 {
 		t.Fatal("no job was running when the worker died; the test proves nothing")
 	}
@@ -328,12 +331,12 @@ func TestWorkerKilledJobsCompleteElsewhere(t *testing.T) {
 		if second.ProcessState != nil {
 			t.Fatalf("second worker exited:\n%s", secondOut.String())
 		}
-		return count(t, s, `SELECT count(*) FROM river_job WHERE state <> 'completed'`) == 0
+		return count(t, e.db, `SELECT count(*) FROM river_job WHERE state <> 'completed'`) == 0
 	})
-	if got := count(t, s, `SELECT count(*) FROM product_vectors`); got != n {
+	if got := count(t, e.db, `SELECT count(*) FROM product_vectors`); got != n {
 		t.Errorf("%d vectors, want %d", got, n)
 	}
-	if got := count(t, s, `SELECT count(*) FROM river_job WHERE attempt > 1`); got < orphaned {
+	if got := count(t, e.db, `SELECT count(*) FROM river_job WHERE attempt > 1`); got < orphaned {
 		t.Errorf("%d jobs ran twice, want at least the %d orphaned ones", got, orphaned)
 	}
 	checkVectors(t, s, []string{"syn-0000000", "syn-0000150", "syn-0000299"})
@@ -418,7 +421,7 @@ func TestBackfillWhileServing(t *testing.T) {
 	if !strings.Contains(out, "models run: map[]") {
 		t.Errorf("re-weighting re-ran a model:\n%s", out)
 	}
-	if got := count(t, s, `SELECT count(*) FROM product_vectors WHERE space_version = $1`, now.Version); got != 2000 {
+	if got := count(t, e.db, `SELECT count(*) FROM product_vectors WHERE space_version = $1`, now.Version); got != 2000 {
 		t.Errorf("new space holds %d vectors, want 2000", got)
 	}
 	t.Logf("%d queries during the backfill, none failed", queries.Load())

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/vitrinehq/vitrine/internal/testdb"
 	"github.com/vitrinehq/vitrine/internal/testenv"
 	"github.com/vitrinehq/vitrine/store"
@@ -32,13 +34,15 @@ type env struct {
 	t    *testing.T
 	url  string
 	vars []string
+	// db reaches the test's database for checks no store method exposes.
+	db *pgxpool.Pool
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	root := testenv.Root(t)
 	u := testdb.URL(t)
-	return &env{t: t, url: u, vars: []string{
+	return &env{t: t, url: u, db: testdb.Pool(t, u), vars: []string{
 		"VITRINE_TEST_BE_MAIN=1",
 		"VITRINE_DATABASE_URL=" + u,
 		"VITRINE_HOME=" + testenv.Home(t),

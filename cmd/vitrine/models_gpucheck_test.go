@@ -188,11 +188,10 @@ func TestProviderAutoFallsBack(t *testing.T) {
 			if !strings.Contains(out, "falling back to CPU") {
 				t.Errorf("ingest output lacks the fallback warning\n%s", out)
 			}
-			s := e.store()
-			if got := count(t, s, `SELECT count(DISTINCT product_id) FROM product_vectors`); got != 3 {
+			if got := count(t, e.db, `SELECT count(DISTINCT product_id) FROM product_vectors`); got != 3 {
 				t.Errorf("%d products with vectors, want 3\n%s", got, out)
 			}
-			if got := count(t, s, `SELECT count(*) FROM embeddings WHERE modality = 'image'`); got != 3 {
+			if got := count(t, e.db, `SELECT count(*) FROM embeddings WHERE modality = 'image'`); got != 3 {
 				t.Errorf("%d image embeddings, want 3", got)
 			}
 		})

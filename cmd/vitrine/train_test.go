@@ -35,7 +35,7 @@ func TestTrainCommandAndPeriodicTraining(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "trained als model") || !strings.Contains(out, "120 interactions (20 users") {
 		t.Fatalf("train: exit %d\n%s", code, out)
 	}
-	first := count(t, s, `SELECT max(version) FROM cf_models WHERE active`)
+	first := count(t, e.db, `SELECT max(version) FROM cf_models WHERE active`)
 	code, out = e.run("train", "--fusion")
 	if code != 0 || !strings.Contains(out, "learned fusion weights over 20 users") || !strings.Contains(out, "next-product MRR") {
 		t.Errorf("train --fusion: exit %d\n%s", code, out)
@@ -51,6 +51,6 @@ func TestTrainCommandAndPeriodicTraining(t *testing.T) {
 		_ = w.Wait()
 	}()
 	waitUntil(t, "a scheduled training", 2*time.Minute, func() bool {
-		return count(t, s, `SELECT max(version) FROM cf_models WHERE active`) > first
+		return count(t, e.db, `SELECT max(version) FROM cf_models WHERE active`) > first
 	})
 }
