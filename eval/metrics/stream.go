@@ -68,6 +68,15 @@ func (a *AUCCounter) Negative(s float64) {
 		return
 	}
 	a.neg++
+	if len(a.pos) == 1 { // leave-one-out: one comparison
+		switch p := a.pos[0]; {
+		case p > s:
+			a.correct++
+		case p == s:
+			a.correct += 0.5
+		}
+		return
+	}
 	// Positives above s are ordered correctly, those equal to it tie.
 	lo, _ := slices.BinarySearch(a.pos, s)
 	hi := lo

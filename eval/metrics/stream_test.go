@@ -19,6 +19,7 @@ func TestAUCCounter(t *testing.T) {
 		{"perfect", []float64{3, 2}, []float64{1, 0}, 1, true},
 		{"reversed", []float64{0}, []float64{1, 2}, 0, true},
 		{"all tied", []float64{1}, []float64{1, 1}, 0.5, true},
+		{"one positive", []float64{0.5}, []float64{0.7, 0.5, 0.1, 0.2}, 0.625, true},
 		{"NaN left out", []float64{1, math.NaN()}, []float64{0, math.NaN()}, 1, true},
 		{"no negative", []float64{1}, nil, 0, false},
 		{"no positive", nil, []float64{1}, 0, false},

@@ -28,7 +28,12 @@ type InteractionOptions struct {
 	Clusters int
 	// Noise is the share of a user's items drawn from other clusters.
 	Noise float64
-	Seed  uint64
+	// Skew is the exponent s of the items' Zipf popularity within a
+	// cluster, P(rank r) ∝ (r+1)^-s, in (0, 1] (0: 1). Below 1 the tail
+	// gets more of the draws, so a sparse file with a large catalogue uses
+	// more of it.
+	Skew float64
+	Seed uint64
 	// NoTimestamps writes "user item rating" lines, each user's in time
 	// order, instead of "user item rating timestamp".
 	NoTimestamps bool
@@ -58,6 +63,9 @@ func (o *InteractionOptions) defaults() {
 	}
 	if o.Noise <= 0 {
 		o.Noise = 0.25
+	}
+	if o.Skew <= 0 || o.Skew > 1 {
+		o.Skew = 1
 	}
 }
 
@@ -119,14 +127,21 @@ func newGenerator(o InteractionOptions) *generator {
 	return g
 }
 
-// pick draws an item of cluster c, popular ones more often (Zipf, s=1).
+// pick draws an item of cluster c, popular ones more often (Zipf with
+// exponent Skew, by inverting the continuous distribution's CDF).
 func (g *generator) pick(c int) int {
 	n := g.per
 	if c == g.o.Clusters-1 {
 		n = g.o.Items - c*g.per // the last cluster takes the remainder
 	}
 	u := g.r.Float64()
-	rank := int(math.Exp(u*math.Log(float64(n)+1))) - 1
+	var rank int
+	if s := g.o.Skew; s == 1 {
+		rank = int(math.Exp(u*math.Log(float64(n)+1))) - 1
+	} else {
+		a := 1 - s
+		rank = int(math.Pow(u*(math.Pow(float64(n)+1, a)-1)+1, 1/a)) - 1
+	}
 	return c*g.per + min(max(rank, 0), n-1)
 }
 

@@ -84,3 +84,45 @@ func TestWriteInteractionsRejectsMoreClustersThanItems(t *testing.T) {
 		t.Error("6 clusters over 5 items: want an error")
 	}
 }
+
+// Sized files: about the asked total, every user with at least three
+// interactions (so leave-one-out has train, valid and test), three columns
+// without timestamps, four with.
+func TestWriteInteractionsSized(t *testing.T) {
+	tests := []struct {
+		name    string
+		o       synth.InteractionOptions
+		columns int
+	}{
+		{"with timestamps", synth.InteractionOptions{Users: 2000, Items: 3000, Interactions: 18_000, Seed: 1}, 4},
+		{"without timestamps", synth.InteractionOptions{Users: 2000, Items: 3000, Interactions: 18_000, Seed: 1, NoTimestamps: true}, 3},
+		{"sparse", synth.InteractionOptions{Users: 5000, Items: 20_000, Interactions: 50_000, Seed: 2}, 4},
+	}
+	for _, tc := range tests {
+		var b bytes.Buffer
+		n, err := synth.WriteInteractions(&b, tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := tc.o.Interactions; n < want*97/100 || n > want*103/100 {
+			t.Errorf("%s: %d interactions, want %d ± 3%%", tc.name, n, want)
+		}
+		perUser := map[string]int{}
+		sc := bufio.NewScanner(&b)
+		for sc.Scan() {
+			f := bytes.Fields(sc.Bytes())
+			if len(f) != tc.columns {
+				t.Fatalf("%s: line %q has %d columns, want %d", tc.name, sc.Text(), len(f), tc.columns)
+			}
+			perUser[string(f[0])]++
+		}
+		if len(perUser) != tc.o.Users {
+			t.Errorf("%s: %d users, want %d", tc.name, len(perUser), tc.o.Users)
+		}
+		for u, c := range perUser {
+			if c < 3 {
+				t.Fatalf("%s: user %s has %d interactions, want at least 3", tc.name, u, c)
+			}
+		}
+	}
+}
