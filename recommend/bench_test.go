@@ -46,9 +46,10 @@ func powerLaw(users, items, n int, seed uint64) []recommend.Interaction {
 // BenchmarkFit reports wall seconds per fit (fit-s) and the process's CPU
 // seconds per fit (cpu-s; about 2× fit-s when both cores are free, so a
 // lower ratio means the machine was shared) on power-law data:
-// 1M events (50k users × 20k items) and 100k (5k × 2k). The default
-// hyper-parameters apply: ALS 64 factors, 15 sweeps, 3 CG steps; BPR 64
-// factors, 30 epochs. Run it with -benchtime 1x.
+// 1M events (50k users × 20k items) and 100k (5k × 2k). The registry's
+// defaults apply (recommend.New, what training serves and eval measures):
+// ALS 64 factors, 15 sweeps, 3 CG steps; BPR 64 factors, 15 epochs. Run it
+// with -benchtime 1x.
 func BenchmarkFit(b *testing.B) {
 	sizes := []struct {
 		name              string
@@ -57,14 +58,8 @@ func BenchmarkFit(b *testing.B) {
 		{"100k", 5_000, 2_000, 100_000},
 		{"1M", 50_000, 20_000, 1_000_000},
 	}
-	models := []struct {
-		name string
-		new  func() recommend.Scorer
-	}{
-		{"ALS", func() recommend.Scorer { return recommend.NewALS() }},
-		{"BPR", func() recommend.Scorer { return recommend.NewBPR() }},
-		{"ItemKNN", func() recommend.Scorer { return recommend.NewItemKNN() }},
-		{"Popularity", func() recommend.Scorer { return recommend.NewPopularity() }},
+	models := []struct{ name, method string }{
+		{"ALS", "als"}, {"BPR", "bpr"}, {"ItemKNN", "itemknn"}, {"Popularity", "popularity"},
 	}
 	ctx := context.Background()
 	for _, size := range sizes {
@@ -91,8 +86,12 @@ func BenchmarkFit(b *testing.B) {
 				b.Run(m.name, func(b *testing.B) {
 					var cpu float64
 					for b.Loop() {
+						s, err := recommend.New(m.method, recommend.Params{})
+						if err != nil {
+							b.Fatal(err)
+						}
 						c0 := cpuSeconds()
-						if err := m.new().Fit(ctx, d); err != nil {
+						if err := s.Fit(ctx, d); err != nil {
 							b.Fatal(err)
 						}
 						cpu += cpuSeconds() - c0
@@ -113,24 +112,19 @@ func BenchmarkRecommend(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	models := []struct {
-		name  string
-		model recommend.Scorer
-	}{
-		{"ALS", recommend.NewALS(recommend.WithIterations(2))},
-		{"BPR", recommend.NewBPR(recommend.WithIterations(2))},
-		{"ItemKNN", recommend.NewItemKNN()},
-		{"Popularity", recommend.NewPopularity()},
-	}
 	user := d.UserID(d.NumUsers() / 2)
-	for _, m := range models {
-		if err := m.model.Fit(ctx, d); err != nil {
+	for _, name := range recommend.Methods() {
+		model, err := recommend.New(name, recommend.Params{Iterations: 2})
+		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(m.name, func(b *testing.B) {
+		if err := model.Fit(ctx, d); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if rs := m.model.Recommend(user, 10, nil); len(rs) != 10 {
+				if rs := model.Recommend(user, 10, nil); len(rs) != 10 {
 					b.Fatalf("%d results", len(rs))
 				}
 			}
