@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strconv"
 	"text/tabwriter"
@@ -139,86 +141,102 @@ put the file.`,
 			if gpu && len(names) > 0 {
 				return errors.New("--gpu fetches the CUDA runtime and takes no model names")
 			}
-			ctx := cmd.Context()
-			f := newModelFetcher(a, cmd)
-			out := cmd.OutOrStdout()
-			start := time.Now()
-			var errs []error
-			report := func(rs []models.FileResult) {
-				for _, r := range rs {
-					size := ""
-					if r.Bytes > 0 {
-						size = " " + strconv.FormatFloat(float64(r.Bytes)/(1<<20), 'f', 1, 64) + " MiB"
-					}
-					fmt.Fprintf(out, "%-8s %s -> %s%s (%s)\n", r.Action, r.File, r.Path, size, r.Took.Round(time.Millisecond))
-				}
-			}
-			if len(names) == 0 {
-				rts, err := models.LoadRuntimes(modelRuntimeDir(a.cfg))
-				if err != nil {
-					return err
-				}
-				n, nGPU := 0, 0
-				for _, r := range rts {
-					if !r.ForThisPlatform() || (r.GPU && !gpu) {
-						continue
-					}
-					if r.GPU {
-						nGPU++
-					} else {
-						n++
-					}
-					dir := filepath.Dir(runtimeDest(a.cfg, r))
-					for _, lib := range r.Libraries() {
-						part := r
-						part.File = lib
-						res, err := f.FetchRuntime(ctx, part, filepath.Join(dir, lib.Name))
-						if err != nil {
-							errs = append(errs, err)
-							continue
-						}
-						report([]models.FileResult{res})
-					}
-				}
-				if n == 0 {
-					errs = append(errs, fmt.Errorf("no runtime manifest in %s for this platform", modelRuntimeDir(a.cfg)))
-				}
-				if gpu && nGPU == 0 {
-					errs = append(errs, fmt.Errorf("no CUDA runtime manifest (gpu: true) in %s for this platform", modelRuntimeDir(a.cfg)))
-				}
-			}
-			if !runtimeOnly {
-				ms, err := models.Load(a.cfg.Models.Manifests)
-				if err != nil {
-					return err
-				}
-				todo := ms
-				if len(names) > 0 {
-					todo = nil
-					for _, name := range names {
-						m, ok := models.Find(ms, name)
-						if !ok {
-							return fmt.Errorf("no model %q in %s", name, a.cfg.Models.Manifests)
-						}
-						todo = append(todo, m)
-					}
-				}
-				for _, m := range todo {
-					res, err := f.Fetch(ctx, m)
-					report(res)
-					if err != nil {
-						errs = append(errs, err)
-					}
-				}
-			}
-			if err := errors.Join(errs...); err != nil {
-				return err
-			}
-			a.log.Info("models fetched", "took", time.Since(start).Round(time.Millisecond))
-			return nil
+			return a.runModelsFetch(cmd, names, runtimeOnly, gpu)
 		},
 	}
 	cmd.Flags().BoolVar(&runtimeOnly, "runtime-only", false, "fetch only the ONNX Runtime library")
 	cmd.Flags().BoolVar(&gpu, "gpu", false, "also fetch the CUDA build of ONNX Runtime into <home>/lib-cuda (needs CUDA 13 and cuDNN 9 to run)")
 	return cmd
+}
+
+// printFetched writes one line per file fetched or found in place.
+func printFetched(out io.Writer, rs ...models.FileResult) {
+	for _, r := range rs {
+		size := ""
+		if r.Bytes > 0 {
+			size = " " + strconv.FormatFloat(float64(r.Bytes)/(1<<20), 'f', 1, 64) + " MiB"
+		}
+		fmt.Fprintf(out, "%-8s %s -> %s%s (%s)\n", r.Action, r.File, r.Path, size, r.Took.Round(time.Millisecond))
+	}
+}
+
+// runModelsFetch fetches the runtime (unless models are named) and the
+// models (unless runtimeOnly), gathering every failure.
+func (a *app) runModelsFetch(cmd *cobra.Command, names []string, runtimeOnly, gpu bool) error {
+	ctx := cmd.Context()
+	f := newModelFetcher(a, cmd)
+	out := cmd.OutOrStdout()
+	start := time.Now()
+	var errs []error
+	if len(names) == 0 {
+		rts, err := models.LoadRuntimes(modelRuntimeDir(a.cfg))
+		if err != nil {
+			return err
+		}
+		errs = a.fetchRuntimes(ctx, f, out, rts, gpu)
+	}
+	if !runtimeOnly {
+		ms, err := models.Load(a.cfg.Models.Manifests)
+		if err != nil {
+			return err
+		}
+		todo := ms
+		if len(names) > 0 {
+			todo = nil
+			for _, name := range names {
+				m, ok := models.Find(ms, name)
+				if !ok {
+					return fmt.Errorf("no model %q in %s", name, a.cfg.Models.Manifests)
+				}
+				todo = append(todo, m)
+			}
+		}
+		for _, m := range todo {
+			res, err := f.Fetch(ctx, m)
+			printFetched(out, res...)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	a.log.Info("models fetched", "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// fetchRuntimes fetches the ONNX Runtime libraries of rts for this platform (with gpu,
+// the CUDA build too) and returns what failed.
+func (a *app) fetchRuntimes(ctx context.Context, f *models.Fetcher, out io.Writer, rts []models.Runtime, gpu bool) []error {
+	var errs []error
+	n, nGPU := 0, 0
+	for _, r := range rts {
+		if !r.ForThisPlatform() || (r.GPU && !gpu) {
+			continue
+		}
+		if r.GPU {
+			nGPU++
+		} else {
+			n++
+		}
+		dir := filepath.Dir(runtimeDest(a.cfg, r))
+		for _, lib := range r.Libraries() {
+			part := r
+			part.File = lib
+			res, err := f.FetchRuntime(ctx, part, filepath.Join(dir, lib.Name))
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			printFetched(out, res)
+		}
+	}
+	if n == 0 {
+		errs = append(errs, fmt.Errorf("no runtime manifest in %s for this platform", modelRuntimeDir(a.cfg)))
+	}
+	if gpu && nGPU == 0 {
+		errs = append(errs, fmt.Errorf("no CUDA runtime manifest (gpu: true) in %s for this platform", modelRuntimeDir(a.cfg)))
+	}
+	return errs
 }
