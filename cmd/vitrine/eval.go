@@ -9,12 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vitrinehq/vitrine/catalog"
-	"github.com/vitrinehq/vitrine/eval/labels"
 	"github.com/vitrinehq/vitrine/eval/photos"
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/report"
-	"github.com/vitrinehq/vitrine/store"
 )
 
 func newEvalCmd(a *app) *cobra.Command {
@@ -32,18 +29,6 @@ picture reads better (--plot).`,
 	}
 	cmd.AddCommand(newEvalPhotosCmd(a), newEvalSearchCmd(a), newEvalRecsCmd(a), newEvalOnlineCmd(a), newEvalSynthCmd())
 	return cmd
-}
-
-// The labelled-catalog conventions, under the names eval search uses here.
-const (
-	fineClassAttr   = labels.FineClass
-	coarseClassAttr = labels.CoarseClass
-)
-
-func evalClassID(attrs map[string]any, key string) (int, bool) { return labels.ClassID(attrs, key) }
-
-func evalProducts(ctx context.Context, st *store.Store) ([]catalog.Product, error) {
-	return labels.Products(ctx, st)
 }
 
 // evalPhotosOptions are the flags of eval photos.
