@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/vitrinehq/vitrine/records"
 )
 
 const keyPrefix = "vk_"
@@ -22,34 +24,34 @@ func hashSecret(secret string) []byte {
 
 // CreateAPIKey makes a key and returns it with its token, which is shown
 // once: "vk_<id>_<secret>".
-func (s *Store) CreateAPIKey(ctx context.Context, name string, scopes []Scope) (APIKey, string, error) {
+func (s *Store) CreateAPIKey(ctx context.Context, name string, scopes []records.Scope) (records.APIKey, string, error) {
 	if len(scopes) == 0 {
-		return APIKey{}, "", fmt.Errorf("api key: at least one scope is required")
+		return records.APIKey{}, "", fmt.Errorf("api key: at least one scope is required")
 	}
 	for _, sc := range scopes {
-		if !slices.Contains([]Scope{ScopeRead, ScopeWrite, ScopeAdmin}, sc) {
-			return APIKey{}, "", fmt.Errorf("api key: scope %q is not read, write or admin", sc)
+		if !slices.Contains([]records.Scope{records.ScopeRead, records.ScopeWrite, records.ScopeAdmin}, sc) {
+			return records.APIKey{}, "", fmt.Errorf("api key: scope %q is not read, write or admin", sc)
 		}
 	}
 	idb := make([]byte, 6)
 	sec := make([]byte, 32)
 	if _, err := rand.Read(idb); err != nil {
-		return APIKey{}, "", fmt.Errorf("api key: %w", err)
+		return records.APIKey{}, "", fmt.Errorf("api key: %w", err)
 	}
 	if _, err := rand.Read(sec); err != nil {
-		return APIKey{}, "", fmt.Errorf("api key: %w", err)
+		return records.APIKey{}, "", fmt.Errorf("api key: %w", err)
 	}
-	k := APIKey{ID: hex.EncodeToString(idb), Name: name, Scopes: scopes}
+	k := records.APIKey{ID: hex.EncodeToString(idb), Name: name, Scopes: scopes}
 	secret := hex.EncodeToString(sec)
 	err := s.pool.QueryRow(ctx, `INSERT INTO api_keys (id, name, secret_hash, scopes) VALUES ($1, $2, $3, $4)
 		RETURNING created_at`, k.ID, name, hashSecret(secret), scopeStrings(scopes)).Scan(&k.CreatedAt)
 	if err != nil {
-		return APIKey{}, "", fmt.Errorf("create api key: %w", err)
+		return records.APIKey{}, "", fmt.Errorf("create api key: %w", err)
 	}
 	return k, keyPrefix + k.ID + "_" + secret, nil
 }
 
-func scopeStrings(ss []Scope) []string {
+func scopeStrings(ss []records.Scope) []string {
 	out := make([]string, len(ss))
 	for i, s := range ss {
 		out[i] = string(s)
@@ -59,13 +61,13 @@ func scopeStrings(ss []Scope) []string {
 
 // AuthenticateAPIKey checks a token and returns its key. Unknown or
 // malformed tokens give ErrNotFound, revoked ones ErrRevoked.
-func (s *Store) AuthenticateAPIKey(ctx context.Context, token string) (APIKey, error) {
+func (s *Store) AuthenticateAPIKey(ctx context.Context, token string) (records.APIKey, error) {
 	rest, ok := strings.CutPrefix(token, keyPrefix)
 	id, secret, ok2 := strings.Cut(rest, "_")
 	if !ok || !ok2 || id == "" || secret == "" {
-		return APIKey{}, fmt.Errorf("api key: %w", ErrNotFound)
+		return records.APIKey{}, fmt.Errorf("api key: %w", ErrNotFound)
 	}
-	var k APIKey
+	var k records.APIKey
 	var scopes []string
 	// Looking up by hash compares in the database index; the id must match
 	// too so a key cannot be confused with another.
@@ -74,33 +76,33 @@ func (s *Store) AuthenticateAPIKey(ctx context.Context, token string) (APIKey, e
 		RETURNING id, name, scopes, created_at, revoked_at, last_used_at`, hashSecret(secret), id).
 		Scan(&k.ID, &k.Name, &scopes, &k.CreatedAt, &k.RevokedAt, &k.LastUsedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return APIKey{}, fmt.Errorf("api key: %w", ErrNotFound)
+		return records.APIKey{}, fmt.Errorf("api key: %w", ErrNotFound)
 	}
 	if err != nil {
-		return APIKey{}, fmt.Errorf("api key: %w", err)
+		return records.APIKey{}, fmt.Errorf("api key: %w", err)
 	}
 	for _, sc := range scopes {
-		k.Scopes = append(k.Scopes, Scope(sc))
+		k.Scopes = append(k.Scopes, records.Scope(sc))
 	}
 	if k.RevokedAt != nil {
-		return k, fmt.Errorf("api key %s: %w", k.ID, ErrRevoked)
+		return k, fmt.Errorf("api key %s: %w", k.ID, records.ErrRevoked)
 	}
 	return k, nil
 }
 
 // ListAPIKeys lists keys, newest first.
-func (s *Store) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
+func (s *Store) ListAPIKeys(ctx context.Context) ([]records.APIKey, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, name, scopes, created_at, revoked_at, last_used_at
 		FROM api_keys ORDER BY created_at DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (APIKey, error) {
-		var k APIKey
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.APIKey, error) {
+		var k records.APIKey
 		var scopes []string
 		err := r.Scan(&k.ID, &k.Name, &scopes, &k.CreatedAt, &k.RevokedAt, &k.LastUsedAt)
 		for _, sc := range scopes {
-			k.Scopes = append(k.Scopes, Scope(sc))
+			k.Scopes = append(k.Scopes, records.Scope(sc))
 		}
 		return k, err
 	})

@@ -52,7 +52,7 @@ func (s *Store) SaveCFModel(ctx context.Context, m records.CFModel, users, items
 			rows := make([][]any, 0, len(fs))
 			for id, f := range fs {
 				if len(f) != m.Dim {
-					return &DimensionError{What: fmt.Sprintf("%s factors of %q", table, id), Want: m.Dim, Got: len(f)}
+					return &records.DimensionError{What: fmt.Sprintf("%s factors of %q", table, id), Want: m.Dim, Got: len(f)}
 				}
 				rows = append(rows, []any{version, id, pgvector.NewVector(f)})
 			}
@@ -134,7 +134,7 @@ func (s *Store) ItemFactors(ctx context.Context, version int, ids []string) (map
 // product with user factors, leaving out exclude.
 func (s *Store) TopItemsByFactors(ctx context.Context, m records.CFModel, user []float32, k int, exclude []string) ([]records.Scored, error) {
 	if len(user) != m.Dim {
-		return nil, &DimensionError{What: "user factors", Want: m.Dim, Got: len(user)}
+		return nil, &records.DimensionError{What: "user factors", Want: m.Dim, Got: len(user)}
 	}
 	if exclude == nil {
 		exclude = []string{}

@@ -20,7 +20,7 @@ func (s *Store) PutEmbeddings(ctx context.Context, es []Embedding) error {
 	ids := make([]string, len(es))
 	for i, e := range es {
 		if len(e.Vector) == 0 {
-			return &DimensionError{What: fmt.Sprintf("embedding %s of product %q", e.Model, e.ProductID), Want: 1, Got: 0}
+			return &records.DimensionError{What: fmt.Sprintf("embedding %s of product %q", e.Model, e.ProductID), Want: 1, Got: 0}
 		}
 		ids[i] = e.ProductID
 	}

@@ -125,7 +125,7 @@ func (s *Store) PutUserVector(ctx context.Context, uv records.UserVector) error 
 		return err
 	}
 	if len(uv.Vector) != sp.Dim {
-		return &DimensionError{What: fmt.Sprintf("user %q in space %d", uv.UserID, sp.Version), Want: sp.Dim, Got: len(uv.Vector)}
+		return &records.DimensionError{What: fmt.Sprintf("user %q in space %d", uv.UserID, sp.Version), Want: sp.Dim, Got: len(uv.Vector)}
 	}
 	col, _ := spaceColumn(sp.Storage)
 	other := "embedding_half"

@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // Surfaces lists every surface, in report order.
 func Surfaces() []string {
-	return []string{SurfaceSearch, SurfaceRank, SurfaceRecommendations, SurfaceSimilar, SurfaceImageSearch}
+	return []string{SurfaceSearch, records.SurfaceRank, records.SurfaceRecommendations, records.SurfaceSimilar, records.SurfaceImageSearch}
 }
 
 // InsertImpressions writes a batch of impressions in one transaction,
@@ -182,7 +184,7 @@ func (s *Store) pruneBefore(ctx context.Context, del string, before time.Time, w
 //     credits at most one list).
 //
 // The click window applies to clicks, the conversion window to purchases.
-func (s *Store) OnlineMetrics(ctx context.Context, q OnlineQuery) ([]OnlineCount, error) {
+func (s *Store) OnlineMetrics(ctx context.Context, q records.OnlineQuery) ([]records.OnlineCount, error) {
 	rows, err := s.pool.Query(ctx, `
 WITH imp AS (
     SELECT id, user_id, surface, experiment, variant, served_at
@@ -234,8 +236,8 @@ ORDER BY 1, 2, 3`,
 	if err != nil {
 		return nil, fmt.Errorf("online metrics: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OnlineCount, error) {
-		var c OnlineCount
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.OnlineCount, error) {
+		var c records.OnlineCount
 		err := r.Scan(&c.Experiment, &c.Variant, &c.Surface, &c.Lists, &c.Users, &c.Clicked, &c.Converted, &c.Anonymous)
 		return c, err
 	})

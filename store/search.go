@@ -24,7 +24,7 @@ type target struct {
 	storage records.Storage
 }
 
-func (s *Store) target(ctx context.Context, q NearestQuery) (target, []any, error) {
+func (s *Store) target(ctx context.Context, q records.NearestQuery) (target, []any, error) {
 	if q.Model != "" {
 		dim := len(q.Vector)
 		// The model key is a bind parameter ($2); only dims are formatted.
@@ -42,7 +42,7 @@ func (s *Store) target(ctx context.Context, q NearestQuery) (target, []any, erro
 		return target{}, nil, err
 	}
 	if len(q.Vector) != sp.Dim {
-		return target{}, nil, &DimensionError{What: fmt.Sprintf("query for space %d", sp.Version), Want: sp.Dim, Got: len(q.Vector)}
+		return target{}, nil, &records.DimensionError{What: fmt.Sprintf("query for space %d", sp.Version), Want: sp.Dim, Got: len(q.Vector)}
 	}
 	col, _ := spaceColumn(sp.Storage)
 	return target{
@@ -59,12 +59,12 @@ func (s *Store) target(ctx context.Context, q NearestQuery) (target, []any, erro
 // filter, closest first. It returns K rows whenever K rows match: the HNSW
 // index is scanned iteratively (pgvector 0.8) so selective filters keep
 // scanning, and if the index still yields fewer than K an exact scan runs.
-func (s *Store) Nearest(ctx context.Context, q NearestQuery) ([]Neighbor, error) {
+func (s *Store) Nearest(ctx context.Context, q records.NearestQuery) ([]records.Neighbor, error) {
 	if q.K < 1 || q.K > records.MaxK {
 		return nil, fmt.Errorf("%w: k must be between 1 and %d", catalog.ErrInvalid, records.MaxK)
 	}
 	if len(q.Vector) == 0 {
-		return nil, &DimensionError{What: "query", Want: 1, Got: 0}
+		return nil, &records.DimensionError{What: "query", Want: 1, Got: 0}
 	}
 	t, args, err := s.target(ctx, q)
 	if err != nil {
@@ -95,8 +95,8 @@ func (s *Store) Nearest(ctx context.Context, q NearestQuery) ([]Neighbor, error)
 	return s.nearest(ctx, query(t.plain), args, 0)
 }
 
-func (s *Store) nearest(ctx context.Context, sql string, args []any, ef int) ([]Neighbor, error) {
-	var out []Neighbor
+func (s *Store) nearest(ctx context.Context, sql string, args []any, ef int) ([]records.Neighbor, error) {
+	var out []records.Neighbor
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if ef > 0 {
 			if _, err := tx.Exec(ctx, `SELECT set_config('hnsw.ef_search', $1, true),
@@ -108,8 +108,8 @@ func (s *Store) nearest(ctx context.Context, sql string, args []any, ef int) ([]
 		if err != nil {
 			return fmt.Errorf("nearest: %w", err)
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Neighbor, error) {
-			var n Neighbor
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.Neighbor, error) {
+			var n records.Neighbor
 			err := r.Scan(&n.ProductID, &n.Distance)
 			return n, err
 		})

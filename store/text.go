@@ -219,7 +219,7 @@ func (s *Store) UpdateUserVector(ctx context.Context, userID string, space int, 
 			return err
 		}
 		if len(next.Vector) != sp.Dim {
-			return &DimensionError{What: fmt.Sprintf("user %q in space %d", userID, space), Want: sp.Dim, Got: len(next.Vector)}
+			return &records.DimensionError{What: fmt.Sprintf("user %q in space %d", userID, space), Want: sp.Dim, Got: len(next.Vector)}
 		}
 		col, _ := spaceColumn(sp.Storage)
 		other := "embedding_half"

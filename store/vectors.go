@@ -235,7 +235,7 @@ func (s *Store) PutProductVectors(ctx context.Context, version int, vs []records
 	ids := make([]string, len(vs))
 	for i, v := range vs {
 		if len(v.Vector) != sp.Dim {
-			return &DimensionError{What: fmt.Sprintf("product %q in space %d", v.ProductID, version), Want: sp.Dim, Got: len(v.Vector)}
+			return &records.DimensionError{What: fmt.Sprintf("product %q in space %d", v.ProductID, version), Want: sp.Dim, Got: len(v.Vector)}
 		}
 		ids[i] = v.ProductID
 	}

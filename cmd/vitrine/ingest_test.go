@@ -25,6 +25,7 @@ import (
 	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/internal/synth"
 	"github.com/vitrinehq/vitrine/internal/testenv"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -374,8 +375,8 @@ func TestBackfillWhileServing(t *testing.T) {
 				}
 				sp, err := s.ActiveSpace(t.Context())
 				if err == nil {
-					var hits []store.Neighbor
-					hits, err = s.Nearest(t.Context(), store.NearestQuery{Space: sp.Version, Vector: query, K: 10})
+					var hits []records.Neighbor
+					hits, err = s.Nearest(t.Context(), records.NearestQuery{Space: sp.Version, Vector: query, K: 10})
 					if err == nil && len(hits) != 10 {
 						err = fmt.Errorf("%d hits", len(hits))
 					}
