@@ -33,7 +33,7 @@ func (s *Server) events(c echo.Context) error {
 	if len(req.Events) == 0 || len(req.Events) > maxBatch {
 		return fieldProblem("events", fmt.Sprintf("send 1 to %d events", maxBatch))
 	}
-	out, valid, idx, issues := validateEvents(req.Events)
+	out, valid, idx, issues := validateEvents(req.Events, time.Now())
 	ctx := c.Request().Context()
 	// Events naming an impression: it must exist and have been served to
 	// the same user (or to an anonymous request).
@@ -70,21 +70,21 @@ func (s *Server) events(c echo.Context) error {
 		case records.EventDuplicate:
 			out[i].Status = "duplicate"
 		default:
-			out[i].Status, out[i].Error = "rejected", r.Err.Error()
+			out[i].Status, out[i].Error = "rejected", storeReason(r.Err)
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"results": out})
 }
 
-// validateEvents checks each event and the clock skew of its timestamp: it
+// validateEvents checks each event (catalog.Event.Validate) against now: it
 // returns every event's result so far, the valid events with their
 // indexes in the request, and the problems of the rejected ones.
-func validateEvents(evs []catalog.Event) (out []EventResult, valid []catalog.Event, idx []int, issues []FieldIssue) {
+func validateEvents(evs []catalog.Event, now time.Time) (out []EventResult, valid []catalog.Event, idx []int, issues []FieldIssue) {
 	out = make([]EventResult, len(evs))
 	for i := range evs {
 		e := &evs[i]
 		out[i].ClientEventID = e.ClientEventID
-		if err := e.Validate(); err != nil {
+		if err := e.Validate(now); err != nil {
 			out[i].Status, out[i].Error = "rejected", err.Error()
 			var fe *catalog.FieldError
 			if errors.As(err, &fe) {
@@ -92,12 +92,17 @@ func validateEvents(evs []catalog.Event) (out []EventResult, valid []catalog.Eve
 			}
 			continue
 		}
-		if e.OccurredAt.After(time.Now().Add(5 * time.Minute)) {
-			out[i].Status, out[i].Error = "rejected", "timestamp: is in the future"
-			issues = append(issues, FieldIssue{fmt.Sprintf("events[%d].timestamp", i), "is in the future"})
-			continue
-		}
 		valid, idx = append(valid, *e), append(idx, i)
 	}
 	return out, valid, idx, issues
+}
+
+// storeReason says why the store refused an event without passing on
+// driver text: an unknown product is named, anything else is generic (and
+// logged by the store).
+func storeReason(err error) string {
+	if errors.Is(err, records.ErrUnknownProduct) {
+		return "product_id: unknown product"
+	}
+	return "could not be stored"
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -9,7 +10,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/serving"
+	"github.com/vitrinehq/vitrine/validate"
 )
 
 // Query and form parameter parsing shared by the handlers: HTTP-level
@@ -29,17 +32,25 @@ func intParam(c echo.Context, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
-func floatParam(c echo.Context, name string) (*float64, error) {
+// floatParam reads a finite number query parameter within [0, hi]
+// (strconv accepts "NaN" and "Inf"; they are refused here).
+func floatParam(c echo.Context, name string, hi float64) (*float64, error) {
 	v := c.QueryParam(name)
 	if v == "" {
 		return nil, nil
 	}
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 0 {
-		return nil, fieldProblem(name, "must be a non-negative number")
+	if err != nil {
+		return nil, fieldProblem(name, "must be a number")
+	}
+	if err := validate.Number(f, 0, hi); err != nil {
+		return nil, fieldProblem(name, err.Error())
 	}
 	return &f, nil
 }
+
+// maxWeight bounds the fusion weights a request may set.
+const maxWeight = 1000
 
 // filterParams reads category ("A > B"), brand (repeatable), min_price,
 // max_price and attr.NAME=value query parameters.
@@ -55,14 +66,11 @@ func filterParams(c echo.Context) (catalog.Filter, error) {
 	}
 	f.Brands = q["brand"]
 	var err error
-	if f.MinPrice, err = floatParam(c, "min_price"); err != nil {
+	if f.MinPrice, err = floatParam(c, "min_price", catalog.MaxPrice); err != nil {
 		return f, err
 	}
-	if f.MaxPrice, err = floatParam(c, "max_price"); err != nil {
+	if f.MaxPrice, err = floatParam(c, "max_price", catalog.MaxPrice); err != nil {
 		return f, err
-	}
-	if f.MinPrice != nil && f.MaxPrice != nil && *f.MinPrice > *f.MaxPrice {
-		return f, fieldProblem("min_price", "is greater than max_price")
 	}
 	for k, vs := range q {
 		if name, ok := strings.CutPrefix(k, "attr."); ok && name != "" {
@@ -72,7 +80,34 @@ func filterParams(c echo.Context) (catalog.Filter, error) {
 			f.Attributes[name] = attrValue(vs[0])
 		}
 	}
-	return f, nil
+	return f, filterProblem(f.Validate(), "attr.", "brand")
+}
+
+// prefixFields prefixes the field of a catalog.FieldError ("min_price"
+// becomes "filter.min_price").
+func prefixFields(err error, prefix string) error {
+	var fe *catalog.FieldError
+	if errors.As(err, &fe) {
+		return &catalog.FieldError{Field: prefix + fe.Field, Reason: fe.Reason}
+	}
+	return err
+}
+
+// filterProblem renders a catalog.Filter's validation error as a 422
+// naming the first bad field in the request's terms: attributes.NAME is
+// the parameter attrPrefix+NAME, brands[i] the parameter brands.
+func filterProblem(err error, attrPrefix, brands string) error {
+	var fe *catalog.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	field := fe.Field
+	if name, ok := strings.CutPrefix(field, "attributes."); ok {
+		field = attrPrefix + name
+	} else if strings.Contains(field, "brands[") {
+		field = brands
+	}
+	return fieldProblem(field, fe.Reason)
 }
 
 // attrValue types an attribute filter value as JSON would (true, 3, "red").
@@ -91,8 +126,8 @@ func attrValue(v string) any {
 // field or a JSON field): ids are at most catalog.MaxIDLength bytes, as
 // events require.
 func userID(field, id string) (string, error) {
-	if len(id) > catalog.MaxIDLength {
-		return "", fieldProblem(field, fmt.Sprintf("is longer than %d bytes", catalog.MaxIDLength))
+	if err := validate.TextMax(id, catalog.MaxIDLength); err != nil {
+		return "", fieldProblem(field, err.Error())
 	}
 	return id, nil
 }
@@ -106,27 +141,24 @@ func userParam(c echo.Context) (string, error) {
 // max_brand_share.
 func rerankParams(c echo.Context) (serving.Rerank, error) {
 	var o serving.Rerank
-	if v, err := floatParam(c, "mmr_lambda"); err != nil {
+	if v, err := floatParam(c, "mmr_lambda", 1); err != nil {
 		return o, err
 	} else if v != nil {
-		if *v > 1 {
-			return o, fieldProblem("mmr_lambda", "must be between 0 and 1")
-		}
 		o.MMRLambda = v
 	}
 	for name, dst := range map[string]*int{"max_per_category": &o.MaxPerCategory, "max_per_brand": &o.MaxPerBrand} {
 		if v := c.QueryParam(name); v != "" {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return o, fieldProblem(name, "must be a positive integer")
+			if err != nil || n < 1 || n > records.MaxK {
+				return o, fieldProblem(name, fmt.Sprintf("must be an integer from 1 to %d", records.MaxK))
 			}
 			*dst = n
 		}
 	}
-	if v, err := floatParam(c, "max_brand_share"); err != nil {
+	if v, err := floatParam(c, "max_brand_share", 1); err != nil {
 		return o, err
 	} else if v != nil {
-		if *v <= 0 || *v > 1 {
+		if *v == 0 {
 			return o, fieldProblem("max_brand_share", "must be in (0, 1]")
 		}
 		o.MaxBrandShare = *v

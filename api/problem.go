@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -150,7 +152,8 @@ func jsonProblem(err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		return problem(http.StatusBadRequest, "wrong type", fmt.Sprintf("%s must be %s, got %s", te.Field, te.Type, te.Value), FieldIssue{te.Field, fmt.Sprintf("must be %s, got %s", te.Type, te.Value)})
+		want := jsonKind(te.Type)
+		return problem(http.StatusBadRequest, "wrong type", fmt.Sprintf("%s must be %s, got %s", te.Field, want, te.Value), FieldIssue{te.Field, fmt.Sprintf("must be %s, got %s", want, te.Value)})
 	case errors.As(err, &se):
 		return problem(http.StatusBadRequest, "malformed JSON", fmt.Sprintf("at byte %d: %v", se.Offset, se))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -159,9 +162,42 @@ func jsonProblem(err error) error {
 	case errors.Is(err, io.EOF):
 		return problem(http.StatusBadRequest, "malformed JSON", "empty body")
 	}
+	var tpe *time.ParseError
+	if errors.As(err, &tpe) {
+		return problem(http.StatusBadRequest, "malformed timestamp", "timestamps are RFC 3339, e.g. 2026-01-02T15:04:05Z")
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return echo.ErrStatusRequestEntityTooLarge
 	}
-	return problem(http.StatusBadRequest, "malformed JSON", err.Error())
+	return problem(http.StatusBadRequest, "malformed JSON", "the body is not a valid JSON document of this endpoint's shape")
+}
+
+// jsonKind names a Go type the way a JSON client knows it ("a string",
+// "an array"), never as a Go type name.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		if t.String() == "time.Time" {
+			return "an RFC 3339 timestamp"
+		}
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "a value"
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/serving"
+	"github.com/vitrinehq/vitrine/validate"
 )
 
 type rankRequest struct {
@@ -47,6 +48,9 @@ func (s *Server) rank(c echo.Context) error {
 	if body.Filter != nil {
 		req.Filter = *body.Filter
 	}
+	if err := checkRank(body); err != nil {
+		return err
+	}
 	res, err := s.svc.Rank(c.Request().Context(), req)
 	if err != nil {
 		return err
@@ -54,4 +58,33 @@ func (s *Server) rank(c echo.Context) error {
 	resp := RankResponse{Space: res.Space, Results: hitViews(res.Hits), Missing: res.Missing, Variant: res.Variant}
 	resp.ImpressionID = s.served(records.SurfaceRank, req.UserID, res.Assignment, resp.Results)
 	return c.JSON(http.StatusOK, resp)
+}
+
+// maxVectorComponent bounds a user_vector's components: vectors are
+// compared by cosine, so larger values only risk overflow.
+const maxVectorComponent = 1e6
+
+// checkRank is the boundary check of a rank request's strings, vector and
+// filter (422 naming the field).
+func checkRank(body rankRequest) error {
+	if _, err := userID("user_id", body.UserID); err != nil {
+		return err
+	}
+	if err := validate.TextMax(body.Query, serving.MaxQueryLength); err != nil {
+		return fieldProblem("query", err.Error())
+	}
+	for i, id := range body.CandidateIDs {
+		if _, err := userID(fmt.Sprintf("candidate_ids[%d]", i), id); err != nil {
+			return err
+		}
+	}
+	for i, x := range body.UserVector {
+		if err := validate.Number(float64(x), -maxVectorComponent, maxVectorComponent); err != nil {
+			return fieldProblem(fmt.Sprintf("user_vector[%d]", i), err.Error())
+		}
+	}
+	if body.Filter != nil {
+		return filterProblem(prefixFields(body.Filter.Validate(), "filter."), "filter.attributes.", "filter.brands")
+	}
+	return nil
 }

@@ -60,10 +60,10 @@ func searchParams(c echo.Context) (serving.SearchRequest, error) {
 	if req.UserID, err = userParam(c); err != nil {
 		return req, err
 	}
-	if req.LexicalWeight, err = floatParam(c, "lexical_weight"); err != nil {
+	if req.LexicalWeight, err = floatParam(c, "lexical_weight", maxWeight); err != nil {
 		return req, err
 	}
-	if req.VectorWeight, err = floatParam(c, "vector_weight"); err != nil {
+	if req.VectorWeight, err = floatParam(c, "vector_weight", maxWeight); err != nil {
 		return req, err
 	}
 	return req, nil
@@ -82,7 +82,11 @@ func (s *Server) suggest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sug, err := s.svc.Suggest(c.Request().Context(), serving.SuggestRequest{Prefix: q, K: k, UserID: c.QueryParam("user_id")})
+	uid, err := userParam(c)
+	if err != nil {
+		return err
+	}
+	sug, err := s.svc.Suggest(c.Request().Context(), serving.SuggestRequest{Prefix: q, K: k, UserID: uid})
 	if err != nil {
 		return renameField(err, "query", "q")
 	}

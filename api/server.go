@@ -174,8 +174,8 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(s.m.handler(s.deps.Registry)))
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openAPI) })
 
-	read := e.Group("/v1", s.authenticate(records.ScopeRead), s.rateLimit)
-	write := e.Group("/v1", s.authenticate(records.ScopeWrite), s.rateLimit)
+	read := e.Group("/v1", s.authenticate(records.ScopeRead), s.rateLimit, s.checkInput)
+	write := e.Group("/v1", s.authenticate(records.ScopeWrite), s.rateLimit, s.checkInput)
 	write.POST("/products", s.upsertProducts)
 	read.GET("/products/:id", s.getProduct)
 	write.DELETE("/products/:id", s.deleteProduct)

@@ -11,7 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/vitrinehq/vitrine/validate"
 )
 
 // Limits that keep one product row sane.
@@ -20,6 +21,12 @@ const (
 	MaxTitleLength = 1000
 	MaxDescLength  = 100_000
 	MaxMedia       = 32
+	MaxURILength   = 4096
+	// MaxPrice bounds a price (and a price filter).
+	MaxPrice = 1e10
+	// MinRating and MaxRating bound a rating event's value (stars).
+	MinRating = 1
+	MaxRating = 5
 )
 
 // MediaKind is the modality of a media reference.
@@ -73,59 +80,90 @@ func fieldErr(field, format string, args ...any) error {
 }
 
 // Validate checks a product and normalises harmless differences (surrounding
-// spaces, currency case) in place.
+// spaces, currency case) in place. Every string is valid UTF-8 without NUL,
+// the price finite, the category and attributes bounded (package validate).
 func (p *Product) Validate() error {
 	p.ID = strings.TrimSpace(p.ID)
 	p.Title = strings.TrimSpace(p.Title)
 	p.Brand = strings.TrimSpace(p.Brand)
 	p.Currency = strings.ToUpper(strings.TrimSpace(p.Currency))
-	var errs []error
-	switch {
-	case p.ID == "":
-		errs = append(errs, fieldErr("id", "is required"))
-	case len(p.ID) > MaxIDLength:
-		errs = append(errs, fieldErr("id", "is longer than %d bytes", MaxIDLength))
-	case !utf8.ValidString(p.ID) || strings.ContainsAny(p.ID, "\x00\n\r\t/"):
-		errs = append(errs, fieldErr("id", "must be valid UTF-8 without control characters or '/'"))
-	}
+	errs := []error{checkID("id", p.ID)}
 	switch {
 	case p.Title == "":
 		errs = append(errs, fieldErr("title", "is required"))
-	case len(p.Title) > MaxTitleLength:
-		errs = append(errs, fieldErr("title", "is longer than %d bytes", MaxTitleLength))
+	default:
+		errs = append(errs, textField("title", p.Title, MaxTitleLength))
 	}
-	if len(p.Description) > MaxDescLength {
-		errs = append(errs, fieldErr("description", "is longer than %d bytes", MaxDescLength))
-	}
-	for _, s := range []struct{ name, v string }{{"title", p.Title}, {"description", p.Description}, {"brand", p.Brand}} {
-		if !utf8.ValidString(s.v) || strings.ContainsRune(s.v, 0) {
-			errs = append(errs, fieldErr(s.name, "must be valid UTF-8 without NUL bytes"))
-		}
-	}
+	errs = append(errs, textField("description", p.Description, MaxDescLength), textField("brand", p.Brand, MaxTitleLength))
 	for i, c := range p.Category {
 		p.Category[i] = strings.TrimSpace(c)
 		if p.Category[i] == "" {
 			errs = append(errs, fieldErr(fmt.Sprintf("category[%d]", i), "is empty"))
 		}
 	}
-	if p.Price != nil && (*p.Price < 0 || *p.Price > 1e10 || *p.Price != *p.Price) {
-		errs = append(errs, fieldErr("price", "must be between 0 and 1e10"))
+	if err := validate.Category(p.Category); err != nil {
+		errs = append(errs, fieldErr("category", "%v", err))
+	}
+	if p.Price != nil {
+		if err := validate.Number(*p.Price, 0, MaxPrice); err != nil {
+			errs = append(errs, fieldErr("price", "%v", err))
+		}
 	}
 	if p.Currency != "" && (len(p.Currency) != 3 || strings.Trim(p.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "") {
 		errs = append(errs, fieldErr("currency", "must be a 3-letter ISO 4217 code"))
 	}
+	errs = append(errs, attributesField("attributes", p.Attributes))
+	return errors.Join(append(errs, p.validateMedia()...)...)
+}
+
+func (p *Product) validateMedia() []error {
+	var errs []error
 	if len(p.Media) > MaxMedia {
 		errs = append(errs, fieldErr("media", "has more than %d entries", MaxMedia))
 	}
 	for i, m := range p.Media {
 		if m.Kind != MediaImage && m.Kind != MediaAudio {
-			errs = append(errs, fieldErr(fmt.Sprintf("media[%d].kind", i), "%q is not image or audio", m.Kind))
+			errs = append(errs, fieldErr(fmt.Sprintf("media[%d].kind", i), "is not image or audio"))
 		}
 		if strings.TrimSpace(m.URI) == "" {
 			errs = append(errs, fieldErr(fmt.Sprintf("media[%d].uri", i), "is required"))
+		} else {
+			errs = append(errs, textField(fmt.Sprintf("media[%d].uri", i), m.URI, MaxURILength))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
+}
+
+// checkID checks a product or user id: required, at most MaxIDLength bytes
+// of clean text without line breaks, tabs or '/'.
+func checkID(field, id string) error {
+	switch {
+	case id == "":
+		return fieldErr(field, "is required")
+	case len(id) > MaxIDLength:
+		return fieldErr(field, "is longer than %d bytes", MaxIDLength)
+	case validate.Text(id) != nil || strings.ContainsAny(id, "\n\r\t/"):
+		return fieldErr(field, "must be valid UTF-8 without control characters or '/'")
+	}
+	return nil
+}
+
+// textField checks a free-text field (empty allowed).
+func textField(field, v string, maxBytes int) error {
+	if err := validate.TextMax(v, maxBytes); err != nil {
+		return fieldErr(field, "%v", err)
+	}
+	return nil
+}
+
+// attributesField checks free-form attributes, naming the attribute.
+func attributesField(field string, attrs map[string]any) error {
+	err := validate.Attributes(attrs)
+	var pe *validate.PathError
+	if errors.As(err, &pe) {
+		return fieldErr(field+"."+pe.Path, "%v", pe.Err)
+	}
+	return nil
 }
 
 // ContentHash identifies a product's content: equal hashes mean nothing
@@ -191,30 +229,72 @@ type Event struct {
 	ImpressionID string `json:"impression_id,omitempty"`
 }
 
-// Validate checks an event.
-func (e *Event) Validate() error {
+// Validate checks an event against the clock now: ids are clean text
+// within their lengths, a rating's value is finite and from MinRating to
+// MaxRating, the timestamp from the Unix epoch to a few minutes past now.
+func (e *Event) Validate(now time.Time) error {
 	var errs []error
 	if e.ClientEventID == "" || len(e.ClientEventID) > 128 {
 		errs = append(errs, fieldErr("client_event_id", "is required (at most 128 bytes)"))
+	} else {
+		errs = append(errs, textField("client_event_id", e.ClientEventID, 128))
 	}
 	if e.UserID == "" || len(e.UserID) > MaxIDLength {
 		errs = append(errs, fieldErr("user_id", "is required (at most %d bytes)", MaxIDLength))
+	} else {
+		errs = append(errs, textField("user_id", e.UserID, MaxIDLength))
 	}
 	if e.ProductID == "" {
 		errs = append(errs, fieldErr("product_id", "is required"))
+	} else {
+		errs = append(errs, textField("product_id", e.ProductID, MaxIDLength))
 	}
 	if !ValidEventType(e.Type) {
-		errs = append(errs, fieldErr("type", "%q is not one of view, click, add_to_cart, purchase, rating", e.Type))
+		errs = append(errs, fieldErr("type", "is not one of view, click, add_to_cart, purchase, rating"))
 	}
 	if (e.Type == Rating) != (e.Value != nil) {
 		errs = append(errs, fieldErr("value", "is required for ratings and only for ratings"))
+	} else if e.Value != nil {
+		if err := validate.Number(*e.Value, MinRating, MaxRating); err != nil {
+			errs = append(errs, fieldErr("value", "%v", err))
+		}
 	}
 	if e.OccurredAt.IsZero() {
 		errs = append(errs, fieldErr("timestamp", "is required"))
+	} else if err := validate.Timestamp(e.OccurredAt, now); err != nil {
+		errs = append(errs, fieldErr("timestamp", "%v", err))
 	}
 	if e.ImpressionID != "" && !ValidUUID(e.ImpressionID) {
 		errs = append(errs, fieldErr("impression_id", "must be a UUID (as returned in impression_id)"))
 	}
+	return errors.Join(errs...)
+}
+
+// Validate checks a filter a client sent: clean text, a bounded category,
+// finite non-negative prices in order and bounded attributes. Field names
+// are relative to the filter ("min_price", "attributes.color").
+func (f Filter) Validate() error {
+	var errs []error
+	if err := validate.Category(f.Category); err != nil {
+		errs = append(errs, fieldErr("category", "%v", err))
+	}
+	for i, b := range f.Brands {
+		errs = append(errs, textField(fmt.Sprintf("brands[%d]", i), b, MaxTitleLength))
+	}
+	for i, id := range f.Exclude {
+		errs = append(errs, textField(fmt.Sprintf("exclude[%d]", i), id, MaxIDLength))
+	}
+	for name, p := range map[string]*float64{"min_price": f.MinPrice, "max_price": f.MaxPrice} {
+		if p != nil {
+			if err := validate.Number(*p, 0, MaxPrice); err != nil {
+				errs = append(errs, fieldErr(name, "%v", err))
+			}
+		}
+	}
+	if f.MinPrice != nil && f.MaxPrice != nil && *f.MinPrice > *f.MaxPrice {
+		errs = append(errs, fieldErr("min_price", "is greater than max_price"))
+	}
+	errs = append(errs, attributesField("attributes", f.Attributes))
 	return errors.Join(errs...)
 }
 
