@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/vitrinehq/vitrine/eval/data"
+	"github.com/vitrinehq/vitrine/eval/recs"
 	"github.com/vitrinehq/vitrine/internal/testenv"
 	"github.com/vitrinehq/vitrine/report"
 )
@@ -341,6 +342,24 @@ func TestEvalRecsRatings(t *testing.T) {
 	}
 }
 
+// --help says what is masked under each protocol, and unknown methods are
+// refused with the registry's names.
+func TestEvalRecsHelpAndUnknownMethod(t *testing.T) {
+	e := newEnv(t)
+	code, txt := e.run("eval", "recs", "--help")
+	for _, want := range []string{"random", "leave-one-out", "temporal", "training AND validation", "file order", "the user's training items"} {
+		if code != 0 || !strings.Contains(txt, want) {
+			t.Errorf("--help lacks %q (exit %d)", want, code)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "u.data")
+	writePlantedInteractions(t, path, 20, 30, 2, 6, 1)
+	code, txt = e.run("eval", "recs", "--interactions", path, "--methods", "svd++")
+	if code == 0 || !strings.Contains(txt, "popularity, itemknn, als, bpr") {
+		t.Errorf("unknown method: exit %d\n%s", code, txt)
+	}
+}
+
 func TestEvalRecsRatingsMissing(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -351,7 +370,7 @@ func TestEvalRecsRatingsMissing(t *testing.T) {
 		{"constant", data.Dataset{HasRating: true, Interactions: []data.Interaction{{User: "u", Item: "i", Rating: 1}, {User: "v", Item: "i", Rating: 1}}}, "every rating is 1"},
 		{"rated", data.Dataset{HasRating: true, Interactions: []data.Interaction{{User: "u", Item: "i", Rating: 1}, {User: "v", Item: "i", Rating: 4.5}}}, ""},
 	} {
-		if got := ratingsMissing(tc.d); got != tc.want {
+		if got := recs.RatingsMissing(tc.d); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}

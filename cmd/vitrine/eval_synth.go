@@ -11,8 +11,9 @@ import (
 
 func newEvalSynthCmd() *cobra.Command {
 	var (
-		out string
-		o   synth.InteractionOptions
+		out        string
+		o          synth.InteractionOptions
+		timestamps bool
 	)
 	cmd := &cobra.Command{
 		Use:   "synth --out FILE",
@@ -23,13 +24,19 @@ of one taste cluster (--noise of their items come from other clusters), item
 popularity follows a power law, activity per user a Pareto law (at least 20),
 and ratings (1 to 5) come from a global mean, user and item biases, the
 cluster affinity, five latent factors and noise: both the ranking methods and
-the rating predictors have something to find. The same --seed writes the same
-file.`,
+the rating predictors have something to find. The same flags and --seed write
+the same file. Size it with --users, --items and --interactions (e.g. 40000,
+55000 and 350000 for an Amazon-Beauty-sized file); memory stays that of the
+items and one user, however many lines are written. --timestamps=false writes
+"user item rating" lines in time order per user, the layout leave-one-out then
+reads by file order (name such a file .txt: *.data is read as MovieLens u.data,
+which has four columns).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return fmt.Errorf("--out is required")
 			}
+			o.NoTimestamps = !timestamps
 			f, err := os.Create(out)
 			if err != nil {
 				return err
@@ -49,8 +56,12 @@ file.`,
 	cmd.Flags().IntVar(&o.Users, "users", 943, "users")
 	cmd.Flags().IntVar(&o.Items, "items", 1682, "items")
 	cmd.Flags().IntVar(&o.PerUser, "per-user", 106, "mean interactions per user")
+	cmd.Flags().IntVar(&o.Interactions, "interactions", 0, "about this many interactions in all, instead of --per-user (users × per-user)")
+	cmd.Flags().IntVar(&o.MinPerUser, "min-per-user", 0, "least interactions per user (0: 20, or half the mean when it is below 40, at least 3)")
 	cmd.Flags().IntVar(&o.Clusters, "clusters", 19, "taste clusters")
 	cmd.Flags().Float64Var(&o.Noise, "noise", 0.25, "share of each user's items from other clusters")
+	cmd.Flags().Float64Var(&o.Skew, "skew", 1, "Zipf exponent of item popularity within a cluster, in (0, 1]; lower spreads a sparse file over more of the catalogue")
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "random seed")
+	cmd.Flags().BoolVar(&timestamps, "timestamps", true, "write a timestamp column (false: user item rating, each user's lines in time order)")
 	return cmd
 }

@@ -21,4 +21,16 @@ func TestEvalSynth(t *testing.T) {
 	if code != 0 || !strings.Contains(txt, "users evaluated: 200") || !strings.Contains(txt, "bias-baseline") {
 		t.Errorf("eval recs on the synthetic file: exit %d\n%s", code, txt)
 	}
+	// Sized by the total, without timestamps: leave-one-out then reads
+	// each user's lines in file order.
+	plain := filepath.Join(t.TempDir(), "pairs.txt")
+	code, txt = e.run("eval", "synth", "--out", plain, "--users", "150", "--items", "400", "--interactions", "1500", "--timestamps=false")
+	if code != 0 {
+		t.Fatalf("eval synth --interactions: exit %d\n%s", code, txt)
+	}
+	code, txt = e.run("eval", "recs", "--interactions", plain, "--protocol", "leave-one-out", "--methods", "popularity,als,hybrid", "--factors", "8")
+	// One validation and one test interaction per user.
+	if code != 0 || !strings.Contains(txt, "valid 150, test 150") || !strings.Contains(txt, "hybrid weights") {
+		t.Errorf("eval recs leave-one-out on the file without timestamps: exit %d\n%s", code, txt)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vitrinehq/vitrine/fusion"
+	"github.com/vitrinehq/vitrine/recommend"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 	"github.com/vitrinehq/vitrine/training"
 )
@@ -27,7 +29,8 @@ scores blended with weights tuned on one held-out interaction per user (NDCG@10
 over a weight grid; --no-tune keeps server.cf_weight, server.content_weight and
 server.popularity_weight). Users who arrive after a training are folded in
 from their events (ALS). Erased users' events are gone, so the next training
-leaves them out; their factors go with them at once.`,
+leaves them out; their factors go with them at once. The model comes from the
+same registry, with the same defaults, as 'vitrine eval recs' evaluates.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := a.openStore(cmd.Context())
@@ -53,11 +56,13 @@ leaves them out; their factors go with them at once.`,
 			return nil
 		},
 	}
+	als, _ := recommend.Defaults("als") // the flags' help quotes the registry
+	bpr, _ := recommend.Defaults("bpr")
 	cmd.Flags().StringVar(&o.Method, "method", "als", "als or bpr")
-	cmd.Flags().IntVar(&o.Factors, "factors", 64, "latent factors")
-	cmd.Flags().IntVar(&o.Iterations, "iterations", 15, "ALS sweeps or BPR epochs")
-	cmd.Flags().Float64Var(&o.Reg, "reg", 0.1, "L2 regularisation")
-	cmd.Flags().Float64Var(&o.Alpha, "alpha", 2, "ALS confidence slope: c = 1 + alpha·weight")
+	cmd.Flags().IntVar(&o.Factors, "factors", 0, fmt.Sprintf("latent factors (0: the registry's default, %d)", als.Factors))
+	cmd.Flags().IntVar(&o.Iterations, "iterations", 0, fmt.Sprintf("ALS sweeps or BPR epochs (0: the registry's default, %d)", als.Iterations))
+	cmd.Flags().Float64Var(&o.Reg, "reg", 0, fmt.Sprintf("L2 regularisation (0: the registry's defaults, als %g, bpr %g)", als.Reg, bpr.Reg))
+	cmd.Flags().Float64Var(&o.Alpha, "alpha", 0, fmt.Sprintf("ALS confidence slope: c = 1 + alpha·weight (0: the registry's default, %g)", als.Alpha))
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "random seed (a fixed seed makes training repeatable)")
 	cmd.Flags().BoolVar(&o.NoTune, "no-tune", false, "keep the configured blend weights instead of tuning them on held-out behaviour")
 	cmd.Flags().BoolVar(&fusionFit, "fusion", false, "instead, learn the per-modality fusion weights from the logged events and compare them with the active space's")
@@ -79,7 +84,7 @@ func learnFusion(cmd *cobra.Command, st *store.Store) error {
 	}
 	byUser := map[string]fusion.History{}
 	var users []string
-	err = st.TrainingEvents(ctx, func(e store.TrainingEvent) error {
+	err = st.TrainingEvents(ctx, func(e records.TrainingEvent) error {
 		h := byUser[e.UserID]
 		if len(h) > 0 && h[len(h)-1] == e.ProductID {
 			return nil // repeated event on the same product
