@@ -11,6 +11,11 @@ const (
 	SurfaceImageSearch     = "image_search"
 )
 
+// Surfaces lists every surface, in report order.
+func Surfaces() []string {
+	return []string{SurfaceSearch, SurfaceRank, SurfaceRecommendations, SurfaceSimilar, SurfaceImageSearch}
+}
+
 // Impression is one list served to a user (or to an anonymous request).
 type Impression struct {
 	ID         string // UUID, minted by the caller

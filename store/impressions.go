@@ -11,10 +11,8 @@ import (
 	"github.com/vitrinehq/vitrine/records"
 )
 
-// Surfaces lists every surface, in report order.
-func Surfaces() []string {
-	return []string{SurfaceSearch, records.SurfaceRank, records.SurfaceRecommendations, records.SurfaceSimilar, records.SurfaceImageSearch}
-}
+// Surfaces lists every surface, in report order (records.Surfaces).
+func Surfaces() []string { return records.Surfaces() }
 
 // InsertImpressions writes a batch of impressions in one transaction,
 // creating named users first (so erasing a user erases their

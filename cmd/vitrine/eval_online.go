@@ -66,7 +66,7 @@ randomised: they are left out unless --include-anonymous.`,
 	f := cmd.Flags()
 	f.StringVar(&o.since, "since", "7d", "first lists to count: a duration back from now (90m, 36h, 7d) or a time (2006-01-02, RFC 3339)")
 	f.StringVar(&o.until, "until", "", "count lists served before this (same forms as --since; default now)")
-	f.StringVar(&o.surface, "surface", "", "only this surface: "+strings.Join(online.Surfaces(), ", "))
+	f.StringVar(&o.surface, "surface", "", "only this surface: "+strings.Join(records.Surfaces(), ", "))
 	f.StringVar(&o.exp, "experiment", "", "only this experiment (default experiment.name; \"\" reports every experiment)")
 	f.StringVar(&o.control, "control", "", "the variant others are compared with (default the configured experiment's first variant, else \"control\")")
 	f.DurationVar(&o.clickWindow, "click-window", 30*time.Minute, "a click counts for a list served at most this long before it")
@@ -93,8 +93,8 @@ func (o evalOnlineOptions) query(now time.Time) (records.OnlineQuery, error) {
 	if !q.Since.Before(q.Until) {
 		return q, fmt.Errorf("--since (%s) is not before --until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
 	}
-	if o.surface != "" && !slices.Contains(online.Surfaces(), o.surface) {
-		return q, fmt.Errorf("--surface %q: want one of %s", o.surface, strings.Join(online.Surfaces(), ", "))
+	if o.surface != "" && !slices.Contains(records.Surfaces(), o.surface) {
+		return q, fmt.Errorf("--surface %q: want one of %s", o.surface, strings.Join(records.Surfaces(), ", "))
 	}
 	if o.clickWindow <= 0 || o.convWindow <= 0 {
 		return q, errors.New("--click-window and --conversion-window must be positive")

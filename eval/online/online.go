@@ -30,11 +30,6 @@ const AllSurfaces = "all"
 // back from now nor a time.
 var ErrBadTime = errors.New("neither a duration (90m, 36h, 7d) nor a time (2006-01-02, RFC 3339)")
 
-// Surfaces lists every surface, in report order.
-func Surfaces() []string {
-	return []string{records.SurfaceSearch, records.SurfaceRank, records.SurfaceRecommendations, records.SurfaceSimilar, records.SurfaceImageSearch}
-}
-
 // Rate is a proportion with its confidence interval.
 type Rate struct {
 	Value float64 `json:"value"`
@@ -165,7 +160,7 @@ func surfaceRank(s string) int {
 	if s == AllSurfaces {
 		return -1
 	}
-	return slices.Index(Surfaces(), s)
+	return slices.Index(records.Surfaces(), s)
 }
 
 func variantRank(notControl bool) int {

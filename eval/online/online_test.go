@@ -4,13 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vitrinehq/vitrine/records"
-	"github.com/vitrinehq/vitrine/store"
 )
 
 func TestParseTime(t *testing.T) {
@@ -98,10 +96,16 @@ func TestParseTimeError(t *testing.T) {
 	}
 }
 
-// The report's surface order is the store's.
-func TestSurfaces(t *testing.T) {
-	if !slices.Equal(Surfaces(), store.Surfaces()) {
-		t.Errorf("Surfaces() = %v, store has %v", Surfaces(), store.Surfaces())
+// The report orders surfaces as records.Surfaces does, the total over
+// every surface first.
+func TestSurfaceOrder(t *testing.T) {
+	if r := surfaceRank(AllSurfaces); r != -1 {
+		t.Errorf("surfaceRank(%q) = %d, want -1 (first)", AllSurfaces, r)
+	}
+	for i, s := range records.Surfaces() {
+		if r := surfaceRank(s); r != i {
+			t.Errorf("surfaceRank(%q) = %d, want %d", s, r, i)
+		}
 	}
 }
 
