@@ -1,6 +1,14 @@
 package api
 
-import "time"
+import (
+	"time"
+
+	"github.com/vitrinehq/vitrine/records"
+)
 
 // SweepLimiters exposes the rate-limiter sweep to the external tests.
 func (s *Server) SweepLimiters(now time.Time) int { return s.sweepLimiters(now) }
+
+// QueueImpression puts an impression straight into the log's buffer, as a
+// served list would, so tests can plant a row the database refuses.
+func (s *Server) QueueImpression(imp records.Impression) bool { return s.imps.add(imp) }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
@@ -74,7 +75,7 @@ func newImpressionMetrics(reg *prometheus.Registry) impressionMetrics {
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "vitrine_impressions_written_total",
 			Help: "Impressions written to the database."}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vitrine_impressions_dropped_total",
-			Help: "Impressions lost: buffer_full (the writer fell behind) or write_failed (the database kept refusing them)."}, []string{"reason"}),
+			Help: "Impressions lost: buffer_full (the writer fell behind), write_failed (the database stayed unavailable) or refused (the database refused the row itself, e.g. a constraint; the rest of its batch was written)."}, []string{"reason"}),
 		buffered: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vitrine_impressions_buffered",
 			Help: "Impressions waiting to be written."}),
 		flush: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vitrine_impressions_write_duration_seconds",
@@ -82,6 +83,7 @@ func newImpressionMetrics(reg *prometheus.Registry) impressionMetrics {
 	}
 	m.dropped.WithLabelValues("buffer_full")
 	m.dropped.WithLabelValues("write_failed")
+	m.dropped.WithLabelValues("refused")
 	reg.MustRegister(m.logged, m.written, m.dropped, m.buffered, m.flush)
 	return m
 }
@@ -197,9 +199,13 @@ func (l *impressionLog) prune() {
 	}
 }
 
-// flush writes everything buffered, a batch at a time. On a failure the
-// batch goes back to the front of the buffer (as far as there is room)
-// and flush returns: the next tick retries.
+// flush writes everything buffered, a batch at a time. A batch the
+// database refuses while it is up holds a row it will never take: the
+// batch is split (isolate) so the other rows are written and only the
+// refused ones are dropped (reason="refused"), so one bad row cannot take
+// every other user's impressions with it. While the database is down the
+// batch goes back to the front of the buffer (as far as there is room) and
+// flush returns: the next tick retries, up to maxWriteAttempts times.
 func (l *impressionLog) flush(ctx context.Context) error {
 	l.writeMu.Lock()
 	defer l.writeMu.Unlock()
@@ -219,43 +225,91 @@ func (l *impressionLog) flush(ctx context.Context) error {
 		l.inflight = batch
 		l.mu.Unlock()
 
-		imps := make([]records.Impression, len(batch))
-		for i, p := range batch {
-			imps[i] = p.imp
-		}
 		start := time.Now()
-		err := l.st.InsertImpressions(ctx, imps)
+		err := l.write(ctx, batch)
 		l.m.flush.Observe(time.Since(start).Seconds())
-
-		l.mu.Lock()
-		l.inflight = nil
+		if err != nil && l.st.Ping(ctx) == nil {
+			var refused int
+			refused, err = l.isolate(ctx, batch)
+			l.m.dropped.WithLabelValues("refused").Add(float64(refused))
+			l.log.Warn("impression log: the database refused impressions; dropped them and wrote the rest", "refused", refused)
+		}
 		if err == nil {
+			l.mu.Lock()
+			l.inflight = nil
 			left := len(l.pending)
 			l.mu.Unlock()
-			l.m.written.Add(float64(len(batch)))
 			l.m.buffered.Set(float64(left))
 			continue
 		}
-		keep := make([]pendingImpression, 0, len(batch))
-		lost := 0
-		for _, p := range batch {
-			if p.attempts++; p.attempts < maxWriteAttempts {
-				keep = append(keep, p)
-			} else {
-				lost++
-			}
-		}
-		if room := l.cfg.Buffer - len(l.pending); len(keep) > room {
-			lost += len(keep) - max(room, 0)
-			keep = keep[:max(room, 0)]
-		}
-		l.pending = append(keep, l.pending...)
-		left := len(l.pending)
-		l.mu.Unlock()
-		l.m.dropped.WithLabelValues("write_failed").Add(float64(lost))
-		l.m.buffered.Set(float64(left))
+		l.requeue(batch)
 		return err
 	}
+}
+
+// write inserts impressions, counting those written.
+func (l *impressionLog) write(ctx context.Context, batch []pendingImpression) error {
+	imps := make([]records.Impression, len(batch))
+	for i, p := range batch {
+		imps[i] = p.imp
+	}
+	if err := l.st.InsertImpressions(ctx, imps); err != nil {
+		return err
+	}
+	l.m.written.Add(float64(len(batch)))
+	return nil
+}
+
+// isolate writes a refused batch by halves, down to single rows, while the
+// database is up: it returns how many rows were refused on their own
+// (dropped). An error means the database went away meanwhile (the rows
+// not yet written are requeued by the caller, harmlessly including any
+// written ones: re-inserting an impression changes nothing).
+func (l *impressionLog) isolate(ctx context.Context, batch []pendingImpression) (int, error) {
+	if len(batch) == 1 {
+		if l.st.Ping(ctx) != nil {
+			return 0, errors.New("impression log: database unavailable while isolating a refused row")
+		}
+		return 1, nil
+	}
+	refused := 0
+	for _, half := range [][]pendingImpression{batch[:len(batch)/2], batch[len(batch)/2:]} {
+		if l.write(ctx, half) == nil {
+			continue
+		}
+		n, err := l.isolate(ctx, half)
+		if err != nil {
+			return refused, err
+		}
+		refused += n
+	}
+	return refused, nil
+}
+
+// requeue puts a batch that could not be written back at the front of the
+// buffer, dropping those tried maxWriteAttempts times and what no longer
+// fits.
+func (l *impressionLog) requeue(batch []pendingImpression) {
+	l.mu.Lock()
+	l.inflight = nil
+	keep := make([]pendingImpression, 0, len(batch))
+	lost := 0
+	for _, p := range batch {
+		if p.attempts++; p.attempts < maxWriteAttempts {
+			keep = append(keep, p)
+		} else {
+			lost++
+		}
+	}
+	if room := l.cfg.Buffer - len(l.pending); len(keep) > room {
+		lost += len(keep) - max(room, 0)
+		keep = keep[:max(room, 0)]
+	}
+	l.pending = append(keep, l.pending...)
+	left := len(l.pending)
+	l.mu.Unlock()
+	l.m.dropped.WithLabelValues("write_failed").Add(float64(lost))
+	l.m.buffered.Set(float64(left))
 }
 
 // owners returns the users of those of ids buffered here, in one pass over

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -38,12 +40,8 @@ func knownQuery(method, path string) (known, prefixes []string) {
 // is a 422 naming the parameter; an unknown one a 400 listing the known.
 func (s *Server) checkInput(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		for i, name := range c.ParamNames() {
-			if i < len(c.ParamValues()) {
-				if err := validate.TextMax(c.ParamValues()[i], maxPathParam); err != nil {
-					return fieldProblem(name, err.Error())
-				}
-			}
+		if err := checkPathParams(c); err != nil {
+			return err
 		}
 		known, prefixes := knownQuery(c.Request().Method, c.Path())
 		err := validate.Params(c.QueryParams(), known, prefixes...)
@@ -59,6 +57,30 @@ func (s *Server) checkInput(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return fmt.Errorf("query check: %w", err)
 	}
+}
+
+// checkPathParams checks the path parameters and unescapes them where echo
+// routed on the escaped path (it does so when the client's escaping differs
+// from Go's, e.g. "%ff"), so handlers always see the decoded id.
+func checkPathParams(c echo.Context) error {
+	names, values := c.ParamNames(), slices.Clone(c.ParamValues())
+	raw := c.Request().URL.RawPath != ""
+	for i := range min(len(names), len(values)) {
+		if raw {
+			v, err := url.PathUnescape(values[i])
+			if err != nil {
+				return fieldProblem(names[i], "is not a valid escaped path segment")
+			}
+			values[i] = v
+		}
+		if err := validate.TextMax(values[i], maxPathParam); err != nil {
+			return fieldProblem(names[i], err.Error())
+		}
+	}
+	if raw {
+		c.SetParamValues(values...)
+	}
+	return nil
 }
 
 // maxPathParam bounds a product or user id in a path (ids are at most

@@ -1,0 +1,197 @@
+package api_test
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vitrinehq/vitrine/records"
+)
+
+type problemBody struct {
+	Status int
+	Title  string
+	Detail string
+	Errors []struct{ Field, Reason string }
+}
+
+// names reports whether the problem names the field (in errors or detail).
+func (p problemBody) names(field string) bool {
+	for _, e := range p.Errors {
+		if e.Field == field {
+			return true
+		}
+	}
+	return strings.Contains(p.Detail, field)
+}
+
+// leaks reports internals a 4xx body must not carry: driver text, Go type
+// names, server paths.
+func leaks(body string) string {
+	for _, s := range []string{"SQLSTATE", "pgx", "ERROR:", "[]float32", "catalog.", "records.", "interface {}", "*errors.", "/work/", "/home/", "/tmp/"} {
+		if strings.Contains(body, s) {
+			return s
+		}
+	}
+	return ""
+}
+
+const milk = "grocery-41-arla-standard-milk"
+
+// hostileEvent is one event as a JSON object with the fields given raw.
+func hostileEvent(id, user, typ, extra string, at string) string {
+	return fmt.Sprintf(`{"client_event_id":%q,"user_id":%s,"product_id":%q,"type":%q,"timestamp":%q%s}`, id, user, milk, typ, at, extra)
+}
+
+// TestHostileInput sends what a hostile client would to every endpoint:
+// each case must be a 4xx problem+json naming the field (never a 5xx, never
+// internals), and a batch with one bad item must keep the good ones.
+func TestHostileInput(t *testing.T) {
+	fx := newFixture(t)
+	now := time.Now().UTC().Format(time.RFC3339)
+	jsonCT := "application/json"
+	tests := []struct {
+		name, method, path, key, ctype, body string
+		want                                 int
+		field                                string
+	}{
+		// NUL bytes and invalid UTF-8 in every string.
+		{"search q NUL", "GET", "/v1/search?q=milk%00", fx.read, "", "", 422, "q"},
+		{"search q invalid UTF-8", "GET", "/v1/search?q=milk%ff", fx.read, "", "", 422, "q"},
+		{"search brand NUL", "GET", "/v1/search?q=milk&brand=a%00", fx.read, "", "", 422, "brand"},
+		{"search category NUL", "GET", "/v1/search?q=milk&category=Dairy%00", fx.read, "", "", 422, "category"},
+		{"search attr NUL", "GET", "/v1/search?q=milk&attr.color=r%00", fx.read, "", "", 422, "attr.color"},
+		{"search user NUL", "GET", "/v1/search?q=milk&user_id=evil%00", fx.read, "", "", 422, "user_id"},
+		{"similar user NUL", "GET", "/v1/products/" + milk + "/similar?user_id=evil%00", fx.read, "", "", 422, "user_id"},
+		{"similar id NUL", "GET", "/v1/products/milk%00/similar", fx.read, "", "", 422, "id"},
+		{"product id invalid UTF-8", "GET", "/v1/products/%ff%fe", fx.read, "", "", 422, "id"},
+		{"suggest q NUL", "GET", "/v1/suggest?q=mi%00", fx.read, "", "", 422, "q"},
+		{"suggest user NUL", "GET", "/v1/suggest?q=mi&user_id=%00", fx.read, "", "", 422, "user_id"},
+		{"recommendations user NUL", "GET", "/v1/users/evil%00/recommendations", fx.read, "", "", 422, "id"},
+		{"delete user NUL", "DELETE", "/v1/users/evil%00", fx.write, "", "", 422, "id"},
+		{"rank query NUL", "POST", "/v1/rank", fx.read, jsonCT, `{"query":"milk\u0000"}`, 422, "query"},
+		{"rank user NUL", "POST", "/v1/rank", fx.read, jsonCT, `{"user_id":"u\u0000"}`, 422, "user_id"},
+		{"rank candidate NUL", "POST", "/v1/rank", fx.read, jsonCT, `{"query":"milk","candidate_ids":["a\u0000"]}`, 422, "candidate_ids[0]"},
+		{"rank filter brand NUL", "POST", "/v1/rank", fx.read, jsonCT, `{"query":"milk","filter":{"brands":["\u0000"]}}`, 422, "filter.brands"},
+		{"event user NUL", "POST", "/v1/events", fx.write, jsonCT, `{"events":[` + hostileEvent("n1", `"evil\u0000"`, "view", "", now) + `]}`, 422, "events[0].user_id"},
+		{"product title NUL", "POST", "/v1/products", fx.write, jsonCT, `{"products":[{"id":"h1","title":"T\u0000"}]}`, 422, "products[0]"},
+		// Numbers: NaN/Inf, huge, negative.
+		{"min_price NaN", "GET", "/v1/search?q=milk&min_price=NaN", fx.read, "", "", 422, "min_price"},
+		{"max_price Inf", "GET", "/v1/search?q=milk&max_price=Inf", fx.read, "", "", 422, "max_price"},
+		{"weight Inf", "GET", "/v1/search?q=milk&vector_weight=%2BInf", fx.read, "", "", 422, "vector_weight"},
+		{"weight huge", "GET", "/v1/search?q=milk&lexical_weight=1e308", fx.read, "", "", 422, "lexical_weight"},
+		{"weight negative", "GET", "/v1/search?q=milk&lexical_weight=-1", fx.read, "", "", 422, "lexical_weight"},
+		{"mmr NaN", "GET", "/v1/users/u/recommendations?mmr_lambda=NaN", fx.read, "", "", 422, "mmr_lambda"},
+		{"k negative", "GET", "/v1/search?q=milk&k=-1", fx.read, "", "", 422, "k"},
+		{"k huge", "GET", "/v1/products/" + milk + "/similar?k=99999999999999999999", fx.read, "", "", 422, "k"},
+		{"rank vector beyond float32", "POST", "/v1/rank", fx.read, jsonCT, `{"user_vector":[1e308]}`, 400, "user_vector"},
+		{"rank vector huge", "POST", "/v1/rank", fx.read, jsonCT, `{"user_vector":[1e30]}`, 422, "user_vector[0]"},
+		{"rank filter price huge", "POST", "/v1/rank", fx.read, jsonCT, `{"query":"milk","filter":{"min_price":1e300}}`, 422, "filter.min_price"},
+		{"rating 1e308", "POST", "/v1/events", fx.write, jsonCT, `{"events":[` + hostileEvent("r1", `"u-r"`, "rating", `,"value":1e308`, now) + `]}`, 422, "events[0].value"},
+		{"rating negative", "POST", "/v1/events", fx.write, jsonCT, `{"events":[` + hostileEvent("r2", `"u-r"`, "rating", `,"value":-5`, now) + `]}`, 422, "events[0].value"},
+		{"product price huge", "POST", "/v1/products", fx.write, jsonCT, `{"products":[{"id":"h2","title":"T","price":1e308}]}`, 422, "products[0]"},
+		// Dates.
+		{"event 1900", "POST", "/v1/events", fx.write, jsonCT, `{"events":[` + hostileEvent("d1", `"u-d"`, "view", "", "1900-01-01T00:00:00Z") + `]}`, 422, "events[0].timestamp"},
+		{"event year 1", "POST", "/v1/events", fx.write, jsonCT, `{"events":[` + hostileEvent("d2", `"u-d"`, "view", "", "0001-01-01T00:00:01Z") + `]}`, 422, "events[0].timestamp"},
+		{"event far future", "POST", "/v1/events", fx.write, jsonCT, `{"events":[` + hostileEvent("d3", `"u-d"`, "view", "", "9999-01-01T00:00:00Z") + `]}`, 422, "events[0].timestamp"},
+		{"event timestamp garbage", "POST", "/v1/events", fx.write, jsonCT, `{"events":[` + hostileEvent("d4", `"u-d"`, "view", "", "yesterday") + `]}`, 400, ""},
+		// Unknown parameters.
+		{"unknown param colour", "GET", "/v1/search?q=milk&colour=red", fx.read, "", "", 400, "query"},
+		{"misspelt brands", "GET", "/v1/search?q=milk&brands=arla", fx.read, "", "", 400, "query"},
+		{"similar unknown param", "GET", "/v1/products/" + milk + "/similar?q=x", fx.read, "", "", 400, "query"},
+		{"product unknown param", "GET", "/v1/products/" + milk + "?debug=1", fx.read, "", "", 400, "query"},
+		// Nesting and lengths.
+		{"deep attributes", "POST", "/v1/products", fx.write, jsonCT, `{"products":[{"id":"h3","title":"T","attributes":{"a":{"b":{"c":{"d":{"e":1}}}}}}]}`, 422, "products[0]"},
+		{"long category", "GET", "/v1/search?q=milk&category=" + strings.Repeat("c", 300), fx.read, "", "", 422, "category"},
+		{"deep category", "GET", "/v1/search?q=milk&category=" + url.QueryEscape(strings.Repeat("a>", 20)+"a"), fx.read, "", "", 422, "category"},
+		// Go types never named.
+		{"wrong type", "POST", "/v1/rank", fx.read, jsonCT, `{"user_vector":"x"}`, 400, "user_vector"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fx.do(tc.method, tc.path, tc.key, tc.ctype, []byte(tc.body))
+			if r.status != tc.want {
+				t.Fatalf("%d, want %d: %s", r.status, tc.want, r.body)
+			}
+			var p problemBody
+			r.json(t, &p)
+			if tc.field != "" && !p.names(tc.field) {
+				t.Errorf("problem does not name %q: %s", tc.field, r.body)
+			}
+			if l := leaks(string(r.body)); l != "" {
+				t.Errorf("problem leaks %q: %s", l, r.body)
+			}
+		})
+	}
+}
+
+// A batch with hostile events stores its valid events and rejects the
+// others by index; nothing else in the batch is lost.
+func TestHostileEventBatchKeepsGoodEvents(t *testing.T) {
+	fx := newFixture(t)
+	now := time.Now().UTC().Format(time.RFC3339)
+	body := `{"events":[` + strings.Join([]string{
+		hostileEvent("ok1", `"batch-user"`, "view", "", now),
+		hostileEvent("bad1", `"batch-user"`, "rating", `,"value":1e308`, now),
+		hostileEvent("bad2", `"batch-user"`, "view", "", "1900-01-01T00:00:00Z"),
+		hostileEvent("bad3", `"evil\u0000"`, "view", "", now),
+		hostileEvent("ok2", `"batch-user"`, "rating", `,"value":4`, now),
+	}, ",") + `]}`
+	r := fx.do("POST", "/v1/events", fx.write, "application/json", []byte(body))
+	if r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	var res struct{ Results []struct{ ClientEventID, Status, Error string } }
+	r.json(t, &res)
+	want := []string{"accepted", "rejected", "rejected", "rejected", "accepted"}
+	for i, w := range want {
+		if res.Results[i].Status != w {
+			t.Errorf("event %d: %+v, want %s", i, res.Results[i], w)
+		}
+	}
+	if n := fx.count(`SELECT count(*) FROM events WHERE client_event_id IN ('ok1','ok2')`); n != 2 {
+		t.Errorf("%d valid events stored, want 2", n)
+	}
+	if n := fx.count(`SELECT count(*) FROM events WHERE value IS NOT NULL AND (value > 5 OR value < 1 OR value = 'Infinity'::float8)`); n != 0 {
+		t.Errorf("%d out-of-range ratings stored", n)
+	}
+	var weight float64
+	if err := fx.db.QueryRow(t.Context(), `SELECT weight FROM user_vectors WHERE user_id = 'batch-user'`).Scan(&weight); err != nil || weight > 100 {
+		t.Errorf("user vector weight %g (%v), want a small finite weight", weight, err)
+	}
+}
+
+// One impression the database refuses (a NUL in its user id, planted past
+// the boundary checks) is dropped alone: every other user's impressions of
+// the same batch are written.
+func TestImpressionWriterIsolatesRefusedRows(t *testing.T) {
+	fx := newFixture(t)
+	var served []string
+	for i := range 6 {
+		user := fmt.Sprintf("shopper-%d", i)
+		if i == 3 {
+			fx.api.QueueImpression(records.Impression{ID: "0190a5c4-7b2e-7c3d-8e4f-0123456789ab", UserID: "evil\x00",
+				Surface: records.SurfaceSimilar, ProductIDs: []string{milk}, ServedAt: time.Now()})
+		}
+		r := fx.get("/v1/products/"+milk+"/similar?k=3&user_id="+user, fx.read)
+		var b servedBody
+		r.json(t, &b)
+		if r.status != 200 || b.ImpressionID == "" {
+			t.Fatalf("similar: %d %s", r.status, r.body)
+		}
+		served = append(served, b.ImpressionID)
+	}
+	if err := fx.api.FlushImpressions(t.Context()); err != nil {
+		t.Fatalf("flush with one refused row: %v", err)
+	}
+	for i, id := range served {
+		if _, ok := fx.impression(id); !ok {
+			t.Errorf("impression %d of shopper-%d was lost with the refused row", i, i)
+		}
+	}
+	if n := fx.count(`SELECT count(*) FROM impressions`); n != len(served) {
+		t.Errorf("%d impressions written, want %d", n, len(served))
+	}
+}
