@@ -41,9 +41,10 @@ func newEvalPhotosCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "photos --photos FILE",
 		Short: "Accuracy of search by photo: is a product of the photo's class among the top 1 and 5?",
-		Long: `Encode each labelled photo with the configured image model and search the
-ingested products' image embeddings, as POST /v1/search/image does (the 5
-nearest). A photo is correct at k when one of the top k products has
+		Long: `Search the ingested products with each labelled photo through the served
+search by photo (the same use case and configuration as POST
+/v1/search/image: the configured image model, then the 5 nearest products by
+image embedding), as an anonymous shopper with no filter. A photo is correct at k when one of the top k products has
 attributes.fine_class_id equal to the photo's fine class id; coarse-class
 accuracy uses attributes.coarse_class_id. Random retrieval's accuracy (chance)
 is printed beside each figure.
@@ -80,7 +81,11 @@ func (a *app) runEvalPhotos(ctx context.Context, out io.Writer, o evalPhotosOpti
 	if !ok {
 		return errors.New("no image model loaded: set models.image and a positive fusion.image_weight")
 	}
-	rep, err := photos.Evaluate(ctx, svc.st, img, ps, photos.WithBatch(a.cfg.ORT.MaxBatch))
+	served, err := a.newServing(svc.st, svc.set)
+	if err != nil {
+		return err
+	}
+	rep, err := photos.Evaluate(ctx, svc.st, served, img.Key(), ps, photos.WithBatch(a.cfg.ORT.MaxBatch))
 	if err != nil {
 		return err
 	}

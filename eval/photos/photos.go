@@ -1,11 +1,12 @@
 // Package photos is the search-by-photo evaluation protocol behind
-// `vitrine eval photos`: labelled shop photos are encoded with the image
-// model and searched against the catalog's image embeddings, as POST
-// /v1/search/image does, and a photo counts as found at k when a product of
-// its class is among the k nearest. It owns the photos file format, the
-// scoring (accuracy@1, accuracy@5, MRR@5 per class granularity) and random
-// retrieval's chance beside each figure; reading the catalog and encoding go
-// through small interfaces, so it runs on any store and encoder.
+// `vitrine eval photos`: each labelled shop photo goes through the served
+// use case (serving.Service.SearchImage, what POST /v1/search/image runs:
+// the image model, then the nearest products by image embedding), and a
+// photo counts as found at k when a product of its class is among the k
+// nearest. It owns the photos file format, the scoring (accuracy@1,
+// accuracy@5, MRR@5 per class granularity) and random retrieval's chance
+// beside each figure; listing the catalog and searching go through small
+// interfaces (labels.Lister, ImageSearcher).
 package photos
 
 import (
@@ -18,12 +19,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/eval/labels"
 	"github.com/vitrinehq/vitrine/eval/metrics"
-	"github.com/vitrinehq/vitrine/records"
+	"github.com/vitrinehq/vitrine/serving"
 )
 
 // K is how deep search by photo looks: accuracy is reported at 1 and K.
@@ -158,18 +160,12 @@ type Report struct {
 	PerPhoto []Result `json:"per_photo"`
 }
 
-// Catalog is what the protocol reads: the products (for their class
-// labels) and the nearest products to an image embedding, the query POST
-// /v1/search/image runs.
-type Catalog interface {
-	labels.Lister
-	Nearest(ctx context.Context, q records.NearestQuery) ([]records.Neighbor, error)
-}
-
-// Encoder is the image model: its key names the embeddings searched.
-type Encoder interface {
-	Key() string
-	EncodeBatch(ctx context.Context, inputs [][]byte) ([][]float32, []error, error)
+// ImageSearcher is the served search-by-photo use case, what POST
+// /v1/search/image runs: the photo encoded by the image model, then the
+// nearest products by image embedding, hydrated. *serving.Service
+// satisfies it.
+type ImageSearcher interface {
+	SearchImage(ctx context.Context, req serving.ImageSearchRequest) (serving.ImageSearchResult, error)
 }
 
 type options struct{ batch int }
@@ -177,8 +173,9 @@ type options struct{ batch int }
 // Option configures Evaluate.
 type Option func(*options)
 
-// WithBatch encodes photos n at a time (default 32, the service's
-// ort.max_batch).
+// WithBatch searches photos n at a time, concurrently, so that the image
+// encoder's dynamic batcher gathers them into one model run as it does
+// concurrent API requests (default 32, the service's ort.max_batch).
 func WithBatch(n int) Option { return func(o *options) { o.batch = max(n, 1) } }
 
 // truth is which products carry each class.
@@ -205,15 +202,17 @@ func newTruth(products []catalog.Product) *truth {
 	return t
 }
 
-// Evaluate encodes the photos in batches, searches each one's K nearest
-// products by image embedding and scores the class of what comes back.
-func Evaluate(ctx context.Context, cat Catalog, img Encoder, photos []Photo, opts ...Option) (Report, error) {
+// Evaluate searches each photo's K nearest products through the served
+// use case, as an anonymous shopper with no filter, and scores the class
+// of what comes back. cat lists the products for their class labels;
+// model is the image model's key, for the report.
+func Evaluate(ctx context.Context, cat labels.Lister, s ImageSearcher, model string, photos []Photo, opts ...Option) (Report, error) {
 	o := options{batch: 32}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	start := time.Now()
-	rep := Report{Model: img.Key(), K: K}
+	rep := Report{Model: model, K: K}
 	products, err := labels.Products(ctx, cat)
 	if err != nil {
 		return rep, err
@@ -224,7 +223,7 @@ func Evaluate(ctx context.Context, cat Catalog, img Encoder, photos []Photo, opt
 		return rep, fmt.Errorf("%w: none of the %d products has attributes.%s: ingest a labelled catalog (demo/grocery/catalog.jsonl)", ErrUnlabelled, len(products), labels.FineClass)
 	}
 	for lo := 0; lo < len(photos); lo += o.batch {
-		rs, err := t.searchBatch(ctx, cat, img, photos[lo:min(lo+o.batch, len(photos))])
+		rs, err := t.searchBatch(ctx, s, model, photos[lo:min(lo+o.batch, len(photos))])
 		if err != nil {
 			return rep, err
 		}
@@ -235,9 +234,9 @@ func Evaluate(ctx context.Context, cat Catalog, img Encoder, photos []Photo, opt
 	return rep, nil
 }
 
-// searchBatch encodes a batch of photos, searches each and records its
-// queries for scoring.
-func (t *truth) searchBatch(ctx context.Context, cat Catalog, img Encoder, chunk []Photo) ([]Result, error) {
+// searchBatch reads a batch of photos, searches them concurrently and
+// records each one's queries for scoring, in the batch's order.
+func (t *truth) searchBatch(ctx context.Context, s ImageSearcher, model string, chunk []Photo) ([]Result, error) {
 	inputs := make([][]byte, len(chunk))
 	for i, p := range chunk {
 		var err error
@@ -245,36 +244,37 @@ func (t *truth) searchBatch(ctx context.Context, cat Catalog, img Encoder, chunk
 			return nil, fmt.Errorf("photo on line %d: %w", p.Line, err)
 		}
 	}
-	vecs, errs, err := img.EncodeBatch(ctx, inputs)
-	if err != nil {
-		return nil, fmt.Errorf("encode photos: %w", err)
+	found := make([][]string, len(chunk))
+	errs := make([]error, len(chunk))
+	var wg sync.WaitGroup
+	for i := range chunk {
+		wg.Go(func() {
+			res, err := s.SearchImage(ctx, serving.ImageSearchRequest{Image: inputs[i], K: K})
+			found[i], errs[i] = serving.IDs(res.Hits), err
+		})
 	}
+	wg.Wait()
 	out := make([]Result, 0, len(chunk))
 	for i, p := range chunk {
 		if errs[i] != nil {
 			return nil, fmt.Errorf("photo %s (line %d): %w", p.Path, p.Line, errs[i])
 		}
-		nn, err := cat.Nearest(ctx, records.NearestQuery{Model: img.Key(), Vector: vecs[i], K: K})
-		if err != nil {
-			return nil, err
+		if len(found[i]) == 0 {
+			return nil, fmt.Errorf("%w of %s: ingest the catalog with this image model", ErrNoEmbeddings, model)
 		}
-		if len(nn) == 0 {
-			return nil, fmt.Errorf("%w of %s: ingest the catalog with this image model", ErrNoEmbeddings, img.Key())
-		}
-		out = append(out, t.score(p, nn))
+		out = append(out, t.score(p, found[i]))
 	}
 	return out, nil
 }
 
 // score ranks one photo's neighbours against its classes.
-func (t *truth) score(p Photo, nn []records.Neighbor) Result {
-	r := Result{Path: p.Path, Fine: p.Fine, Coarse: p.Coarse}
-	for j, n := range nn {
-		r.Top = append(r.Top, n.ProductID)
-		if c, ok := t.fineOf[n.ProductID]; ok && c == p.Fine && r.FineRank == 0 {
+func (t *truth) score(p Photo, top []string) Result {
+	r := Result{Path: p.Path, Fine: p.Fine, Coarse: p.Coarse, Top: top}
+	for j, id := range top {
+		if c, ok := t.fineOf[id]; ok && c == p.Fine && r.FineRank == 0 {
 			r.FineRank = j + 1
 		}
-		if c, ok := t.coarseOf[n.ProductID]; ok && c == p.Coarse && r.CoarseRank == 0 {
+		if c, ok := t.coarseOf[id]; ok && c == p.Coarse && r.CoarseRank == 0 {
 			r.CoarseRank = j + 1
 		}
 	}

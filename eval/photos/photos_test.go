@@ -2,11 +2,13 @@ package photos
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/internal/testdb"
 	"github.com/vitrinehq/vitrine/internal/testenv"
+	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -126,8 +129,18 @@ func TestEvaluate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { enc.Close() })
+	text, err := extractors.Open(ctx, testenv.Runtime(t), testenv.Manifest(t, "glove-100d"), testenv.ModelDir(t), extractors.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { text.Close() })
+	// The served use case, wired as the server wires it.
+	svc, err := serving.New(serving.DepsFrom(st, text, enc))
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	empty, err := Evaluate(ctx, st, enc, []Photo{{Path: "x.jpg"}})
+	empty, err := Evaluate(ctx, st, svc, enc.Key(), []Photo{{Path: "x.jpg"}})
 	if !errors.Is(err, ErrUnlabelled) || empty.Products != 0 {
 		t.Fatalf("empty catalog: %+v, %v", empty, err)
 	}
@@ -159,7 +172,7 @@ func TestEvaluate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Evaluate(ctx, st, enc, photos, WithBatch(4))
+	rep, err := Evaluate(ctx, st, svc, enc.Key(), photos, WithBatch(4))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,5 +196,88 @@ func TestEvaluate(t *testing.T) {
 	var md strings.Builder
 	if err := Markdown(&md, rep); err != nil || !strings.Contains(md.String(), "| fine | 1.000 |") {
 		t.Errorf("Markdown (%v):\n%s", err, md.String())
+	}
+}
+
+// lister is an in-memory catalog of labelled products.
+type lister []catalog.Product
+
+func (l lister) ProductsAfter(_ context.Context, after string, limit int) ([]catalog.Product, error) {
+	var out []catalog.Product
+	for _, p := range l {
+		if p.ID > after && len(out) < limit {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// byPhoto answers each photo (by its bytes) with fixed hits, and insists
+// on what evaluation asks: K products, anonymously, with no filter.
+type byPhoto map[string][]string
+
+func (b byPhoto) SearchImage(_ context.Context, req serving.ImageSearchRequest) (serving.ImageSearchResult, error) {
+	if req.K != K || req.UserID != "" || !req.Filter.Empty() {
+		return serving.ImageSearchResult{}, fmt.Errorf("request %+v: want K=%d, anonymous, unfiltered", req, K)
+	}
+	ids, ok := b[string(req.Image)]
+	if !ok {
+		return serving.ImageSearchResult{}, serving.ErrNoImageModel
+	}
+	var hits []serving.Hit
+	for _, id := range ids {
+		hits = append(hits, serving.Hit{ID: id})
+	}
+	return serving.ImageSearchResult{Hits: hits}, nil
+}
+
+// TestEvaluateScoresServedHits scores what the searcher serves, in the
+// photos' order whatever the batch, and says why a search failed.
+func TestEvaluateScoresServedHits(t *testing.T) {
+	cat := lister{
+		{ID: "a1", Attributes: map[string]any{labels.FineClass: 1, labels.CoarseClass: 10}},
+		{ID: "a2", Attributes: map[string]any{labels.FineClass: 2, labels.CoarseClass: 10}},
+		{ID: "b1", Attributes: map[string]any{labels.FineClass: 3, labels.CoarseClass: 20}},
+	}
+	dir := t.TempDir()
+	photo := func(name string, fine, coarse int) Photo {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return Photo{Path: p, Fine: fine, Coarse: coarse}
+	}
+	photos := []Photo{photo("p1", 1, 10), photo("p2", 2, 10), photo("p3", 3, 20)}
+	s := byPhoto{"p1": {"a1", "b1"}, "p2": {"a1", "a2"}, "p3": {"a1", "a2"}}
+	for _, batch := range []int{1, 2, 32} {
+		rep, err := Evaluate(t.Context(), cat, s, "img@1", photos, WithBatch(batch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ranks [][2]int
+		for _, r := range rep.PerPhoto {
+			ranks = append(ranks, [2]int{r.FineRank, r.CoarseRank})
+		}
+		if want := [][2]int{{1, 1}, {2, 1}, {0, 0}}; !slices.Equal(ranks, want) {
+			t.Errorf("batch %d: fine and coarse ranks %v, want %v", batch, ranks, want)
+		}
+		if rep.Model != "img@1" || rep.Products != 3 || math.Abs(rep.Fine.At1-1.0/3) > 1e-9 || math.Abs(rep.Fine.MRR-0.5) > 1e-9 {
+			t.Errorf("batch %d: report %+v", batch, rep)
+		}
+	}
+	tests := []struct {
+		name string
+		s    byPhoto
+		want error
+	}{
+		{"search fails", byPhoto{"p1": {"a1"}, "p2": {"a1"}}, serving.ErrNoImageModel},
+		{"nothing found", byPhoto{"p1": {"a1"}, "p2": {"a1"}, "p3": nil}, ErrNoEmbeddings},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Evaluate(t.Context(), cat, tc.s, "img@1", photos); !errors.Is(err, tc.want) {
+				t.Errorf("error %v, want %v", err, tc.want)
+			}
+		})
 	}
 }
