@@ -1,29 +1,20 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vitrinehq/vitrine/extractors"
-	"github.com/vitrinehq/vitrine/extractors/onnx"
 	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/models/compare"
 	"github.com/vitrinehq/vitrine/models/quantize"
-	"github.com/vitrinehq/vitrine/ranking"
 )
 
 func newModelsQuantizeCmd(a *app) *cobra.Command {
@@ -179,35 +170,28 @@ of A's embeddings) that are also among B's K nearest, averaged.`,
 			if batch < 1 || k < 1 || runs < 1 {
 				return errors.New("--batch, --k and --runs must be positive")
 			}
-			ctx := cmd.Context()
-			var sides [2]*compareSide
+			var sides [2]compare.Model
 			for i, arg := range args {
 				m, dir, err := a.modelArg(arg)
 				if err != nil {
 					return err
 				}
-				sides[i] = &compareSide{m: m, dir: dir}
+				sides[i] = compare.Model{Manifest: m, Dir: dir}
 			}
-			if sides[0].m.Modality != sides[1].m.Modality {
-				return fmt.Errorf("%s is a %s model and %s a %s model: compare needs one modality",
-					sides[0].m.Key(), sides[0].m.Modality, sides[1].m.Key(), sides[1].m.Modality)
-			}
-			in, err := readCompareInputs(inputs, sides[0].m.Modality)
+			in, err := compare.ReadInputs(inputs, sides[0].Manifest.Modality)
 			if err != nil {
 				return err
 			}
-			if len(in.data) < 2 {
-				return fmt.Errorf("%s: %d inputs; compare needs at least 2", inputs, len(in.data))
-			}
-			rt, err := a.runtime(ctx)
+			rt, err := a.runtime(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer rt.Close()
-			if err := compareModels(ctx, rt, sides, in, batch, runs); err != nil {
+			c, err := compare.Run(cmd.Context(), rt, sides[0], sides[1], in, compare.WithBatch(batch), compare.WithRuns(runs), compare.WithK(k))
+			if err != nil {
 				return err
 			}
-			return printComparison(cmd.OutOrStdout(), sides, len(in.data), batch, runs, min(k, len(in.data)-1))
+			return printComparison(cmd.OutOrStdout(), c)
 		},
 	}
 	cmd.Flags().StringVar(&inputs, "inputs", "", "file of inputs: one text, or one image/audio path, per line (required)")
@@ -218,218 +202,23 @@ of A's embeddings) that are also among B's K nearest, averaged.`,
 	return cmd
 }
 
-// compareSide is one model under comparison.
-type compareSide struct {
-	m     models.Manifest
-	dir   string
-	enc   extractors.Encoder
-	size  int64
-	vecs  [][]float32
-	times []time.Duration
-}
-
-type compareInputs struct {
-	data  [][]byte
-	lines []int // line of FILE each input came from
-}
-
-func readCompareInputs(path string, mod models.Modality) (compareInputs, error) {
-	var in compareInputs
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return in, fmt.Errorf("inputs: %w", err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20) // long product descriptions
-	for line := 1; sc.Scan(); line++ {
-		s := strings.TrimSpace(sc.Text())
-		if s == "" {
-			continue
-		}
-		if mod == models.Text {
-			in.data = append(in.data, []byte(s))
-		} else {
-			p := s
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(filepath.Dir(path), p)
-			}
-			file, err := os.ReadFile(p)
-			if err != nil {
-				return in, fmt.Errorf("inputs %s:%d: %w", path, line, err)
-			}
-			in.data = append(in.data, file)
-		}
-		in.lines = append(in.lines, line)
-	}
-	if err := sc.Err(); err != nil {
-		return in, fmt.Errorf("inputs %s: %w", path, err)
-	}
-	return in, nil
-}
-
-// compareModels opens both models and times runs interleaved passes.
-// Inputs are read before any timing, so only encoding is measured
-// (preprocessing included, as the service pays it).
-func compareModels(ctx context.Context, rt *onnx.Runtime, sides [2]*compareSide, in compareInputs, batch, runs int) error {
-	o := extractors.Options{MaxBatch: batch}
-	for _, s := range sides {
-		st, err := os.Stat(filepath.Join(s.dir, s.m.Name, s.m.Version, s.m.Graph()))
-		if err != nil {
-			return fmt.Errorf("%s: %w (run `vitrine models fetch %s`)", s.m.Key(), err, s.m.Name)
-		}
-		s.size = st.Size()
-		if s.enc, err = extractors.Open(ctx, rt, s.m, s.dir, o); err != nil {
-			return err
-		}
-		defer s.enc.Close()
-		// Warm-up: ORT sizes its buffers on the first runs.
-		if _, err := s.encode(ctx, in.data[:min(batch, len(in.data))], in.lines); err != nil {
-			return err
-		}
-	}
-	for r := range runs {
-		order := []*compareSide{sides[0], sides[1]}
-		if r%2 == 1 {
-			slices.Reverse(order)
-		}
-		for _, s := range order {
-			start := time.Now()
-			vecs, err := s.encode(ctx, in.data, in.lines)
-			if err != nil {
-				return err
-			}
-			s.times = append(s.times, time.Since(start))
-			if s.vecs == nil {
-				s.vecs = vecs
-			}
-		}
-	}
-	return nil
-}
-
-func (s *compareSide) encode(ctx context.Context, data [][]byte, lines []int) ([][]float32, error) {
-	vecs, errs, err := s.enc.EncodeBatch(ctx, data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.m.Key(), err)
-	}
-	for i, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("%s: input on line %d: %w", s.m.Key(), lines[i], err)
-		}
-	}
-	return vecs, nil
-}
-
-func (s *compareSide) itemsPerSecond(n int) float64 {
-	ts := slices.Clone(s.times)
-	slices.Sort(ts)
-	return float64(n) / ts[len(ts)/2].Seconds()
-}
-
-func printComparison(w io.Writer, sides [2]*compareSide, n, batch, runs, k int) error {
-	a, b := sides[0], sides[1]
+func printComparison(w io.Writer, c compare.Comparison) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\tMODEL\tGRAPH\tSIZE\tITEMS/S")
-	for i, s := range sides {
-		fmt.Fprintf(tw, "%c\t%s\t%s\t%s\t%.1f\n", 'A'+i, s.m.Key(), s.m.Graph(), byteSize(s.size), s.itemsPerSecond(n))
+	for i, s := range []compare.Side{c.A, c.B} {
+		fmt.Fprintf(tw, "%c\t%s\t%s\t%s\t%.1f\n", 'A'+i, s.Manifest.Key(), s.Manifest.Graph(), byteSize(s.Size), s.ItemsPerSecond(c.Inputs))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nsize B/A:    %.3f\n", float64(b.size)/float64(a.size))
-	fmt.Fprintf(w, "speed B/A:   %.2f (items/s, median of %d passes over %d inputs, batch %d)\n",
-		b.itemsPerSecond(n)/a.itemsPerSecond(n), runs, n, batch)
-	if a.m.Dim == b.m.Dim {
-		mean, lo := agreement(a.vecs, b.vecs)
-		fmt.Fprintf(w, "cosine A,B:  mean %.5f  min %.5f (%d inputs)\n", mean, lo, n)
+	fmt.Fprintf(w, "\nsize B/A:    %.3f\n", c.SizeRatio())
+	fmt.Fprintf(w, "speed B/A:   %.2f (items/s, median of %d passes over %d inputs, batch %d)\n", c.SpeedRatio(), c.Runs, c.Inputs, c.Batch)
+	if c.SameDim {
+		fmt.Fprintf(w, "cosine A,B:  mean %.5f  min %.5f (%d inputs)\n", c.CosMean, c.CosMin, c.Inputs)
 	} else {
-		fmt.Fprintf(w, "cosine A,B:  n/a (%d and %d dimensions)\n", a.m.Dim, b.m.Dim)
+		fmt.Fprintf(w, "cosine A,B:  n/a (%d and %d dimensions)\n", c.A.Manifest.Dim, c.B.Manifest.Dim)
 	}
 	_, err := fmt.Fprintf(w, "recall@%d:   %.3f (B's %d nearest neighbours of each input among the other %d vs A's)\n",
-		k, overlap(neighbours(a.vecs, k), neighbours(b.vecs, k)), k, n-1)
+		c.K, c.Recall, c.K, c.Inputs-1)
 	return err
-}
-
-// agreement is the mean and minimum cosine between paired vectors.
-func agreement(a, b [][]float32) (mean, lo float64) {
-	lo = 1
-	for i := range a {
-		c := ranking.Cosine(a[i], b[i])
-		mean += c
-		lo = min(lo, c)
-	}
-	return mean / float64(len(a)), lo
-}
-
-// neighbours returns, for each vector, the indices of its k most similar
-// other vectors by cosine, most similar first (ties by index, so the
-// result is deterministic). Queries are split across the CPUs: the scan
-// is n² dot products.
-func neighbours(vecs [][]float32, k int) [][]int {
-	unit := make([][]float32, len(vecs))
-	for i, v := range vecs {
-		var sq float64
-		for _, x := range v {
-			sq += float64(x) * float64(x)
-		}
-		u := make([]float32, len(v))
-		if sq > 0 {
-			inv := 1 / math.Sqrt(sq)
-			for j, x := range v {
-				u[j] = float32(float64(x) * inv)
-			}
-		}
-		unit[i] = u
-	}
-	out := make([][]int, len(vecs))
-	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
-	for wk := range workers {
-		wg.Go(func() {
-			sims := make([]float32, len(unit))
-			idx := make([]int, 0, len(unit))
-			for q := wk; q < len(unit); q += workers {
-				idx = idx[:0]
-				for j, u := range unit {
-					if j == q {
-						continue
-					}
-					var d float32
-					for x := range u {
-						d += u[x] * unit[q][x]
-					}
-					sims[j] = d
-					idx = append(idx, j)
-				}
-				slices.SortFunc(idx, func(x, y int) int {
-					if sims[x] != sims[y] {
-						if sims[x] > sims[y] {
-							return -1
-						}
-						return 1
-					}
-					return x - y
-				})
-				out[q] = slices.Clone(idx[:k])
-			}
-		})
-	}
-	wg.Wait()
-	return out
-}
-
-// overlap is the mean share of a's neighbours of each query that are also
-// among b's.
-func overlap(a, b [][]int) float64 {
-	var sum float64
-	for q := range a {
-		hit := 0
-		for _, j := range b[q] {
-			if slices.Contains(a[q], j) {
-				hit++
-			}
-		}
-		sum += float64(hit) / float64(len(a[q]))
-	}
-	return sum / float64(len(a))
 }
