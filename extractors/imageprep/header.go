@@ -82,7 +82,9 @@ func ParseHeader(data []byte) (Header, error) {
 			return Header{}, fmt.Errorf("%w: %s", ErrUnsupportedFormat, m.name)
 		}
 	}
-	return Header{}, fmt.Errorf("%w: unrecognised magic bytes % x", ErrUnsupportedFormat, data[:min(len(data), 8)])
+	// The bytes themselves are not quoted: they may be the start of a file
+	// or an internal response that a client must not read through us.
+	return Header{}, fmt.Errorf("%w: not JPEG, PNG or WebP", ErrUnsupportedFormat)
 }
 
 // hasPrefixOrIsPrefix reports whether data starts with magic, or is a

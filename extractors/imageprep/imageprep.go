@@ -214,6 +214,9 @@ func (p *Preparer) Inspect(data []byte) (Header, error) {
 	if err := checkStructure(h, data); err != nil {
 		return Header{}, err
 	}
+	if err := checkDecodeBudget(h, data); err != nil {
+		return Header{}, err
+	}
 	return h, nil
 }
 
