@@ -1,0 +1,139 @@
+package lexical
+
+import (
+	"math"
+
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
+)
+
+// filter is a catalog.Filter compiled against the index's interned names,
+// checked per matching doc inside the traversal.
+type filter struct {
+	none       bool // a named category or brand the index has never seen
+	cats       []uint32
+	brands     map[int32]bool
+	minP, maxP float64
+	attrs      map[string]any
+	exclude    map[uint32]bool
+}
+
+func (ix *Index) compile(f catalog.Filter) filter {
+	out := filter{minP: math.Inf(-1), maxP: math.Inf(1), attrs: f.Attributes}
+	for _, c := range f.Category {
+		id, ok := ix.cats[c]
+		if !ok {
+			out.none = true
+		}
+		out.cats = append(out.cats, id)
+	}
+	if len(f.Brands) > 0 {
+		out.brands = map[int32]bool{}
+		for _, b := range f.Brands {
+			if id, ok := ix.brands[b]; ok {
+				out.brands[int32(id)] = true
+			}
+		}
+		out.none = out.none || len(out.brands) == 0
+	}
+	if f.MinPrice != nil {
+		out.minP = *f.MinPrice
+	}
+	if f.MaxPrice != nil {
+		out.maxP = *f.MaxPrice
+	}
+	if len(f.Exclude) > 0 {
+		out.exclude = map[uint32]bool{}
+		for _, id := range f.Exclude {
+			if d, ok := ix.ids[id]; ok {
+				out.exclude[d] = true
+			}
+		}
+	}
+	return out
+}
+
+// ok reports whether a doc passes the filter (with SQL's semantics: a
+// product without a price fails any price bound).
+func (f *filter) ok(ix *Index, id uint32) bool {
+	d := &ix.docs[id]
+	if len(f.cats) > len(d.cats) {
+		return false
+	}
+	for i, c := range f.cats {
+		if d.cats[i] != c {
+			return false
+		}
+	}
+	if f.brands != nil && !f.brands[d.brand] {
+		return false
+	}
+	if (!math.IsInf(f.minP, -1) || !math.IsInf(f.maxP, 1)) && !(d.price >= f.minP && d.price <= f.maxP) {
+		return false
+	}
+	if f.exclude[id] {
+		return false
+	}
+	for k, v := range f.attrs {
+		hv, ok := d.attrs[k]
+		if !ok || !attrsContain(hv, v) {
+			return false
+		}
+	}
+	return true
+}
+
+// priceBands are the facet's price buckets (upper bounds, exclusive), as
+// the store has always counted them.
+var priceBands = [...]struct {
+	name  string
+	below float64
+}{{"0-10", 10}, {"10-25", 25}, {"25-50", 50}, {"50-100", 100}, {"100+", math.Inf(1)}, {"unknown", math.NaN()}}
+
+func priceBand(p float64) int {
+	if math.IsNaN(p) {
+		return len(priceBands) - 1
+	}
+	for i, b := range priceBands[:len(priceBands)-1] {
+		if p < b.below {
+			return i
+		}
+	}
+	return len(priceBands) - 2
+}
+
+// count adds a match to the total and, when asked, the facets.
+func (s *search) count(id uint32) {
+	s.total++
+	if s.catN == nil {
+		return
+	}
+	d := &s.ix.docs[id]
+	if len(d.cats) > 0 {
+		s.catN[d.cats[0]]++
+	}
+	if d.brand >= 0 {
+		s.brandN[d.brand]++
+	}
+	s.priceN[priceBand(d.price)]++
+}
+
+func (s *search) facets() records.Facets {
+	f := records.Facets{Category: map[string]int{}, Brand: map[string]int{}, Price: map[string]int{}}
+	for i, n := range s.catN {
+		if n > 0 && s.ix.catNames[i] != "" {
+			f.Category[s.ix.catNames[i]] = int(n)
+		}
+	}
+	for i, n := range s.brandN {
+		if n > 0 {
+			f.Brand[s.ix.brandNames[i]] = int(n)
+		}
+	}
+	for i, n := range s.priceN {
+		if n > 0 {
+			f.Price[priceBands[i].name] = int(n)
+		}
+	}
+	return f
+}

@@ -1,0 +1,323 @@
+package lexical
+
+import (
+	"container/heap"
+	"errors"
+	"math"
+	"slices"
+
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
+)
+
+// Errors of the index.
+var (
+	// ErrConfig is wrapped by New for weights or bonuses out of range.
+	ErrConfig = errors.New("lexical: invalid configuration")
+	// ErrK is returned by Search for k outside 1..records.MaxK.
+	ErrK = errors.New("lexical: k out of range")
+)
+
+// Match says which products a query matched.
+type Match string
+
+// Match modes: every query word (the normal case), or, when no product
+// has them all, any of them (ranked by how many they hold).
+const (
+	MatchAll Match = "all"
+	MatchAny Match = "any"
+)
+
+// Query is one lexical search.
+type Query struct {
+	Text   string
+	K      int
+	Filter catalog.Filter
+	// Facets asks for the facet counts of the match set.
+	Facets bool
+}
+
+// Result is a lexical search's answer.
+type Result struct {
+	// Hits are the best K matches, best first.
+	Hits []records.Scored
+	// Total is the number of products that match the query and filter.
+	Total int
+	// Facets count the match set (when asked for).
+	Facets records.Facets
+	// Scored is how many documents were scored: the rest of the Total
+	// were skipped by block-max pruning.
+	Scored int
+	Match  Match
+}
+
+// cursor walks one query term's postings.
+type cursor struct {
+	p   *posting
+	idf float64
+	i   int
+}
+
+// block is the block-max bound of the cursor's postings between doc ids
+// lo and hi, from its current position.
+func (c *cursor) bound(lo, hi uint32) float64 {
+	docs := c.p.docs
+	var m float32
+	for b := c.i / blockSize; b < len(c.p.blockMax); b++ {
+		first := docs[b*blockSize]
+		last := docs[min((b+1)*blockSize, len(docs))-1]
+		if first > hi {
+			break
+		}
+		if last >= lo {
+			m = max(m, c.p.blockMax[b])
+		}
+	}
+	return c.idf * float64(m)
+}
+
+// seek moves to the first posting at or after doc id d; false past the end.
+func (c *cursor) seek(d uint32) bool {
+	docs := c.p.docs
+	if c.i < len(docs) && docs[c.i] >= d {
+		return true
+	}
+	// Gallop, then binary search.
+	step := 1
+	lo := c.i
+	hi := c.i + step
+	for hi < len(docs) && docs[hi] < d {
+		lo = hi
+		step *= 2
+		hi = lo + step
+	}
+	hi = min(hi, len(docs))
+	j, _ := slices.BinarySearch(docs[lo:hi], d)
+	c.i = lo + j
+	return c.i < len(docs)
+}
+
+// Search returns the top k live products for a query.
+func (ix *Index) Search(q Query) (Result, error) {
+	if q.K < 1 || q.K > records.MaxK {
+		return Result{}, ErrK
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	s := ix.newSearch(q)
+	res := Result{Match: MatchAll}
+	switch {
+	case len(s.words) == 0 || s.filter.none:
+	case len(s.curs) == len(s.words):
+		s.all()
+	}
+	if s.total == 0 && len(s.curs) > 0 && (len(s.words) > 1 || len(s.curs) < len(s.words)) {
+		res.Match = MatchAny
+		s = ix.newSearch(q)
+		s.any()
+	}
+	res.Total, res.Scored = s.total, s.scored
+	res.Hits = s.hits()
+	if q.Facets {
+		res.Facets = s.facets()
+	}
+	return res, nil
+}
+
+// search is the state of one traversal.
+type search struct {
+	ix     *Index
+	words  []uint32 // query term ids in query order, unknown words left out
+	curs   []*cursor
+	filter filter
+	k      int
+	top    topK
+	total  int
+	scored int
+	// counts of the match set for facets (nil: not asked).
+	catN, brandN []int32
+	priceN       [len(priceBands)]int32
+	bonus        float64 // the largest title bonus factor a doc can get
+}
+
+func (ix *Index) newSearch(q Query) *search {
+	s := &search{ix: ix, k: q.K, filter: ix.compile(q.Filter), bonus: 1}
+	seen := map[uint32]bool{}
+	for _, t := range ix.cfg.analyzer.Terms(q.Text) {
+		tid, ok := ix.terms[t]
+		if !ok {
+			s.words = append(s.words, math.MaxUint32)
+			continue
+		}
+		s.words = append(s.words, tid)
+		if seen[tid] || len(ix.post[tid].docs) == 0 {
+			continue
+		}
+		seen[tid] = true
+		df := float64(len(ix.post[tid].docs))
+		idf := math.Log(1 + (float64(ix.live)-df+0.5)/(df+0.5))
+		s.curs = append(s.curs, &cursor{p: ix.post[tid], idf: idf})
+	}
+	if len(s.words) > 1 {
+		s.bonus = max(ix.cfg.phrase, ix.cfg.inTitle)
+	}
+	if q.Facets {
+		s.catN = make([]int32, len(ix.catNames))
+		s.brandN = make([]int32, len(ix.brandNames))
+	}
+	return s
+}
+
+// all walks the products holding every query term, rarest term first,
+// one block of it at a time: each match is counted (and its facets), but
+// only a block whose block-max bound can beat the k-th best score is
+// scored.
+func (s *search) all() {
+	slices.SortFunc(s.curs, func(a, b *cursor) int { return len(a.p.docs) - len(b.p.docs) })
+	lead, rest := s.curs[0], s.curs[1:]
+	for b := 0; b < len(lead.p.blockMax); b++ {
+		from, to := b*blockSize, min((b+1)*blockSize, len(lead.p.docs))
+		lo, hi := lead.p.docs[from], lead.p.docs[to-1]
+		bound := lead.idf * float64(lead.p.blockMax[b])
+		for _, c := range rest {
+			bound += c.bound(lo, hi)
+		}
+		// Every match is visited (the total and the facets count them
+		// all); only the scoring is skipped.
+		score := s.top.Len() < s.k || bound*s.bonus > s.top.min()
+	docs:
+		for i := from; i < to; i++ {
+			d := lead.p.docs[i]
+			lead.i = i
+			for _, c := range rest {
+				if !c.seek(d) {
+					return
+				}
+				if c.p.docs[c.i] != d {
+					continue docs
+				}
+			}
+			if !s.filter.ok(s.ix, d) {
+				continue
+			}
+			s.count(d)
+			if score {
+				s.offer(d, 1)
+			}
+		}
+	}
+}
+
+// any walks the products holding at least one query term (document at a
+// time over all cursors), scoring a product by its terms times the share
+// of query words it holds, so products with more of the words rank first.
+func (s *search) any() {
+	n := float64(len(s.words))
+	for {
+		d := uint32(math.MaxUint32)
+		for _, c := range s.curs {
+			if c.i < len(c.p.docs) {
+				d = min(d, c.p.docs[c.i])
+			}
+		}
+		if d == math.MaxUint32 {
+			return
+		}
+		if s.filter.ok(s.ix, d) {
+			s.count(d)
+			bound, m := 0.0, 0
+			for _, c := range s.curs {
+				if c.i < len(c.p.docs) && c.p.docs[c.i] == d {
+					bound += c.idf * float64(c.p.blockMax[c.i/blockSize])
+					m++
+				}
+			}
+			coord := float64(m) / n
+			if s.top.Len() < s.k || bound*coord*s.bonus > s.top.min() {
+				s.offer(d, coord)
+			}
+		}
+		for _, c := range s.curs {
+			if c.i < len(c.p.docs) && c.p.docs[c.i] == d {
+				c.i++
+			}
+		}
+	}
+}
+
+// offer scores a doc the cursors are positioned on and keeps it if it is
+// among the best k.
+func (s *search) offer(d uint32, coord float64) {
+	s.scored++
+	var sc float64
+	for _, c := range s.curs {
+		if c.i < len(c.p.docs) && c.p.docs[c.i] == d {
+			sc += c.idf * float64(c.p.w[c.i])
+		}
+	}
+	sc *= coord * s.titleBonus(d)
+	if s.top.Len() < s.k {
+		heap.Push(&s.top, hit{d, sc})
+	} else if sc > s.top.min() {
+		s.top[0] = hit{d, sc}
+		heap.Fix(&s.top, 0)
+	}
+}
+
+// titleBonus is the factor for a title that holds the query words as a
+// phrase (in order, adjacent) or all of them anywhere.
+func (s *search) titleBonus(d uint32) float64 {
+	if len(s.words) < 2 {
+		return 1
+	}
+	title := s.ix.docs[d].title
+	for i := 0; i+len(s.words) <= len(title); i++ {
+		if slices.Equal(title[i:i+len(s.words)], s.words) {
+			return s.ix.cfg.phrase
+		}
+	}
+	for _, w := range s.words {
+		if !slices.Contains(title, w) {
+			return 1
+		}
+	}
+	return s.ix.cfg.inTitle
+}
+
+func (s *search) hits() []records.Scored {
+	hs := slices.Clone(s.top)
+	slices.SortFunc(hs, func(a, b hit) int {
+		if a.better(b) {
+			return -1
+		}
+		return 1
+	})
+	out := make([]records.Scored, len(hs))
+	for i, h := range hs {
+		out[i] = records.Scored{ProductID: s.ix.docs[h.doc].id, Score: h.score}
+	}
+	return out
+}
+
+// hit is one scored doc; topK is a min-heap of the best k (worst on top).
+// Equal scores keep the older doc id.
+type hit struct {
+	doc   uint32
+	score float64
+}
+
+func (a hit) better(b hit) bool { return a.score > b.score || a.score == b.score && a.doc < b.doc }
+
+type topK []hit
+
+func (h topK) Len() int           { return len(h) }
+func (h topK) Less(i, j int) bool { return h[j].better(h[i]) }
+func (h topK) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *topK) Push(x any)        { *h = append(*h, x.(hit)) }
+func (h *topK) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+func (h topK) min() float64 { return h[0].score }
