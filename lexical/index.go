@@ -51,10 +51,10 @@ type Index struct {
 }
 
 type posting struct {
-	docs     []uint32  // ascending doc ids
-	w        []float32 // BM25F term weight of each doc, before idf
+	docs     []uint32           // ascending doc ids
+	w        []float32          // BM25F term weight of each doc, before idf
 	tf       [][numFields]uint8 // per-field term frequency (capped at 255), to reweigh
-	blockMax []float32 // the largest w of each blockSize postings
+	blockMax []float32          // the largest w of each blockSize postings
 }
 
 type doc struct {

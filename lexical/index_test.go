@@ -56,13 +56,13 @@ func ptr(f float64) *float64 { return &f }
 func TestSearch(t *testing.T) {
 	ix := loadSmall(t)
 	cases := []struct {
-		name   string
-		q      string
-		f      catalog.Filter
-		first  string   // the best hit
-		want   []string // exactly these hits, in any order (nil: not checked)
-		total  int
-		match  Match
+		name  string
+		q     string
+		f     catalog.Filter
+		first string   // the best hit
+		want  []string // exactly these hits, in any order (nil: not checked)
+		total int
+		match Match
 	}{
 		{name: "all words beat a description mention", q: "organic bananas", first: "banana", want: []string{"banana", "soy"}, total: 2, match: MatchAll},
 		{name: "title outranks description", q: "ginger", first: "ginger", want: []string{"ginger", "juice"}, total: 2, match: MatchAll},
