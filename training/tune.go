@@ -27,13 +27,6 @@ const minTuneUsers = 50
 // tuneK is the list length the blend is tuned for (NDCG@10).
 const tuneK = 10
 
-// Blend sources, as the API names them (recommend's names).
-const (
-	SourceCF         = recommend.SourceCollaborative
-	SourceContent    = recommend.SourceContent
-	SourcePopularity = recommend.SourcePopularity
-)
-
 // tuneBlend holds out one interaction per user, fits the method on the rest
 // and picks the blend weights of collaborative, content and popularity
 // scores that maximise NDCG@10 of the held-out items, each user's
