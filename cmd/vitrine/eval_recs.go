@@ -52,7 +52,8 @@ collaborative score of the als model training serves, log1p popularity and,
 with --content, content cosine, z-normalised over the candidates the API
 retrieves (max(3K, 30) per source, half as many popular) and weighted by
 weights tuned on the validation part as 'vitrine train' tunes them, or the
-configured server.*_weight when fewer than 50 validation users exist.
+configured server.*_weight when fewer than 50 validation users exist; items
+outside the candidates rank below them, tied (which is what its AUC sees).
 With --content the items must be products ingested into Vitrine: the content
 method scores them by cosine between the fused product vectors of the active
 space and the sum of the user's training items' unit vectors. Metrics:
