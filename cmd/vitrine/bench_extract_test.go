@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vitrinehq/vitrine/bench/throughput"
 	"github.com/vitrinehq/vitrine/internal/testenv"
 )
 
@@ -41,7 +42,7 @@ func TestBenchExtract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep extractReport
+	var rep throughput.ExtractReport
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatalf("JSON report: %v\n%s", err, b)
 	}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vitrinehq/vitrine/bench/throughput"
 	"github.com/vitrinehq/vitrine/internal/config"
@@ -32,7 +31,7 @@ const benchCatalogSize = 1024
 // product's inputs through every model of the space. Their ratio is the
 // share of ingest throughput left after everything outside the models:
 // parsing, hashing, media reads, database round trips and fusion. The
-// measuring code is package eval/throughput's, shared with `vitrine bench
+// measuring code is package bench/throughput's, shared with `vitrine bench
 // ingest`.
 //
 //	go test ./cmd/vitrine/ -run '^$' -bench BenchmarkIngest -benchtime 3x
@@ -168,7 +167,7 @@ func TestBenchIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep ingestReport
+	var rep throughput.IngestReport
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatalf("JSON report: %v\n%s", err, b)
 	}
@@ -214,17 +213,5 @@ func TestBenchIngest(t *testing.T) {
 		if code == 0 || !strings.Contains(txt, c.want) {
 			t.Errorf("bench ingest %v: exit %d, want non-zero and a message naming %s:\n%s", c.args, code, c.want, txt)
 		}
-	}
-}
-
-func TestQuarterRates(t *testing.T) {
-	s := time.Second
-	marks := []ingestMark{{25, s}, {50, 2 * s}, {75, 3 * s}, {100, 5 * s}}
-	first, last := quarterRates(marks, 100)
-	if first != 25 || last != 12.5 {
-		t.Errorf("quarter rates %v, %v: want 25 and 12.5", first, last)
-	}
-	if f, l := quarterRates(nil, 10); f != 0 || l != 0 {
-		t.Errorf("no marks: %v, %v", f, l)
 	}
 }
