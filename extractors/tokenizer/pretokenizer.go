@@ -318,6 +318,12 @@ type span struct {
 }
 
 func (p *regexSplit) split(dst []string, s string) []string {
+	return p.behavior.apply(dst, s, p.spans(s))
+}
+
+// spans cuts s into the pattern's matches (delimiters, unless inverted)
+// and the text between them, in order.
+func (p *regexSplit) spans(s string) []span {
 	var matches [][]int
 	if p.re != nil {
 		matches = p.re.FindAllStringIndex(s, -1)
@@ -346,7 +352,12 @@ func (p *regexSplit) split(dst []string, s string) []string {
 	if prev < len(s) {
 		spans = append(spans, span{prev, len(s), p.invert})
 	}
-	switch p.behavior {
+	return spans
+}
+
+// apply emits the pieces of s that spans make under the behaviour.
+func (behavior splitBehavior) apply(dst []string, s string, spans []span) []string {
+	switch behavior {
 	case splitRemoved:
 		for _, sp := range spans {
 			if !sp.delim {

@@ -183,7 +183,20 @@ func FromJSON(data []byte, opts ...Option) (*Tokenizer, error) {
 	if t.post, err = buildPostProcessor(f.PostProcessor); err != nil {
 		return nil, err
 	}
+	if err := t.buildVocab(f); err != nil {
+		return nil, err
+	}
+	t.setTruncation(f, set)
+	if err := t.setPadding(f, set); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
 
+// buildVocab merges the model's vocabulary with the added tokens, builds
+// the id -> token table and checks the post-processor's special ids
+// against it.
+func (t *Tokenizer) buildVocab(f fileJSON) error {
 	t.tokens = make(map[string]int64, len(t.model.vocab())+len(f.AddedTokens))
 	for tok, id := range t.model.vocab() {
 		t.tokens[tok] = int64(id)
@@ -191,7 +204,7 @@ func FromJSON(data []byte, opts ...Option) (*Tokenizer, error) {
 	var raw, normalized []addedToken
 	for _, at := range f.AddedTokens {
 		if at.Content == "" || at.ID < 0 {
-			return nil, invalidf("added token %q with id %d", at.Content, at.ID)
+			return invalidf("added token %q with id %d", at.Content, at.ID)
 		}
 		t.tokens[at.Content] = at.ID
 		tok := addedToken{content: at.Content, id: at.ID, lstrip: at.LStrip, rstrip: at.RStrip, singleWord: at.SingleWord}
@@ -215,7 +228,7 @@ func FromJSON(data []byte, opts ...Option) (*Tokenizer, error) {
 	if t.vocabSize > maxVocabID {
 		// The id -> token table is dense; a stray huge id would make it
 		// gigabytes. Real vocabularies stay far below this.
-		return nil, invalidf("token id %d is implausibly large", t.vocabSize-1)
+		return invalidf("token id %d is implausibly large", t.vocabSize-1)
 	}
 	t.idTokens = make([]string, t.vocabSize)
 	for tok, id := range t.tokens {
@@ -227,12 +240,18 @@ func FromJSON(data []byte, opts ...Option) (*Tokenizer, error) {
 				// An id past the vocabulary would index past the model's
 				// embedding table at inference time.
 				if id < 0 || id >= int64(t.vocabSize) {
-					return nil, invalidf("post_processor special token id %d outside vocab of %d", id, t.vocabSize)
+					return invalidf("post_processor special token id %d outside vocab of %d", id, t.vocabSize)
 				}
 			}
 		}
 	}
 
+	return nil
+}
+
+// setTruncation reads the file's truncation section; WithMaxLength
+// overrides its length.
+func (t *Tokenizer) setTruncation(f fileJSON, set settings) {
 	if f.Truncation != nil {
 		t.maxLength = f.Truncation.MaxLength
 		t.truncLeft = f.Truncation.Direction == "Left"
@@ -247,11 +266,16 @@ func FromJSON(data []byte, opts ...Option) (*Tokenizer, error) {
 		t.maxLength = max(*set.maxLength, 0)
 	}
 
+}
+
+// setPadding picks the pad id (WithPadToken, else the file's padding
+// section, else a conventional pad token, else 0) and the padding side.
+func (t *Tokenizer) setPadding(f fileJSON, set settings) error {
 	switch {
 	case set.padToken != "":
 		id, ok := t.tokens[set.padToken]
 		if !ok {
-			return nil, invalidf("pad token %q not in vocab", set.padToken)
+			return invalidf("pad token %q not in vocab", set.padToken)
 		}
 		t.padID = id
 	case f.Padding != nil && f.Padding.PadID != nil:
@@ -271,9 +295,9 @@ func FromJSON(data []byte, opts ...Option) (*Tokenizer, error) {
 		t.padLeft = f.Padding.Direction == "Left"
 	}
 	if t.padID < 0 || t.padID >= int64(t.vocabSize) {
-		return nil, invalidf("pad id %d outside vocab of %d", t.padID, t.vocabSize)
+		return invalidf("pad id %d outside vocab of %d", t.padID, t.vocabSize)
 	}
-	return t, nil
+	return nil
 }
 
 // VocabSize is one more than the largest id the tokenizer can emit.
