@@ -137,3 +137,16 @@ func (s *search) facets() records.Facets {
 	}
 	return f
 }
+
+// FacetsOf counts the given live products (unknown ids are left out).
+func (ix *Index) FacetsOf(ids []string) records.Facets {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	s := &search{ix: ix, catN: make([]int32, len(ix.catNames)), brandN: make([]int32, len(ix.brandNames))}
+	for _, id := range ids {
+		if d, ok := ix.ids[id]; ok {
+			s.count(d)
+		}
+	}
+	return s.facets()
+}
