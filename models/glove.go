@@ -54,141 +54,109 @@ type winkEntry struct {
 // the published file, vectors of words that will not be kept are skipped
 // without parsing their numbers.
 func parseWink(ctx context.Context, r io.Reader, vocabSize int) (*gloveTable, error) {
-	s := &jsonScanner{r: r, buf: make([]byte, 1<<20)}
-	if err := s.expect('{'); err != nil {
+	p := &winkParser{ctx: ctx, s: &jsonScanner{r: r, buf: make([]byte, 1<<20)}, vocabSize: vocabSize,
+		normIdx: -1, wordIdx: -1, row: make([]float32, 0, 128)}
+	if err := p.s.members("", "key", p.field); err != nil {
 		return nil, err
 	}
-	dim, normIdx, wordIdx := 0, -1, -1
-	var words []string
-	var keep map[string]bool
-	var entries []winkEntry
-	var vecs, unk []float32
-	row := make([]float32, 0, 128)
-	nvec := 0
-	for first := true; ; first = false {
-		c, err := s.nonWS()
+	return selectGlove(p.dim, p.words, p.keep, p.entries, p.vecs, p.unk, vocabSize)
+}
+
+// winkParser is parseWink's state: the header fields read so far and the
+// kept vectors.
+type winkParser struct {
+	ctx                   context.Context
+	s                     *jsonScanner
+	vocabSize             int
+	dim, normIdx, wordIdx int
+	words                 []string
+	keep                  map[string]bool
+	entries               []winkEntry
+	vecs, unk, row        []float32
+	nvec                  int
+}
+
+// field reads the value of one top-level key.
+func (p *winkParser) field(key string) error {
+	var err error
+	switch key {
+	case "dimensions", "l2NormIndex", "wordIndex":
+		v, err := p.s.readInt()
 		if err != nil {
-			return nil, err
-		}
-		if c == '}' && first {
-			break
-		}
-		if c != '"' {
-			return nil, s.errorf("want a key, got %q", c)
-		}
-		key, err := s.readString()
-		if err != nil {
-			return nil, err
-		}
-		if err := s.expect(':'); err != nil {
-			return nil, err
+			return fmt.Errorf("%s: %w", key, err)
 		}
 		switch key {
-		case "dimensions", "l2NormIndex", "wordIndex":
-			v, err := s.readInt()
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", key, err)
-			}
-			switch key {
-			case "dimensions":
-				dim = v
-			case "l2NormIndex":
-				normIdx = v
-			case "wordIndex":
-				wordIdx = v
-			}
-		case "words":
-			if words, err = s.readStrings(); err != nil {
-				return nil, fmt.Errorf("words: %w", err)
-			}
-		case "unkVector":
-			if unk, err = s.readFloats(nil); err != nil {
-				return nil, fmt.Errorf("unkVector: %w", err)
-			}
-		case "vectors":
-			if dim <= 0 {
-				return nil, errors.New(`"dimensions" must come before "vectors"`)
-			}
-			if wordIdx < 0 {
-				wordIdx = max(dim, normIdx) + 1
-			}
-			if words != nil {
-				keep = map[string]bool{}
-				for _, w := range words {
-					if len(keep) == vocabSize {
-						break
-					}
-					if WordLevelReachable(w) {
-						keep[w] = true
-					}
-				}
-			}
-			if err := s.expect('{'); err != nil {
-				return nil, err
-			}
-			for firstVec := true; ; firstVec = false {
-				c, err := s.nonWS()
-				if err != nil {
-					return nil, err
-				}
-				if c == '}' && firstVec {
-					break
-				}
-				if c != '"' {
-					return nil, s.errorf("vectors: want a word, got %q", c)
-				}
-				w, err := s.readString()
-				if err != nil {
-					return nil, err
-				}
-				if err := s.expect(':'); err != nil {
-					return nil, err
-				}
-				if nvec++; nvec%8192 == 0 && ctx.Err() != nil {
-					return nil, ctx.Err()
-				}
-				if keep != nil && !keep[w] {
-					if err := s.skipArray(); err != nil {
-						return nil, fmt.Errorf("vectors[%q]: %w", w, err)
-					}
-				} else {
-					if row, err = s.readFloats(row[:0]); err != nil {
-						return nil, fmt.Errorf("vectors[%q]: %w", w, err)
-					}
-					if len(row) <= wordIdx || len(row) < dim {
-						return nil, fmt.Errorf("vectors[%q]: %d values, want %d floats then l2norm and index", w, len(row), dim)
-					}
-					entries = append(entries, winkEntry{word: w, index: int(row[wordIdx]), off: len(vecs)})
-					vecs = append(vecs, row[:dim]...)
-				}
-				c, err = s.nonWS()
-				if err != nil {
-					return nil, err
-				}
-				if c == '}' {
-					break
-				}
-				if c != ',' {
-					return nil, s.errorf("vectors: want , or }, got %q", c)
-				}
-			}
+		case "dimensions":
+			p.dim = v
+		case "l2NormIndex":
+			p.normIdx = v
 		default:
-			if err := s.skipValue(); err != nil {
-				return nil, fmt.Errorf("%s: %w", key, err)
-			}
+			p.wordIdx = v
 		}
-		c, err = s.nonWS()
-		if err != nil {
-			return nil, err
+	case "words":
+		if p.words, err = p.s.readStrings(); err != nil {
+			return fmt.Errorf("words: %w", err)
 		}
-		if c == '}' {
-			break
+	case "unkVector":
+		if p.unk, err = p.s.readFloats(nil); err != nil {
+			return fmt.Errorf("unkVector: %w", err)
 		}
-		if c != ',' {
-			return nil, s.errorf("want , or }, got %q", c)
+	case "vectors":
+		if p.dim <= 0 {
+			return errors.New(`"dimensions" must come before "vectors"`)
+		}
+		if p.wordIdx < 0 {
+			p.wordIdx = max(p.dim, p.normIdx) + 1
+		}
+		p.keep = keptWords(p.words, p.vocabSize)
+		return p.s.members("vectors: ", "word", p.vector)
+	default:
+		if err := p.s.skipValue(); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
 		}
 	}
-	return selectGlove(dim, words, keep, entries, vecs, unk, vocabSize)
+	return nil
+}
+
+// keptWords are the vocabSize most frequent reachable words of words
+// (frequency order); nil when the words list is not known yet.
+func keptWords(words []string, vocabSize int) map[string]bool {
+	if words == nil {
+		return nil
+	}
+	keep := map[string]bool{}
+	for _, w := range words {
+		if len(keep) == vocabSize {
+			break
+		}
+		if WordLevelReachable(w) {
+			keep[w] = true
+		}
+	}
+	return keep
+}
+
+// vector reads word w's vector, or skips it when w will not be kept.
+func (p *winkParser) vector(w string) error {
+	if p.nvec++; p.nvec%8192 == 0 && p.ctx.Err() != nil {
+		return p.ctx.Err()
+	}
+	if p.keep != nil && !p.keep[w] {
+		if err := p.s.skipArray(); err != nil {
+			return fmt.Errorf("vectors[%q]: %w", w, err)
+		}
+		return nil
+	}
+	var err error
+	if p.row, err = p.s.readFloats(p.row[:0]); err != nil {
+		return fmt.Errorf("vectors[%q]: %w", w, err)
+	}
+	if len(p.row) <= p.wordIdx || len(p.row) < p.dim {
+		return fmt.Errorf("vectors[%q]: %d values, want %d floats then l2norm and index", w, len(p.row), p.dim)
+	}
+	p.entries = append(p.entries, winkEntry{word: w, index: int(p.row[p.wordIdx]), off: len(p.vecs)})
+	p.vecs = append(p.vecs, p.row[:p.dim]...)
+	return nil
 }
 
 // selectGlove orders the parsed vectors by frequency rank, checks them
@@ -421,6 +389,46 @@ func (s *jsonScanner) fill() error {
 
 func (s *jsonScanner) errorf(format string, args ...any) error {
 	return fmt.Errorf("GloVe JSON at byte %d: %s", s.off+int64(s.i), fmt.Sprintf(format, args...))
+}
+
+// members reads a JSON object, calling fn with each member's key once the
+// scanner is at its value; fn reads the value. prefix and what word the
+// syntax errors ("vectors: ", "word").
+func (s *jsonScanner) members(prefix, what string, fn func(key string) error) error {
+	if err := s.expect('{'); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		c, err := s.nonWS()
+		if err != nil {
+			return err
+		}
+		if c == '}' && first {
+			return nil
+		}
+		if c != '"' {
+			return s.errorf("%swant a %s, got %q", prefix, what, c)
+		}
+		key, err := s.readString()
+		if err != nil {
+			return err
+		}
+		if err := s.expect(':'); err != nil {
+			return err
+		}
+		if err := fn(key); err != nil {
+			return err
+		}
+		if c, err = s.nonWS(); err != nil {
+			return err
+		}
+		if c == '}' {
+			return nil
+		}
+		if c != ',' {
+			return s.errorf("%swant , or }, got %q", prefix, c)
+		}
+	}
 }
 
 // nonWS returns the next byte that is not white space.
