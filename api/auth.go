@@ -28,11 +28,18 @@ func (s *Server) authenticate(scope records.Scope) echo.MiddlewareFunc {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="vitrine"`)
 				return problem(http.StatusUnauthorized, "API key required", "send Authorization: Bearer <key> or X-API-Key")
 			}
+			failures := s.limiter("authfail:"+c.RealIP(), s.cfg.AuthFailures, s.cfg.AuthFailureBurst)
+			if failures.Tokens() < 1 {
+				c.Response().Header().Set("Retry-After", "1")
+				return problem(http.StatusTooManyRequests, "too many failed key checks", "wait before trying another key")
+			}
 			k, err := s.deps.Store.AuthenticateAPIKey(c.Request().Context(), token)
 			switch {
 			case errors.Is(err, records.ErrRevoked):
+				failures.Allow()
 				return problem(http.StatusUnauthorized, "API key revoked", "key "+k.ID+" was revoked")
 			case errors.Is(err, records.ErrNotFound):
+				failures.Allow()
 				return problem(http.StatusUnauthorized, "invalid API key", "no such key")
 			case err != nil:
 				return err

@@ -2,11 +2,13 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
 	"strings"
 	"time"
@@ -107,12 +109,29 @@ func (s *Server) toProblem(err error, c echo.Context) Problem {
 		return Problem{Type: "about:blank", Title: "unusable image", Status: http.StatusUnprocessableEntity, Detail: err.Error(), Errors: []FieldIssue{{"image", err.Error()}}}
 	case errors.Is(err, audioprep.ErrEmpty), errors.Is(err, audioprep.ErrUnsupportedFormat), errors.Is(err, audioprep.ErrCorrupt), errors.Is(err, audioprep.ErrTooLong):
 		return Problem{Type: "about:blank", Title: "unusable audio", Status: http.StatusUnprocessableEntity, Detail: err.Error()}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return Problem{Type: "about:blank", Title: "request timeout", Status: http.StatusRequestTimeout, Detail: "the request body did not arrive in time"}
 	case errors.Is(err, c.Request().Context().Err()) && c.Request().Context().Err() != nil:
 		return Problem{Type: "about:blank", Title: "request cancelled", Status: 499}
+	}
+	if !s.databaseUp(c.Request().Context()) {
+		s.log.Warn("database unavailable", "err", err, "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		return Problem{Type: "about:blank", Title: "database unavailable", Status: http.StatusServiceUnavailable, Detail: "retry shortly"}
 	}
 	s.log.Error("internal error", "err", err, "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	return Problem{Type: "about:blank", Title: "internal error", Status: http.StatusInternalServerError,
 		Detail: "request " + c.Response().Header().Get(echo.HeaderXRequestID) + " failed; see the server log"}
+}
+
+// databaseUp pings the database after an unexpected error: a failure it
+// explains is an outage (503 with Retry-After), not a server bug (500).
+func (s *Server) databaseUp(ctx context.Context) bool {
+	if s.deps.Store == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	return s.deps.Store.Ping(ctx) == nil
 }
 
 // renameField renames a use case's field in its FieldError to the name the

@@ -2,12 +2,15 @@ package api
 
 import (
 	"context"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -27,6 +30,11 @@ func (s *Server) searchImage(c echo.Context) error {
 	if !s.svc.HasImageModel() {
 		return serving.ErrNoImageModel
 	}
+	release, err := s.uploadSlot(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	defer release()
 	req, err := s.imageParams(c)
 	if err != nil {
 		return err
@@ -67,7 +75,11 @@ func (s *Server) imageParams(c echo.Context) (serving.ImageSearchRequest, error)
 		req.Image, err = s.fetchURL(ctx, body.URL)
 		return req, checkImageK(req, err)
 	}
-	if fh, ferr := c.FormFile("image"); ferr == nil {
+	fh, ferr := c.FormFile("image")
+	if errors.Is(ferr, os.ErrDeadlineExceeded) {
+		return req, ferr // a body too slow to arrive: 408
+	}
+	if ferr == nil {
 		req.Image, err = readUpload(fh)
 	} else if u := c.FormValue("url"); u != "" {
 		req.Image, err = s.fetchURL(ctx, u)
@@ -103,14 +115,36 @@ func readUpload(fh *multipart.FileHeader) ([]byte, error) {
 	return io.ReadAll(f)
 }
 
+// fetchURL loads a photo URL through the SSRF guard. Every failure reads
+// the same to the client (an internal address, a closed port, a 404, a
+// timeout): nothing of what was or was not fetched goes back, so the
+// endpoint cannot probe internal services. The cause is logged.
 func (s *Server) fetchURL(ctx context.Context, u string) ([]byte, error) {
 	pu, err := url.Parse(u)
-	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") {
+	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 		return nil, fieldProblem("url", "must be an http(s) URL")
 	}
-	b, err := s.deps.Media.Load(ctx, u)
+	b, err := s.fetch.Load(ctx, u)
 	if err != nil {
-		return nil, fieldProblem("url", err.Error())
+		s.log.Info("photo URL not fetched", "err", err)
+		return nil, fieldProblem("url", "could not be fetched (not reachable, not allowed, not found or too large)")
 	}
 	return b, nil
+}
+
+// uploadSlot waits up to UploadQueue for one of MaxUploads photo-search
+// slots, so a burst of uploads (or of decompression bombs) queues instead
+// of taking every core and the memory of every body at once; past the
+// wait it is a 503 with Retry-After.
+func (s *Server) uploadSlot(ctx context.Context) (func(), error) {
+	t := time.NewTimer(s.cfg.UploadQueue)
+	defer t.Stop()
+	select {
+	case s.uploads <- struct{}{}:
+		return func() { <-s.uploads }, nil
+	case <-t.C:
+		return nil, problem(http.StatusServiceUnavailable, "too many photo searches", "retry shortly")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

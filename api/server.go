@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"runtime"
 	"sync"
 	"time"
 
@@ -25,6 +27,8 @@ import (
 
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/indexer"
+	"github.com/vitrinehq/vitrine/ingest"
+	"github.com/vitrinehq/vitrine/internal/netguard"
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/serving"
@@ -66,6 +70,25 @@ type Config struct {
 	// QueryRetention: logged search queries older than this are deleted
 	// hourly (0 keeps them).
 	QueryRetention time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client; with none, the client is the connection's peer and
+	// forwarding headers are ignored (rate limits cannot be dodged by
+	// spoofing them).
+	TrustedProxies []netip.Prefix
+	// FetchAllow lets photo URLs reach these internal prefixes (a media
+	// host on the shop's network); every other loopback, private,
+	// link-local or metadata address is refused (package netguard).
+	FetchAllow []netip.Prefix
+	// MaxUploads bounds the photo searches decoding at once (default: the
+	// number of cores); UploadQueue is how long one waits for a slot
+	// before a 503 with Retry-After (default 2 s).
+	MaxUploads  int
+	UploadQueue time.Duration
+	// AuthFailures per second (burst AuthFailureBurst) a client may get
+	// wrong before further key checks from it are refused with 429
+	// without touching the database (defaults 1 and 10).
+	AuthFailures     float64
+	AuthFailureBurst int
 }
 
 // DefaultConfig is what `vitrine serve` uses unless configured.
@@ -74,6 +97,7 @@ func DefaultConfig() Config {
 		Listen: "127.0.0.1:8080", Auth: AuthAuto, RateLimit: 50, RateBurst: 100, BodyLimit: "12M",
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 		Impressions: DefaultImpressions(), QueryRetention: 90 * 24 * time.Hour,
+		MaxUploads: runtime.NumCPU(), UploadQueue: 2 * time.Second, AuthFailures: 1, AuthFailureBurst: 10,
 	}
 }
 
@@ -103,6 +127,10 @@ type Server struct {
 	svc  *serving.Service
 	m    *metrics
 	imps *impressionLog // nil when impressions are off
+	// fetch loads photo URLs through the SSRF guard.
+	fetch *ingest.MediaLoader
+	// uploads holds one token per photo search decoding now.
+	uploads chan struct{}
 
 	limiters sync.Map // key -> *rate.Limiter
 }
@@ -135,6 +163,16 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if !s.auth && !isLoopback(cfg.Listen) {
 		s.log.Warn("API keys are OFF on a non-loopback listener: anyone who reaches it can write", "listen", cfg.Listen)
 	}
+	if cfg.MaxUploads <= 0 {
+		cfg.MaxUploads = runtime.NumCPU()
+	}
+	if cfg.AuthFailures <= 0 {
+		cfg.AuthFailures, cfg.AuthFailureBurst = 1, max(cfg.AuthFailureBurst, 10)
+	}
+	s.cfg = cfg
+	s.uploads = make(chan struct{}, cfg.MaxUploads)
+	s.fetch = ingest.NewMediaLoader(ingest.WithHTTPClient(netguard.New(netguard.WithAllow(cfg.FetchAllow...)).Client()),
+		ingest.WithMaxMediaBytes(20<<20))
 	s.echo = s.routes()
 	if cfg.Impressions.Enabled {
 		s.imps = newImpressionLog(d.Store, cfg.Impressions, d.Registry, s.log)
@@ -147,6 +185,20 @@ func (s *Server) AuthEnabled() bool { return s.auth }
 
 // Handler is the HTTP handler (for tests and embedding).
 func (s *Server) Handler() http.Handler { return s.echo }
+
+// ipExtractor takes the client address from X-Forwarded-For only when the
+// request comes through one of the trusted proxies, and otherwise from the
+// connection itself.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
 
 func isLoopback(listen string) bool {
 	host, _, err := net.SplitHostPort(listen)
@@ -164,6 +216,7 @@ func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
+	e.IPExtractor = ipExtractor(s.cfg.TrustedProxies)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 	e.Use(middleware.RequestID())
 	e.Use(s.observe)
@@ -249,11 +302,13 @@ func DefaultService(st *store.Store, set *extractors.Set, log *slog.Logger, opts
 	return serving.New(serving.DepsFrom(st, text, image), append([]serving.Option{serving.WithLogger(log)}, opts...)...)
 }
 
-func (s *Server) limiter(key string) *rate.Limiter {
+// limiter returns the token bucket of a key (a client, an API key, a
+// client's failed key checks), made with this rate and burst on first use.
+func (s *Server) limiter(key string, perSecond float64, burst int) *rate.Limiter {
 	if l, ok := s.limiters.Load(key); ok {
 		return l.(*rate.Limiter)
 	}
-	l, _ := s.limiters.LoadOrStore(key, rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst))
+	l, _ := s.limiters.LoadOrStore(key, rate.NewLimiter(rate.Limit(perSecond), burst))
 	return l.(*rate.Limiter)
 }
 
@@ -264,7 +319,7 @@ func (s *Server) limiter(key string) *rate.Limiter {
 func (s *Server) sweepLimiters(now time.Time) int {
 	left := 0
 	s.limiters.Range(func(k, v any) bool {
-		if v.(*rate.Limiter).TokensAt(now) >= float64(s.cfg.RateBurst) {
+		if l := v.(*rate.Limiter); l.TokensAt(now) >= float64(l.Burst()) {
 			s.limiters.Delete(k)
 		} else {
 			left++
@@ -321,7 +376,7 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 		if k, ok := c.Get(ctxKey).(records.APIKey); ok {
 			key = "key:" + k.ID
 		}
-		if !s.limiter(key).Allow() {
+		if !s.limiter(key, s.cfg.RateLimit, s.cfg.RateBurst).Allow() {
 			c.Response().Header().Set("Retry-After", "1")
 			return problem(http.StatusTooManyRequests, "rate limit exceeded", fmt.Sprintf("more than %.0f requests per second", s.cfg.RateLimit))
 		}
@@ -333,21 +388,29 @@ func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// readyz says whether the server can serve. Anonymous callers get only
+// "ok" or "unavailable" per check; the reasons (which name sockets,
+// database users and the like) go to the log, never to the response.
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	checks := map[string]string{"database": "ok", "models": "ok"}
+	checks := map[string]string{"database": "ok", "models": "ok", "vector_space": "ok"}
 	status := http.StatusOK
+	fail := func(name string, err error) {
+		checks[name], status = "unavailable", http.StatusServiceUnavailable
+		s.log.Warn("readiness check failed", "check", name, "err", err)
+	}
 	if err := s.deps.Store.Ping(ctx); err != nil {
-		checks["database"], status = err.Error(), http.StatusServiceUnavailable
+		fail("database", err)
 	}
 	if len(s.deps.Encoders.Encoders()) == 0 {
-		checks["models"], status = "no model loaded", http.StatusServiceUnavailable
+		fail("models", errors.New("no model loaded"))
 	}
 	if _, _, err := s.svc.ActiveSpace(ctx); err != nil {
-		checks["vector_space"], status = err.Error(), http.StatusServiceUnavailable
-	} else {
-		checks["vector_space"] = "ok"
+		fail("vector_space", err)
+	}
+	if status != http.StatusOK {
+		c.Response().Header().Set("Retry-After", "5")
 	}
 	return c.JSON(status, checks)
 }
