@@ -139,22 +139,27 @@ func (a *app) serveBench(ctx context.Context, b *benchAPI, clients int) (stop fu
 		return nil, err
 	}
 	cfg.Listen, cfg.Auth, cfg.RateLimit = "127.0.0.1:0", api.AuthOff, 0
-	uc, err := a.newServing(b.st, b.set)
+	uc, stopServing, err := a.newServing(ctx, b.st, b.set)
 	if err != nil {
 		return nil, err
 	}
 	srv, err := api.New(cfg, api.Deps{Service: uc, Store: b.st, Encoders: b.set, Indexer: b.ix, Media: ingest.NewMediaLoader(), Logger: a.log})
 	if err != nil {
+		stopServing()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		stopServing()
 		return nil, err
 	}
 	srvCtx, cancel := context.WithCancel(ctx)
 	go func() { _ = srv.Start(srvCtx, ln) }()
 	b.client = apiload.Client{HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2}}, Base: "http://" + ln.Addr().String()}
-	return cancel, nil
+	return func() {
+		cancel()
+		stopServing()
+	}, nil
 }
 
 // loadBenchAPI runs the search-side pairs, then makes shoppers through the

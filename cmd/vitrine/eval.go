@@ -81,10 +81,11 @@ func (a *app) runEvalPhotos(ctx context.Context, out io.Writer, o evalPhotosOpti
 	if !ok {
 		return errors.New("no image model loaded: set models.image and a positive fusion.image_weight")
 	}
-	served, err := a.newServing(svc.st, svc.set)
+	served, stopServing, err := a.newServing(ctx, svc.st, svc.set)
 	if err != nil {
 		return err
 	}
+	defer stopServing()
 	rep, err := photos.Evaluate(ctx, svc.st, served, img.Key(), ps, photos.WithBatch(a.cfg.ORT.MaxBatch))
 	if err != nil {
 		return err

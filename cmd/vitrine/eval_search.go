@@ -90,10 +90,11 @@ func (a *app) evalSearch(ctx context.Context, out io.Writer, o evalSearchOpts) e
 	if err != nil {
 		return err
 	}
-	served, err := a.newServing(svc.st, svc.set)
+	served, stopServing, err := a.newServing(ctx, svc.st, svc.set)
 	if err != nil {
 		return err
 	}
+	defer stopServing()
 	rep, err := search.Run(ctx, served, qs, qrels, search.DefaultDepth)
 	if err != nil {
 		return err

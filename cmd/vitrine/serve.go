@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,9 @@ import (
 	"github.com/vitrinehq/vitrine/experiment"
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/ingest"
+	"github.com/vitrinehq/vitrine/internal/config"
+	"github.com/vitrinehq/vitrine/lexical"
+	"github.com/vitrinehq/vitrine/lexical/analysis"
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/store"
@@ -69,10 +73,13 @@ reports the outcome.`,
 			if err != nil {
 				return err
 			}
-			uc, err := a.newServing(st, set)
+			// The port opens once the lexical index is built, so a load
+			// balancer sends nothing before search can answer.
+			uc, stopServing, err := a.newServing(ctx, st, set)
 			if err != nil {
 				return err
 			}
+			defer stopServing()
 			exp := uc.Config().Experiment
 			media := ingest.NewMediaLoader(ingest.WithMaxMediaBytes(a.cfg.Ingest.MaxMediaBytes), ingest.WithMediaTimeout(a.cfg.Ingest.MediaTimeout))
 			srv, err := api.New(cfg, api.Deps{Service: uc, Store: st, Encoders: set, Indexer: a.indexer(st, set), Media: media, Registry: reg, Logger: a.log})
@@ -151,20 +158,61 @@ func (a *app) servingConfig() (serving.Config, error) {
 }
 
 // newServing builds the use cases exactly as `vitrine serve` runs them,
-// over the store and the loaded encoders (text required, image optional):
-// serve, bench and eval all call it, so they measure what is served.
-func (a *app) newServing(st *store.Store, set *extractors.Set) (*serving.Service, error) {
+// for serve, eval and bench alike. With search.engine index it starts the
+// lexical index's syncer and returns once the first snapshot is
+// searchable; stop ends the syncer (call it before closing the store).
+func (a *app) newServing(ctx context.Context, st *store.Store, set *extractors.Set) (uc *serving.Service, stop func(), err error) {
 	cfg, err := a.servingConfig()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	text, ok := set.ByModality(models.Text)
 	if !ok {
-		return nil, errors.New("a text model is required to serve (models.text)")
+		return nil, nil, errors.New("a text model is required to serve (models.text)")
 	}
 	var image serving.Encoder
 	if e, ok := set.ByModality(models.Image); ok {
 		image = e
 	}
-	return serving.New(serving.DepsFrom(st, text, image), serving.WithConfig(cfg), serving.WithLogger(a.log))
+	deps := serving.DepsFrom(st, text, image)
+	stop = func() {}
+	if a.cfg.Search.Engine == "index" {
+		if deps.Text, stop, err = a.startLexical(ctx, st); err != nil {
+			return nil, nil, err
+		}
+	}
+	uc, err = serving.New(deps, serving.WithConfig(cfg), serving.WithLogger(a.log))
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return uc, stop, nil
+}
+
+// startLexical builds the in-memory lexical index from the products and
+// keeps it in sync in the background until stop (or ctx's end).
+func (a *app) startLexical(ctx context.Context, st *store.Store) (serving.Text, func(), error) {
+	an, err := analysis.New(strings.Split(a.cfg.Search.Languages, ",")...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("search.languages (%s): %w", config.EnvName("search.languages"), err)
+	}
+	sy := lexical.NewSyncer(st, lexical.WithIndexOptions(lexical.WithAnalyzer(an)),
+		lexical.WithPoll(a.cfg.Search.SyncPoll), lexical.WithLogger(a.log))
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- sy.Run(ctx) }()
+	stop := func() {
+		cancel()
+		<-done
+	}
+	select {
+	case <-sy.Ready():
+	case err := <-done:
+		cancel()
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, nil, fmt.Errorf("lexical index: %w", err)
+	}
+	return lexical.Text{Syncer: sy, Suggester: st}, stop, nil
 }

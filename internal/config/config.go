@@ -47,6 +47,7 @@ type Config struct {
 	Ingest   Ingest   `koanf:"ingest" yaml:"ingest"`
 	Worker   Worker   `koanf:"worker" yaml:"worker"`
 	Server   Server   `koanf:"server" yaml:"server"`
+	Search   Search   `koanf:"search" yaml:"search"`
 
 	Experiment  Experiment  `koanf:"experiment" yaml:"experiment"`
 	Impressions Impressions `koanf:"impressions" yaml:"impressions"`
@@ -119,6 +120,20 @@ type Server struct {
 	// QueryRetention: logged search queries (popular-query suggestions)
 	// older than this are deleted hourly; 0 keeps them.
 	QueryRetention time.Duration `koanf:"query_retention" yaml:"query_retention"`
+}
+
+// Search configures lexical search.
+type Search struct {
+	// Engine is index (an in-memory BM25F index in every API process,
+	// built from PostgreSQL and kept in sync from its change log) or
+	// postgres (PostgreSQL full text, ts_rank_cd: the baseline).
+	Engine string `koanf:"engine" yaml:"engine"`
+	// Languages are the catalog's languages for stemming, comma separated
+	// (en, sv): a mixed catalog lists several.
+	Languages string `koanf:"languages" yaml:"languages"`
+	// SyncPoll is how often the index reads the change log without a
+	// notification.
+	SyncPoll time.Duration `koanf:"sync_poll" yaml:"sync_poll"`
 }
 
 // Fusion defines the vector space new products are fused into: the
@@ -232,6 +247,7 @@ func Default() Config {
 			LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
 			CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, ReportsDir: "reports",
 			QueryRetention: 90 * 24 * time.Hour},
+		Search:      Search{Engine: "index", Languages: "en", SyncPoll: 500 * time.Millisecond},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
 	}
 }
@@ -352,6 +368,14 @@ func (c Config) Validate() error {
 	}
 	if c.Worker.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("%w: worker.concurrency (%s) must be at least 1", ErrInvalid, EnvName("worker.concurrency")))
+	}
+	switch c.Search.Engine {
+	case "index", "postgres":
+	default:
+		errs = append(errs, fmt.Errorf("%w: search.engine (%s) is %q, want index or postgres", ErrInvalid, EnvName("search.engine"), c.Search.Engine))
+	}
+	if c.Search.SyncPoll <= 0 {
+		errs = append(errs, fmt.Errorf("%w: search.sync_poll (%s) must be positive", ErrInvalid, EnvName("search.sync_poll")))
 	}
 	switch c.Server.Auth {
 	case "required", "off", "auto":
