@@ -3,10 +3,12 @@ package apiload
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/records"
 )
 
@@ -18,6 +20,30 @@ type Search struct {
 	Text, Fused  [][]float32
 	Model        string
 	SpaceVersion int
+}
+
+// QueryEncoder is the text model: its key names the embeddings searched.
+type QueryEncoder interface {
+	Key() string
+	Encode(ctx context.Context, input []byte) ([]float32, error)
+}
+
+// NewSearch encodes Queries with the text model and fuses each vector
+// into spec's space (version spaceVersion), as the API does for a query.
+func NewSearch(ctx context.Context, text QueryEncoder, spec fusion.Spec, spaceVersion int) (Search, error) {
+	s := Search{Queries: Queries(), Model: text.Key(), SpaceVersion: spaceVersion}
+	for _, q := range s.Queries {
+		v, err := text.Encode(ctx, []byte(q))
+		if err != nil {
+			return s, fmt.Errorf("query %q: %w", q, err)
+		}
+		f, err := spec.Query(map[string][]float32{text.Key(): v})
+		if err != nil {
+			return s, fmt.Errorf("query %q: %w", q, err)
+		}
+		s.Text, s.Fused = append(s.Text, v), append(s.Fused, f)
+	}
+	return s, nil
 }
 
 // SearchPairs are rank, search and suggest through the API, each followed

@@ -170,17 +170,9 @@ func (a *app) loadBenchAPI(ctx context.Context, out, errw io.Writer, b *benchAPI
 	if err != nil {
 		return err
 	}
-	s := apiload.Search{Queries: apiload.Queries(), Model: b.text.Key(), SpaceVersion: sp.Version}
-	for _, q := range s.Queries {
-		v, err := b.text.Encode(ctx, []byte(q))
-		if err != nil {
-			return err
-		}
-		f, err := b.spec.Query(map[string][]float32{b.text.Key(): v})
-		if err != nil {
-			return err
-		}
-		s.Text, s.Fused = append(s.Text, v), append(s.Fused, f)
+	s, err := apiload.NewSearch(ctx, b.text, b.spec, sp.Version)
+	if err != nil {
+		return err
 	}
 	r := apiload.Runner{Clients: o.clients, Duration: o.duration, Warmup: o.warmup, Log: errw}
 	fmt.Fprintf(out, "load: %d clients, %s per scenario after %s unmeasured\n", o.clients, o.duration, o.warmup)

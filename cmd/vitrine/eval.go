@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -91,18 +89,8 @@ func (a *app) runEvalPhotos(ctx context.Context, out io.Writer, o evalPhotosOpti
 		return err
 	}
 	rep.Photos = o.photos
-	fmt.Fprintf(out, "search by photo: %d photos against %d products (%s image embeddings), %.1fs\n",
-		len(ps), rep.Products, rep.Model, rep.Seconds)
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "class\taccuracy@1\taccuracy@5\tmrr@5\tchance@1\tchance@5\tphotos\t")
-	for _, g := range rep.Granularities() {
-		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t\n", g.Name, g.Acc.At1, g.Acc.At5, g.Acc.MRR, g.Acc.Chance1, g.Acc.Chance5, g.Acc.Evaluated)
-	}
-	if err := tw.Flush(); err != nil {
+	if err := photos.Text(out, rep); err != nil {
 		return err
-	}
-	if rep.Fine.Skipped > 0 {
-		fmt.Fprintf(out, "%d photos skipped: no ingested product has their fine class\n", rep.Fine.Skipped)
 	}
 	return report.Write(o.jsonOut, o.mdOut, rep, photos.Markdown)
 }

@@ -85,11 +85,11 @@ func printQuantized(w io.Writer, src models.Manifest, res *quantize.Installed) e
 			name += " (fp32 copy kept: another node reads it)"
 		}
 		fmt.Fprintf(tw, "%s\t%dx%d\t%d\t%s\t%s\t%.1f%%\t\n", name, wt.Rows, wt.Cols, wt.Scales,
-			byteSize(wt.FP32Bytes), byteSize(wt.Int8Bytes), 100*wt.Ratio())
+			compare.ByteSize(wt.FP32Bytes), compare.ByteSize(wt.Int8Bytes), 100*wt.Ratio())
 	}
 	fp32, int8 := rep.WeightBytes()
-	fmt.Fprintf(tw, "total (%d weights)\t\t\t%s\t%s\t%.1f%%\t\n", len(rep.Weights), byteSize(fp32), byteSize(int8), 100*float64(int8)/float64(fp32))
-	fmt.Fprintf(tw, "model file %s\t\t\t%s\t%s\t%.1f%%\t\n", src.Graph(), byteSize(rep.BytesBefore), byteSize(rep.BytesAfter),
+	fmt.Fprintf(tw, "total (%d weights)\t\t\t%s\t%s\t%.1f%%\t\n", len(rep.Weights), compare.ByteSize(fp32), compare.ByteSize(int8), 100*float64(int8)/float64(fp32))
+	fmt.Fprintf(tw, "model file %s\t\t\t%s\t%s\t%.1f%%\t\n", src.Graph(), compare.ByteSize(rep.BytesBefore), compare.ByteSize(rep.BytesAfter),
 		100*float64(rep.BytesAfter)/float64(rep.BytesBefore))
 	if err := tw.Flush(); err != nil {
 		return err
@@ -104,17 +104,6 @@ func printQuantized(w io.Writer, src models.Manifest, res *quantize.Installed) e
 	}
 	_, err := fmt.Fprintf(w, "\nwrote %s\nwrote %s\n", res.ManifestPath, res.Graph)
 	return err
-}
-
-// byteSize prints n in B, KiB or MiB.
-func byteSize(n int64) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
 }
 
 // modelArg resolves a model argument: a manifest name in the manifests
@@ -191,7 +180,7 @@ of A's embeddings) that are also among B's K nearest, averaged.`,
 			if err != nil {
 				return err
 			}
-			return printComparison(cmd.OutOrStdout(), c)
+			return c.Text(cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&inputs, "inputs", "", "file of inputs: one text, or one image/audio path, per line (required)")
@@ -200,25 +189,4 @@ of A's embeddings) that are also among B's K nearest, averaged.`,
 	cmd.Flags().IntVar(&runs, "runs", 3, "timed passes over all inputs per model (the median is reported)")
 	_ = cmd.MarkFlagRequired("inputs")
 	return cmd
-}
-
-func printComparison(w io.Writer, c compare.Comparison) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "\tMODEL\tGRAPH\tSIZE\tITEMS/S")
-	for i, s := range []compare.Side{c.A, c.B} {
-		fmt.Fprintf(tw, "%c\t%s\t%s\t%s\t%.1f\n", 'A'+i, s.Manifest.Key(), s.Manifest.Graph(), byteSize(s.Size), s.ItemsPerSecond(c.Inputs))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\nsize B/A:    %.3f\n", c.SizeRatio())
-	fmt.Fprintf(w, "speed B/A:   %.2f (items/s, median of %d passes over %d inputs, batch %d)\n", c.SpeedRatio(), c.Runs, c.Inputs, c.Batch)
-	if c.SameDim {
-		fmt.Fprintf(w, "cosine A,B:  mean %.5f  min %.5f (%d inputs)\n", c.CosMean, c.CosMin, c.Inputs)
-	} else {
-		fmt.Fprintf(w, "cosine A,B:  n/a (%d and %d dimensions)\n", c.A.Manifest.Dim, c.B.Manifest.Dim)
-	}
-	_, err := fmt.Fprintf(w, "recall@%d:   %.3f (B's %d nearest neighbours of each input among the other %d vs A's)\n",
-		c.K, c.Recall, c.K, c.Inputs-1)
-	return err
 }

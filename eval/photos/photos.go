@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/vitrinehq/vitrine/catalog"
@@ -322,6 +323,26 @@ func (r Report) Granularities() []struct {
 		Name string
 		Acc  Accuracy
 	}{{"fine", r.Fine}, {"coarse", r.Coarse}}
+}
+
+// Text writes the report for a terminal: a summary line, one aligned row
+// per class granularity and the photos skipped.
+func Text(w io.Writer, rep Report) error {
+	fmt.Fprintf(w, "search by photo: %d photos against %d products (%s image embeddings), %.1fs\n",
+		len(rep.PerPhoto), rep.Products, rep.Model, rep.Seconds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "class\taccuracy@1\taccuracy@5\tmrr@5\tchance@1\tchance@5\tphotos\t")
+	for _, g := range rep.Granularities() {
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t\n", g.Name, g.Acc.At1, g.Acc.At5, g.Acc.MRR, g.Acc.Chance1, g.Acc.Chance5, g.Acc.Evaluated)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if rep.Fine.Skipped > 0 {
+		_, err := fmt.Fprintf(w, "%d photos skipped: no ingested product has their fine class\n", rep.Fine.Skipped)
+		return err
+	}
+	return nil
 }
 
 // Markdown writes the report as a Markdown table.

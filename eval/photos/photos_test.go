@@ -193,9 +193,13 @@ func TestEvaluate(t *testing.T) {
 	if rep.Fine.Chance1 < 1.0/6-1e-9 || rep.Fine.Chance5 < rep.Fine.Chance1 {
 		t.Errorf("chance %v @1, %v @5", rep.Fine.Chance1, rep.Fine.Chance5)
 	}
-	var md strings.Builder
+	var md, txt strings.Builder
 	if err := Markdown(&md, rep); err != nil || !strings.Contains(md.String(), "| fine | 1.000 |") {
 		t.Errorf("Markdown (%v):\n%s", err, md.String())
+	}
+	if err := Text(&txt, rep); err != nil || !strings.Contains(txt.String(), "search by photo: 7 photos against 6 products") ||
+		!strings.Contains(txt.String(), "1 photos skipped") {
+		t.Errorf("text (%v):\n%s", err, txt.String())
 	}
 }
 

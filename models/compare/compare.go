@@ -14,12 +14,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/vitrinehq/vitrine/extractors"
@@ -329,4 +331,38 @@ func Overlap(a, b [][]int) float64 {
 		return 0
 	}
 	return sum / float64(len(a))
+}
+
+// Text writes the comparison for a terminal: each model's graph, size and
+// items/s, then the ratios B/A, the cosine agreement and recall@K.
+func (c Comparison) Text(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tMODEL\tGRAPH\tSIZE\tITEMS/S")
+	for i, s := range []Side{c.A, c.B} {
+		fmt.Fprintf(tw, "%c\t%s\t%s\t%s\t%.1f\n", 'A'+i, s.Manifest.Key(), s.Manifest.Graph(), ByteSize(s.Size), s.ItemsPerSecond(c.Inputs))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nsize B/A:    %.3f\n", c.SizeRatio())
+	fmt.Fprintf(w, "speed B/A:   %.2f (items/s, median of %d passes over %d inputs, batch %d)\n", c.SpeedRatio(), c.Runs, c.Inputs, c.Batch)
+	if c.SameDim {
+		fmt.Fprintf(w, "cosine A,B:  mean %.5f  min %.5f (%d inputs)\n", c.CosMean, c.CosMin, c.Inputs)
+	} else {
+		fmt.Fprintf(w, "cosine A,B:  n/a (%d and %d dimensions)\n", c.A.Manifest.Dim, c.B.Manifest.Dim)
+	}
+	_, err := fmt.Fprintf(w, "recall@%d:   %.3f (B's %d nearest neighbours of each input among the other %d vs A's)\n",
+		c.K, c.Recall, c.K, c.Inputs-1)
+	return err
+}
+
+// ByteSize prints n in B, KiB or MiB.
+func ByteSize(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vitrinehq/vitrine/internal/testenv"
@@ -129,6 +130,11 @@ func TestRun(t *testing.T) {
 		t.Errorf("speed %v, ratio %v, size %d, %d vectors", c.A.ItemsPerSecond(c.Inputs), c.SpeedRatio(), c.A.Size, len(c.A.Vectors))
 	}
 
+	var txt strings.Builder
+	if err := c.Text(&txt); err != nil || !strings.Contains(txt.String(), "recall@4:   1.000") || !strings.Contains(txt.String(), "size B/A:    1.000") {
+		t.Errorf("text (%v):\n%s", err, txt.String())
+	}
+
 	img := Model{Manifest: testenv.Manifest(t, "mobilenetv2-int8"), Dir: testenv.ModelDir(t)}
 	missing := side
 	missing.Dir = t.TempDir()
@@ -148,5 +154,13 @@ func TestRun(t *testing.T) {
 				t.Errorf("error %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	for n, want := range map[int64]string{512: "512 B", 2048: "2.0 KiB", 3 << 20: "3.00 MiB"} {
+		if got := ByteSize(n); got != want {
+			t.Errorf("ByteSize(%d) = %s, want %s", n, got, want)
+		}
 	}
 }

@@ -1,0 +1,54 @@
+package apiload
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/vitrinehq/vitrine/fusion"
+)
+
+// letters is an in-memory text model: a query's vector counts its bytes
+// and its vowels; an empty query fails.
+type letters struct{}
+
+func (letters) Key() string { return "letters@1" }
+
+func (letters) Encode(_ context.Context, in []byte) ([]float32, error) {
+	if len(in) == 0 {
+		return nil, errors.New("empty query")
+	}
+	v := []float32{float32(len(in)), 0}
+	for _, c := range in {
+		switch c {
+		case 'a', 'e', 'i', 'o', 'u':
+			v[1]++
+		}
+	}
+	return v, nil
+}
+
+func TestNewSearch(t *testing.T) {
+	spec := fusion.Spec{Strategy: fusion.WeightedConcat, Components: []fusion.Component{{Model: "letters@1", Modality: "text", Dim: 2, Weight: 1}}}
+	s, err := NewSearch(t.Context(), letters{}, spec, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Model != "letters@1" || s.SpaceVersion != 7 || len(s.Queries) == 0 || len(s.Text) != len(s.Queries) || len(s.Fused) != len(s.Queries) {
+		t.Fatalf("search %+v: want one text and one fused vector per query", s)
+	}
+	for i, q := range s.Queries {
+		want, _ := letters{}.Encode(t.Context(), []byte(q))
+		fused, err := spec.Query(map[string][]float32{"letters@1": want})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Text[i][0] != want[0] || s.Text[i][1] != want[1] || len(s.Fused[i]) != spec.Dim() || s.Fused[i][0] != fused[0] {
+			t.Errorf("query %q: text %v fused %v, want %v and %v", q, s.Text[i], s.Fused[i], want, fused)
+		}
+	}
+	other := fusion.Spec{Strategy: fusion.WeightedConcat, Components: []fusion.Component{{Model: "other@1", Modality: "text", Dim: 2, Weight: 1}}}
+	if _, err := NewSearch(t.Context(), letters{}, other, 7); err == nil {
+		t.Error("a space without the text model: no error")
+	}
+}
