@@ -1,9 +1,11 @@
 // Package throughput measures how many items per second Vitrine's encoders
 // and ingestion process, each beside a baseline run in the same process:
 // the bare ONNX Runtime session on already-prepared tensors, and the
-// models alone on ingestion's inputs. `vitrine bench extract`, `vitrine
-// bench ingest` and the Go benchmarks BenchmarkEncode and BenchmarkIngest
-// all use it.
+// models alone on ingestion's inputs. It owns the engines of `vitrine
+// bench extract` (Extract: inputs, cells, rows, ratios) and `vitrine bench
+// ingest` (MeasureIngest: cases, quarter rates, index builds, database
+// sizes) and their text tables, Markdown and plot; the Go benchmarks
+// BenchmarkEncode and BenchmarkIngest use its measuring code too.
 package throughput
 
 import (
