@@ -195,3 +195,23 @@ func TestImpressionWriterIsolatesRefusedRows(t *testing.T) {
 		t.Errorf("%d impressions written, want %d", n, len(served))
 	}
 }
+
+// Product views list no server paths: the demo catalog's images are local
+// files, listed as /media/{id}/{n} URLs.
+func TestProductViewsHideServerPaths(t *testing.T) {
+	fx := newFixture(t)
+	for _, path := range []string{"/v1/products/" + milk, "/v1/search?q=milk&k=5", "/v1/products/" + milk + "/similar?k=5"} {
+		r := fx.get(path, fx.read)
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", path, r.status, r.body)
+		}
+		if l := leaks(string(r.body)); l != "" || strings.Contains(string(r.body), ".jpg") {
+			t.Errorf("%s lists a server path (%q): %s", path, l, r.body)
+		}
+	}
+	var p struct{ Images []string }
+	fx.get("/v1/products/"+milk, fx.read).json(t, &p)
+	if len(p.Images) != 1 || p.Images[0] != "/media/"+milk+"/0" {
+		t.Errorf("images %v, want [/media/%s/0]", p.Images, milk)
+	}
+}

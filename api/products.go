@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -32,14 +34,27 @@ type ProductView struct {
 	Audio       []string       `json:"audio,omitempty"`
 }
 
+// view renders a product. Media given as http(s) URLs are listed as they
+// are; local files (a catalog ingested from the command line names paths
+// on the server) are never shown as paths: an image is listed as its
+// /media/{id}/{n} URL, which serves it by product id and index, and local
+// audio, which nothing serves, is left out.
 func view(p catalog.Product) ProductView {
 	v := ProductView{ID: p.ID, Title: p.Title, Description: p.Description, Brand: p.Brand, Category: p.Category,
 		Price: p.Price, Currency: p.Currency, Attributes: p.Attributes}
+	n := 0
 	for _, m := range p.Media {
-		if m.Kind == catalog.MediaImage {
+		remote := strings.HasPrefix(m.URI, "http://") || strings.HasPrefix(m.URI, "https://")
+		switch {
+		case m.Kind == catalog.MediaImage && remote:
 			v.Images = append(v.Images, m.URI)
-		} else {
+		case m.Kind == catalog.MediaImage:
+			v.Images = append(v.Images, "/media/"+url.PathEscape(p.ID)+"/"+strconv.Itoa(n))
+		case remote:
 			v.Audio = append(v.Audio, m.URI)
+		}
+		if m.Kind == catalog.MediaImage {
+			n++
 		}
 	}
 	return v

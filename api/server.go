@@ -242,7 +242,7 @@ func (s *Server) routes() *echo.Echo {
 	write.DELETE("/users/:id", s.deleteUser)
 	web.Register(e, web.Deps{Store: s.deps.Store, Auth: s.auth,
 		Read: s.authenticate(records.ScopeRead), Admin: s.authenticate(records.ScopeAdmin),
-		MediaRoot: s.cfg.MediaRoot, ReportsDir: s.cfg.ReportsDir, Logger: s.log})
+		MediaRoot: s.cfg.MediaRoot, ReportsDir: s.cfg.ReportsDir, Fetch: s.fetch, Logger: s.log})
 	return e
 }
 

@@ -45,7 +45,7 @@ func (h *handlers) media(c echo.Context) error {
 	}
 	uri := images[n]
 	if strings.HasPrefix(uri, "http://") || strings.HasPrefix(uri, "https://") {
-		return c.Redirect(http.StatusFound, uri)
+		return h.remote(c, p.ID, uri)
 	}
 	root, err := h.mediaRoot()
 	if err != nil {
@@ -86,6 +86,30 @@ func (h *handlers) media(c echo.Context) error {
 	hd.Set("Cache-Control", "private, max-age=300")
 	http.ServeContent(c.Response(), c.Request(), st.Name(), st.ModTime(), f)
 	return nil
+}
+
+// remote serves a product image given as an http(s) URL by fetching it
+// (through Deps.Fetch, which refuses internal addresses) and passing on
+// its bytes only if they are an image: /media never redirects, so a
+// planted URL cannot turn it into an open redirect or a proxy for other
+// content.
+func (h *handlers) remote(c echo.Context, id, uri string) error {
+	if h.d.Fetch == nil {
+		return echo.NewHTTPError(http.StatusNotFound, "remote images are not served here")
+	}
+	b, err := h.d.Fetch.Load(c.Request().Context(), uri)
+	if err != nil {
+		h.d.Logger.Info("remote product image not fetched", "product", id, "err", err)
+		return echo.NewHTTPError(http.StatusNotFound, "image unavailable")
+	}
+	ctype := http.DetectContentType(b)
+	if !strings.HasPrefix(ctype, "image/") {
+		return echo.NewHTTPError(http.StatusNotFound, "image unavailable")
+	}
+	hd := c.Response().Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "private, max-age=300")
+	return c.Blob(http.StatusOK, ctype, b)
 }
 
 // mediaRoot is the allowed tree with symlinks resolved, so that paths can be

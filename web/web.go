@@ -56,7 +56,18 @@ type Deps struct {
 	// Benchmarks is the benchmark summary shown on the admin page (default
 	// "BENCHMARKS.md").
 	Benchmarks string
-	Logger     *slog.Logger
+	// Fetch loads product images given as http(s) URLs, so /media serves
+	// their bytes instead of redirecting a browser to whatever URL a
+	// catalog row holds (an open redirect). It should refuse internal
+	// addresses (api passes its SSRF-guarded loader). Nil: such images are
+	// 404 here.
+	Fetch  Fetcher
+	Logger *slog.Logger
+}
+
+// Fetcher loads the bytes of a remote media URL.
+type Fetcher interface {
+	Load(ctx context.Context, ref string) ([]byte, error)
 }
 
 // handlers holds Deps with defaults applied.

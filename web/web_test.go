@@ -5,6 +5,9 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,6 +59,19 @@ func TestMedia(t *testing.T) {
 	root := t.TempDir()
 	outside := t.TempDir()
 	photo := copyFile(t, demo, filepath.Join(root, "ok.jpg"))
+	// A loopback image host: refused by default (an internal address),
+	// reachable where the test allows 127.0.0.1.
+	remote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/p.jpg":
+			_, _ = w.Write(photo)
+		case "/redirect":
+			http.Redirect(w, r, "http://[::1]:9/metrics", http.StatusFound)
+		default:
+			_, _ = w.Write([]byte("plain text, not an image"))
+		}
+	}))
+	defer remote.Close()
 	copyFile(t, demo, filepath.Join(outside, "img.jpg"))
 	if err := os.WriteFile(filepath.Join(root, "notes.txt"), []byte("not an image"), 0o644); err != nil {
 		t.Fatal(err)
@@ -77,9 +93,11 @@ func TestMedia(t *testing.T) {
 		"m-etc":     {"/etc/passwd"},
 		"m-host":    {"file://elsewhere" + filepath.Join(root, "ok.jpg")},
 		"m-ftp":     {"ftp://example.com/p.jpg"},
-		"m-http":    {"https://example.com/p.jpg"},
+		"m-http":    {remote.URL + "/p.jpg"},
+		"m-redir":   {remote.URL + "/redirect"},
+		"m-rtext":   {remote.URL + "/notes"},
 		"m-missing": {filepath.Join(root, "none.jpg")},
-		"m-two":     {"https://example.com/first.jpg", filepath.Join(root, "ok.jpg")},
+		"m-two":     {remote.URL + "/p.jpg", filepath.Join(root, "ok.jpg")},
 		"m-deleted": {filepath.Join(root, "ok.jpg")},
 		// Relative paths are relative to the working directory (web/ here).
 		"m-rel": {"../demo/grocery/images/Red-Grapefruit.jpg"},
@@ -88,6 +106,9 @@ func TestMedia(t *testing.T) {
 		t.Fatal(err)
 	}
 	inRoot := e.serve(t, func(c *api.Config) { c.MediaRoot = root })
+	fetching := e.serve(t, func(c *api.Config) {
+		c.MediaRoot, c.FetchAllow = root, []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	})
 	repo := e.serve(t, nil)
 	for _, tc := range []struct {
 		name, url  string
@@ -99,8 +120,11 @@ func TestMedia(t *testing.T) {
 		{"file URL", inRoot.URL + "/media/m-file/0", 200, "", true},
 		{"link inside the root", inRoot.URL + "/media/m-inner/0", 200, "", true},
 		{"second image", inRoot.URL + "/media/m-two/1", 200, "", true},
-		{"http image redirects", inRoot.URL + "/media/m-http/0", 302, "https://example.com/p.jpg", false},
-		{"first of two is remote", inRoot.URL + "/media/m-two/0", 302, "https://example.com/first.jpg", false},
+		{"http image on an internal address is refused", inRoot.URL + "/media/m-http/0", 404, "", false},
+		{"first of two on an internal address", inRoot.URL + "/media/m-two/0", 404, "", false},
+		{"allowed http image is served, not redirected", fetching.URL + "/media/m-http/0", 200, "", true},
+		{"redirect to an internal address", fetching.URL + "/media/m-redir/0", 404, "", false},
+		{"remote non-image", fetching.URL + "/media/m-rtext/0", 404, "", false},
 		{"not an image", inRoot.URL + "/media/m-text/0", 403, "", false},
 		{"link leading out", inRoot.URL + "/media/m-link/0", 403, "", false},
 		{"dot-dot escape", inRoot.URL + "/media/m-dotdot/0", 403, "", false},
