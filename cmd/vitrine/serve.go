@@ -61,13 +61,8 @@ reports the outcome.`,
 			if _, err := a.activeSpace(ctx, st, spec); err != nil {
 				return err
 			}
-			// Text search and search by photo query per-model embeddings.
-			for _, m := range []models.Modality{models.Text, models.Image} {
-				if e, ok := set.ByModality(m); ok {
-					if err := st.EnsureModelIndex(ctx, e.Key(), e.Dim()); err != nil {
-						return err
-					}
-				}
+			if err := ensureModelIndexes(ctx, st, set); err != nil {
+				return err
 			}
 			cfg, err := a.apiConfig()
 			if err != nil {
@@ -104,6 +99,19 @@ reports the outcome.`,
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default server.listen, 127.0.0.1:8080)")
 	cmd.Flags().StringVar(&auth, "auth", "", "required, off or auto (default server.auth)")
 	return cmd
+}
+
+// ensureModelIndexes builds the embedding indexes that text search and
+// search by photo query, one per loaded text or image model.
+func ensureModelIndexes(ctx context.Context, st *store.Store, set *extractors.Set) error {
+	for _, m := range []models.Modality{models.Text, models.Image} {
+		if e, ok := set.ByModality(m); ok {
+			if err := st.EnsureModelIndex(ctx, e.Key(), e.Dim()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // describeVariants prints "control 50% (no overrides), treatment 50%
