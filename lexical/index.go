@@ -75,6 +75,7 @@ type config struct {
 	k1, b    float64
 	phrase   float64 // score factor for the query as a title phrase
 	inTitle  float64 // score factor for every query word in the title
+	match    Match   // MatchAll: all words, any word as a fallback; MatchAny: always any word
 }
 
 // Option configures an Index.
@@ -102,12 +103,18 @@ func WithTitleBonus(phrase, allWords float64) Option {
 	return func(c *config) { c.phrase, c.inTitle = phrase, allWords }
 }
 
+// WithMatch sets which products a query matches: MatchAll (the default)
+// matches those with every query word, falling back to any word when none
+// has them all; MatchAny always matches any word, ranked by BM25F times
+// the share of query words a product holds.
+func WithMatch(m Match) Option { return func(c *config) { c.match = m } }
+
 // DefaultWeights are the BM25F field weights an Index starts with.
 var defaultWeights = [numFields]float64{Title: 3, Brand: 1.5, Category: 2, Attributes: 1, Description: 1}
 
 // New returns an empty index.
 func New(opts ...Option) (*Index, error) {
-	c := config{weight: defaultWeights, k1: 1.2, b: 0.75, phrase: 1.5, inTitle: 1.25}
+	c := config{weight: defaultWeights, k1: 1.2, b: 0.75, phrase: 1.5, inTitle: 1.25, match: MatchAll}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -118,8 +125,8 @@ func New(opts ...Option) (*Index, error) {
 		}
 		c.analyzer = a
 	}
-	if c.k1 <= 0 || c.b < 0 || c.b > 1 || c.phrase < 1 || c.inTitle < 1 {
-		return nil, fmt.Errorf("%w: k1 %g, b %g, title bonuses %g/%g", ErrConfig, c.k1, c.b, c.phrase, c.inTitle)
+	if c.k1 <= 0 || c.b < 0 || c.b > 1 || c.phrase < 1 || c.inTitle < 1 || (c.match != MatchAll && c.match != MatchAny) {
+		return nil, fmt.Errorf("%w: k1 %g, b %g, title bonuses %g/%g, match %q", ErrConfig, c.k1, c.b, c.phrase, c.inTitle, c.match)
 	}
 	return &Index{cfg: c, terms: map[string]uint32{}, ids: map[string]uint32{},
 		brands: map[string]uint32{}, cats: map[string]uint32{}}, nil

@@ -278,3 +278,33 @@ func TestPrunedEqualsBruteForce(t *testing.T) {
 		t.Errorf("organic: scored %d of %d matches; pruning should skip most", res.Scored, res.Total)
 	}
 }
+
+func TestMatchAny(t *testing.T) {
+	ix := loadSmall(t)
+	ix.cfg.match = MatchAny
+	cases := []struct {
+		q     string
+		first string
+		total int
+	}{
+		{"ginger", "ginger", 2},          // one word: as all
+		{"red apple", "redapple", 2},     // the title phrase first
+		{"organic bananas", "banana", 2}, // all words before some
+		{"ginger bananas", "juice", 4},   // any word
+	}
+	for _, c := range cases {
+		res, err := ix.Search(Query{Text: c.q, K: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Match != MatchAny || res.Total != c.total || len(res.Hits) == 0 {
+			t.Fatalf("%q: match %s total %d hits %v; want any, %d", c.q, res.Match, res.Total, ids(res.Hits), c.total)
+		}
+		if c.first != "" && res.Hits[0].ProductID != c.first {
+			t.Errorf("%q: first %s, want %s", c.q, res.Hits[0].ProductID, c.first)
+		}
+	}
+	if _, err := New(WithMatch("some")); err == nil {
+		t.Error("match mode some accepted")
+	}
+}

@@ -108,10 +108,11 @@ func (ix *Index) Search(q Query) (Result, error) {
 	res := Result{Match: MatchAll}
 	switch {
 	case len(s.words) == 0 || s.filter.none:
-	case len(s.curs) == len(s.words):
+	case len(s.curs) == len(s.words) && ix.cfg.match == MatchAll:
 		s.all()
 	}
-	if s.total == 0 && len(s.curs) > 0 && (len(s.words) > 1 || len(s.curs) < len(s.words)) {
+	if s.total == 0 && !s.filter.none && len(s.curs) > 0 &&
+		(ix.cfg.match == MatchAny || len(s.words) > 1 || len(s.curs) < len(s.words)) {
 		res.Match = MatchAny
 		s = ix.newSearch(q)
 		s.any()

@@ -204,7 +204,7 @@ func (a *app) startLexical(ctx context.Context, st *store.Store) (serving.Text, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("search.languages (%s): %w", config.EnvName("search.languages"), err)
 	}
-	sy := lexical.NewSyncer(st, lexical.WithIndexOptions(lexical.WithAnalyzer(an)),
+	sy := lexical.NewSyncer(st, lexical.WithIndexOptions(lexical.WithAnalyzer(an), lexical.WithMatch(lexical.Match(a.cfg.Search.Match))),
 		lexical.WithPoll(a.cfg.Search.SyncPoll), lexical.WithLogger(a.log))
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)

@@ -131,6 +131,9 @@ type Search struct {
 	// Languages are the catalog's languages for stemming, comma separated
 	// (en, sv): a mixed catalog lists several.
 	Languages string `koanf:"languages" yaml:"languages"`
+	// Match is all (products with every query word; any word when none
+	// has them all) or any (any word, more words ranking higher).
+	Match string `koanf:"match" yaml:"match"`
 	// SyncPoll is how often the index reads the change log without a
 	// notification.
 	SyncPoll time.Duration `koanf:"sync_poll" yaml:"sync_poll"`
@@ -247,7 +250,7 @@ func Default() Config {
 			LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
 			CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, ReportsDir: "reports",
 			QueryRetention: 90 * 24 * time.Hour},
-		Search:      Search{Engine: "index", Languages: "en", SyncPoll: 500 * time.Millisecond},
+		Search:      Search{Engine: "index", Languages: "en", Match: "all", SyncPoll: 500 * time.Millisecond},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
 	}
 }
@@ -373,6 +376,9 @@ func (c Config) Validate() error {
 	case "index", "postgres":
 	default:
 		errs = append(errs, fmt.Errorf("%w: search.engine (%s) is %q, want index or postgres", ErrInvalid, EnvName("search.engine"), c.Search.Engine))
+	}
+	if c.Search.Match != "all" && c.Search.Match != "any" {
+		errs = append(errs, fmt.Errorf("%w: search.match (%s) is %q, want all or any", ErrInvalid, EnvName("search.match"), c.Search.Match))
 	}
 	if c.Search.SyncPoll <= 0 {
 		errs = append(errs, fmt.Errorf("%w: search.sync_poll (%s) must be positive", ErrInvalid, EnvName("search.sync_poll")))
