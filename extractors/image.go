@@ -3,7 +3,9 @@ package extractors
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
+	"slices"
 
 	"github.com/vitrinehq/vitrine/extractors/imageprep"
 	"github.com/vitrinehq/vitrine/extractors/onnx"
@@ -17,6 +19,7 @@ type imageEncoder struct {
 	prep   *imageprep.Preparer
 	sess   *onnx.Session
 	logits string // optional classification output, for Classify
+	flip   bool   // also encode the mirror image and average (augment: flip)
 }
 
 func openImage(ctx context.Context, rt *onnx.Runtime, m models.Manifest, dir string, _ Options) (*imageEncoder, error) {
@@ -44,14 +47,18 @@ func openImage(ctx context.Context, rt *onnx.Runtime, m models.Manifest, dir str
 	if err != nil {
 		return nil, err
 	}
-	return &imageEncoder{m: m, prep: prep, sess: sess, logits: logits}, nil
+	return &imageEncoder{m: m, prep: prep, sess: sess, logits: logits, flip: slices.Contains(m.Augment, models.AugmentFlip)}, nil
 }
 
 // run prepares the valid images into one batch tensor and runs the graph.
 func (e *imageEncoder) run(ctx context.Context, inputs [][]byte) ([]onnx.Tensor, []int, []error, error) {
 	errs := make([]error, len(inputs))
 	per := e.prep.Len()
-	buf := make([]float32, 0, per*len(inputs))
+	copies := 1
+	if e.flip {
+		copies = 2
+	}
+	buf := make([]float32, 0, per*len(inputs)*copies)
 	var idx []int
 	for i, in := range inputs {
 		v, err := e.prep.Prepare(ctx, in, buf[len(buf):len(buf)+per])
@@ -69,7 +76,13 @@ func (e *imageEncoder) run(ctx context.Context, inputs [][]byte) ([]onnx.Tensor,
 		return nil, nil, errs, nil
 	}
 	shape := e.prep.Shape()
-	shape[0] = int64(len(idx))
+	if e.flip {
+		// The mirror images follow the plain ones in the same batch.
+		n := len(buf)
+		buf = buf[:2*n]
+		mirror(buf[n:], buf[:n], int(shape[len(shape)-1]))
+	}
+	shape[0] = int64(len(idx) * copies)
 	outs, err := e.sess.Run(ctx, []onnx.Tensor{onnx.Float32Tensor(shape, buf)})
 	if err != nil {
 		return nil, nil, nil, err
@@ -85,6 +98,9 @@ func (e *imageEncoder) encode(ctx context.Context, inputs [][]byte) ([][]float32
 	pooled, err := pool(e.m, outs[0], nil, 0)
 	if err != nil {
 		return nil, nil, err
+	}
+	if e.flip {
+		pooled = averageHalves(pooled)
 	}
 	vecs := make([][]float32, len(inputs))
 	for j, i := range idx {
@@ -115,4 +131,57 @@ func (b *batched) Classify(ctx context.Context, image []byte) ([]float32, error)
 		return nil, errs[0]
 	}
 	return outs[1].Float32s(), nil
+}
+
+// mirror writes src's images mirrored left to right into dst: both hold
+// whole images whose innermost axis is the width w (NCHW rows).
+func mirror(dst, src []float32, w int) {
+	for r := 0; r+w <= len(src); r += w {
+		row, out := src[r:r+w], dst[r:r+w]
+		for x := range w {
+			out[x] = row[w-1-x]
+		}
+	}
+}
+
+// averageHalves averages vector i of the first half with vector i of the
+// second (an image and its augmented copy).
+func averageHalves(vs [][]float32) [][]float32 {
+	n := len(vs) / 2
+	out := vs[:n]
+	for i := range n {
+		for k, x := range vs[n+i] {
+			out[i][k] = (out[i][k] + x) / 2
+		}
+	}
+	return out
+}
+
+// spatialGeM pools a [N,C,H,W] feature map by the generalised mean over
+// H×W, (mean x^p)^(1/p), with p = the manifest's pooling_p (default 3):
+// it weighs the strongest activations of each channel more than the plain
+// mean does, which helps retrieval of an object in clutter. Activations
+// are clamped at a small positive floor first.
+func spatialGeM(m models.Manifest, shape []int64, data []float32) ([][]float32, error) {
+	if len(shape) != 4 {
+		return nil, fmt.Errorf("model %s: pooling %s needs a [N,C,H,W] output, got %v", m.Key(), m.Pooling, shape)
+	}
+	p := m.PoolingP
+	if p == 0 {
+		p = 3
+	}
+	n, c, hw := int(shape[0]), int(shape[1]), int(shape[2]*shape[3])
+	res := make([][]float32, n)
+	for i := range n {
+		v := make([]float32, c)
+		for ch := range c {
+			var s float64
+			for _, x := range data[(i*c+ch)*hw : (i*c+ch+1)*hw] {
+				s += math.Pow(math.Max(float64(x), 1e-6), p)
+			}
+			v[ch] = float32(math.Pow(s/float64(hw), 1/p))
+		}
+		res[i] = v
+	}
+	return res, nil
 }

@@ -146,6 +146,8 @@ func pool(m models.Manifest, out onnx.Tensor, mask []int64, seqLen int) ([][]flo
 			}
 			res[i] = v
 		}
+	case models.PoolSpatialGeM:
+		return spatialGeM(m, shape, data)
 	case "spatial_mean":
 		if len(shape) != 4 {
 			return nil, fmt.Errorf("model %s: pooling spatial_mean needs a [N,C,H,W] output, got %v", m.Key(), shape)

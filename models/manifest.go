@@ -47,8 +47,17 @@ type Manifest struct {
 	Preprocess Preprocess `yaml:"preprocess"`
 	// Pooling turns the output tensor into one vector per item:
 	// none (already [N,D]), mean (masked mean over tokens), cls (first token),
-	// spatial_mean (mean over HxW of [N,C,H,W]), window_mean (audio windows).
+	// spatial_mean (mean over HxW of [N,C,H,W]), spatial_gem (generalised
+	// mean over HxW with exponent PoolingP: 1 is the mean, large p
+	// approaches the max), window_mean (audio windows).
 	Pooling string `yaml:"pooling"`
+	// PoolingP is spatial_gem's exponent (0: 3, the usual choice for
+	// image retrieval).
+	PoolingP float64 `yaml:"pooling_p,omitempty"`
+	// Augment lists test-time augmentations of image models, whose pooled
+	// vectors are averaged with the plain image's: flip (the mirror image).
+	// They apply wherever the model encodes (catalog and query alike).
+	Augment []string `yaml:"augment,omitempty"`
 	Dim     int    `yaml:"dim"`
 	// Normalize is l2 or none.
 	Normalize string `yaml:"normalize"`
@@ -124,8 +133,13 @@ const (
 	PoolMean        = "mean"
 	PoolCLS         = "cls"
 	PoolSpatialMean = "spatial_mean"
+	PoolSpatialGeM  = "spatial_gem"
 	PoolWindowMean  = "window_mean"
 )
+
+// AugmentFlip is the mirror-image test-time augmentation (see
+// Manifest.Augment).
+const AugmentFlip = "flip"
 
 // Preprocess holds per-modality input preparation.
 type Preprocess struct {
@@ -235,9 +249,17 @@ func (m Manifest) Validate() error {
 		bad("dim", "must be positive")
 	}
 	switch m.Pooling {
-	case PoolNone, PoolMean, PoolCLS, PoolSpatialMean, PoolWindowMean:
+	case PoolNone, PoolMean, PoolCLS, PoolSpatialMean, PoolSpatialGeM, PoolWindowMean:
 	default:
-		bad("pooling", "%q is not none, mean, cls, spatial_mean or window_mean", m.Pooling)
+		bad("pooling", "%q is not none, mean, cls, spatial_mean, spatial_gem or window_mean", m.Pooling)
+	}
+	if m.PoolingP < 0 || (m.PoolingP != 0 && m.Pooling != PoolSpatialGeM) {
+		bad("pooling_p", "must be positive, and only with pooling spatial_gem")
+	}
+	for i, a := range m.Augment {
+		if a != AugmentFlip || m.Modality != Image {
+			bad(fmt.Sprintf("augment[%d]", i), "%q is not flip of an image model", a)
+		}
 	}
 	if len(m.Inputs) == 0 {
 		bad("inputs", "no input tensors named")
