@@ -58,7 +58,7 @@ type Manifest struct {
 	// vectors are averaged with the plain image's: flip (the mirror image).
 	// They apply wherever the model encodes (catalog and query alike).
 	Augment []string `yaml:"augment,omitempty"`
-	Dim     int    `yaml:"dim"`
+	Dim     int      `yaml:"dim"`
 	// Normalize is l2 or none.
 	Normalize string `yaml:"normalize"`
 
