@@ -1,0 +1,158 @@
+package speech
+
+/*
+#cgo pkg-config: pocketsphinx sphinxbase
+#include <stdlib.h>
+#include <pocketsphinx.h>
+#include <sphinxbase/ngram_model.h>
+#include <sphinxbase/err.h>
+
+// vt_init builds a decoder from the model directory, dictionary and general
+// language model, with lattice best-path search on so that posteriors
+// (the confidence) exist. Variadic cmd_ln_init cannot be called from Go.
+static ps_decoder_t *vt_init(const char *hmm, const char *dict, const char *lm) {
+	cmd_ln_t *cfg = cmd_ln_init(NULL, ps_args(), TRUE,
+		"-hmm", hmm, "-dict", dict, "-lm", lm,
+		"-bestpath", "yes", "-logfn", "/dev/null", NULL);
+	if (cfg == NULL) return NULL;
+	ps_decoder_t *ps = ps_init(cfg);
+	cmd_ln_free_r(cfg);
+	return ps;
+}
+
+// vt_set_interp installs, under name, the catalog model at path
+// interpolated with the general model the default search already holds
+// (weight w for the catalog's), sharing the decoder's log-math. It returns
+// the set's reference count after handing it to the decoder (the decoder
+// keeps one), or a negative number on failure.
+static int vt_set_interp(ps_decoder_t *ps, const char *name, const char *path, float w) {
+	logmath_t *lmath = ps_get_logmath(ps);
+	cmd_ln_t *cfg = ps_get_config(ps);
+	ngram_model_t *gen = ps_get_lm(ps, "_default");
+	if (gen == NULL) return -1;
+	ngram_model_t *cat = ngram_model_read(cfg, path, NGRAM_ARPA, lmath);
+	if (cat == NULL) return -2;
+	ngram_model_t *models[2] = {cat, ngram_model_retain(gen)};
+	char *names[2] = {"catalog", "general"};
+	float32 weights[2] = {w, 1.0f - w};
+	ngram_model_t *set = ngram_model_set_init(cfg, models, names, weights, 2);
+	if (set == NULL) { ngram_model_free(cat); ngram_model_free(gen); return -3; }
+	if (ps_set_lm(ps, name, set) < 0) { ngram_model_free(set); return -4; }
+	return ngram_model_free(set);
+}
+
+static int vt_decode(ps_decoder_t *ps, const char *search, const int16 *pcm, size_t n) {
+	if (ps_set_search(ps, search) < 0) return -1;
+	if (ps_start_utt(ps) < 0) return -2;
+	if (ps_process_raw(ps, pcm, n, FALSE, TRUE) < 0) { ps_end_utt(ps); return -3; }
+	if (ps_end_utt(ps) < 0) return -4;
+	return 0;
+}
+
+static double vt_confidence(ps_decoder_t *ps) {
+	return logmath_exp(ps_get_logmath(ps), ps_get_prob(ps));
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unsafe"
+)
+
+// Search names of a decoder: the general model is PocketSphinx's own
+// default search over en-us.lm.bin.
+const (
+	searchGeneral = "_default"
+	searchCatalog = "catalog"
+)
+
+// decoder is one PocketSphinx decoder. It is not safe for concurrent use:
+// the Recognizer hands each to one caller at a time.
+type decoder struct {
+	ps *C.ps_decoder_t
+	// words are the catalog words added to the dictionary so far.
+	words map[string]bool
+	// gen is the catalog model generation the decoder holds (0: none).
+	gen int
+}
+
+func newDecoder(m Model) (*decoder, error) {
+	hmm, dict, lm := C.CString(m.Acoustic), C.CString(m.Dictionary), C.CString(m.LanguageModel)
+	defer C.free(unsafe.Pointer(hmm))
+	defer C.free(unsafe.Pointer(dict))
+	defer C.free(unsafe.Pointer(lm))
+	ps := C.vt_init(hmm, dict, lm)
+	if ps == nil {
+		return nil, fmt.Errorf("%w: PocketSphinx did not load %s, %s and %s", ErrModel, m.Acoustic, m.Dictionary, m.LanguageModel)
+	}
+	return &decoder{ps: ps, words: map[string]bool{}}, nil
+}
+
+func (d *decoder) close() {
+	if d.ps != nil {
+		C.ps_free(d.ps)
+		d.ps = nil
+	}
+}
+
+// known reports whether the dictionary has word.
+func (d *decoder) known(word string) bool {
+	w := C.CString(word)
+	defer C.free(unsafe.Pointer(w))
+	p := C.ps_lookup_word(d.ps, w)
+	if p == nil {
+		return false
+	}
+	C.free(unsafe.Pointer(p))
+	return true
+}
+
+// addWord adds word with its ARPAbet phones to the dictionary.
+func (d *decoder) addWord(word string, phones []string) error {
+	if d.words[word] || d.known(word) {
+		return nil
+	}
+	w, p := C.CString(word), C.CString(strings.Join(phones, " "))
+	defer C.free(unsafe.Pointer(w))
+	defer C.free(unsafe.Pointer(p))
+	if C.ps_add_word(d.ps, w, p, 0) < 0 {
+		return fmt.Errorf("speech: adding %q /%s/ to the dictionary failed", word, strings.Join(phones, " "))
+	}
+	d.words[word] = true
+	return nil
+}
+
+// setCatalog installs the catalog search: the ARPA model at path
+// interpolated with the general model (weight w for the catalog's).
+func (d *decoder) setCatalog(path string, w float64) (int, error) {
+	p, n := C.CString(path), C.CString(searchCatalog)
+	defer C.free(unsafe.Pointer(p))
+	defer C.free(unsafe.Pointer(n))
+	rv := C.vt_set_interp(d.ps, n, p, C.float(w))
+	if rv < 0 {
+		return 0, fmt.Errorf("speech: installing the catalog language model failed (%d)", int(rv))
+	}
+	return int(rv), nil
+}
+
+// decode recognises 16 kHz mono samples with the named search and returns
+// the hypothesis and its posterior probability.
+func (d *decoder) decode(search string, pcm []int16) (string, float64, error) {
+	if len(pcm) == 0 {
+		return "", 0, errors.New("speech: no samples")
+	}
+	s := C.CString(search)
+	defer C.free(unsafe.Pointer(s))
+	if rv := C.vt_decode(d.ps, s, (*C.int16)(unsafe.Pointer(&pcm[0])), C.size_t(len(pcm))); rv < 0 {
+		return "", 0, fmt.Errorf("speech: decoding with %s failed (%d)", search, int(rv))
+	}
+	var score C.int32
+	h := C.ps_get_hyp(d.ps, &score)
+	if h == nil {
+		return "", 0, nil
+	}
+	return C.GoString(h), float64(C.vt_confidence(d.ps)), nil
+}

@@ -1,0 +1,285 @@
+package speech
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Errors of the package; match them with errors.Is.
+var (
+	// ErrModel: the PocketSphinx model files are missing or do not load.
+	ErrModel = errors.New("speech: model not loaded")
+	// ErrNoVocabulary: a catalog language model needs at least one word.
+	ErrNoVocabulary = errors.New("speech: no vocabulary")
+	// ErrUnknownModel: a language model name other than Catalog and General.
+	ErrUnknownModel = errors.New("speech: unknown language model")
+)
+
+// SampleRate is the rate, in Hz, of the samples Recognize takes.
+const SampleRate = 16000
+
+// The language models a recognition can use.
+const (
+	// Catalog is the catalog model interpolated with the general one (the
+	// general one alone until a catalog model is built).
+	Catalog = "catalog"
+	// General is PocketSphinx's general US English model.
+	General = "general"
+)
+
+// Model names the PocketSphinx files.
+type Model struct {
+	// Acoustic is the acoustic model directory, Dictionary the
+	// pronunciation dictionary, LanguageModel the general language model.
+	Acoustic, Dictionary, LanguageModel string
+}
+
+// DefaultModelDir is where Debian's pocketsphinx-en-us puts the model.
+const DefaultModelDir = "/usr/share/pocketsphinx/model/en-us"
+
+// ModelIn returns the en-us model's files in dir.
+func ModelIn(dir string) Model {
+	return Model{Acoustic: filepath.Join(dir, "en-us"), Dictionary: filepath.Join(dir, "cmudict-en-us.dict"),
+		LanguageModel: filepath.Join(dir, "en-us.lm.bin")}
+}
+
+// Option configures a Recognizer.
+type Option func(*Recognizer)
+
+// WithModel sets the model files (default ModelIn(DefaultModelDir)).
+func WithModel(m Model) Option { return func(r *Recognizer) { r.model = m } }
+
+// WithDecoders sets how many recognitions run at once, each on a decoder of
+// its own (default 1; every decoder holds its own copy of the models).
+func WithDecoders(n int) Option {
+	return func(r *Recognizer) {
+		if n > 0 {
+			r.n = n
+		}
+	}
+}
+
+// WithCatalogWeight sets the catalog model's interpolation weight against
+// the general model, in (0, 1) (default 0.9).
+func WithCatalogWeight(w float64) Option {
+	return func(r *Recognizer) {
+		if w > 0 && w < 1 {
+			r.weight = w
+		}
+	}
+}
+
+// WithPronouncer sets how words outside the dictionary are pronounced
+// (default Espeak{}); nil leaves such words out of the catalog model.
+func WithPronouncer(p Pronouncer) Option { return func(r *Recognizer) { r.g2p = p } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(r *Recognizer) {
+		if l != nil {
+			r.log = l
+		}
+	}
+}
+
+// Transcript is what was heard.
+type Transcript struct {
+	Text string
+	// Confidence is the posterior probability of Text, in [0, 1].
+	Confidence float64
+	// Model is the language model that decoded it (Catalog or General).
+	Model string
+}
+
+// Recognizer turns 16 kHz mono speech into text. It is safe for
+// concurrent use: recognitions take a decoder from a pool.
+type Recognizer struct {
+	model  Model
+	n      int
+	weight float64
+	g2p    Pronouncer
+	log    *slog.Logger
+
+	pool chan *decoder
+	// build serialises catalog builds; mu guards the state below.
+	build   sync.Mutex
+	mu      sync.Mutex
+	catalog bool
+	words   int
+	gen     int
+}
+
+// New loads the decoders. It fails with ErrModel when the model files
+// are missing.
+func New(opts ...Option) (*Recognizer, error) {
+	r := &Recognizer{model: ModelIn(DefaultModelDir), n: 1, weight: 0.9, g2p: Espeak{}, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(r)
+	}
+	for _, f := range []string{r.model.Acoustic, r.model.Dictionary, r.model.LanguageModel} {
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("%w: %w (install pocketsphinx-en-us)", ErrModel, err)
+		}
+	}
+	r.pool = make(chan *decoder, r.n)
+	for range r.n {
+		d, err := newDecoder(r.model)
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		r.pool <- d
+	}
+	return r, nil
+}
+
+// Close frees the decoders; recognitions in flight finish first.
+func (r *Recognizer) Close() {
+	for range len(r.pool) {
+		(<-r.pool).close()
+	}
+}
+
+// HasCatalog reports whether a catalog model is built, and of how many
+// words.
+func (r *Recognizer) HasCatalog() (bool, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.catalog, r.words
+}
+
+// Recognize decodes samples (16 kHz mono, in [-1, 1]) with the named
+// language model ("" is Catalog).
+func (r *Recognizer) Recognize(ctx context.Context, samples []float32, model string) (Transcript, error) {
+	r.mu.Lock()
+	search, name := searchCatalog, Catalog
+	switch model {
+	case Catalog, "":
+		if !r.catalog {
+			search = searchGeneral
+		}
+	case General:
+		search, name = searchGeneral, General
+	default:
+		r.mu.Unlock()
+		return Transcript{}, fmt.Errorf("%w: %q", ErrUnknownModel, model)
+	}
+	r.mu.Unlock()
+	pcm := make([]int16, len(samples))
+	for i, v := range samples {
+		pcm[i] = int16(math.Round(float64(max(-1, min(1, v))) * 32767))
+	}
+	var d *decoder
+	select {
+	case d = <-r.pool:
+	case <-ctx.Done():
+		return Transcript{}, ctx.Err()
+	}
+	defer func() { r.pool <- d }()
+	text, conf, err := d.decode(search, pcm)
+	if err != nil {
+		return Transcript{}, err
+	}
+	return Transcript{Text: strings.TrimSpace(text), Confidence: max(0, min(1, conf)), Model: name}, nil
+}
+
+// Build makes the catalog language model of phrases (titles, brands,
+// category names) and installs it in every decoder, adding the words the
+// dictionary lacks with the Pronouncer's pronunciations. Recognitions go
+// on meanwhile on the decoders not being updated.
+func (r *Recognizer) Build(ctx context.Context, phrases []string) error {
+	start := time.Now()
+	dir, err := os.MkdirTemp("", "vitrine-speech-")
+	if err != nil {
+		return fmt.Errorf("speech: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "catalog.arpa")
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("speech: %w", err)
+	}
+	vocab, err := WriteARPA(f, phrases)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	r.build.Lock()
+	defer r.build.Unlock()
+	prons, err := r.pronounce(ctx, vocab)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.gen++
+	gen := r.gen
+	r.mu.Unlock()
+	for done := 0; done < r.n; {
+		ok, err := r.install(ctx, gen, path, prons)
+		if err != nil {
+			return err
+		}
+		if ok {
+			done++
+		}
+	}
+	r.mu.Lock()
+	r.catalog, r.words = true, len(vocab)
+	r.mu.Unlock()
+	r.log.Info("catalog speech model built", "phrases", len(phrases), "words", len(vocab),
+		"pronounced", len(prons), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// pronounce returns pronunciations of the vocabulary's words that the
+// dictionary lacks.
+func (r *Recognizer) pronounce(ctx context.Context, vocab []string) (map[string][]string, error) {
+	d := <-r.pool
+	var oov []string
+	for _, w := range vocab {
+		if !d.words[w] && !d.known(w) {
+			oov = append(oov, w)
+		}
+	}
+	r.pool <- d
+	if len(oov) == 0 || r.g2p == nil {
+		return map[string][]string{}, nil
+	}
+	return r.g2p.Pronounce(ctx, oov)
+}
+
+// install takes the next decoder from the pool and, unless it already
+// holds generation gen, adds the words and installs the model at path. It
+// reports whether it updated one.
+func (r *Recognizer) install(ctx context.Context, gen int, path string, prons map[string][]string) (bool, error) {
+	var d *decoder
+	select {
+	case d = <-r.pool:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { r.pool <- d }()
+	if d.gen == gen {
+		return false, nil
+	}
+	for w, ph := range prons {
+		if err := d.addWord(w, ph); err != nil {
+			r.log.Warn("word left out of the catalog speech model", "word", w, "err", err)
+		}
+	}
+	if _, err := d.setCatalog(path, r.weight); err != nil {
+		return false, err
+	}
+	d.gen = gen
+	return true, nil
+}
