@@ -89,7 +89,7 @@ func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, 
 	rs := make([]ranking.Result, len(cands))
 	for i, id := range cands {
 		r := ranking.Result{ProductID: id, Score: total[i]}
-		for _, name := range []string{sourceCF, sourceContent, sourcePopularity} {
+		for _, name := range []string{recommend.SourceCollaborative, recommend.SourceContent, recommend.SourcePopularity} {
 			if v := parts[name][i]; !math.IsNaN(v) {
 				r.Parts = append(r.Parts, ranking.Part{Name: name, Score: v})
 			}
@@ -141,19 +141,19 @@ func (s *Service) blendParts(ctx context.Context, q hybridQuery, uf []float32, c
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	parts := map[string][]float64{sourceCF: nan(len(cands)), sourceContent: nan(len(cands)), sourcePopularity: make([]float64, len(cands))}
+	parts := map[string][]float64{recommend.SourceCollaborative: nan(len(cands)), recommend.SourceContent: nan(len(cands)), recommend.SourcePopularity: make([]float64, len(cands))}
 	for i, id := range cands {
 		if f, ok := factors[id]; ok && uf != nil {
 			if d, err := vecmath.Dot(uf, f); err == nil {
-				parts[sourceCF][i] = d
+				parts[recommend.SourceCollaborative][i] = d
 			}
 		}
 		if v, ok := vecs[id]; ok && q.user != nil {
 			if c, err := vecmath.Cosine(q.user, v); err == nil {
-				parts[sourceContent][i] = c
+				parts[recommend.SourceContent][i] = c
 			}
 		}
-		parts[sourcePopularity][i] = math.Log1p(popScore[id])
+		parts[recommend.SourcePopularity][i] = math.Log1p(popScore[id])
 	}
 	return parts, nil
 }

@@ -7,15 +7,19 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/ranking"
+	"github.com/vitrinehq/vitrine/recommend"
 	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/vecmath"
 )
 
-// Blend sources of hybrid recommendations, as result parts name them.
+// Short names of recommend's blend sources (SourceCollaborative,
+// SourceContent, SourcePopularity), the names result parts, the stored
+// blend weights and the offline evaluation share; the parameter and
+// similar-product code use these.
 const (
-	sourceCF         = "collaborative"
-	sourceContent    = "content"
-	sourcePopularity = "popularity"
+	sourceCF         = recommend.SourceCollaborative
+	sourceContent    = recommend.SourceContent
+	sourcePopularity = recommend.SourcePopularity
 )
 
 // Strategies that answer a recommendation request.
@@ -91,7 +95,7 @@ func (s *Service) Recommend(ctx context.Context, req RecommendRequest) (Recommen
 		return RecommendResult{}, err
 	}
 	res := RecommendResult{UserID: uid, Assignment: p.Assignment}
-	rs, err := s.candidates(ctx, &res, sp, bought, p, max(3*k, 30)) // re-rankers need room to choose
+	rs, err := s.candidates(ctx, &res, sp, bought, p, recommend.ServingPool(k)) // re-rankers need room to choose
 	if err != nil {
 		return RecommendResult{}, err
 	}
@@ -167,7 +171,7 @@ func (s *Service) popular(ctx context.Context, k int, exclude []string) ([]Hit, 
 	var rs []ranking.Result
 	for _, p := range pop {
 		if !slices.Contains(exclude, p.ProductID) && len(rs) < k {
-			rs = append(rs, ranking.Result{ProductID: p.ProductID, Score: p.Score, Parts: []ranking.Part{{Name: sourcePopularity, Score: p.Score}}})
+			rs = append(rs, ranking.Result{ProductID: p.ProductID, Score: p.Score, Parts: []ranking.Part{{Name: recommend.SourcePopularity, Score: p.Score}}})
 		}
 	}
 	return s.hydrate(ctx, rs, true)
