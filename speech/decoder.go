@@ -21,18 +21,18 @@ static ps_decoder_t *vt_init(const char *hmm, const char *dict, const char *lm) 
 }
 
 // vt_set_interp installs, under name, the catalog model at path
-// interpolated with the general model the default search already holds
-// (weight w for the catalog's), sharing the decoder's log-math. It returns
+// interpolated with the general model at general (weight w for the
+// catalog's), sharing the decoder's log-math. It returns
 // the set's reference count after handing it to the decoder (the decoder
 // keeps one), or a negative number on failure.
-static int vt_set_interp(ps_decoder_t *ps, const char *name, const char *path, float w) {
+static int vt_set_interp(ps_decoder_t *ps, const char *name, const char *path, const char *general, float w) {
 	logmath_t *lmath = ps_get_logmath(ps);
 	cmd_ln_t *cfg = ps_get_config(ps);
-	ngram_model_t *gen = ps_get_lm(ps, "_default");
-	if (gen == NULL) return -1;
 	ngram_model_t *cat = ngram_model_read(cfg, path, NGRAM_ARPA, lmath);
 	if (cat == NULL) return -2;
-	ngram_model_t *models[2] = {cat, ngram_model_retain(gen)};
+	ngram_model_t *gen = ngram_model_read(cfg, general, NGRAM_AUTO, lmath);
+	if (gen == NULL) { ngram_model_free(cat); return -1; }
+	ngram_model_t *models[2] = {cat, gen};
 	char *names[2] = {"catalog", "general"};
 	float32 weights[2] = {w, 1.0f - w};
 	ngram_model_t *set = ngram_model_set_init(cfg, models, names, weights, 2);
@@ -126,12 +126,14 @@ func (d *decoder) addWord(word string, phones []string) error {
 }
 
 // setCatalog installs the catalog search: the ARPA model at path
-// interpolated with the general model (weight w for the catalog's).
-func (d *decoder) setCatalog(path string, w float64) (int, error) {
-	p, n := C.CString(path), C.CString(searchCatalog)
+// interpolated with the general model at general (weight w for the
+// catalog's). It returns the model's reference count (1: the decoder's).
+func (d *decoder) setCatalog(path, general string, w float64) (int, error) {
+	p, g, n := C.CString(path), C.CString(general), C.CString(searchCatalog)
 	defer C.free(unsafe.Pointer(p))
+	defer C.free(unsafe.Pointer(g))
 	defer C.free(unsafe.Pointer(n))
-	rv := C.vt_set_interp(d.ps, n, p, C.float(w))
+	rv := C.vt_set_interp(d.ps, n, p, g, C.float(w))
 	if rv < 0 {
 		return 0, fmt.Errorf("speech: installing the catalog language model failed (%d)", int(rv))
 	}

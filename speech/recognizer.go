@@ -277,7 +277,7 @@ func (r *Recognizer) install(ctx context.Context, gen int, path string, prons ma
 			r.log.Warn("word left out of the catalog speech model", "word", w, "err", err)
 		}
 	}
-	if _, err := d.setCatalog(path, r.weight); err != nil {
+	if _, err := d.setCatalog(path, r.model.LanguageModel, r.weight); err != nil {
 		return false, err
 	}
 	d.gen = gen
