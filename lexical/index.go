@@ -48,6 +48,7 @@ type Index struct {
 	// BM25's length normalisation.
 	lenSum [numFields]float64
 	live   int
+	dict   dictionary
 }
 
 type posting struct {
@@ -76,6 +77,8 @@ type config struct {
 	phrase   float64 // score factor for the query as a title phrase
 	inTitle  float64 // score factor for every query word in the title
 	match    Match   // MatchAll: all words, any word as a fallback; MatchAny: always any word
+	rules    []string
+	synonyms map[string][]string // term: the terms a query for it also finds
 }
 
 // Option configures an Index.
@@ -109,6 +112,16 @@ func WithTitleBonus(phrase, allWords float64) Option {
 // the share of query words a product holds.
 func WithMatch(m Match) Option { return func(c *config) { c.match = m } }
 
+// WithSynonyms adds synonym rules, one per string: "eggplant => aubergine"
+// is one-way (a query for eggplant also finds aubergine, not the reverse),
+// "courgette, zucchini" multi-way (each finds the others). Words are
+// analysed like the catalog (so "eggplants" follows the rule too); only
+// single words are supported. Blank rules and rules starting with # are
+// skipped.
+func WithSynonyms(rules ...string) Option {
+	return func(c *config) { c.rules = append(c.rules, rules...) }
+}
+
 // DefaultWeights are the BM25F field weights an Index starts with.
 var defaultWeights = [numFields]float64{Title: 3, Brand: 1.5, Category: 2, Attributes: 1, Description: 1}
 
@@ -125,6 +138,11 @@ func New(opts ...Option) (*Index, error) {
 		}
 		c.analyzer = a
 	}
+	syn, err := parseSynonyms(c.rules, c.analyzer)
+	if err != nil {
+		return nil, err
+	}
+	c.synonyms = syn
 	if c.k1 <= 0 || c.b < 0 || c.b > 1 || c.phrase < 1 || c.inTitle < 1 || (c.match != MatchAll && c.match != MatchAny) {
 		return nil, fmt.Errorf("%w: k1 %g, b %g, title bonuses %g/%g, match %q", ErrConfig, c.k1, c.b, c.phrase, c.inTitle, c.match)
 	}
@@ -242,6 +260,7 @@ func (ix *Index) add(a analyzed, p catalog.Product) {
 			tid = uint32(len(ix.post))
 			ix.terms[t] = tid
 			ix.post = append(ix.post, &posting{})
+			ix.dict.dirty = true
 		}
 		d.terms = append(d.terms, tid)
 		var tf8 [numFields]uint8

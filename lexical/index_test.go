@@ -3,6 +3,7 @@ package lexical
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -43,7 +44,7 @@ func loadSmall(t testing.TB) *Index {
 	return ix
 }
 
-func ids(hs []records.Scored) []string {
+func ids(hs []Hit) []string {
 	out := make([]string, len(hs))
 	for i, h := range hs {
 		out[i] = h.ProductID
@@ -206,7 +207,7 @@ func synthProduct(i int, seed uint64) catalog.Product {
 
 // bruteForce scores every live product without pruning: the reference
 // the pruned traversal must reproduce.
-func bruteForce(ix *Index, q Query) []records.Scored {
+func bruteForce(ix *Index, q Query) []Hit {
 	s := ix.newSearch(q)
 	var all []hit
 	for d := range ix.docs {
@@ -237,9 +238,9 @@ func bruteForce(ix *Index, q Query) []records.Scored {
 		return 1
 	})
 	all = all[:min(len(all), q.K)]
-	out := make([]records.Scored, len(all))
+	out := make([]Hit, len(all))
 	for i, h := range all {
-		out[i] = records.Scored{ProductID: ix.docs[h.doc].id, Score: h.score}
+		out[i] = Hit{ProductID: ix.docs[h.doc].id, Score: h.score}
 	}
 	return out
 }
@@ -306,5 +307,65 @@ func TestMatchAny(t *testing.T) {
 	}
 	if _, err := New(WithMatch("some")); err == nil {
 		t.Error("match mode some accepted")
+	}
+}
+
+// TestTextAnalysis covers what a query word stands for beyond itself:
+// typos (one edit from 5 letters, two from 9), the last word as a prefix,
+// compounds that end in a word, and synonyms as declared.
+func TestTextAnalysis(t *testing.T) {
+	a, err := analysis.New(analysis.English, analysis.Swedish)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := New(WithAnalyzer(a), WithSynonyms("eggplant => aubergine", "courgette, zucchini", "# a comment", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []catalog.Product{
+		{ID: "banana", Title: "Banana"}, {ID: "avocado", Title: "Avocado Hass"},
+		{ID: "mellan", Title: "Mellanmjölk 1.5%"}, {ID: "standard", Title: "Standardmjölk 3%"}, {ID: "fil", Title: "Filmjölk"},
+		{ID: "aubergine", Title: "Aubergine"}, {ID: "zucchini", Title: "Zucchini"}, {ID: "eggplant", Title: "Eggplant"},
+		{ID: "straw", Title: "Strawberries"}, {ID: "pom", Title: "Pomegranate"},
+	} {
+		ix.Put(p)
+	}
+	ix.Reweigh()
+	cases := []struct {
+		q    string
+		want []string // as a set
+	}{
+		{"bannana", []string{"banana"}},
+		{"avacado", []string{"avocado"}},
+		{"bana", []string{"banana"}},      // prefix of the last word
+		{"hass avo", []string{"avocado"}}, // ...
+		{"mjölk", []string{"mellan", "standard", "fil"}},
+		{"strawbery", []string{"straw"}}, // a typo of the stem
+		{"pomegranite", []string{"pom"}}, // 11 letters: two edits allowed
+		{"bnan", nil},                    // 4 letters: no typo allowed
+		{"eggplant", []string{"eggplant", "aubergine"}},
+		{"aubergine", []string{"aubergine"}}, // one-way
+		{"courgette", []string{"zucchini"}},
+		{"zucchini", []string{"zucchini"}}, // courgette is not in the catalog
+	}
+	for _, c := range cases {
+		res, err := ix.Search(Query{Text: c.q, K: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ids(res.Hits)
+		slices.Sort(got)
+		want := slices.Clone(c.want)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%q finds %v, want %v", c.q, got, want)
+		}
+	}
+	// The word as typed outranks its variants.
+	if res, _ := ix.Search(Query{Text: "eggplant", K: 10}); res.Hits[0].ProductID != "eggplant" || !res.Hits[1].InTitle {
+		t.Errorf("eggplant: %+v", res.Hits)
+	}
+	if _, err := New(WithSynonyms("a => ")); !errors.Is(err, ErrConfig) {
+		t.Errorf("bad synonym rule: %v", err)
 	}
 }

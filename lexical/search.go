@@ -3,10 +3,12 @@ package lexical
 import (
 	"container/heap"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/lexical/analysis"
 	"github.com/vitrinehq/vitrine/records"
 )
 
@@ -37,10 +39,19 @@ type Query struct {
 	Facets bool
 }
 
+// Hit is one match.
+type Hit struct {
+	ProductID string
+	Score     float64
+	// InTitle says the title holds every query word (or a variant of it:
+	// a synonym, a compound, a completion, a corrected typo).
+	InTitle bool
+}
+
 // Result is a lexical search's answer.
 type Result struct {
 	// Hits are the best K matches, best first.
-	Hits []records.Scored
+	Hits []Hit
 	// Total is the number of products that match the query and filter.
 	Total int
 	// Facets count the match set (when asked for).
@@ -128,8 +139,9 @@ func (ix *Index) Search(q Query) (Result, error) {
 // search is the state of one traversal.
 type search struct {
 	ix     *Index
-	words  []uint32 // query term ids in query order, unknown words left out
-	curs   []*cursor
+	words  []uint32   // query term ids in query order, unknown words MaxUint32
+	alts   [][]uint32 // per query word, the terms it stands for
+	curs   []*cursor  // one per distinct query word with a term
 	filter filter
 	k      int
 	top    topK
@@ -143,21 +155,27 @@ type search struct {
 
 func (ix *Index) newSearch(q Query) *search {
 	s := &search{ix: ix, k: q.K, filter: ix.compile(q.Filter), bonus: 1}
-	seen := map[uint32]bool{}
-	for _, t := range ix.cfg.analyzer.Terms(q.Text) {
+	seen := map[string]bool{}
+	raw := analysis.Words(q.Text)
+	for i, w := range raw {
+		t := ix.cfg.analyzer.Stem(w)
 		tid, ok := ix.terms[t]
 		if !ok {
-			s.words = append(s.words, math.MaxUint32)
-			continue
+			tid = math.MaxUint32
 		}
 		s.words = append(s.words, tid)
-		if seen[tid] || len(ix.post[tid].docs) == 0 {
+		vs := ix.variants(t, w, i == len(raw)-1)
+		alt := make([]uint32, len(vs))
+		for j, v := range vs {
+			alt[j] = v.term
+		}
+		s.alts = append(s.alts, alt)
+		key := fmt.Sprint(alt)
+		if len(vs) == 0 || seen[key] {
 			continue
 		}
-		seen[tid] = true
-		df := float64(len(ix.post[tid].docs))
-		idf := math.Log(1 + (float64(ix.live)-df+0.5)/(df+0.5))
-		s.curs = append(s.curs, &cursor{p: ix.post[tid], idf: idf})
+		seen[key] = true
+		s.curs = append(s.curs, ix.cursorOf(vs))
 	}
 	if len(s.words) > 1 {
 		s.bonus = max(ix.cfg.phrase, ix.cfg.inTitle)
@@ -167,6 +185,50 @@ func (ix *Index) newSearch(q Query) *search {
 		s.brandN = make([]int32, len(ix.brandNames))
 	}
 	return s
+}
+
+// idf is a term's inverse document frequency (BM25's, never negative).
+func (ix *Index) idf(term uint32) float64 {
+	df := float64(len(ix.post[term].docs))
+	return math.Log(1 + (float64(ix.live)-df+0.5)/(df+0.5))
+}
+
+// cursorOf walks a query word's postings: its term's own, or, when the
+// word stands for several terms, their union with each doc weighed by its
+// best variant (idf and score factor folded into the weights).
+func (ix *Index) cursorOf(vs []variant) *cursor {
+	if len(vs) == 1 && vs[0].factor == 1 {
+		return &cursor{p: ix.post[vs[0].term], idf: ix.idf(vs[0].term)}
+	}
+	var m posting
+	for _, v := range vs {
+		m = merge(m, ix.post[v.term], float32(ix.idf(v.term)*v.factor))
+	}
+	m.maxima(0)
+	return &cursor{p: &m, idf: 1}
+}
+
+// merge returns the union of a (weights final) and b (weights times f),
+// keeping the larger weight of a doc in both. Block maxima are left to
+// the caller.
+func merge(a posting, b *posting, f float32) posting {
+	out := posting{docs: make([]uint32, 0, len(a.docs)+len(b.docs)), w: make([]float32, 0, len(a.docs)+len(b.docs))}
+	i, j := 0, 0
+	for i < len(a.docs) || j < len(b.docs) {
+		switch {
+		case j == len(b.docs) || i < len(a.docs) && a.docs[i] < b.docs[j]:
+			out.docs, out.w = append(out.docs, a.docs[i]), append(out.w, a.w[i])
+			i++
+		case i == len(a.docs) || b.docs[j] < a.docs[i]:
+			out.docs, out.w = append(out.docs, b.docs[j]), append(out.w, b.w[j]*f)
+			j++
+		default:
+			out.docs, out.w = append(out.docs, a.docs[i]), append(out.w, max(a.w[i], b.w[j]*f))
+			i, j = i+1, j+1
+		}
+	}
+	out.blockMax = make([]float32, 0, (len(out.docs)+blockSize-1)/blockSize)
+	return out
 }
 
 // all walks the products holding every query term, rarest term first,
@@ -277,15 +339,23 @@ func (s *search) titleBonus(d uint32) float64 {
 			return s.ix.cfg.phrase
 		}
 	}
-	for _, w := range s.words {
-		if !slices.Contains(title, w) {
-			return 1
-		}
+	if !s.inTitle(title) {
+		return 1
 	}
 	return s.ix.cfg.inTitle
 }
 
-func (s *search) hits() []records.Scored {
+// inTitle reports whether a title holds every query word (or a variant).
+func (s *search) inTitle(title []uint32) bool {
+	for _, alt := range s.alts {
+		if !slices.ContainsFunc(alt, func(t uint32) bool { return slices.Contains(title, t) }) {
+			return false
+		}
+	}
+	return len(s.alts) > 0
+}
+
+func (s *search) hits() []Hit {
 	hs := slices.Clone(s.top)
 	slices.SortFunc(hs, func(a, b hit) int {
 		if a.better(b) {
@@ -293,9 +363,10 @@ func (s *search) hits() []records.Scored {
 		}
 		return 1
 	})
-	out := make([]records.Scored, len(hs))
+	out := make([]Hit, len(hs))
 	for i, h := range hs {
-		out[i] = records.Scored{ProductID: s.ix.docs[h.doc].id, Score: h.score}
+		d := &s.ix.docs[h.doc]
+		out[i] = Hit{ProductID: d.id, Score: h.score, InTitle: s.inTitle(d.title)}
 	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/records"
+	"github.com/vitrinehq/vitrine/serving"
 )
 
 // Source is what a Syncer reads from the system of record (*store.Store
@@ -272,18 +273,23 @@ func (s *Syncer) wait(ctx context.Context) (*Index, error) {
 	}
 }
 
-// LexicalSearch returns the best k products matching q and f, waiting for
-// the first snapshot if need be.
-func (s *Syncer) LexicalSearch(ctx context.Context, q string, f catalog.Filter, k int) ([]records.Scored, error) {
+// SearchText is serving's lexical search on the index: the best q.K
+// matches, their total and (when asked) their facets, waiting for the
+// first snapshot if need be.
+func (s *Syncer) SearchText(ctx context.Context, q serving.TextQuery) (serving.TextMatches, error) {
 	ix, err := s.wait(ctx)
 	if err != nil {
-		return nil, err
+		return serving.TextMatches{}, err
 	}
-	res, err := ix.Search(Query{Text: q, K: k, Filter: f})
+	res, err := ix.Search(Query{Text: q.Text, K: q.K, Filter: q.Filter, Facets: q.Facets})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", catalog.ErrInvalid, err)
+		return serving.TextMatches{}, fmt.Errorf("%w: %w", catalog.ErrInvalid, err)
 	}
-	return res.Hits, nil
+	out := serving.TextMatches{Hits: make([]serving.TextHit, len(res.Hits)), Total: res.Total, Facets: res.Facets}
+	for i, h := range res.Hits {
+		out.Hits[i] = serving.TextHit(h)
+	}
+	return out, nil
 }
 
 // Facets counts the given products (those the index holds).

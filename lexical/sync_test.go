@@ -9,6 +9,7 @@ import (
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/internal/testdb"
 	"github.com/vitrinehq/vitrine/lexical"
+	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -46,12 +47,12 @@ func startSyncer(t *testing.T, s *store.Store, opts ...lexical.SyncOption) *lexi
 
 func found(t *testing.T, sy *lexical.Syncer, q string) []string {
 	t.Helper()
-	hs, err := sy.LexicalSearch(t.Context(), q, catalog.Filter{}, 10)
+	res, err := sy.SearchText(t.Context(), serving.TextQuery{Text: q, K: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]string, len(hs))
-	for i, h := range hs {
+	out := make([]string, len(res.Hits))
+	for i, h := range res.Hits {
 		out[i] = h.ProductID
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 	"github.com/vitrinehq/vitrine/extractors/encerr"
 	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/records"
+	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/vecmath"
 )
 
@@ -235,25 +236,45 @@ func (b *memBackend) DeleteUser(_ context.Context, uid string) error {
 	return nil
 }
 
-// LexicalSearch matches products whose title contains a query word, in id
-// order.
-func (b *memBackend) LexicalSearch(_ context.Context, q string, f catalog.Filter, k int) ([]records.Scored, error) {
+// SearchText matches products whose title contains a query word, in id
+// order, each with the share of query words its title holds as score.
+func (b *memBackend) SearchText(_ context.Context, q serving.TextQuery) (serving.TextMatches, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []records.Scored
+	var out serving.TextMatches
+	words := strings.Fields(strings.ToLower(q.Text))
 	for id, p := range b.products {
-		for _, w := range strings.Fields(strings.ToLower(q)) {
-			if strings.Contains(strings.ToLower(p.Title), w) && !slices.Contains(f.Exclude, id) {
-				out = append(out, records.Scored{ProductID: id, Score: 1})
-				break
+		n := 0
+		for _, w := range words {
+			if strings.Contains(strings.ToLower(p.Title), w) {
+				n++
 			}
 		}
+		if n > 0 && !slices.Contains(q.Filter.Exclude, id) {
+			out.Hits = append(out.Hits, serving.TextHit{ProductID: id, Score: float64(n) / float64(len(words)), InTitle: n == len(words)})
+		}
 	}
-	slices.SortFunc(out, func(x, y records.Scored) int { return strings.Compare(x.ProductID, y.ProductID) })
-	return out[:min(k, len(out))], nil
+	slices.SortFunc(out.Hits, func(x, y serving.TextHit) int { return strings.Compare(x.ProductID, y.ProductID) })
+	out.Total = len(out.Hits)
+	if q.Facets {
+		ids := make([]string, len(out.Hits))
+		for i, h := range out.Hits {
+			ids[i] = h.ProductID
+		}
+		out.Facets = b.facets(ids)
+	}
+	out.Hits = out.Hits[:min(q.K, len(out.Hits))]
+	return out, nil
 }
 
 func (b *memBackend) Facets(_ context.Context, ids []string) (records.Facets, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.facets(ids), nil
+}
+
+// facets counts products by top category and brand; callers hold mu.
+func (b *memBackend) facets(ids []string) records.Facets {
 	f := records.Facets{Category: map[string]int{}, Brand: map[string]int{}, Price: map[string]int{}}
 	for _, id := range ids {
 		if p, ok := b.products[id]; ok {
@@ -261,7 +282,7 @@ func (b *memBackend) Facets(_ context.Context, ids []string) (records.Facets, er
 			f.Brand[p.Brand]++
 		}
 	}
-	return f, nil
+	return f
 }
 
 func (b *memBackend) Suggest(_ context.Context, prefix string, k int, _ []string) ([]records.Suggestion, error) {

@@ -3,6 +3,8 @@ package serving
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -45,14 +47,23 @@ type SearchResult struct {
 	// Lists are the retrieval lists that were fused, each with its weight
 	// and its product ids best first (up to the candidate pool): lexical,
 	// then vector unless the query has no word the text model knows.
-	Lists  []ranking.List
+	Lists []ranking.List
+	// Total is how many products answer the query and filter: those that
+	// match its words, plus those the vector leg found above its
+	// similarity floor that match none (counted when every word match is
+	// in the candidate pool, so the two sets can be told apart).
+	Total int
+	// Facets count the same products as Total.
 	Facets records.Facets
 	Assignment
 }
 
 // Search runs hybrid search: a lexical list and a vector list (the text
-// model's embeddings), fused by weighted reciprocal rank, re-ranked by the
-// user's affinity, cut to k; the facets count the whole fused pool.
+// model's embeddings), fused as the configuration's Fusion says (by
+// default a weighted sum of normalised scores, vector hits below the
+// similarity floor left out, products whose title holds every query word
+// first), re-ranked by the user's affinity, cut to k. Total and the
+// facets count the matches, not the candidate pool.
 func (s *Service) Search(ctx context.Context, req SearchRequest) (SearchResult, error) {
 	q := strings.TrimSpace(req.Query)
 	k, p, err := s.checkSearch(&req, q)
@@ -66,22 +77,24 @@ func (s *Service) Search(ctx context.Context, req SearchRequest) (SearchResult, 
 	if req.VectorWeight != nil {
 		vw = *req.VectorWeight
 	}
-	lists, err := s.retrieve(ctx, q, req.Filter, max(k, s.cfg.CandidatePool), lw, vw)
+	r, err := s.retrieve(ctx, q, req.Filter, max(k, s.cfg.CandidatePool), !req.SkipFacets)
 	if err != nil {
 		return SearchResult{}, err
 	}
-	rs := ranking.RRF(lists, ranking.RRFK)
+	f := s.cfg.Fusion
+	rs := f.fuse(r, lw, vw)
 	if req.UserID != "" {
-		if err := s.personalize(ctx, req.UserID, rs); err != nil {
+		if err := s.personalize(ctx, req.UserID, rs, f.personalScale()); err != nil {
 			return SearchResult{}, err
 		}
 	}
-	pool := resultIDs(rs)
+	f.tier(rs, r.lex.Hits)
+	extra := r.unmatched(rs)
 	if len(rs) > k {
 		rs = rs[:k]
 	}
-	res := SearchResult{Query: q, Lists: lists, Assignment: p.Assignment}
-	if err := s.page(ctx, &res, req, rs, pool); err != nil {
+	res := SearchResult{Query: q, Lists: r.lists(lw, vw), Total: r.lex.Total + len(extra), Assignment: p.Assignment}
+	if err := s.page(ctx, &res, req, rs, r.lex.Facets, extra); err != nil {
 		return SearchResult{}, err
 	}
 	return res, nil
@@ -123,42 +136,93 @@ func checkFilter(f catalog.Filter, field string) error {
 	return nil
 }
 
-// retrieve fetches the lexical list and, when the query has words the
-// text model knows, the vector list.
-func (s *Service) retrieve(ctx context.Context, q string, f catalog.Filter, pool int, lw, vw float64) ([]ranking.List, error) {
-	lex, err := s.d.Text.LexicalSearch(ctx, q, f, pool)
-	if err != nil {
-		return nil, err
+// retrieved are hybrid search's two legs.
+type retrieved struct {
+	lex TextMatches
+	nn  []records.Neighbor
+	// vector says the vector leg ran (the query has a word the text
+	// model knows).
+	vector bool
+}
+
+// lists are the legs as ranked id lists with their weights.
+func (r retrieved) lists(lw, vw float64) []ranking.List {
+	ids := make([]string, len(r.lex.Hits))
+	for i, h := range r.lex.Hits {
+		ids[i] = h.ProductID
 	}
-	lists := []ranking.List{{Name: ListLexical, Weight: lw, IDs: scoredIDs(lex)}}
-	tv, err := s.d.TextEncoder.Encode(ctx, []byte(q))
-	switch {
-	case err == nil:
-		nn, err := s.d.Vectors.Nearest(ctx, records.NearestQuery{Model: s.d.TextEncoder.Key(), Vector: tv, K: pool, Filter: f})
-		if err != nil {
-			return nil, err
+	out := []ranking.List{{Name: ListLexical, Weight: lw, IDs: ids}}
+	if r.vector {
+		out = append(out, ranking.List{Name: ListVector, Weight: vw, IDs: nearestIDs(r.nn)})
+	}
+	return out
+}
+
+// unmatched returns the fused results that match no query word, when the
+// lexical list holds every match (otherwise one of them may be a match
+// beyond the pool, and none is counted).
+func (r retrieved) unmatched(rs []ranking.Result) []string {
+	if r.lex.Total > len(r.lex.Hits) {
+		return nil
+	}
+	lex := make(map[string]bool, len(r.lex.Hits))
+	for _, h := range r.lex.Hits {
+		lex[h.ProductID] = true
+	}
+	var out []string
+	for _, x := range rs {
+		if !lex[x.ProductID] {
+			out = append(out, x.ProductID)
 		}
-		lists = append(lists, ranking.List{Name: ListVector, Weight: vw, IDs: nearestIDs(nn)})
-	case errors.Is(err, encerr.ErrEmptyInput):
-		// No known words (a part number, a brand the vectors do not know):
-		// lexical search alone answers.
-	default:
-		return nil, err
 	}
-	return lists, nil
+	return out
+}
+
+// retrieve runs the lexical leg and, when the query has words the text
+// model knows, the vector leg, concurrently.
+func (s *Service) retrieve(ctx context.Context, q string, f catalog.Filter, pool int, facets bool) (retrieved, error) {
+	var r retrieved
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		r.lex, err = s.d.Text.SearchText(gctx, TextQuery{Text: q, Filter: f, K: pool, Facets: facets})
+		return err
+	})
+	g.Go(func() error {
+		tv, err := s.d.TextEncoder.Encode(gctx, []byte(q))
+		switch {
+		case err == nil:
+		case errors.Is(err, encerr.ErrEmptyInput):
+			// No known words (a part number, a brand the vectors do not
+			// know): lexical search alone answers.
+			return nil
+		default:
+			return err
+		}
+		r.vector = true
+		r.nn, err = s.d.Vectors.Nearest(gctx, records.NearestQuery{Model: s.d.TextEncoder.Key(), Vector: tv, K: pool, Filter: f})
+		return err
+	})
+	return r, g.Wait()
 }
 
 // page hydrates the results and, concurrently, counts the facets of the
-// pool and logs the query (a lost log line does not fail the search).
-func (s *Service) page(ctx context.Context, res *SearchResult, req SearchRequest, rs []ranking.Result, pool []string) error {
+// results that match no query word (the matches' own come with the
+// lexical leg) and logs the query (a lost log line does not fail the
+// search).
+func (s *Service) page(ctx context.Context, res *SearchResult, req SearchRequest, rs []ranking.Result, matched records.Facets, extra []string) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
 		res.Hits, err = s.hydrate(gctx, rs, true)
 		return err
 	})
 	if !req.SkipFacets {
-		g.Go(func() (err error) {
-			res.Facets, err = s.d.Text.Facets(gctx, pool)
+		res.Facets = matched
+		g.Go(func() error {
+			if len(extra) == 0 {
+				return nil
+			}
+			f, err := s.d.Text.Facets(gctx, extra)
+			addFacets(&res.Facets, f)
 			return err
 		})
 	}
@@ -173,8 +237,25 @@ func (s *Service) page(ctx context.Context, res *SearchResult, req SearchRequest
 	return g.Wait()
 }
 
-// personalize re-ranks by the user's affinity when the user has a vector.
-func (s *Service) personalize(ctx context.Context, userID string, rs []ranking.Result) error {
+// addFacets adds b's counts to a's (whose maps it makes when nil).
+func addFacets(a *records.Facets, b records.Facets) {
+	for _, m := range []struct {
+		dst *map[string]int
+		src map[string]int
+	}{
+		{&a.Category, b.Category}, {&a.Brand, b.Brand}, {&a.Price, b.Price}} {
+		if *m.dst == nil {
+			*m.dst = map[string]int{}
+		}
+		for k, n := range m.src {
+			(*m.dst)[k] += n
+		}
+	}
+}
+
+// personalize re-ranks by the user's affinity when the user has a vector;
+// scale brings the affinity (a cosine) to the range of the fused scores.
+func (s *Service) personalize(ctx context.Context, userID string, rs []ranking.Result, scale float64) error {
 	sp, _, err := s.ActiveSpace(ctx)
 	if err != nil {
 		return err
@@ -190,17 +271,136 @@ func (s *Service) personalize(ctx context.Context, userID string, rs []ranking.R
 	if err != nil {
 		return err
 	}
-	// RRF scores are about 1/60; scale the affinity to that range.
-	ranking.Personalize(rs, uv.Vector, vecs, s.cfg.PersonalWeight/ranking.RRFK)
+	ranking.Personalize(rs, uv.Vector, vecs, s.cfg.PersonalWeight*scale)
 	return nil
 }
 
-func scoredIDs(xs []records.Scored) []string {
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		out[i] = x.ProductID
+// Fusion methods of hybrid search.
+const (
+	// FusionScore sums the legs' normalised scores, weighted: a lexical
+	// score over the best lexical score, a vector similarity above the
+	// floor over the best one's.
+	FusionScore = "score"
+	// FusionRRF is weighted reciprocal rank fusion (ranks only).
+	FusionRRF = "rrf"
+)
+
+// SearchFusion says how hybrid search fuses its two legs.
+type SearchFusion struct {
+	// Method is FusionScore or FusionRRF.
+	Method string
+	// VectorFloor is the cosine similarity a vector hit that matches no
+	// query word needs to be kept (FusionScore): below it a product is
+	// noise, however few the matches.
+	VectorFloor float64
+}
+
+// DefaultFusion is score fusion with the floor tuned on the grocery
+// development queries (`vitrine eval search --grocery`).
+func DefaultFusion() SearchFusion {
+	return SearchFusion{Method: FusionScore, VectorFloor: DefaultVectorFloor}
+}
+
+// DefaultVectorFloor is the similarity floor of DefaultFusion.
+const DefaultVectorFloor = 0.5
+
+// ErrFusion is returned by SearchFusion.Check for an unknown method or a floor
+// outside [-1, 1].
+var ErrFusion = errors.New("serving: invalid search fusion")
+
+// Check refuses an unknown method or a floor outside [-1, 1].
+func (f SearchFusion) Check() error {
+	if (f.Method != FusionScore && f.Method != FusionRRF) || !(f.VectorFloor >= -1 && f.VectorFloor <= 1) {
+		return fmt.Errorf("%w: method %q (want %s or %s), vector floor %g", ErrFusion, f.Method, FusionScore, FusionRRF, f.VectorFloor)
 	}
+	return nil
+}
+
+// fuse merges the legs into one list, best first.
+func (f SearchFusion) fuse(r retrieved, lw, vw float64) []ranking.Result {
+	if f.Method == FusionRRF {
+		return ranking.RRF(r.lists(lw, vw), ranking.RRFK)
+	}
+	if sum := lw + vw; sum > 0 {
+		lw, vw = lw/sum, vw/sum
+	}
+	idx := map[string]int{}
+	var out []ranking.Result
+	lexMax := 0.0
+	for _, h := range r.lex.Hits {
+		lexMax = max(lexMax, h.Score)
+	}
+	for _, h := range r.lex.Hits {
+		sc := 0.0
+		if lexMax > 0 {
+			sc = lw * h.Score / lexMax
+		}
+		idx[h.ProductID] = len(out)
+		out = append(out, ranking.Result{ProductID: h.ProductID, Score: sc, Parts: []ranking.Part{{Name: ListLexical, Score: sc}}})
+	}
+	vecMax := f.VectorFloor
+	for _, n := range r.nn {
+		vecMax = max(vecMax, 1-n.Distance)
+	}
+	for _, n := range r.nn {
+		sim := 1 - n.Distance
+		i, matched := idx[n.ProductID]
+		if sim < f.VectorFloor || vecMax <= f.VectorFloor {
+			if !matched {
+				continue // noise: neither a word match nor similar enough
+			}
+			sim = f.VectorFloor
+		}
+		sc := 0.0
+		if vecMax > f.VectorFloor {
+			sc = vw * (sim - f.VectorFloor) / (vecMax - f.VectorFloor)
+		}
+		if !matched {
+			i = len(out)
+			out = append(out, ranking.Result{ProductID: n.ProductID})
+		}
+		out[i].Score += sc
+		out[i].Parts = append(out[i].Parts, ranking.Part{Name: ListVector, Score: sc})
+	}
+	ranking.Sort(out)
 	return out
+}
+
+// personalScale brings a user's affinity (a cosine scaled by the
+// configured weight) to the range of the fused scores: RRF scores are
+// about 1/60, normalised ones up to 1.
+func (f SearchFusion) personalScale() float64 {
+	if f.Method == FusionRRF {
+		return 1.0 / ranking.RRFK
+	}
+	return 1
+}
+
+// tier puts the products whose title holds every query word first
+// (score fusion), keeping the order within each tier: a product matching
+// the query in its title never ranks below one matching no word.
+func (f SearchFusion) tier(rs []ranking.Result, lex []TextHit) {
+	if f.Method == FusionRRF {
+		return
+	}
+	top := map[string]bool{}
+	for _, h := range lex {
+		if h.InTitle {
+			top[h.ProductID] = true
+		}
+	}
+	if len(top) == 0 {
+		return
+	}
+	slices.SortStableFunc(rs, func(a, b ranking.Result) int {
+		switch ta, tb := top[a.ProductID], top[b.ProductID]; {
+		case ta == tb:
+			return 0
+		case ta:
+			return -1
+		}
+		return 1
+	})
 }
 
 // SuggestRequest asks for search-as-you-type completions.

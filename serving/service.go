@@ -42,6 +42,8 @@ type Config struct {
 	// CandidatePool is how many products each retrieval list of hybrid
 	// search fetches (at least k).
 	CandidatePool int
+	// Fusion says how hybrid search fuses its lexical and vector lists.
+	Fusion SearchFusion
 	// Experiment is the running A/B test (nil: none).
 	Experiment *experiment.Experiment
 }
@@ -49,7 +51,7 @@ type Config struct {
 // DefaultConfig is what `vitrine serve` uses unless configured.
 func DefaultConfig() Config {
 	return Config{LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
-		CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, CandidatePool: 100}
+		CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, CandidatePool: 100, Fusion: DefaultFusion()}
 }
 
 // Limits of requests.
@@ -126,6 +128,12 @@ func New(d Deps, opts ...Option) (*Service, error) {
 	}
 	if s.cfg.CandidatePool <= 0 {
 		s.cfg.CandidatePool = DefaultConfig().CandidatePool
+	}
+	if s.cfg.Fusion == (SearchFusion{}) {
+		s.cfg.Fusion = DefaultFusion()
+	}
+	if err := s.cfg.Fusion.Check(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

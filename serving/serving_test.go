@@ -53,22 +53,40 @@ func TestNewRequiresDependencies(t *testing.T) {
 }
 
 func TestSearch(t *testing.T) {
+	rrf := serving.SearchFusion{Method: serving.FusionRRF}
+	score := serving.DefaultFusion()
 	tests := []struct {
 		name      string
+		fusion    serving.SearchFusion
 		req       serving.SearchRequest
 		wantLists []string
-		wantFirst string
+		wantIDs   []string // the hits, or their first when wantLen is set
 		wantLen   int
+		wantTotal int
 	}{
-		{"hybrid", serving.SearchRequest{Query: "apple", K: 3}, []string{"lexical", "vector"}, "apple-green", 3},
-		{"no known word: lexical alone", serving.SearchRequest{Query: "pear"}, []string{"lexical"}, "pear", 1},
-		{"vector list only scores", serving.SearchRequest{Query: "milk", LexicalWeight: ptr(0.0)}, []string{"lexical", "vector"}, "milk", 5},
-		{"filter excludes", serving.SearchRequest{Query: "apple", K: 2, Filter: catalog.Filter{Exclude: []string{"apple-red", "apple-green"}}}, []string{"lexical", "vector"}, "pear", 2},
+		{"rrf: hybrid", rrf, serving.SearchRequest{Query: "apple", K: 3}, []string{"lexical", "vector"}, []string{"apple-green"}, 3, 6},
+		{"rrf: no known word: lexical alone", rrf, serving.SearchRequest{Query: "pear"}, []string{"lexical"}, []string{"pear"}, 1, 1},
+		{"rrf: vector list only scores", rrf, serving.SearchRequest{Query: "milk", LexicalWeight: ptr(0.0)}, []string{"lexical", "vector"}, []string{"milk"}, 6, 6},
+		{"rrf: filter excludes", rrf, serving.SearchRequest{Query: "apple", K: 2, Filter: catalog.Filter{Exclude: []string{"apple-red", "apple-green"}}}, []string{"lexical", "vector"}, []string{"pear"}, 2, 4},
+		// Score fusion: title matches first, then what the vectors find
+		// above the floor; the dairy products (cosine 0.1 and 0 with
+		// "apple") are noise and neither shown nor counted.
+		{"score: matches, then similar", score, serving.SearchRequest{Query: "apple"}, []string{"lexical", "vector"}, []string{"apple-red", "apple-green", "pear"}, 0, 3},
+		{"score: only the similar", score, serving.SearchRequest{Query: "milk"}, []string{"lexical", "vector"}, []string{"milk", "cheese"}, 0, 2},
+		// The vectors put the basket last (it points away from fruit), and the
+		// lexical leg weighs nothing: its title holds the query, so it
+		// still comes first.
+		{"score: a title match is never below a non-match", score, serving.SearchRequest{Query: "fruit", LexicalWeight: ptr(0.0)}, []string{"lexical", "vector"}, []string{"basket", "apple-green", "pear", "apple-red"}, 0, 4},
+		{"score: no known word", score, serving.SearchRequest{Query: "pear"}, []string{"lexical"}, []string{"pear"}, 0, 1},
+		{"score: filter excludes", score, serving.SearchRequest{Query: "apple", Filter: catalog.Filter{Exclude: []string{"apple-red", "apple-green"}}}, []string{"lexical", "vector"}, []string{"pear"}, 0, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := grocery()
-			res, err := newService(t, b).Search(t.Context(), tc.req)
+			b.add("basket", "Fruit Basket", "Orchard", "Fruit > Mixed", []float32{-1, 0})
+			cfg := serving.DefaultConfig()
+			cfg.Fusion = tc.fusion
+			res, err := newService(t, b, serving.WithConfig(cfg)).Search(t.Context(), tc.req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,8 +97,9 @@ func TestSearch(t *testing.T) {
 			if !slices.Equal(lists, tc.wantLists) {
 				t.Errorf("lists %v, want %v", lists, tc.wantLists)
 			}
-			if len(res.Hits) != tc.wantLen || res.Hits[0].ID != tc.wantFirst {
-				t.Errorf("hits %v, want %d starting with %s", serving.IDs(res.Hits), tc.wantLen, tc.wantFirst)
+			got := serving.IDs(res.Hits)
+			if tc.wantLen > 0 && (len(got) != tc.wantLen || got[0] != tc.wantIDs[0]) || tc.wantLen == 0 && !slices.Equal(got, tc.wantIDs) {
+				t.Errorf("hits %v, want %v (%d)", got, tc.wantIDs, tc.wantLen)
 			}
 			if res.Hits[0].Product.ID != res.Hits[0].ID || len(res.Hits[0].Parts) == 0 {
 				t.Errorf("hit not hydrated or not explained: %+v", res.Hits[0])
@@ -88,7 +107,24 @@ func TestSearch(t *testing.T) {
 			if len(b.queries) != 1 || res.Facets.Category == nil {
 				t.Errorf("query log %v, facets %+v", b.queries, res.Facets)
 			}
+			n := 0
+			for _, c := range res.Facets.Category {
+				n += c
+			}
+			if res.Total != tc.wantTotal || n != res.Total {
+				t.Errorf("total %d, facets count %d (%v), want %d", res.Total, n, res.Facets.Category, tc.wantTotal)
+			}
 		})
+	}
+}
+
+func TestSearchFusionConfig(t *testing.T) {
+	for _, f := range []serving.SearchFusion{{Method: "max"}, {Method: serving.FusionScore, VectorFloor: 1.5}} {
+		cfg := serving.DefaultConfig()
+		cfg.Fusion = f
+		if _, err := serving.New(serving.DepsFrom(grocery(), words, nil), serving.WithConfig(cfg)); !errors.Is(err, serving.ErrFusion) {
+			t.Errorf("%+v: %v, want ErrFusion", f, err)
+		}
 	}
 }
 

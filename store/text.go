@@ -12,6 +12,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/records"
+	"github.com/vitrinehq/vitrine/serving"
 )
 
 // LexicalSearch ranks live products by PostgreSQL full-text relevance
@@ -36,14 +37,50 @@ func (s *Store) LexicalSearch(ctx context.Context, q string, f catalog.Filter, k
 	})
 }
 
+// SearchText is serving's lexical search on PostgreSQL full text (the
+// baseline of the in-memory index): LexicalSearch's ranking, with every
+// match counted, a hit's title checked for every query word, and the
+// facets of the matches when asked.
+func (s *Store) SearchText(ctx context.Context, q serving.TextQuery) (serving.TextMatches, error) {
+	var out serving.TextMatches
+	if q.K < 1 || q.K > records.MaxK {
+		return out, fmt.Errorf("%w: k must be between 1 and %d", catalog.ErrInvalid, records.MaxK)
+	}
+	args := []any{q.Text}
+	where, args := filterSQL(q.Filter, []string{`p.deleted_at IS NULL`, `p.search @@ websearch_to_tsquery('english', $1)`}, args)
+	args = append(args, q.K)
+	rows, err := s.pool.Query(ctx, `SELECT p.id, ts_rank_cd(p.search, websearch_to_tsquery('english', $1)) AS score,
+		to_tsvector('english', p.title) @@ websearch_to_tsquery('english', $1), count(*) OVER ()
+		FROM products p WHERE `+where+` ORDER BY score DESC, p.id LIMIT $`+fmt.Sprint(len(args)), args...)
+	if err != nil {
+		return out, fmt.Errorf("lexical search: %w", err)
+	}
+	out.Hits, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (serving.TextHit, error) {
+		var h serving.TextHit
+		err := r.Scan(&h.ProductID, &h.Score, &h.InTitle, &out.Total)
+		return h, err
+	})
+	if err != nil || !q.Facets {
+		return out, err
+	}
+	out.Facets, err = s.facets(ctx, `SELECT id FROM products p WHERE `+where, args[:len(args)-1]...)
+	return out, err
+}
+
 // Facets counts the given products.
 func (s *Store) Facets(ctx context.Context, ids []string) (records.Facets, error) {
+	return s.facets(ctx, `SELECT unnest($1::text[])`, ids)
+}
+
+// facets counts the live products whose ids the subquery selects.
+func (s *Store) facets(ctx context.Context, ids string, args ...any) (records.Facets, error) {
 	f := records.Facets{Category: map[string]int{}, Brand: map[string]int{}, Price: map[string]int{}}
-	rows, err := s.pool.Query(ctx, `SELECT 'category', COALESCE(category[1], ''), count(*) FROM products WHERE id = ANY($1) AND deleted_at IS NULL GROUP BY 2
-		UNION ALL SELECT 'brand', brand, count(*) FROM products WHERE id = ANY($1) AND deleted_at IS NULL GROUP BY 2
+	rows, err := s.pool.Query(ctx, `WITH m AS (SELECT * FROM products WHERE id IN (`+ids+`) AND deleted_at IS NULL)
+		SELECT 'category', COALESCE(category[1], ''), count(*) FROM m GROUP BY 2
+		UNION ALL SELECT 'brand', brand, count(*) FROM m GROUP BY 2
 		UNION ALL SELECT 'price', CASE WHEN price IS NULL THEN 'unknown' WHEN price < 10 THEN '0-10' WHEN price < 25 THEN '10-25'
 			WHEN price < 50 THEN '25-50' WHEN price < 100 THEN '50-100' ELSE '100+' END, count(*)
-			FROM products WHERE id = ANY($1) AND deleted_at IS NULL GROUP BY 2`, ids)
+			FROM m GROUP BY 2`, args...)
 	if err != nil {
 		return f, fmt.Errorf("facets: %w", err)
 	}

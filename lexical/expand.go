@@ -1,0 +1,281 @@
+package lexical
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/vitrinehq/vitrine/lexical/analysis"
+)
+
+// Score factors of a query word's variants: a product that holds the word
+// as typed ranks above one that holds a variant of it.
+const (
+	synonymFactor    = 0.9
+	compoundFactor   = 0.8
+	prefixFactor     = 0.7
+	typoFactor       = 0.6 // edit distance 1; distance 2 is typoFactor²
+	maxVariants      = 24  // per query word and kind, the most frequent kept
+	minPrefixLetters = 3   // a last word shorter than this is not a prefix
+	minCompoundHead  = 3   // letters a compound needs before the query word
+	minCompoundWord  = 4   // letters a query word needs to be a compound's head
+)
+
+// Typo tolerance, as Meilisearch and Typesense have it: one edit from
+// typoOneFrom letters, two from typoTwoFrom.
+const (
+	typoOneFrom = 5
+	typoTwoFrom = 9
+)
+
+// variant is one term a query word stands for, with its score factor.
+type variant struct {
+	term   uint32
+	factor float64
+}
+
+// dictionary is the sorted term list (and the reversed terms, for
+// compounds that end in a query word), rebuilt on the first search after
+// new terms arrived.
+type dictionary struct {
+	mu     sync.Mutex
+	dirty  bool
+	sorted []string // terms, ascending
+	rev    []string // reversed terms, ascending
+}
+
+// lists returns the sorted and reversed term lists, rebuilding them when
+// terms were added. Callers hold ix.mu (read or write).
+func (ix *Index) lists() (sorted, rev []string) {
+	d := &ix.dict
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dirty || len(d.sorted) != len(ix.terms) {
+		d.sorted = d.sorted[:0]
+		d.rev = d.rev[:0]
+		for t := range ix.terms {
+			d.sorted = append(d.sorted, t)
+			d.rev = append(d.rev, reverse(t))
+		}
+		slices.Sort(d.sorted)
+		slices.Sort(d.rev)
+		d.dirty = false
+	}
+	return d.sorted, d.rev
+}
+
+func reverse(s string) string {
+	r := []rune(s)
+	slices.Reverse(r)
+	return string(r)
+}
+
+// variants returns the terms one query word (already analysed to term t,
+// raw the lower-cased word as typed) stands for: itself when indexed, its
+// synonyms, the indexed compounds ending in it, every indexed term it
+// begins when it is the query's last word, and, when it is not indexed,
+// the indexed terms within the typo distance.
+func (ix *Index) variants(t, raw string, last bool) []variant {
+	var out []variant
+	add := func(term string, f float64) {
+		id, ok := ix.terms[term]
+		if !ok || len(ix.post[id].docs) == 0 {
+			return
+		}
+		for i := range out {
+			if out[i].term == id {
+				out[i].factor = max(out[i].factor, f)
+				return
+			}
+		}
+		out = append(out, variant{id, f})
+	}
+	add(t, 1)
+	for _, s := range ix.cfg.synonyms[t] {
+		add(s, synonymFactor)
+	}
+	sorted, rev := ix.lists()
+	if utf8.RuneCountInString(t) >= minCompoundWord {
+		for _, c := range ix.frequent(withPrefix(rev, reverse(t), minCompoundHead), true) {
+			add(c, compoundFactor)
+		}
+	}
+	if last && utf8.RuneCountInString(raw) >= minPrefixLetters {
+		for _, p := range ix.frequent(withPrefix(sorted, raw, 1), false) {
+			add(p, prefixFactor)
+		}
+	}
+	if len(out) == 0 {
+		for _, c := range ix.typos(sorted, t, utf8.RuneCountInString(raw)) {
+			add(c.term, c.factor)
+		}
+	}
+	return out
+}
+
+// withPrefix returns the terms of a sorted list that start with p and are
+// at least extra runes longer.
+func withPrefix(sorted []string, p string, extra int) []string {
+	i, _ := slices.BinarySearch(sorted, p)
+	var out []string
+	for ; i < len(sorted) && strings.HasPrefix(sorted[i], p); i++ {
+		if utf8.RuneCountInString(sorted[i]) >= utf8.RuneCountInString(p)+extra {
+			out = append(out, sorted[i])
+		}
+	}
+	return out
+}
+
+// frequent keeps the maxVariants most frequent terms (reversed ones are
+// turned back first).
+func (ix *Index) frequent(ts []string, reversed bool) []string {
+	if reversed {
+		for i, t := range ts {
+			ts[i] = reverse(t)
+		}
+	}
+	df := func(t string) int { return len(ix.post[ix.terms[t]].docs) }
+	slices.SortFunc(ts, func(a, b string) int { return cmp.Or(df(b)-df(a), strings.Compare(a, b)) })
+	return ts[:min(len(ts), maxVariants)]
+}
+
+type typo struct {
+	term   string
+	factor float64
+}
+
+// typos finds the indexed terms nearest term t within the typo budget of
+// a word of n letters (one edit from typoOneFrom letters, two from
+// typoTwoFrom), the closest distance only, most frequent first.
+func (ix *Index) typos(sorted []string, t string, letters int) []typo {
+	n := utf8.RuneCountInString(t)
+	budget := 0
+	switch {
+	case letters >= typoTwoFrom:
+		budget = 2
+	case letters >= typoOneFrom:
+		budget = 1
+	}
+	if budget == 0 {
+		return nil
+	}
+	q := []rune(t)
+	best := budget + 1
+	var found []string
+	for _, c := range sorted {
+		if abs(utf8.RuneCountInString(c)-n) > budget {
+			continue
+		}
+		d := editDistance(q, []rune(c), budget+1)
+		switch {
+		case d > budget:
+		case d < best:
+			best, found = d, []string{c}
+		case d == best:
+			found = append(found, c)
+		}
+	}
+	factor := typoFactor
+	if best == 2 {
+		factor *= typoFactor
+	}
+	out := make([]typo, 0, len(found))
+	for _, c := range ix.frequent(found, false) {
+		out = append(out, typo{c, factor})
+	}
+	return out
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// editDistance is the Damerau-Levenshtein distance (adjacent swaps count
+// one) of a and b, or limit when it is at least limit.
+func editDistance(a, b []rune, limit int) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		rowMin := i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin >= limit {
+			return limit
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return min(prev[len(b)], limit)
+}
+
+// parseSynonyms analyses synonym rules (see WithSynonyms) into a map
+// from a term to the terms a query holding it also finds.
+func parseSynonyms(rules []string, a *analysis.Analyzer) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, rule := range rules {
+		line := strings.TrimSpace(rule)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		from, to, oneWay := strings.Cut(line, "=>")
+		if !oneWay {
+			to = from
+		}
+		src, dst := synonymTerms(from, a), synonymTerms(to, a)
+		if len(src) == 0 || len(dst) == 0 || (!oneWay && len(src) < 2) {
+			return nil, fmt.Errorf("%w: synonyms %q: want \"a => b\" or \"a, b, ...\" of single words", ErrConfig, line)
+		}
+		for _, s := range src {
+			for _, d := range dst {
+				if d != s && !slices.Contains(out[s], d) {
+					out[s] = append(out[s], d)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// ReadSynonyms reads synonym rules from a file's lines, for WithSynonyms.
+func ReadSynonyms(r io.Reader) ([]string, error) {
+	var out []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out, sc.Err()
+}
+
+// synonymTerms analyses a comma-separated list of single words.
+func synonymTerms(list string, a *analysis.Analyzer) []string {
+	var out []string
+	for _, w := range strings.Split(list, ",") {
+		ts := a.Terms(w)
+		if len(ts) != 1 {
+			return nil
+		}
+		out = append(out, ts[0])
+	}
+	return out
+}
