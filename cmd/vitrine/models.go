@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -75,7 +74,7 @@ func newModelsListCmd(a *app) *cobra.Command {
 				if !r.ForThisPlatform() {
 					continue
 				}
-				ok, err := runtimeInstalled(r, runtimeDest(a.cfg, r))
+				ok, err := models.RuntimeLibrariesInstalled(r, runtimeDest(a.cfg, r))
 				if err != nil {
 					return err
 				}
@@ -101,22 +100,6 @@ func runtimeDest(cfg config.Config, r models.Runtime) string {
 		return cfg.ORTCUDALibrary()
 	}
 	return cfg.ORTCPULibrary()
-}
-
-// runtimeInstalled reports whether every library of r is in lib's
-// directory with its pinned sha256.
-func runtimeInstalled(r models.Runtime, lib string) (bool, error) {
-	for _, f := range r.Libraries() {
-		// FetchRuntime and RuntimeInstalled handle one file; a copy of r
-		// naming f stands for each library in turn.
-		part := r
-		part.File = f
-		ok, err := models.RuntimeInstalled(part, filepath.Join(filepath.Dir(lib), f.Name))
-		if err != nil || !ok {
-			return false, err
-		}
-	}
-	return true, nil
 }
 
 func newModelsFetchCmd(a *app) *cobra.Command {
@@ -173,7 +156,11 @@ func (a *app) runModelsFetch(cmd *cobra.Command, names []string, runtimeOnly, gp
 		if err != nil {
 			return err
 		}
-		errs = a.fetchRuntimes(ctx, f, out, rts, gpu)
+		res, err := f.FetchRuntimes(ctx, rts, func(r models.Runtime) string { return runtimeDest(a.cfg, r) }, gpu)
+		printFetched(out, res...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("runtimes in %s: %w", modelRuntimeDir(a.cfg), err))
+		}
 	}
 	if !runtimeOnly {
 		ms, err := models.Load(a.cfg.Models.Manifests)
@@ -204,39 +191,4 @@ func (a *app) runModelsFetch(cmd *cobra.Command, names []string, runtimeOnly, gp
 	}
 	a.log.Info("models fetched", "took", time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-// fetchRuntimes fetches the ONNX Runtime libraries of rts for this platform (with gpu,
-// the CUDA build too) and returns what failed.
-func (a *app) fetchRuntimes(ctx context.Context, f *models.Fetcher, out io.Writer, rts []models.Runtime, gpu bool) []error {
-	var errs []error
-	n, nGPU := 0, 0
-	for _, r := range rts {
-		if !r.ForThisPlatform() || (r.GPU && !gpu) {
-			continue
-		}
-		if r.GPU {
-			nGPU++
-		} else {
-			n++
-		}
-		dir := filepath.Dir(runtimeDest(a.cfg, r))
-		for _, lib := range r.Libraries() {
-			part := r
-			part.File = lib
-			res, err := f.FetchRuntime(ctx, part, filepath.Join(dir, lib.Name))
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			printFetched(out, res)
-		}
-	}
-	if n == 0 {
-		errs = append(errs, fmt.Errorf("no runtime manifest in %s for this platform", modelRuntimeDir(a.cfg)))
-	}
-	if gpu && nGPU == 0 {
-		errs = append(errs, fmt.Errorf("no CUDA runtime manifest (gpu: true) in %s for this platform", modelRuntimeDir(a.cfg)))
-	}
-	return errs
 }
