@@ -45,7 +45,7 @@ func (s *Server) searchImage(c echo.Context) error {
 	if req.Filter, err = filterParams(c); err != nil {
 		return err
 	}
-	res, err := s.svc.SearchImage(c.Request().Context(), req)
+	res, err := s.svc.SearchPhoto(c.Request().Context(), req)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ type Config struct {
 
 // DefaultConfig is what `vitrine serve` uses unless configured.
 func DefaultConfig() Config {
-	return Config{LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
+	return Config{LexicalWeight: 3, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
 		CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, CandidatePool: 100, Fusion: DefaultFusion()}
 }
 
@@ -105,6 +105,8 @@ type Service struct {
 
 	spaceMu sync.Mutex
 	space   cachedSpace
+
+	photo photoSearch // search by photo (photo.go)
 }
 
 type cachedSpace struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strings"
 
@@ -161,6 +162,7 @@ func (a *app) servingConfig() (serving.Config, error) {
 	c := serving.DefaultConfig()
 	c.LexicalWeight, c.VectorWeight, c.PersonalWeight, c.HalfLife = sc.LexicalWeight, sc.VectorWeight, sc.PersonalWeight, sc.HalfLife
 	c.CFWeight, c.ContentWeight, c.PopularityWeight, c.MMRLambda = sc.CFWeight, sc.ContentWeight, sc.PopularityWeight, sc.MMRLambda
+	c.Fusion = serving.SearchFusion{Method: a.cfg.Search.Fusion, VectorFloor: a.cfg.Search.VectorFloor}
 	c.Experiment = exp
 	return c, nil
 }
@@ -189,7 +191,12 @@ func (a *app) newServing(ctx context.Context, st *store.Store, set *extractors.S
 			return nil, nil, err
 		}
 	}
-	uc, err = serving.New(deps, serving.WithConfig(cfg), serving.WithLogger(a.log))
+	opts := []serving.Option{serving.WithConfig(cfg), serving.WithLogger(a.log)}
+	if ic := a.cfg.Image; ic.Views {
+		opts = append(opts, serving.WithImageViews(st), serving.WithPhotoConfig(serving.PhotoConfig{
+			Centre: ic.Centre, CSLSK: ic.CSLSK, ExpandTop: ic.ExpandTop, ExpandAlpha: ic.ExpandAlpha}))
+	}
+	uc, err = serving.New(deps, opts...)
 	if err != nil {
 		stop()
 		return nil, nil, err
@@ -204,7 +211,11 @@ func (a *app) startLexical(ctx context.Context, st *store.Store) (serving.Text, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("search.languages (%s): %w", config.EnvName("search.languages"), err)
 	}
-	sy := lexical.NewSyncer(st, lexical.WithIndexOptions(lexical.WithAnalyzer(an), lexical.WithMatch(lexical.Match(a.cfg.Search.Match))),
+	syn, err := a.synonyms()
+	if err != nil {
+		return nil, nil, err
+	}
+	sy := lexical.NewSyncer(st, lexical.WithIndexOptions(lexical.WithAnalyzer(an), lexical.WithMatch(lexical.Match(a.cfg.Search.Match)), lexical.WithSynonyms(syn...)),
 		lexical.WithPoll(a.cfg.Search.SyncPoll), lexical.WithLogger(a.log))
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -223,4 +234,23 @@ func (a *app) startLexical(ctx context.Context, st *store.Store) (serving.Text, 
 		return nil, nil, fmt.Errorf("lexical index: %w", err)
 	}
 	return lexical.Text{Syncer: sy, Suggester: st}, stop, nil
+}
+
+// synonyms are the configured synonym rules: search.synonyms, then the
+// lines of search.synonyms_file.
+func (a *app) synonyms() ([]string, error) {
+	rules := strings.Split(a.cfg.Search.Synonyms, ";")
+	if p := a.cfg.Search.SynonymsFile; p != "" {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("search.synonyms_file (%s): %w", config.EnvName("search.synonyms_file"), err)
+		}
+		defer f.Close()
+		more, err := lexical.ReadSynonyms(f)
+		if err != nil {
+			return nil, fmt.Errorf("search.synonyms_file %s: %w", p, err)
+		}
+		rules = append(rules, more...)
+	}
+	return rules, nil
 }

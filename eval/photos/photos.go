@@ -1,9 +1,10 @@
 // Package photos is the search-by-photo evaluation protocol behind
 // `vitrine eval photos`: each labelled shop photo goes through the served
-// use case (serving.Service.SearchImage, what POST /v1/search/image runs:
-// the image model, then the nearest products by image embedding), and a
-// photo counts as found at k when a product of its class is among the k
-// nearest. It owns the photos file format, the scoring (accuracy@1,
+// use case (serving.Service.SearchPhoto, what POST /v1/search/image runs:
+// the image model, then the products whose best view is nearest under the
+// configured levers), and a photo counts as found at k when a product of
+// its class is among the k nearest. With a views file, labelled photos are
+// first attached to their products as extra views (AttachViews). It owns the photos file format, the scoring (accuracy@1,
 // accuracy@5, MRR@5 per class granularity) and random retrieval's chance
 // beside each figure; listing the catalog and searching go through small
 // interfaces (labels.Lister, ImageSearcher).
@@ -11,12 +12,14 @@ package photos
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -158,15 +161,23 @@ type Report struct {
 	Fine     Accuracy `json:"fine"`
 	Coarse   Accuracy `json:"coarse"`
 	Seconds  float64  `json:"seconds"`
+	// Hubs are the products most often answered first, most first (up
+	// to Hubs), and HubShare the share of all top-1 answers they take.
+	Hubs     []string `json:"hubs"`
+	HubShare float64  `json:"hub_share"`
 	PerPhoto []Result `json:"per_photo"`
 }
 
+// HubCount is how many of the most frequent top-1 products the report's
+// hub share counts.
+const HubCount = 3
+
 // ImageSearcher is the served search-by-photo use case, what POST
 // /v1/search/image runs: the photo encoded by the image model, then the
-// nearest products by image embedding, hydrated. *serving.Service
+// products whose views are nearest, hydrated. *serving.Service
 // satisfies it.
 type ImageSearcher interface {
-	SearchImage(ctx context.Context, req serving.ImageSearchRequest) (serving.ImageSearchResult, error)
+	SearchPhoto(ctx context.Context, req serving.ImageSearchRequest) (serving.ImageSearchResult, error)
 }
 
 type options struct{ batch int }
@@ -231,6 +242,7 @@ func Evaluate(ctx context.Context, cat labels.Lister, s ImageSearcher, model str
 		rep.PerPhoto = append(rep.PerPhoto, rs...)
 	}
 	rep.Fine, rep.Coarse = t.accuracy(0, t.fineQ), t.accuracy(1, t.coarseQ)
+	rep.Hubs, rep.HubShare = hubs(rep.PerPhoto, HubCount)
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
 }
@@ -250,7 +262,7 @@ func (t *truth) searchBatch(ctx context.Context, s ImageSearcher, model string, 
 	var wg sync.WaitGroup
 	for i := range chunk {
 		wg.Go(func() {
-			res, err := s.SearchImage(ctx, serving.ImageSearchRequest{Image: inputs[i], K: K})
+			res, err := s.SearchPhoto(ctx, serving.ImageSearchRequest{Image: inputs[i], K: K})
 			found[i], errs[i] = serving.IDs(res.Hits), err
 		})
 	}
@@ -305,6 +317,36 @@ func (t *truth) accuracy(g int, qs []metrics.Query) Accuracy {
 	return acc
 }
 
+// hubs returns the n products most often first, most first (ties by id),
+// and the share of first answers they take.
+func hubs(rs []Result, n int) ([]string, float64) {
+	count := map[string]int{}
+	for _, r := range rs {
+		if len(r.Top) > 0 {
+			count[r.Top[0]]++
+		}
+	}
+	ids := make([]string, 0, len(count))
+	for id := range count {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		if c := cmp.Compare(count[b], count[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	ids = ids[:min(n, len(ids))]
+	taken := 0
+	for _, id := range ids {
+		taken += count[id]
+	}
+	if len(rs) == 0 {
+		return ids, 0
+	}
+	return ids, float64(taken) / float64(len(rs))
+}
+
 // relevance marks products as relevant with grade 1.
 func relevance(ids []string) metrics.Relevance {
 	r := make(metrics.Relevance, len(ids))
@@ -338,6 +380,7 @@ func Text(w io.Writer, rep Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintf(w, "hub products (%s) take %.3f of the top-1 answers\n", strings.Join(rep.Hubs, ", "), rep.HubShare)
 	if rep.Fine.Skipped > 0 {
 		_, err := fmt.Fprintf(w, "%d photos skipped: no ingested product has their fine class\n", rep.Fine.Skipped)
 		return err
@@ -355,6 +398,7 @@ func Markdown(w io.Writer, rep Report) error {
 	for _, g := range rep.Granularities() {
 		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %d |\n", g.Name, g.Acc.At1, g.Acc.At5, g.Acc.MRR, g.Acc.Chance1, g.Acc.Chance5, g.Acc.Evaluated)
 	}
+	fmt.Fprintf(&b, "\nThe %d products most often first (%s) take %.3f of the top-1 answers.\n", len(rep.Hubs), strings.Join(rep.Hubs, ", "), rep.HubShare)
 	if rep.Fine.Skipped > 0 {
 		fmt.Fprintf(&b, "\n%d photos skipped: no ingested product has their fine class.\n", rep.Fine.Skipped)
 	}

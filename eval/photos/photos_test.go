@@ -220,7 +220,7 @@ func (l lister) ProductsAfter(_ context.Context, after string, limit int) ([]cat
 // on what evaluation asks: K products, anonymously, with no filter.
 type byPhoto map[string][]string
 
-func (b byPhoto) SearchImage(_ context.Context, req serving.ImageSearchRequest) (serving.ImageSearchResult, error) {
+func (b byPhoto) SearchPhoto(_ context.Context, req serving.ImageSearchRequest) (serving.ImageSearchResult, error) {
 	if req.K != K || req.UserID != "" || !req.Filter.Empty() {
 		return serving.ImageSearchResult{}, fmt.Errorf("request %+v: want K=%d, anonymous, unfiltered", req, K)
 	}

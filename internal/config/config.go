@@ -48,6 +48,7 @@ type Config struct {
 	Worker   Worker   `koanf:"worker" yaml:"worker"`
 	Server   Server   `koanf:"server" yaml:"server"`
 	Search   Search   `koanf:"search" yaml:"search"`
+	Image    Image    `koanf:"image" yaml:"image"`
 
 	Experiment  Experiment  `koanf:"experiment" yaml:"experiment"`
 	Impressions Impressions `koanf:"impressions" yaml:"impressions"`
@@ -97,7 +98,8 @@ type Server struct {
 	BodyLimit    string        `koanf:"body_limit" yaml:"body_limit"`
 	ReadTimeout  time.Duration `koanf:"read_timeout" yaml:"read_timeout"`
 	WriteTimeout time.Duration `koanf:"write_timeout" yaml:"write_timeout"`
-	// Hybrid search weights of the full-text and vector lists (RRF).
+	// Hybrid search weights of the full-text and vector lists (of their
+	// normalised scores, or of their ranks with search.fusion rrf).
 	LexicalWeight float64 `koanf:"lexical_weight" yaml:"lexical_weight"`
 	VectorWeight  float64 `koanf:"vector_weight" yaml:"vector_weight"`
 	// PersonalWeight scales the user's affinity in personalised search.
@@ -137,6 +139,18 @@ type Search struct {
 	// SyncPoll is how often the index reads the change log without a
 	// notification.
 	SyncPoll time.Duration `koanf:"sync_poll" yaml:"sync_poll"`
+	// Fusion is how hybrid search fuses its lexical and vector lists:
+	// score (normalised scores, weighted by server.lexical_weight and
+	// vector_weight) or rrf (reciprocal rank fusion).
+	Fusion string `koanf:"fusion" yaml:"fusion"`
+	// VectorFloor is the cosine similarity a vector hit that matches no
+	// query word needs to be shown (score fusion).
+	VectorFloor float64 `koanf:"vector_floor" yaml:"vector_floor"`
+	// Synonyms are synonym rules separated by semicolons: "eggplant =>
+	// aubergine" one-way, "courgette, zucchini" multi-way.
+	Synonyms string `koanf:"synonyms" yaml:"synonyms"`
+	// SynonymsFile holds more rules, one a line (# starts a comment).
+	SynonymsFile string `koanf:"synonyms_file" yaml:"synonyms_file"`
 }
 
 // Fusion defines the vector space new products are fused into: the
@@ -154,6 +168,24 @@ type Ingest struct {
 	BatchSize     int           `koanf:"batch_size" yaml:"batch_size"`
 	MaxMediaBytes int64         `koanf:"max_media_bytes" yaml:"max_media_bytes"`
 	MediaTimeout  time.Duration `koanf:"media_timeout" yaml:"media_timeout"`
+}
+
+// Image configures search by photo: training-free levers applied to the
+// catalog's image views held in memory by every API process (pooling and
+// flip augmentation are the image model's, chosen by models.image).
+type Image struct {
+	// Views matches every view of a product in memory (catalog images and
+	// extra views) with the levers below; false searches the catalog
+	// embeddings in PostgreSQL by plain cosine, without levers.
+	Views bool `koanf:"views" yaml:"views"`
+	// Centre subtracts the catalog views' mean before the cosine.
+	Centre bool `koanf:"centre" yaml:"centre"`
+	// CSLSK > 0 scores by CSLS with the k nearest catalog products.
+	CSLSK int `koanf:"csls_k" yaml:"csls_k"`
+	// ExpandTop > 0 re-ranks by query expansion with the top products'
+	// best views, weighted by similarity^ExpandAlpha.
+	ExpandTop   int     `koanf:"expand_top" yaml:"expand_top"`
+	ExpandAlpha float64 `koanf:"expand_alpha" yaml:"expand_alpha"`
 }
 
 // Worker configures `vitrine worker`.
@@ -247,10 +279,12 @@ func Default() Config {
 		Worker: Worker{Concurrency: 16, RescueAfter: 5 * time.Minute},
 		Server: Server{Listen: "127.0.0.1:8080", Auth: "auto", RateLimit: 50, RateBurst: 100, BodyLimit: "12M",
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
-			LexicalWeight: 1, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
+			LexicalWeight: 3, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
 			CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, ReportsDir: "reports",
 			QueryRetention: 90 * 24 * time.Hour},
-		Search:      Search{Engine: "index", Languages: "en", Match: "all", SyncPoll: 500 * time.Millisecond},
+		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
+			Fusion: "score", VectorFloor: 0.4},
+		Image:       Image{Views: true, ExpandAlpha: 3},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
 	}
 }
@@ -342,6 +376,9 @@ func (c Config) Validate() error {
 	if c.Database.Port <= 0 || c.Database.Port > 65535 {
 		errs = append(errs, fmt.Errorf("%w: database.port (%s) is %d", ErrInvalid, EnvName("database.port"), c.Database.Port))
 	}
+	if c.Image.CSLSK < 0 || c.Image.ExpandTop < 0 || !(c.Image.ExpandAlpha >= 0) {
+		errs = append(errs, fmt.Errorf("%w: image.csls_k, image.expand_top and image.expand_alpha must not be negative", ErrInvalid))
+	}
 	if c.ORT.MaxBatch < 1 {
 		errs = append(errs, fmt.Errorf("%w: ort.max_batch (%s) must be at least 1", ErrInvalid, EnvName("ort.max_batch")))
 	}
@@ -379,6 +416,12 @@ func (c Config) Validate() error {
 	}
 	if c.Search.Match != "all" && c.Search.Match != "any" {
 		errs = append(errs, fmt.Errorf("%w: search.match (%s) is %q, want all or any", ErrInvalid, EnvName("search.match"), c.Search.Match))
+	}
+	if c.Search.Fusion != "score" && c.Search.Fusion != "rrf" {
+		errs = append(errs, fmt.Errorf("%w: search.fusion (%s) is %q, want score or rrf", ErrInvalid, EnvName("search.fusion"), c.Search.Fusion))
+	}
+	if !(c.Search.VectorFloor >= -1 && c.Search.VectorFloor <= 1) {
+		errs = append(errs, fmt.Errorf("%w: search.vector_floor (%s) is %g, want a cosine in [-1, 1]", ErrInvalid, EnvName("search.vector_floor"), c.Search.VectorFloor))
 	}
 	if c.Search.SyncPoll <= 0 {
 		errs = append(errs, fmt.Errorf("%w: search.sync_poll (%s) must be positive", ErrInvalid, EnvName("search.sync_poll")))

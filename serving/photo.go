@@ -1,0 +1,204 @@
+package serving
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/vitrinehq/vitrine/ranking"
+	"github.com/vitrinehq/vitrine/records"
+)
+
+// ImageViews reads and writes the views of products that search by photo
+// matches (*store.Store is one): each product's catalog embedding of the
+// image model and its extra views (shoppers' photos, say).
+type ImageViews interface {
+	// ImageViews returns every view of the live products for a model.
+	ImageViews(ctx context.Context, model string) ([]records.ImageView, error)
+	// ImageViewsVersion changes whenever ImageViews' answer may have.
+	ImageViewsVersion(ctx context.Context, model string) (string, error)
+	PutImageViews(ctx context.Context, model string, vs []records.ImageView) error
+	DeleteImageViews(ctx context.Context, model, source string) (int64, error)
+}
+
+// photoCheckEvery bounds how often a search checks whether the views
+// changed (one cheap query); writes through the Service reload at once.
+const photoCheckEvery = time.Second
+
+// photoSearch is the Service's search-by-photo state: its configuration,
+// where the views come from, and the in-memory index built from them.
+type photoSearch struct {
+	cfg   PhotoConfig
+	views ImageViews
+
+	mu      sync.Mutex
+	ix      *photoIndex
+	checked time.Time
+}
+
+// WithPhotoConfig sets the levers of search by photo (default: none).
+func WithPhotoConfig(c PhotoConfig) Option { return func(s *Service) { s.photo.cfg = c } }
+
+// WithImageViews gives search by photo the views to match in memory, with
+// the levers of PhotoConfig. Without it SearchPhoto answers like
+// SearchImage (nearest catalog embedding in PostgreSQL, no levers).
+func WithImageViews(v ImageViews) Option { return func(s *Service) { s.photo.views = v } }
+
+// PhotoConfig returns search by photo's configuration.
+func (s *Service) PhotoConfig() PhotoConfig { return s.photo.cfg }
+
+// SearchPhoto is search by photo: the photo encoded by the image model,
+// matched against every view of every product (catalog images and extra
+// views) under the configured levers, each product once with its best
+// view's score, filtered, hydrated. ErrNoImageModel without an image
+// model.
+func (s *Service) SearchPhoto(ctx context.Context, req ImageSearchRequest) (ImageSearchResult, error) {
+	if s.photo.views == nil {
+		return s.SearchImage(ctx, req)
+	}
+	if s.d.ImageEncoder == nil {
+		return ImageSearchResult{}, ErrNoImageModel
+	}
+	k := req.K
+	if k == 0 {
+		k = DefaultK
+	}
+	if err := firstErr(checkK(k), checkUser("user_id", req.UserID), checkFilter(req.Filter, "filter")); err != nil {
+		return ImageSearchResult{}, err
+	}
+	p := s.Params(req.UserID)
+	q, err := s.d.ImageEncoder.Encode(ctx, req.Image)
+	if err != nil {
+		return ImageSearchResult{}, err
+	}
+	ix, err := s.photoIndex(ctx)
+	if err != nil {
+		return ImageSearchResult{}, err
+	}
+	var allowed map[string]bool
+	if !req.Filter.Empty() {
+		if allowed, err = s.photoAllowed(ctx, q, req); err != nil {
+			return ImageSearchResult{}, err
+		}
+	}
+	ranked := ix.search(q, s.photo.cfg, allowed)
+	// A few more than k: products deleted since the reload drop out when
+	// hydrated.
+	ranked = ranked[:min(len(ranked), k+k/2+2)]
+	rs := make([]ranking.Result, len(ranked))
+	for i, r := range ranked {
+		rs[i] = ranking.Result{ProductID: r.id, Score: r.score, Parts: []ranking.Part{{Name: "image", Score: r.score}}}
+	}
+	hits, err := s.hydrate(ctx, rs, true)
+	if err != nil {
+		return ImageSearchResult{}, err
+	}
+	return ImageSearchResult{Hits: hits[:min(len(hits), k)], Assignment: p.Assignment}, nil
+}
+
+// photoAllowed is the set of products that pass the request's filter,
+// read through the vector search (its filter is PostgreSQL's): up to
+// records.MaxK products, nearest the photo's catalog embedding first.
+func (s *Service) photoAllowed(ctx context.Context, q []float32, req ImageSearchRequest) (map[string]bool, error) {
+	nn, err := s.d.Vectors.Nearest(ctx, records.NearestQuery{Model: s.d.ImageEncoder.Key(), Vector: q, K: records.MaxK, Filter: req.Filter})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(nn))
+	for _, n := range nn {
+		out[n.ProductID] = true
+	}
+	return out, nil
+}
+
+// photoIndex returns the in-memory index of the image model's views,
+// reloading it when the store's version of them changed (checked at most
+// once a second).
+func (s *Service) photoIndex(ctx context.Context) (*photoIndex, error) {
+	ps := &s.photo
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.ix != nil && time.Since(ps.checked) < photoCheckEvery {
+		return ps.ix, nil
+	}
+	model := s.d.ImageEncoder.Key()
+	version, err := ps.views.ImageViewsVersion(ctx, model)
+	if err != nil {
+		return nil, err
+	}
+	ps.checked = time.Now()
+	if ps.ix != nil && ps.ix.version == version {
+		return ps.ix, nil
+	}
+	views, err := ps.views.ImageViews(ctx, model)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	ps.ix = newPhotoIndex(version, views, ps.cfg)
+	s.log.Info("photo index loaded", "model", model, "views", len(ps.ix.ids), "seconds", time.Since(start).Seconds())
+	return ps.ix, nil
+}
+
+// invalidatePhotos makes the next search reload the views.
+func (s *Service) invalidatePhotos() {
+	s.photo.mu.Lock()
+	s.photo.ix = nil
+	s.photo.mu.Unlock()
+}
+
+// ViewPhoto is one photo to add as an extra view of a product.
+type ViewPhoto struct {
+	ProductID string
+	View      string // the photo's reference (path or URL)
+	Image     []byte
+}
+
+// ErrNoImageViews is returned by the views use cases of a Service built
+// without WithImageViews.
+var ErrNoImageViews = errors.New("serving: no image views store configured")
+
+// AddImageViews encodes photos with the served image model and stores
+// them as extra views of their products under source (replacing a view of
+// the same product and reference). Photos are encoded concurrently, so the
+// encoder's batcher gathers them.
+func (s *Service) AddImageViews(ctx context.Context, source string, photos []ViewPhoto) error {
+	if s.d.ImageEncoder == nil {
+		return ErrNoImageModel
+	}
+	if s.photo.views == nil {
+		return ErrNoImageViews
+	}
+	vs := make([]records.ImageView, len(photos))
+	errs := make([]error, len(photos))
+	var wg sync.WaitGroup
+	for i, p := range photos {
+		wg.Go(func() {
+			vs[i] = records.ImageView{ProductID: p.ProductID, View: p.View, Source: source}
+			vs[i].Vector, errs[i] = s.d.ImageEncoder.Encode(ctx, p.Image)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("view %s: %w", photos[i].View, err)
+		}
+	}
+	defer s.invalidatePhotos()
+	return s.photo.views.PutImageViews(ctx, s.d.ImageEncoder.Key(), vs)
+}
+
+// RemoveImageViews deletes the served image model's extra views from
+// source and returns how many there were.
+func (s *Service) RemoveImageViews(ctx context.Context, source string) (int64, error) {
+	if s.d.ImageEncoder == nil {
+		return 0, ErrNoImageModel
+	}
+	if s.photo.views == nil {
+		return 0, ErrNoImageViews
+	}
+	defer s.invalidatePhotos()
+	return s.photo.views.DeleteImageViews(ctx, s.d.ImageEncoder.Key(), source)
+}

@@ -1,0 +1,217 @@
+package serving
+
+import (
+	"cmp"
+	"math"
+	"slices"
+
+	"github.com/vitrinehq/vitrine/records"
+	"github.com/vitrinehq/vitrine/vecmath"
+)
+
+// PhotoConfig switches the training-free levers of search by photo. Each
+// works on the catalog's image views held in memory (derived from
+// PostgreSQL, reloaded when they change); the zero value is plain cosine
+// similarity, the best view of each product.
+type PhotoConfig struct {
+	// Centre subtracts the mean of the catalog's views from every view
+	// and from the query before the cosine (hubness reduction: products
+	// that look like the average image stop winning every query).
+	Centre bool
+	// CSLSK > 0 scores by cross-domain similarity local scaling: 2·cos
+	// minus the view's mean cosine to its CSLSK nearest catalog products
+	// (views in dense regions, the hubs, are penalised).
+	CSLSK int
+	// ExpandTop > 0 re-ranks by query expansion over the catalog's
+	// neighbour graph: the query plus the best views of its ExpandTop
+	// nearest products, weighted by similarity^ExpandAlpha, searched again.
+	ExpandTop   int
+	ExpandAlpha float64
+}
+
+// photoIndex is an in-memory copy of one image model's views, with the
+// catalog statistics the levers need.
+type photoIndex struct {
+	version string
+	ids     []string    // product id of each view
+	vecs    [][]float32 // unit length (centred first when configured)
+	mean    []float32   // nil unless centring
+	radius  []float64   // CSLS: mean cosine to the k nearest products
+	catalog []int       // the views that are catalog images
+}
+
+// newPhotoIndex prepares the views under cfg.
+func newPhotoIndex(version string, views []records.ImageView, cfg PhotoConfig) *photoIndex {
+	ix := &photoIndex{version: version, ids: make([]string, 0, len(views)), vecs: make([][]float32, 0, len(views))}
+	if cfg.Centre {
+		ix.mean = meanOf(views)
+	}
+	for _, v := range views {
+		if len(v.Vector) == 0 || (ix.mean != nil && len(v.Vector) != len(ix.mean)) {
+			continue
+		}
+		if v.Source == records.ViewCatalog {
+			ix.catalog = append(ix.catalog, len(ix.ids))
+		}
+		ix.ids = append(ix.ids, v.ProductID)
+		ix.vecs = append(ix.vecs, ix.prepare(v.Vector))
+	}
+	if cfg.CSLSK > 0 {
+		ix.radius = ix.radii(cfg.CSLSK)
+	}
+	return ix
+}
+
+func meanOf(views []records.ImageView) []float32 {
+	var sum []float64
+	n := 0
+	for _, v := range views {
+		if sum == nil {
+			sum = make([]float64, len(v.Vector))
+		}
+		if len(v.Vector) != len(sum) {
+			continue
+		}
+		for i, x := range v.Vector {
+			sum[i] += float64(x)
+		}
+		n++
+	}
+	mean := make([]float32, len(sum))
+	for i, x := range sum {
+		mean[i] = float32(x / float64(n))
+	}
+	return mean
+}
+
+// prepare copies v, centres it when configured and scales it to unit
+// length (a zero vector stays zero: it matches nothing).
+func (ix *photoIndex) prepare(v []float32) []float32 {
+	out := slices.Clone(v)
+	if ix.mean != nil && len(out) == len(ix.mean) {
+		for i := range out {
+			out[i] -= ix.mean[i]
+		}
+	}
+	vecmath.Normalize(out)
+	return out
+}
+
+// radii computes each view's mean cosine to the catalog images of its k
+// most similar other products, the density CSLS corrects for. It costs
+// views × catalog images dot products, once per reload.
+func (ix *photoIndex) radii(k int) []float64 {
+	out := make([]float64, len(ix.vecs))
+	sims := make([]float64, 0, len(ix.catalog))
+	for i, v := range ix.vecs {
+		sims = sims[:0]
+		for _, j := range ix.catalog {
+			if ix.ids[j] == ix.ids[i] {
+				continue
+			}
+			if s, err := vecmath.Dot(v, ix.vecs[j]); err == nil {
+				sims = append(sims, s)
+			}
+		}
+		slices.SortFunc(sims, func(a, b float64) int { return cmp.Compare(b, a) })
+		top := sims[:min(k, len(sims))]
+		var sum float64
+		for _, s := range top {
+			sum += s
+		}
+		if len(top) > 0 {
+			out[i] = sum / float64(len(top))
+		}
+	}
+	return out
+}
+
+// bestPerProduct returns each product's best view score for the (prepared)
+// query: the cosine, minus the CSLS radius when radius is given.
+func (ix *photoIndex) bestPerProduct(q []float32, radius []float64) map[string]float64 {
+	best := make(map[string]float64)
+	for i, v := range ix.vecs {
+		s, err := vecmath.Dot(q, v)
+		if err != nil {
+			continue // a view of another dimension: a model change under way
+		}
+		if radius != nil {
+			s = 2*s - radius[i]
+		}
+		if cur, ok := best[ix.ids[i]]; !ok || s > cur {
+			best[ix.ids[i]] = s
+		}
+	}
+	return best
+}
+
+// scoredProduct is one product's score for a photo.
+type scoredProduct struct {
+	id    string
+	score float64
+}
+
+// search ranks the products allowed (nil: all) for the raw query vector.
+func (ix *photoIndex) search(q []float32, cfg PhotoConfig, allowed map[string]bool) []scoredProduct {
+	pq := ix.prepare(q)
+	ranked := ix.rank(pq, allowed)
+	if cfg.ExpandTop > 0 && len(ranked) > 0 {
+		pq = ix.expand(pq, ranked[:min(cfg.ExpandTop, len(ranked))], cfg.ExpandAlpha)
+		ranked = ix.rank(pq, allowed)
+	}
+	return ranked
+}
+
+func (ix *photoIndex) rank(pq []float32, allowed map[string]bool) []scoredProduct {
+	best := ix.bestPerProduct(pq, ix.radius)
+	out := make([]scoredProduct, 0, len(best))
+	for id, s := range best {
+		if allowed == nil || allowed[id] {
+			out = append(out, scoredProduct{id, s})
+		}
+	}
+	slices.SortFunc(out, func(a, b scoredProduct) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	return out
+}
+
+// expand is alpha query expansion: the query plus the best view of each
+// top product, weighted by its cosine^alpha (negative cosines add
+// nothing), normalised.
+func (ix *photoIndex) expand(pq []float32, top []scoredProduct, alpha float64) []float32 {
+	if alpha <= 0 {
+		alpha = 3
+	}
+	out := slices.Clone(pq)
+	for _, t := range top {
+		v, s := ix.bestView(pq, t.id)
+		if v == nil || s <= 0 {
+			continue
+		}
+		w := float32(math.Pow(s, alpha))
+		for i, x := range v {
+			out[i] += w * x
+		}
+	}
+	vecmath.Normalize(out)
+	return out
+}
+
+// bestView is product id's view nearest the query, and its cosine.
+func (ix *photoIndex) bestView(pq []float32, id string) ([]float32, float64) {
+	var best []float32
+	bs := math.Inf(-1)
+	for i, v := range ix.vecs {
+		if ix.ids[i] != id {
+			continue
+		}
+		if s, err := vecmath.Dot(pq, v); err == nil && s > bs {
+			best, bs = v, s
+		}
+	}
+	return best, bs
+}

@@ -1,0 +1,73 @@
+package serving
+
+import (
+	"math"
+	"testing"
+
+	"github.com/vitrinehq/vitrine/records"
+)
+
+// views: product a has a catalog image and an extra view; b and c a
+// catalog image each. b sits near the mean of everything (a hub).
+func testViews() []records.ImageView {
+	return []records.ImageView{
+		{ProductID: "a", View: records.ViewCatalog, Source: records.ViewCatalog, Vector: []float32{1, 0, 0}},
+		{ProductID: "a", View: "shop.jpg", Source: "reviews", Vector: []float32{0, 0, 1}},
+		{ProductID: "b", View: records.ViewCatalog, Source: records.ViewCatalog, Vector: []float32{0.6, 0.6, 0.5}},
+		{ProductID: "c", View: records.ViewCatalog, Source: records.ViewCatalog, Vector: []float32{0, 1, 0}},
+	}
+}
+
+func TestPhotoIndexSearch(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  PhotoConfig
+		q    []float32
+		want []string
+	}{
+		{"plain cosine, best view", PhotoConfig{}, []float32{0.1, 0, 1}, []string{"a", "b", "c"}},
+		{"the hub wins plain cosine", PhotoConfig{}, []float32{0.55, 0.6, 0.45}, []string{"b", "c", "a"}},
+		{"centred", PhotoConfig{Centre: true}, []float32{0.1, 0.9, 0.3}, []string{"c", "b", "a"}},
+		{"csls", PhotoConfig{CSLSK: 1}, []float32{0.1, 0, 1}, []string{"a", "b", "c"}},
+		{"query expansion", PhotoConfig{ExpandTop: 1}, []float32{0.1, 0, 1}, []string{"a", "b", "c"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ix := newPhotoIndex("v1", testViews(), tc.cfg)
+			got := ix.search(tc.q, tc.cfg, nil)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d products, want %d (each product once)", len(got), len(tc.want))
+			}
+			for i, id := range tc.want {
+				if got[i].id != id {
+					t.Fatalf("rank %d is %s, want %s (all: %v)", i+1, got[i].id, id, got)
+				}
+			}
+		})
+	}
+}
+
+func TestPhotoIndexBestViewAndFilter(t *testing.T) {
+	ix := newPhotoIndex("v1", testViews(), PhotoConfig{})
+	got := ix.search([]float32{0, 0, 2}, PhotoConfig{}, map[string]bool{"a": true, "c": true})
+	if len(got) != 2 || got[0].id != "a" || math.Abs(got[0].score-1) > 1e-6 {
+		t.Fatalf("search = %v, want a first with its shop view's cosine 1, b filtered out", got)
+	}
+	if got[1].id != "c" || got[1].score != 0 {
+		t.Errorf("second = %v, want c at 0", got[1])
+	}
+}
+
+func TestPhotoIndexRadiiAndOddVectors(t *testing.T) {
+	vs := append(testViews(), records.ImageView{ProductID: "d", Source: records.ViewCatalog, Vector: []float32{1, 2}}, records.ImageView{ProductID: "e", Source: records.ViewCatalog})
+	ix := newPhotoIndex("v1", vs, PhotoConfig{CSLSK: 1, Centre: true})
+	if len(ix.ids) != 4 {
+		t.Fatalf("%d views kept, want 4: an empty vector and one of another length are dropped", len(ix.ids))
+	}
+	if len(ix.radius) != 4 {
+		t.Fatalf("%d radii, want 4", len(ix.radius))
+	}
+	if got := newPhotoIndex("v0", nil, PhotoConfig{Centre: true, CSLSK: 3, ExpandTop: 2}).search([]float32{1, 0, 0}, PhotoConfig{ExpandTop: 2}, nil); len(got) != 0 {
+		t.Errorf("empty catalog answered %v", got)
+	}
+}
