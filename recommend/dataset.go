@@ -1,6 +1,9 @@
 // Package recommend is collaborative filtering over implicit feedback:
-// a sparse interaction dataset, four models behind one Scorer interface
-// (implicit ALS with conjugate gradient, BPR, item-item kNN, popularity),
+// a sparse interaction dataset (with each user's events in time order),
+// models behind one Scorer interface and one registry (implicit ALS with
+// conjugate gradient, BPR, item-item kNN, EASE, RP3beta, popularity, and
+// the sequence-aware recency-weighted item-kNN, item-to-item transitions
+// and session kNN), a validation search of their hyper-parameters,
 // fold-in of new users, a normalised hybrid blend with a weight grid
 // search, and pure re-rankers (MMR diversity, per-group caps, exposure
 // fairness) with an exposure Gini. For explicit ratings, evaluated by RMSE
@@ -22,6 +25,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"time"
 )
 
@@ -80,6 +84,7 @@ type Dataset struct {
 	count                []int32 // events behind each ui entry
 	last                 []int64 // latest event of each ui entry, Unix ns; 0 when no time was given
 	latest               time.Time
+	seq                  CSR // row u: user u's positive events' items in time order, Values their Unix seconds
 }
 
 type rawEvent struct {
@@ -124,7 +129,9 @@ func NewDataset(events []Interaction) (*Dataset, error) {
 	}
 	d := &Dataset{}
 	d.ui.Indptr = make([]int, 1, nu+1)
+	d.seq.Indptr = make([]int, 1, nu+1)
 	for u := range nu {
+		d.appendSequence(raw[ptr[u]:ptr[u+1]])
 		d.appendRow(raw[ptr[u]:ptr[u+1]])
 	}
 	if len(d.ui.Indices) == 0 {
@@ -190,6 +197,34 @@ func (d *Dataset) appendRow(row []rawEvent) {
 	d.ui.Indptr = append(d.ui.Indptr, len(d.ui.Indices))
 }
 
+// appendSequence appends one user's positive events (row in input order)
+// to the sequences, ordered by time, ties in input order.
+func (d *Dataset) appendSequence(row []rawEvent) {
+	lo := len(d.seq.Indices)
+	for _, e := range row {
+		if e.value > 0 {
+			d.seq.Indices = append(d.seq.Indices, e.item)
+			d.seq.Values = append(d.seq.Values, float64(e.at/int64(time.Second)))
+		}
+	}
+	seq := seqSorter{d.seq.Indices[lo:], d.seq.Values[lo:]}
+	sort.Stable(seq)
+	d.seq.Indptr = append(d.seq.Indptr, len(d.seq.Indices))
+}
+
+// seqSorter orders one user's sequence by time.
+type seqSorter struct {
+	items []int32
+	times []float64
+}
+
+func (s seqSorter) Len() int           { return len(s.items) }
+func (s seqSorter) Less(a, b int) bool { return s.times[a] < s.times[b] }
+func (s seqSorter) Swap(a, b int) {
+	s.items[a], s.items[b] = s.items[b], s.items[a]
+	s.times[a], s.times[b] = s.times[b], s.times[a]
+}
+
 // sortedRanks maps first-seen indices to sorted-id ranks.
 func sortedRanks(ids []string) ([]int32, []string) {
 	order := make([]int32, len(ids))
@@ -229,13 +264,25 @@ func (d *Dataset) compact(users, items []string) {
 		}
 	}
 	ptr := make([]int, 1, len(users)+1)
+	var seq CSR
+	seq.Indptr = make([]int, 1, len(users)+1)
 	for u := range users {
 		if d.ui.Indptr[u+1] > d.ui.Indptr[u] {
 			d.users = append(d.users, users[u])
 			ptr = append(ptr, d.ui.Indptr[u+1])
+			for n := d.seq.Indptr[u]; n < d.seq.Indptr[u+1]; n++ {
+				// an item whose every pair summed to zero is gone
+				if i := keepItem[d.seq.Indices[n]]; i >= 0 {
+					seq.Indices = append(seq.Indices, i)
+					seq.Values = append(seq.Values, d.seq.Values[n])
+				}
+			}
+			seq.Indptr = append(seq.Indptr, len(seq.Indices))
 		}
 	}
 	d.ui.Indptr = ptr
+	seq.Rows, seq.Cols = len(d.users), int(ni)
+	d.seq = seq
 	d.ui.Rows, d.ui.Cols = len(d.users), len(d.items)
 	d.userIndex = make(map[string]int, len(d.users))
 	for u, id := range d.users {
@@ -305,6 +352,12 @@ func (d *Dataset) ItemUsers(i int) ([]int32, []float64) { return d.iu.Row(i) }
 
 // Matrix is the user×item CSR of summed values (read-only).
 func (d *Dataset) Matrix() *CSR { return &d.ui }
+
+// UserSequence is user u's events with a positive value, in time order
+// (events at the same time, or without one, in input order): the items,
+// repeats kept, and their times in Unix seconds (0 when not given).
+// Read-only. Sequence-aware models read it.
+func (d *Dataset) UserSequence(u int) ([]int32, []float64) { return d.seq.Row(u) }
 
 // Latest is the time of the newest event (zero when no event had one).
 func (d *Dataset) Latest() time.Time { return d.latest }

@@ -27,10 +27,8 @@ func NewItemKNN(opts ...Option) *ItemKNN {
 	return &ItemKNN{cfg: newConfig(config{neighbours: 100, shrink: 10}, opts)}
 }
 
-// Fit implements Scorer. For each item it accumulates the dot products
-// with every item sharing a user (a sparse row times the matrix), which is
-// O(Σ_u n_u²) in all: fine for e-commerce baskets, costly for users with
-// tens of thousands of events.
+// Fit implements Scorer: the dot products of every item with every item
+// sharing a user (see topProducts for the cost).
 func (m *ItemKNN) Fit(ctx context.Context, d *Dataset) error {
 	c := m.cfg
 	if err := checkFit(ctx, d); err != nil {
@@ -41,9 +39,8 @@ func (m *ItemKNN) Fit(ctx context.Context, d *Dataset) error {
 	}
 	ui := positives(&d.ui)
 	iu := transpose(ui)
-	ni := d.NumItems()
-	norm := make([]float64, ni)
-	for i := range ni {
+	norm := make([]float64, d.NumItems())
+	for i := range norm {
 		_, vals := iu.Row(i)
 		var s float64
 		for _, v := range vals {
@@ -51,74 +48,30 @@ func (m *ItemKNN) Fit(ctx context.Context, d *Dataset) error {
 		}
 		norm[i] = math.Sqrt(s)
 	}
-	lists := make([][]int32, ni)
-	sims := make([][]float64, ni)
-	type work struct {
-		acc     []float64
-		touched []int32
-		heap    topHeap
-	}
-	ws := make([]*work, c.workers)
-	for w := range ws {
-		ws[w] = &work{acc: make([]float64, ni), heap: topHeap{k: c.neighbours}}
-	}
-	err := parallelFor(ctx, ni, c.workers, 16, func(w, lo, hi int) {
-		s := ws[w]
-		for i := lo; i < hi; i++ {
-			users, uv := iu.Row(i)
-			for n, u := range users {
-				items, iv := ui.Row(int(u))
-				for m, j := range items {
-					if s.acc[j] == 0 {
-						s.touched = append(s.touched, j)
-					}
-					s.acc[j] += uv[n] * iv[m]
-				}
-			}
-			for _, j := range s.touched {
-				if int(j) != i {
-					s.heap.push(j, s.acc[j]/(norm[i]*norm[j]+c.shrink))
-				}
-				s.acc[j] = 0
-			}
-			s.touched = s.touched[:0]
-			top, sc := s.heap.drain()
-			lists[i] = make([]int32, len(top))
-			for n, j := range top {
-				lists[i][n] = int32(j)
-			}
-			sims[i] = sc
-		}
+	nbr, err := topProducts(ctx, &iu, ui, c.neighbours, c.workers, func(i, j int, dot float64) float64 {
+		return dot / (norm[i]*norm[j] + c.shrink)
 	})
 	if err != nil {
 		return fitError("itemknn", err)
-	}
-	nbr := CSR{Rows: ni, Cols: ni, Indptr: make([]int, 1, ni+1)}
-	for i := range ni {
-		nbr.Indices = append(nbr.Indices, lists[i]...)
-		nbr.Values = append(nbr.Values, sims[i]...)
-		nbr.Indptr = append(nbr.Indptr, len(nbr.Indices))
 	}
 	m.d, m.nbr, m.buf = d, nbr, &scratch{}
 	return nil
 }
 
-// ScoreUser implements Scorer.
+// ScoreUser implements Scorer. With a recency half-life (WithRecency) the
+// user's items weigh by how recently they were seen, otherwise by their
+// summed values.
 func (m *ItemKNN) ScoreUser(u int, dst []float64) {
 	if len(dst) != m.d.NumItems() {
 		panic("recommend: ScoreUser dst length is not NumItems")
 	}
-	clear(dst)
-	items, vals := m.d.UserItems(u)
-	for n, i := range items {
-		if vals[n] <= 0 {
-			continue
-		}
-		js, sims := m.nbr.Row(int(i))
-		for q, j := range js {
-			dst[j] += vals[n] * sims[q]
-		}
+	var items []int32
+	var weights []float64
+	if m.cfg.recency > 0 {
+		items, weights = make([]int32, 0, 64), make([]float64, 0, 64)
 	}
+	items, weights = recencyWeights(m.d, u, m.cfg.recency, items, weights)
+	scoreNeighbours(&m.nbr, items, weights, dst)
 }
 
 // Recommend implements Scorer. Only items in the neighbourhoods of the

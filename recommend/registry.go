@@ -16,9 +16,13 @@ type Params struct {
 	Factors    int     // latent factors (als, bpr)
 	Iterations int     // ALS sweeps or BPR epochs
 	Reg        float64 // L2 penalty (als, bpr)
-	Alpha      float64 // ALS confidence slope c = 1 + alpha·|r|
-	Neighbours int     // item-kNN neighbours kept per item
+	Alpha      float64 // ALS confidence slope c = 1 + alpha·|r|; RP3beta's exponent
+	Neighbours int     // neighbours kept per item (item-kNN, rp3beta, transitions) or user (sknn)
 	Shrink     float64 // item-kNN similarity shrinkage
+	Beta       float64 // RP3beta's popularity penalty
+	Recency    float64 // half-life, in a user's events, of their events' weight (sequence-aware methods)
+	Window     int     // transitions: steps ahead that count as next; sknn: longest session
+	MaxItems   int     // EASE: the most popular items it models
 	Seed       uint64  // random seed (0: 1)
 	Workers    int     // Fit goroutines (0: GOMAXPROCS; results do not depend on it)
 }
@@ -51,6 +55,21 @@ func registry() []method {
 		{"bpr", Params{Factors: 64, Iterations: 15, Reg: 0.05}, func(p Params) Scorer {
 			return NewBPR(WithFactors(p.Factors), WithIterations(p.Iterations), WithRegularization(p.Reg),
 				WithSeed(p.Seed), WithWorkers(p.Workers))
+		}},
+		{"ease", Params{Reg: 250, MaxItems: 4000}, func(p Params) Scorer {
+			return NewEASE(WithRegularization(p.Reg), WithMaxItems(p.MaxItems), WithWorkers(p.Workers))
+		}},
+		{"rp3beta", Params{Alpha: 1, Beta: 0.5, Neighbours: 200}, func(p Params) Scorer {
+			return NewRP3Beta(WithAlpha(p.Alpha), WithBeta(p.Beta), WithNeighbours(p.Neighbours), WithWorkers(p.Workers))
+		}},
+		{"itemknn-recency", Params{Neighbours: 100, Shrink: 10, Recency: 4}, func(p Params) Scorer {
+			return NewItemKNN(WithNeighbours(p.Neighbours), WithShrinkage(p.Shrink), WithRecency(p.Recency), WithWorkers(p.Workers))
+		}},
+		{"transitions", Params{Window: 1, Neighbours: 100, Recency: 1}, func(p Params) Scorer {
+			return NewTransitions(WithWindow(p.Window), WithNeighbours(p.Neighbours), WithRecency(p.Recency), WithWorkers(p.Workers))
+		}},
+		{"sknn", Params{Window: 10, Neighbours: 100, Recency: 2}, func(p Params) Scorer {
+			return NewSessionKNN(WithWindow(p.Window), WithNeighbours(p.Neighbours), WithRecency(p.Recency), WithWorkers(p.Workers))
 		}},
 	}
 }
@@ -109,6 +128,18 @@ func Resolve(name string, p Params) (Params, error) {
 	}
 	if p.Shrink == 0 {
 		p.Shrink = d.Shrink
+	}
+	if p.Beta == 0 {
+		p.Beta = d.Beta
+	}
+	if p.Recency == 0 {
+		p.Recency = d.Recency
+	}
+	if p.Window == 0 {
+		p.Window = d.Window
+	}
+	if p.MaxItems == 0 {
+		p.MaxItems = d.MaxItems
 	}
 	return p.withSeed(), nil
 }

@@ -68,6 +68,10 @@ type config struct {
 	neighbours int
 	shrink     float64
 	halfLife   time.Duration
+	recency    float64 // half-life in a user's own events (sequence-aware scoring)
+	window     int     // sequence models: steps ahead (transitions) or session length
+	beta       float64 // RP3beta's popularity penalty
+	maxItems   int     // EASE's item cap
 	now        time.Time
 	seed       uint64
 	workers    int
@@ -120,6 +124,23 @@ func WithShrinkage(s float64) Option { return func(c *config) { c.shrink = s } }
 // WithHalfLife makes Popularity decay each pair's weight by
 // 0.5^(age/halfLife), age taken from the pair's latest event.
 func WithHalfLife(h time.Duration) Option { return func(c *config) { c.halfLife = h } }
+
+// WithRecency weighs a user's events by 0.5^(age/h), age being the
+// number of the user's later events (ItemKNN, Transitions, SessionKNN);
+// h ≤ 0 (ItemKNN's default) weighs every event alike.
+func WithRecency(h float64) Option { return func(c *config) { c.recency = h } }
+
+// WithWindow sets how many following events count as "next" for
+// Transitions, and the longest session SessionKNN reads.
+func WithWindow(n int) Option { return func(c *config) { c.window = n } }
+
+// WithBeta sets RP3beta's popularity penalty: item j's score is divided by
+// its popularity^beta.
+func WithBeta(b float64) Option { return func(c *config) { c.beta = b } }
+
+// WithMaxItems caps EASE at the n most popular items (its memory grows as
+// n² and its fit time as n³).
+func WithMaxItems(n int) Option { return func(c *config) { c.maxItems = n } }
 
 // WithNow sets the reference time for the decay (default: the dataset's
 // latest event, so that fitting the same data twice gives the same model).
