@@ -215,7 +215,7 @@ func TestVariantChangesParameters(t *testing.T) {
 	if got := list(q + "&user_id=" + treated); !slices.Equal(got, vectorOnly) {
 		t.Errorf("treatment searched %v, want lexical_weight=0's %v", got, vectorOnly)
 	}
-	if got := list(q + "&user_id=" + treated + "&lexical_weight=1"); !slices.Equal(got, hybrid) {
+	if got := list(q + "&user_id=" + treated + "&lexical_weight=" + fmt.Sprint(serving.DefaultConfig().LexicalWeight)); !slices.Equal(got, hybrid) {
 		t.Errorf("an explicit lexical_weight did not beat the variant: %v", got)
 	}
 

@@ -13,9 +13,12 @@ import (
 
 // SearchResponse is hybrid search's answer.
 type SearchResponse struct {
-	Query   string         `json:"query"`
-	Results []Hit          `json:"results"`
-	Facets  records.Facets `json:"facets"`
+	Query   string `json:"query"`
+	Results []Hit  `json:"results"`
+	// Total is how many products match (the query words and filters, or
+	// a vector similarity above the floor), not how many are shown.
+	Total  int            `json:"total"`
+	Facets records.Facets `json:"facets"`
 	// ImpressionID names this list in the impression log; events may send
 	// it back for exact attribution. Empty when the log is off or full.
 	ImpressionID string `json:"impression_id,omitempty"`
@@ -35,7 +38,7 @@ func (s *Server) search(c echo.Context) error {
 	if err != nil {
 		return renameField(err, "query", "q")
 	}
-	resp := SearchResponse{Query: res.Query, Results: hitViews(res.Hits), Facets: res.Facets, Variant: res.Variant}
+	resp := SearchResponse{Query: res.Query, Results: hitViews(res.Hits), Total: res.Total, Facets: res.Facets, Variant: res.Variant}
 	resp.ImpressionID = s.served(records.SurfaceSearch, req.UserID, res.Assignment, resp.Results)
 	return c.JSON(http.StatusOK, resp)
 }

@@ -296,13 +296,15 @@ type SearchFusion struct {
 }
 
 // DefaultFusion is score fusion with the floor tuned on the grocery
-// development queries (`vitrine eval search --grocery`).
+// development queries (`vitrine eval search --grocery`, with the lexical
+// index matching any word and DefaultConfig's weights 3 and 1): hybrid
+// nDCG@10 0.949 at floor 0.4 and 0.942 at 0.5; RRF gave 0.873.
 func DefaultFusion() SearchFusion {
 	return SearchFusion{Method: FusionScore, VectorFloor: DefaultVectorFloor}
 }
 
 // DefaultVectorFloor is the similarity floor of DefaultFusion.
-const DefaultVectorFloor = 0.5
+const DefaultVectorFloor = 0.4
 
 // ErrFusion is returned by SearchFusion.Check for an unknown method or a floor
 // outside [-1, 1].

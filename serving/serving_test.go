@@ -86,6 +86,7 @@ func TestSearch(t *testing.T) {
 			b.add("basket", "Fruit Basket", "Orchard", "Fruit > Mixed", []float32{-1, 0})
 			cfg := serving.DefaultConfig()
 			cfg.Fusion = tc.fusion
+			cfg.LexicalWeight, cfg.VectorWeight = 1, 1
 			res, err := newService(t, b, serving.WithConfig(cfg)).Search(t.Context(), tc.req)
 			if err != nil {
 				t.Fatal(err)
@@ -394,7 +395,7 @@ func TestParams(t *testing.T) {
 		blendCF  float64
 		hasBlend bool
 	}{
-		{"anonymous gets the control", "", "control", 1, 0, false},
+		{"anonymous gets the control", "", "control", serving.DefaultConfig().LexicalWeight, 0, false},
 		{"treated user gets the overrides", treated, "treatment", 0, 3, true},
 	}
 	for _, tc := range tests {
