@@ -62,7 +62,7 @@ func forbidden(path string, banned []string) bool {
 // usable (and tested) without a web server or a database driver.
 var pure = []string{
 	"serving", "ranking", "recommend", "fusion", "experiment", "vecmath", "records", "catalog",
-	"eval/metrics", "eval/recs", "eval/search", "eval/photos",
+	"eval/metrics", "eval/recs", "eval/search", "eval/photos", "lexical", "lexical/analysis",
 }
 
 // transport and storage are what the pure packages may not reach, even
