@@ -1,0 +1,283 @@
+package recommend
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/vitrinehq/vitrine/ranking"
+)
+
+// searchSpace is each method's log grid: every combination is a point.
+// Zero values are never listed (a zero field means "the default").
+func searchSpace(name string) map[string][]float64 {
+	switch name {
+	case "als":
+		return map[string][]float64{"factors": {32, 64, 128}, "reg": {0.01, 0.1, 1, 10, 100}, "alpha": {0.25, 1, 4, 16}}
+	case "bpr":
+		return map[string][]float64{"factors": {32, 64, 128}, "reg": {0.001, 0.01, 0.05}, "iterations": {15, 30, 60}}
+	case "itemknn":
+		return map[string][]float64{"neighbours": {10, 25, 50, 100, 200, 400}, "shrink": {0.1, 1, 10, 100}}
+	case "itemknn-recency":
+		return map[string][]float64{"neighbours": {25, 100, 400}, "shrink": {1, 10, 100}, "recency": {1, 2, 4, 8, 16, 64}}
+	case "ease":
+		return map[string][]float64{"reg": {10, 50, 100, 250, 500, 1000, 2500, 5000}}
+	case "rp3beta":
+		return map[string][]float64{"alpha": {0.5, 0.75, 1, 1.25}, "beta": {0.1, 0.2, 0.3, 0.45, 0.6, 0.8}, "neighbours": {50, 200}}
+	case "transitions":
+		return map[string][]float64{"window": {1, 2, 3, 5}, "recency": {0.5, 1, 2, 4, 8}, "neighbours": {50, 200}}
+	case "sknn":
+		return map[string][]float64{"neighbours": {25, 50, 100, 250, 500}, "window": {2, 5, 10, 25}, "recency": {1, 2, 4, 16}}
+	}
+	return nil
+}
+
+// set writes one searched hyper-parameter into p.
+func (p *Params) set(field string, v float64) {
+	switch field {
+	case "factors":
+		p.Factors = int(v)
+	case "iterations":
+		p.Iterations = int(v)
+	case "reg":
+		p.Reg = v
+	case "alpha":
+		p.Alpha = v
+	case "neighbours":
+		p.Neighbours = int(v)
+	case "shrink":
+		p.Shrink = v
+	case "beta":
+		p.Beta = v
+	case "recency":
+		p.Recency = v
+	case "window":
+		p.Window = int(v)
+	}
+}
+
+// SearchGrid is the points Search tries for a method: its defaults (with
+// base's non-zero fields) first, then every point of its log grid, each
+// resolved against the defaults. Popularity has only its defaults.
+func SearchGrid(name string, base Params) ([]Params, error) {
+	first, err := Resolve(name, base)
+	if err != nil {
+		return nil, err
+	}
+	out := []Params{first}
+	space := searchSpace(name)
+	fields := sortedKeys(space)
+	points := []Params{base}
+	for _, f := range fields {
+		var next []Params
+		for _, p := range points {
+			for _, v := range space[f] {
+				q := p
+				q.set(f, v)
+				next = append(next, q)
+			}
+		}
+		points = next
+	}
+	if len(fields) == 0 {
+		return out, nil
+	}
+	for _, p := range points {
+		if p, _ = Resolve(name, p); p != first {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// blendGrid are the weights each blended method may take.
+var blendWeights = []float64{0, 0.25, 0.5, 1}
+
+// chooseBlend tries a blend of the best methods (by validation score)
+// over at most 1,000 validation users and returns it when it beats the
+// best single method on them, else the best method alone.
+func chooseBlend(ctx context.Context, d *Dataset, valid []ValidUser, best []Trial, fits map[string]Scorer, metric Metric, c searchConfig) (Choice, error) {
+	ranked := slices.Clone(best)
+	slices.SortStableFunc(ranked, func(a, b Trial) int { return -cmpFloat(a.Score, b.Score) })
+	single := Choice{Components: []Component{{Method: ranked[0].Method, Params: ranked[0].Params, Weight: 1}}, Score: ranked[0].Score}
+	top := ranked[:min(len(ranked), c.blendTop)]
+	if len(top) < 2 {
+		return single, nil
+	}
+	e := &Ensemble{d: d, pool: ServingPool(c.cutoff)}
+	grid := map[string][]float64{}
+	for _, t := range top {
+		e.names = append(e.names, t.Method)
+		e.models = append(e.models, fits[t.Method])
+		grid[t.Method] = blendWeights
+	}
+	users := spread(valid, 1000)
+	cases := make([]TuneCase, len(users))
+	err := parallelFor(ctx, len(users), c.workers, 8, func(_, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			cases[k] = e.tuneCase(users[k])
+		}
+	})
+	if err != nil {
+		return Choice{}, err
+	}
+	opts := []BlendOption{WithCutoff(c.cutoff), WithTuneWorkers(c.workers)}
+	blend, err := TuneWeights(ctx, cases, grid, metric, opts...)
+	if err != nil {
+		return Choice{}, err
+	}
+	alone, err := TuneWeights(ctx, cases, map[string][]float64{single.Components[0].Method: {1}}, metric, opts...)
+	if err != nil {
+		return Choice{}, err
+	}
+	if blend.Score <= alone.Score {
+		return single, nil
+	}
+	out := Choice{Score: blend.Score}
+	for _, t := range top {
+		if w := blend.Weights[t.Method]; w != 0 {
+			out.Components = append(out.Components, Component{Method: t.Method, Params: t.Params, Weight: w})
+		}
+	}
+	if len(out.Components) == 1 {
+		out.Components[0].Weight = 1
+	}
+	return out, nil
+}
+
+// NewChoice builds a choice's unfitted model: the method itself, or an
+// Ensemble of its components.
+func NewChoice(c Choice) (Scorer, error) {
+	switch len(c.Components) {
+	case 0:
+		return nil, fmt.Errorf("recommend: empty choice: %w", ErrInvalidOption)
+	case 1:
+		return New(c.Components[0].Method, c.Components[0].Params)
+	}
+	e := &Ensemble{pool: ServingPool(10), weights: map[string]float64{}}
+	for _, x := range c.Components {
+		m, err := New(x.Method, x.Params)
+		if err != nil {
+			return nil, err
+		}
+		e.names = append(e.names, x.Method)
+		e.models = append(e.models, m)
+		e.weights[x.Method] = x.Weight
+	}
+	return e, nil
+}
+
+// Ensemble blends several methods as the serving hybrid blends its
+// sources: each method's best pool items (the user's own left out) are
+// the candidates, every method's scores over them are z-normalised and
+// summed with the weights (Blend), and items outside the candidates rank
+// below them, tied.
+type Ensemble struct {
+	d       *Dataset
+	names   []string
+	models  []Scorer
+	weights map[string]float64
+	pool    int
+	buf     scratch
+}
+
+// Fit implements Scorer: every component is fitted on d, in turn.
+func (e *Ensemble) Fit(ctx context.Context, d *Dataset) error {
+	for n, m := range e.models {
+		if err := m.Fit(ctx, d); err != nil {
+			return fmt.Errorf("recommend: ensemble %s: %w", e.names[n], err)
+		}
+	}
+	e.d = d
+	return nil
+}
+
+// candidates are user u's candidates and each method's scores over them.
+func (e *Ensemble) candidates(u int) ([]int, map[string][]float64) {
+	n := e.d.NumItems()
+	own := ownItems(e.d, u)
+	scores := make([][]float64, len(e.models))
+	var cands []int
+	seen := map[int]bool{}
+	for k, m := range e.models {
+		scores[k] = e.buf.get(n)
+		m.ScoreUser(u, scores[k])
+		for _, i := range TopItems(scores[k], e.pool, own) {
+			if !seen[i] {
+				seen[i] = true
+				cands = append(cands, i)
+			}
+		}
+	}
+	parts := make(map[string][]float64, len(e.models))
+	for k, name := range e.names {
+		p := make([]float64, len(cands))
+		for c, i := range cands {
+			p[c] = scores[k][i]
+		}
+		parts[name] = p
+		e.buf.put(scores[k])
+	}
+	return cands, parts
+}
+
+// tuneCase is one validation user as a TuneCase (held-out items that are
+// no candidate count in the ideal but cannot be ranked).
+func (e *Ensemble) tuneCase(u ValidUser) TuneCase {
+	cands, parts := e.candidates(u.User)
+	at := make(map[int]int, len(cands))
+	for c, i := range cands {
+		at[i] = c
+	}
+	rel := map[int]bool{}
+	for m, i := range u.Relevant {
+		if c, ok := at[int(i)]; ok {
+			rel[c] = true
+		} else {
+			rel[-1-m] = true
+		}
+	}
+	return TuneCase{Parts: parts, Relevant: rel}
+}
+
+// ScoreUser implements Scorer.
+func (e *Ensemble) ScoreUser(u int, dst []float64) {
+	cands, parts := e.candidates(u)
+	blended, _ := Blend(parts, e.weights) // parts share one length
+	lo := 0.0
+	for _, v := range blended {
+		lo = min(lo, v)
+	}
+	for i := range dst {
+		dst[i] = lo - 1
+	}
+	for c, i := range cands {
+		dst[i] = blended[c]
+	}
+}
+
+// Recommend implements Scorer: the blended candidates only.
+func (e *Ensemble) Recommend(userID string, k int, exclude map[string]bool) []ranking.Result {
+	if e.d == nil {
+		return nil
+	}
+	u, ok := e.d.UserIndex(userID)
+	if !ok {
+		return nil
+	}
+	s := e.buf.get(e.d.NumItems())
+	defer e.buf.put(s)
+	e.ScoreUser(u, s)
+	cands, _ := e.candidates(u)
+	in := make([]bool, len(s))
+	for _, i := range cands {
+		in[i] = true
+	}
+	for i := range s {
+		if !in[i] {
+			s[i] = math.Inf(-1)
+		}
+	}
+	return results(e.d, "blend", s, u, k, exclude)
+}

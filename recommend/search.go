@@ -1,0 +1,272 @@
+package recommend
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// ValidUser is one validation user of a search: their dataset index and
+// the held-out items to find (dataset indices). Their items in the
+// dataset are masked when ranking.
+type ValidUser struct {
+	User     int
+	Relevant []int32
+}
+
+// Trial is one evaluated setting of a method.
+type Trial struct {
+	Method string  `json:"method"`
+	Params Params  `json:"params"`
+	Score  float64 `json:"score"` // mean validation metric
+	Users  int     `json:"users"` // validation users it was measured on
+}
+
+// Component is one method of a Choice with its blend weight.
+type Component struct {
+	Method string  `json:"method"`
+	Params Params  `json:"params"`
+	Weight float64 `json:"weight"`
+}
+
+// Choice is what a search chose: one method (one component, weight 1) or
+// a blend of several, with its validation score. NewChoice builds it.
+type Choice struct {
+	Components []Component `json:"components"`
+	Score      float64     `json:"score"`
+}
+
+// String names the choice: the method, or "blend(a 0.5, b 1)".
+func (c Choice) String() string {
+	if len(c.Components) == 1 {
+		return c.Components[0].Method
+	}
+	s := "blend("
+	for n, x := range c.Components {
+		if n > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%s %g", x.Method, x.Weight)
+	}
+	return s + ")"
+}
+
+// SearchResult is a search's outcome: the best setting of every method
+// (in the order searched), every trial, and the choice (the best method,
+// or the blend of the best methods when it validates better).
+type SearchResult struct {
+	Best    []Trial       `json:"best"`
+	Trials  []Trial       `json:"trials"`
+	Choice  Choice        `json:"choice"`
+	Elapsed time.Duration `json:"elapsed"`
+}
+
+// BestOf is the best trial of a method (false when it was not searched).
+func (r SearchResult) BestOf(method string) (Trial, bool) {
+	for _, t := range r.Best {
+		if t.Method == method {
+			return t, true
+		}
+	}
+	return Trial{}, false
+}
+
+// SearchOption configures Search.
+type SearchOption func(*searchConfig)
+
+type searchConfig struct {
+	budget     time.Duration
+	cutoff     int
+	workers    int
+	seed       uint64
+	blendTop   int
+	base       Params
+	firstRung  int
+	onProgress func(Trial)
+}
+
+// WithBudget sets the search's wall-clock budget (default 3 minutes),
+// shared equally by the methods not yet searched. A method's defaults are
+// always tried, so a search may overrun a tiny budget by one fit per
+// method.
+func WithBudget(d time.Duration) SearchOption { return func(c *searchConfig) { c.budget = d } }
+
+// WithSearchCutoff sets the ranking depth the metric sees (default 10).
+func WithSearchCutoff(k int) SearchOption { return func(c *searchConfig) { c.cutoff = k } }
+
+// WithSearchWorkers sets the goroutines that score users (default
+// GOMAXPROCS, also handed to the models).
+func WithSearchWorkers(n int) SearchOption { return func(c *searchConfig) { c.workers = n } }
+
+// WithSearchSeed seeds the order grid points are tried in and the models.
+func WithSearchSeed(s uint64) SearchOption { return func(c *searchConfig) { c.seed = s } }
+
+// WithBlendOf sets how many of the best methods the blend may combine
+// (default 3; below 2: no blend).
+func WithBlendOf(n int) SearchOption { return func(c *searchConfig) { c.blendTop = n } }
+
+// WithBaseParams sets fields every trial keeps (e.g. EASE's MaxItems).
+func WithBaseParams(p Params) SearchOption { return func(c *searchConfig) { c.base = p } }
+
+// WithProgress calls fn after every trial.
+func WithProgress(fn func(Trial)) SearchOption { return func(c *searchConfig) { c.onProgress = fn } }
+
+// Search chooses hyper-parameters on validation users by full ranking:
+// every item of d scored, the user's own items masked, metric at the
+// cutoff. For each method it tries the defaults, then points of a log grid
+// around them (SearchGrid) in a seeded random order, on a first rung of at
+// most 1,000 users, while the method's share of the budget lasts; the
+// best third of them (at least one, at most three) are then measured on
+// every validation user (successive halving). Finally the best methods
+// are blended (Ensemble, weights tuned by TuneWeights on the same users),
+// and the blend is the choice only when it beats the best single method.
+func Search(ctx context.Context, d *Dataset, valid []ValidUser, methods []string, metric Metric, opts ...SearchOption) (SearchResult, error) {
+	c := searchConfig{budget: 3 * time.Minute, cutoff: 10, blendTop: 3, seed: 1, firstRung: 1000}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.workers <= 0 {
+		c.workers = newConfig(config{}, nil).workers
+	}
+	if d == nil || len(valid) == 0 || len(methods) == 0 || metric == nil || c.cutoff < 1 {
+		return SearchResult{}, fmt.Errorf("recommend: search: %d validation users, %d methods: %w", len(valid), len(methods), ErrInvalidOption)
+	}
+	start := time.Now()
+	deadline := start.Add(c.budget)
+	var res SearchResult
+	fits := map[string]Scorer{}
+	for n, name := range methods {
+		share := time.Until(deadline) / time.Duration(len(methods)-n)
+		best, trials, model, err := searchMethod(ctx, d, valid, name, metric, c, time.Now().Add(share))
+		if err != nil {
+			return SearchResult{}, err
+		}
+		res.Trials = append(res.Trials, trials...)
+		res.Best = append(res.Best, best)
+		fits[name] = model
+	}
+	choice, err := chooseBlend(ctx, d, valid, res.Best, fits, metric, c)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	res.Choice, res.Elapsed = choice, time.Since(start)
+	return res, nil
+}
+
+// searchMethod runs one method's successive halving; it returns the best
+// trial, every trial and the best setting's fitted model.
+func searchMethod(ctx context.Context, d *Dataset, valid []ValidUser, name string, metric Metric, c searchConfig, until time.Time) (Trial, []Trial, Scorer, error) {
+	grid, err := SearchGrid(name, c.base)
+	if err != nil {
+		return Trial{}, nil, nil, err
+	}
+	rng := rand.New(rand.NewPCG(c.seed, 0x73656172))
+	rest := grid[1:]
+	rng.Shuffle(len(rest), func(a, b int) { rest[a], rest[b] = rest[b], rest[a] })
+	rung := spread(valid, c.firstRung)
+	type cand struct {
+		t Trial
+		m Scorer
+	}
+	var tried []cand
+	var trials []Trial
+	for n, p := range grid {
+		if n > 0 && time.Now().After(until) {
+			break
+		}
+		p.Seed = c.seed
+		m, score, err := trial(ctx, d, rung, name, p, metric, c)
+		if err != nil {
+			return Trial{}, nil, nil, err
+		}
+		t := Trial{Method: name, Params: p, Score: score, Users: len(rung)}
+		trials = append(trials, t)
+		if c.onProgress != nil {
+			c.onProgress(t)
+		}
+		tried = append(tried, cand{t, m})
+		slices.SortStableFunc(tried, func(a, b cand) int { return -cmpFloat(a.t.Score, b.t.Score) })
+		tried = tried[:min(len(tried), 3)] // only the survivors' models stay in memory
+	}
+	keep := tried[:max(1, min(len(tried), (len(trials)+2)/3))]
+	if len(rung) < len(valid) {
+		for k := range keep {
+			keep[k].t.Score, keep[k].t.Users = evalScorer(ctx, d, valid, keep[k].m, metric, c), len(valid)
+			trials = append(trials, keep[k].t)
+		}
+		slices.SortStableFunc(keep, func(a, b cand) int { return -cmpFloat(a.t.Score, b.t.Score) })
+	}
+	return keep[0].t, trials, keep[0].m, ctx.Err()
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// spread keeps at most n users, evenly spread over the list.
+func spread(users []ValidUser, n int) []ValidUser {
+	if len(users) <= n {
+		return users
+	}
+	out := make([]ValidUser, n)
+	for j := range out {
+		out[j] = users[j*len(users)/n]
+	}
+	return out
+}
+
+// trial fits one setting and measures it.
+func trial(ctx context.Context, d *Dataset, users []ValidUser, name string, p Params, metric Metric, c searchConfig) (Scorer, float64, error) {
+	p.Workers = c.workers // not recorded: results do not depend on it
+	m, err := New(name, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := m.Fit(ctx, d); err != nil {
+		return nil, 0, fmt.Errorf("search %s %+v: %w", name, p, err)
+	}
+	return m, evalScorer(ctx, d, users, m, metric, c), nil
+}
+
+// evalScorer is the mean metric of m's full rankings over the users.
+func evalScorer(ctx context.Context, d *Dataset, users []ValidUser, m Scorer, metric Metric, c searchConfig) float64 {
+	per := make([]float64, len(users))
+	bufs := make([][]float64, c.workers)
+	_ = parallelFor(ctx, len(users), c.workers, 8, func(w, lo, hi int) {
+		if bufs[w] == nil {
+			bufs[w] = make([]float64, d.NumItems())
+		}
+		for k := lo; k < hi; k++ {
+			u := users[k]
+			m.ScoreUser(u.User, bufs[w])
+			per[k] = metric(TopItems(bufs[w], c.cutoff, ownItems(d, u.User)), relevantSet(u.Relevant))
+		}
+	})
+	var sum float64
+	for _, v := range per {
+		sum += v
+	}
+	return sum / float64(len(users))
+}
+
+// ownItems reports user u's items in d.
+func ownItems(d *Dataset, u int) func(int) bool {
+	own, _ := d.UserItems(u)
+	return func(i int) bool { _, found := searchInt32(own, int32(i)); return found }
+}
+
+func relevantSet(items []int32) map[int]bool {
+	rel := make(map[int]bool, len(items))
+	for _, i := range items {
+		rel[int(i)] = true
+	}
+	return rel
+}
