@@ -137,11 +137,19 @@ func (s *Server) fetchURL(ctx context.Context, u string) ([]byte, error) {
 // of taking every core and the memory of every body at once; past the
 // wait it is a 503 with Retry-After.
 func (s *Server) uploadSlot(ctx context.Context) (func(), error) {
+	release := func() { <-s.uploads }
+	// A free slot is taken at once: with the timer also ready (a zero
+	// UploadQueue) select would pick between them at random.
+	select {
+	case s.uploads <- struct{}{}:
+		return release, nil
+	default:
+	}
 	t := time.NewTimer(s.cfg.UploadQueue)
 	defer t.Stop()
 	select {
 	case s.uploads <- struct{}{}:
-		return func() { <-s.uploads }, nil
+		return release, nil
 	case <-t.C:
 		return nil, problem(http.StatusServiceUnavailable, "too many photo searches", "retry shortly")
 	case <-ctx.Done():
