@@ -159,7 +159,7 @@ func Evaluate(ctx context.Context, split data.Split, methods []string, opts ...O
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMethods(methods, c.vecs != nil); err != nil {
+	if err := checkMethods(methods, c.vecs != nil, c); err != nil {
 		return nil, err
 	}
 	p, err := newProtocol(split, c)

@@ -48,7 +48,11 @@ func toInteractions(xs []data.Interaction) []recommend.Interaction {
 }
 
 func newProtocol(split data.Split, c config) (*protocol, error) {
-	d, err := recommend.NewDataset(toInteractions(split.Train))
+	train := split.Train
+	if c.refit && c.target == Test {
+		train = slices.Concat(split.Train, split.Valid)
+	}
+	d, err := recommend.NewDataset(toInteractions(train))
 	if err != nil {
 		return nil, fmt.Errorf("recs: training part: %w", err)
 	}
@@ -59,7 +63,7 @@ func newProtocol(split data.Split, c config) (*protocol, error) {
 		p.catalog[i] = d.ItemID(i)
 	}
 	counts := make([]int, n)
-	for _, x := range split.Train {
+	for _, x := range train {
 		if i, ok := d.ItemIndex(x.Item); ok {
 			counts[i]++
 		}
@@ -135,7 +139,14 @@ func (p *protocol) model(ctx context.Context, name string) (fitted, error) {
 	if f, ok := p.models[name]; ok {
 		return f, nil
 	}
-	s, err := recommend.New(name, p.cfg.params)
+	params, ok := p.cfg.perParam[name]
+	if !ok {
+		params = p.cfg.params
+	}
+	s, err := recommend.New(name, params)
+	if name == Tuned {
+		s, err = recommend.NewChoice(*p.cfg.choice)
+	}
 	if err != nil {
 		return fitted{}, err
 	}

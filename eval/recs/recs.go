@@ -39,6 +39,9 @@ const (
 	// Content ranks by cosine between the user's profile (the sum of their
 	// training items' unit vectors) and each item's vector.
 	Content = "content"
+	// Tuned is what a validation search chose (WithChoice): one method
+	// with its settings, or a blend of several.
+	Tuned = "tuned"
 )
 
 // Sentinel errors, for errors.Is.
@@ -97,7 +100,25 @@ type config struct {
 	workers  int
 	maxUsers int
 	log      *slog.Logger
+	perParam map[string]recommend.Params
+	choice   *recommend.Choice
+	refit    bool
 }
+
+// WithMethodParams gives some methods their own hyper-parameters (a
+// search's best), instead of WithParams'.
+func WithMethodParams(p map[string]recommend.Params) Option {
+	return func(c *config) { c.perParam = p }
+}
+
+// WithChoice sets what the Tuned method evaluates.
+func WithChoice(ch recommend.Choice) Option { return func(c *config) { c.choice = &ch } }
+
+// WithRefit fits the models on the training and validation parts when
+// ranking for the test part (validation items stay masked), as training
+// refits its choice on all the data; sequence-aware methods then see the
+// event just before the test one.
+func WithRefit(on bool) Option { return func(c *config) { c.refit = on } }
 
 // WithK sets the cut-off K of the metrics (default 10).
 func WithK(k int) Option { return func(c *config) { c.k = k } }
@@ -143,10 +164,14 @@ func newConfig(opts []Option) (config, error) {
 }
 
 // checkMethods rejects unknown names before anything is fitted.
-func checkMethods(methods []string, haveContent bool) error {
+func checkMethods(methods []string, haveContent bool, c config) error {
 	for _, m := range methods {
 		switch m {
 		case Hybrid:
+		case Tuned:
+			if c.choice == nil {
+				return fmt.Errorf("%w: %q needs a choice (WithChoice)", ErrUnknownMethod, Tuned)
+			}
 		case Content:
 			if !haveContent {
 				return ErrNoContent

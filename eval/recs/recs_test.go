@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/vitrinehq/vitrine/eval/data"
 	"github.com/vitrinehq/vitrine/eval/metrics"
@@ -267,6 +268,46 @@ func TestEvaluateRejects(t *testing.T) {
 	for _, tc := range tests {
 		if _, err := Evaluate(context.Background(), s, tc.methods, tc.opts...); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+// Tune searches on the validation part only (changing the test part
+// changes nothing), and Evaluate then reports the tuned choice beside the
+// tuned methods.
+func TestTune(t *testing.T) {
+	s := split(t, planted(200, 120, 20, 3), data.LeaveOneOut)
+	methods := []string{"popularity", "itemknn", "rp3beta", Hybrid}
+	search := []recommend.SearchOption{recommend.WithBudget(time.Minute)} // the whole grid: the test must not depend on speed
+	res, err := Tune(t.Context(), s, methods, search, WithParams(recommend.Params{Seed: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Best) != 3 || len(res.Choice.Components) == 0 {
+		t.Fatalf("best %v, choice %v: want 3 methods searched and a choice", res.Best, res.Choice)
+	}
+	s2 := s
+	s2.Test = nil // the search must not read the test part
+	res2, err := Tune(t.Context(), s2, methods, search, WithParams(recommend.Params{Seed: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.Choice.String() != res.Choice.String() || res2.Choice.Score != res.Choice.Score {
+		t.Errorf("choice without the test part %v, with it %v", res2.Choice, res.Choice)
+	}
+	per := map[string]recommend.Params{}
+	for _, b := range res.Best {
+		per[b.Method] = b.Params
+	}
+	out, err := Evaluate(t.Context(), s, []string{"itemknn", Tuned}, WithMethodParams(per), WithChoice(res.Choice), WithRefit(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range out {
+		ndcg, _ := r.Summary.Get("ndcg@10")
+		t.Logf("%s: test NDCG@10 %.4f (choice %s)", r.Method, ndcg, res.Choice)
+		if r.Summary.Evaluated == 0 {
+			t.Errorf("%s evaluated no user", r.Method)
 		}
 	}
 }
