@@ -24,6 +24,8 @@ func knownQuery(method, path string) (known, prefixes []string) {
 		return append([]string{"q", "k", "user_id", "lexical_weight", "vector_weight"}, filters...), []string{"attr."}
 	case "POST /v1/search/image":
 		return filters, []string{"attr."}
+	case "POST /v1/search/voice":
+		return append([]string{"k", "user_id"}, filters...), []string{"attr."}
 	case "GET /v1/suggest":
 		return []string{"q", "k", "user_id"}, nil
 	case "GET /v1/products/:id/similar":

@@ -115,6 +115,9 @@ type Deps struct {
 	Media    indexer.MediaLoader
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
+	// Transcriber hears spoken queries for POST /v1/search/voice (nil:
+	// voice search answers 501).
+	Transcriber serving.Transcriber
 }
 
 // Server is the HTTP API.
@@ -236,6 +239,7 @@ func (s *Server) routes() *echo.Echo {
 	read.POST("/rank", s.rank)
 	read.GET("/search", s.search)
 	read.POST("/search/image", s.searchImage)
+	read.POST("/search/voice", s.searchVoice)
 	read.GET("/suggest", s.suggest)
 	write.POST("/events", s.events)
 	read.GET("/users/:id/recommendations", s.recommendations)
