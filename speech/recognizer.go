@@ -81,6 +81,19 @@ func WithCatalogWeight(w float64) Option {
 // (default Espeak{}); nil leaves such words out of the catalog model.
 func WithPronouncer(p Pronouncer) Option { return func(r *Recognizer) { r.g2p = p } }
 
+// WithMaxAudio bounds what Transcribe accepts: seconds of audio and bytes
+// of file (defaults 30 s and 8 MiB).
+func WithMaxAudio(seconds float64, bytes int) Option {
+	return func(r *Recognizer) {
+		if seconds > 0 {
+			r.maxSeconds = seconds
+		}
+		if bytes > 0 {
+			r.maxBytes = bytes
+		}
+	}
+}
+
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option {
 	return func(r *Recognizer) {
@@ -107,6 +120,9 @@ type Recognizer struct {
 	weight float64
 	g2p    Pronouncer
 	log    *slog.Logger
+	// maxSeconds and maxBytes bound Transcribe's input.
+	maxSeconds float64
+	maxBytes   int
 
 	pool chan *decoder
 	// build serialises catalog builds; mu guards the state below.
@@ -120,7 +136,8 @@ type Recognizer struct {
 // New loads the decoders. It fails with ErrModel when the model files
 // are missing.
 func New(opts ...Option) (*Recognizer, error) {
-	r := &Recognizer{model: ModelIn(DefaultModelDir), n: 1, weight: 0.9, g2p: Espeak{}, log: slog.New(slog.DiscardHandler)}
+	r := &Recognizer{model: ModelIn(DefaultModelDir), n: 1, weight: 0.9, g2p: Espeak{}, log: slog.New(slog.DiscardHandler),
+		maxSeconds: 30, maxBytes: 8 << 20}
 	for _, o := range opts {
 		o(r)
 	}
