@@ -1,0 +1,228 @@
+// Package voice owns the voice search evaluation: spoken queries of the
+// catalog's product names, synthesised with espeak-ng in several voices
+// and speeds, clean and with white noise at a given SNR, transcribed with
+// each language model (the catalog-constrained one and the general one)
+// and searched with the served hybrid search. It reports the word error
+// rate of the transcripts and how often the spoken product is in the top
+// 5, per model and condition.
+package voice
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/vitrinehq/vitrine/serving"
+)
+
+// Product is one spoken query: what is said and the product it names.
+type Product struct {
+	ID, Name string
+}
+
+// Recognizer transcribes 16 kHz mono samples with a named language model.
+type Recognizer interface {
+	Recognize(ctx context.Context, samples []float32, model string) (text string, err error)
+}
+
+// Searcher is the served hybrid search.
+type Searcher interface {
+	Search(ctx context.Context, req serving.SearchRequest) (serving.SearchResult, error)
+}
+
+// Decoder reads a WAV file into 16 kHz mono samples.
+type Decoder func(ctx context.Context, wav []byte) ([]float32, error)
+
+// Config says what to synthesise.
+type Config struct {
+	Voices []string  // espeak-ng voices
+	Speeds []int     // words per minute
+	SNRs   []float64 // noise conditions in dB besides clean
+	Models []string  // language models to compare
+	Seed   uint64
+	// TempDir holds the generated audio ("" : the system's).
+	TempDir string
+}
+
+// Row is one model under one condition.
+type Row struct {
+	Model     string  `json:"model"`
+	Condition string  `json:"condition"`
+	Queries   int     `json:"queries"`
+	WER       float64 `json:"wer"`
+	Top5      float64 `json:"top5"`
+	Exact     float64 `json:"exact"`
+	errs      int
+	words     int
+	top5      int
+	exact     int
+}
+
+// Report is the evaluation's result.
+type Report struct {
+	Products int      `json:"products"`
+	Voices   []string `json:"voices"`
+	Speeds   []int    `json:"speeds"`
+	Rows     []Row    `json:"rows"`
+}
+
+// Run synthesises every product name in every voice and speed, then
+// transcribes and searches each clip clean and at each SNR with each model.
+func Run(ctx context.Context, rec Recognizer, s Searcher, dec Decoder, ps []Product, cfg Config) (Report, error) {
+	dir, err := os.MkdirTemp(cfg.TempDir, "vitrine-eval-voice-")
+	if err != nil {
+		return Report{}, err
+	}
+	defer os.RemoveAll(dir)
+	rows := map[string]*Row{}
+	var order []string
+	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
+	for _, p := range ps {
+		for _, v := range cfg.Voices {
+			for _, sp := range cfg.Speeds {
+				clean, err := synth(ctx, dir, dec, p.Name, v, sp)
+				if err != nil {
+					return Report{}, err
+				}
+				for _, cond := range conditions(cfg.SNRs) {
+					clip := clean
+					if cond.snr != nil {
+						clip = addNoise(clean, *cond.snr, rng)
+					}
+					for _, m := range cfg.Models {
+						key := m + "\x00" + cond.name
+						if rows[key] == nil {
+							rows[key] = &Row{Model: m, Condition: cond.name}
+							order = append(order, key)
+						}
+						if err := score(ctx, rec, s, rows[key], clip, m, p); err != nil {
+							return Report{}, err
+						}
+					}
+				}
+			}
+		}
+	}
+	rep := Report{Products: len(ps), Voices: cfg.Voices, Speeds: cfg.Speeds}
+	for _, k := range order {
+		r := rows[k]
+		r.WER = float64(r.errs) / float64(max(1, r.words))
+		r.Top5 = float64(r.top5) / float64(max(1, r.Queries))
+		r.Exact = float64(r.exact) / float64(max(1, r.Queries))
+		rep.Rows = append(rep.Rows, *r)
+	}
+	return rep, nil
+}
+
+type condition struct {
+	name string
+	snr  *float64
+}
+
+func conditions(snrs []float64) []condition {
+	out := []condition{{name: "clean"}}
+	for i := range snrs {
+		out = append(out, condition{name: fmt.Sprintf("%g dB SNR", snrs[i]), snr: &snrs[i]})
+	}
+	return out
+}
+
+func score(ctx context.Context, rec Recognizer, s Searcher, r *Row, clip []float32, model string, p Product) error {
+	text, err := rec.Recognize(ctx, clip, model)
+	if err != nil {
+		return err
+	}
+	ref := strings.Fields(strings.ToLower(p.Name))
+	r.Queries++
+	r.words += len(ref)
+	r.errs += EditDistance(ref, strings.Fields(text))
+	if text == strings.Join(ref, " ") {
+		r.exact++
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil
+	}
+	res, err := s.Search(ctx, serving.SearchRequest{Query: text, K: 5, SkipFacets: true, SkipQueryLog: true})
+	if err != nil {
+		return err
+	}
+	for _, h := range res.Hits {
+		if h.ID == p.ID {
+			r.top5++
+			break
+		}
+	}
+	return nil
+}
+
+// synth speaks text with espeak-ng into dir and decodes it.
+func synth(ctx context.Context, dir string, dec Decoder, text, voice string, wpm int) ([]float32, error) {
+	path := filepath.Join(dir, "q.wav")
+	if out, err := exec.CommandContext(ctx, "espeak-ng", "-v", voice, "-s", fmt.Sprint(wpm), "-w", path, text).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("espeak-ng: %w: %s", err, out)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return dec(ctx, b)
+}
+
+// addNoise returns clip plus white Gaussian noise at snr dB below the
+// clip's power (measured over its non-silent samples).
+func addNoise(clip []float32, snr float64, rng *rand.Rand) []float32 {
+	var p float64
+	n := 0
+	for _, v := range clip {
+		if math.Abs(float64(v)) > 1e-3 {
+			p += float64(v) * float64(v)
+			n++
+		}
+	}
+	sigma := math.Sqrt(p/float64(max(1, n))) / math.Pow(10, snr/20)
+	out := make([]float32, len(clip))
+	for i, v := range clip {
+		out[i] = float32(float64(v) + rng.NormFloat64()*sigma)
+	}
+	return out
+}
+
+// EditDistance is the word-level Levenshtein distance (substitutions,
+// insertions and deletions) from ref to hyp.
+func EditDistance(ref, hyp []string) int {
+	prev := make([]int, len(hyp)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ref); i++ {
+		cur := make([]int, len(hyp)+1)
+		cur[0] = i
+		for j := 1; j <= len(hyp); j++ {
+			sub := prev[j-1]
+			if ref[i-1] != hyp[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev = cur
+	}
+	return prev[len(hyp)]
+}
+
+// Text prints the report as a table.
+func (r Report) Text(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "%d products x %d voices (%s) x %d speeds %v\n%-8s %-12s %7s %6s %6s %6s\n",
+		r.Products, len(r.Voices), strings.Join(r.Voices, ", "), len(r.Speeds), r.Speeds, "model", "condition", "queries", "WER", "exact", "top5")
+	for _, row := range r.Rows {
+		if err == nil {
+			_, err = fmt.Fprintf(w, "%-8s %-12s %7d %6.3f %6.3f %6.3f\n", row.Model, row.Condition, row.Queries, row.WER, row.Exact, row.Top5)
+		}
+	}
+	return err
+}

@@ -1,0 +1,100 @@
+package voice
+
+import (
+	"context"
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/vitrinehq/vitrine/serving"
+)
+
+func TestEditDistance(t *testing.T) {
+	for _, c := range []struct {
+		ref, hyp string
+		want     int
+	}{
+		{"oatly oat milk", "oatly oat milk", 0},
+		{"oatly oat milk", "the oat milk", 1},
+		{"red bell pepper", "red bell", 1},
+		{"galia melon", "", 2},
+		{"", "the", 1},
+		{"a b c", "c b a", 2},
+	} {
+		if got := EditDistance(strings.Fields(c.ref), strings.Fields(c.hyp)); got != c.want {
+			t.Errorf("%q -> %q: %d, want %d", c.ref, c.hyp, got, c.want)
+		}
+	}
+}
+
+func TestAddNoiseSNR(t *testing.T) {
+	clip := make([]float32, 16000)
+	for i := range clip {
+		clip[i] = float32(0.5 * math.Sin(float64(i)/5))
+	}
+	noisy := addNoise(clip, 10, rand.New(rand.NewPCG(1, 1)))
+	var ps, pn float64
+	for i := range clip {
+		ps += float64(clip[i]) * float64(clip[i])
+		d := float64(noisy[i] - clip[i])
+		pn += d * d
+	}
+	if snr := 10 * math.Log10(ps/pn); math.Abs(snr-10) > 0.3 {
+		t.Errorf("SNR %.2f dB, want 10", snr)
+	}
+}
+
+// hears transcribes every clip as the product name when the model is
+// "good", and as nothing otherwise.
+type hears struct{ name string }
+
+func (h hears) Recognize(_ context.Context, _ []float32, model string) (string, error) {
+	if model == "good" {
+		return h.name, nil
+	}
+	return "", nil
+}
+
+type finds struct{ id string }
+
+func (f finds) Search(context.Context, serving.SearchRequest) (serving.SearchResult, error) {
+	return serving.SearchResult{Hits: []serving.Hit{{ID: "other"}, {ID: f.id}}}, nil
+}
+
+// decodeWAV reads espeak-ng's 16-bit mono WAV samples (rate unchanged:
+// enough for a test of the bookkeeping).
+func decodeWAV(_ context.Context, b []byte) ([]float32, error) {
+	out := make([]float32, (len(b)-44)/2)
+	for i := range out {
+		out[i] = float32(int16(binary.LittleEndian.Uint16(b[44+2*i:]))) / 32768
+	}
+	return out, nil
+}
+
+func TestRunCountsPerModelAndCondition(t *testing.T) {
+	ps := []Product{{ID: "p1", Name: "Galia Melon"}}
+	rep, err := Run(t.Context(), hears{"galia melon"}, finds{"p1"}, decodeWAV, ps, Config{Voices: []string{"en-us+klatt", "en-us+klatt2"},
+		Speeds: []int{170}, SNRs: []float64{10}, Models: []string{"good", "deaf"}, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Row{{Model: "good", Condition: "clean", Queries: 2, WER: 0, Top5: 1, Exact: 1},
+		{Model: "deaf", Condition: "clean", Queries: 2, WER: 1, Top5: 0, Exact: 0},
+		{Model: "good", Condition: "10 dB SNR", Queries: 2, WER: 0, Top5: 1, Exact: 1},
+		{Model: "deaf", Condition: "10 dB SNR", Queries: 2, WER: 1, Top5: 0, Exact: 0}}
+	if len(rep.Rows) != len(want) {
+		t.Fatalf("%d rows, want %d", len(rep.Rows), len(want))
+	}
+	for i, w := range want {
+		g := rep.Rows[i]
+		if g.Model != w.Model || g.Condition != w.Condition || g.Queries != w.Queries || g.WER != w.WER || g.Top5 != w.Top5 || g.Exact != w.Exact {
+			t.Errorf("row %d: %+v, want %+v", i, g, w)
+		}
+	}
+	var b strings.Builder
+	if err := rep.Text(&b); err != nil || !strings.Contains(b.String(), "10 dB SNR") {
+		t.Errorf("text: %v\n%s", err, b.String())
+	}
+}
