@@ -12,7 +12,6 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/records"
-	"github.com/vitrinehq/vitrine/serving"
 )
 
 // Source is what a Syncer reads from the system of record (*store.Store
@@ -276,18 +275,18 @@ func (s *Syncer) wait(ctx context.Context) (*Index, error) {
 // SearchText is serving's lexical search on the index: the best q.K
 // matches, their total and (when asked) their facets, waiting for the
 // first snapshot if need be.
-func (s *Syncer) SearchText(ctx context.Context, q serving.TextQuery) (serving.TextMatches, error) {
+func (s *Syncer) SearchText(ctx context.Context, q records.TextQuery) (records.TextMatches, error) {
 	ix, err := s.wait(ctx)
 	if err != nil {
-		return serving.TextMatches{}, err
+		return records.TextMatches{}, err
 	}
 	res, err := ix.Search(Query{Text: q.Text, K: q.K, Filter: q.Filter, Facets: q.Facets})
 	if err != nil {
-		return serving.TextMatches{}, fmt.Errorf("%w: %w", catalog.ErrInvalid, err)
+		return records.TextMatches{}, fmt.Errorf("%w: %w", catalog.ErrInvalid, err)
 	}
-	out := serving.TextMatches{Hits: make([]serving.TextHit, len(res.Hits)), Total: res.Total, Facets: res.Facets}
+	out := records.TextMatches{Hits: make([]records.TextHit, len(res.Hits)), Total: res.Total, Facets: res.Facets}
 	for i, h := range res.Hits {
-		out.Hits[i] = serving.TextHit(h)
+		out.Hits[i] = records.TextHit(h)
 	}
 	return out, nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/internal/testdb"
 	"github.com/vitrinehq/vitrine/lexical"
-	"github.com/vitrinehq/vitrine/serving"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -47,7 +47,7 @@ func startSyncer(t *testing.T, s *store.Store, opts ...lexical.SyncOption) *lexi
 
 func found(t *testing.T, sy *lexical.Syncer, q string) []string {
 	t.Helper()
-	res, err := sy.SearchText(t.Context(), serving.TextQuery{Text: q, K: 10})
+	res, err := sy.SearchText(t.Context(), records.TextQuery{Text: q, K: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/vitrinehq/vitrine/extractors/encerr"
 	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/records"
-	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/vecmath"
 )
 
@@ -238,10 +237,10 @@ func (b *memBackend) DeleteUser(_ context.Context, uid string) error {
 
 // SearchText matches products whose title contains a query word, in id
 // order, each with the share of query words its title holds as score.
-func (b *memBackend) SearchText(_ context.Context, q serving.TextQuery) (serving.TextMatches, error) {
+func (b *memBackend) SearchText(_ context.Context, q records.TextQuery) (records.TextMatches, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out serving.TextMatches
+	var out records.TextMatches
 	words := strings.Fields(strings.ToLower(q.Text))
 	for id, p := range b.products {
 		n := 0
@@ -251,10 +250,10 @@ func (b *memBackend) SearchText(_ context.Context, q serving.TextQuery) (serving
 			}
 		}
 		if n > 0 && !slices.Contains(q.Filter.Exclude, id) {
-			out.Hits = append(out.Hits, serving.TextHit{ProductID: id, Score: float64(n) / float64(len(words)), InTitle: n == len(words)})
+			out.Hits = append(out.Hits, records.TextHit{ProductID: id, Score: float64(n) / float64(len(words)), InTitle: n == len(words)})
 		}
 	}
-	slices.SortFunc(out.Hits, func(x, y serving.TextHit) int { return strings.Compare(x.ProductID, y.ProductID) })
+	slices.SortFunc(out.Hits, func(x, y records.TextHit) int { return strings.Compare(x.ProductID, y.ProductID) })
 	out.Total = len(out.Hits)
 	if q.Facets {
 		ids := make([]string, len(out.Hits))

@@ -67,39 +67,11 @@ type Text interface {
 	// SearchText returns the best q.K products matching q.Text and
 	// q.Filter, how many match in all, and (when q.Facets) the facets of
 	// every match. An invalid query wraps catalog.ErrInvalid.
-	SearchText(ctx context.Context, q TextQuery) (TextMatches, error)
+	SearchText(ctx context.Context, q records.TextQuery) (records.TextMatches, error)
 	// Facets counts the given live products.
 	Facets(ctx context.Context, ids []string) (records.Facets, error)
 	Suggest(ctx context.Context, prefix string, k int, boostCategories []string) ([]records.Suggestion, error)
 	LogQuery(ctx context.Context, userID, q string) error
-}
-
-// TextQuery is one lexical search.
-type TextQuery struct {
-	Text   string
-	Filter catalog.Filter
-	K      int
-	// Facets asks for the facet counts of the whole match set.
-	Facets bool
-}
-
-// TextMatches is a lexical search's answer.
-type TextMatches struct {
-	// Hits are the best K matches, best first.
-	Hits []TextHit
-	// Total is the number of products that match the query and filter.
-	Total int
-	// Facets count every match (when asked for).
-	Facets records.Facets
-}
-
-// TextHit is one lexical match.
-type TextHit struct {
-	ProductID string
-	Score     float64
-	// InTitle says the product's title holds every query word (as
-	// analysed: stems, corrected typos, synonyms).
-	InTitle bool
 }
 
 // Encoder is one loaded model as the serving layer uses it: a query (text,

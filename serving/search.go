@@ -138,7 +138,7 @@ func checkFilter(f catalog.Filter, field string) error {
 
 // retrieved are hybrid search's two legs.
 type retrieved struct {
-	lex TextMatches
+	lex records.TextMatches
 	nn  []records.Neighbor
 	// vector says the vector leg ran (the query has a word the text
 	// model knows).
@@ -184,7 +184,7 @@ func (s *Service) retrieve(ctx context.Context, q string, f catalog.Filter, pool
 	var r retrieved
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		r.lex, err = s.d.Text.SearchText(gctx, TextQuery{Text: q, Filter: f, K: pool, Facets: facets})
+		r.lex, err = s.d.Text.SearchText(gctx, records.TextQuery{Text: q, Filter: f, K: pool, Facets: facets})
 		return err
 	})
 	g.Go(func() error {
@@ -381,7 +381,7 @@ func (f SearchFusion) personalScale() float64 {
 // tier puts the products whose title holds every query word first
 // (score fusion), keeping the order within each tier: a product matching
 // the query in its title never ranks below one matching no word.
-func (f SearchFusion) tier(rs []ranking.Result, lex []TextHit) {
+func (f SearchFusion) tier(rs []ranking.Result, lex []records.TextHit) {
 	if f.Method == FusionRRF {
 		return
 	}

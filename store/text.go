@@ -12,7 +12,6 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/records"
-	"github.com/vitrinehq/vitrine/serving"
 )
 
 // LexicalSearch ranks live products by PostgreSQL full-text relevance
@@ -41,8 +40,8 @@ func (s *Store) LexicalSearch(ctx context.Context, q string, f catalog.Filter, k
 // baseline of the in-memory index): LexicalSearch's ranking, with every
 // match counted, a hit's title checked for every query word, and the
 // facets of the matches when asked.
-func (s *Store) SearchText(ctx context.Context, q serving.TextQuery) (serving.TextMatches, error) {
-	var out serving.TextMatches
+func (s *Store) SearchText(ctx context.Context, q records.TextQuery) (records.TextMatches, error) {
+	var out records.TextMatches
 	if q.K < 1 || q.K > records.MaxK {
 		return out, fmt.Errorf("%w: k must be between 1 and %d", catalog.ErrInvalid, records.MaxK)
 	}
@@ -55,8 +54,8 @@ func (s *Store) SearchText(ctx context.Context, q serving.TextQuery) (serving.Te
 	if err != nil {
 		return out, fmt.Errorf("lexical search: %w", err)
 	}
-	out.Hits, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (serving.TextHit, error) {
-		var h serving.TextHit
+	out.Hits, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.TextHit, error) {
+		var h records.TextHit
 		err := r.Scan(&h.ProductID, &h.Score, &h.InTitle, &out.Total)
 		return h, err
 	})
