@@ -142,3 +142,20 @@ func TestSQLStaysInStore(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreImplementsNoUseCase: the store implements the ports that
+// serving and the pipelines declare, with the plain types of records and
+// catalog; it depends on none of the layers above it.
+func TestStoreImplementsNoUseCase(t *testing.T) {
+	above := []string{module + "/serving", module + "/api", module + "/web", module + "/lexical",
+		module + "/training", module + "/indexer", module + "/ingest", module + "/jobs"}
+	p, ok := list(t)["store"]
+	if !ok {
+		t.Fatal("package store does not exist")
+	}
+	for _, imp := range p.Imports {
+		if forbidden(imp, above) {
+			t.Errorf("store imports %s: move the shared types to records", imp)
+		}
+	}
+}
