@@ -28,7 +28,7 @@ CTR and CVR per A/B variant from the impression log, with confidence
 intervals. Each writes --json and --md reports, and PNG plots where a
 picture reads better (--plot).`,
 	}
-	cmd.AddCommand(newEvalPhotosCmd(a), newEvalSearchCmd(a), newEvalRecsCmd(a), newEvalOnlineCmd(a), newEvalSynthCmd())
+	cmd.AddCommand(newEvalPhotosCmd(a), newEvalSearchCmd(a), newEvalRecsCmd(a), newEvalOnlineCmd(a), newEvalSynthCmd(), newEvalVoiceCmd(a))
 	return cmd
 }
 
