@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/vitrinehq/vitrine/ranking"
 )
@@ -31,6 +32,36 @@ func searchSpace(name string) map[string][]float64 {
 		return map[string][]float64{"neighbours": {25, 50, 100, 250, 500}, "window": {2, 5, 10, 25}, "recency": {1, 2, 4, 16}}
 	}
 	return nil
+}
+
+// fields are p's hyper-parameters by name, in a fixed order.
+func (p Params) fields() []struct {
+	name string
+	v    float64
+} {
+	return []struct {
+		name string
+		v    float64
+	}{{"factors", float64(p.Factors)}, {"iterations", float64(p.Iterations)}, {"reg", p.Reg}, {"alpha", p.Alpha},
+		{"neighbours", float64(p.Neighbours)}, {"shrink", p.Shrink}, {"beta", p.Beta}, {"recency", p.Recency},
+		{"window", float64(p.Window)}, {"max_items", float64(p.MaxItems)}}
+}
+
+// Describe names the hyper-parameters the method reads (those its
+// defaults set) with p's values: "reg=250 max_items=4000".
+func Describe(method string, p Params) string {
+	d, err := Defaults(method)
+	if err != nil {
+		return ""
+	}
+	var out []string
+	pf := p.fields()
+	for n, f := range d.fields() {
+		if f.v != 0 {
+			out = append(out, fmt.Sprintf("%s=%g", f.name, pf[n].v))
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // set writes one searched hyper-parameter into p.

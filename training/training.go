@@ -35,6 +35,14 @@ type Options struct {
 	// NoTune skips tuning the serving blend on a held-out interaction per
 	// user (which costs a second fit).
 	NoTune bool
+	// Budget, when positive, first searches every registry method's
+	// hyper-parameters and a blend of the best on each user's latest event
+	// (recommend.Search, the search `vitrine eval recs --tune` runs) for
+	// about this long; the served model is then the best factor method with
+	// its chosen settings, and the choice is stored with the model.
+	Budget time.Duration
+	// Progress, when set, is called after every setting the search tries.
+	Progress func(recommend.Trial)
 }
 
 // params resolves the options against the registry.
@@ -62,6 +70,10 @@ type Report struct {
 	// too little behaviour to tune on); BlendNDCG its validation NDCG@10.
 	Blend     map[string]float64
 	BlendNDCG float64
+	// Search is the hyper-parameter search (nil without a budget, or with
+	// too few users to validate on); Params the served model's settings.
+	Search *recommend.SearchResult
+	Params recommend.Params
 }
 
 // factorModel is a fitted model the API can serve by inner product.
@@ -100,6 +112,18 @@ func Train(ctx context.Context, st Store, o Options) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("training data: %w", err)
 	}
+	var found *recommend.SearchResult
+	if o.Budget > 0 {
+		res, ok, err := search(ctx, evs, o)
+		if err != nil {
+			return Report{}, fmt.Errorf("search: %w", err)
+		}
+		if ok {
+			found = &res
+			method, p = servedFactor(res)
+			p.Seed = max(p.Seed, 1)
+		}
+	}
 	var blend map[string]float64
 	var blendNDCG float64
 	if !o.NoTune {
@@ -119,14 +143,32 @@ func Train(ctx context.Context, st Store, o Options) (Report, error) {
 	fit := time.Since(fitStart)
 	v, users, items, err := save(ctx, st, d, m, records.CFModel{
 		Method: method, Interactions: int64(len(evs)), TrainSeconds: fit.Seconds(),
-		Params: map[string]any{"factors": p.Factors, "iterations": p.Iterations, "reg": p.Reg, "alpha": p.Alpha, "seed": p.Seed,
-			"blend": blend, "blend_ndcg": blendNDCG},
+		Params: modelParams(p, blend, blendNDCG, found),
 	}, p.Reg)
 	if err != nil {
 		return Report{}, err
 	}
 	return Report{Version: v, Method: method, Interactions: len(evs), Users: users, Items: items, Fit: fit,
-		Total: time.Since(start), Blend: blend, BlendNDCG: blendNDCG}, nil
+		Total: time.Since(start), Blend: blend, BlendNDCG: blendNDCG, Search: found, Params: p}, nil
+}
+
+// modelParams are the settings stored with the model row: the served
+// model's hyper-parameters and blend, and with a search, what it chose
+// ("chosen", "chosen_ndcg": the best method or blend on validation, which
+// the API serves only when it is a factor method) and every method's best
+// settings ("searched").
+func modelParams(p recommend.Params, blend map[string]float64, blendNDCG float64, res *recommend.SearchResult) map[string]any {
+	out := map[string]any{"factors": p.Factors, "iterations": p.Iterations, "reg": p.Reg, "alpha": p.Alpha, "seed": p.Seed,
+		"blend": blend, "blend_ndcg": blendNDCG}
+	if res != nil {
+		searched := map[string]any{}
+		for _, b := range res.Best {
+			searched[b.Method] = map[string]any{"settings": recommend.Describe(b.Method, b.Params), "ndcg": b.Score}
+		}
+		out["chosen"], out["chosen_ndcg"], out["searched"] = res.Choice.String(), res.Choice.Score, searched
+		out["search_seconds"], out["search_trials"] = res.Elapsed.Seconds(), len(res.Trials)
+	}
+	return out
 }
 
 // readEvents reads every stored event as a weighted interaction (events

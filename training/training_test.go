@@ -10,6 +10,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/internal/testdb"
+	"github.com/vitrinehq/vitrine/recommend"
 	"github.com/vitrinehq/vitrine/store"
 	"github.com/vitrinehq/vitrine/training"
 )
@@ -111,5 +112,24 @@ func TestTrainRecoversPlantedClusters(t *testing.T) {
 	}
 	if _, err := training.Train(ctx, st, training.Options{Method: "nope"}); err == nil {
 		t.Error("unknown method accepted")
+	}
+	// With a budget, training searches every method on each user's latest
+	// event, serves the best factor method and stores the choice.
+	var tried int
+	rep3, err := training.Train(ctx, st, training.Options{Budget: time.Minute, Seed: 3, Progress: func(recommend.Trial) { tried++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep3.Search == nil || len(rep3.Search.Best) != len(recommend.Methods()) || tried != len(rep3.Search.Trials) {
+		t.Fatalf("search %+v after %d progress calls: want every method searched", rep3.Search, tried)
+	}
+	t.Logf("chosen %s (NDCG@10 %.3f), served %s %s", rep3.Search.Choice, rep3.Search.Choice.Score, rep3.Method, recommend.Describe(rep3.Method, rep3.Params))
+	best, _ := rep3.Search.BestOf(rep3.Method)
+	if rep3.Method != "als" && rep3.Method != "bpr" || best.Params.Factors != rep3.Params.Factors || best.Params.Reg != rep3.Params.Reg {
+		t.Errorf("served %s %+v, want the searched factor method's best %+v", rep3.Method, rep3.Params, best.Params)
+	}
+	m3, err := st.ActiveCFModel(ctx)
+	if err != nil || m3.Version != rep3.Version || m3.Params["chosen"] != rep3.Search.Choice.String() || m3.Params["searched"] == nil {
+		t.Errorf("model row %+v, %v: want the choice %s and the searched settings stored", m3.Params, err, rep3.Search.Choice)
 	}
 }

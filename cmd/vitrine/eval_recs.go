@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,10 +24,13 @@ type evalRecsFlags struct {
 	k, maxUsers                             int
 	seed                                    uint64
 	params                                  recommend.Params
-	content                                 bool
+	content, tune, refit                    bool
+	budget                                  time.Duration
 }
 
-const evalRecsLong = `Evaluate the recommenders offline on a "user item [rating] [timestamp]" file
+// evalRecsLong is the help of eval recs, listing the registry's methods.
+func evalRecsLong() string {
+	return `Evaluate the recommenders offline on a "user item [rating] [timestamp]" file
 (whitespace, CSV or MovieLens u.data). The split follows RecBole and a fixed
 seed makes it repeatable:
   random         each user's interactions shuffled and split 8:1:1 (users
@@ -47,7 +51,14 @@ in training or validation cannot be found. Users are scored one at a time
 
 Methods come from the same registry as 'vitrine train' and the worker, with
 the same defaults (--factors, --iterations, --reg, --alpha override them):
-` + "popularity, itemknn, als, bpr" + `. "hybrid" blends as the API does: the
+` + strings.Join(recommend.Methods(), ", ") + `.
+With --tune, each method's hyper-parameters and a blend of the best methods
+are first chosen on the validation part by the search 'vitrine train --budget'
+runs (full ranking, NDCG@K, training items masked; the test part is never
+read); the table then gives each method with its chosen settings and
+"tuned", the choice, all refitted on training+validation (--refit) and
+ranked for the test part. Compare with --refit alone for the defaults.
+"hybrid" blends as the API does: the
 collaborative score of the als model training serves, log1p popularity and,
 with --content, content cosine, z-normalised over the candidates the API
 retrieves (max(3K, 30) per source, half as many popular) and weighted by
@@ -67,13 +78,14 @@ mean, Koren's regularised user and item bias baseline, and biased matrix
 factorisation by SGD ("SVD" in Surprise and LibRec, --factors factors,
 Surprise's other defaults). Predictions are clipped to the training range;
 users or items without training ratings fall back to the known biases.`
+}
 
 func newEvalRecsCmd(a *app) *cobra.Command {
 	var f evalRecsFlags
 	cmd := &cobra.Command{
 		Use:   "recs --interactions FILE",
 		Short: "Compare popularity, item-kNN, ALS, BPR and the served hybrid on an interaction file (full ranking)",
-		Long:  evalRecsLong,
+		Long:  evalRecsLong(),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.evalRecs(cmd.Context(), cmd.OutOrStdout(), f)
@@ -98,6 +110,9 @@ func newEvalRecsCmd(a *app) *cobra.Command {
 	fl.StringVar(&f.mdOut, "md", "", "write the results as Markdown")
 	fl.StringVar(&f.plotOut, "plot", "", "draw recall@k and NDCG@k (k = 1..20) per method to this PNG file")
 	fl.BoolVar(&f.content, "content", false, "also evaluate content-based ranking (items must be ingested products)")
+	fl.BoolVar(&f.tune, "tune", false, "choose every method's settings and a blend on the validation part first (implies --refit)")
+	fl.DurationVar(&f.budget, "budget", 3*time.Minute, "time the --tune search may take")
+	fl.BoolVar(&f.refit, "refit", false, "fit on training+validation when ranking for the test part")
 	return cmd
 }
 
@@ -121,6 +136,11 @@ func (a *app) evalRecs(ctx context.Context, out io.Writer, f evalRecsFlags) erro
 	opts, methods, err := a.recsOptions(ctx, d, f)
 	if err != nil {
 		return err
+	}
+	if f.tune {
+		if opts, methods, err = a.tuneRecs(ctx, out, split, methods, opts, f); err != nil {
+			return err
+		}
 	}
 	res, err := recs.Evaluate(ctx, split, methods, opts...)
 	if err != nil {
@@ -163,7 +183,7 @@ func (a *app) recsOptions(ctx context.Context, d data.Dataset, f evalRecsFlags) 
 	p.Seed = f.seed
 	s := a.cfg.Server
 	opts := []recs.Option{recs.WithK(f.k), recs.WithParams(p), recs.WithTarget(target), recs.WithMaxUsers(f.maxUsers),
-		recs.WithLogger(a.log), recs.WithConfiguredBlend(map[string]float64{recommend.SourceCollaborative: s.CFWeight,
+		recs.WithLogger(a.log), recs.WithRefit(f.refit || f.tune), recs.WithConfiguredBlend(map[string]float64{recommend.SourceCollaborative: s.CFWeight,
 			recommend.SourceContent: s.ContentWeight, recommend.SourcePopularity: s.PopularityWeight})}
 	if f.content {
 		vecs, err := a.contentVectors(ctx, d)
@@ -174,6 +194,40 @@ func (a *app) recsOptions(ctx context.Context, d data.Dataset, f evalRecsFlags) 
 		methods = append(methods, recs.Content)
 	}
 	return opts, methods, nil
+}
+
+// tuneRecs runs the validation search and returns the options and methods
+// that evaluate its outcome on the test part.
+func (a *app) tuneRecs(ctx context.Context, out io.Writer, split data.Split, methods []string, opts []recs.Option, f evalRecsFlags) ([]recs.Option, []string, error) {
+	res, err := recs.Tune(ctx, split, methods, []recommend.SearchOption{recommend.WithBudget(f.budget)}, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	writeSearch(out, res)
+	per := map[string]recommend.Params{}
+	for _, b := range res.Best {
+		per[b.Method] = b.Params
+	}
+	return append(opts, recs.WithMethodParams(per), recs.WithChoice(res.Choice)), append(methods, recs.Tuned), nil
+}
+
+// writeSearch prints a search: each method's best settings and validation
+// score, and the choice.
+func writeSearch(w io.Writer, res recommend.SearchResult) {
+	fmt.Fprintf(w, "search on the validation part: %d settings in %.1fs\n", len(res.Trials), res.Elapsed.Seconds())
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "METHOD\tVALID NDCG\tTRIED\tSETTINGS\n")
+	for _, b := range res.Best {
+		n := 0
+		for _, t := range res.Trials {
+			if t.Method == b.Method {
+				n++
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%.4f\t%d\t%s\n", b.Method, b.Score, n, recommend.Describe(b.Method, b.Params))
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "chosen: %s (validation NDCG %.4f)\n", res.Choice, res.Choice.Score)
 }
 
 // writeRecsReports writes the plot, JSON and Markdown the flags ask for.

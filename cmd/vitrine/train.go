@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -30,7 +32,14 @@ over a weight grid; --no-tune keeps server.cf_weight, server.content_weight and
 server.popularity_weight). Users who arrive after a training are folded in
 from their events (ALS). Erased users' events are gone, so the next training
 leaves them out; their factors go with them at once. The model comes from the
-same registry, with the same defaults, as 'vitrine eval recs' evaluates.`,
+same registry, with the same defaults, as 'vitrine eval recs' evaluates.
+With --budget (default 3m) training first holds out each user's latest event
+and searches every registry method's settings and a blend of the best on it
+(full ranking, NDCG@10: the search 'vitrine eval recs --tune' runs), then
+fits the best factor method (als or bpr) with its chosen settings on all
+events; the choice and every method's best settings are stored with the
+model row. Methods without factors (ease, rp3beta, the item-kNNs,
+transitions, sknn) are chosen and reported but not yet served.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := a.openStore(cmd.Context())
@@ -48,6 +57,7 @@ same registry, with the same defaults, as 'vitrine eval recs' evaluates.`,
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "trained %s model %d on %d interactions (%d users, %d items): fit %.1fs, total %.1fs; active\n",
 				rep.Method, rep.Version, rep.Interactions, rep.Users, rep.Items, rep.Fit.Seconds(), rep.Total.Seconds())
+			writeTrainSearch(out, rep)
 			if rep.Blend != nil {
 				fmt.Fprintf(out, "serving blend tuned on one held-out interaction per user: %v (validation NDCG@10 %.4f)\n", rep.Blend, rep.BlendNDCG)
 			} else if !o.NoTune {
@@ -64,9 +74,24 @@ same registry, with the same defaults, as 'vitrine eval recs' evaluates.`,
 	cmd.Flags().Float64Var(&o.Reg, "reg", 0, fmt.Sprintf("L2 regularisation (0: the registry's defaults, als %g, bpr %g)", als.Reg, bpr.Reg))
 	cmd.Flags().Float64Var(&o.Alpha, "alpha", 0, fmt.Sprintf("ALS confidence slope: c = 1 + alpha·weight (0: the registry's default, %g)", als.Alpha))
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "random seed (a fixed seed makes training repeatable)")
+	cmd.Flags().DurationVar(&o.Budget, "budget", 3*time.Minute, "search every method's settings and a blend on each user's latest event for about this long first (0: fit the fixed settings)")
 	cmd.Flags().BoolVar(&o.NoTune, "no-tune", false, "keep the configured blend weights instead of tuning them on held-out behaviour")
 	cmd.Flags().BoolVar(&fusionFit, "fusion", false, "instead, learn the per-modality fusion weights from the logged events and compare them with the active space's")
 	return cmd
+}
+
+// writeTrainSearch prints what the search chose and what is served.
+func writeTrainSearch(out io.Writer, rep training.Report) {
+	if rep.Search == nil {
+		return
+	}
+	res := *rep.Search
+	fmt.Fprintf(out, "searched %d settings in %.1fs on each user's latest event (validation NDCG@10):\n", len(res.Trials), res.Elapsed.Seconds())
+	for _, b := range res.Best {
+		fmt.Fprintf(out, "  %-16s %.4f  %s\n", b.Method, b.Score, recommend.Describe(b.Method, b.Params))
+	}
+	fmt.Fprintf(out, "chosen: %s (validation NDCG@10 %.4f); served: %s %s, the best method the API can serve from stored factors\n",
+		res.Choice, res.Choice.Score, rep.Method, recommend.Describe(rep.Method, rep.Params))
 }
 
 // learnFusion fits the active space's modality weights to users' histories

@@ -1,0 +1,101 @@
+package training
+
+import (
+	"cmp"
+	"context"
+	"slices"
+
+	"github.com/vitrinehq/vitrine/eval/metrics"
+	"github.com/vitrinehq/vitrine/recommend"
+)
+
+// factorMethods are the registry methods the API can serve today: their
+// factors go to pgvector. The search weighs every method; the served
+// model is the best of these.
+func factorMethods() []string { return []string{"als", "bpr"} }
+
+// latestSplit holds out each user's latest event (by time, then input
+// order) for validation when the user has at least two distinct items
+// and the item is not among the user's earlier ones; everything else is
+// training. Time-aware: the model is judged on what came next.
+func latestSplit(evs []recommend.Interaction) (train, valid []recommend.Interaction) {
+	last := map[string]int{}
+	for n, e := range evs {
+		if e.Value <= 0 {
+			continue
+		}
+		if k, ok := last[e.User]; !ok || !e.Time.Before(evs[k].Time) {
+			last[e.User] = n
+		}
+	}
+	held := make([]bool, len(evs))
+	items := map[string]map[string]bool{}
+	for n, e := range evs {
+		if last[e.User] == n {
+			continue
+		}
+		if items[e.User] == nil {
+			items[e.User] = map[string]bool{}
+		}
+		items[e.User][e.Item] = true
+	}
+	for u, n := range last {
+		if len(items[u]) >= 1 && !items[u][evs[n].Item] {
+			held[n] = true
+		}
+	}
+	for n, e := range evs {
+		if held[n] {
+			valid = append(valid, e)
+		} else {
+			train = append(train, e)
+		}
+	}
+	return train, valid
+}
+
+// minSearchUsers is the fewest validation users a search runs on; below it
+// training fits the configured settings.
+const minSearchUsers = 20
+
+// search splits the events time-aware, runs recommend.Search over every
+// registry method within the budget (NDCG@10 on the latest events) and
+// returns its result; ok is false when too few users can be validated.
+func search(ctx context.Context, evs []recommend.Interaction, o Options) (res recommend.SearchResult, ok bool, err error) {
+	train, held := latestSplit(evs)
+	d, err := recommend.NewDataset(train)
+	if err != nil {
+		return res, false, err
+	}
+	var valid []recommend.ValidUser
+	for _, h := range held {
+		u, ok := d.UserIndex(h.User)
+		i, ok2 := d.ItemIndex(h.Item)
+		if ok && ok2 {
+			valid = append(valid, recommend.ValidUser{User: u, Relevant: []int32{int32(i)}})
+		}
+	}
+	if len(valid) < minSearchUsers {
+		return res, false, nil
+	}
+	slices.SortFunc(valid, func(a, b recommend.ValidUser) int { return cmp.Compare(a.User, b.User) })
+	opts := []recommend.SearchOption{recommend.WithBudget(o.Budget), recommend.WithSearchSeed(o.Seed), recommend.WithSearchCutoff(tuneK)}
+	if o.Progress != nil {
+		opts = append(opts, recommend.WithProgress(o.Progress))
+	}
+	res, err = recommend.Search(ctx, d, valid, recommend.Methods(), func(ranked []int, relevant map[int]bool) float64 {
+		return metrics.IndexNDCG(ranked, relevant, tuneK)
+	}, opts...)
+	return res, err == nil, err
+}
+
+// servedFactor is the best factor method of a search and its settings.
+func servedFactor(res recommend.SearchResult) (string, recommend.Params) {
+	var best recommend.Trial
+	for _, m := range factorMethods() {
+		if t, ok := res.BestOf(m); ok && (best.Method == "" || t.Score > best.Score) {
+			best = t
+		}
+	}
+	return best.Method, best.Params
+}
