@@ -15,7 +15,6 @@ import (
 	"github.com/vitrinehq/vitrine/api"
 	"github.com/vitrinehq/vitrine/experiment"
 	"github.com/vitrinehq/vitrine/extractors"
-	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/internal/config"
 	"github.com/vitrinehq/vitrine/lexical"
 	"github.com/vitrinehq/vitrine/lexical/analysis"
@@ -77,8 +76,7 @@ reports the outcome.`,
 			}
 			defer stopServing()
 			exp := uc.Config().Experiment
-			media := ingest.NewMediaLoader(ingest.WithMaxMediaBytes(a.cfg.Ingest.MaxMediaBytes), ingest.WithMediaTimeout(a.cfg.Ingest.MediaTimeout))
-			srv, err := api.New(cfg, api.Deps{Service: uc, Store: st, Encoders: set, Indexer: a.indexer(st, set), Media: media, Registry: reg, Logger: a.log})
+			srv, err := api.New(cfg, api.Deps{Service: uc, Store: st, Encoders: set, Indexer: a.indexer(st, set), Media: a.mediaLoader(), Registry: reg, Logger: a.log})
 			if err != nil {
 				return err
 			}
@@ -142,12 +140,22 @@ func describeVariants(e *experiment.Experiment) string {
 // impressions sections, as `vitrine serve` runs it.
 func (a *app) apiConfig() (api.Config, error) {
 	sc, ic := a.cfg.Server, a.cfg.Impressions
+	proxies, err := sc.TrustedProxyPrefixes()
+	if err != nil {
+		return api.Config{}, err
+	}
+	allow, err := sc.FetchAllowPrefixes()
+	if err != nil {
+		return api.Config{}, err
+	}
 	return api.Config{
 		Listen: sc.Listen, Auth: api.AuthMode(sc.Auth), RateLimit: sc.RateLimit, RateBurst: sc.RateBurst,
 		BodyLimit: sc.BodyLimit, ReadTimeout: sc.ReadTimeout, WriteTimeout: sc.WriteTimeout,
 		ReportsDir: sc.ReportsDir, MediaRoot: sc.MediaRoot, QueryRetention: sc.QueryRetention,
 		Impressions: api.ImpressionsConfig{Enabled: ic.Enabled, Buffer: ic.Buffer, BatchSize: ic.BatchSize,
 			FlushEvery: ic.FlushEvery, Retention: ic.Retention},
+		TrustedProxies: proxies, FetchAllow: allow, MaxUploads: sc.MaxUploads, UploadQueue: sc.UploadQueue,
+		AuthFailures: 1, AuthFailureBurst: 10,
 	}, nil
 }
 

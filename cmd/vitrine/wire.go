@@ -132,8 +132,19 @@ func (a *app) indexer(st *store.Store, set *extractors.Set) *indexer.Indexer {
 	for _, e := range set.Encoders() {
 		encs = append(encs, e)
 	}
-	media := ingest.NewMediaLoader(ingest.WithMaxMediaBytes(a.cfg.Ingest.MaxMediaBytes), ingest.WithMediaTimeout(a.cfg.Ingest.MediaTimeout))
-	return indexer.New(st, media, encs, indexer.WithLogger(a.log))
+	return indexer.New(st, a.mediaLoader(), encs, indexer.WithLogger(a.log))
+}
+
+// mediaLoader reads product media with the ingest limits; remote media
+// pass the SSRF guard, which lets through only server.fetch_allow of the
+// internal addresses (Validate has already parsed it).
+func (a *app) mediaLoader() *ingest.MediaLoader {
+	allow, err := a.cfg.Server.FetchAllowPrefixes()
+	if err != nil {
+		a.log.Warn("server.fetch_allow ignored", "err", err)
+	}
+	return ingest.NewMediaLoader(ingest.WithMaxMediaBytes(a.cfg.Ingest.MaxMediaBytes), ingest.WithMediaTimeout(a.cfg.Ingest.MediaTimeout),
+		ingest.WithFetchAllow(allow...))
 }
 
 // progress draws a bar on a terminal and stays quiet otherwise (logs and

@@ -10,6 +10,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	yamlv3 "go.yaml.in/yaml/v3"
 
 	"github.com/vitrinehq/vitrine/experiment"
+	"github.com/vitrinehq/vitrine/internal/netguard"
 )
 
 // EnvPrefix starts every environment variable Vitrine reads.
@@ -122,6 +124,48 @@ type Server struct {
 	// QueryRetention: logged search queries (popular-query suggestions)
 	// older than this are deleted hourly; 0 keeps them.
 	QueryRetention time.Duration `koanf:"query_retention" yaml:"query_retention"`
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes,
+	// comma separated) whose X-Forwarded-For names the client; empty
+	// takes the client from the connection and ignores forwarding headers,
+	// so rate limits cannot be dodged by spoofing them.
+	TrustedProxies string `koanf:"trusted_proxies" yaml:"trusted_proxies"`
+	// FetchAllow lets photo URLs and product media reach these internal
+	// addresses or prefixes (comma separated), e.g. a media host on the
+	// shop's network; every other loopback, private, link-local and
+	// metadata address is refused.
+	FetchAllow string `koanf:"fetch_allow" yaml:"fetch_allow"`
+	// MaxUploads bounds the photo searches decoding at once; 0 means one
+	// per core.
+	MaxUploads int `koanf:"max_uploads" yaml:"max_uploads"`
+	// UploadQueue is how long a photo search waits for a free slot before
+	// a 503 with Retry-After.
+	UploadQueue time.Duration `koanf:"upload_queue" yaml:"upload_queue"`
+}
+
+// TrustedProxyPrefixes parses server.trusted_proxies.
+func (s Server) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	return parsePrefixes("server.trusted_proxies", s.TrustedProxies)
+}
+
+// FetchAllowPrefixes parses server.fetch_allow.
+func (s Server) FetchAllowPrefixes() ([]netip.Prefix, error) {
+	return parsePrefixes("server.fetch_allow", s.FetchAllow)
+}
+
+// parsePrefixes parses a comma-separated list of addresses and prefixes;
+// errors name the key and its variable.
+func parsePrefixes(key, list string) ([]netip.Prefix, error) {
+	var entries []string
+	for _, e := range strings.Split(list, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			entries = append(entries, e)
+		}
+	}
+	p, err := netguard.ParsePrefixes(entries)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s (%s): %w", ErrInvalid, key, EnvName(key), err)
+	}
+	return p, nil
 }
 
 // Search configures lexical search.
@@ -281,7 +325,7 @@ func Default() Config {
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 			LexicalWeight: 3, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
 			CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, ReportsDir: "reports",
-			QueryRetention: 90 * 24 * time.Hour},
+			QueryRetention: 90 * 24 * time.Hour, UploadQueue: 2 * time.Second},
 		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
 			Fusion: "score", VectorFloor: 0.4},
 		Image:       Image{Views: true, Centre: true, ExpandAlpha: 3},
@@ -430,6 +474,18 @@ func (c Config) Validate() error {
 	case "required", "off", "auto":
 	default:
 		errs = append(errs, fmt.Errorf("%w: server.auth (%s) is %q, want required, off or auto", ErrInvalid, EnvName("server.auth"), c.Server.Auth))
+	}
+	if _, err := c.Server.TrustedProxyPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.Server.FetchAllowPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Server.MaxUploads < 0 {
+		errs = append(errs, fmt.Errorf("%w: server.max_uploads (%s) must not be negative", ErrInvalid, EnvName("server.max_uploads")))
+	}
+	if c.Server.UploadQueue < 0 {
+		errs = append(errs, fmt.Errorf("%w: server.upload_queue (%s) must not be negative", ErrInvalid, EnvName("server.upload_queue")))
 	}
 	if c.Home == "" {
 		errs = append(errs, fmt.Errorf("%w: home (%s) is empty", ErrInvalid, EnvName("home")))

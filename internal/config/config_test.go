@@ -145,3 +145,44 @@ func TestExperimentAndImpressions(t *testing.T) {
 		}
 	}
 }
+
+// The hostile-load settings: proxies and the fetch allow-list parse as
+// addresses or prefixes, the upload slots and queue are bounded below.
+func TestServerGuards(t *testing.T) {
+	c, err := config.Load("", func() []string { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.MaxUploads != 0 || c.Server.UploadQueue != 2*time.Second || c.Server.TrustedProxies != "" || c.Server.FetchAllow != "" {
+		t.Errorf("defaults %+v", c.Server)
+	}
+	c, err = config.Load("", func() []string {
+		return []string{"VITRINE_SERVER_TRUSTED_PROXIES=10.0.0.1, 192.168.0.0/16", "VITRINE_SERVER_FETCH_ALLOW=10.1.0.0/16",
+			"VITRINE_SERVER_MAX_UPLOADS=3", "VITRINE_SERVER_UPLOAD_QUEUE=500ms"}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxies, err := c.Server.TrustedProxyPrefixes()
+	if err != nil || len(proxies) != 2 || proxies[0].String() != "10.0.0.1/32" || proxies[1].String() != "192.168.0.0/16" {
+		t.Errorf("trusted proxies %v %v", proxies, err)
+	}
+	allow, err := c.Server.FetchAllowPrefixes()
+	if err != nil || len(allow) != 1 || allow[0].String() != "10.1.0.0/16" {
+		t.Errorf("fetch allow %v %v", allow, err)
+	}
+	if c.Server.MaxUploads != 3 || c.Server.UploadQueue != 500*time.Millisecond {
+		t.Errorf("uploads %d %v", c.Server.MaxUploads, c.Server.UploadQueue)
+	}
+	for _, tc := range []struct{ env, want string }{
+		{"VITRINE_SERVER_TRUSTED_PROXIES=proxy.local", "VITRINE_SERVER_TRUSTED_PROXIES"},
+		{"VITRINE_SERVER_FETCH_ALLOW=10.1.0.0/99", "VITRINE_SERVER_FETCH_ALLOW"},
+		{"VITRINE_SERVER_MAX_UPLOADS=-1", "VITRINE_SERVER_MAX_UPLOADS"},
+		{"VITRINE_SERVER_UPLOAD_QUEUE=-1s", "VITRINE_SERVER_UPLOAD_QUEUE"},
+	} {
+		_, err := config.Load("", func() []string { return []string{tc.env} })
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want ErrInvalid naming %s", tc.env, err, tc.want)
+		}
+	}
+}
