@@ -104,6 +104,10 @@ func (p *protocol) hybridScore(h *hybridState, weights map[string]float64) score
 // validation part, training items masked; with fewer than minTuneUsers
 // validation users, the configured weights.
 func (p *protocol) tuneHybrid(ctx context.Context, h *hybridState) (map[string]float64, string, error) {
+	if p.cfg.refit && p.cfg.target == Test {
+		// the validation part is in the fitted data: tuning on it would leak
+		return p.cfg.blend, "configured (the validation part was refitted on)", nil
+	}
 	users, _ := p.group(p.split.Valid, nil)
 	users = sample(users, maxTuneUsers)
 	var cases []recommend.TuneCase
