@@ -1,12 +1,20 @@
 package api_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/vitrinehq/vitrine/api"
+	"github.com/vitrinehq/vitrine/internal/apitest"
 	"github.com/vitrinehq/vitrine/records"
 )
 
@@ -213,5 +221,84 @@ func TestProductViewsHideServerPaths(t *testing.T) {
 	fx.get("/v1/products/"+milk, fx.read).json(t, &p)
 	if len(p.Images) != 1 || p.Images[0] != "/media/"+milk+"/0" {
 		t.Errorf("images %v, want [/media/%s/0]", p.Images, milk)
+	}
+}
+
+// syncBuffer is a log sink requests may write to concurrently.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// lines returns the log lines written so far.
+func (s *syncBuffer) lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.b.Len() == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSpace(s.b.String()), "\n")
+}
+
+// Every failed request is logged once, not once by the metrics middleware
+// and again by the error handler.
+func TestErrorsLoggedOnce(t *testing.T) {
+	env := apitest.New(t)
+	var logs syncBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	cfg := api.DefaultConfig()
+	cfg.Auth, cfg.RateLimit, cfg.Impressions.Enabled = api.AuthOff, 0, false
+	svc, err := api.DefaultService(env.Store, env.Encoders, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(cfg, api.Deps{Service: svc, Store: env.Store, Encoders: env.Encoders, Indexer: env.Indexer, Media: env.Media, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	tests := []struct {
+		name   string
+		before func()
+		method string
+		path   string
+		body   string
+		status int
+		logged string
+	}{
+		{"internal photo URL", nil, "POST", "/v1/search/image", `{"url":"` + ts.URL + `/metrics"}`, 422, "photo URL not fetched"},
+		{"database down", env.Store.Close, "GET", "/v1/search?q=milk", "", 503, "database unavailable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.before != nil {
+				tc.before()
+			}
+			before := len(logs.lines())
+			req, _ := http.NewRequest(tc.method, ts.URL+tc.path, strings.NewReader(tc.body))
+			if tc.body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			got := logs.lines()[before:]
+			if len(got) != 1 || !strings.Contains(got[0], tc.logged) {
+				t.Errorf("logged %d lines, want one saying %q:\n%s", len(got), tc.logged, strings.Join(got, "\n"))
+			}
+		})
 	}
 }

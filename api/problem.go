@@ -70,7 +70,24 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	_, _ = c.Response().Write(b)
 }
 
+// problemKey holds, on a request's context, the problem its error became:
+// the metrics middleware and the error handler both need it, and the
+// classification (which may ping the database and logs what is unexpected)
+// must run, and log, once per request.
+const problemKey = "vitrine.problem"
+
+// toProblem classifies a request's error once; later calls for the same
+// request return that first answer.
 func (s *Server) toProblem(err error, c echo.Context) Problem {
+	if p, ok := c.Get(problemKey).(Problem); ok {
+		return p
+	}
+	p := s.classify(err, c)
+	c.Set(problemKey, p)
+	return p
+}
+
+func (s *Server) classify(err error, c echo.Context) Problem {
 	var pe *problemError
 	var he *echo.HTTPError
 	var fe *catalog.FieldError
