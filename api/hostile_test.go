@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vitrinehq/vitrine/api"
+	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/internal/apitest"
 	"github.com/vitrinehq/vitrine/records"
 )
@@ -298,6 +300,57 @@ func TestErrorsLoggedOnce(t *testing.T) {
 			got := logs.lines()[before:]
 			if len(got) != 1 || !strings.Contains(got[0], tc.logged) {
 				t.Errorf("logged %d lines, want one saying %q:\n%s", len(got), tc.logged, strings.Join(got, "\n"))
+			}
+		})
+	}
+}
+
+// /readyz tells why a check failed only to a caller with an admin key.
+func TestReadyzDetailForAdmins(t *testing.T) {
+	env := apitest.New(t)
+	svc, err := api.DefaultService(env.Store, env.Encoders, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := api.DefaultConfig()
+	cfg.Auth, cfg.Impressions.Enabled = api.AuthRequired, false
+	// No models loaded: the models check fails.
+	srv, err := api.New(cfg, api.Deps{Service: svc, Store: env.Store, Encoders: &extractors.Set{}, Indexer: env.Indexer, Media: env.Media})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	_, admin, _ := env.Store.CreateAPIKey(t.Context(), "ops", []records.Scope{records.ScopeAdmin})
+	_, reader, _ := env.Store.CreateAPIKey(t.Context(), "reader", []records.Scope{records.ScopeRead})
+	for _, tc := range []struct {
+		name, key  string
+		wantReason bool
+	}{
+		{"anonymous", "", false},
+		{"read key", reader, false},
+		{"wrong key", "vk_nope_secret", false},
+		{"admin key", admin, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", ts.URL+"/readyz", nil)
+			if tc.key != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.key)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var checks map[string]string
+			if err := json.NewDecoder(resp.Body).Decode(&checks); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != 503 || checks["models"] != "unavailable" || checks["database"] != "ok" {
+				t.Fatalf("%d %v", resp.StatusCode, checks)
+			}
+			if got := checks["models_reason"] == "no model loaded"; got != tc.wantReason {
+				t.Errorf("reason shown %v, want %v: %v", got, tc.wantReason, checks)
 			}
 		})
 	}

@@ -13,10 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -394,14 +396,18 @@ func (s *Server) healthz(c echo.Context) error {
 
 // readyz says whether the server can serve. Anonymous callers get only
 // "ok" or "unavailable" per check; the reasons (which name sockets,
-// database users and the like) go to the log, never to the response.
+// database users and the like) go to the log, and to a caller with an
+// admin key as "<check>_reason" (keys are checked only where auth is on,
+// and cannot be while the database is down).
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	checks := map[string]string{"database": "ok", "models": "ok", "vector_space": "ok"}
+	reasons := map[string]string{}
 	status := http.StatusOK
 	fail := func(name string, err error) {
 		checks[name], status = "unavailable", http.StatusServiceUnavailable
+		reasons[name+"_reason"] = err.Error()
 		s.log.Warn("readiness check failed", "check", name, "err", err)
 	}
 	if err := s.deps.Store.Ping(ctx); err != nil {
@@ -413,8 +419,33 @@ func (s *Server) readyz(c echo.Context) error {
 	if _, _, err := s.svc.ActiveSpace(ctx); err != nil {
 		fail("vector_space", err)
 	}
+	if len(reasons) > 0 && s.adminCaller(ctx, c) {
+		maps.Copy(checks, reasons)
+	}
 	if status != http.StatusOK {
 		c.Response().Header().Set("Retry-After", "5")
 	}
 	return c.JSON(status, checks)
+}
+
+// adminCaller reports whether the request carries a live admin key, for
+// endpoints that answer everyone but tell an operator more. A wrong key
+// counts against the client's failed-check limit as on /v1.
+func (s *Server) adminCaller(ctx context.Context, c echo.Context) bool {
+	token := c.Request().Header.Get("X-API-Key")
+	if h := c.Request().Header.Get(echo.HeaderAuthorization); token == "" && h != "" {
+		token, _ = strings.CutPrefix(h, "Bearer ")
+	}
+	if !s.auth || token == "" {
+		return false
+	}
+	failures := s.limiter("authfail:"+c.RealIP(), s.cfg.AuthFailures, s.cfg.AuthFailureBurst)
+	if failures.Tokens() < 1 {
+		return false
+	}
+	k, err := s.deps.Store.AuthenticateAPIKey(ctx, token)
+	if errors.Is(err, records.ErrNotFound) || errors.Is(err, records.ErrRevoked) {
+		failures.Allow()
+	}
+	return err == nil && k.Allows(records.ScopeAdmin)
 }
