@@ -38,3 +38,16 @@ func BenchmarkSearch(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkReplace is the cost of writing a product the index already
+// holds (its old postings removed, the new ones appended) on 100,000
+// synthetic products: every product holds the description's words, so
+// removal touches postings as long as the catalog.
+func BenchmarkReplace(b *testing.B) {
+	ix := synthetic(b, 100000, 1)
+	i := 0
+	for b.Loop() {
+		ix.Put(synthProduct(i%100000, 1))
+		i += 7919
+	}
+}

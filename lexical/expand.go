@@ -84,7 +84,7 @@ func (ix *Index) variants(t, raw string, last bool) []variant {
 	var out []variant
 	add := func(term string, f float64) {
 		id, ok := ix.terms[term]
-		if !ok || len(ix.post[id].docs) == 0 {
+		if !ok || ix.post[id].live == 0 {
 			return
 		}
 		for i := range out {
@@ -139,7 +139,7 @@ func (ix *Index) frequent(ts []string, reversed bool) []string {
 			ts[i] = reverse(t)
 		}
 	}
-	df := func(t string) int { return len(ix.post[ix.terms[t]].docs) }
+	df := func(t string) int { return ix.post[ix.terms[t]].live }
 	slices.SortFunc(ts, func(a, b string) int { return cmp.Or(df(b)-df(a), strings.Compare(a, b)) })
 	return ts[:min(len(ts), maxVariants)]
 }

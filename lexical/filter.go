@@ -53,10 +53,13 @@ func (ix *Index) compile(f catalog.Filter) filter {
 	return out
 }
 
-// ok reports whether a doc passes the filter (with SQL's semantics: a
-// product without a price fails any price bound).
+// ok reports whether a doc is live and passes the filter (with SQL's
+// semantics: a product without a price fails any price bound).
 func (f *filter) ok(ix *Index, id uint32) bool {
 	d := &ix.docs[id]
+	if !d.live {
+		return false
+	}
 	if len(f.cats) > len(d.cats) {
 		return false
 	}

@@ -32,12 +32,23 @@ const blockSize = 128
 // Index is an in-memory inverted index of live products, safe for
 // concurrent searches and writes (one writer at a time excludes readers
 // for the microseconds a product takes).
+//
+// Removing a product (a delete, or a write that replaces it) only marks
+// its slot dead: its postings stay, skipped by searches, so a removal
+// costs the product's terms, not the length of their postings. Compact
+// reclaims the dead slots and postings once they pass a share of the
+// index (WithCompaction).
 type Index struct {
+	// wmu serialises writers (Put, Delete, Reweigh, Compact), so Compact
+	// can build the compacted index under mu's read lock, with searches
+	// going on, and take the write lock only to swap it in.
+	wmu   sync.Mutex
 	mu    sync.RWMutex
 	cfg   config
 	terms map[string]uint32
 	post  []*posting // by term id
 	docs  []doc      // by doc id; a deleted or replaced product leaves a dead slot
+	dead  int        // dead slots in docs (their postings not yet compacted)
 	ids   map[string]uint32
 	// brands and cats intern brand names and category path elements, for
 	// filters and facets.
@@ -49,13 +60,17 @@ type Index struct {
 	lenSum [numFields]float64
 	live   int
 	dict   dictionary
+	// compacting, when set (by tests), runs after Compact built the
+	// compacted index, still under the read lock.
+	compacting func()
 }
 
 type posting struct {
-	docs     []uint32           // ascending doc ids
+	live     int                // postings of live docs (the df); the others are dead slots
+	docs     []uint32           // ascending doc ids, dead slots included until Compact
 	w        []float32          // BM25F term weight of each doc, before idf
 	tf       [][numFields]uint8 // per-field term frequency (capped at 255), to reweigh
-	blockMax []float32          // the largest w of each blockSize postings
+	blockMax []float32          // the largest w of each blockSize postings (an upper bound while dead slots remain)
 }
 
 type doc struct {
@@ -79,6 +94,7 @@ type config struct {
 	match    Match   // MatchAll: all words, any word as a fallback; MatchAny: always any word
 	rules    []string
 	synonyms map[string][]string // term: the terms a query for it also finds
+	compact  float64             // the dead share of doc slots that makes Compact reclaim them
 }
 
 // Option configures an Index.
@@ -122,12 +138,16 @@ func WithSynonyms(rules ...string) Option {
 	return func(c *config) { c.rules = append(c.rules, rules...) }
 }
 
+// WithCompaction sets the share of dead doc slots (deleted or replaced
+// products) at which Compact reclaims them (default 0.2; in (0, 1]).
+func WithCompaction(share float64) Option { return func(c *config) { c.compact = share } }
+
 // DefaultWeights are the BM25F field weights an Index starts with.
 var defaultWeights = [numFields]float64{Title: 3, Brand: 1.5, Category: 2, Attributes: 1, Description: 1}
 
 // New returns an empty index.
 func New(opts ...Option) (*Index, error) {
-	c := config{weight: defaultWeights, k1: 1.2, b: 0.75, phrase: 1.5, inTitle: 1.25, match: MatchAll}
+	c := config{weight: defaultWeights, k1: 1.2, b: 0.75, phrase: 1.5, inTitle: 1.25, match: MatchAll, compact: 0.2}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -143,8 +163,9 @@ func New(opts ...Option) (*Index, error) {
 		return nil, err
 	}
 	c.synonyms = syn
-	if c.k1 <= 0 || c.b < 0 || c.b > 1 || c.phrase < 1 || c.inTitle < 1 || (c.match != MatchAll && c.match != MatchAny) {
-		return nil, fmt.Errorf("%w: k1 %g, b %g, title bonuses %g/%g, match %q", ErrConfig, c.k1, c.b, c.phrase, c.inTitle, c.match)
+	if c.k1 <= 0 || c.b < 0 || c.b > 1 || c.phrase < 1 || c.inTitle < 1 || (c.match != MatchAll && c.match != MatchAny) ||
+		!(c.compact > 0 && c.compact <= 1) {
+		return nil, fmt.Errorf("%w: k1 %g, b %g, title bonuses %g/%g, match %q, compaction %g", ErrConfig, c.k1, c.b, c.phrase, c.inTitle, c.match, c.compact)
 	}
 	return &Index{cfg: c, terms: map[string]uint32{}, ids: map[string]uint32{},
 		brands: map[string]uint32{}, cats: map[string]uint32{}}, nil
@@ -216,6 +237,8 @@ func attributeText(attrs map[string]any) string {
 // Put adds or replaces a product (by id).
 func (ix *Index) Put(p catalog.Product) {
 	a := ix.analyze(p)
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.remove(p.ID)
@@ -224,6 +247,8 @@ func (ix *Index) Put(p catalog.Product) {
 
 // Delete removes a product; an unknown id is a no-op.
 func (ix *Index) Delete(id string) {
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.remove(id)
@@ -304,18 +329,24 @@ func (ix *Index) weigh(tf *[numFields]uint8, lens *[numFields]uint16, avg *[numF
 // moment; a bulk load (or a catalog that changed a lot) calls Reweigh once
 // at the end so every product is weighed alike.
 func (ix *Index) Reweigh() {
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	avg := ix.avgLens()
 	for _, p := range ix.post {
 		for i, id := range p.docs {
-			p.w[i] = float32(ix.weigh(&p.tf[i], &ix.docs[id].lens, &avg))
+			p.w[i] = 0 // a dead slot can never score: keep it out of the bounds
+			if ix.docs[id].live {
+				p.w[i] = float32(ix.weigh(&p.tf[i], &ix.docs[id].lens, &avg))
+			}
 		}
 		p.maxima(0)
 	}
 }
 
-// remove drops a product's postings. Callers hold mu.
+// remove marks a product's slot dead: searches skip it, its postings
+// stay until Compact. Callers hold mu.
 func (ix *Index) remove(pid string) {
 	id, ok := ix.ids[pid]
 	if !ok {
@@ -324,16 +355,18 @@ func (ix *Index) remove(pid string) {
 	delete(ix.ids, pid)
 	d := &ix.docs[id]
 	for _, t := range d.terms {
-		ix.post[t].remove(id)
+		ix.post[t].live--
 	}
 	for f := range numFields {
 		ix.lenSum[f] -= float64(d.lens[f])
 	}
 	ix.live--
+	ix.dead++
 	*d = doc{id: d.id}
 }
 
 func (p *posting) append(id uint32, w float32, tf [numFields]uint8) {
+	p.live++
 	p.docs = append(p.docs, id)
 	p.w = append(p.w, w)
 	p.tf = append(p.tf, tf)
@@ -342,18 +375,6 @@ func (p *posting) append(id uint32, w float32, tf [numFields]uint8) {
 	} else {
 		p.blockMax[b] = max(p.blockMax[b], w)
 	}
-}
-
-// remove deletes a doc id and recomputes the block maxima it shifted.
-func (p *posting) remove(id uint32) {
-	i, ok := slices.BinarySearch(p.docs, id)
-	if !ok {
-		return
-	}
-	p.docs = slices.Delete(p.docs, i, i+1)
-	p.w = slices.Delete(p.w, i, i+1)
-	p.tf = slices.Delete(p.tf, i, i+1)
-	p.maxima(i / blockSize)
 }
 
 // maxima recomputes the block maxima from block `from` on.

@@ -189,7 +189,7 @@ func (ix *Index) newSearch(q Query) *search {
 
 // idf is a term's inverse document frequency (BM25's, never negative).
 func (ix *Index) idf(term uint32) float64 {
-	df := float64(len(ix.post[term].docs))
+	df := float64(ix.post[term].live)
 	return math.Log(1 + (float64(ix.live)-df+0.5)/(df+0.5))
 }
 
