@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"time"
 
 	"github.com/vitrinehq/vitrine/records"
@@ -24,4 +25,9 @@ func (s *Server) TakeUploadSlots() func() {
 			<-s.uploads
 		}
 	}
+}
+
+// ReturnMemory runs the burst-drain watcher with test-sized intervals.
+func (s *Server) ReturnMemory(ctx context.Context, poll, idle time.Duration) {
+	s.returnMemory(ctx, poll, idle)
 }

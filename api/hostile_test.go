@@ -355,3 +355,48 @@ func TestReadyzDetailForAdmins(t *testing.T) {
 		})
 	}
 }
+
+// Once an upload burst drains, the freed heap is handed back to the
+// system, once per burst (the RSS figures are `vitrine bench hostile`'s).
+func TestMemoryReturnedAfterUploadBurst(t *testing.T) {
+	env := apitest.New(t)
+	var logs syncBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := api.DefaultConfig()
+	cfg.Impressions.Enabled = false
+	svc, err := api.DefaultService(env.Store, env.Encoders, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(cfg, api.Deps{Service: svc, Store: env.Store, Encoders: env.Encoders, Indexer: env.Indexer, Media: env.Media, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { srv.ReturnMemory(ctx, time.Millisecond, 20*time.Millisecond); close(done) }()
+	returned := func() int { return strings.Count(strings.Join(logs.lines(), "\n"), "freed memory returned") }
+	waitFor := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); returned() < n && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// No uploads, no release.
+	time.Sleep(50 * time.Millisecond)
+	if n := returned(); n != 0 {
+		t.Errorf("%d releases without uploads", n)
+	}
+	for burst := 1; burst <= 2; burst++ {
+		free := srv.TakeUploadSlots()
+		time.Sleep(20 * time.Millisecond)
+		free()
+		waitFor(burst)
+		time.Sleep(50 * time.Millisecond) // idle: no further release
+		if n := returned(); n != burst {
+			t.Errorf("after burst %d: %d releases", burst, n)
+		}
+	}
+	cancel()
+	<-done
+}

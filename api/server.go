@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -268,6 +269,7 @@ func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	hkCtx, stopHousekeeping := context.WithCancel(ctx)
 	defer stopHousekeeping()
 	go s.housekeeping(hkCtx)
+	go s.returnMemory(hkCtx, 250*time.Millisecond, 2*time.Second)
 	select {
 	case err := <-errc:
 		flushCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -350,6 +352,37 @@ func (s *Server) housekeeping(ctx context.Context) {
 			if now.Sub(lastPrune) >= time.Hour {
 				lastPrune = now
 				s.prune(ctx, now)
+			}
+		}
+	}
+}
+
+// returnMemory hands the heap a burst of photo uploads grew back to the
+// operating system once the burst has drained: when every upload slot has
+// been free for idle (polled every poll), it forces a collection and
+// releases the freed pages. Without it, the runtime keeps them until its
+// own scavenger gets round to it (minutes), so the resident size stays
+// at the peak of the burst.
+func (s *Server) returnMemory(ctx context.Context, poll, idle time.Duration) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	var pending bool // uploads ran since the last release
+	var idleSince time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			switch {
+			case len(s.uploads) > 0:
+				pending, idleSince = true, time.Time{}
+			case !pending:
+			case idleSince.IsZero():
+				idleSince = now
+			case now.Sub(idleSince) >= idle:
+				pending = false
+				debug.FreeOSMemory()
+				s.log.Debug("photo uploads drained: freed memory returned to the system")
 			}
 		}
 	}
