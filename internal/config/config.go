@@ -142,6 +142,29 @@ type Server struct {
 	UploadQueue time.Duration `koanf:"upload_queue" yaml:"upload_queue"`
 }
 
+// validate checks the server section.
+func (s Server) validate() []error {
+	var errs []error
+	switch s.Auth {
+	case "required", "off", "auto":
+	default:
+		errs = append(errs, fmt.Errorf("%w: server.auth (%s) is %q, want required, off or auto", ErrInvalid, EnvName("server.auth"), s.Auth))
+	}
+	if _, err := s.TrustedProxyPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := s.FetchAllowPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	if s.MaxUploads < 0 {
+		errs = append(errs, fmt.Errorf("%w: server.max_uploads (%s) must not be negative", ErrInvalid, EnvName("server.max_uploads")))
+	}
+	if s.UploadQueue < 0 {
+		errs = append(errs, fmt.Errorf("%w: server.upload_queue (%s) must not be negative", ErrInvalid, EnvName("server.upload_queue")))
+	}
+	return errs
+}
+
 // TrustedProxyPrefixes parses server.trusted_proxies.
 func (s Server) TrustedProxyPrefixes() ([]netip.Prefix, error) {
 	return parsePrefixes("server.trusted_proxies", s.TrustedProxies)
@@ -470,23 +493,7 @@ func (c Config) Validate() error {
 	if c.Search.SyncPoll <= 0 {
 		errs = append(errs, fmt.Errorf("%w: search.sync_poll (%s) must be positive", ErrInvalid, EnvName("search.sync_poll")))
 	}
-	switch c.Server.Auth {
-	case "required", "off", "auto":
-	default:
-		errs = append(errs, fmt.Errorf("%w: server.auth (%s) is %q, want required, off or auto", ErrInvalid, EnvName("server.auth"), c.Server.Auth))
-	}
-	if _, err := c.Server.TrustedProxyPrefixes(); err != nil {
-		errs = append(errs, err)
-	}
-	if _, err := c.Server.FetchAllowPrefixes(); err != nil {
-		errs = append(errs, err)
-	}
-	if c.Server.MaxUploads < 0 {
-		errs = append(errs, fmt.Errorf("%w: server.max_uploads (%s) must not be negative", ErrInvalid, EnvName("server.max_uploads")))
-	}
-	if c.Server.UploadQueue < 0 {
-		errs = append(errs, fmt.Errorf("%w: server.upload_queue (%s) must not be negative", ErrInvalid, EnvName("server.upload_queue")))
-	}
+	errs = append(errs, c.Server.validate()...)
 	if c.Home == "" {
 		errs = append(errs, fmt.Errorf("%w: home (%s) is empty", ErrInvalid, EnvName("home")))
 	}
