@@ -500,19 +500,26 @@ func (c Config) Validate() error {
 	if _, err := c.ParseExperiment(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Impressions.Buffer < 1 {
+	errs = append(errs, c.Impressions.validate()...)
+	return errors.Join(errs...)
+}
+
+// validate checks the impressions section.
+func (im Impressions) validate() []error {
+	var errs []error
+	if im.Buffer < 1 {
 		errs = append(errs, fmt.Errorf("%w: impressions.buffer (%s) must be at least 1", ErrInvalid, EnvName("impressions.buffer")))
 	}
-	if c.Impressions.BatchSize < 1 {
+	if im.BatchSize < 1 {
 		errs = append(errs, fmt.Errorf("%w: impressions.batch_size (%s) must be at least 1", ErrInvalid, EnvName("impressions.batch_size")))
 	}
-	if c.Impressions.FlushEvery <= 0 {
+	if im.FlushEvery <= 0 {
 		errs = append(errs, fmt.Errorf("%w: impressions.flush_every (%s) must be positive", ErrInvalid, EnvName("impressions.flush_every")))
 	}
-	if c.Impressions.Retention < 0 {
+	if im.Retention < 0 {
 		errs = append(errs, fmt.Errorf("%w: impressions.retention (%s) must not be negative", ErrInvalid, EnvName("impressions.retention")))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // ParseExperiment returns the configured experiment, nil when
