@@ -29,10 +29,26 @@ type Source interface {
 	ListenProductChanges(ctx context.Context, wake func()) error
 }
 
+// Trimmer drops the change-log rows written before t (*store.Store is
+// one). A Syncer whose Source is also a Trimmer trims the log it reads
+// (WithRetention).
+type Trimmer interface {
+	DeleteProductChangesBefore(ctx context.Context, t time.Time) (int64, error)
+}
+
 // Syncer keeps an Index equal to the live products of a Source: it builds
 // the index from a snapshot, then applies the change log, woken by
 // notifications and polling as a fallback. Every API process runs its own;
 // each converges within the poll interval of any committed write.
+//
+// Housekeeping runs between catch-ups: the index is compacted once enough
+// products were replaced or deleted (Index.Compact), and, when the Source
+// is a Trimmer, change-log rows older than the retention are dropped
+// every trim interval. Trimming is safe for every process: a starting
+// one builds from a snapshot and replays only the gap wait before it; a
+// running one that could not read the log for longer than the retention
+// less the gap wait (rows it still needs may be gone) rebuilds from a
+// snapshot instead of applying the log.
 type Syncer struct {
 	src   Source
 	cfg   syncConfig
@@ -48,6 +64,9 @@ type Syncer struct {
 	seen     map[int64]bool
 	gapSince time.Time
 	reweighN int
+	// synced is when the change log was last read to its end; trimmed
+	// when it was last trimmed.
+	synced, trimmed time.Time
 }
 
 type syncConfig struct {
@@ -55,6 +74,8 @@ type syncConfig struct {
 	poll, gapWait  time.Duration
 	snapPage, page int
 	log            *slog.Logger
+	retention      time.Duration // 0: never trim
+	trimEvery      time.Duration
 }
 
 // SyncOption configures a Syncer.
@@ -74,14 +95,26 @@ func WithPoll(d time.Duration) SyncOption { return func(c *syncConfig) { c.poll 
 // snapshot also replays the changes of this long before it started.
 func WithGapWait(d time.Duration) SyncOption { return func(c *syncConfig) { c.gapWait = d } }
 
+// WithRetention sets how long change-log rows are kept before the Syncer
+// trims them (default 24 h; 0 never trims) and how often it trims
+// (default 10 min). The retention is raised to twice the gap wait if
+// shorter: a starting process replays that much of the log.
+func WithRetention(keep, every time.Duration) SyncOption {
+	return func(c *syncConfig) { c.retention, c.trimEvery = keep, every }
+}
+
 // WithLogger sets where sync errors are logged.
 func WithLogger(l *slog.Logger) SyncOption { return func(c *syncConfig) { c.log = l } }
 
 // NewSyncer returns a Syncer over src; Run starts it.
 func NewSyncer(src Source, opts ...SyncOption) *Syncer {
-	c := syncConfig{poll: 500 * time.Millisecond, gapWait: 30 * time.Second, snapPage: 5000, page: 2000, log: slog.Default()}
+	c := syncConfig{poll: 500 * time.Millisecond, gapWait: 30 * time.Second, snapPage: 5000, page: 2000, log: slog.Default(),
+		retention: 24 * time.Hour, trimEvery: 10 * time.Minute}
 	for _, o := range opts {
 		o(&c)
+	}
+	if c.retention > 0 {
+		c.retention = max(c.retention, 2*c.gapWait)
 	}
 	return &Syncer{src: src, cfg: c, ready: make(chan struct{}), wake: make(chan struct{}, 1), seen: map[int64]bool{}}
 }
@@ -96,25 +129,15 @@ func (s *Syncer) Index() *Index { return s.ix.Load() }
 // returns nil). It fails only if the first snapshot does; later errors
 // are logged and retried.
 func (s *Syncer) Run(ctx context.Context) error {
-	start := time.Now()
-	from, err := s.src.ProductChangeSeqBefore(ctx, start.Add(-s.cfg.gapWait))
-	if err != nil {
+	if err := s.rebuild(ctx); err != nil {
 		return err
 	}
-	ix, err := s.snapshot(ctx)
-	if err != nil {
-		return err
-	}
-	s.next = from + 1
-	s.ix.Store(ix)
-	s.reweighN = ix.Len()
 	s.once.Do(func() { close(s.ready) })
-	s.cfg.log.Info("lexical index ready", "products", ix.Len(), "seconds", time.Since(start).Seconds())
 	go s.listen(ctx)
 	tick := time.NewTicker(s.cfg.poll)
 	defer tick.Stop()
 	for {
-		if err := s.catchUp(ctx); err != nil && ctx.Err() == nil {
+		if err := s.sync(ctx); err != nil && ctx.Err() == nil {
 			s.cfg.log.Warn("lexical sync", "err", err)
 		}
 		select {
@@ -124,6 +147,65 @@ func (s *Syncer) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// rebuild indexes a snapshot of the live products and sets the cursor to
+// replay the changes of the gap wait before it; searches use the previous
+// index until it is swapped in.
+func (s *Syncer) rebuild(ctx context.Context) error {
+	start := time.Now()
+	from, err := s.src.ProductChangeSeqBefore(ctx, start.Add(-s.cfg.gapWait))
+	if err != nil {
+		return err
+	}
+	ix, err := s.snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	s.next, s.seen, s.gapSince = from+1, map[int64]bool{}, time.Time{}
+	s.synced = start
+	s.ix.Store(ix)
+	s.reweighN = ix.Len()
+	s.cfg.log.Info("lexical index ready", "products", ix.Len(), "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+// sync brings the index up to date (from a new snapshot when the log it
+// needs may have been trimmed), then does the housekeeping that is due.
+func (s *Syncer) sync(ctx context.Context) error {
+	now := time.Now()
+	if s.cfg.retention > 0 && now.Sub(s.synced) > s.cfg.retention-s.cfg.gapWait {
+		s.cfg.log.Warn("lexical sync: behind the change log's retention, rebuilding", "last_synced", s.synced)
+		if err := s.rebuild(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.catchUp(ctx); err != nil {
+		return err
+	}
+	s.synced = now
+	if s.ix.Load().Compact() {
+		s.cfg.log.Debug("lexical index compacted", "products", s.ix.Load().Len())
+	}
+	return s.trim(ctx, now)
+}
+
+// trim drops the change-log rows older than the retention, once per trim
+// interval (when the Source can).
+func (s *Syncer) trim(ctx context.Context, now time.Time) error {
+	t, ok := s.src.(Trimmer)
+	if !ok || s.cfg.retention <= 0 || now.Sub(s.trimmed) < s.cfg.trimEvery {
+		return nil
+	}
+	n, err := t.DeleteProductChangesBefore(ctx, now.Add(-s.cfg.retention))
+	if err != nil {
+		return err
+	}
+	s.trimmed = now
+	if n > 0 {
+		s.cfg.log.Debug("product change log trimmed", "rows", n)
+	}
+	return nil
 }
 
 // snapshot indexes every live product.

@@ -2,7 +2,10 @@ package lexical_test
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +26,7 @@ func openStore(t *testing.T) *store.Store {
 	return s
 }
 
-func startSyncer(t *testing.T, s *store.Store, opts ...lexical.SyncOption) *lexical.Syncer {
+func startSyncer(t *testing.T, s lexical.Source, opts ...lexical.SyncOption) *lexical.Syncer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	sy := lexical.NewSyncer(s, append([]lexical.SyncOption{lexical.WithPoll(time.Second)}, opts...)...)
@@ -128,4 +131,87 @@ func TestSyncerFollowsWrites(t *testing.T) {
 			t.Errorf("restarted: %q finds %v, running finds %v", q, got, want)
 		}
 	}
+}
+
+func changeRows(t *testing.T, s *store.Store) int {
+	t.Helper()
+	cs, err := s.ProductChangesAfter(t.Context(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(cs)
+}
+
+// A Syncer trims the change-log rows older than its retention, and
+// trimming loses nothing: the running index keeps every write, later
+// writes still arrive, and a restarted process serves the same results.
+func TestSyncerTrimsTheChangeLog(t *testing.T) {
+	s := openStore(t)
+	ctx := t.Context()
+	if _, err := s.UpsertProducts(ctx, []catalog.Product{{ID: "p1", Title: "Organic bananas"}, {ID: "p2", Title: "Soy drink"}}); err != nil {
+		t.Fatal(err)
+	}
+	a := startSyncer(t, s, lexical.WithGapWait(100*time.Millisecond), lexical.WithRetention(200*time.Millisecond, 50*time.Millisecond), lexical.WithPoll(50*time.Millisecond))
+	if _, err := s.UpsertProducts(ctx, []catalog.Product{{ID: "p3", Title: "Fresh ginger root"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteProduct(ctx, "p2"); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 2*time.Second, "write applied", func() bool { return slices.Equal(found(t, a, "ginger"), []string{"p3"}) })
+	within(t, 5*time.Second, "change log trimmed", func() bool { return changeRows(t, s) == 0 })
+	if _, err := s.UpsertProducts(ctx, []catalog.Product{{ID: "p4", Title: "Ginger shot"}}); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 2*time.Second, "write after the trim", func() bool { return len(found(t, a, "ginger")) == 2 })
+	c := startSyncer(t, s)
+	for _, q := range []string{"banana", "ginger", "soy"} {
+		if got, want := found(t, c, q), found(t, a, q); !slices.Equal(got, want) {
+			t.Errorf("restarted: %q finds %v, running finds %v", q, got, want)
+		}
+	}
+	if got := found(t, a, "soy"); len(got) != 0 {
+		t.Errorf("deleted p2 still found: %v", got)
+	}
+}
+
+// flaky is the store with a change log that can be made unreadable, as
+// when a process loses its database for a while.
+type flaky struct {
+	*store.Store
+	down atomic.Bool
+}
+
+var errDown = errors.New("change log unreachable")
+
+func (f *flaky) ProductChangesAfter(ctx context.Context, after int64, limit int) ([]records.ProductChange, error) {
+	if f.down.Load() {
+		return nil, errDown
+	}
+	return f.Store.ProductChangesAfter(ctx, after, limit)
+}
+
+// A Syncer that could not read the change log for longer than the
+// retention (less the gap wait) may have lost rows to another process's
+// trim: it rebuilds from a snapshot rather than miss the writes.
+func TestSyncerBehindTheRetentionRebuilds(t *testing.T) {
+	s := openStore(t)
+	ctx := t.Context()
+	if _, err := s.UpsertProducts(ctx, []catalog.Product{{ID: "p1", Title: "Organic bananas"}}); err != nil {
+		t.Fatal(err)
+	}
+	f := &flaky{Store: s}
+	a := startSyncer(t, f, lexical.WithGapWait(100*time.Millisecond), lexical.WithRetention(300*time.Millisecond, time.Hour),
+		lexical.WithPoll(50*time.Millisecond), lexical.WithLogger(slog.New(slog.DiscardHandler)))
+	f.down.Store(true)
+	if _, err := s.UpsertProducts(ctx, []catalog.Product{{ID: "p2", Title: "Fresh ginger root"}}); err != nil {
+		t.Fatal(err)
+	}
+	// Another process trims the log while this one cannot read it.
+	if _, err := s.DeleteProductChangesBefore(ctx, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond) // longer than the retention less the gap wait
+	f.down.Store(false)
+	within(t, 3*time.Second, "write found after the rebuild", func() bool { return slices.Equal(found(t, a, "ginger"), []string{"p2"}) })
 }

@@ -68,12 +68,25 @@ func (s *Store) ListenProductChanges(ctx context.Context, wake func()) error {
 	}
 }
 
+// trimBatch is how many change-log rows one trimming statement deletes,
+// so a long backlog is dropped in short transactions that neither hold
+// locks for long nor bloat one WAL record.
+const trimBatch = 10000
+
 // DeleteProductChangesBefore drops change-log rows written before t (every
-// reader has long applied them); it returns how many it dropped.
+// reader has long applied them: lexical.Syncer trims rows older than its
+// retention), oldest first in batches; it returns how many it dropped.
 func (s *Store) DeleteProductChangesBefore(ctx context.Context, t time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM product_changes WHERE changed_at < $1`, t)
-	if err != nil {
-		return 0, fmt.Errorf("trim product changes: %w", err)
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM product_changes WHERE seq IN (
+			SELECT seq FROM product_changes WHERE changed_at < $1 ORDER BY changed_at LIMIT $2)`, t, trimBatch)
+		if err != nil {
+			return total, fmt.Errorf("trim product changes: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < trimBatch {
+			return total, nil
+		}
 	}
-	return tag.RowsAffected(), nil
 }

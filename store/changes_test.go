@@ -2,10 +2,11 @@ package store_test
 
 import (
 	"context"
-
-	"github.com/vitrinehq/vitrine/catalog"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/vitrinehq/vitrine/catalog"
 
 	"github.com/vitrinehq/vitrine/records"
 )
@@ -73,5 +74,34 @@ func TestProductChangeLog(t *testing.T) {
 	stop()
 	if err := <-listening; err == nil {
 		t.Error("ListenProductChanges returned nil after its context ended")
+	}
+}
+
+// Trimming a backlog longer than one batch drops it all, and only the
+// rows written before the cut.
+func TestTrimProductChangesInBatches(t *testing.T) {
+	s, ctx := open(t)
+	const n = 10050 // over one trimming batch
+	ps := make([]catalog.Product, 0, 1000)
+	for i := range n {
+		ps = append(ps, product(fmt.Sprintf("p%05d", i), "Product"))
+		if len(ps) == cap(ps) || i == n-1 {
+			if _, err := s.UpsertProducts(ctx, ps); err != nil {
+				t.Fatal(err)
+			}
+			ps = ps[:0]
+		}
+	}
+	cut := time.Now()
+	time.Sleep(10 * time.Millisecond) // the next row is written after the cut
+	if err := s.DeleteProduct(ctx, "p00000"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.DeleteProductChangesBefore(ctx, cut); err != nil || got != n {
+		t.Fatalf("trim = %d, %v; want %d", got, err, n)
+	}
+	cs, err := s.ProductChangesAfter(ctx, 0, 100)
+	if err != nil || len(cs) != 1 || cs[0].ProductID != "p00000" || !cs[0].Deleted {
+		t.Errorf("left after the trim: %+v, %v; want the delete written after the cut", cs, err)
 	}
 }
