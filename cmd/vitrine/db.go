@@ -68,6 +68,16 @@ must be PostgreSQL 15 or newer with the pgvector extension available.`,
 	return cmd
 }
 
+// privateCluster is the private cluster; when VITRINE_DATABASE_URL names
+// another database it prints ifURL instead and returns nil.
+func (a *app) privateCluster(cmd *cobra.Command, ifURL string) (*pgcluster.Cluster, error) {
+	if a.cfg.Database.URL != "" {
+		fmt.Fprintln(cmd.OutOrStdout(), ifURL)
+		return nil, nil
+	}
+	return a.cluster()
+}
+
 // newDBStartCmd starts the private cluster.
 func newDBStartCmd(a *app) *cobra.Command {
 	return &cobra.Command{
@@ -75,18 +85,15 @@ func newDBStartCmd(a *app) *cobra.Command {
 		Short: "Start the private cluster (initialising it on first use); idempotent",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if a.cfg.Database.URL != "" {
-				fmt.Fprintln(cmd.OutOrStdout(), "VITRINE_DATABASE_URL is set: using that database, nothing to start")
-				return nil
-			}
-			c, err := a.cluster()
-			if err != nil {
+			c, err := a.privateCluster(cmd, "VITRINE_DATABASE_URL is set: using that database, nothing to start")
+			if c == nil || err != nil {
 				return err
 			}
 			if err := c.Start(cmd.Context()); err != nil {
 				return err
 			}
-			return printStatus(cmd, c)
+			_, err = printStatus(cmd, c)
+			return err
 		},
 	}
 }
@@ -98,12 +105,8 @@ func newDBStopCmd(a *app) *cobra.Command {
 		Short: "Stop the private cluster cleanly",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if a.cfg.Database.URL != "" {
-				fmt.Fprintln(cmd.OutOrStdout(), "VITRINE_DATABASE_URL is set: nothing to stop")
-				return nil
-			}
-			c, err := a.cluster()
-			if err != nil {
+			c, err := a.privateCluster(cmd, "VITRINE_DATABASE_URL is set: nothing to stop")
+			if c == nil || err != nil {
 				return err
 			}
 			if err := c.Stop(cmd.Context()); err != nil {
@@ -122,17 +125,13 @@ func newDBStatusCmd(a *app) *cobra.Command {
 		Short: "Say what runs where: cluster, server and pgvector versions, schema version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
+			ctx, out := cmd.Context(), cmd.OutOrStdout()
 			if a.cfg.Database.URL == "" {
 				c, err := a.cluster()
 				if err != nil {
 					return err
 				}
-				if err := printStatus(cmd, c); err != nil {
-					return err
-				}
-				st, err := c.Status(ctx)
-				if err != nil || !st.Running {
+				if st, err := printStatus(cmd, c); err != nil || !st.Running {
 					return err
 				}
 			}
@@ -142,7 +141,7 @@ func newDBStatusCmd(a *app) *cobra.Command {
 			}
 			s, err := store.Open(ctx, u)
 			if errors.Is(err, records.ErrNoPgvector) {
-				fmt.Fprintln(cmd.OutOrStdout(), "schema:     not migrated (run `vitrine db migrate`)")
+				fmt.Fprintln(out, "schema:     not migrated (run `vitrine db migrate`)")
 				return nil
 			}
 			if err != nil {
@@ -153,7 +152,6 @@ func newDBStatusCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "server:     PostgreSQL %s\npgvector:   %s\nschema:     version %d\n", info.ServerVersion, info.PgvectorVersion, info.SchemaVersion)
 			return nil
 		},
@@ -167,12 +165,8 @@ func newDBURLCmd(a *app) *cobra.Command {
 		Short: "Print the connection URL (it contains the password: keep it private)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if a.cfg.Database.URL != "" {
-				fmt.Fprintln(cmd.OutOrStdout(), a.cfg.Database.URL)
-				return nil
-			}
-			c, err := a.cluster()
-			if err != nil {
+			c, err := a.privateCluster(cmd, a.cfg.Database.URL)
+			if c == nil || err != nil {
 				return err
 			}
 			u, err := c.URL("")
@@ -233,20 +227,11 @@ func newDBPsqlCmd(a *app) *cobra.Command {
 	}
 }
 
-func printStatus(cmd *cobra.Command, c *pgcluster.Cluster) error {
+// printStatus prints the private cluster's status and returns it.
+func printStatus(cmd *cobra.Command, c *pgcluster.Cluster) (pgcluster.Status, error) {
 	st, err := c.Status(cmd.Context())
 	if err != nil {
-		return err
+		return st, err
 	}
-	out := cmd.OutOrStdout()
-	state := "stopped"
-	switch {
-	case !st.Initialised:
-		state = "not initialised (run `vitrine db start`)"
-	case st.Running:
-		state = fmt.Sprintf("running (pid %d)", st.PID)
-	}
-	fmt.Fprintf(out, "cluster:    %s\nstate:      %s\nlisten:     127.0.0.1:%d and unix socket in %s\nauth:       scram-sha-256 (password in %s/password)\n",
-		st.Dir, state, st.Port, st.SocketDir, st.Dir)
-	return nil
+	return st, st.Text(cmd.OutOrStdout())
 }

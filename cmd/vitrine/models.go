@@ -2,11 +2,7 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"path/filepath"
-	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -60,46 +56,19 @@ func newModelsListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			f := newModelFetcher(a, cmd)
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tVERSION\tMODALITY\tDIM\tFETCHED")
-			for _, m := range ms {
-				ok, err := f.Installed(m)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", m.Name, m.Version, m.Modality, m.Dim, modelYesNo(ok))
-			}
-			for _, r := range rts {
-				if !r.ForThisPlatform() {
-					continue
-				}
-				ok, err := models.RuntimeLibrariesInstalled(r, runtimeDest(a.cfg, r))
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Version, "runtime", "-", modelYesNo(ok))
-			}
-			return tw.Flush()
+			return newModelFetcher(a, cmd).List(cmd.OutOrStdout(), ms, rts, a.runtimeDest)
 		},
 	}
-}
-
-func modelYesNo(ok bool) string {
-	if ok {
-		return "yes"
-	}
-	return "no"
 }
 
 // runtimeDest is where runtime r's library goes: the CUDA build in a
 // directory of its own, so its provider libraries never sit beside, or get
 // loaded with, the CPU build.
-func runtimeDest(cfg config.Config, r models.Runtime) string {
+func (a *app) runtimeDest(r models.Runtime) string {
 	if r.GPU {
-		return cfg.ORTCUDALibrary()
+		return a.cfg.ORTCUDALibrary()
 	}
-	return cfg.ORTCPULibrary()
+	return a.cfg.ORTCPULibrary()
 }
 
 func newModelsFetchCmd(a *app) *cobra.Command {
@@ -132,61 +101,13 @@ put the file.`,
 	return cmd
 }
 
-// printFetched writes one line per file fetched or found in place.
-func printFetched(out io.Writer, rs ...models.FileResult) {
-	for _, r := range rs {
-		size := ""
-		if r.Bytes > 0 {
-			size = " " + strconv.FormatFloat(float64(r.Bytes)/(1<<20), 'f', 1, 64) + " MiB"
-		}
-		fmt.Fprintf(out, "%-8s %s -> %s%s (%s)\n", r.Action, r.File, r.Path, size, r.Took.Round(time.Millisecond))
-	}
-}
-
 // runModelsFetch fetches the runtime (unless models are named) and the
 // models (unless runtimeOnly), gathering every failure.
 func (a *app) runModelsFetch(cmd *cobra.Command, names []string, runtimeOnly, gpu bool) error {
-	ctx := cmd.Context()
-	f := newModelFetcher(a, cmd)
-	out := cmd.OutOrStdout()
 	start := time.Now()
-	var errs []error
-	if len(names) == 0 {
-		rts, err := models.LoadRuntimes(modelRuntimeDir(a.cfg))
-		if err != nil {
-			return err
-		}
-		res, err := f.FetchRuntimes(ctx, rts, func(r models.Runtime) string { return runtimeDest(a.cfg, r) }, gpu)
-		printFetched(out, res...)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("runtimes in %s: %w", modelRuntimeDir(a.cfg), err))
-		}
-	}
-	if !runtimeOnly {
-		ms, err := models.Load(a.cfg.Models.Manifests)
-		if err != nil {
-			return err
-		}
-		todo := ms
-		if len(names) > 0 {
-			todo = nil
-			for _, name := range names {
-				m, ok := models.Find(ms, name)
-				if !ok {
-					return fmt.Errorf("no model %q in %s", name, a.cfg.Models.Manifests)
-				}
-				todo = append(todo, m)
-			}
-		}
-		for _, m := range todo {
-			res, err := f.Fetch(ctx, m)
-			printFetched(out, res...)
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	err := newModelFetcher(a, cmd).FetchAll(cmd.Context(), cmd.OutOrStdout(), models.FetchRequest{ManifestDir: a.cfg.Models.Manifests,
+		RuntimeDir: modelRuntimeDir(a.cfg), Names: names, RuntimeOnly: runtimeOnly, GPU: gpu, Dest: a.runtimeDest})
+	if err != nil {
 		return err
 	}
 	a.log.Info("models fetched", "took", time.Since(start).Round(time.Millisecond))

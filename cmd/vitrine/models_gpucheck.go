@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -96,7 +95,7 @@ func runGPUCheck(ctx context.Context, a *app, o gpucheck.Options, out io.Writer)
 		return gpuUnavailable(ue.ProviderError)
 	}
 	if res.Version != "" {
-		if perr := printGPUCheck(out, res, o); perr != nil {
+		if perr := res.Text(out, o.MinCosine); perr != nil {
 			return perr
 		}
 	}
@@ -122,38 +121,4 @@ func (e *gpuUnavailableError) Unwrap() []error { return []error{e.exit, e.pe} }
 
 func gpuUnavailable(pe *onnx.ProviderError) error {
 	return &gpuUnavailableError{exit: exitError{code: gpuCheckUnavailable, msg: "models gpu-check: " + pe.Error()}, pe: pe}
-}
-
-func printGPUCheck(out io.Writer, res gpucheck.Result, o gpucheck.Options) error {
-	fmt.Fprintf(out, "ONNX Runtime %s from %s; sessions on cpu and cuda\n", res.Version, res.Library)
-	for _, r := range res.Rows {
-		if r.Inputs != "" {
-			fmt.Fprintf(out, "%s inputs: %s\n", r.M.Key(), r.Inputs)
-		}
-	}
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tMODALITY\tITEMS\tCPU b1/s\tCUDA b1/s\tCPU b32/s\tCUDA b32/s\tCOS MIN\tCOS MEAN\tRESULT")
-	rate := func(r gpucheck.Row, key string) string {
-		v, ok := r.PerSec[key]
-		if !ok {
-			return "-"
-		}
-		return fmt.Sprintf("%.1f", v)
-	}
-	for _, r := range res.Rows {
-		result, cmin, cmean := "OK", "-", "-"
-		if r.Compared {
-			cmin, cmean = fmt.Sprintf("%.6f", r.CosMin), fmt.Sprintf("%.6f", r.CosMean)
-		}
-		if r.Err != nil {
-			result = "FAIL: " + r.Err.Error()
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.M.Key(), r.M.Modality, r.N,
-			rate(r, "cpu/1"), rate(r, "cuda/1"), rate(r, "cpu/32"), rate(r, "cuda/32"), cmin, cmean, result)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "items/s end to end (preprocessing included); cosine of CPU vs CUDA vectors, at least %g required\n", o.MinCosine)
-	return nil
 }

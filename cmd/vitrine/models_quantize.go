@@ -3,11 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -63,7 +61,7 @@ costs. Output is deterministic: the same model gives the same bytes.`,
 			if err != nil {
 				return err
 			}
-			return printQuantized(cmd.OutOrStdout(), m, res)
+			return res.Text(cmd.OutOrStdout(), m)
 		},
 	}
 	cmd.Flags().StringVar(&outDir, "out-dir", "", "directory for NAME-int8.yaml and NAME-int8/VERSION/ (default: the model directory)")
@@ -71,39 +69,6 @@ costs. Output is deterministic: the same model gives the same bytes.`,
 	cmd.Flags().BoolVar(&reduceRange, "reduce-range", false, "7-bit weights, for x86 CPUs with AVX2 but no VNNI, whose u8·s8 products can saturate")
 	cmd.Flags().IntVar(&minElements, "min-elements", 0, "leave weights with fewer values in fp32")
 	return cmd
-}
-
-func printQuantized(w io.Writer, src models.Manifest, res *quantize.Installed) error {
-	rep := res.Report
-	fmt.Fprintf(w, "%s -> %s: %d weights as int8 (%s), %d bias adds folded\n\n",
-		src.Key(), res.Manifest.Key(), len(rep.Weights), quantize.OpDynamicQuantizeMatMul, rep.FoldedBias)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "WEIGHT\tSHAPE\tSCALES\tFP32\tINT8\tRATIO\t")
-	for _, wt := range rep.Weights {
-		name := wt.Name
-		if wt.FP32Kept {
-			name += " (fp32 copy kept: another node reads it)"
-		}
-		fmt.Fprintf(tw, "%s\t%dx%d\t%d\t%s\t%s\t%.1f%%\t\n", name, wt.Rows, wt.Cols, wt.Scales,
-			compare.ByteSize(wt.FP32Bytes), compare.ByteSize(wt.Int8Bytes), 100*wt.Ratio())
-	}
-	fp32, int8 := rep.WeightBytes()
-	fmt.Fprintf(tw, "total (%d weights)\t\t\t%s\t%s\t%.1f%%\t\n", len(rep.Weights), compare.ByteSize(fp32), compare.ByteSize(int8), 100*float64(int8)/float64(fp32))
-	fmt.Fprintf(tw, "model file %s\t\t\t%s\t%s\t%.1f%%\t\n", src.Graph(), compare.ByteSize(rep.BytesBefore), compare.ByteSize(rep.BytesAfter),
-		100*float64(rep.BytesAfter)/float64(rep.BytesBefore))
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintln(w, "\nkept in fp32:")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, c := range rep.FP32 {
-		fmt.Fprintf(tw, "  %s\t×%d\t%s\n", c.OpType, c.Count, c.Reason)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintf(w, "\nwrote %s\nwrote %s\n", res.ManifestPath, res.Graph)
-	return err
 }
 
 // modelArg resolves a model argument: a manifest name in the manifests

@@ -1,11 +1,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"text/tabwriter"
-	"time"
-
 	"github.com/spf13/cobra"
 
 	"github.com/vitrinehq/vitrine/extractors"
@@ -42,39 +37,7 @@ model fails.`,
 			}
 			defer rt.Close()
 			o := extractors.Options{MaxBatch: a.cfg.ORT.MaxBatch, MaxWait: a.cfg.ORT.MaxWait, QueueSize: a.cfg.ORT.QueueSize, Logger: a.log}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tMODALITY\tDIM\tLOAD\tENCODE\tRESULT")
-			var failed []error
-			for _, m := range todo {
-				r := verify.Model(ctx, rt, m, a.cfg.ModelDir(), o)
-				result := "OK"
-				if r.Err != nil {
-					result = "FAIL: " + r.Err.Error()
-					failed = append(failed, fmt.Errorf("%s: %w", m.Key(), r.Err))
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", m.Key(), m.Modality, m.Dim, verifyDuration(r.Load), verifyDuration(r.Encode), result)
-				if ctx.Err() != nil {
-					break
-				}
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if len(failed) > 0 {
-				return fmt.Errorf("models verify: %d of %d models failed: %w", len(failed), len(todo), errors.Join(failed...))
-			}
-			return nil
+			return verify.All(ctx, cmd.OutOrStdout(), rt, todo, a.cfg.ModelDir(), o)
 		},
 	}
-}
-
-// verifyDuration prints a step's time, or "-" when it did not run.
-func verifyDuration(d time.Duration) string {
-	if d == 0 {
-		return "-"
-	}
-	return d.Round(100 * time.Microsecond).String()
 }

@@ -1,0 +1,47 @@
+package gpucheck
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// Text writes a check as `vitrine models gpu-check` prints it: the runtime,
+// each model's inputs, then one row per model with items/s on each
+// provider and batch size, the CPU/CUDA cosines and OK or the failure;
+// minCosine is the agreement required.
+func (res Result) Text(w io.Writer, minCosine float64) error {
+	fmt.Fprintf(w, "ONNX Runtime %s from %s; sessions on cpu and cuda\n", res.Version, res.Library)
+	for _, r := range res.Rows {
+		if r.Inputs != "" {
+			fmt.Fprintf(w, "%s inputs: %s\n", r.M.Key(), r.Inputs)
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tMODALITY\tITEMS\tCPU b1/s\tCUDA b1/s\tCPU b32/s\tCUDA b32/s\tCOS MIN\tCOS MEAN\tRESULT")
+	for _, r := range res.Rows {
+		result, cmin, cmean := "OK", "-", "-"
+		if r.Compared {
+			cmin, cmean = fmt.Sprintf("%.6f", r.CosMin), fmt.Sprintf("%.6f", r.CosMean)
+		}
+		if r.Err != nil {
+			result = "FAIL: " + r.Err.Error()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.M.Key(), r.M.Modality, r.N,
+			r.rate("cpu/1"), r.rate("cuda/1"), r.rate("cpu/32"), r.rate("cuda/32"), cmin, cmean, result)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "items/s end to end (preprocessing included); cosine of CPU vs CUDA vectors, at least %g required\n", minCosine)
+	return err
+}
+
+// rate is the items/s measured under key ("cpu/1"), or "-" when none was.
+func (r Row) rate(key string) string {
+	v, ok := r.PerSec[key]
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", v)
+}
