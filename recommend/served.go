@@ -46,23 +46,21 @@ type HistoryEvent struct {
 // approximation: with n ≥ its modelled items it is exact for the items it
 // models, up to the negative weights left out).
 func ServedNeighbours(s Scorer, n int, fn func(item string, l NeighbourList) error) (Weighting, bool, error) {
+	w, ok := ServedWeighting(s)
+	if !ok {
+		return w, false, nil
+	}
 	var d *Dataset
 	var nbr *CSR
-	var w Weighting
 	switch m := s.(type) {
 	case *ItemKNN:
-		d, nbr, w = m.d, &m.nbr, Weighting{Mode: WeighValues}
-		if m.cfg.recency > 0 {
-			w = Weighting{Mode: WeighRecency, HalfLife: m.cfg.recency}
-		}
+		d, nbr = m.d, &m.nbr
 	case *RP3Beta:
-		d, nbr, w = m.d, &m.nbr, Weighting{Mode: WeighPresence}
+		d, nbr = m.d, &m.nbr
 	case *Transitions:
-		d, nbr, w = m.d, &m.next, Weighting{Mode: WeighRecency, HalfLife: m.cfg.recency}
+		d, nbr = m.d, &m.next
 	case *EASE:
-		return Weighting{Mode: WeighPresence}, true, m.eachRow(n, fn)
-	default:
-		return Weighting{}, false, nil
+		return w, true, m.eachRow(n, fn)
 	}
 	if d == nil {
 		return w, true, nil
@@ -81,6 +79,24 @@ func ServedNeighbours(s Scorer, n int, fn func(item string, l NeighbourList) err
 		}
 	}
 	return w, true, nil
+}
+
+// ServedWeighting is how a neighbour-served model (fitted or not) weighs
+// a user's events; ok is false for a model not served from neighbour
+// lists.
+func ServedWeighting(s Scorer) (Weighting, bool) {
+	switch m := s.(type) {
+	case *ItemKNN:
+		if m.cfg.recency > 0 {
+			return Weighting{Mode: WeighRecency, HalfLife: m.cfg.recency}, true
+		}
+		return Weighting{Mode: WeighValues}, true
+	case *RP3Beta, *EASE:
+		return Weighting{Mode: WeighPresence}, true
+	case *Transitions:
+		return Weighting{Mode: WeighRecency, HalfLife: m.cfg.recency}, true
+	}
+	return Weighting{}, false
 }
 
 // eachRow is ServedNeighbours for EASE: each modelled item's n largest

@@ -24,6 +24,10 @@ type hybridQuery struct {
 	user   []float32 // the user's content vector; nil when none
 	space  int
 	p      Params
+	// served are the components training chose when one is item-based
+	// (nil: the factors alone); chosen their scores of this user.
+	served []servedComponent
+	chosen map[string]map[string]float64
 }
 
 // hybridSources are the three retrievals' outputs.
@@ -34,8 +38,11 @@ type hybridSources struct {
 }
 
 // hybrid blends collaborative filtering (the user's factors, or factors
-// folded in from their events when they arrived after the last training),
-// content (the user vector against fused product vectors) and popularity.
+// folded in from their events when they arrived after the last training;
+// or, when training chose an item-based method or a blend with one, that
+// choice scored from the stored neighbour lists of the user's latest
+// events), content (the user vector against fused product vectors) and
+// popularity.
 // Each source's scores are z-normalised per request, then weighted (by
 // the user's variant's weights, else those training tuned, else the
 // configured ones). It returns the blended candidates, best first (empty
@@ -45,7 +52,12 @@ func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, 
 	if err != nil {
 		return nil, err
 	}
-	if uf == nil && q.user == nil {
+	if q.served = servedChoice(q.cf); q.served != nil {
+		if q.chosen, err = s.chosenScores(ctx, q.cf, q.served, q.uid); err != nil {
+			return nil, err
+		}
+	}
+	if uf == nil && q.user == nil && len(chosenCandidates(q.chosen, 1)) == 0 {
 		return nil, nil
 	}
 	src, err := s.retrieveSources(ctx, q, uf)
@@ -59,6 +71,9 @@ func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, 
 			seen[id] = true
 			cands = append(cands, id)
 		}
+	}
+	for _, id := range chosenCandidates(q.chosen, q.pool) {
+		add(id)
 	}
 	for _, x := range src.top {
 		add(x.ProductID)
@@ -105,7 +120,7 @@ func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, 
 func (s *Service) retrieveSources(ctx context.Context, q hybridQuery, uf []float32) (hybridSources, error) {
 	src := hybridSources{uf: uf}
 	g, gctx := errgroup.WithContext(ctx)
-	if uf != nil {
+	if uf != nil && q.servesFactors() {
 		g.Go(func() (err error) {
 			src.top, err = s.d.Factors.TopItemsByFactors(gctx, q.cf, uf, q.pool, q.bought)
 			return err
@@ -155,7 +170,28 @@ func (s *Service) blendParts(ctx context.Context, q hybridQuery, uf []float32, c
 		}
 		parts[recommend.SourcePopularity][i] = math.Log1p(popScore[id])
 	}
+	if q.served != nil {
+		cfPart, err := chosenPart(q.served, q.cf, q.chosen, parts[recommend.SourceCollaborative], cands)
+		if err != nil {
+			return nil, err
+		}
+		parts[recommend.SourceCollaborative] = cfPart
+	}
 	return parts, nil
+}
+
+// servesFactors reports whether the stored factors are served: no
+// item-based choice, or a blend that includes the factor method.
+func (q hybridQuery) servesFactors() bool {
+	if q.served == nil {
+		return true
+	}
+	for _, c := range q.served {
+		if c.Method == q.cf.Method {
+			return true
+		}
+	}
+	return false
 }
 
 // userFactors returns the user's trained factors, or folds them in from

@@ -45,17 +45,30 @@ type Options struct {
 	Progress func(recommend.Trial)
 }
 
-// params resolves the options against the registry.
-func (o Options) params() (string, recommend.Params, error) {
+// params resolves the options against the registry: the factor model to
+// store and the choice to serve. An item-based method (item-kNN, its
+// recency-weighted form, RP3beta, transitions, EASE) is served from its
+// neighbour lists, with ALS at its defaults stored beside it for the
+// similar-products and fold-in paths.
+func (o Options) params() (string, recommend.Params, recommend.Choice, error) {
 	method := o.Method
 	if method == "" {
 		method = "als"
 	}
-	if method != "als" && method != "bpr" {
-		return "", recommend.Params{}, fmt.Errorf("training method %q: want als or bpr", o.Method)
+	if !recommend.IsFactorMethod(method) && !recommend.IsNeighbourMethod(method) {
+		return "", recommend.Params{}, recommend.Choice{}, fmt.Errorf("training method %q: want als, bpr, itemknn, itemknn-recency, rp3beta, transitions or ease", o.Method)
 	}
-	p, err := recommend.Resolve(method, recommend.Params{Factors: o.Factors, Iterations: o.Iterations, Reg: o.Reg, Alpha: o.Alpha, Seed: o.Seed})
-	return method, p, err
+	set := recommend.Params{Factors: o.Factors, Iterations: o.Iterations, Reg: o.Reg, Alpha: o.Alpha, Seed: o.Seed}
+	p, err := recommend.Resolve(method, set)
+	if err != nil {
+		return "", recommend.Params{}, recommend.Choice{}, err
+	}
+	choice := recommend.Choice{Components: []recommend.Component{{Method: method, Params: p, Weight: 1}}}
+	if recommend.IsNeighbourMethod(method) {
+		method = "als"
+		p, err = recommend.Resolve(method, recommend.Params{Seed: o.Seed})
+	}
+	return method, p, choice, err
 }
 
 // Report says what a training did.
@@ -74,6 +87,9 @@ type Report struct {
 	// too few users to validate on); Params the served model's settings.
 	Search *recommend.SearchResult
 	Params recommend.Params
+	// Served is what the API serves: the stored factor method, or
+	// item-based methods from stored neighbour lists, or a blend of both.
+	Served recommend.Choice
 }
 
 // factorModel is a fitted model the API can serve by inner product.
@@ -97,10 +113,12 @@ func newModel(method string, p recommend.Params) (factorModel, error) {
 
 // Train reads every event, fits the model and saves it as the active one.
 // Event types weigh as they do in the online user vectors (a purchase
-// counts more than a view; a poor rating counts against).
+// counts more than a view; a poor rating counts against). With a budget
+// the search's choice is served: its factor method as stored factors, its
+// item-based methods as stored neighbour lists.
 func Train(ctx context.Context, st Store, o Options) (Report, error) {
 	start := time.Now()
-	method, p, err := o.params()
+	method, p, choice, err := o.params()
 	if err != nil {
 		return Report{}, err
 	}
@@ -112,23 +130,15 @@ func Train(ctx context.Context, st Store, o Options) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("training data: %w", err)
 	}
-	var found *recommend.SearchResult
+	rep := Report{Interactions: len(evs)}
 	if o.Budget > 0 {
-		res, ok, err := search(ctx, evs, o)
-		if err != nil {
-			return Report{}, fmt.Errorf("search: %w", err)
-		}
-		if ok {
-			found = &res
-			method, p = servedFactor(res)
-			p.Seed = max(p.Seed, 1)
+		if method, p, choice, err = searchChoice(ctx, evs, o, &rep, method, p, choice); err != nil {
+			return Report{}, err
 		}
 	}
-	var blend map[string]float64
-	var blendNDCG float64
 	if !o.NoTune {
 		cs, _ := st.(ContentStore)
-		if blend, blendNDCG, err = tuneBlend(ctx, cs, evs, method, p); err != nil {
+		if rep.Blend, rep.BlendNDCG, err = tuneBlend(ctx, cs, evs, method, p); err != nil {
 			return Report{}, fmt.Errorf("tune blend: %w", err)
 		}
 	}
@@ -140,16 +150,55 @@ func Train(ctx context.Context, st Store, o Options) (Report, error) {
 	if err := m.Fit(ctx, d); err != nil {
 		return Report{}, fmt.Errorf("fit %s: %w", method, err)
 	}
-	fit := time.Since(fitStart)
-	v, users, items, err := save(ctx, st, d, m, records.CFModel{
-		Method: method, Interactions: int64(len(evs)), TrainSeconds: fit.Seconds(),
-		Params: modelParams(p, blend, blendNDCG, found),
+	fs, err := fitNeighbours(ctx, d, choice)
+	if err != nil {
+		return Report{}, err
+	}
+	rep.Fit = time.Since(fitStart)
+	params := modelParams(p, rep.Blend, rep.BlendNDCG, rep.Search)
+	params["serve"] = servedParams(fs)
+	rep.Version, rep.Users, rep.Items, err = save(ctx, st, d, m, records.CFModel{
+		Method: method, Interactions: int64(len(evs)), TrainSeconds: rep.Fit.Seconds(), Params: params,
 	}, p.Reg)
 	if err != nil {
 		return Report{}, err
 	}
-	return Report{Version: v, Method: method, Interactions: len(evs), Users: users, Items: items, Fit: fit,
-		Total: time.Since(start), Blend: blend, BlendNDCG: blendNDCG, Search: found, Params: p}, nil
+	if err := saveNeighbours(ctx, st, rep.Version, fs); err != nil {
+		return Report{}, err
+	}
+	rep.Method, rep.Params, rep.Served, rep.Total = method, p, choice, time.Since(start)
+	return rep, nil
+}
+
+// searchChoice runs the budgeted search and returns the factor model to
+// store and the choice to serve (unchanged when too few users validate).
+func searchChoice(ctx context.Context, evs []recommend.Interaction, o Options, rep *Report, method string, p recommend.Params, choice recommend.Choice) (string, recommend.Params, recommend.Choice, error) {
+	res, ok, err := search(ctx, evs, o)
+	if err != nil {
+		return "", recommend.Params{}, recommend.Choice{}, fmt.Errorf("search: %w", err)
+	}
+	if !ok {
+		return method, p, choice, nil
+	}
+	rep.Search = &res
+	choice = servable(res)
+	if f, ok := factorOf(choice); ok {
+		method, p = f.Method, f.Params
+	} else {
+		method, p = servedFactor(res)
+	}
+	p.Seed = max(p.Seed, 1)
+	return method, p, choice, nil
+}
+
+// servedParams is the model row's "serve": every served component with
+// its weight, settings and, for item-based ones, how a user's events weigh.
+func servedParams(fs []fitted) []servedComponent {
+	out := make([]servedComponent, len(fs))
+	for n, f := range fs {
+		out[n] = f.servedComponent
+	}
+	return out
 }
 
 // modelParams are the settings stored with the model row: the served

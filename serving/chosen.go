@@ -1,0 +1,152 @@
+package serving
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"slices"
+
+	"github.com/vitrinehq/vitrine/ranking"
+	"github.com/vitrinehq/vitrine/recommend"
+	"github.com/vitrinehq/vitrine/records"
+)
+
+// servedHistory is how many of a user's latest events the item-based
+// methods read when serving (training reads all of them; the weights of
+// events this old are negligible under a recency half-life).
+const servedHistory = 100
+
+// neighbourReader reads the per-item neighbour lists training stored for
+// an item-based method (store.Store has it). A Factors port without it
+// serves factors only.
+type neighbourReader interface {
+	ItemNeighbours(ctx context.Context, version int, method string, ids []string) (map[string][]records.Scored, error)
+}
+
+// servedComponent is one component of what training chose to serve, as
+// stored in the model row's params ("serve").
+type servedComponent struct {
+	Method    string              `json:"method"`
+	Weight    float64             `json:"weight"`
+	Weighting recommend.Weighting `json:"weighting"`
+}
+
+// servedChoice reads the model's served components; nil when the model
+// serves its factors only (no item-based component, or an older model).
+func servedChoice(cf records.CFModel) []servedComponent {
+	raw, ok := cf.Params["serve"]
+	if !ok {
+		return nil
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return nil
+	}
+	var cs []servedComponent
+	if json.Unmarshal(b, &cs) != nil {
+		return nil
+	}
+	for _, c := range cs {
+		if recommend.IsNeighbourMethod(c.Method) {
+			return cs
+		}
+	}
+	return nil
+}
+
+// chosenScores are the item-based components' scores of a user: each
+// component's score of every product its lists reach from the user's
+// latest events, as the fitted method scores (recommend.NeighbourScores).
+func (s *Service) chosenScores(ctx context.Context, cf records.CFModel, cs []servedComponent, uid string) (map[string]map[string]float64, error) {
+	nr, ok := s.d.Factors.(neighbourReader)
+	if !ok {
+		return nil, nil
+	}
+	evs, err := s.d.Events.UserEvents(ctx, uid, servedHistory)
+	if err != nil || len(evs) == 0 {
+		return nil, err
+	}
+	history := make([]recommend.HistoryEvent, len(evs))
+	var ids []string
+	for n, e := range evs {
+		history[n] = recommend.HistoryEvent{Item: e.ProductID, Value: ranking.EventWeight(e.Type, e.Value)}
+		if !slices.Contains(ids, e.ProductID) {
+			ids = append(ids, e.ProductID)
+		}
+	}
+	out := map[string]map[string]float64{}
+	for _, c := range cs {
+		if !recommend.IsNeighbourMethod(c.Method) {
+			continue
+		}
+		stored, err := nr.ItemNeighbours(ctx, cf.Version, c.Method, ids)
+		if err != nil {
+			return nil, err
+		}
+		lists := make(map[string]recommend.NeighbourList, len(stored))
+		for id, ns := range stored {
+			l := recommend.NeighbourList{Items: make([]string, len(ns)), Scores: make([]float64, len(ns))}
+			for k, x := range ns {
+				l.Items[k], l.Scores[k] = x.ProductID, x.Score
+			}
+			lists[id] = l
+		}
+		out[c.Method] = recommend.NeighbourScores(history, c.Weighting, lists)
+	}
+	return out, nil
+}
+
+// chosenCandidates are the best pool products of every item-based
+// component, best first per component.
+func chosenCandidates(scores map[string]map[string]float64, pool int) []string {
+	var out []string
+	for _, name := range sortedKeys(scores) {
+		top, _ := recommend.TopScores(scores[name], pool)
+		for _, id := range top {
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+// chosenPart is the collaborative part of the candidates under the served
+// choice: each component's raw scores (item-based: 0 where its lists do
+// not reach; the factor method: the inner product, NaN without factors)
+// blended with the chosen weights by recommend.Blend, as the evaluation's
+// ensemble blends them; a single component's raw scores as they are.
+func chosenPart(cs []servedComponent, cf records.CFModel, scores map[string]map[string]float64, factorPart []float64, cands []string) ([]float64, error) {
+	parts := map[string][]float64{}
+	weights := map[string]float64{}
+	for _, c := range cs {
+		switch {
+		case recommend.IsNeighbourMethod(c.Method):
+			p := make([]float64, len(cands))
+			for i, id := range cands {
+				p[i] = scores[c.Method][id]
+			}
+			parts[c.Method] = p
+		case c.Method == cf.Method:
+			parts[c.Method] = factorPart
+		default:
+			continue
+		}
+		weights[c.Method] = c.Weight
+	}
+	if len(parts) == 1 {
+		for _, p := range parts {
+			return p, nil
+		}
+	}
+	out, err := recommend.Blend(parts, weights)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if math.IsNaN(out[i]) {
+			out[i] = 0
+		}
+	}
+	return out, nil
+}
