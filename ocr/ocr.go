@@ -1,0 +1,308 @@
+// Package ocr reads the printed text on a photo (a product's package, say)
+// with Tesseract, for search by photo to match against titles and brands.
+// It owns the pool of initialised Tesseract engines, the safe hand-over of
+// untrusted photos to them (header checked for size, decoded in Go and
+// passed on as an uncompressed greyscale image, never parsed by
+// Leptonica), the cheap skip of photos without legible text and the
+// words kept.
+//
+// The binding is github.com/otiai10/gosseract/v2 over Debian bookworm's
+// libtesseract 5 (packages libtesseract-dev and libleptonica-dev, with the
+// language data tesseract-ocr-eng and tesseract-ocr-swe; scripts/setup
+// installs them): it builds against that library as is, and its word
+// boxes carry the per-word confidences this package needs, so a
+// hand-written cgo wrapper over the C API would add nothing.
+package ocr
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	_ "image/jpeg" // photos are mostly JPEG
+	_ "image/png"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/otiai10/gosseract/v2"
+	_ "golang.org/x/image/webp" // the third format search by photo accepts
+)
+
+// ErrUnavailable is returned by New when Tesseract cannot start (the
+// library or a language's data is missing).
+var ErrUnavailable = errors.New("ocr: tesseract unavailable")
+
+// ErrImage is returned by Read for a photo it cannot decode or that is
+// larger than the configured limit.
+var ErrImage = errors.New("ocr: unreadable image")
+
+// Word is one word read, with Tesseract's confidence in it from 0 to 1.
+type Word struct {
+	Text       string  `json:"text"`
+	Confidence float64 `json:"confidence"`
+}
+
+// Text is what was read on a photo: the words kept, in reading order.
+// Skipped is true when the cheap first look found no legible text, so
+// the full read did not run.
+type Text struct {
+	Words   []Word `json:"words"`
+	Skipped bool   `json:"skipped"`
+}
+
+// Query is the words joined by spaces, a search query.
+func (t Text) Query() string {
+	ws := make([]string, len(t.Words))
+	for i, w := range t.Words {
+		ws[i] = w.Text
+	}
+	return strings.Join(ws, " ")
+}
+
+// Confidence is the mean confidence of the words kept (0 with none).
+func (t Text) Confidence() float64 {
+	if len(t.Words) == 0 {
+		return 0
+	}
+	var s float64
+	for _, w := range t.Words {
+		s += w.Confidence
+	}
+	return s / float64(len(t.Words))
+}
+
+type options struct {
+	languages []string
+	engines   int
+	minConf   float64
+	minLetter int
+	maxPixels int
+	upscale   int
+	skip      bool
+}
+
+// Option configures a Reader.
+type Option func(*options)
+
+// WithLanguages sets Tesseract's languages (default swe and eng: Swedish first, so å, ä and ö are read as such).
+func WithLanguages(langs ...string) Option { return func(o *options) { o.languages = langs } }
+
+// WithEngines sets how many photos are read at once, each by its own
+// initialised engine (default 2; each holds its language data, tens of
+// MB).
+func WithEngines(n int) Option { return func(o *options) { o.engines = max(n, 1) } }
+
+// WithMinConfidence drops words Tesseract is less sure of (0 to 1,
+// default 0.6).
+func WithMinConfidence(c float64) Option { return func(o *options) { o.minConf = c } }
+
+// WithMinLetters drops words with fewer letters (default 3: OCR of
+// packages yields many one- and two-letter fragments).
+func WithMinLetters(n int) Option { return func(o *options) { o.minLetter = n } }
+
+// WithMaxPixels refuses photos larger than width·height n (default 50
+// MP, as search by photo).
+func WithMaxPixels(n int) Option { return func(o *options) { o.maxPixels = n } }
+
+// WithUpscale enlarges photos whose shorter side is under 600 pixels by
+// this integer factor before reading (default 2; 1 reads them as they
+// are): Tesseract wants letters some 20 pixels high.
+func WithUpscale(f int) Option { return func(o *options) { o.upscale = max(f, 1) } }
+
+// WithSkip turns the cheap first look on or off (default on): a read of
+// the photo at its own size, and the full read only when that found a
+// word.
+func WithSkip(on bool) Option { return func(o *options) { o.skip = on } }
+
+// Reader reads text on photos with a pool of Tesseract engines; it is
+// safe for concurrent use, at most the pool's size at a time.
+type Reader struct {
+	o       options
+	engines chan *gosseract.Client
+}
+
+// New starts the engines and reads a blank image with each, so that the
+// first photo does not pay for loading the language data. ErrUnavailable
+// when Tesseract cannot start.
+func New(opts ...Option) (*Reader, error) {
+	o := options{languages: []string{"swe", "eng"}, engines: 2, minConf: 0.6, minLetter: 3, maxPixels: 50_000_000, upscale: 2, skip: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	r := &Reader{o: o, engines: make(chan *gosseract.Client, o.engines)}
+	blank := pgm(image.NewGray(image.Rect(0, 0, 32, 32)))
+	for range o.engines {
+		c, err := start(o.languages, blank)
+		if err != nil {
+			_ = r.Close()
+			return nil, err
+		}
+		r.engines <- c
+	}
+	return r, nil
+}
+
+// start initialises one engine for langs and reads blank with it.
+func start(langs []string, blank []byte) (*gosseract.Client, error) {
+	c := gosseract.NewClient()
+	err := c.SetLanguage(langs...)
+	if err == nil {
+		err = c.SetPageSegMode(gosseract.PSM_SPARSE_TEXT)
+	}
+	if err == nil {
+		err = c.SetImageFromBytes(blank)
+	}
+	if err == nil {
+		_, err = c.Text()
+	}
+	if err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("%w: languages %v: %w", ErrUnavailable, langs, err)
+	}
+	return c, nil
+}
+
+// Close stops the engines not in use; call it once no Read is running.
+func (r *Reader) Close() error {
+	for {
+		select {
+		case c := <-r.engines:
+			_ = c.Close()
+		default:
+			return nil
+		}
+	}
+}
+
+// Read returns the legible words on the photo. It waits for a free
+// engine (or the context), decodes the photo (ErrImage when it cannot or
+// the photo is too large) and reads it: first at its own size when the
+// skip is on, which ends the read when no word is found, then enlarged.
+func (r *Reader) Read(ctx context.Context, data []byte) (Text, error) {
+	g, err := r.decode(data)
+	if err != nil {
+		return Text{}, err
+	}
+	var c *gosseract.Client
+	select {
+	case c = <-r.engines:
+	case <-ctx.Done():
+		return Text{}, ctx.Err()
+	}
+	defer func() { r.engines <- c }()
+	if r.o.skip {
+		ws, err := r.words(c, g)
+		if err != nil || len(ws) == 0 || r.upscale(g) == 1 {
+			return Text{Words: ws, Skipped: err == nil && len(ws) == 0}, err
+		}
+		if err := ctx.Err(); err != nil {
+			return Text{}, err
+		}
+	}
+	ws, err := r.words(c, enlarge(g, r.upscale(g)))
+	return Text{Words: ws}, err
+}
+
+// upscale is the factor g is read at.
+func (r *Reader) upscale(g *image.Gray) int {
+	b := g.Bounds()
+	if min(b.Dx(), b.Dy()) >= 600 {
+		return 1
+	}
+	return r.o.upscale
+}
+
+// decode checks the photo's header against the pixel limit, then decodes
+// it to greyscale.
+func (r *Reader) decode(data []byte) (*image.Gray, error) {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrImage, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > r.o.maxPixels {
+		return nil, fmt.Errorf("%w: %d×%d pixels, at most %d", ErrImage, cfg.Width, cfg.Height, r.o.maxPixels)
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrImage, err)
+	}
+	g := image.NewGray(image.Rect(0, 0, img.Bounds().Dx(), img.Bounds().Dy()))
+	draw.Draw(g, g.Bounds(), img, img.Bounds().Min, draw.Src)
+	return g, nil
+}
+
+// words reads g with engine c and keeps the words that pass the
+// confidence and letter thresholds.
+func (r *Reader) words(c *gosseract.Client, g *image.Gray) ([]Word, error) {
+	if err := c.SetImageFromBytes(pgm(g)); err != nil {
+		return nil, fmt.Errorf("ocr: %w", err)
+	}
+	boxes, err := c.GetBoundingBoxes(gosseract.RIL_WORD)
+	if err != nil {
+		return nil, fmt.Errorf("ocr: %w", err)
+	}
+	var out []Word
+	for _, b := range boxes {
+		w := strings.TrimFunc(b.Word, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+		conf := b.Confidence / 100
+		if conf < r.o.minConf || letters(w) < r.o.minLetter || !utf8.ValidString(w) {
+			continue
+		}
+		out = append(out, Word{Text: w, Confidence: conf})
+	}
+	return out, nil
+}
+
+func letters(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// pgm encodes g as a binary PGM, which Leptonica reads without a codec.
+func pgm(g *image.Gray) []byte {
+	b := g.Bounds()
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "P5\n%d %d\n255\n", b.Dx(), b.Dy())
+	for y := range b.Dy() {
+		buf.Write(g.Pix[y*g.Stride : y*g.Stride+b.Dx()])
+	}
+	return buf.Bytes()
+}
+
+// enlarge scales g by an integer factor f with bilinear interpolation.
+func enlarge(g *image.Gray, f int) *image.Gray {
+	if f <= 1 {
+		return g
+	}
+	w, h := g.Bounds().Dx(), g.Bounds().Dy()
+	out := image.NewGray(image.Rect(0, 0, w*f, h*f))
+	at := func(x, y int) float64 { return float64(g.Pix[min(y, h-1)*g.Stride+min(x, w-1)]) }
+	for y := range h * f {
+		sy := (float64(y)+0.5)/float64(f) - 0.5
+		y0 := max(int(sy), 0)
+		fy := max(sy-float64(y0), 0)
+		for x := range w * f {
+			sx := (float64(x)+0.5)/float64(f) - 0.5
+			x0 := max(int(sx), 0)
+			fx := max(sx-float64(x0), 0)
+			v := (1-fy)*((1-fx)*at(x0, y0)+fx*at(x0+1, y0)) + fy*((1-fx)*at(x0, y0+1)+fx*at(x0+1, y0+1))
+			out.Pix[y*out.Stride+x] = uint8(v + 0.5)
+		}
+	}
+	return out
+}
+
+// ReadText is Read as search by photo's PhotoReader wants it: the words
+// kept, joined, and their mean confidence.
+func (r *Reader) ReadText(ctx context.Context, image []byte) (string, float64, error) {
+	t, err := r.Read(ctx, image)
+	return t.Query(), t.Confidence(), err
+}
