@@ -36,10 +36,14 @@ same registry, with the same defaults, as 'vitrine eval recs' evaluates.
 With --budget (default 3m) training first holds out each user's latest event
 and searches every registry method's settings and a blend of the best on it
 (full ranking, NDCG@10: the search 'vitrine eval recs --tune' runs), then
-fits the best factor method (als or bpr) with its chosen settings on all
-events; the choice and every method's best settings are stored with the
-model row. Methods without factors (ease, rp3beta, the item-kNNs,
-transitions, sknn) are chosen and reported but not yet served.`,
+fits what it chose on all events and serves it: a factor method (als, bpr)
+as stored factors, an item-based one (itemknn, itemknn-recency, rp3beta,
+transitions, ease) as stored per-item neighbour lists scored from the user's
+latest events, a blend of both through the same blend the evaluation uses;
+session kNN and popularity are reported but left out of what is served. The
+choice, what is served and every method's best settings are stored with the
+model row (and shown on /admin). --method names one method to serve without
+a search (--budget 0); item-based methods keep ALS factors beside them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := a.openStore(cmd.Context())
@@ -68,7 +72,7 @@ transitions, sknn) are chosen and reported but not yet served.`,
 	}
 	als, _ := recommend.Defaults("als") // the flags' help quotes the registry
 	bpr, _ := recommend.Defaults("bpr")
-	cmd.Flags().StringVar(&o.Method, "method", "als", "als or bpr")
+	cmd.Flags().StringVar(&o.Method, "method", "als", "method served without a search: als, bpr, itemknn, itemknn-recency, rp3beta, transitions or ease")
 	cmd.Flags().IntVar(&o.Factors, "factors", 0, fmt.Sprintf("latent factors (0: the registry's default, %d)", als.Factors))
 	cmd.Flags().IntVar(&o.Iterations, "iterations", 0, fmt.Sprintf("ALS sweeps or BPR epochs (0: the registry's default, %d)", als.Iterations))
 	cmd.Flags().Float64Var(&o.Reg, "reg", 0, fmt.Sprintf("L2 regularisation (0: the registry's defaults, als %g, bpr %g)", als.Reg, bpr.Reg))
@@ -83,6 +87,7 @@ transitions, sknn) are chosen and reported but not yet served.`,
 // writeTrainSearch prints what the search chose and what is served.
 func writeTrainSearch(out io.Writer, rep training.Report) {
 	if rep.Search == nil {
+		writeServed(out, rep)
 		return
 	}
 	res := *rep.Search
@@ -90,8 +95,16 @@ func writeTrainSearch(out io.Writer, rep training.Report) {
 	for _, b := range res.Best {
 		fmt.Fprintf(out, "  %-16s %.4f  %s\n", b.Method, b.Score, recommend.Describe(b.Method, b.Params))
 	}
-	fmt.Fprintf(out, "chosen: %s (validation NDCG@10 %.4f); served: %s %s, the best method the API can serve from stored factors\n",
-		res.Choice, res.Choice.Score, rep.Method, recommend.Describe(rep.Method, rep.Params))
+	fmt.Fprintf(out, "chosen: %s (validation NDCG@10 %.4f)\n", res.Choice, res.Choice.Score)
+	writeServed(out, rep)
+}
+
+// writeServed prints what the API serves from this model.
+func writeServed(out io.Writer, rep training.Report) {
+	fmt.Fprintf(out, "served: %s; factors: %s %s\n", rep.Served, rep.Method, recommend.Describe(rep.Method, rep.Params))
+	for _, c := range rep.Served.Components {
+		fmt.Fprintf(out, "  %-16s weight %g  %s\n", c.Method, c.Weight, recommend.Describe(c.Method, c.Params))
+	}
 }
 
 // learnFusion fits the active space's modality weights to users' histories
