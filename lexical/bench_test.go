@@ -2,10 +2,12 @@ package lexical
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/internal/synth"
 )
 
 var benchIndex = sync.OnceValue(func() *Index { return synthetic(&testing.B{}, 100000, 1) })
@@ -39,6 +41,25 @@ func BenchmarkSearch(b *testing.B) {
 	})
 }
 
+var benchAnyIndex = sync.OnceValue(func() *Index { return synthetic(&testing.B{}, 100000, 1, WithMatch(MatchAny)) })
+
+// BenchmarkSearchAny is the any-word mode (search.match any): a product
+// holding any query word matches, so the traversal walks the union of
+// the words' postings and counts all of it.
+func BenchmarkSearchAny(b *testing.B) {
+	ix := benchAnyIndex()
+	for _, q := range []string{"organic", "organic apple", "red apple juice"} {
+		b.Run(q, func(b *testing.B) {
+			var res Result
+			for b.Loop() {
+				res, _ = ix.Search(Query{Text: q, K: 10, Facets: true})
+			}
+			b.ReportMetric(float64(res.Scored), "scored/op")
+			b.ReportMetric(float64(res.Total), "matches/op")
+		})
+	}
+}
+
 // BenchmarkReplace is the cost of writing a product the index already
 // holds (its old postings removed, the new ones appended) on 100,000
 // synthetic products: every product holds the description's words, so
@@ -50,4 +71,42 @@ func BenchmarkReplace(b *testing.B) {
 		ix.Put(synthProduct(i%100000, 1))
 		i += 7919
 	}
+}
+
+// BenchmarkBuild indexes the bench's synthetic catalog (the generator
+// `vitrine bench search` loads into PostgreSQL) in memory, without the
+// database, and reports the heap the index holds after a collection:
+// go test -run '^$' -bench Build -benchtime 1x ./lexical.
+func BenchmarkBuild(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var heap uint64
+			for b.Loop() {
+				var m runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&m)
+				before := m.HeapInuse
+				ix, err := New()
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := range n {
+					ix.Put(syntheticProduct(i))
+				}
+				ix.Reweigh()
+				runtime.GC()
+				runtime.ReadMemStats(&m)
+				heap = m.HeapInuse - before
+				runtime.KeepAlive(ix)
+			}
+			b.ReportMetric(float64(heap)/(1<<20), "MiB")
+		})
+	}
+}
+
+// syntheticProduct is product i of the bench's synthetic catalog.
+func syntheticProduct(i int) catalog.Product {
+	s := synth.Gen(1, i, synth.Options{})
+	return catalog.Product{ID: s.ID, Title: s.Title, Description: s.Description, Brand: s.Brand,
+		Category: s.Category, Price: &s.Price, Attributes: s.Attributes}
 }

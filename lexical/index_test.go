@@ -174,9 +174,9 @@ func TestSearchRefusesK(t *testing.T) {
 
 // synthetic builds a corpus of n products over a small vocabulary, so
 // frequent words match a large share of it (as in the bench catalogs).
-func synthetic(t testing.TB, n int, seed uint64) *Index {
+func synthetic(t testing.TB, n int, seed uint64, opts ...Option) *Index {
 	t.Helper()
-	ix, err := New()
+	ix, err := New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
