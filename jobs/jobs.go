@@ -113,8 +113,10 @@ type Options struct {
 	// TrainEvery schedules a collaborative-filtering training (0: never);
 	// trainer is the training store (needed when TrainEvery > 0).
 	TrainEvery time.Duration
-	Trainer    training.Store
-	Logger     *slog.Logger
+	// TrainBudget is the scheduled training's search budget (0: none).
+	TrainBudget time.Duration
+	Trainer     training.Store
+	Logger      *slog.Logger
 }
 
 // NewClient returns a River client on driver (the store's JobDriver, so
@@ -139,7 +141,7 @@ func NewClient(driver riverdriver.Driver[pgx.Tx], s Store, ix Indexer, o Options
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{Queue: {MaxWorkers: o.Workers}}
 		if o.TrainEvery > 0 {
-			if err := river.AddWorkerSafely(workers, &TrainWorker{store: o.Trainer, log: o.Logger}); err != nil {
+			if err := river.AddWorkerSafely(workers, &TrainWorker{store: o.Trainer, log: o.Logger, budget: o.TrainBudget}); err != nil {
 				return nil, fmt.Errorf("register training worker: %w", err)
 			}
 			cfg.Queues[TrainQueue] = river.QueueConfig{MaxWorkers: 1}

@@ -31,21 +31,28 @@ func (TrainArgs) InsertOpts() river.InsertOpts {
 // TrainQueue runs one training at a time per worker.
 const TrainQueue = "train"
 
-// TrainWorker runs training.Train.
+// TrainWorker runs training.Train with the configured search budget
+// (worker.train_budget): the same search `vitrine train --budget` runs, so
+// a scheduled training serves what it chose as the command does.
 type TrainWorker struct {
 	river.WorkerDefaults[TrainArgs]
-	store training.Store
-	log   *slog.Logger
+	store  training.Store
+	log    *slog.Logger
+	budget time.Duration
 }
 
 // Work trains and activates a model.
 func (w *TrainWorker) Work(ctx context.Context, job *river.Job[TrainArgs]) error {
-	rep, err := training.Train(ctx, w.store, training.Options{Method: job.Args.Method})
+	rep, err := training.Train(ctx, w.store, training.Options{Method: job.Args.Method, Budget: w.budget})
 	if err != nil {
 		return err
 	}
-	w.log.Info("trained collaborative-filtering model", "version", rep.Version, "method", rep.Method,
-		"interactions", rep.Interactions, "fit", rep.Fit)
+	attrs := []any{"version", rep.Version, "method", rep.Method, "served", rep.Served.String(),
+		"interactions", rep.Interactions, "fit", rep.Fit, "total", rep.Total}
+	if rep.Search != nil {
+		attrs = append(attrs, "chosen", rep.Search.Choice.String(), "chosen_ndcg", rep.Search.Choice.Score, "trials", len(rep.Search.Trials))
+	}
+	w.log.Info("trained collaborative-filtering model", attrs...)
 	return nil
 }
 

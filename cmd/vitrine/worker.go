@@ -34,7 +34,7 @@ job that runs twice does no harm. On shutdown, running jobs finish first.`,
 				concurrency = a.cfg.Worker.Concurrency
 			}
 			rc, err := jobs.NewClient(st.JobDriver(), st, a.indexer(st, set), jobs.Options{
-				Workers: concurrency, RescueAfter: a.cfg.Worker.RescueAfter, TrainEvery: a.cfg.Worker.TrainEvery, Trainer: st, Logger: a.log})
+				Workers: concurrency, RescueAfter: a.cfg.Worker.RescueAfter, TrainEvery: a.cfg.Worker.TrainEvery, TrainBudget: a.cfg.Worker.TrainBudget, Trainer: st, Logger: a.log})
 			if err != nil {
 				return err
 			}

@@ -264,6 +264,10 @@ type Worker struct {
 	// TrainEvery schedules collaborative-filtering training from the
 	// workers (0: only `vitrine train`).
 	TrainEvery time.Duration `koanf:"train_every" yaml:"train_every"`
+	// TrainBudget is how long a scheduled training searches every method's
+	// settings and a blend before fitting and serving the choice, as
+	// `vitrine train --budget` (0: fit ALS at its defaults).
+	TrainBudget time.Duration `koanf:"train_budget" yaml:"train_budget"`
 }
 
 // Database says which PostgreSQL to use. With URL empty Vitrine starts and
@@ -343,7 +347,7 @@ func Default() Config {
 		},
 		Fusion: Fusion{Strategy: "weighted_concat", TextWeight: 0.45, ImageWeight: 0.45, AudioWeight: 0.1},
 		Ingest: Ingest{BatchSize: 64, MaxMediaBytes: 20 << 20, MediaTimeout: 15 * time.Second},
-		Worker: Worker{Concurrency: 16, RescueAfter: 5 * time.Minute},
+		Worker: Worker{Concurrency: 16, RescueAfter: 5 * time.Minute, TrainBudget: 3 * time.Minute},
 		Server: Server{Listen: "127.0.0.1:8080", Auth: "auto", RateLimit: 50, RateBurst: 100, BodyLimit: "12M",
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
 			LexicalWeight: 3, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
