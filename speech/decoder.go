@@ -7,29 +7,29 @@ package speech
 #include <sphinxbase/ngram_model.h>
 #include <sphinxbase/err.h>
 
-// vt_init builds a decoder from the model directory, dictionary and general
-// language model, with lattice best-path search on so that posteriors
-// (the confidence) exist. Variadic cmd_ln_init cannot be called from Go.
-static ps_decoder_t *vt_init(const char *hmm, const char *dict, const char *lm) {
-	cmd_ln_t *cfg = cmd_ln_init(NULL, ps_args(), TRUE,
-		"-hmm", hmm, "-dict", dict, "-lm", lm,
-		"-bestpath", "yes", "-logfn", "/dev/null", NULL);
+// vt_init builds a decoder from n command-line arguments (name, value
+// pairs): the model files, the search's settings. An argument PocketSphinx
+// does not know, or one given twice, fails it.
+static ps_decoder_t *vt_init(int n, char **args) {
+	cmd_ln_t *cfg = cmd_ln_parse_r(NULL, ps_args(), n, args, TRUE);
 	if (cfg == NULL) return NULL;
 	ps_decoder_t *ps = ps_init(cfg);
 	cmd_ln_free_r(cfg);
 	return ps;
 }
 
-// vt_set_interp installs, under name, the catalog model at path
+// vt_set_catalog installs two searches: under alone the catalog model at
+// path by itself (a small vocabulary, fast), under mixed the same model
 // interpolated with the general model at general (weight w for the
-// catalog's), sharing the decoder's log-math. It returns
-// the set's reference count after handing it to the decoder (the decoder
-// keeps one), or a negative number on failure.
-static int vt_set_interp(ps_decoder_t *ps, const char *name, const char *path, const char *general, float w) {
+// catalog's), sharing the decoder's log-math. It returns the mixed set's
+// reference count after handing it to the decoder (the decoder keeps
+// one), or a negative number on failure.
+static int vt_set_catalog(ps_decoder_t *ps, const char *alone, const char *mixed, const char *path, const char *general, float w) {
 	logmath_t *lmath = ps_get_logmath(ps);
 	cmd_ln_t *cfg = ps_get_config(ps);
 	ngram_model_t *cat = ngram_model_read(cfg, path, NGRAM_ARPA, lmath);
 	if (cat == NULL) return -2;
+	if (ps_set_lm(ps, alone, cat) < 0) { ngram_model_free(cat); return -5; }
 	ngram_model_t *gen = ngram_model_read(cfg, general, NGRAM_AUTO, lmath);
 	if (gen == NULL) { ngram_model_free(cat); return -1; }
 	ngram_model_t *models[2] = {cat, gen};
@@ -37,7 +37,7 @@ static int vt_set_interp(ps_decoder_t *ps, const char *name, const char *path, c
 	float32 weights[2] = {w, 1.0f - w};
 	ngram_model_t *set = ngram_model_set_init(cfg, models, names, weights, 2);
 	if (set == NULL) { ngram_model_free(cat); ngram_model_free(gen); return -3; }
-	if (ps_set_lm(ps, name, set) < 0) { ngram_model_free(set); return -4; }
+	if (ps_set_lm(ps, mixed, set) < 0) { ngram_model_free(set); return -4; }
 	return ngram_model_free(set);
 }
 
@@ -64,9 +64,12 @@ import (
 
 // Search names of a decoder: the general model is PocketSphinx's own
 // default search over en-us.lm.bin.
+// The catalog search decodes with the catalog model alone, the mixed one
+// with it interpolated with the general model.
 const (
 	searchGeneral = "_default"
 	searchCatalog = "catalog"
+	searchMixed   = "mixed"
 )
 
 // decoder is one PocketSphinx decoder. It is not safe for concurrent use:
@@ -79,14 +82,22 @@ type decoder struct {
 	gen int
 }
 
-func newDecoder(m Model) (*decoder, error) {
-	hmm, dict, lm := C.CString(m.Acoustic), C.CString(m.Dictionary), C.CString(m.LanguageModel)
-	defer C.free(unsafe.Pointer(hmm))
-	defer C.free(unsafe.Pointer(dict))
-	defer C.free(unsafe.Pointer(lm))
-	ps := C.vt_init(hmm, dict, lm)
+// newDecoder loads a decoder of model m with lattice best-path search on,
+// so that posteriors (the confidence) exist, and the extra PocketSphinx
+// arguments args (name, value pairs).
+func newDecoder(m Model, args []string) (*decoder, error) {
+	all := append([]string{"-hmm", m.Acoustic, "-dict", m.Dictionary, "-lm", m.LanguageModel,
+		"-bestpath", "yes", "-logfn", "/dev/null"}, args...)
+	argv := C.malloc(C.size_t(len(all)) * C.size_t(unsafe.Sizeof(uintptr(0))))
+	defer C.free(argv)
+	cargs := unsafe.Slice((**C.char)(argv), len(all))
+	for i, a := range all {
+		cargs[i] = C.CString(a)
+		defer C.free(unsafe.Pointer(cargs[i]))
+	}
+	ps := C.vt_init(C.int(len(all)), (**C.char)(argv))
 	if ps == nil {
-		return nil, fmt.Errorf("%w: PocketSphinx did not load %s, %s and %s", ErrModel, m.Acoustic, m.Dictionary, m.LanguageModel)
+		return nil, fmt.Errorf("%w: PocketSphinx did not load %s, %s and %s with %q", ErrModel, m.Acoustic, m.Dictionary, m.LanguageModel, args)
 	}
 	return &decoder{ps: ps, words: map[string]bool{}}, nil
 }
@@ -125,15 +136,18 @@ func (d *decoder) addWord(word string, phones []string) error {
 	return nil
 }
 
-// setCatalog installs the catalog search: the ARPA model at path
-// interpolated with the general model at general (weight w for the
-// catalog's). It returns the model's reference count (1: the decoder's).
+// setCatalog installs the catalog searches: the ARPA model at path alone,
+// and interpolated with the general model at general (weight w for the
+// catalog's). It returns the mixed model's reference count (1: the
+// decoder's).
 func (d *decoder) setCatalog(path, general string, w float64) (int, error) {
-	p, g, n := C.CString(path), C.CString(general), C.CString(searchCatalog)
+	p, g := C.CString(path), C.CString(general)
+	alone, mixed := C.CString(searchCatalog), C.CString(searchMixed)
 	defer C.free(unsafe.Pointer(p))
 	defer C.free(unsafe.Pointer(g))
-	defer C.free(unsafe.Pointer(n))
-	rv := C.vt_set_interp(d.ps, n, p, g, C.float(w))
+	defer C.free(unsafe.Pointer(alone))
+	defer C.free(unsafe.Pointer(mixed))
+	rv := C.vt_set_catalog(d.ps, alone, mixed, p, g, C.float(w))
 	if rv < 0 {
 		return 0, fmt.Errorf("speech: installing the catalog language model failed (%d)", int(rv))
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,12 +29,26 @@ const SampleRate = 16000
 
 // The language models a recognition can use.
 const (
-	// Catalog is the catalog model interpolated with the general one (the
+	// Catalog is the catalog model interpolated with the general one, so
+	// that shopping phrases win and other words are still heard (the
 	// general one alone until a catalog model is built).
 	Catalog = "catalog"
+	// CatalogOnly is the catalog model alone: its small vocabulary decodes
+	// four times faster, but whatever is said comes out as catalog words.
+	// Its confidence does not tell when to fall back to the general model
+	// ("chocolate chip cookies" is heard as "juice" at 0.98), so it is not
+	// the default.
+	CatalogOnly = "catalog-only"
 	// General is PocketSphinx's general US English model.
 	General = "general"
 )
+
+// DefaultSearchArgs are the PocketSphinx beams every decoder uses unless
+// WithSearchArgs overrides them: narrower than PocketSphinx's own
+// (-beam 1e-48, -wbeam 7e-29, -pbeam 1e-48), they halve the time of a
+// decode over the interpolated model's 70,000 words with the same
+// transcripts of spoken product names.
+var DefaultSearchArgs = []string{"-beam", "1e-40", "-wbeam", "1e-20", "-pbeam", "1e-40"}
 
 // Model names the PocketSphinx files.
 type Model struct {
@@ -77,6 +92,14 @@ func WithCatalogWeight(w float64) Option {
 	}
 }
 
+// WithSearchArgs adds PocketSphinx command-line arguments to every
+// decoder, as name, value pairs ("-beam", "1e-40"): the search's beams,
+// frame downsampling (-ds) and the like. They follow the defaults, so
+// they override them; DefaultSearchArgs come first.
+func WithSearchArgs(args ...string) Option {
+	return func(r *Recognizer) { r.args = append(r.args, args...) }
+}
+
 // WithPronouncer sets how words outside the dictionary are pronounced
 // (default Espeak{}); nil leaves such words out of the catalog model.
 func WithPronouncer(p Pronouncer) Option { return func(r *Recognizer) { r.g2p = p } }
@@ -108,7 +131,8 @@ type Transcript struct {
 	Text string
 	// Confidence is the posterior probability of Text, in [0, 1].
 	Confidence float64
-	// Model is the language model that decoded it (Catalog or General).
+	// Model is the language model that decoded it (Catalog, CatalogOnly
+	// or General).
 	Model string
 }
 
@@ -118,6 +142,7 @@ type Recognizer struct {
 	model  Model
 	n      int
 	weight float64
+	args   []string
 	g2p    Pronouncer
 	log    *slog.Logger
 	// maxSeconds and maxBytes bound Transcribe's input.
@@ -136,11 +161,12 @@ type Recognizer struct {
 // New loads the decoders. It fails with ErrModel when the model files
 // are missing.
 func New(opts ...Option) (*Recognizer, error) {
-	r := &Recognizer{model: ModelIn(DefaultModelDir), n: 1, weight: 0.9, g2p: Espeak{}, log: slog.New(slog.DiscardHandler),
+	r := &Recognizer{model: ModelIn(DefaultModelDir), n: 1, weight: 0.9, args: slices.Clone(DefaultSearchArgs), g2p: Espeak{}, log: slog.New(slog.DiscardHandler),
 		maxSeconds: 30, maxBytes: 8 << 20}
 	for _, o := range opts {
 		o(r)
 	}
+	r.args = lastArgs(r.args)
 	for _, f := range []string{r.model.Acoustic, r.model.Dictionary, r.model.LanguageModel} {
 		if _, err := os.Stat(f); err != nil {
 			return nil, fmt.Errorf("%w: %w (install pocketsphinx-en-us)", ErrModel, err)
@@ -148,7 +174,7 @@ func New(opts ...Option) (*Recognizer, error) {
 	}
 	r.pool = make(chan *decoder, r.n)
 	for range r.n {
-		d, err := newDecoder(r.model)
+		d, err := newDecoder(r.model, r.args)
 		if err != nil {
 			r.Close()
 			return nil, err
@@ -156,6 +182,24 @@ func New(opts ...Option) (*Recognizer, error) {
 		r.pool <- d
 	}
 	return r, nil
+}
+
+// lastArgs keeps the last value of each argument name (PocketSphinx
+// refuses a name given twice), in the order the names first came.
+func lastArgs(args []string) []string {
+	val := map[string]string{}
+	var names []string
+	for i := 0; i+1 < len(args); i += 2 {
+		if _, ok := val[args[i]]; !ok {
+			names = append(names, args[i])
+		}
+		val[args[i]] = args[i+1]
+	}
+	out := make([]string, 0, 2*len(names))
+	for _, n := range names {
+		out = append(out, n, val[n])
+	}
+	return out
 }
 
 // Close frees the decoders; recognitions in flight finish first.
@@ -176,20 +220,10 @@ func (r *Recognizer) HasCatalog() (bool, int) {
 // Recognize decodes samples (16 kHz mono, in [-1, 1]) with the named
 // language model ("" is Catalog).
 func (r *Recognizer) Recognize(ctx context.Context, samples []float32, model string) (Transcript, error) {
-	r.mu.Lock()
-	search, name := searchCatalog, Catalog
-	switch model {
-	case Catalog, "":
-		if !r.catalog {
-			search = searchGeneral
-		}
-	case General:
-		search, name = searchGeneral, General
-	default:
-		r.mu.Unlock()
-		return Transcript{}, fmt.Errorf("%w: %q", ErrUnknownModel, model)
+	search, err := r.search(model)
+	if err != nil {
+		return Transcript{}, err
 	}
-	r.mu.Unlock()
 	pcm := make([]int16, len(samples))
 	for i, v := range samples {
 		pcm[i] = int16(math.Round(float64(max(-1, min(1, v))) * 32767))
@@ -205,7 +239,31 @@ func (r *Recognizer) Recognize(ctx context.Context, samples []float32, model str
 	if err != nil {
 		return Transcript{}, err
 	}
-	return Transcript{Text: strings.TrimSpace(text), Confidence: max(0, min(1, conf)), Model: name}, nil
+	if model == "" {
+		model = Catalog
+	}
+	return Transcript{Text: strings.TrimSpace(text), Confidence: max(0, min(1, conf)), Model: model}, nil
+}
+
+// search returns the decoder search of a model.
+func (r *Recognizer) search(model string) (string, error) {
+	r.mu.Lock()
+	built := r.catalog
+	r.mu.Unlock()
+	switch model {
+	case General:
+		return searchGeneral, nil
+	case Catalog, "", CatalogOnly:
+	default:
+		return "", fmt.Errorf("%w: %q", ErrUnknownModel, model)
+	}
+	switch {
+	case !built:
+		return searchGeneral, nil
+	case model == CatalogOnly:
+		return searchCatalog, nil
+	}
+	return searchMixed, nil
 }
 
 // Build makes the catalog language model of phrases (titles, brands,

@@ -144,12 +144,12 @@ func TestCatalogModelHearsBrands(t *testing.T) {
 	if ok, n := r.HasCatalog(); !ok || n != 15 {
 		t.Fatalf("HasCatalog = %v, %d words; want true, 15", ok, n)
 	}
-	for _, model := range []string{speech.Catalog, ""} {
+	for model, want := range map[string]string{speech.Catalog: speech.Catalog, "": speech.Catalog, speech.CatalogOnly: speech.CatalogOnly} {
 		got, err := r.Recognize(ctx, q, model)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Text != "alpro blueberry soyghurt" || got.Confidence <= 0.2 || got.Confidence > 1 {
+		if got.Text != "alpro blueberry soyghurt" || got.Model != want || got.Confidence <= 0.2 || got.Confidence > 1 {
 			t.Errorf("model %q: %+v", model, got)
 		}
 	}
@@ -159,6 +159,19 @@ func TestCatalogModelHearsBrands(t *testing.T) {
 	}
 	if _, err := r.Recognize(ctx, q, "klingon"); !errors.Is(err, speech.ErrUnknownModel) {
 		t.Errorf("unknown model: %v", err)
+	}
+}
+
+// TestSearchArgs: PocketSphinx arguments reach the decoders; one it does
+// not know fails the load.
+func TestSearchArgs(t *testing.T) {
+	r, err := speech.New(speech.WithSearchArgs("-beam", "1e-30", "-ds", "2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if _, err := speech.New(speech.WithSearchArgs("-nosuchbeam", "1")); !errors.Is(err, speech.ErrModel) {
+		t.Errorf("an unknown argument: %v, want ErrModel", err)
 	}
 }
 
