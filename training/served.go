@@ -3,6 +3,7 @@ package training
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/vitrinehq/vitrine/recommend"
 	"github.com/vitrinehq/vitrine/records"
@@ -112,7 +113,11 @@ func saveNeighbours(ctx context.Context, st Store, version int, fs []fitted) err
 		if !ok {
 			return fmt.Errorf("serve %s: the store cannot keep neighbour lists", f.Method)
 		}
-		if err := streamNeighbours(ctx, ns, version, f.Method, f.model); err != nil {
+		walk := func(fn func(string, recommend.NeighbourList) error) error {
+			_, _, err := recommend.ServedNeighbours(f.model, ServedNeighbours, fn)
+			return err
+		}
+		if err := streamNeighbours(ctx, ns, version, f.Method, walk); err != nil {
 			return err
 		}
 	}
@@ -121,7 +126,7 @@ func saveNeighbours(ctx context.Context, st Store, version int, fs []fitted) err
 
 // streamNeighbours copies a fitted model's lists into the store while they
 // are produced, so no more than one list is held at a time.
-func streamNeighbours(ctx context.Context, ns NeighbourStore, version int, method string, m recommend.Scorer) error {
+func streamNeighbours(ctx context.Context, ns NeighbourStore, version int, method string, walk func(func(string, recommend.NeighbourList) error) error) error {
 	type list struct {
 		id string
 		ns []records.Scored
@@ -134,7 +139,7 @@ func streamNeighbours(ctx context.Context, ns NeighbourStore, version int, metho
 	go func() {
 		defer close(done)
 		defer close(ch)
-		_, _, walkErr = recommend.ServedNeighbours(m, ServedNeighbours, func(item string, l recommend.NeighbourList) error {
+		walkErr = walk(func(item string, l recommend.NeighbourList) error {
 			out := make([]records.Scored, len(l.Items))
 			for k := range l.Items {
 				out[k] = records.Scored{ProductID: l.Items[k], Score: l.Scores[k]}
@@ -160,4 +165,25 @@ func streamNeighbours(ctx context.Context, ns NeighbourStore, version int, metho
 		return fmt.Errorf("%s neighbours: %w", method, walkErr)
 	}
 	return nil
+}
+
+// TogetherMethod names the stored "frequently bought together" lists
+// among a model's neighbour lists.
+const TogetherMethod = "together"
+
+// togetherSupport is the fewest baskets a pair must share to be listed.
+const togetherSupport = 2
+
+// saveTogether computes "frequently bought together" (recommend.Together)
+// on d and stores it with the model; a store without neighbour lists gets
+// none.
+func saveTogether(ctx context.Context, st Store, version int, d *recommend.Dataset) error {
+	ns, ok := st.(NeighbourStore)
+	if !ok {
+		return nil
+	}
+	walk := func(fn func(string, recommend.NeighbourList) error) error {
+		return recommend.Together(ctx, d, ServedNeighbours, togetherSupport, runtime.GOMAXPROCS(0), fn)
+	}
+	return streamNeighbours(ctx, ns, version, TogetherMethod, walk)
 }

@@ -166,6 +166,9 @@ func Train(ctx context.Context, st Store, o Options) (Report, error) {
 	if err := saveNeighbours(ctx, st, rep.Version, fs); err != nil {
 		return Report{}, err
 	}
+	if err := saveTogether(ctx, st, rep.Version, d); err != nil {
+		return Report{}, err
+	}
 	rep.Method, rep.Params, rep.Served, rep.Total = method, p, choice, time.Since(start)
 	return rep, nil
 }
