@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/ranking"
 	"github.com/vitrinehq/vitrine/records"
 )
@@ -30,8 +32,9 @@ const photoCheckEvery = time.Second
 // photoSearch is the Service's search-by-photo state: its configuration,
 // where the views come from, and the in-memory index built from them.
 type photoSearch struct {
-	cfg   PhotoConfig
-	views ImageViews
+	cfg    PhotoConfig
+	views  ImageViews
+	reader PhotoReader
 
 	mu      sync.Mutex
 	ix      *photoIndex
@@ -45,6 +48,18 @@ func WithPhotoConfig(c PhotoConfig) Option { return func(s *Service) { s.photo.c
 // the levers of PhotoConfig. Without it SearchPhoto answers like
 // SearchImage (nearest catalog embedding in PostgreSQL, no levers).
 func WithImageViews(v ImageViews) Option { return func(s *Service) { s.photo.views = v } }
+
+// PhotoReader reads the printed text on a photo (*ocr.Reader is one):
+// the words as a query and the reader's confidence in them, 0 to 1; no
+// words when the photo has no legible text.
+type PhotoReader interface {
+	ReadText(ctx context.Context, image []byte) (text string, confidence float64, err error)
+}
+
+// WithPhotoReader lets search by photo read the text on the photo and
+// fuse its lexical matches with the visual scores (PhotoConfig.OCRWeight
+// > 0 switches it on).
+func WithPhotoReader(r PhotoReader) Option { return func(s *Service) { s.photo.reader = r } }
 
 // PhotoConfig returns search by photo's configuration.
 func (s *Service) PhotoConfig() PhotoConfig { return s.photo.cfg }
@@ -69,6 +84,7 @@ func (s *Service) SearchPhoto(ctx context.Context, req ImageSearchRequest) (Imag
 		return ImageSearchResult{}, err
 	}
 	p := s.Params(req.UserID)
+	read := s.readPhoto(ctx, req.Image)
 	q, err := s.d.ImageEncoder.Encode(ctx, req.Image)
 	if err != nil {
 		return ImageSearchResult{}, err
@@ -84,18 +100,86 @@ func (s *Service) SearchPhoto(ctx context.Context, req ImageSearchRequest) (Imag
 		}
 	}
 	ranked := ix.search(q, s.photo.cfg, allowed)
+	if ranked, err = s.fuseText(ctx, ranked, <-read, req.Filter); err != nil {
+		return ImageSearchResult{}, err
+	}
 	// A few more than k: products deleted since the reload drop out when
 	// hydrated.
 	ranked = ranked[:min(len(ranked), k+k/2+2)]
 	rs := make([]ranking.Result, len(ranked))
 	for i, r := range ranked {
-		rs[i] = ranking.Result{ProductID: r.id, Score: r.score, Parts: []ranking.Part{{Name: "image", Score: r.score}}}
+		parts := []ranking.Part{{Name: "image", Score: r.image}}
+		if r.text != 0 {
+			parts = append(parts, ranking.Part{Name: "text", Score: r.text})
+		}
+		rs[i] = ranking.Result{ProductID: r.id, Score: r.score, Parts: parts}
 	}
 	hits, err := s.hydrate(ctx, rs, true)
 	if err != nil {
 		return ImageSearchResult{}, err
 	}
 	return ImageSearchResult{Hits: hits[:min(len(hits), k)], Assignment: p.Assignment}, nil
+}
+
+// photoText is what the PhotoReader read on a photo.
+type photoText struct {
+	text       string
+	confidence float64
+}
+
+// readPhoto reads the text on the photo concurrently with its encoding
+// when the reader is configured and on; the channel yields the text (none
+// when off or unreadable: search by photo then is visual only).
+func (s *Service) readPhoto(ctx context.Context, image []byte) <-chan photoText {
+	out := make(chan photoText, 1)
+	if s.photo.reader == nil || s.photo.cfg.OCRWeight <= 0 {
+		out <- photoText{}
+		return out
+	}
+	go func() {
+		text, conf, err := s.photo.reader.ReadText(ctx, image)
+		if err != nil {
+			s.log.Warn("reading the text on a photo", "err", err)
+		}
+		out <- photoText{text: text, confidence: conf}
+	}()
+	return out
+}
+
+// photoTextK is how many lexical matches of a photo's text are boosted.
+const photoTextK = 10
+
+// fuseText adds to each product's visual score the boost of its lexical
+// match to the text read on the photo (OCRWeight × the reader's
+// confidence × its text score relative to the best match) and re-ranks.
+// Products the visual ranking lacks (outside the filter) get no boost.
+func (s *Service) fuseText(ctx context.Context, ranked []scoredProduct, pt photoText, f catalog.Filter) ([]scoredProduct, error) {
+	if strings.TrimSpace(pt.text) == "" || pt.confidence <= 0 {
+		return ranked, nil
+	}
+	m, err := s.d.Text.SearchText(ctx, records.TextQuery{Text: pt.text, K: photoTextK, Filter: f})
+	if err != nil {
+		return nil, fmt.Errorf("search the text on the photo: %w", err)
+	}
+	var top float64
+	for _, h := range m.Hits {
+		top = max(top, h.Score)
+	}
+	if top <= 0 {
+		return ranked, nil
+	}
+	boost := make(map[string]float64, len(m.Hits))
+	for _, h := range m.Hits {
+		boost[h.ProductID] = s.photo.cfg.OCRWeight * pt.confidence * max(h.Score, 0) / top
+	}
+	for i := range ranked {
+		if b, ok := boost[ranked[i].id]; ok {
+			ranked[i].text = b
+			ranked[i].score += b
+		}
+	}
+	sortScored(ranked)
+	return ranked, nil
 }
 
 // photoAllowed is the set of products that pass the request's filter,

@@ -27,6 +27,16 @@ type PhotoConfig struct {
 	// nearest products, weighted by similarity^ExpandAlpha, searched again.
 	ExpandTop   int
 	ExpandAlpha float64
+	// TopViews > 1 scores a product by the mean of its TopViews best
+	// view scores (of those it has) instead of its single best view: a
+	// product that several of its views match beats one that a single
+	// stray view matches.
+	TopViews int
+	// OCRWeight > 0 reads the printed text on the photo (with the
+	// Service's PhotoReader), searches it lexically and adds OCRWeight ×
+	// the reader's confidence × the product's text score relative to the
+	// best text match to the visual score.
+	OCRWeight float64
 }
 
 // photoIndex is an in-memory copy of one image model's views, with the
@@ -126,10 +136,12 @@ func (ix *photoIndex) radii(k int) []float64 {
 	return out
 }
 
-// bestPerProduct returns each product's best view score for the (prepared)
-// query: the cosine, minus the CSLS radius when radius is given.
-func (ix *photoIndex) bestPerProduct(q []float32, radius []float64) map[string]float64 {
-	best := make(map[string]float64)
+// bestPerProduct returns each product's score for the (prepared) query:
+// its best view's, or the mean of its top best views', each the cosine
+// minus the CSLS radius when radius is given.
+func (ix *photoIndex) bestPerProduct(q []float32, radius []float64, top int) map[string]float64 {
+	top = max(top, 1)
+	tops := make(map[string][]float64)
 	for i, v := range ix.vecs {
 		s, err := vecmath.Dot(q, v)
 		if err != nil {
@@ -138,45 +150,68 @@ func (ix *photoIndex) bestPerProduct(q []float32, radius []float64) map[string]f
 		if radius != nil {
 			s = 2*s - radius[i]
 		}
-		if cur, ok := best[ix.ids[i]]; !ok || s > cur {
-			best[ix.ids[i]] = s
+		tops[ix.ids[i]] = keepTop(tops[ix.ids[i]], s, top)
+	}
+	best := make(map[string]float64, len(tops))
+	for id, ss := range tops {
+		var sum float64
+		for _, x := range ss {
+			sum += x
 		}
+		best[id] = sum / float64(len(ss))
 	}
 	return best
+}
+
+// keepTop inserts s into ss, kept sorted high to low and at most n long.
+func keepTop(ss []float64, s float64, n int) []float64 {
+	if len(ss) == n && s <= ss[n-1] {
+		return ss
+	}
+	i, _ := slices.BinarySearchFunc(ss, s, func(a, b float64) int { return cmp.Compare(b, a) })
+	ss = slices.Insert(ss, i, s)
+	return ss[:min(len(ss), n)]
 }
 
 // scoredProduct is one product's score for a photo.
 type scoredProduct struct {
 	id    string
-	score float64
+	score float64 // image + text
+	image float64 // the visual score
+	text  float64 // the boost from the text read on the photo
 }
 
 // search ranks the products allowed (nil: all) for the raw query vector.
 func (ix *photoIndex) search(q []float32, cfg PhotoConfig, allowed map[string]bool) []scoredProduct {
 	pq := ix.prepare(q)
-	ranked := ix.rank(pq, allowed)
+	ranked := ix.rank(pq, allowed, cfg.TopViews)
 	if cfg.ExpandTop > 0 && len(ranked) > 0 {
 		pq = ix.expand(pq, ranked[:min(cfg.ExpandTop, len(ranked))], cfg.ExpandAlpha)
-		ranked = ix.rank(pq, allowed)
+		ranked = ix.rank(pq, allowed, cfg.TopViews)
 	}
 	return ranked
 }
 
-func (ix *photoIndex) rank(pq []float32, allowed map[string]bool) []scoredProduct {
-	best := ix.bestPerProduct(pq, ix.radius)
+func (ix *photoIndex) rank(pq []float32, allowed map[string]bool, top int) []scoredProduct {
+	best := ix.bestPerProduct(pq, ix.radius, top)
 	out := make([]scoredProduct, 0, len(best))
 	for id, s := range best {
 		if allowed == nil || allowed[id] {
-			out = append(out, scoredProduct{id, s})
+			out = append(out, scoredProduct{id: id, score: s, image: s})
 		}
 	}
-	slices.SortFunc(out, func(a, b scoredProduct) int {
+	sortScored(out)
+	return out
+}
+
+// sortScored orders products by score, best first, ties by id.
+func sortScored(ps []scoredProduct) {
+	slices.SortFunc(ps, func(a, b scoredProduct) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.id, b.id)
 	})
-	return out
 }
 
 // expand is alpha query expansion: the query plus the best view of each

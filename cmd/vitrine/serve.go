@@ -19,6 +19,7 @@ import (
 	"github.com/vitrinehq/vitrine/lexical"
 	"github.com/vitrinehq/vitrine/lexical/analysis"
 	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/ocr"
 	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/store"
 )
@@ -202,7 +203,18 @@ func (a *app) newServing(ctx context.Context, st *store.Store, set *extractors.S
 	opts := []serving.Option{serving.WithConfig(cfg), serving.WithLogger(a.log)}
 	if ic := a.cfg.Image; ic.Views {
 		opts = append(opts, serving.WithImageViews(st), serving.WithPhotoConfig(serving.PhotoConfig{
-			Centre: ic.Centre, CSLSK: ic.CSLSK, ExpandTop: ic.ExpandTop, ExpandAlpha: ic.ExpandAlpha}))
+			Centre: ic.Centre, CSLSK: ic.CSLSK, ExpandTop: ic.ExpandTop, ExpandAlpha: ic.ExpandAlpha,
+			TopViews: ic.TopViews, OCRWeight: ic.OCRWeight}))
+		if ic.OCRWeight > 0 && image != nil {
+			r, err := ocr.New(ocr.WithEngines(ic.OCREngines))
+			if err != nil {
+				stop()
+				return nil, nil, fmt.Errorf("image.ocr_weight (%s) is on: %w", config.EnvName("image.ocr_weight"), err)
+			}
+			opts = append(opts, serving.WithPhotoReader(r))
+			stopLexical := stop
+			stop = func() { stopLexical(); _ = r.Close() }
+		}
 	}
 	uc, err = serving.New(deps, opts...)
 	if err != nil {

@@ -253,6 +253,16 @@ type Image struct {
 	// best views, weighted by similarity^ExpandAlpha.
 	ExpandTop   int     `koanf:"expand_top" yaml:"expand_top"`
 	ExpandAlpha float64 `koanf:"expand_alpha" yaml:"expand_alpha"`
+	// TopViews > 1 scores a product by the mean of its best TopViews
+	// views instead of its single best.
+	TopViews int `koanf:"top_views" yaml:"top_views"`
+	// OCRWeight > 0 reads the printed text on the photo with Tesseract
+	// and adds OCRWeight × confidence × its relative lexical match score
+	// to each product's visual score; 0 switches OCR off.
+	OCRWeight float64 `koanf:"ocr_weight" yaml:"ocr_weight"`
+	// OCREngines is how many photos are read at once (each engine holds
+	// its language data).
+	OCREngines int `koanf:"ocr_engines" yaml:"ocr_engines"`
 }
 
 // Worker configures `vitrine worker`.
@@ -355,7 +365,7 @@ func Default() Config {
 			QueryRetention: 90 * 24 * time.Hour, UploadQueue: 2 * time.Second},
 		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
 			Fusion: "score", VectorFloor: 0.4},
-		Image:       Image{Views: true, ExpandAlpha: 3},
+		Image:       Image{Views: true, ExpandAlpha: 3, OCREngines: 2},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
 	}
 }
@@ -447,8 +457,8 @@ func (c Config) Validate() error {
 	if c.Database.Port <= 0 || c.Database.Port > 65535 {
 		errs = append(errs, fmt.Errorf("%w: database.port (%s) is %d", ErrInvalid, EnvName("database.port"), c.Database.Port))
 	}
-	if c.Image.CSLSK < 0 || c.Image.ExpandTop < 0 || !(c.Image.ExpandAlpha >= 0) {
-		errs = append(errs, fmt.Errorf("%w: image.csls_k, image.expand_top and image.expand_alpha must not be negative", ErrInvalid))
+	if c.Image.CSLSK < 0 || c.Image.ExpandTop < 0 || !(c.Image.ExpandAlpha >= 0) || c.Image.TopViews < 0 || !(c.Image.OCRWeight >= 0) || c.Image.OCREngines < 0 {
+		errs = append(errs, fmt.Errorf("%w: image.csls_k, image.expand_top, image.expand_alpha, image.top_views, image.ocr_weight and image.ocr_engines must not be negative", ErrInvalid))
 	}
 	if c.ORT.MaxBatch < 1 {
 		errs = append(errs, fmt.Errorf("%w: ort.max_batch (%s) must be at least 1", ErrInvalid, EnvName("ort.max_batch")))
