@@ -30,6 +30,8 @@ func knownQuery(method, path string) (known, prefixes []string) {
 		return []string{"q", "k", "user_id"}, nil
 	case "GET /v1/products/:id/similar":
 		return []string{"k", "user_id"}, nil
+	case "GET /v1/products/:id/together", "GET /v1/trending":
+		return []string{"k", "user_id"}, nil
 	case "GET /v1/users/:id/recommendations":
 		return []string{"k", "mmr_lambda", "max_per_category", "max_per_brand", "max_brand_share"}, nil
 	}

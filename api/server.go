@@ -239,6 +239,7 @@ func (s *Server) routes() *echo.Echo {
 	read.GET("/products/:id", s.getProduct)
 	write.DELETE("/products/:id", s.deleteProduct)
 	read.GET("/products/:id/similar", s.similar)
+	read.GET("/products/:id/together", s.together)
 	read.POST("/rank", s.rank)
 	read.GET("/search", s.search)
 	read.POST("/search/image", s.searchImage)
@@ -246,6 +247,7 @@ func (s *Server) routes() *echo.Echo {
 	read.GET("/suggest", s.suggest)
 	write.POST("/events", s.events)
 	read.GET("/users/:id/recommendations", s.recommendations)
+	read.GET("/trending", s.trending)
 	write.DELETE("/users/:id", s.deleteUser)
 	web.Register(e, web.Deps{Store: s.deps.Store, Auth: s.auth,
 		Read: s.authenticate(records.ScopeRead), Admin: s.authenticate(records.ScopeAdmin),

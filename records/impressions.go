@@ -9,11 +9,13 @@ const (
 	SurfaceRecommendations = "recommendations"
 	SurfaceSimilar         = "similar"
 	SurfaceImageSearch     = "image_search"
+	SurfaceTogether        = "together"
+	SurfaceTrending        = "trending"
 )
 
 // Surfaces lists every surface, in report order.
 func Surfaces() []string {
-	return []string{SurfaceSearch, SurfaceRank, SurfaceRecommendations, SurfaceSimilar, SurfaceImageSearch}
+	return []string{SurfaceSearch, SurfaceRank, SurfaceRecommendations, SurfaceSimilar, SurfaceImageSearch, SurfaceTogether, SurfaceTrending}
 }
 
 // Impression is one list served to a user (or to an anonymous request).

@@ -7,7 +7,7 @@ import (
 
 // Surfaces lists each surface constant once, in report order.
 func TestSurfaces(t *testing.T) {
-	want := []string{SurfaceSearch, SurfaceRank, SurfaceRecommendations, SurfaceSimilar, SurfaceImageSearch}
+	want := []string{SurfaceSearch, SurfaceRank, SurfaceRecommendations, SurfaceSimilar, SurfaceImageSearch, SurfaceTogether, SurfaceTrending}
 	if got := Surfaces(); !slices.Equal(got, want) {
 		t.Errorf("Surfaces() = %v, want %v", got, want)
 	}
