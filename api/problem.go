@@ -104,6 +104,8 @@ func (s *Server) classify(err error, c echo.Context) Problem {
 		return Problem{Type: "about:blank", Title: "not indexed", Status: http.StatusNotFound, Detail: err.Error()}
 	case errors.Is(err, serving.ErrNoImageModel):
 		return Problem{Type: "about:blank", Title: "no image model", Status: http.StatusNotImplemented, Detail: "configure models.image to search by photo"}
+	case errors.Is(err, serving.ErrNoSpeechModel):
+		return Problem{Type: "about:blank", Title: "no speech model", Status: http.StatusNotImplemented, Detail: "configure voice.enabled to search by voice"}
 	case errors.As(err, &he):
 		msg := fmt.Sprint(he.Message)
 		if he.Code == http.StatusRequestEntityTooLarge {

@@ -65,13 +65,12 @@ func CatalogPhrases(ctx context.Context, src Products) ([]string, error) {
 	}
 }
 
-// Follow builds the catalog model from src and rebuilds it whenever the
-// products change log has advanced, checking every poll, until ctx ends
-// (it returns nil then). A failed build is logged and retried at the next
-// poll. The first build happens before Follow returns its first error or
-// goes on waiting: call it in a goroutine after a first Sync.
-func (r *Recognizer) Follow(ctx context.Context, src Products, poll time.Duration) error {
-	seq := int64(-1)
+// Follow rebuilds the catalog model from src whenever the products change
+// log has advanced past seq (the number a first Sync returned; -1 builds
+// at once), checking every poll, until ctx ends (it returns nil then). A
+// failed build is logged and retried at the next poll. Call it in a
+// goroutine.
+func (r *Recognizer) Follow(ctx context.Context, src Products, seq int64, poll time.Duration) error {
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {

@@ -19,6 +19,7 @@ type evalVoiceOpts struct {
 	voices []string
 	speeds []int
 	snrs   []float64
+	models []string
 	json   string
 }
 
@@ -31,8 +32,9 @@ func newEvalVoiceCmd(a *app) *cobra.Command {
 "Oatly Oat Milk") with espeak-ng in each --voices voice at each --speeds
 rate, clean and with white Gaussian noise at each --snr (dB, relative to the
 speech's power), transcribe each clip with PocketSphinx's general US
-English model and with the catalog model (built from the database's titles,
-brands and categories, as serve builds it), and search each transcript with
+English model, with the catalog model (built from the database's titles,
+brands and categories, as serve builds it) interpolated with the general one
+as served, and with the catalog model alone (--models), and search each transcript with
 the served hybrid search (k 5). Print the word error rate, the share of
 exact transcripts and the share of queries whose product is in the top 5,
 per model and condition. Audio goes to a temporary directory.
@@ -49,6 +51,7 @@ its Klatt voices are, so they are the default.`,
 	f.StringSliceVar(&o.voices, "voices", []string{"en-us+klatt", "en-us+klatt2", "en-us+klatt4"}, "espeak-ng voices")
 	f.IntSliceVar(&o.speeds, "speeds", []int{150, 175}, "speaking rates, words per minute")
 	f.Float64SliceVar(&o.snrs, "snr", []float64{10}, "noise conditions besides clean, dB SNR")
+	f.StringSliceVar(&o.models, "models", []string{speech.Catalog, speech.CatalogOnly, speech.General}, "language models to compare: catalog (interpolated with the general one), catalog-only, general")
 	f.StringVar(&o.json, "json", "", "write the report as JSON to this file")
 	return cmd
 }
@@ -105,7 +108,7 @@ func (a *app) evalVoice(ctx context.Context, out io.Writer, o evalVoiceOpts) err
 		return c[0], nil
 	}
 	rep, err := voice.Run(ctx, recognizeText{rec}, served, dec, ps, voice.Config{Voices: o.voices, Speeds: o.speeds,
-		SNRs: o.snrs, Models: []string{speech.Catalog, speech.General}, Seed: 1})
+		SNRs: o.snrs, Models: o.models, Seed: 1})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/ocr"
 	"github.com/vitrinehq/vitrine/serving"
+	"github.com/vitrinehq/vitrine/speech"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -42,7 +43,11 @@ Every list served is logged as an impression (impressions.*), written in
 batches from a bounded buffer; with experiment.name set, users are split
 between experiment.variants by a stable hash of their id and each variant's
 experiment.overrides apply to its users' requests. 'vitrine eval online'
-reports the outcome.`,
+reports the outcome.
+
+POST /v1/search/voice hears spoken queries with PocketSphinx (voice.*): a
+language model of the catalog's titles, brands and categories is built
+before the port opens and rebuilt when the products change.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -77,7 +82,16 @@ reports the outcome.`,
 			}
 			defer stopServing()
 			exp := uc.Config().Experiment
-			srv, err := api.New(cfg, api.Deps{Service: uc, Store: st, Encoders: set, Indexer: a.indexer(st, set), Media: a.mediaLoader(), Registry: reg, Logger: a.log})
+			deps := api.Deps{Service: uc, Store: st, Encoders: set, Indexer: a.indexer(st, set), Media: a.mediaLoader(), Registry: reg, Logger: a.log}
+			rec, stopVoice, err := a.startVoice(ctx, st)
+			if err != nil {
+				return err
+			}
+			defer stopVoice()
+			if rec != nil {
+				deps.Transcriber = rec
+			}
+			srv, err := api.New(cfg, deps)
 			if err != nil {
 				return err
 			}
@@ -254,6 +268,40 @@ func (a *app) startLexical(ctx context.Context, st *store.Store) (serving.Text, 
 		return nil, nil, fmt.Errorf("lexical index: %w", err)
 	}
 	return lexical.Text{Syncer: sy, Suggester: st}, stop, nil
+}
+
+// startVoice loads the speech recogniser (voice.*), builds the catalog
+// language model from the products and keeps it in step with their change
+// log in the background until stop (call it before closing the store).
+// The recogniser is nil when voice.enabled is off or the PocketSphinx
+// model is not installed (logged): voice search then answers 501.
+func (a *app) startVoice(ctx context.Context, st *store.Store) (*speech.Recognizer, func(), error) {
+	vc := a.cfg.Voice
+	if !vc.Enabled {
+		return nil, func() {}, nil
+	}
+	rec, err := speech.New(speech.WithDecoders(vc.Decoders), speech.WithCatalogWeight(vc.CatalogWeight),
+		speech.WithMaxAudio(vc.MaxSeconds, 0), speech.WithLogger(a.log))
+	if errors.Is(err, speech.ErrModel) {
+		a.log.Warn("voice search off: no speech model", "err", err)
+		return nil, func() {}, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("voice: %w", err)
+	}
+	seq, err := rec.Sync(ctx, st, -1)
+	if err != nil {
+		rec.Close()
+		return nil, nil, fmt.Errorf("voice: catalog language model: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- rec.Follow(ctx, st, seq, vc.Poll) }()
+	return rec, func() {
+		cancel()
+		<-done
+		rec.Close()
+	}, nil
 }
 
 // synonyms are the configured synonym rules: search.synonyms, then the

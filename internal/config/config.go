@@ -51,6 +51,7 @@ type Config struct {
 	Server   Server   `koanf:"server" yaml:"server"`
 	Search   Search   `koanf:"search" yaml:"search"`
 	Image    Image    `koanf:"image" yaml:"image"`
+	Voice    Voice    `koanf:"voice" yaml:"voice"`
 
 	Experiment  Experiment  `koanf:"experiment" yaml:"experiment"`
 	Impressions Impressions `koanf:"impressions" yaml:"impressions"`
@@ -220,6 +221,27 @@ type Search struct {
 	SynonymsFile string `koanf:"synonyms_file" yaml:"synonyms_file"`
 }
 
+// Voice configures search by voice (POST /v1/search/voice): PocketSphinx
+// with a language model of the catalog's titles, brands and categories,
+// interpolated with the general US English model and rebuilt when the
+// products change.
+type Voice struct {
+	// Enabled: vitrine serve loads the recogniser (when the PocketSphinx
+	// model is not installed it logs so and voice search answers 501).
+	Enabled bool `koanf:"enabled" yaml:"enabled"`
+	// CatalogWeight is the catalog model's interpolation weight against
+	// the general one, in (0, 1).
+	CatalogWeight float64 `koanf:"catalog_weight" yaml:"catalog_weight"`
+	// Decoders is how many recognitions run at once; each decoder holds
+	// its own copy of the models.
+	Decoders int `koanf:"decoders" yaml:"decoders"`
+	// MaxSeconds is the longest spoken query accepted.
+	MaxSeconds float64 `koanf:"max_seconds" yaml:"max_seconds"`
+	// Poll is how often the products change log is read for a rebuild of
+	// the catalog model.
+	Poll time.Duration `koanf:"poll" yaml:"poll"`
+}
+
 // Fusion defines the vector space new products are fused into: the
 // strategy and a weight per modality (0 leaves the modality out). Changing
 // it takes effect through `vitrine backfill`, which builds a new space.
@@ -366,6 +388,7 @@ func Default() Config {
 		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
 			Fusion: "score", VectorFloor: 0.4},
 		Image:       Image{Views: true, ExpandAlpha: 3, OCREngines: 2},
+		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
 	}
 }
@@ -508,6 +531,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%w: search.sync_poll (%s) must be positive", ErrInvalid, EnvName("search.sync_poll")))
 	}
 	errs = append(errs, c.Server.validate()...)
+	errs = append(errs, c.Voice.validate()...)
 	if c.Home == "" {
 		errs = append(errs, fmt.Errorf("%w: home (%s) is empty", ErrInvalid, EnvName("home")))
 	}
@@ -601,6 +625,23 @@ func (c Config) ModelDir() string {
 // ClusterDir is where the private PostgreSQL cluster lives.
 func (c Config) ClusterDir() string {
 	return filepath.Join(Abs(c.Home), "pg")
+}
+
+func (v Voice) validate() []error {
+	var errs []error
+	if !(v.CatalogWeight > 0 && v.CatalogWeight < 1) {
+		errs = append(errs, fmt.Errorf("%w: voice.catalog_weight (%s) is %g, want a weight in (0, 1)", ErrInvalid, EnvName("voice.catalog_weight"), v.CatalogWeight))
+	}
+	if v.Decoders < 1 {
+		errs = append(errs, fmt.Errorf("%w: voice.decoders (%s) is %d, want at least 1", ErrInvalid, EnvName("voice.decoders"), v.Decoders))
+	}
+	if !(v.MaxSeconds > 0) {
+		errs = append(errs, fmt.Errorf("%w: voice.max_seconds (%s) must be positive", ErrInvalid, EnvName("voice.max_seconds")))
+	}
+	if v.Poll <= 0 {
+		errs = append(errs, fmt.Errorf("%w: voice.poll (%s) must be positive", ErrInvalid, EnvName("voice.poll")))
+	}
+	return errs
 }
 
 // YAML renders the configuration as a file Load would accept. The database

@@ -186,3 +186,33 @@ func TestServerGuards(t *testing.T) {
 		}
 	}
 }
+
+func TestVoice(t *testing.T) {
+	c, err := config.Load("", func() []string { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (config.Voice{Enabled: true, CatalogWeight: 0.9, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second}); c.Voice != want {
+		t.Errorf("defaults %+v, want %+v", c.Voice, want)
+	}
+	c, err = config.Load("", func() []string {
+		return []string{"VITRINE_VOICE_ENABLED=false", "VITRINE_VOICE_CATALOG_WEIGHT=0.7", "VITRINE_VOICE_DECODERS=4", "VITRINE_VOICE_MAX_SECONDS=8", "VITRINE_VOICE_POLL=1m"}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (config.Voice{CatalogWeight: 0.7, Decoders: 4, MaxSeconds: 8, Poll: time.Minute}); c.Voice != want {
+		t.Errorf("from the environment %+v, want %+v", c.Voice, want)
+	}
+	for _, tc := range []struct{ env, want string }{
+		{"VITRINE_VOICE_CATALOG_WEIGHT=1", "VITRINE_VOICE_CATALOG_WEIGHT"},
+		{"VITRINE_VOICE_DECODERS=0", "VITRINE_VOICE_DECODERS"},
+		{"VITRINE_VOICE_MAX_SECONDS=0", "VITRINE_VOICE_MAX_SECONDS"},
+		{"VITRINE_VOICE_POLL=0s", "VITRINE_VOICE_POLL"},
+	} {
+		_, err := config.Load("", func() []string { return []string{tc.env} })
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want ErrInvalid naming %s", tc.env, err, tc.want)
+		}
+	}
+}
