@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,8 +31,57 @@ type Overview struct {
 	Spaces      []SpaceView `json:"spaces"`
 	// PendingJobs counts encoding jobs queued or running (ingest --enqueue,
 	// backfills run through workers).
-	PendingJobs int64     `json:"pending_jobs"`
-	At          time.Time `json:"at"`
+	PendingJobs int64 `json:"pending_jobs"`
+	// Model is the active recommendation model: what training chose and
+	// what the API serves (null before the first training).
+	Model *ModelView `json:"model"`
+	At    time.Time  `json:"at"`
+}
+
+// ModelView is the active collaborative-filtering model as /admin shows
+// it: the method whose factors are stored, what the search chose and its
+// validation NDCG@10, what is served (its components, weights, settings)
+// and every searched method's best settings.
+type ModelView struct {
+	Version      int             `json:"version"`
+	Method       string          `json:"method"`
+	TrainedAt    time.Time       `json:"trained_at"`
+	Interactions int64           `json:"interactions"`
+	Chosen       string          `json:"chosen,omitempty"`
+	ChosenNDCG   float64         `json:"chosen_ndcg,omitempty"`
+	Serve        json.RawMessage `json:"serve,omitempty"`
+	Searched     json.RawMessage `json:"searched,omitempty"`
+}
+
+// modelReader reads the active model (store.Store has it); a Store
+// without it shows no model.
+type modelReader interface {
+	ActiveCFModel(ctx context.Context) (records.CFModel, error)
+}
+
+// activeModel is the overview's model, nil when none is trained.
+func activeModel(ctx context.Context, st Store) (*ModelView, error) {
+	mr, ok := st.(modelReader)
+	if !ok {
+		return nil, nil
+	}
+	m, err := mr.ActiveCFModel(ctx)
+	if errors.Is(err, records.ErrNoCFModel) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	v := &ModelView{Version: m.Version, Method: m.Method, TrainedAt: m.TrainedAt, Interactions: m.Interactions}
+	v.Chosen, _ = m.Params["chosen"].(string)
+	v.ChosenNDCG, _ = m.Params["chosen_ndcg"].(float64)
+	if x, ok := m.Params["serve"]; ok {
+		v.Serve, _ = json.Marshal(x)
+	}
+	if x, ok := m.Params["searched"]; ok {
+		v.Searched, _ = json.Marshal(x)
+	}
+	return v, nil
 }
 
 // SpaceView is one vector-space version. Vectors against the product count
@@ -63,7 +113,11 @@ func (h *handlers) overview(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	o := Overview{Products: n, Spaces: make([]SpaceView, 0, len(spaces)), PendingJobs: pending, At: time.Now().UTC()}
+	model, err := activeModel(ctx, st)
+	if err != nil {
+		return err
+	}
+	o := Overview{Products: n, Spaces: make([]SpaceView, 0, len(spaces)), PendingJobs: pending, Model: model, At: time.Now().UTC()}
 	for _, sp := range spaces {
 		if sp.State == records.SpaceActive {
 			v := sp.Version

@@ -37,6 +37,16 @@ function fusionText(spec) {
 
 // --- overview --------------------------------------------------------------------
 
+// modelText says what the active model serves: its chosen method or blend,
+// each served component's weight and settings, and the stored factors.
+function modelText(m) {
+  if (!m) return 'none (run vitrine train)';
+  const served = (m.serve || []).map((c) => `${c.method}${c.weight !== 1 ? ` ×${c.weight}` : ''}${c.settings ? ` (${c.settings})` : ''}`);
+  let s = `v${m.version}: serves ${served.length ? served.join(' + ') : m.method}`;
+  if (m.chosen) s += `; search chose ${m.chosen} (NDCG@10 ${m.chosen_ndcg.toFixed(4)})`;
+  return s;
+}
+
 async function loadOverview() {
   let o;
   try {
@@ -49,6 +59,7 @@ async function loadOverview() {
   $('#stat-space').textContent = o.active_space === null ? 'none' : `v${o.active_space}`;
   $('#stat-jobs').textContent = o.pending_jobs.toLocaleString();
   $('#stat-spaces').textContent = String(o.spaces.length);
+  $('#stat-model').textContent = modelText(o.model);
   $('#updated').textContent = `Updated ${when(o.at)}; refreshes every ${REFRESH_MS / 1000} s.`;
   const body = clear($('#spaces tbody'));
   for (const sp of o.spaces) {
