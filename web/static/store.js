@@ -4,6 +4,7 @@
 import {
   api, apiKey, setApiKey, uiConfig, isAbort, setImage, el, clear, formatPrice, formatNumber,
 } from './api.js';
+import { Recorder } from './voice.js';
 
 // Demo shoppers and the histories the page gives them the first time they
 // are picked (when the API still answers them with popular items): a taste
@@ -57,6 +58,7 @@ const state = {
   recsVersion: 0,
   resultsVersion: 0,
   searchCtl: null,
+  recorder: null, // the microphone's Recorder while recording
   suggestCtl: null,
   suggestTimer: 0,
   active: -1,
@@ -315,6 +317,7 @@ async function search(q, { resetFilters = false } = {}) {
   if (!filtered || !state.facets) state.facets = data.facets;
   $('#results-h').textContent = `Results for “${q}”`;
   $('#query-photo').hidden = true;
+  $('#query-voice').hidden = true;
   renderGrid(results, data.results);
   $('#results-empty').hidden = data.results.length > 0;
   $('#results-empty').textContent = 'Nothing matches; try fewer filters or other words.';
@@ -405,6 +408,7 @@ async function searchPhoto(file) {
   state.facets = null;
   renderFacets();
   $('#results-h').textContent = 'Products that look like your photo';
+  $('#query-voice').hidden = true;
   const preview = clear($('#query-photo'));
   const u = URL.createObjectURL(file);
   const img = el('img', { alt: `Your photo: ${file.name}`, src: u });
@@ -455,6 +459,86 @@ function setupDrop() {
     searchPhoto(e.target.files[0]);
     e.target.value = ''; // the same photo again is a new search
   });
+}
+
+// --- search by voice ------------------------------------------------------------------
+
+// toggleVoice starts recording on the first press and, on the second (or
+// after voice.js's MAX_SECONDS), uploads the WAV and shows the transcript
+// and its results.
+async function toggleVoice() {
+  const mic = $('#mic');
+  if (state.recorder) {
+    state.recorder.stop();
+    return;
+  }
+  const rec = new Recorder();
+  let wav;
+  try {
+    const done = rec.start();
+    state.recorder = rec;
+    mic.setAttribute('aria-pressed', 'true');
+    mic.classList.add('recording');
+    status('Listening… press the microphone again when you are done.');
+    wav = await done;
+  } catch (err) {
+    status(`The microphone is not available: ${err.message}`, true);
+    return;
+  } finally {
+    state.recorder = null;
+    mic.setAttribute('aria-pressed', 'false');
+    mic.classList.remove('recording');
+  }
+  if (wav) await searchVoice(wav);
+}
+
+async function searchVoice(wav) {
+  state.searchCtl?.abort();
+  const ctl = new AbortController();
+  state.searchCtl = ctl;
+  const results = $('#results');
+  results.dataset.state = 'loading';
+  results.setAttribute('aria-busy', 'true');
+  status('Listening to what you said…');
+  const form = new FormData();
+  form.append('audio', wav, 'query.wav');
+  form.append('k', '12');
+  let data;
+  try {
+    data = await api('/v1/search/voice', { method: 'POST', form, signal: ctl.signal });
+  } catch (err) {
+    results.removeAttribute('aria-busy');
+    if (!isAbort(err)) {
+      results.dataset.state = 'error';
+      fail(err, 'Voice search');
+    }
+    return;
+  }
+  if (ctl.signal.aborted) return;
+  state.query = data.query || data.transcript;
+  $('#q').value = state.query;
+  $('#query-photo').hidden = true;
+  $('#query-voice').hidden = true;
+  const heard = $('#query-voice');
+  heard.textContent = data.transcript
+    ? `Heard “${data.transcript}” (confidence ${formatNumber(data.confidence, 2)})`
+    : 'Nothing was heard.';
+  heard.hidden = false;
+  $('#results-h').textContent = 'Products for what you said';
+  renderGrid(results, data.results, { ranked: true });
+  $('#results-empty').hidden = data.results.length > 0;
+  results.removeAttribute('aria-busy');
+  results.dataset.state = 'ready';
+  results.dataset.kind = 'voice';
+  results.dataset.version = String(++state.resultsVersion);
+  status(`${data.results.length} products for “${data.transcript}”.`);
+  $('#results-section').focus();
+}
+
+function setupVoice() {
+  if (!Recorder.supported()) return; // no microphone API: no button
+  $('#mic').hidden = false;
+  $('#mic').addEventListener('click', () => toggleVoice());
 }
 
 // --- shoppers, events and recommendations --------------------------------------------------
@@ -688,6 +772,7 @@ async function main() {
   $('#facets').addEventListener('submit', (e) => e.preventDefault());
   $('#user').addEventListener('change', (e) => selectUser(e.target.value));
   setupDrop();
+  setupVoice();
   setupDialogs();
   await setupKey();
 
