@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -399,4 +402,41 @@ func TestMemoryReturnedAfterUploadBurst(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// A decompression bomb is refused before it queues for a decoding slot,
+// so bombs never hold the slots a normal photo search waits for: with
+// every slot taken a bomb is still a 422 at once, a normal photo a 503.
+func TestBombsRefusedBeforeTheQueue(t *testing.T) {
+	fx := newFixtureWith(t, func(c *api.Config) { c.MaxUploads, c.UploadQueue = 1, 20*time.Millisecond })
+	free := fx.api.TakeUploadSlots()
+	defer free()
+	for _, raw := range []int{64 << 20, 1 << 30} {
+		r := fx.upload(pngBomb(raw))
+		var p problemBody
+		r.json(t, &p)
+		if r.status != 422 || !p.names("image") {
+			t.Errorf("bomb of %d bytes with every slot taken: %d %s", raw, r.status, r.body)
+		}
+	}
+	photo, err := os.ReadFile(filepath.Join(fx.images, "Red-Grapefruit.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	part, _ := w.CreateFormFile("image", "photo.jpg")
+	_, _ = part.Write(photo)
+	_ = w.Close()
+	req, _ := http.NewRequest("POST", fx.srv.URL+"/v1/search/image", &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+fx.read)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Errorf("normal photo with every slot taken: %d, want 503", resp.StatusCode)
+	}
 }

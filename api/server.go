@@ -137,6 +137,8 @@ type Server struct {
 	fetch *ingest.MediaLoader
 	// uploads holds one token per photo search decoding now.
 	uploads chan struct{}
+	// guard screens photo uploads before they queue for a slot.
+	guard *uploadGuard
 
 	limiters sync.Map // key -> *rate.Limiter
 }
@@ -177,6 +179,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s.cfg = cfg
 	s.uploads = make(chan struct{}, cfg.MaxUploads)
+	var err error
+	if s.guard, err = s.newUploadGuard(); err != nil {
+		return nil, err
+	}
 	s.fetch = ingest.NewMediaLoader(ingest.WithHTTPClient(netguard.New(netguard.WithAllow(cfg.FetchAllow...)).Client()),
 		ingest.WithMaxMediaBytes(20<<20))
 	s.echo = s.routes()
@@ -242,7 +248,7 @@ func (s *Server) routes() *echo.Echo {
 	read.GET("/products/:id/together", s.together)
 	read.POST("/rank", s.rank)
 	read.GET("/search", s.search)
-	read.POST("/search/image", s.searchImage)
+	read.POST("/search/image", s.searchImage, s.screenUpload)
 	read.POST("/search/voice", s.searchVoice)
 	read.GET("/suggest", s.suggest)
 	write.POST("/events", s.events)

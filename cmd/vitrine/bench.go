@@ -27,7 +27,7 @@ func newBenchCmd(a *app) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure Vitrine's speed (each figure beside a baseline from the same run)",
 	}
-	cmd.AddCommand(newBenchAPICmd(a), newBenchHNSWCmd(a), newBenchExtractCmd(a), newBenchIngestCmd(a), newBenchSearchCmd(a))
+	cmd.AddCommand(newBenchAPICmd(a), newBenchHNSWCmd(a), newBenchExtractCmd(a), newBenchIngestCmd(a), newBenchSearchCmd(a), newBenchHostileCmd(a))
 	return cmd
 }
 
