@@ -50,69 +50,74 @@ language model of the catalog's titles, brands and categories is built
 before the port opens and rebuilt when the products change.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if listen != "" {
-				a.cfg.Server.Listen = listen
-			}
-			if auth != "" {
-				a.cfg.Server.Auth = auth
-			}
-			reg := prometheus.NewRegistry()
-			svc, err := a.openServices(ctx, api.NewModelMetrics(reg))
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
-			st, set, spec := svc.st, svc.set, svc.spec
-			if _, err := a.activeSpace(ctx, st, spec); err != nil {
-				return err
-			}
-			if err := ensureModelIndexes(ctx, st, set); err != nil {
-				return err
-			}
-			cfg, err := a.apiConfig()
-			if err != nil {
-				return err
-			}
-			// The port opens once the lexical index is built, so a load
-			// balancer sends nothing before search can answer.
-			uc, stopServing, err := a.newServing(ctx, st, set)
-			if err != nil {
-				return err
-			}
-			defer stopServing()
-			exp := uc.Config().Experiment
-			deps := api.Deps{Service: uc, Store: st, Encoders: set, Indexer: a.indexer(st, set), Media: a.mediaLoader(), Registry: reg, Logger: a.log}
-			rec, stopVoice, err := a.startVoice(ctx, st)
-			if err != nil {
-				return err
-			}
-			defer stopVoice()
-			if rec != nil {
-				deps.Transcriber = rec
-			}
-			srv, err := api.New(cfg, deps)
-			if err != nil {
-				return err
-			}
-			ln, err := net.Listen("tcp", cfg.Listen)
-			if err != nil {
-				return fmt.Errorf("listen on %s (server.listen): %w", cfg.Listen, err)
-			}
-			authState := "API keys required"
-			if !srv.AuthEnabled() {
-				authState = "no API keys (loopback demo mode)"
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "serving on http://%s (%s)\n", ln.Addr(), authState)
-			if exp != nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "A/B experiment %q: %s\n", exp.Name, describeVariants(exp))
-			}
-			return srv.Start(ctx, ln)
+			return a.runServe(cmd, listen, auth)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default server.listen, 127.0.0.1:8080)")
 	cmd.Flags().StringVar(&auth, "auth", "", "required, off or auto (default server.auth)")
 	return cmd
+}
+
+// runServe serves the API until the command's context ends.
+func (a *app) runServe(cmd *cobra.Command, listen, auth string) error {
+	ctx := cmd.Context()
+	if listen != "" {
+		a.cfg.Server.Listen = listen
+	}
+	if auth != "" {
+		a.cfg.Server.Auth = auth
+	}
+	reg := prometheus.NewRegistry()
+	svc, err := a.openServices(ctx, api.NewModelMetrics(reg))
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	st, set, spec := svc.st, svc.set, svc.spec
+	if _, err := a.activeSpace(ctx, st, spec); err != nil {
+		return err
+	}
+	if err := ensureModelIndexes(ctx, st, set); err != nil {
+		return err
+	}
+	cfg, err := a.apiConfig()
+	if err != nil {
+		return err
+	}
+	// The port opens once the lexical index is built, so a load
+	// balancer sends nothing before search can answer.
+	uc, stopServing, err := a.newServing(ctx, st, set)
+	if err != nil {
+		return err
+	}
+	defer stopServing()
+	exp := uc.Config().Experiment
+	deps := api.Deps{Service: uc, Store: st, Encoders: set, Indexer: a.indexer(st, set), Media: a.mediaLoader(), Registry: reg, Logger: a.log}
+	rec, stopVoice, err := a.startVoice(ctx, st)
+	if err != nil {
+		return err
+	}
+	defer stopVoice()
+	if rec != nil {
+		deps.Transcriber = rec
+	}
+	srv, err := api.New(cfg, deps)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (server.listen): %w", cfg.Listen, err)
+	}
+	authState := "API keys required"
+	if !srv.AuthEnabled() {
+		authState = "no API keys (loopback demo mode)"
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "serving on http://%s (%s)\n", ln.Addr(), authState)
+	if exp != nil {
+		fmt.Fprintf(cmd.OutOrStdout(), "A/B experiment %q: %s\n", exp.Name, describeVariants(exp))
+	}
+	return srv.Start(ctx, ln)
 }
 
 // ensureModelIndexes builds the embedding indexes that text search and
