@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +21,8 @@ type evalVoiceOpts struct {
 	speeds []int
 	snrs   []float64
 	models []string
+	noise  string
+	args   string
 	json   string
 }
 
@@ -30,7 +33,7 @@ func newEvalVoiceCmd(a *app) *cobra.Command {
 		Short: "Word error rate and top-5 hits of voice search on spoken product names",
 		Long: `Speak every ingested product's name (the last part of its category path,
 "Oatly Oat Milk") with espeak-ng in each --voices voice at each --speeds
-rate, clean and with white Gaussian noise at each --snr (dB, relative to the
+rate, clean and with --noise (Gaussian, or sox's white, pink or brown) at each --snr (dB, relative to the
 speech's power), transcribe each clip with PocketSphinx's general US
 English model, with the catalog model (built from the database's titles,
 brands and categories, as serve builds it) interpolated with the general one
@@ -52,6 +55,8 @@ its Klatt voices are, so they are the default.`,
 	f.IntSliceVar(&o.speeds, "speeds", []int{150, 175}, "speaking rates, words per minute")
 	f.Float64SliceVar(&o.snrs, "snr", []float64{10}, "noise conditions besides clean, dB SNR")
 	f.StringSliceVar(&o.models, "models", []string{speech.Catalog, speech.CatalogOnly, speech.General}, "language models to compare: catalog (interpolated with the general one), catalog-only, general")
+	f.StringVar(&o.noise, "noise", "gaussian", "noise added at each --snr: gaussian (drawn here), or white, pink or brown (made by sox)")
+	f.StringVar(&o.args, "search-args", "", `PocketSphinx arguments overriding the recogniser's (e.g. "-beam 1e-48 -wbeam 7e-29 -pbeam 1e-48", PocketSphinx's own beams)`)
 	f.StringVar(&o.json, "json", "", "write the report as JSON to this file")
 	return cmd
 }
@@ -75,7 +80,7 @@ func (a *app) evalVoice(ctx context.Context, out io.Writer, o evalVoiceOpts) err
 		return err
 	}
 	defer stop()
-	rec, err := speech.New()
+	rec, err := speech.New(speech.WithSearchArgs(strings.Fields(o.args)...))
 	if err != nil {
 		return err
 	}
@@ -108,7 +113,7 @@ func (a *app) evalVoice(ctx context.Context, out io.Writer, o evalVoiceOpts) err
 		return c[0], nil
 	}
 	rep, err := voice.Run(ctx, recognizeText{rec}, served, dec, ps, voice.Config{Voices: o.voices, Speeds: o.speeds,
-		SNRs: o.snrs, Models: o.models, Seed: 1})
+		SNRs: o.snrs, Models: o.models, Noise: o.noise, Seed: 1})
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,12 @@
 // each language model (the catalog-constrained one and the general one)
 // and searched with the served hybrid search. It reports the word error
 // rate of the transcripts and how often the spoken product is in the top
-// 5, per model and condition.
+// 5, per model and condition. Noise is white Gaussian noise drawn here, or
+// white, pink or brown noise made by sox, scaled to each SNR.
 package voice
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -45,7 +47,11 @@ type Config struct {
 	Speeds []int     // words per minute
 	SNRs   []float64 // noise conditions in dB besides clean
 	Models []string  // language models to compare
-	Seed   uint64
+	// Noise is the noise added at each SNR: "gaussian" ("" too), white
+	// Gaussian noise drawn here, or white, pink or brown noise made by
+	// sox (its whitenoise, pinknoise and brownnoise synths, repeatable).
+	Noise string
+	Seed  uint64
 	// TempDir holds the generated audio ("" : the system's).
 	TempDir string
 }
@@ -69,6 +75,7 @@ type Report struct {
 	Products int      `json:"products"`
 	Voices   []string `json:"voices"`
 	Speeds   []int    `json:"speeds"`
+	Noise    string   `json:"noise"`
 	Rows     []Row    `json:"rows"`
 }
 
@@ -83,6 +90,10 @@ func Run(ctx context.Context, rec Recognizer, s Searcher, dec Decoder, ps []Prod
 	rows := map[string]*Row{}
 	var order []string
 	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
+	noise, err := noiseSource(ctx, dir, dec, cfg.Noise, rng)
+	if err != nil {
+		return Report{}, err
+	}
 	for _, p := range ps {
 		for _, v := range cfg.Voices {
 			for _, sp := range cfg.Speeds {
@@ -93,7 +104,7 @@ func Run(ctx context.Context, rec Recognizer, s Searcher, dec Decoder, ps []Prod
 				for _, cond := range conditions(cfg.SNRs) {
 					clip := clean
 					if cond.snr != nil {
-						clip = addNoise(clean, *cond.snr, rng)
+						clip = mixNoise(clean, noise(len(clean)), *cond.snr)
 					}
 					for _, m := range cfg.Models {
 						key := m + "\x00" + cond.name
@@ -109,7 +120,7 @@ func Run(ctx context.Context, rec Recognizer, s Searcher, dec Decoder, ps []Prod
 			}
 		}
 	}
-	rep := Report{Products: len(ps), Voices: cfg.Voices, Speeds: cfg.Speeds}
+	rep := Report{Products: len(ps), Voices: cfg.Voices, Speeds: cfg.Speeds, Noise: cmp.Or(cfg.Noise, "gaussian")}
 	for _, k := range order {
 		r := rows[k]
 		r.WER = float64(r.errs) / float64(max(1, r.words))
@@ -174,21 +185,74 @@ func synth(ctx context.Context, dir string, dec Decoder, text, voice string, wpm
 	return dec(ctx, b)
 }
 
-// addNoise returns clip plus white Gaussian noise at snr dB below the
-// clip's power (measured over its non-silent samples).
-func addNoise(clip []float32, snr float64, rng *rand.Rand) []float32 {
-	var p float64
+// soxNoise are the noise colours sox makes, by Config.Noise name.
+var soxNoise = map[string]string{"white": "whitenoise", "pink": "pinknoise", "brown": "brownnoise"}
+
+// noiseSource returns a function giving n samples of the named noise
+// (any scale: mixNoise scales it). sox's noise is made once, 30 seconds
+// of it, and each clip takes a window at a random offset.
+func noiseSource(ctx context.Context, dir string, dec Decoder, name string, rng *rand.Rand) (func(n int) []float32, error) {
+	if name == "" || name == "gaussian" {
+		return func(n int) []float32 {
+			out := make([]float32, n)
+			for i := range out {
+				out[i] = float32(rng.NormFloat64())
+			}
+			return out
+		}, nil
+	}
+	synth, ok := soxNoise[name]
+	if !ok {
+		return nil, fmt.Errorf("noise %q: want gaussian, white, pink or brown", name)
+	}
+	path := filepath.Join(dir, "noise.wav")
+	if out, err := exec.CommandContext(ctx, "sox", "-R", "-n", "-r", "16000", "-b", "16", "-c", "1", path, "synth", "30", synth, "vol", "0.5").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("sox: %w: %s", err, out)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	long, err := dec(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	return func(n int) []float32 {
+		out := make([]float32, n)
+		if len(long) == 0 {
+			return out
+		}
+		off := rng.IntN(len(long))
+		for i := range out {
+			out[i] = long[(off+i)%len(long)]
+		}
+		return out
+	}, nil
+}
+
+// mixNoise returns clip plus noise scaled to snr dB below the clip's
+// power (measured over its non-silent samples).
+func mixNoise(clip, noise []float32, snr float64) []float32 {
+	var ps, pn float64
 	n := 0
 	for _, v := range clip {
 		if math.Abs(float64(v)) > 1e-3 {
-			p += float64(v) * float64(v)
+			ps += float64(v) * float64(v)
 			n++
 		}
 	}
-	sigma := math.Sqrt(p/float64(max(1, n))) / math.Pow(10, snr/20)
+	for _, v := range noise {
+		pn += float64(v) * float64(v)
+	}
+	ps /= float64(max(1, n))
+	pn /= float64(max(1, len(noise)))
+	gain := 0.0
+	if pn > 0 {
+		gain = math.Sqrt(ps/pn) / math.Pow(10, snr/20)
+	}
 	out := make([]float32, len(clip))
 	for i, v := range clip {
-		out[i] = float32(float64(v) + rng.NormFloat64()*sigma)
+		out[i] = float32(float64(v) + gain*float64(noise[i]))
 	}
 	return out
 }
@@ -217,11 +281,11 @@ func EditDistance(ref, hyp []string) int {
 
 // Text prints the report as a table.
 func (r Report) Text(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "%d products x %d voices (%s) x %d speeds %v\n%-8s %-12s %7s %6s %6s %6s\n",
-		r.Products, len(r.Voices), strings.Join(r.Voices, ", "), len(r.Speeds), r.Speeds, "model", "condition", "queries", "WER", "exact", "top5")
+	_, err := fmt.Fprintf(w, "%d products x %d voices (%s) x %d speeds %v, %s noise\n%-12s %-12s %7s %6s %6s %6s\n",
+		r.Products, len(r.Voices), strings.Join(r.Voices, ", "), len(r.Speeds), r.Speeds, r.Noise, "model", "condition", "queries", "WER", "exact", "top5")
 	for _, row := range r.Rows {
 		if err == nil {
-			_, err = fmt.Fprintf(w, "%-8s %-12s %7d %6.3f %6.3f %6.3f\n", row.Model, row.Condition, row.Queries, row.WER, row.Exact, row.Top5)
+			_, err = fmt.Fprintf(w, "%-12s %-12s %7d %6.3f %6.3f %6.3f\n", row.Model, row.Condition, row.Queries, row.WER, row.Exact, row.Top5)
 		}
 	}
 	return err

@@ -29,20 +29,35 @@ func TestEditDistance(t *testing.T) {
 	}
 }
 
-func TestAddNoiseSNR(t *testing.T) {
+func TestMixNoiseSNR(t *testing.T) {
 	clip := make([]float32, 16000)
 	for i := range clip {
 		clip[i] = float32(0.5 * math.Sin(float64(i)/5))
 	}
-	noisy := addNoise(clip, 10, rand.New(rand.NewPCG(1, 1)))
-	var ps, pn float64
-	for i := range clip {
-		ps += float64(clip[i]) * float64(clip[i])
-		d := float64(noisy[i] - clip[i])
-		pn += d * d
+	gauss, err := noiseSource(t.Context(), t.TempDir(), decodeWAV, "", rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if snr := 10 * math.Log10(ps/pn); math.Abs(snr-10) > 0.3 {
-		t.Errorf("SNR %.2f dB, want 10", snr)
+	pink, err := noiseSource(t.Context(), t.TempDir(), decodeWAV, "pink", rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, noise := range map[string]func(int) []float32{"gaussian": gauss, "sox pink": pink} {
+		for _, want := range []float64{0, 10, 20} {
+			noisy := mixNoise(clip, noise(len(clip)), want)
+			var ps, pn float64
+			for i := range clip {
+				ps += float64(clip[i]) * float64(clip[i])
+				d := float64(noisy[i] - clip[i])
+				pn += d * d
+			}
+			if snr := 10 * math.Log10(ps/pn); math.Abs(snr-want) > 0.3 {
+				t.Errorf("%s: SNR %.2f dB, want %g", name, snr, want)
+			}
+		}
+	}
+	if _, err := noiseSource(t.Context(), t.TempDir(), decodeWAV, "purple", nil); err == nil {
+		t.Error("purple noise accepted")
 	}
 }
 
