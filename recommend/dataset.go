@@ -101,6 +101,20 @@ func NewDataset(events []Interaction) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
+	val, at := make([]float64, len(events)), make([]int64, len(events))
+	for n, e := range events {
+		val[n] = e.Value
+		if !e.Time.IsZero() {
+			at[n] = e.Time.UnixNano()
+		}
+	}
+	return buildDataset(eu, ei, val, at, users, items)
+}
+
+// buildDataset is NewDataset over events given column-wise: event n is
+// user users[eu[n]], item items[ei[n]], value val[n] at Unix ns at[n] (0:
+// no time).
+func buildDataset(eu, ei []int32, val []float64, at []int64, users, items []string) (*Dataset, error) {
 	// Renumber by sorted id: the dataset then does not depend on event order.
 	urank, users := sortedRanks(users)
 	irank, items := sortedRanks(items)
@@ -115,16 +129,12 @@ func NewDataset(events []Interaction) (*Dataset, error) {
 		ptr[u+1] += ptr[u]
 	}
 	fill := slices.Clone(ptr[:nu])
-	raw := make([]rawEvent, len(events))
+	raw := make([]rawEvent, len(eu))
 	var latest int64
-	for n, e := range events {
+	for n := range eu {
 		u := urank[eu[n]]
-		var at int64
-		if !e.Time.IsZero() {
-			at = e.Time.UnixNano()
-			latest = max(latest, at)
-		}
-		raw[fill[u]] = rawEvent{item: irank[ei[n]], value: e.Value, at: at}
+		latest = max(latest, at[n])
+		raw[fill[u]] = rawEvent{item: irank[ei[n]], value: val[n], at: at[n]}
 		fill[u]++
 	}
 	d := &Dataset{}
