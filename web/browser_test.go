@@ -49,7 +49,9 @@ func artifactDir(t *testing.T) string {
 	return dir
 }
 
-func newSession(t *testing.T) *session {
+// newSession starts a fresh headless Chromium; flags add to the
+// defaults (a fake microphone, say).
+func newSession(t *testing.T, flags ...chromedp.ExecAllocatorOption) *session {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("Chromium is not installed at %s (%v): run scripts/setup, which installs Debian's chromium package", chromiumPath, err)
@@ -65,6 +67,7 @@ func newSession(t *testing.T) *session {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 1000),
 	)
+	opts = append(opts, flags...)
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	t.Cleanup(cancel)
 	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
