@@ -53,13 +53,14 @@ func (m *ALS) Fit(ctx context.Context, d *Dataset) error {
 	// Small random factors: large ones would start CG far from the answer.
 	x := randomFactors(rng, d.NumUsers(), k, 0.01)
 	y := randomFactors(rng, d.NumItems(), k, 0.01)
-	for range c.iterations {
+	for it := range c.iterations {
 		if err := alsSweep(ctx, c, &d.ui, x, y); err != nil {
 			return fitError("als", err)
 		}
 		if err := alsSweep(ctx, c, &d.iu, y, x); err != nil {
 			return fitError("als", err)
 		}
+		c.report(it+1, c.iterations)
 	}
 	g, err := gram(ctx, y, k, c.reg, c.workers)
 	if err != nil {
@@ -69,6 +70,9 @@ func (m *ALS) Fit(ctx context.Context, d *Dataset) error {
 	m.gram = g
 	return nil
 }
+
+// OnProgress makes Fit call fn(sweeps done, sweeps) after every sweep.
+func (m *ALS) OnProgress(fn func(done, total int)) { m.cfg.progress = fn }
 
 // alsSweep updates every row of x (the rows of m) given the fixed y.
 func alsSweep(ctx context.Context, c config, m *CSR, x, y []float64) error {

@@ -98,10 +98,14 @@ func (m *BPR) Fit(ctx context.Context, d *Dataset) error {
 				return fitError("bpr", err)
 			}
 		}
+		c.report(epoch+1, c.iterations)
 	}
 	m.f = (&factorModel{d: d, name: "bpr", k: k, user: t.x, item: t.y, bias: t.bias}).finish()
 	return nil
 }
+
+// OnProgress makes Fit call fn(epochs done, epochs) after every epoch.
+func (m *BPR) OnProgress(fn func(done, total int)) { m.cfg.progress = fn }
 
 // positives is m without its non-positive entries.
 func positives(m *CSR) *CSR {

@@ -75,6 +75,14 @@ type config struct {
 	now        time.Time
 	seed       uint64
 	workers    int
+	progress   func(done, total int) // Fit's progress (OnProgress); nil: none
+}
+
+// report calls the progress callback, if any.
+func (c config) report(done, total int) {
+	if c.progress != nil {
+		c.progress(done, total)
+	}
 }
 
 // WithFactors sets the number of latent factors (ALS, BPR, SVD).

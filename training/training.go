@@ -43,6 +43,29 @@ type Options struct {
 	Budget time.Duration
 	// Progress, when set, is called after every setting the search tries.
 	Progress func(recommend.Trial)
+	// Stage, when set, is called as training moves on: every 100,000 events
+	// read, after every ALS sweep or BPR epoch, and at the start of each
+	// step (a progress bar with an ETA draws from it).
+	Stage func(Stage)
+}
+
+// Stage is training's progress: the step, and how far it is (Total 0:
+// not known ahead, e.g. the events being read).
+type Stage struct {
+	Name        string
+	Done, Total int
+}
+
+// stage reports progress when the options ask for it.
+func (o Options) stage(name string, done, total int) {
+	if o.Stage != nil {
+		o.Stage(Stage{Name: name, Done: done, Total: total})
+	}
+}
+
+// progressReporter is a model that reports its fit's progress.
+type progressReporter interface {
+	OnProgress(fn func(done, total int))
 }
 
 // params resolves the options against the registry: the factor model to
@@ -122,21 +145,29 @@ func Train(ctx context.Context, st Store, o Options) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	evs, err := readEvents(ctx, st)
+	log, err := readEvents(ctx, st, o)
 	if err != nil {
 		return Report{}, err
 	}
-	d, err := recommend.NewDataset(evs)
+	o.stage("index", 0, 0)
+	d, err := log.Dataset()
 	if err != nil {
 		return Report{}, fmt.Errorf("training data: %w", err)
 	}
-	rep := Report{Interactions: len(evs)}
+	rep := Report{Interactions: log.Len()}
+	var evs []recommend.Interaction // the search and the blend tuning split them
+	if o.Budget > 0 || !o.NoTune {
+		evs = log.Interactions()
+	}
+	log = nil // the columns may go once the dataset is built
 	if o.Budget > 0 {
+		o.stage("search", 0, 0)
 		if method, p, choice, err = searchChoice(ctx, evs, o, &rep, method, p, choice); err != nil {
 			return Report{}, err
 		}
 	}
 	if !o.NoTune {
+		o.stage("tune blend", 0, 0)
 		cs, _ := st.(ContentStore)
 		if rep.Blend, rep.BlendNDCG, err = tuneBlend(ctx, cs, evs, method, p); err != nil {
 			return Report{}, fmt.Errorf("tune blend: %w", err)
@@ -146,6 +177,11 @@ func Train(ctx context.Context, st Store, o Options) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	evs = nil // no longer needed: the fits read the dataset
+	if pr, ok := m.(progressReporter); ok {
+		pr.OnProgress(func(done, total int) { o.stage("fit "+method, done, total) })
+	}
+	o.stage("fit "+method, 0, p.Iterations)
 	fitStart := time.Now()
 	if err := m.Fit(ctx, d); err != nil {
 		return Report{}, fmt.Errorf("fit %s: %w", method, err)
@@ -155,10 +191,11 @@ func Train(ctx context.Context, st Store, o Options) (Report, error) {
 		return Report{}, err
 	}
 	rep.Fit = time.Since(fitStart)
+	o.stage("save", 0, 0)
 	params := modelParams(p, rep.Blend, rep.BlendNDCG, rep.Search)
 	params["serve"] = servedParams(fs)
 	rep.Version, rep.Users, rep.Items, err = save(ctx, st, d, m, records.CFModel{
-		Method: method, Interactions: int64(len(evs)), TrainSeconds: rep.Fit.Seconds(), Params: params,
+		Method: method, Interactions: int64(rep.Interactions), TrainSeconds: rep.Fit.Seconds(), Params: params,
 	}, p.Reg)
 	if err != nil {
 		return Report{}, err
@@ -223,18 +260,27 @@ func modelParams(p recommend.Params, blend map[string]float64, blendNDCG float64
 	return out
 }
 
-// readEvents reads every stored event as a weighted interaction (events
-// that weigh nothing are left out).
-func readEvents(ctx context.Context, st Store) ([]recommend.Interaction, error) {
-	var evs []recommend.Interaction
+// readEvents streams every stored event into an EventLog as a weighted
+// interaction (events that weigh nothing are left out), reporting every
+// 100,000 events.
+func readEvents(ctx context.Context, st Store, o Options) (*recommend.EventLog, error) {
+	var log recommend.EventLog
+	read := 0
 	err := st.TrainingEvents(ctx, func(e records.TrainingEvent) error {
-		w := ranking.EventWeight(catalog.EventType(e.Type), e.Value)
-		if w != 0 {
-			evs = append(evs, recommend.Interaction{User: e.UserID, Item: e.ProductID, Value: w, Time: e.At})
+		if read++; read%100_000 == 0 {
+			o.stage("read events", read, 0)
 		}
-		return nil
+		w := ranking.EventWeight(catalog.EventType(e.Type), e.Value)
+		if w == 0 {
+			return nil
+		}
+		return log.Add(e.UserID, e.ProductID, w, e.At)
 	})
-	return evs, err
+	if err != nil {
+		return nil, err
+	}
+	o.stage("read events", read, read)
+	return &log, nil
 }
 
 // save stores the fitted factors, with the Gram matrix YᵀY + λI that

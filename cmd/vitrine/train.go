@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,7 +55,11 @@ a search (--budget 0); item-based methods keep ALS factors beside them.`,
 			if fusionFit {
 				return learnFusion(cmd, st)
 			}
+			bar := newTrainBar(cmd.ErrOrStderr())
+			o.Stage = bar.stage
+			o.Progress = func(t recommend.Trial) { bar.trial(t) }
 			rep, err := training.Train(cmd.Context(), st, o)
+			bar.done()
 			if err != nil {
 				return err
 			}
@@ -82,6 +87,55 @@ a search (--budget 0); item-based methods keep ALS factors beside them.`,
 	cmd.Flags().BoolVar(&o.NoTune, "no-tune", false, "keep the configured blend weights instead of tuning them on held-out behaviour")
 	cmd.Flags().BoolVar(&fusionFit, "fusion", false, "instead, learn the per-modality fusion weights from the logged events and compare them with the active space's")
 	return cmd
+}
+
+// trainBar draws training's progress on one line of w: the step, a bar
+// and an ETA when the step's length is known (the fit's sweeps), else the
+// count so far and its rate (events read, settings searched).
+type trainBar struct {
+	w           io.Writer
+	name        string
+	start, step time.Time
+	trials      int
+}
+
+func newTrainBar(w io.Writer) *trainBar { return &trainBar{w: w, start: time.Now()} }
+
+// stage draws one progress report.
+func (b *trainBar) stage(s training.Stage) {
+	now := time.Now()
+	if s.Name != b.name {
+		if b.name != "" {
+			fmt.Fprintln(b.w)
+		}
+		b.name, b.step = s.Name, now
+	}
+	el := now.Sub(b.step)
+	switch {
+	case s.Total > 0 && s.Done > 0:
+		frac := float64(s.Done) / float64(s.Total)
+		eta := time.Duration(float64(el) * (1 - frac) / frac)
+		n := int(frac * 30)
+		fmt.Fprintf(b.w, "\r%-16s [%s%s] %d/%d  %s, ETA %s   ", s.Name, strings.Repeat("=", n), strings.Repeat(" ", 30-n),
+			s.Done, s.Total, el.Round(time.Second), eta.Round(time.Second))
+	case s.Done > 0:
+		fmt.Fprintf(b.w, "\r%-16s %d  %s (%.0f/s)   ", s.Name, s.Done, el.Round(time.Second), float64(s.Done)/max(el.Seconds(), 1e-3))
+	default:
+		fmt.Fprintf(b.w, "\r%-16s ...   ", s.Name)
+	}
+}
+
+// trial counts the search's settings.
+func (b *trainBar) trial(recommend.Trial) {
+	b.trials++
+	b.stage(training.Stage{Name: "search", Done: b.trials})
+}
+
+// done ends the bar's line with the total time.
+func (b *trainBar) done() {
+	if b.name != "" {
+		fmt.Fprintf(b.w, "\ndone in %s\n", time.Since(b.start).Round(time.Second))
+	}
 }
 
 // writeTrainSearch prints what the search chose and what is served.
