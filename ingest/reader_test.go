@@ -57,7 +57,7 @@ func TestJSONLMalformedRows(t *testing.T) {
 	if strings.Join(ids, ",") != "ok-1,ok-2,ok-3" {
 		t.Errorf("good rows %v", ids)
 	}
-	wantBad := map[int]string{2: "bad JSON", 3: "id: is required", 4: `field "price"`, 7: `unknown field "colour"`, 8: "price: must be", 10: "bad JSON"}
+	wantBad := map[int]string{2: "bad JSON", 3: "id: is required", 4: `field "price"`, 7: `unknown field "colour"`, 8: "price: out of range", 10: "bad JSON"}
 	if len(bad) != len(wantBad) {
 		t.Errorf("%d bad rows, want %d: %v", len(bad), len(wantBad), bad)
 	}
