@@ -2,19 +2,18 @@ package main
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vitrinehq/vitrine/indexer"
+	"github.com/vitrinehq/vitrine/internal/cli"
 )
 
 func newBackfillCmd(a *app) *cobra.Command {
 	var (
 		activate  bool
 		batchSize int
-		weights   = map[string]*float64{}
-		strategy  string
+		fusion    cli.FusionFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "backfill",
@@ -33,16 +32,14 @@ product is in, the HNSW index is built, the space is marked ready, and with
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			a.overrideFusion(strategy, weights)
+			fusion.Apply(&a.cfg.Fusion)
 			svc, err := a.openServices(ctx, nil)
 			if err != nil {
 				return err
 			}
 			defer svc.Close()
-			st, set, spec := svc.st, svc.set, svc.spec
-			ix := a.indexer(st, set)
 			var bar interface{ Set64(int64) error }
-			rep, err := indexer.Backfill(ctx, st, ix, spec, indexer.BackfillOptions{
+			rep, err := indexer.Backfill(ctx, svc.st, a.indexer(svc.st, svc.set), svc.spec, indexer.BackfillOptions{
 				BatchSize: batchSize, Activate: activate,
 				Progress: func(done, total int64) {
 					if bar == nil {
@@ -55,55 +52,11 @@ product is in, the HNSW index is built, the space is marked ready, and with
 			if err != nil {
 				return err
 			}
-			printBackfill(cmd.OutOrStdout(), rep, activate)
-			return nil
+			return rep.Text(cmd.OutOrStdout(), activate)
 		},
 	}
 	cmd.Flags().BoolVar(&activate, "activate", false, "activate the new space when it is complete")
 	cmd.Flags().IntVar(&batchSize, "batch-size", 256, "products per batch")
-	cmd.Flags().StringVar(&strategy, "strategy", "", "fusion strategy: weighted_concat or weighted_mean (default fusion.strategy)")
-	for _, m := range []string{"text", "image", "audio"} {
-		w := new(float64)
-		*w = -1
-		weights[m] = w
-		cmd.Flags().Float64Var(w, m+"-weight", -1, fmt.Sprintf("fusion weight of the %s model (default fusion.%s_weight)", m, m))
-	}
+	fusion.Register(cmd)
 	return cmd
-}
-
-// overrideFusion applies the backfill's --strategy and --*-weight flags
-// (a negative weight means the flag was not given) to the configuration.
-func (a *app) overrideFusion(strategy string, weights map[string]*float64) {
-	if strategy != "" {
-		a.cfg.Fusion.Strategy = strategy
-	}
-	for key, w := range weights {
-		if w == nil || *w < 0 {
-			continue
-		}
-		switch key {
-		case "text":
-			a.cfg.Fusion.TextWeight = *w
-		case "image":
-			a.cfg.Fusion.ImageWeight = *w
-		case "audio":
-			a.cfg.Fusion.AudioWeight = *w
-		}
-	}
-}
-
-// printBackfill says what a backfill did and how to activate its space.
-func printBackfill(out io.Writer, rep indexer.BackfillReport, activate bool) {
-	sp := rep.Space
-	if !rep.Finished {
-		fmt.Fprintf(out, "vector space %d already holds this definition (%s); nothing to do\n", sp.Version, sp.State)
-		return
-	}
-	fmt.Fprintf(out, "vector space %d (%d dimensions, %s): %d vectors written, %d up to date, %d products without usable input; models run: %v\n",
-		sp.Version, sp.Dim, sp.Storage, rep.Written, rep.UpToDate, rep.Rejected, rep.Encoded)
-	if activate {
-		fmt.Fprintf(out, "vector space %d is ready and active\n", sp.Version)
-		return
-	}
-	fmt.Fprintf(out, "vector space %d is ready; activate it with `vitrine vectors activate %d`\n", sp.Version, sp.Version)
 }

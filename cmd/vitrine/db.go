@@ -51,6 +51,16 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	return store.Open(ctx, u, store.WithMigrate(), store.WithLogger(a.log), store.WithMaxConns(a.cfg.Database.MaxConns), store.WithIndexBuildMemory(a.cfg.Database.IndexBuildMemory))
 }
 
+// withStore runs fn on the migrated store and closes it.
+func (a *app) withStore(ctx context.Context, fn func(*store.Store) error) error {
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
+
 func newDBCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "db",
@@ -78,44 +88,45 @@ func (a *app) privateCluster(cmd *cobra.Command, ifURL string) (*pgcluster.Clust
 	return a.cluster()
 }
 
-// newDBStartCmd starts the private cluster.
-func newDBStartCmd(a *app) *cobra.Command {
+// clusterCmd is a command that acts on the private cluster, or only says
+// ifURL when VITRINE_DATABASE_URL names another database.
+func clusterCmd(a *app, use, short, ifURL string, act func(*cobra.Command, *pgcluster.Cluster) error) *cobra.Command {
 	return &cobra.Command{
-		Use:   "start",
-		Short: "Start the private cluster (initialising it on first use); idempotent",
+		Use:   use,
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.privateCluster(cmd, "VITRINE_DATABASE_URL is set: using that database, nothing to start")
+			c, err := a.privateCluster(cmd, ifURL)
 			if c == nil || err != nil {
 				return err
 			}
-			if err := c.Start(cmd.Context()); err != nil {
-				return err
-			}
-			_, err = printStatus(cmd, c)
-			return err
+			return act(cmd, c)
 		},
 	}
 }
 
-// newDBStopCmd stops the private cluster.
-func newDBStopCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "stop",
-		Short: "Stop the private cluster cleanly",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.privateCluster(cmd, "VITRINE_DATABASE_URL is set: nothing to stop")
-			if c == nil || err != nil {
+// newDBStartCmd starts the private cluster.
+func newDBStartCmd(a *app) *cobra.Command {
+	return clusterCmd(a, "start", "Start the private cluster (initialising it on first use); idempotent",
+		"VITRINE_DATABASE_URL is set: using that database, nothing to start", func(cmd *cobra.Command, c *pgcluster.Cluster) error {
+			if err := c.Start(cmd.Context()); err != nil {
 				return err
 			}
+			_, err := printStatus(cmd, c)
+			return err
+		})
+}
+
+// newDBStopCmd stops the private cluster.
+func newDBStopCmd(a *app) *cobra.Command {
+	return clusterCmd(a, "stop", "Stop the private cluster cleanly", "VITRINE_DATABASE_URL is set: nothing to stop",
+		func(cmd *cobra.Command, c *pgcluster.Cluster) error {
 			if err := c.Stop(cmd.Context()); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "stopped")
 			return nil
-		},
-	}
+		})
 }
 
 // newDBStatusCmd reports the cluster, server, pgvector and schema versions.

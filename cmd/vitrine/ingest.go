@@ -1,31 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"strings"
-	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/jobs"
 )
-
-// countingReader counts bytes read, for the progress bar.
-type countingReader struct {
-	r io.Reader
-	n atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
 
 func newIngestCmd(a *app) *cobra.Command {
 	f := &ingestFlags{}
@@ -83,63 +67,27 @@ type ingestFlags struct {
 	batchSize int
 }
 
-// openCatalog opens the catalog file at path and a row reader on it (format
-// from the flag, or from the extension); the counting reader under it
-// drives the progress bar.
-func openCatalog(path, format string) (*os.File, *countingReader, ingest.Reader, error) {
-	f := ingest.Format(format)
-	if f == "" {
-		var err error
-		if f, err = ingest.FormatOf(path); err != nil {
-			return nil, nil, nil, err
-		}
-	}
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("open catalog: %w", err)
-	}
-	cr := &countingReader{r: fh}
-	abs, _ := filepath.Abs(path)
-	rd, err := ingest.NewReader(cr, f, filepath.Dir(abs))
-	if err != nil {
-		fh.Close()
-		return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return fh, cr, rd, nil
-}
-
 // runIngest loads the catalog at path into the active space, encoding here
 // or queueing jobs for workers (--enqueue), and reports what happened.
 func (a *app) runIngest(cmd *cobra.Command, path string, fl *ingestFlags) error {
 	ctx := cmd.Context()
-	fh, cr, rd, err := openCatalog(path, fl.format)
+	rd, err := ingest.Open(path, ingest.Format(fl.format))
 	if err != nil {
 		return err
 	}
-	defer fh.Close()
-	st0, _ := fh.Stat()
-	rejects := fl.rejects
-	if rejects == "" {
-		rejects = strings.TrimSuffix(path, filepath.Ext(path)) + ".rejects.jsonl"
-	}
+	defer rd.Close()
 	svc, err := a.openServices(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	st, set, spec := svc.st, svc.set, svc.spec
-	space, err := a.activeSpace(ctx, st, spec)
+	space, err := a.activeSpace(ctx, svc.st, svc.spec)
 	if err != nil {
 		return err
 	}
-	rf, err := os.Create(rejects)
-	if err != nil {
-		return fmt.Errorf("create reject file: %w", err)
-	}
-	defer rf.Close()
-	opts := ingest.Options{Space: space, Writer: st, Rejects: rf, BatchSize: fl.batchSize, Logger: a.log}
+	opts := ingest.Options{Space: space, Writer: svc.st, BatchSize: fl.batchSize, Logger: a.log}
 	if fl.enqueue {
-		rc, err := jobs.NewClient(st.JobDriver(), nil, nil, jobs.Options{Logger: a.log})
+		rc, err := jobs.NewClient(svc.st.JobDriver(), nil, nil, jobs.Options{Logger: a.log})
 		if err != nil {
 			return err
 		}
@@ -147,16 +95,16 @@ func (a *app) runIngest(cmd *cobra.Command, path string, fl *ingestFlags) error 
 			return jobs.Enqueue(ctx2, rc, space, ids)
 		}
 	} else {
-		opts.Indexer = a.indexer(st, set)
+		opts.Indexer = a.indexer(svc.st, svc.set)
 	}
-	bar := progress(cmd.ErrOrStderr(), st0.Size(), "ingesting", true)
-	opts.Progress = func(int) { _ = bar.Set64(cr.n.Load()) }
-	sum, runErr := ingest.Run(ctx, rd, opts)
+	bar := progress(cmd.ErrOrStderr(), rd.Size, "ingesting", true)
+	opts.Progress = func(int) { _ = bar.Set64(rd.BytesRead()) }
+	rejects := cmp.Or(fl.rejects, ingest.RejectsPath(path))
+	sum, runErr := ingest.RunFile(ctx, rd, rejects, opts)
 	_ = bar.Finish()
 	fmt.Fprintln(cmd.ErrOrStderr())
-
 	out := cmd.OutOrStdout()
-	printIngestSummary(out, sum, space.Version, fl.enqueue)
+	_ = sum.Text(out, space.Version, fl.enqueue)
 	if runErr != nil {
 		return fmt.Errorf("ingest stopped after %d rows (run it again to resume): %w", sum.Rows, runErr)
 	}
@@ -164,27 +112,5 @@ func (a *app) runIngest(cmd *cobra.Command, path string, fl *ingestFlags) error 
 		fmt.Fprintf(out, "rejected rows are listed in %s\n", rejects)
 		return exitError{code: 2}
 	}
-	_ = os.Remove(rejects) // nothing rejected: leave no empty file behind
 	return nil
-}
-
-// printIngestSummary prints an ingestion's counts: rows, then jobs queued or
-// vectors written and models run.
-func printIngestSummary(out io.Writer, sum ingest.Summary, space int, enqueue bool) {
-	fmt.Fprintf(out, "rows %d: inserted %d, updated %d, unchanged %d, rejected %d\n", sum.Rows, sum.Inserted, sum.Updated, sum.Unchanged, sum.Rejected)
-	if enqueue {
-		fmt.Fprintf(out, "queued %d encoding jobs for space %d (run `vitrine worker`)\n", sum.Enqueued, space)
-	} else {
-		fmt.Fprintf(out, "vectors in space %d: %d written, %d already up to date; models run:", space, sum.Indexed, sum.UpToDate)
-		if len(sum.Encoded) == 0 {
-			fmt.Fprint(out, " none")
-		}
-		for m, n := range sum.Encoded {
-			fmt.Fprintf(out, " %s×%d", m, n)
-		}
-		fmt.Fprintln(out)
-	}
-	if sum.Warnings > 0 {
-		fmt.Fprintf(out, "%d products stored without some of their media (listed as partial in the reject file)\n", sum.Warnings)
-	}
 }

@@ -2,12 +2,10 @@ package main
 
 import (
 	"fmt"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-
-	"github.com/vitrinehq/vitrine/records"
+	"github.com/vitrinehq/vitrine/internal/cli"
+	"github.com/vitrinehq/vitrine/store"
 )
 
 func newKeysCmd(a *app) *cobra.Command {
@@ -30,24 +28,15 @@ func newKeysCreateCmd(a *app) *cobra.Command {
 		Short: "Create a key and print it once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var ss []records.Scope
-			for _, s := range strings.Split(scopes, ",") {
-				if s = strings.TrimSpace(s); s != "" {
-					ss = append(ss, records.Scope(s))
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
+				k, token, err := st.CreateAPIKey(cmd.Context(), name, cli.ParseScopes(scopes))
+				if err != nil {
+					return err
 				}
-			}
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			k, token, err := st.CreateAPIKey(cmd.Context(), name, ss)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "created key %s (%s) with scopes %v; store it now, it is not shown again:\n", k.ID, k.Name, k.Scopes)
-			fmt.Fprintln(cmd.OutOrStdout(), token)
-			return nil
+				fmt.Fprintf(cmd.ErrOrStderr(), "created key %s (%s) with scopes %v; store it now, it is not shown again:\n", k.ID, k.Name, k.Scopes)
+				fmt.Fprintln(cmd.OutOrStdout(), token)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "a label for the key")
@@ -62,28 +51,13 @@ func newKeysListCmd(a *app) *cobra.Command {
 		Short: "List keys (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			keys, err := st.ListAPIKeys(cmd.Context())
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tLAST USED\tREVOKED")
-			for _, k := range keys {
-				used, revoked := "-", "-"
-				if k.LastUsedAt != nil {
-					used = k.LastUsedAt.Format("2006-01-02 15:04")
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
+				keys, err := st.ListAPIKeys(cmd.Context())
+				if err != nil {
+					return err
 				}
-				if k.RevokedAt != nil {
-					revoked = k.RevokedAt.Format("2006-01-02 15:04")
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\n", k.ID, k.Name, k.Scopes, k.CreatedAt.Format("2006-01-02 15:04"), used, revoked)
-			}
-			return tw.Flush()
+				return cli.Keys(cmd.OutOrStdout(), keys)
+			})
 		},
 	}
 }
@@ -95,16 +69,13 @@ func newKeysRevokeCmd(a *app) *cobra.Command {
 		Short: "Revoke a key at once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := st.RevokeAPIKey(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "key %s revoked\n", args[0])
-			return nil
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
+				if err := st.RevokeAPIKey(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "key %s revoked\n", args[0])
+				return nil
+			})
 		},
 	}
 }

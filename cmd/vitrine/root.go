@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vitrinehq/vitrine/internal/cli"
 	"github.com/vitrinehq/vitrine/internal/config"
 )
 
@@ -42,7 +43,7 @@ private PostgreSQL cluster under .vitrine/pg.`,
 				return err
 			}
 			a.cfg = cfg
-			a.log = newLogger(cmd.ErrOrStderr(), cfg.Log)
+			a.log = cli.Logger(cmd.ErrOrStderr(), cfg.Log)
 			return nil
 		},
 	}
@@ -62,18 +63,6 @@ private PostgreSQL cluster under .vitrine/pg.`,
 		newEvalCmd(a),
 	)
 	return root
-}
-
-func newLogger(w io.Writer, c config.Log) *slog.Logger {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
-		level = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func newConfigCmd(a *app) *cobra.Command {

@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/vitrinehq/vitrine/fusion"
+	"github.com/vitrinehq/vitrine/internal/cli"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -26,28 +25,13 @@ every reader at once, in one transaction.`,
 		Short: "List vector spaces with their state, size and fusion",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			spaces, err := st.ListSpaces(cmd.Context())
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "VERSION\tSTATE\tDIM\tSTORAGE\tVECTORS\tCREATED\tFUSION")
-			for _, s := range spaces {
-				desc := string(s.Spec)
-				if spec, err := fusion.ParseSpec(s.Spec); err == nil {
-					desc = string(spec.Strategy)
-					for _, c := range spec.Components {
-						desc += fmt.Sprintf(" %s=%.2f", c.Model, c.Weight)
-					}
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
+				spaces, err := st.ListSpaces(cmd.Context())
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%d\t%s\t%s\n", s.Version, s.State, s.Dim, s.Storage, s.Vectors, s.CreatedAt.Format("2006-01-02 15:04"), desc)
-			}
-			return tw.Flush()
+				return cli.Spaces(cmd.OutOrStdout(), spaces)
+			})
 		},
 	}
 	activate := spaceVersionCmd(a, "activate VERSION", "Make a vector space the one that serves queries (atomic switch)",
@@ -69,16 +53,13 @@ func spaceVersionCmd(a *app, use, short string, act func(*store.Store, context.C
 			if err != nil {
 				return fmt.Errorf("VERSION %q is not a number", args[0])
 			}
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := act(st, cmd.Context(), v); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), done, v)
-			return nil
+			return a.withStore(cmd.Context(), func(st *store.Store) error {
+				if err := act(st, cmd.Context(), v); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), done, v)
+				return nil
+			})
 		},
 	}
 }

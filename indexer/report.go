@@ -1,0 +1,25 @@
+package indexer
+
+import (
+	"fmt"
+	"io"
+)
+
+// Text says what a backfill did, as `vitrine backfill` prints it: the
+// space's counts and the models run, then whether it is active (activate)
+// or how to activate it; or that the definition already had a space.
+func (rep BackfillReport) Text(w io.Writer, activate bool) error {
+	sp := rep.Space
+	if !rep.Finished {
+		_, err := fmt.Fprintf(w, "vector space %d already holds this definition (%s); nothing to do\n", sp.Version, sp.State)
+		return err
+	}
+	fmt.Fprintf(w, "vector space %d (%d dimensions, %s): %d vectors written, %d up to date, %d products without usable input; models run: %v\n",
+		sp.Version, sp.Dim, sp.Storage, rep.Written, rep.UpToDate, rep.Rejected, rep.Encoded)
+	if activate {
+		_, err := fmt.Fprintf(w, "vector space %d is ready and active\n", sp.Version)
+		return err
+	}
+	_, err := fmt.Fprintf(w, "vector space %d is ready; activate it with `vitrine vectors activate %d`\n", sp.Version, sp.Version)
+	return err
+}
