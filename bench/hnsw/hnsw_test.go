@@ -2,6 +2,7 @@ package hnsw
 
 import (
 	"bytes"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -56,7 +57,8 @@ func TestBench(t *testing.T) {
 		t.Errorf("rows %+v", rep.Rows)
 	}
 	var text, md bytes.Buffer
-	if err := Text(&text, rep); err != nil || !strings.Contains(text.String(), "exact scan") {
+	if err := Text(&text, rep); err != nil || !strings.Contains(text.String(), "exact scan") ||
+		!strings.HasSuffix(text.String(), fmt.Sprintf("HNSW index scans during the indexed runs: %d of 40 queries\n", rep.IndexScans)) {
 		t.Errorf("text (%v):\n%s", err, text.String())
 	}
 	if err := Markdown(&md, rep); err != nil || !strings.Contains(md.String(), "| exact scan | 1.0000 |") {

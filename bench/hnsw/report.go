@@ -31,14 +31,19 @@ func (rep Report) vsExact(r Row) float64 {
 	return float64(r.P50) / float64(rep.Rows[0].P50)
 }
 
-// Text writes the rows as an aligned table.
+// Text writes the rows as an aligned table, then how many of the indexed
+// queries the HNSW index answered.
 func Text(w io.Writer, rep Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "EF_SEARCH\tRECALL@10\tP50 ms\tP99 ms\tP50 vs EXACT\n")
 	for _, r := range rep.Rows {
 		fmt.Fprintf(tw, "%s\t%.4f\t%s\t%s\t%.3fx\n", r.setting(), r.Recall, load.Ms(r.P50), load.Ms(r.P99), rep.vsExact(r))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "HNSW index scans during the indexed runs: %d of %d queries\n", rep.IndexScans, rep.Queries*(len(rep.Rows)-1))
+	return err
 }
 
 // Markdown writes the report as a Markdown table.

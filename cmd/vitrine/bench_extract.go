@@ -3,17 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vitrinehq/vitrine/bench/throughput"
-	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/extractors/onnx"
-	"github.com/vitrinehq/vitrine/internal/config"
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/report"
 )
@@ -103,7 +98,12 @@ func (a *app) benchExtract(cmd *cobra.Command, o benchExtractOpts) error {
 	if a.cfg.ORT.Provider != string(onnx.ProviderCPU) {
 		return fmt.Errorf("ort.provider is %q: bench extract compares against bare sessions on the CPU provider; run it with VITRINE_ORT_PROVIDER=cpu", a.cfg.ORT.Provider)
 	}
-	plan, err := a.extractPlan(mods, cmd.Flags().Changed("modality"), cmd.ErrOrStderr())
+	ms, err := a.manifests()
+	if err != nil {
+		return err
+	}
+	configured := map[models.Modality]string{models.Text: a.cfg.Models.Text, models.Image: a.cfg.Models.Image, models.Audio: a.cfg.Models.Audio}
+	plan, err := throughput.Plan(ms, mods, configured, cmd.Flags().Changed("modality"), cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
@@ -114,16 +114,11 @@ func (a *app) benchExtract(cmd *cobra.Command, o benchExtractOpts) error {
 	defer rt.Close()
 	rep, err := throughput.Extract(ctx, rt, plan, sizes, budget, throughput.ExtractConfig{ModelDir: a.cfg.ModelDir(), MaxWait: a.cfg.ORT.MaxWait,
 		QueueSize: a.cfg.ORT.QueueSize, Threads: throughput.Threads{Intra: a.cfg.ORT.IntraOpThreads, Inter: a.cfg.ORT.InterOpThreads}, Logger: a.log,
-		Assets: benchAssets(a.cfg), Photos: o.photos, AudioDir: o.audioDir, Progress: cmd.ErrOrStderr()})
+		Assets: throughput.Assets(a.cfg.Assets), Photos: o.photos, AudioDir: o.audioDir, Progress: cmd.ErrOrStderr()})
 	if err != nil {
 		return err
 	}
-	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "encoder throughput, %s, ONNX Runtime %s (%s), %d CPUs, %.0fs\n", rep.Budget, rep.ORT, rep.Provider, rep.CPUs, rep.Seconds)
-	for _, in := range rep.Inputs {
-		fmt.Fprintf(out, "  %s: %s: %s\n", in.Modality, in.Model, in.Source)
-	}
-	if err := throughput.PrintExtract(out, rep); err != nil {
+	if err := throughput.ExtractText(cmd.OutOrStdout(), rep); err != nil {
 		return err
 	}
 	if o.plotF != "" {
@@ -132,45 +127,4 @@ func (a *app) benchExtract(cmd *cobra.Command, o benchExtractOpts) error {
 		}
 	}
 	return report.Write(o.jsonOut, o.mdOut, rep, throughput.ExtractMarkdown)
-}
-
-// extractPlan is each modality's manifest: an explicitly asked modality
-// must have a model; the default list skips unconfigured ones.
-func (a *app) extractPlan(mods []models.Modality, asked bool, errw io.Writer) ([]models.Manifest, error) {
-	ms, err := a.manifests()
-	if err != nil {
-		return nil, err
-	}
-	var plan []models.Manifest
-	for _, md := range mods {
-		name := map[models.Modality]string{models.Text: a.cfg.Models.Text, models.Image: a.cfg.Models.Image, models.Audio: a.cfg.Models.Audio}[md]
-		if name == "" {
-			if asked {
-				return nil, fmt.Errorf("--modality %s: models.%s is empty (no %s model configured)", md, md, md)
-			}
-			fmt.Fprintf(errw, "skipping %s: models.%s is empty\n", md, md)
-			continue
-		}
-		m, ok := models.Find(ms, name)
-		if !ok {
-			return nil, fmt.Errorf("models.%s: %w: %q", md, extractors.ErrUnknownModel, name)
-		}
-		plan = append(plan, m)
-	}
-	if len(plan) == 0 {
-		return nil, errors.New("--modality: no configured model to measure")
-	}
-	return plan, nil
-}
-
-// benchAssets is the mirror directory: assets when configured, else
-// ../shared when it exists (as scripts/setup and scripts/test default it).
-func benchAssets(cfg config.Config) string {
-	if cfg.Assets != "" {
-		return config.Abs(cfg.Assets)
-	}
-	if st, err := os.Stat(filepath.Join("..", "shared")); err == nil && st.IsDir() {
-		return config.Abs(filepath.Join("..", "shared"))
-	}
-	return ""
 }

@@ -72,7 +72,6 @@ func (a *app) runBenchHNSW(ctx context.Context, out, errw io.Writer, o benchHNSW
 	if err := hnsw.Text(out, rep); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "HNSW index scans during the indexed runs: %d of %d queries\n", rep.IndexScans, o.queries*len(efs))
 	if o.plotTo != "" {
 		if err := hnsw.Plot(o.plotTo, rep); err != nil {
 			return err

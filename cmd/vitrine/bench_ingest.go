@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -73,39 +72,31 @@ beside its size before the load (the schema alone).`,
 // prints and writes the report.
 func (a *app) benchIngest(cmd *cobra.Command, o benchIngestOpts) error {
 	ctx := cmd.Context()
-	switch {
-	case o.products < 1:
-		return fmt.Errorf("--products %d: want at least 1", o.products)
-	case o.imageProducts < 1:
-		return fmt.Errorf("--image-products %d: want at least 1", o.imageProducts)
-	case o.batchSize < 0:
-		return fmt.Errorf("--batch-size %d: want at least 1 (0: ingest.batch_size)", o.batchSize)
-	case !strings.HasPrefix(o.database, "vitrine_bench_ingest"):
-		// It is dropped: never another command's or a real database.
-		return fmt.Errorf("--database %q: want a name starting with vitrine_bench_ingest (the database is dropped and recreated)", o.database)
-	case a.cfg.Models.Text == "":
+	plan := throughput.IngestPlan{Products: o.products, ImageProducts: o.imageProducts, BatchSize: o.batchSize, Images: o.withImages, Database: o.database}
+	if err := plan.Check(); err != nil {
+		return err
+	}
+	if a.cfg.Models.Text == "" {
 		return errors.New("models.text is empty: bench ingest needs a text model")
 	}
-	if o.batchSize == 0 {
-		o.batchSize = max(a.cfg.Ingest.BatchSize, 1)
+	if plan.BatchSize == 0 {
+		plan.BatchSize = max(a.cfg.Ingest.BatchSize, 1)
 	}
 	names := []string{a.cfg.Models.Text}
-	cases := []throughput.IngestCase{{Name: "text, live index", Products: o.products}, {Name: "text, deferred index", Products: o.products, Deferred: true}}
-	rep := throughput.IngestReport{Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), Database: o.database, BatchSize: o.batchSize}
-	icfg := throughput.IngestConfig{BatchSize: o.batchSize, MaxMediaBytes: a.cfg.Ingest.MaxMediaBytes, MediaTimeout: a.cfg.Ingest.MediaTimeout, Logger: a.log}
+	rep := throughput.IngestReport{Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), Database: o.database, BatchSize: plan.BatchSize}
+	icfg := throughput.IngestConfig{BatchSize: plan.BatchSize, MaxMediaBytes: a.cfg.Ingest.MaxMediaBytes, MediaTimeout: a.cfg.Ingest.MediaTimeout, Logger: a.log}
 	if o.withImages {
 		if a.cfg.Models.Image == "" {
 			return errors.New("--images: models.image is empty (no image model configured)")
 		}
 		var err error
-		if icfg.Images, rep.Images, err = throughput.ListImages(o.imageDir, benchAssets(a.cfg)); err != nil {
+		if icfg.Images, rep.Images, err = throughput.ListImages(o.imageDir, throughput.Assets(a.cfg.Assets)); err != nil {
 			if o.imageDir != "" {
 				return fmt.Errorf("--image-dir: %w", err)
 			}
 			return fmt.Errorf("--images: %w (set --image-dir)", err)
 		}
 		names = append(names, a.cfg.Models.Image)
-		cases = append(cases, throughput.IngestCase{Name: "text+image, live index", Products: min(o.imageProducts, o.products), Images: true})
 	}
 	rt, err := a.runtime(ctx)
 	if err != nil {
@@ -118,7 +109,7 @@ func (a *app) benchIngest(cmd *cobra.Command, o benchIngestOpts) error {
 	}
 	defer set.Close()
 	start := time.Now()
-	for _, c := range cases {
+	for _, c := range plan.Cases() {
 		row, err := a.ingestCase(cmd, set, c, o.database, icfg)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.Name, err)
@@ -126,12 +117,7 @@ func (a *app) benchIngest(cmd *cobra.Command, o benchIngestOpts) error {
 		rep.Rows = append(rep.Rows, row)
 	}
 	rep.Seconds = time.Since(start).Seconds()
-	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "ingest throughput, database %s, batch size %d, %d CPUs, %.0fs\n", rep.Database, rep.BatchSize, rep.CPUs, rep.Seconds)
-	if rep.Images != "" {
-		fmt.Fprintf(out, "  images: %s\n", rep.Images)
-	}
-	if err := throughput.PrintIngest(out, rep); err != nil {
+	if err := throughput.IngestText(cmd.OutOrStdout(), rep); err != nil {
 		return err
 	}
 	return report.Write(o.jsonOut, o.mdOut, rep, throughput.IngestMarkdown)
@@ -154,9 +140,6 @@ func (a *app) ingestCase(cmd *cobra.Command, set throughput.Encoders, c throughp
 	if err != nil {
 		return row, err
 	}
-	fmt.Fprintf(errw, "  ingest %.1fs (%s products/s; first quarter %s, last quarter %s), %s, models alone %s items/s (before %s, after %s), database %.1f MiB\n",
-		row.IngestSeconds, throughput.FormatRate(row.IngestRate), throughput.FormatRate(row.FirstQuarter), throughput.FormatRate(row.LastQuarter),
-		throughput.IndexNote(row), throughput.FormatRate(row.ModelsOnly.PerSecond),
-		throughput.FormatRate(row.ModelsOnly.Rounds[0]), throughput.FormatRate(row.ModelsOnly.Rounds[1]), throughput.MiB(row.DatabaseBytes))
+	fmt.Fprintln(errw, row.Line())
 	return row, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -78,9 +77,15 @@ func (a *app) evalSearch(ctx context.Context, out io.Writer, o evalSearchOpts) e
 		return errors.New("no text model loaded: set models.text")
 	}
 	if o.grocery {
-		if err := writeGroceryCollection(ctx, out, svc, o); err != nil {
+		products, err := labels.Products(ctx, svc.st)
+		if err != nil {
 			return err
 		}
+		n, err := search.WriteGrocery(products, o.queries, o.qrels)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "wrote %d grocery queries to %s and their judgements to %s\n", n, o.queries, o.qrels)
 	}
 	qs, err := search.ReadQueries(o.queries)
 	if err != nil {
@@ -105,55 +110,13 @@ func (a *app) evalSearch(ctx context.Context, out io.Writer, o evalSearchOpts) e
 		return err
 	}
 	rep.Products = int(n)
-	if err := printSearchReport(out, rep); err != nil {
+	if err := search.Text(out, rep); err != nil {
 		return err
 	}
 	if o.plot != "" {
-		curves := make([]report.NamedCurve, len(rep.Methods))
-		for i, m := range rep.Methods {
-			curves[i] = report.NamedCurve{Method: m.Method, Curve: m.Curve}
-		}
-		if err := report.CurvePlot(o.plot, fmt.Sprintf("Text search, %d queries", rep.Evaluated), curves); err != nil {
+		if err := search.Plot(o.plot, rep); err != nil {
 			return err
 		}
 	}
 	return report.Write(o.json, o.md, rep, search.Markdown)
-}
-
-// writeGroceryCollection builds the grocery test collection from the
-// ingested catalog and writes it where --queries and --qrels say.
-func writeGroceryCollection(ctx context.Context, out io.Writer, svc *services, o evalSearchOpts) error {
-	products, err := labels.Products(ctx, svc.st)
-	if err != nil {
-		return err
-	}
-	qs, qrels, err := search.GroceryQueries(products)
-	if err != nil {
-		return err
-	}
-	if err := search.WriteQueries(o.queries, qs); err != nil {
-		return err
-	}
-	if err := search.WriteQrels(o.qrels, qs, qrels); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "wrote %d grocery queries to %s and their judgements to %s\n", len(qs), o.queries, o.qrels)
-	return nil
-}
-
-func printSearchReport(out io.Writer, rep search.Report) error {
-	fmt.Fprintf(out, "text search: %d queries (%d without judgements skipped) over %d products, %.1fs\n",
-		rep.Evaluated, rep.Skipped, rep.Products, rep.Seconds)
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "method\tnDCG@10\tMRR@10\tRecall@100\t")
-	for _, m := range rep.Methods {
-		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t\n", m.Method, m.NDCG10, m.MRR10, m.Recall100)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if rep.NoVector > 0 {
-		fmt.Fprintf(out, "%d queries have no word the text model knows: no vector list, hybrid is lexical alone\n", rep.NoVector)
-	}
-	return nil
 }

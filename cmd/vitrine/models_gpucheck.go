@@ -89,23 +89,11 @@ func runGPUCheck(ctx context.Context, a *app, o gpucheck.Options, out io.Writer)
 	}
 	env := gpucheck.Env{Library: gpuCheckLibrary(a.cfg), ModelDir: a.cfg.ModelDir(), Assets: config.Abs(a.cfg.Assets),
 		Intra: a.cfg.ORT.IntraOpThreads, Inter: a.cfg.ORT.InterOpThreads, MaxWait: a.cfg.ORT.MaxWait, QueueSize: a.cfg.ORT.QueueSize, Logger: a.log}
-	res, err := gpucheck.Check(ctx, env, todo, o)
-	var ue *gpucheck.UnavailableError
-	if errors.As(err, &ue) {
+	err = gpucheck.Report(ctx, out, env, todo, o)
+	if ue := (*gpucheck.UnavailableError)(nil); errors.As(err, &ue) {
 		return gpuUnavailable(ue.ProviderError)
 	}
-	if res.Version != "" {
-		if perr := res.Text(out, o.MinCosine); perr != nil {
-			return perr
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if len(res.Failed) > 0 {
-		return fmt.Errorf("models gpu-check: %d of %d models failed: %w", len(res.Failed), len(todo), errors.Join(res.Failed...))
-	}
-	return nil
+	return err
 }
 
 // gpuUnavailableError is CUDA being unusable: main finds the exitError

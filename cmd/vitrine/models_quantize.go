@@ -2,17 +2,13 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/models/compare"
 	"github.com/vitrinehq/vitrine/models/quantize"
+	"github.com/vitrinehq/vitrine/models/verify"
 )
 
 func newModelsQuantizeCmd(a *app) *cobra.Command {
@@ -71,31 +67,10 @@ costs. Output is deterministic: the same model gives the same bytes.`,
 	return cmd
 }
 
-// modelArg resolves a model argument: a manifest name in the manifests
-// directory, whose files are in the model directory; or the path of a
-// manifest file, whose files are looked for beside it first (the layout
-// quantize writes: DIR/NAME.yaml and DIR/NAME/VERSION/), then in the model
-// directory. It returns the manifest and the directory holding its files.
+// modelArg resolves a model argument (verify.Resolve) against the
+// configured manifests and model directory.
 func (a *app) modelArg(arg string) (models.Manifest, string, error) {
-	if strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") || strings.ContainsRune(arg, os.PathSeparator) {
-		m, err := models.LoadFile(arg)
-		if err != nil {
-			return m, "", err
-		}
-		if _, err := os.Stat(filepath.Join(m.Dir, m.Name, m.Version, m.Graph())); err == nil {
-			return m, m.Dir, nil
-		}
-		return m, a.cfg.ModelDir(), nil
-	}
-	ms, err := a.manifests()
-	if err != nil {
-		return models.Manifest{}, "", err
-	}
-	m, ok := models.Find(ms, arg)
-	if !ok {
-		return m, "", fmt.Errorf("%w: no model %q in %s (give a manifest name or a manifest file path)", extractors.ErrUnknownModel, arg, a.cfg.Models.Manifests)
-	}
-	return m, a.cfg.ModelDir(), nil
+	return verify.Resolve(arg, a.cfg.Models.Manifests, a.cfg.ModelDir())
 }
 
 func newModelsCompareCmd(a *app) *cobra.Command {

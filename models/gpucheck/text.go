@@ -1,9 +1,13 @@
 package gpucheck
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/vitrinehq/vitrine/models"
 )
 
 // Text writes a check as `vitrine models gpu-check` prints it: the runtime,
@@ -44,4 +48,28 @@ func (r Row) rate(key string) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f", v)
+}
+
+// Report runs Check and writes its result to w (Text) once a runtime was
+// loaded. It returns Check's error (an *UnavailableError, before anything
+// is written, when CUDA cannot be used here) or else the failures of the
+// models that failed or disagreed, joined.
+func Report(ctx context.Context, w io.Writer, env Env, todo []models.Manifest, o Options) error {
+	res, err := Check(ctx, env, todo, o)
+	var ue *UnavailableError
+	if errors.As(err, &ue) {
+		return err
+	}
+	if res.Version != "" {
+		if perr := res.Text(w, o.MinCosine); perr != nil {
+			return perr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if len(res.Failed) > 0 {
+		return fmt.Errorf("models gpu-check: %d of %d models failed: %w", len(res.Failed), len(todo), errors.Join(res.Failed...))
+	}
+	return nil
 }

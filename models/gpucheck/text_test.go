@@ -2,6 +2,7 @@ package gpucheck
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -32,5 +33,18 @@ func TestResultText(t *testing.T) {
 	}
 	if strings.Contains(got, "i@2 inputs") {
 		t.Errorf("a model without inputs has an inputs line:\n%s", got)
+	}
+}
+
+func TestReportWithoutCUDA(t *testing.T) {
+	var b strings.Builder
+	env := Env{Library: filepath.Join(t.TempDir(), "libonnxruntime.so.1"), ModelDir: t.TempDir()}
+	err := Report(t.Context(), &b, env, []models.Manifest{{Name: "t", Version: "1", Modality: models.Text}}, Options{Items: 1, MinCosine: 0.999})
+	var ue *UnavailableError
+	if !errors.As(err, &ue) {
+		t.Fatalf("error %v, want an *UnavailableError", err)
+	}
+	if b.Len() != 0 {
+		t.Errorf("wrote before failing:\n%s", b.String())
 	}
 }
