@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vitrinehq/vitrine/api"
+	"github.com/vitrinehq/vitrine/bench/hostile"
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/internal/apitest"
 	"github.com/vitrinehq/vitrine/records"
@@ -438,5 +439,37 @@ func TestBombsRefusedBeforeTheQueue(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 503 {
 		t.Errorf("normal photo with every slot taken: %d, want 503", resp.StatusCode)
+	}
+}
+
+// With no upload queue (server.upload_queue 0) a free slot and free byte
+// budget are still taken at once: sequential photo searches all succeed.
+func TestZeroUploadQueueServesSequentialUploads(t *testing.T) {
+	fx := newFixtureWith(t, func(c *api.Config) { c.MaxUploads, c.UploadQueue = 1, 0 })
+	photo, err := hostile.NoisePNG(64, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		if r := fx.upload(photo); r.status != 200 {
+			t.Fatalf("upload %d: %d %s", i, r.status, r.body)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"12M", 12 << 20, true}, {"2m", 2 << 20, true}, {"512K", 512 << 10, true}, {"1G", 1 << 30, true},
+		{"10MB", 10 << 20, true}, {"4MiB", 4 << 20, true}, {"1000", 1000, true},
+		{"", 0, false}, {"M", 0, false}, {"-1M", 0, false}, {"lots", 0, false},
+	} {
+		got, ok := api.ParseSize(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("ParseSize(%q) = %d %v, want %d %v", tc.in, got, ok, tc.want, tc.ok)
+		}
 	}
 }

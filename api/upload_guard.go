@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/sync/semaphore"
@@ -84,10 +85,7 @@ func (s *Server) screenUpload(next echo.HandlerFunc) echo.HandlerFunc {
 			weight = min(req.ContentLength, weight)
 		}
 		weight = min(weight, s.guard.budget)
-		ctx, cancel := context.WithTimeout(req.Context(), s.cfg.UploadQueue)
-		err := s.guard.bytes.Acquire(ctx, weight)
-		cancel()
-		if err != nil {
+		if err := s.guard.acquire(req.Context(), weight, s.cfg.UploadQueue); err != nil {
 			if req.Context().Err() != nil {
 				return req.Context().Err()
 			}
@@ -99,6 +97,18 @@ func (s *Server) screenUpload(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// acquire takes weight bytes of the budget, waiting up to wait; free
+// budget is taken at once even with no wait (Acquire would refuse an
+// already expired context before looking).
+func (g *uploadGuard) acquire(ctx context.Context, weight int64, wait time.Duration) error {
+	if g.bytes.TryAcquire(weight) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	return g.bytes.Acquire(ctx, weight)
 }
 
 // check refuses an uploaded image the model could not decode; anything
