@@ -200,9 +200,11 @@ func Train(ctx context.Context, st Store, o Options) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	o.stage("neighbours", 0, 0)
 	if err := saveNeighbours(ctx, st, rep.Version, fs); err != nil {
 		return Report{}, err
 	}
+	o.stage("together", 0, 0)
 	if err := saveTogether(ctx, st, rep.Version, d); err != nil {
 		return Report{}, err
 	}
@@ -266,6 +268,7 @@ func modelParams(p recommend.Params, blend map[string]float64, blendNDCG float64
 func readEvents(ctx context.Context, st Store, o Options) (*recommend.EventLog, error) {
 	var log recommend.EventLog
 	read := 0
+	o.stage("read events", 0, 0)
 	err := st.TrainingEvents(ctx, func(e records.TrainingEvent) error {
 		if read++; read%100_000 == 0 {
 			o.stage("read events", read, 0)

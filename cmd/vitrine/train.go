@@ -121,7 +121,7 @@ func (b *trainBar) stage(s training.Stage) {
 	case s.Done > 0:
 		fmt.Fprintf(b.w, "\r%-16s %d  %s (%.0f/s)   ", s.Name, s.Done, el.Round(time.Second), float64(s.Done)/max(el.Seconds(), 1e-3))
 	default:
-		fmt.Fprintf(b.w, "\r%-16s ...   ", s.Name)
+		fmt.Fprintf(b.w, "\r%-16s ... (%s in all)   ", s.Name, now.Sub(b.start).Round(time.Second))
 	}
 }
 
