@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -158,8 +157,8 @@ func (a *app) evalRecs(ctx context.Context, out io.Writer, f evalRecsFlags) erro
 	}
 	fmt.Fprintf(out, "%s: %d interactions, protocol %s (seed %d): train %d, valid %d, test %d; full ranking for the %s part, k=%d\n",
 		f.file, len(d.Interactions), m, f.seed, len(split.Train), len(split.Valid), len(split.Test), f.target, f.k)
-	writeRecsTable(out, res, f.k)
-	writeRatingTable(out, noRatings, rated)
+	recs.Text(out, res, f.k)
+	recs.RatingText(out, noRatings, rated)
 	return writeRecsReports(f, m, res, rated, noRatings)
 }
 
@@ -203,31 +202,12 @@ func (a *app) tuneRecs(ctx context.Context, out io.Writer, split data.Split, met
 	if err != nil {
 		return nil, nil, err
 	}
-	writeSearch(out, res)
+	recs.SearchText(out, res)
 	per := map[string]recommend.Params{}
 	for _, b := range res.Best {
 		per[b.Method] = b.Params
 	}
 	return append(opts, recs.WithMethodParams(per), recs.WithChoice(res.Choice)), append(methods, recs.Tuned), nil
-}
-
-// writeSearch prints a search: each method's best settings and validation
-// score, and the choice.
-func writeSearch(w io.Writer, res recommend.SearchResult) {
-	fmt.Fprintf(w, "search on the validation part: %d settings in %.1fs\n", len(res.Trials), res.Elapsed.Seconds())
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "METHOD\tVALID NDCG\tTRIED\tSETTINGS\n")
-	for _, b := range res.Best {
-		n := 0
-		for _, t := range res.Trials {
-			if t.Method == b.Method {
-				n++
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%.4f\t%d\t%s\n", b.Method, b.Score, n, recommend.Describe(b.Method, b.Params))
-	}
-	_ = tw.Flush()
-	fmt.Fprintf(w, "chosen: %s (validation NDCG %.4f)\n", res.Choice, res.Choice.Score)
 }
 
 // writeRecsReports writes the plot, JSON and Markdown the flags ask for.
@@ -244,8 +224,8 @@ func writeRecsReports(f evalRecsFlags, m data.Method, res, rated []recs.Result, 
 	return report.Write(f.jsonOut, f.mdOut, slices.Concat(res, rated), func(w io.Writer, all []recs.Result) error {
 		fmt.Fprintf(w, "# Offline recommendation evaluation\n\n`%s`, protocol %s, seed %d, k=%d, full ranking for the %s part.\n\n",
 			f.file, m, f.seed, f.k, f.target)
-		writeRecsMarkdown(w, res, f.k)
-		writeRatingMarkdown(w, noRatings, rated)
+		recs.Markdown(w, res, f.k)
+		recs.RatingMarkdown(w, noRatings, rated)
 		return nil
 	})
 }
@@ -278,79 +258,4 @@ func (a *app) contentVectors(ctx context.Context, d data.Dataset) (map[string][]
 		return nil, fmt.Errorf("--content: none of the file's %d items is an ingested product with a vector in space %d", len(ids), sp.Version)
 	}
 	return vecs, nil
-}
-
-func recsColumns(k int) []string {
-	return []string{fmt.Sprintf("recall@%d", k), fmt.Sprintf("ndcg@%d", k), fmt.Sprintf("hr@%d", k), fmt.Sprintf("mrr@%d", k),
-		fmt.Sprintf("map@%d", k), fmt.Sprintf("precision@%d", k), "auc"}
-}
-
-func writeRecsTable(w io.Writer, res []recs.Result, k int) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	cols := recsColumns(k)
-	fmt.Fprintf(tw, "METHOD\t%s\tCOVERAGE\tGINI\tNOVELTY\tFIT s\n", strings.ToUpper(strings.Join(cols, "\t")))
-	for _, r := range res {
-		fmt.Fprintf(tw, "%s", r.Method)
-		for _, c := range cols {
-			v, _ := r.Summary.Get(c)
-			fmt.Fprintf(tw, "\t%.4f", v)
-		}
-		fmt.Fprintf(tw, "\t%.3f\t%.3f\t%.2f\t%.2f\n", r.Beyond["coverage"], r.Beyond["exposure_gini"], r.Beyond["novelty"], r.FitSeconds)
-	}
-	_ = tw.Flush()
-	for _, r := range res {
-		if r.Weights != nil {
-			fmt.Fprintf(w, "hybrid weights (%s): %v\n", r.WeightsFrom, r.Weights)
-		}
-		if len(res) > 0 && r.Method == res[0].Method {
-			fmt.Fprintf(w, "users evaluated: %d (skipped, no test items: %d)\n", r.Summary.Evaluated, r.Summary.Skipped)
-		}
-	}
-}
-
-func writeRecsMarkdown(w io.Writer, res []recs.Result, k int) {
-	cols := recsColumns(k)
-	fmt.Fprintf(w, "| method | %s | coverage | exposure Gini | novelty | fit s |\n|---|%s---|---|---|---|\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
-	for _, r := range res {
-		fmt.Fprintf(w, "| %s |", r.Method)
-		for _, c := range cols {
-			v, _ := r.Summary.Get(c)
-			fmt.Fprintf(w, " %.4f |", v)
-		}
-		fmt.Fprintf(w, " %.3f | %.3f | %.2f | %.2f |\n", r.Beyond["coverage"], r.Beyond["exposure_gini"], r.Beyond["novelty"], r.FitSeconds)
-	}
-}
-
-func ratingIntro(r *recs.RatingFigures) string {
-	return fmt.Sprintf("fitted on %d training ratings, scored on %d test ratings (%d with a user or item unseen in training, predicted from the biases); predictions clipped to [%g, %g]",
-		r.TrainRatings, r.TestRatings, r.Unseen, r.Min, r.Max)
-}
-
-// writeRatingTable writes the rating predictors' table, or one line with
-// the reason there is none.
-func writeRatingTable(w io.Writer, why string, res []recs.Result) {
-	if len(res) == 0 {
-		fmt.Fprintf(w, "rating prediction: %s, so RMSE and MAE are not reported\n", why)
-		return
-	}
-	fmt.Fprintf(w, "\nrating prediction: %s\n", ratingIntro(res[0].Rating))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "PREDICTOR\tRMSE\tMAE\tFIT s\n")
-	for _, r := range res {
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.2f\n", r.Method, r.Rating.RMSE, r.Rating.MAE, r.FitSeconds)
-	}
-	_ = tw.Flush()
-}
-
-func writeRatingMarkdown(w io.Writer, why string, res []recs.Result) {
-	capital := func(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
-	fmt.Fprintf(w, "\n## Rating prediction\n\n")
-	if len(res) == 0 {
-		fmt.Fprintf(w, "%s, so RMSE and MAE are not reported.\n", capital(why))
-		return
-	}
-	fmt.Fprintf(w, "%s.\n\n| predictor | RMSE | MAE | fit s |\n|---|---|---|---|\n", capital(ratingIntro(res[0].Rating)))
-	for _, r := range res {
-		fmt.Fprintf(w, "| %s | %.4f | %.4f | %.2f |\n", r.Method, r.Rating.RMSE, r.Rating.MAE, r.FitSeconds)
-	}
 }

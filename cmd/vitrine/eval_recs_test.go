@@ -375,7 +375,7 @@ func TestEvalRecsRatingsMissing(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	writeRatingTable(&b, "every rating is 1", nil)
+	recs.RatingText(&b, "every rating is 1", nil)
 	if got := b.String(); got != "rating prediction: every rating is 1, so RMSE and MAE are not reported\n" {
 		t.Errorf("one line: %q", got)
 	}
