@@ -31,6 +31,3 @@ func (s *Server) TakeUploadSlots() func() {
 func (s *Server) ReturnMemory(ctx context.Context, poll, idle time.Duration) {
 	s.returnMemory(ctx, poll, idle)
 }
-
-// ParseSize exposes the body-limit parser the upload screen sizes by.
-var ParseSize = parseSize

@@ -157,7 +157,9 @@ func TestHostileEventBatchKeepsGoodEvents(t *testing.T) {
 	if r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	var res struct{ Results []struct{ ClientEventID, Status, Error string } }
+	var res struct {
+		Results []struct{ ClientEventID, Status, Error string }
+	}
 	r.json(t, &res)
 	want := []string{"accepted", "rejected", "rejected", "rejected", "accepted"}
 	for i, w := range want {
@@ -453,23 +455,6 @@ func TestZeroUploadQueueServesSequentialUploads(t *testing.T) {
 	for i := range 6 {
 		if r := fx.upload(photo); r.status != 200 {
 			t.Fatalf("upload %d: %d %s", i, r.status, r.body)
-		}
-	}
-}
-
-func TestParseSize(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"12M", 12 << 20, true}, {"2m", 2 << 20, true}, {"512K", 512 << 10, true}, {"1G", 1 << 30, true},
-		{"10MB", 10 << 20, true}, {"4MiB", 4 << 20, true}, {"1000", 1000, true},
-		{"", 0, false}, {"M", 0, false}, {"-1M", 0, false}, {"lots", 0, false},
-	} {
-		got, ok := api.ParseSize(tc.in)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("ParseSize(%q) = %d %v, want %d %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,27 +17,31 @@ import (
 )
 
 // uploadGuard screens photo uploads before they queue for a decoding
-// slot: the bodies being read at once are bounded in bytes (so a burst of
-// large uploads cannot take the memory of every body), and an upload the
-// image model could never decode (a decompression bomb, a truncated or
-// mislabelled file) is refused with a 422 at once, so it never holds a
-// slot a normal photo search waits for.
+// slot, so that an upload the image model could never decode (a
+// decompression bomb, a truncated or mislabelled file) is refused with a
+// 422 at once and never holds a slot a normal photo search waits for.
+// Reading and screening are bounded too: large bodies (over smallUpload,
+// or of unknown length) are screened at most MaxUploads at a time, so a
+// flood of bombs takes a core's share of the machine rather than all of
+// it, and a burst of large uploads cannot take the memory of every body;
+// small bodies (a phone photo's thumbnail, a normal search) have a lane of
+// their own, bounded in bytes, so they never wait behind the large ones.
 type uploadGuard struct {
-	bytes   *semaphore.Weighted
-	budget  int64
-	maxBody int64
+	large   *semaphore.Weighted // one unit per large upload being screened or served
+	small   *semaphore.Weighted // bytes of small uploads being screened or served
 	inspect *imageprep.Preparer // nil: no image model, nothing to screen
 }
 
-// newUploadGuard sizes the byte budget at twice the decoding slots' worth
-// of the largest body, and screens with the image model's own checks.
+// Small uploads: a body of at most smallUpload bytes is screened in the
+// small lane, which holds smallBudget bytes at once.
+const (
+	smallUpload = 256 << 10
+	smallBudget = 64 * smallUpload
+)
+
+// newUploadGuard screens with the image model's own checks.
 func (s *Server) newUploadGuard() (*uploadGuard, error) {
-	maxBody, ok := parseSize(s.cfg.BodyLimit)
-	if !ok {
-		maxBody = 12 << 20
-	}
-	g := &uploadGuard{budget: 2 * int64(s.cfg.MaxUploads) * maxBody, maxBody: maxBody}
-	g.bytes = semaphore.NewWeighted(g.budget)
+	g := &uploadGuard{large: semaphore.NewWeighted(int64(s.cfg.MaxUploads)), small: semaphore.NewWeighted(smallBudget)}
 	if s.deps.Encoders == nil {
 		return g, nil
 	}
@@ -51,28 +54,6 @@ func (s *Server) newUploadGuard() (*uploadGuard, error) {
 	return g, nil
 }
 
-// parseSize reads a body limit as echo writes it: a number of bytes with
-// an optional K, M or G (powers of 1024), e.g. "12M".
-func parseSize(v string) (int64, bool) {
-	v = strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(v)), "B"), "I")
-	mult := int64(1)
-	if n := len(v); n > 0 {
-		switch v[n-1] {
-		case 'K':
-			mult, v = 1<<10, v[:n-1]
-		case 'M':
-			mult, v = 1<<20, v[:n-1]
-		case 'G':
-			mult, v = 1<<30, v[:n-1]
-		}
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, false
-	}
-	return n * mult, true
-}
-
 // screenUpload is the middleware of POST /v1/search/image.
 func (s *Server) screenUpload(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -80,18 +61,17 @@ func (s *Server) screenUpload(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.guard == nil || !strings.HasPrefix(req.Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
 			return next(c)
 		}
-		weight := s.guard.maxBody
-		if req.ContentLength > 0 {
-			weight = min(req.ContentLength, weight)
+		lane, weight := s.guard.large, int64(1)
+		if req.ContentLength > 0 && req.ContentLength <= smallUpload {
+			lane, weight = s.guard.small, req.ContentLength
 		}
-		weight = min(weight, s.guard.budget)
-		if err := s.guard.acquire(req.Context(), weight, s.cfg.UploadQueue); err != nil {
+		if err := acquire(req.Context(), lane, weight, s.cfg.UploadQueue); err != nil {
 			if req.Context().Err() != nil {
 				return req.Context().Err()
 			}
 			return problem(http.StatusServiceUnavailable, "too many photo uploads", "retry shortly")
 		}
-		defer s.guard.bytes.Release(weight)
+		defer lane.Release(weight)
 		if err := s.guard.check(c); err != nil {
 			return err
 		}
@@ -99,16 +79,16 @@ func (s *Server) screenUpload(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// acquire takes weight bytes of the budget, waiting up to wait; free
-// budget is taken at once even with no wait (Acquire would refuse an
-// already expired context before looking).
-func (g *uploadGuard) acquire(ctx context.Context, weight int64, wait time.Duration) error {
-	if g.bytes.TryAcquire(weight) {
+// acquire takes weight of a lane, waiting up to wait; what is free is
+// taken at once even with no wait (Acquire would refuse an already
+// expired context before looking).
+func acquire(ctx context.Context, lane *semaphore.Weighted, weight int64, wait time.Duration) error {
+	if lane.TryAcquire(weight) {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	return g.bytes.Acquire(ctx, weight)
+	return lane.Acquire(ctx, weight)
 }
 
 // check refuses an uploaded image the model could not decode; anything
