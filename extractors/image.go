@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"runtime"
 	"slices"
 
 	"github.com/vitrinehq/vitrine/extractors/imageprep"
 	"github.com/vitrinehq/vitrine/extractors/onnx"
 	"github.com/vitrinehq/vitrine/models"
+	"golang.org/x/sync/errgroup"
 )
 
 // imageEncoder prepares images (decode, resize, crop, normalise) and runs a
@@ -58,23 +60,23 @@ func (e *imageEncoder) run(ctx context.Context, inputs [][]byte) ([]onnx.Tensor,
 	if e.flip {
 		copies = 2
 	}
-	buf := make([]float32, 0, per*len(inputs)*copies)
+	buf := make([]float32, per*len(inputs)*copies)
+	if err := e.prepareAll(ctx, inputs, buf, errs); err != nil {
+		return nil, nil, nil, err
+	}
+	// Compact the prepared images to the front, in input order.
 	var idx []int
-	for i, in := range inputs {
-		v, err := e.prep.Prepare(ctx, in, buf[len(buf):len(buf)+per])
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, nil, nil, ctx.Err()
-			}
-			errs[i] = err
-			continue
+	for i := range inputs {
+		if errs[i] == nil {
+			n := len(idx)
+			copy(buf[n*per:(n+1)*per], buf[i*per:(i+1)*per])
+			idx = append(idx, i)
 		}
-		buf = buf[:len(buf)+len(v)]
-		idx = append(idx, i)
 	}
 	if len(idx) == 0 {
 		return nil, nil, errs, nil
 	}
+	buf = buf[:len(idx)*per]
 	shape := e.prep.Shape()
 	if e.flip {
 		// The mirror images follow the plain ones in the same batch.
@@ -88,6 +90,24 @@ func (e *imageEncoder) run(ctx context.Context, inputs [][]byte) ([]onnx.Tensor,
 		return nil, nil, nil, err
 	}
 	return outs, idx, errs, nil
+}
+
+// prepareAll decodes and normalises each input into its own window of buf,
+// up to GOMAXPROCS at a time: decoding is the costly part of a photo batch
+// and one slow upload must not hold the others. Per-input failures land in
+// errs; the returned error is the context's.
+func (e *imageEncoder) prepareAll(ctx context.Context, inputs [][]byte, buf []float32, errs []error) error {
+	per := e.prep.Len()
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, in := range inputs {
+		g.Go(func() error {
+			_, errs[i] = e.prep.Prepare(ctx, in, buf[i*per:(i+1)*per])
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return ctx.Err()
 }
 
 func (e *imageEncoder) encode(ctx context.Context, inputs [][]byte) ([][]float32, []error, error) {
