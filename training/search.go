@@ -3,6 +3,7 @@ package training
 import (
 	"cmp"
 	"context"
+	"hash/fnv"
 	"slices"
 
 	"github.com/vitrinehq/vitrine/eval/metrics"
@@ -52,6 +53,32 @@ func latestSplit(evs []recommend.Interaction) (train, valid []recommend.Interact
 		}
 	}
 	return train, valid
+}
+
+// maxSearchUsers bounds the users whose events the search and the blend
+// tuning read: they choose settings, so a sample of users tells as much as
+// all of them, and every trial's fit stays bounded whatever the shop's
+// size (the choice is then fitted on every event).
+const maxSearchUsers = 20_000
+
+// sampleUsers are the events of about max of the log's users (all of them
+// when there are no more), chosen by a hash of the user id so the sample
+// does not depend on event order.
+func sampleUsers(log *recommend.EventLog, users, most int) []recommend.Interaction {
+	if users <= most {
+		return log.Interactions()
+	}
+	limit := uint64(float64(most) / float64(users) * (1 << 32))
+	var out []recommend.Interaction
+	for n := range log.Len() {
+		e := log.Event(n)
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(e.User))
+		if uint64(h.Sum32()) < limit {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // minSearchUsers is the fewest validation users a search runs on; below it

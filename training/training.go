@@ -157,7 +157,7 @@ func Train(ctx context.Context, st Store, o Options) (Report, error) {
 	rep := Report{Interactions: log.Len()}
 	var evs []recommend.Interaction // the search and the blend tuning split them
 	if o.Budget > 0 || !o.NoTune {
-		evs = log.Interactions()
+		evs = sampleUsers(log, d.NumUsers(), maxSearchUsers)
 	}
 	log = nil // the columns may go once the dataset is built
 	if o.Budget > 0 {
