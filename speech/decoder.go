@@ -154,21 +154,26 @@ func (d *decoder) setCatalog(path, general string, w float64) (int, error) {
 	return int(rv), nil
 }
 
-// decode recognises 16 kHz mono samples with the named search and returns
-// the hypothesis and its posterior probability.
-func (d *decoder) decode(search string, pcm []int16) (string, float64, error) {
+// heard is one decoding: the hypothesis and its posterior probability.
+type heard struct {
+	text       string
+	confidence float64
+}
+
+// decode recognises 16 kHz mono samples with the named search.
+func (d *decoder) decode(search string, pcm []int16) (heard, error) {
 	if len(pcm) == 0 {
-		return "", 0, errors.New("speech: no samples")
+		return heard{}, errors.New("speech: no samples")
 	}
 	s := C.CString(search)
 	defer C.free(unsafe.Pointer(s))
 	if rv := C.vt_decode(d.ps, s, (*C.int16)(unsafe.Pointer(&pcm[0])), C.size_t(len(pcm))); rv < 0 {
-		return "", 0, fmt.Errorf("speech: decoding with %s failed (%d)", search, int(rv))
+		return heard{}, fmt.Errorf("speech: decoding with %s failed (%d)", search, int(rv))
 	}
 	var score C.int32
 	h := C.ps_get_hyp(d.ps, &score)
 	if h == nil {
-		return "", 0, nil
+		return heard{}, nil
 	}
-	return C.GoString(h), float64(C.vt_confidence(d.ps)), nil
+	return heard{text: C.GoString(h), confidence: float64(C.vt_confidence(d.ps))}, nil
 }

@@ -1,8 +1,11 @@
 // Package speech owns speech recognition for voice search: PocketSphinx
 // decoders with the US English acoustic model, the general en-us language
 // model, and a catalog language model built from the catalog's titles,
-// brands and categories, interpolated with the general one so that
-// shopping phrases win and other words are still heard. A Follower keeps
+// brands and categories. A spoken query is decoded with the catalog model
+// alone (small and fast, and the most accurate on product names); when
+// what it heard is no path through the catalog's phrases, something else
+// was said, and it is decoded again with the catalog model interpolated
+// with the general one, so that other words are still heard. Follow keeps
 // the catalog model in step with PostgreSQL's products change log.
 //
 // The binding to libpocketsphinx is a small cgo wrapper of its own (the

@@ -64,6 +64,17 @@ func countPhrases(phrases []string) *bigramModel {
 	return m
 }
 
+// pairs returns the bigrams seen.
+func (m *bigramModel) pairs() map[[2]string]bool {
+	out := map[[2]string]bool{}
+	for h, next := range m.bi {
+		for w := range next {
+			out[[2]string{h, w}] = true
+		}
+	}
+	return out
+}
+
 // vocabulary returns the model's words, sorted (sentence markers left out).
 func (m *bigramModel) vocabulary() []string {
 	out := make([]string, 0, len(m.uni))

@@ -153,6 +153,15 @@ func TestCatalogModelHearsBrands(t *testing.T) {
 			t.Errorf("model %q: %+v", model, got)
 		}
 	}
+	// Something else said: no path through the catalog phrases, so the
+	// catalog recognition falls back to the interpolated model.
+	other, err := r.Recognize(ctx, speak(t, "where are the batteries", "en-us+klatt", "150"), speech.Catalog)
+	if err != nil || !other.Mixed || !strings.Contains(other.Text, "batteries") {
+		t.Errorf("out of the catalog: %+v, %v; want the mixed model's batteries", other, err)
+	}
+	if got, _ := r.Recognize(ctx, q, speech.Catalog); got.Mixed {
+		t.Errorf("a catalog phrase fell back: %+v", got)
+	}
 	gen, err := r.Recognize(ctx, q, speech.General)
 	if err != nil || gen.Model != speech.General || strings.Contains(gen.Text, "soyghurt") {
 		t.Errorf("general model: %+v, %v", gen, err)
