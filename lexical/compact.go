@@ -22,23 +22,25 @@ func (ix *Index) Compact() bool {
 		ix.mu.RUnlock()
 		return false
 	}
-	docs, ids, post := ix.compacted()
+	docs, cols, ids, post := ix.compacted()
 	if ix.compacting != nil {
 		ix.compacting()
 	}
 	ix.mu.RUnlock()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.docs, ix.ids, ix.post, ix.dead = docs, ids, post, 0
+	ix.docs, ix.cols, ix.ids, ix.post, ix.dead = docs, cols, ids, post, 0
 	return true
 }
 
-// compacted returns the live docs renumbered in order, their ids, and
-// every posting without the dead slots. Callers hold mu (read) and wmu.
-func (ix *Index) compacted() ([]doc, map[string]uint32, []*posting) {
+// compacted returns the live docs renumbered in order, their columns,
+// their ids, and every posting without the dead slots. Callers hold mu
+// (read) and wmu.
+func (ix *Index) compacted() ([]doc, []col, map[string]uint32, []*posting) {
 	const gone = ^uint32(0)
 	renum := make([]uint32, len(ix.docs))
 	docs := make([]doc, 0, ix.live)
+	cols := make([]col, 0, ix.live)
 	ids := make(map[string]uint32, ix.live)
 	for i := range ix.docs {
 		renum[i] = gone
@@ -46,6 +48,7 @@ func (ix *Index) compacted() ([]doc, map[string]uint32, []*posting) {
 			renum[i] = uint32(len(docs))
 			ids[d.id] = renum[i]
 			docs = append(docs, d)
+			cols = append(cols, ix.cols[i])
 		}
 	}
 	post := make([]*posting, len(ix.post))
@@ -60,5 +63,5 @@ func (ix *Index) compacted() ([]doc, map[string]uint32, []*posting) {
 		np.maxima(0)
 		post[t] = np
 	}
-	return docs, ids, post
+	return docs, cols, ids, post
 }

@@ -11,8 +11,9 @@ import (
 // checked per matching doc inside the traversal.
 type filter struct {
 	none       bool // a named category or brand the index has never seen
+	any        bool // no condition beyond a live product
 	cats       []uint32
-	brands     map[int32]bool
+	brands     []bool // by brand id; nil: any brand
 	minP, maxP float64
 	attrs      map[string]any
 	exclude    map[uint32]bool
@@ -28,13 +29,14 @@ func (ix *Index) compile(f catalog.Filter) filter {
 		out.cats = append(out.cats, id)
 	}
 	if len(f.Brands) > 0 {
-		out.brands = map[int32]bool{}
+		out.brands = make([]bool, len(ix.brandNames))
+		known := false
 		for _, b := range f.Brands {
 			if id, ok := ix.brands[b]; ok {
-				out.brands[int32(id)] = true
+				out.brands[id], known = true, true
 			}
 		}
-		out.none = out.none || len(out.brands) == 0
+		out.none = out.none || !known
 	}
 	if f.MinPrice != nil {
 		out.minP = *f.MinPrice
@@ -50,16 +52,25 @@ func (ix *Index) compile(f catalog.Filter) filter {
 			}
 		}
 	}
+	out.any = len(out.cats) == 0 && out.brands == nil && math.IsInf(out.minP, -1) && math.IsInf(out.maxP, 1) &&
+		len(out.attrs) == 0 && len(out.exclude) == 0
 	return out
 }
 
 // ok reports whether a doc is live and passes the filter (with SQL's
 // semantics: a product without a price fails any price bound).
 func (f *filter) ok(ix *Index, id uint32) bool {
-	d := &ix.docs[id]
-	if !d.live {
+	c := &ix.cols[id]
+	if !c.live {
 		return false
 	}
+	if f.any {
+		return true
+	}
+	if f.brands != nil && (c.brand < 0 || !f.brands[c.brand]) {
+		return false
+	}
+	d := &ix.docs[id]
 	if len(f.cats) > len(d.cats) {
 		return false
 	}
@@ -67,9 +78,6 @@ func (f *filter) ok(ix *Index, id uint32) bool {
 		if d.cats[i] != c {
 			return false
 		}
-	}
-	if f.brands != nil && !f.brands[d.brand] {
-		return false
 	}
 	if (!math.IsInf(f.minP, -1) || !math.IsInf(f.maxP, 1)) && !(d.price >= f.minP && d.price <= f.maxP) {
 		return false
@@ -111,14 +119,14 @@ func (s *search) count(id uint32) {
 	if s.catN == nil {
 		return
 	}
-	d := &s.ix.docs[id]
-	if len(d.cats) > 0 {
-		s.catN[d.cats[0]]++
+	c := &s.ix.cols[id]
+	if c.cat0 != noCategory {
+		s.catN[c.cat0]++
 	}
-	if d.brand >= 0 {
-		s.brandN[d.brand]++
+	if c.brand >= 0 {
+		s.brandN[c.brand]++
 	}
-	s.priceN[priceBand(d.price)]++
+	s.priceN[c.band]++
 }
 
 func (s *search) facets() records.Facets {

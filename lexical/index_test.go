@@ -369,3 +369,99 @@ func TestTextAnalysis(t *testing.T) {
 		t.Errorf("bad synonym rule: %v", err)
 	}
 }
+
+// bruteForceAny is the any-word reference: every live product passing
+// the filter that holds a query term, scored by its terms times the
+// share of query words it holds and the title bonus, with the total and
+// facets counted from the products themselves.
+func bruteForceAny(ix *Index, q Query) ([]Hit, int, records.Facets) {
+	s := ix.newSearch(q)
+	facets := records.Facets{Category: map[string]int{}, Brand: map[string]int{}, Price: map[string]int{}}
+	var all []hit
+	total := 0
+	for d := range ix.docs {
+		id := uint32(d)
+		doc := &ix.docs[d]
+		if !doc.live || !s.filter.ok(ix, id) {
+			continue
+		}
+		m, sc := 0, 0.0
+		for _, c := range s.curs {
+			if i, ok := slices.BinarySearch(c.p.docs, id); ok {
+				m++
+				sc += c.idf * float64(c.p.w[i])
+			}
+		}
+		if m == 0 {
+			continue
+		}
+		total++
+		if len(doc.cats) > 0 && ix.catNames[doc.cats[0]] != "" {
+			facets.Category[ix.catNames[doc.cats[0]]]++
+		}
+		if doc.brand >= 0 {
+			facets.Brand[ix.brandNames[doc.brand]]++
+		}
+		facets.Price[priceBands[priceBand(doc.price)].name]++
+		all = append(all, hit{id, sc * float64(m) / float64(len(s.words)) * s.titleBonus(id)})
+	}
+	slices.SortFunc(all, func(a, b hit) int {
+		if a.better(b) {
+			return -1
+		}
+		return 1
+	})
+	all = all[:min(len(all), q.K)]
+	out := make([]Hit, len(all))
+	for i, h := range all {
+		out[i] = Hit{ProductID: ix.docs[h.doc].id, Score: h.score}
+	}
+	return out, total, facets
+}
+
+// TestPrunedAnyEqualsBruteForce checks the any-word traversal (MaxScore
+// top k, total and facets from the union bitset) against scoring and
+// counting every product: same hits in the same order, same scores, same
+// total and facets, with deleted products, filters and word variants.
+func TestPrunedAnyEqualsBruteForce(t *testing.T) {
+	ix := synthetic(t, 20000, 11, WithMatch(MatchAny))
+	for i := range 500 {
+		ix.Delete(synthProduct(i*17, 11).ID) // holes in the postings
+	}
+	queries := []Query{
+		{Text: "organic", K: 10}, {Text: "organic apple", K: 10}, {Text: "red apple juice", K: 10},
+		{Text: "red apple banana", K: 5}, {Text: "sweet", K: 100}, {Text: "apple apple zzz", K: 10},
+		{Text: "smoked salmon honey tea", K: 50}, {Text: "spicy choc", K: 10}, // a prefix
+		{Text: "crunchy chiken", K: 10}, // a typo
+		{Text: "fresh milk", K: 10, Filter: catalog.Filter{Category: []string{"Dairy"}}},
+		{Text: "golden mango", K: 20, Filter: catalog.Filter{Brands: []string{"Acme", "Nordic"}, MaxPrice: ptr(50)}},
+		{Text: "dark coffee", K: 10, Filter: catalog.Filter{MinPrice: ptr(20), Exclude: []string{"syn-0000001"}}},
+		{Text: "wild rice", K: records.MaxK},
+	}
+	for _, q := range queries {
+		q.Facets = true
+		res, err := ix.Search(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, total, facets := bruteForceAny(ix, q)
+		if !slices.Equal(ids(res.Hits), ids(want)) {
+			t.Errorf("%q: pruned %v\nbrute force %v", q.Text, ids(res.Hits), ids(want))
+		}
+		for i := range min(len(want), len(res.Hits)) {
+			if math.Abs(res.Hits[i].Score-want[i].Score) > 1e-9 {
+				t.Errorf("%q: score %d = %g, want %g", q.Text, i, res.Hits[i].Score, want[i].Score)
+			}
+		}
+		if res.Total != total || !equalFacets(res.Facets, facets) {
+			t.Errorf("%q: total %d facets %v, want %d %v", q.Text, res.Total, res.Facets, total, facets)
+		}
+		if res.Match != MatchAny || res.Scored > res.Total {
+			t.Errorf("%q: match %s, scored %d of %d", q.Text, res.Match, res.Scored, res.Total)
+		}
+	}
+	res, _ := ix.Search(Query{Text: "red apple juice", K: 10})
+	if res.Scored*4 > res.Total {
+		t.Errorf("red apple juice: scored %d of %d matches; pruning should skip most", res.Scored, res.Total)
+	}
+}

@@ -1,10 +1,12 @@
 package lexical
 
 import (
+	"cmp"
 	"container/heap"
 	"errors"
 	"fmt"
 	"math"
+	mathbits "math/bits"
 	"slices"
 
 	"github.com/vitrinehq/vitrine/catalog"
@@ -271,14 +273,84 @@ func (s *search) all() {
 	}
 }
 
-// any walks the products holding at least one query term (document at a
-// time over all cursors), scoring a product by its terms times the share
-// of query words it holds, so products with more of the words rank first.
+// any answers an any-word query: a product holding at least one query
+// term matches, scored by its terms times the share of query words it
+// holds, so products with more of the words rank first. The total and
+// facets count the union of the terms' postings marked in a bitset; the
+// top k come from a MaxScore traversal that scores only the products
+// that can still enter them.
 func (s *search) any() {
+	s.countUnion()
+	s.topAny()
+}
+
+// countUnion counts every live product in the union of the cursors'
+// postings that passes the filter: the postings are OR-ed into a bitset
+// (one bit per doc slot), then its set bits are visited in doc order.
+func (s *search) countUnion() {
+	n := (len(s.ix.docs) + 63) / 64
+	bp, _ := s.ix.bits.Get().(*[]uint64)
+	if bp == nil || cap(*bp) < n {
+		bp = &[]uint64{}
+		*bp = make([]uint64, n)
+	}
+	bits := (*bp)[:n]
+	for _, c := range s.curs {
+		for _, d := range c.p.docs {
+			bits[d>>6] |= 1 << (d & 63)
+		}
+	}
+	for i, w := range bits {
+		for w != 0 {
+			d := uint32(i<<6 + mathbits.TrailingZeros64(w))
+			w &= w - 1
+			if s.filter.ok(s.ix, d) {
+				s.count(d)
+			}
+		}
+	}
+	clear(bits)
+	s.ix.bits.Put(bp)
+}
+
+// boundSlack widens pruning bounds so that a score summed in another
+// order than its bound can never exceed it by a rounding error.
+const boundSlack = 1 + 1e-9
+
+// topAny finds the best k of an any-word query with MaxScore: the
+// cursors sorted by their largest possible contribution, those whose
+// products (holding none of the other words) cannot beat the k-th score
+// are non-essential: only products in an essential cursor are candidates,
+// and a candidate is looked up in the non-essential cursors only while
+// its bound can still beat the k-th score.
+func (s *search) topAny() {
 	n := float64(len(s.words))
+	order := slices.Clone(s.curs)
+	ub := make(map[*cursor]float64, len(order))
+	for _, c := range order {
+		var m float32
+		for _, b := range c.p.blockMax {
+			m = max(m, b)
+		}
+		ub[c] = c.idf * float64(m)
+	}
+	slices.SortStableFunc(order, func(a, b *cursor) int { return cmp.Compare(ub[a], ub[b]) })
+	// upTo[j] bounds a product holding only words of order[:j].
+	prefix := make([]float64, len(order)+1)
+	for j, c := range order {
+		prefix[j+1] = prefix[j] + ub[c]
+	}
+	upTo := func(j, held int, part float64) float64 {
+		return (part + prefix[j]) * float64(held+j) / n * s.bonus * boundSlack
+	}
+	e := 0 // order[e:] are essential
 	for {
+		full := s.top.Len() == s.k
+		for full && e < len(order) && upTo(e+1, 0, 0) <= s.top.min() {
+			e++
+		}
 		d := uint32(math.MaxUint32)
-		for _, c := range s.curs {
+		for _, c := range order[e:] {
 			if c.i < len(c.p.docs) {
 				d = min(d, c.p.docs[c.i])
 			}
@@ -286,26 +358,53 @@ func (s *search) any() {
 		if d == math.MaxUint32 {
 			return
 		}
-		if s.filter.ok(s.ix, d) {
-			s.count(d)
-			bound, m := 0.0, 0
-			for _, c := range s.curs {
-				if c.i < len(c.p.docs) && c.p.docs[c.i] == d {
-					bound += c.idf * float64(c.p.blockMax[c.i/blockSize])
-					m++
-				}
-			}
-			coord := float64(m) / n
-			if s.top.Len() < s.k || bound*coord*s.bonus > s.top.min() {
-				s.offer(d, coord)
-			}
+		if s.filter.ok(s.ix, d) && s.lookUp(order[:e], d, upTo) {
+			s.offer(d, float64(s.held(d))/n)
 		}
-		for _, c := range s.curs {
+		for _, c := range order[e:] {
 			if c.i < len(c.p.docs) && c.p.docs[c.i] == d {
 				c.i++
 			}
 		}
 	}
+}
+
+// lookUp positions the non-essential cursors (ascending bound) on doc d,
+// the largest first, and reports whether d can still beat the k-th
+// score: false as soon as the essential cursors' share of its score, the
+// looked-up ones' and the bound of those left cannot. The essential
+// cursors are on or past d.
+func (s *search) lookUp(rest []*cursor, d uint32, upTo func(j, held int, part float64) float64) bool {
+	part, held := 0.0, 0
+	for _, c := range s.curs {
+		if c.i < len(c.p.docs) && c.p.docs[c.i] == d && !slices.Contains(rest, c) {
+			part += c.idf * float64(c.p.w[c.i])
+			held++
+		}
+	}
+	full := s.top.Len() == s.k
+	for j := len(rest) - 1; j >= 0; j-- {
+		if full && upTo(j+1, held, part) <= s.top.min() {
+			return false
+		}
+		c := rest[j]
+		if c.seek(d) && c.p.docs[c.i] == d {
+			part += c.idf * float64(c.p.w[c.i])
+			held++
+		}
+	}
+	return !full || part*float64(held)/float64(len(s.words))*s.bonus*boundSlack > s.top.min()
+}
+
+// held is the number of cursors positioned on doc d.
+func (s *search) held(d uint32) int {
+	m := 0
+	for _, c := range s.curs {
+		if c.i < len(c.p.docs) && c.p.docs[c.i] == d {
+			m++
+		}
+	}
+	return m
 }
 
 // offer scores a doc the cursors are positioned on and keeps it if it is
