@@ -22,25 +22,26 @@ func (ix *Index) Compact() bool {
 		ix.mu.RUnlock()
 		return false
 	}
-	docs, cols, ids, post := ix.compacted()
+	docs, cols, prices, ids, post := ix.compacted()
 	if ix.compacting != nil {
 		ix.compacting()
 	}
 	ix.mu.RUnlock()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.docs, ix.cols, ix.ids, ix.post, ix.dead = docs, cols, ids, post, 0
+	ix.docs, ix.cols, ix.prices, ix.ids, ix.post, ix.dead = docs, cols, prices, ids, post, 0
 	return true
 }
 
-// compacted returns the live docs renumbered in order, their columns,
-// their ids, and every posting without the dead slots. Callers hold mu
-// (read) and wmu.
-func (ix *Index) compacted() ([]doc, []col, map[string]uint32, []*posting) {
+// compacted returns the live docs renumbered in order, their columns and
+// prices, their ids, and every posting without the dead slots. Callers
+// hold mu (read) and wmu.
+func (ix *Index) compacted() ([]doc, []col, []float64, map[string]uint32, []*posting) {
 	const gone = ^uint32(0)
 	renum := make([]uint32, len(ix.docs))
 	docs := make([]doc, 0, ix.live)
 	cols := make([]col, 0, ix.live)
+	prices := make([]float64, 0, ix.live)
 	ids := make(map[string]uint32, ix.live)
 	for i := range ix.docs {
 		renum[i] = gone
@@ -49,6 +50,7 @@ func (ix *Index) compacted() ([]doc, []col, map[string]uint32, []*posting) {
 			ids[d.id] = renum[i]
 			docs = append(docs, d)
 			cols = append(cols, ix.cols[i])
+			prices = append(prices, ix.prices[i])
 		}
 	}
 	post := make([]*posting, len(ix.post))
@@ -63,5 +65,5 @@ func (ix *Index) compacted() ([]doc, []col, map[string]uint32, []*posting) {
 		np.maxima(0)
 		post[t] = np
 	}
-	return docs, cols, ids, post
+	return docs, cols, prices, ids, post
 }

@@ -14,6 +14,7 @@ type filter struct {
 	any        bool // no condition beyond a live product
 	cats       []uint32
 	brands     []bool // by brand id; nil: any brand
+	priced     bool   // a price bound is set
 	minP, maxP float64
 	attrs      map[string]any
 	exclude    map[uint32]bool
@@ -52,8 +53,8 @@ func (ix *Index) compile(f catalog.Filter) filter {
 			}
 		}
 	}
-	out.any = len(out.cats) == 0 && out.brands == nil && math.IsInf(out.minP, -1) && math.IsInf(out.maxP, 1) &&
-		len(out.attrs) == 0 && len(out.exclude) == 0
+	out.priced = !math.IsInf(out.minP, -1) || !math.IsInf(out.maxP, 1)
+	out.any = len(out.cats) == 0 && out.brands == nil && !out.priced && len(out.attrs) == 0 && len(out.exclude) == 0
 	return out
 }
 
@@ -70,23 +71,30 @@ func (f *filter) ok(ix *Index, id uint32) bool {
 	if f.brands != nil && (c.brand < 0 || !f.brands[c.brand]) {
 		return false
 	}
-	d := &ix.docs[id]
-	if len(f.cats) > len(d.cats) {
+	if len(f.cats) > 0 && c.cat0 != f.cats[0] {
 		return false
 	}
-	for i, c := range f.cats {
-		if d.cats[i] != c {
+	if f.priced {
+		if p := ix.prices[id]; !(p >= f.minP && p <= f.maxP) {
 			return false
 		}
 	}
-	if (!math.IsInf(f.minP, -1) || !math.IsInf(f.maxP, 1)) && !(d.price >= f.minP && d.price <= f.maxP) {
-		return false
+	if len(f.cats) > 1 {
+		d := &ix.docs[id]
+		if len(f.cats) > len(d.cats) {
+			return false
+		}
+		for i, c := range f.cats[1:] {
+			if d.cats[i+1] != c {
+				return false
+			}
+		}
 	}
 	if f.exclude[id] {
 		return false
 	}
 	for k, v := range f.attrs {
-		hv, ok := d.attrs[k]
+		hv, ok := ix.docs[id].attrs[k]
 		if !ok || !attrsContain(hv, v) {
 			return false
 		}

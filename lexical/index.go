@@ -52,6 +52,9 @@ type Index struct {
 	// facet values) in 12 bytes instead of a doc's cache lines: the total
 	// and facets visit every match, so they read only these.
 	cols []col
+	// prices holds each doc's price (NaN: none) by doc id, for price
+	// filters, which read it for every match.
+	prices []float64
 	// bits recycles the per-query bitsets any-word queries mark their
 	// matches in.
 	bits sync.Pool
@@ -325,6 +328,7 @@ func (ix *Index) add(a analyzed, p catalog.Product) {
 	}
 	ix.docs = append(ix.docs, d)
 	ix.cols = append(ix.cols, colOf(&d))
+	ix.prices = append(ix.prices, d.price)
 	ix.ids[p.ID] = id
 }
 

@@ -321,8 +321,10 @@ const boundSlack = 1 + 1e-9
 // cursors sorted by their largest possible contribution, those whose
 // products (holding none of the other words) cannot beat the k-th score
 // are non-essential: only products in an essential cursor are candidates,
-// and a candidate is looked up in the non-essential cursors only while
-// its bound can still beat the k-th score.
+// runs of candidates whose block maxima cannot beat the k-th score are
+// skipped a block at a time, and a candidate is looked up in the
+// non-essential cursors only while its bound can still beat the k-th
+// score.
 func (s *search) topAny() {
 	n := float64(len(s.words))
 	order := slices.Clone(s.curs)
@@ -358,7 +360,10 @@ func (s *search) topAny() {
 		if d == math.MaxUint32 {
 			return
 		}
-		if s.filter.ok(s.ix, d) && s.lookUp(order[:e], d, upTo) {
+		if full && s.skipBlocks(order[e:], prefix[e], float64(len(order))/n) {
+			continue
+		}
+		if s.lookUp(order[:e], d, upTo) && s.filter.ok(s.ix, d) {
 			s.offer(d, float64(s.held(d))/n)
 		}
 		for _, c := range order[e:] {
@@ -367,6 +372,32 @@ func (s *search) topAny() {
 			}
 		}
 	}
+}
+
+// skipBlocks moves the essential cursors past the docs up to the end of
+// the first of their current blocks to end, when no doc there can beat
+// the k-th score: each essential cursor contributes at most its current
+// block's maximum, the non-essential ones at most rest together, and the
+// share of words held is at most coord. It reports whether it skipped.
+func (s *search) skipBlocks(essential []*cursor, rest, coord float64) bool {
+	end := uint32(math.MaxUint32)
+	bound := rest
+	for _, c := range essential {
+		if c.i < len(c.p.docs) {
+			b := c.i / blockSize
+			bound += c.idf * float64(c.p.blockMax[b])
+			end = min(end, c.p.docs[min((b+1)*blockSize, len(c.p.docs))-1])
+		}
+	}
+	if bound*coord*s.bonus*boundSlack > s.top.min() {
+		return false
+	}
+	for _, c := range essential {
+		if c.i < len(c.p.docs) {
+			c.seek(end + 1)
+		}
+	}
+	return true
 }
 
 // lookUp positions the non-essential cursors (ascending bound) on doc d,
