@@ -33,14 +33,17 @@ func newEvalVoiceCmd(a *app) *cobra.Command {
 		Short: "Word error rate and top-5 hits of voice search on spoken product names",
 		Long: `Speak every ingested product's name (the last part of its category path,
 "Oatly Oat Milk") with espeak-ng in each --voices voice at each --speeds
-rate, clean and with --noise (Gaussian, or sox's white, pink or brown) at each --snr (dB, relative to the
-speech's power), transcribe each clip with PocketSphinx's general US
-English model, with the catalog model (built from the database's titles,
-brands and categories, as serve builds it) interpolated with the general one
-as served, and with the catalog model alone (--models), and search each transcript with
-the served hybrid search (k 5). Print the word error rate, the share of
-exact transcripts and the share of queries whose product is in the top 5,
-per model and condition. Audio goes to a temporary directory.
+rate, clean and with --noise (Gaussian, or sox's white, pink or brown) at
+each --snr (dB, relative to the speech's power). Transcribe each clip with
+each of --models: catalog (as served: the catalog model alone, falling back
+to mixed when what it heard is no path through the catalog's phrases),
+catalog-only, mixed (the catalog model interpolated with the general one)
+and general (PocketSphinx's US English model); the catalog model is built
+from the database's titles, brands and categories, as serve builds it.
+Search each transcript with the served hybrid search (k 5). Print the word
+error rate, the share of exact transcripts and the share of queries whose
+product is in the top 5, per model and condition. Audio goes to a
+temporary directory.
 
 espeak-ng's default voices are hardly recognisable to PocketSphinx's acoustic
 model (a general-model transcript of "red bell pepper" is "and help you");
@@ -54,7 +57,7 @@ its Klatt voices are, so they are the default.`,
 	f.StringSliceVar(&o.voices, "voices", []string{"en-us+klatt", "en-us+klatt2", "en-us+klatt4"}, "espeak-ng voices")
 	f.IntSliceVar(&o.speeds, "speeds", []int{150, 175}, "speaking rates, words per minute")
 	f.Float64SliceVar(&o.snrs, "snr", []float64{10}, "noise conditions besides clean, dB SNR")
-	f.StringSliceVar(&o.models, "models", []string{speech.Catalog, speech.CatalogOnly, speech.General}, "language models to compare: catalog (interpolated with the general one), catalog-only, general")
+	f.StringSliceVar(&o.models, "models", []string{speech.Catalog, speech.CatalogOnly, speech.General}, "language models to compare: catalog, catalog-only, mixed, general")
 	f.StringVar(&o.noise, "noise", "gaussian", "noise added at each --snr: gaussian (drawn here), or white, pink or brown (made by sox)")
 	f.StringVar(&o.args, "search-args", "", `PocketSphinx arguments overriding the recogniser's (e.g. "-beam 1e-48 -wbeam 7e-29 -pbeam 1e-48", PocketSphinx's own beams)`)
 	f.StringVar(&o.json, "json", "", "write the report as JSON to this file")
