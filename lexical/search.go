@@ -280,52 +280,60 @@ func (s *search) all() {
 // top k come from a MaxScore traversal that scores only the products
 // that can still enter them.
 func (s *search) any() {
-	s.countUnion()
-	s.topAny()
+	bp := s.countUnion()
+	s.topAny(*bp)
+	clear(*bp)
+	s.ix.bits.Put(bp)
 }
 
 // countUnion counts every live product in the union of the cursors'
 // postings that passes the filter: the postings are OR-ed into a bitset
-// (one bit per doc slot), then its set bits are visited in doc order.
-func (s *search) countUnion() {
+// (one bit per doc slot), then its set bits are visited in doc order,
+// and those of products that fail (dead or filtered out) are cleared. It
+// returns the bitset of the matches, for the caller to clear and put
+// back.
+func (s *search) countUnion() *[]uint64 {
 	n := (len(s.ix.docs) + 63) / 64
 	bp, _ := s.ix.bits.Get().(*[]uint64)
 	if bp == nil || cap(*bp) < n {
 		bp = &[]uint64{}
 		*bp = make([]uint64, n)
 	}
-	bits := (*bp)[:n]
+	*bp = (*bp)[:n]
+	bits := *bp
 	for _, c := range s.curs {
 		for _, d := range c.p.docs {
 			bits[d>>6] |= 1 << (d & 63)
 		}
 	}
 	for i, w := range bits {
-		for w != 0 {
-			d := uint32(i<<6 + mathbits.TrailingZeros64(w))
-			w &= w - 1
-			if s.filter.ok(s.ix, d) {
+		for rest := w; rest != 0; rest &= rest - 1 {
+			b := mathbits.TrailingZeros64(rest)
+			if d := uint32(i<<6 + b); s.filter.ok(s.ix, d) {
 				s.count(d)
+			} else {
+				w &^= 1 << b
 			}
 		}
+		bits[i] = w
 	}
-	clear(bits)
-	s.ix.bits.Put(bp)
+	return bp
 }
 
 // boundSlack widens pruning bounds so that a score summed in another
 // order than its bound can never exceed it by a rounding error.
 const boundSlack = 1 + 1e-9
 
-// topAny finds the best k of an any-word query with MaxScore: the
+// topAny finds the best k of an any-word query (matches: the bitset of
+// the products that match and pass the filter) with MaxScore: the
 // cursors sorted by their largest possible contribution, those whose
 // products (holding none of the other words) cannot beat the k-th score
 // are non-essential: only products in an essential cursor are candidates,
 // runs of candidates whose block maxima cannot beat the k-th score are
 // skipped a block at a time, and a candidate is looked up in the
 // non-essential cursors only while its bound can still beat the k-th
-// score.
-func (s *search) topAny() {
+// score; the filter is a bit of matches.
+func (s *search) topAny(matches []uint64) {
 	n := float64(len(s.words))
 	order := slices.Clone(s.curs)
 	ub := make(map[*cursor]float64, len(order))
@@ -363,7 +371,7 @@ func (s *search) topAny() {
 		if full && s.skipBlocks(order[e:], prefix[e], float64(len(order))/n) {
 			continue
 		}
-		if s.lookUp(order[:e], d, upTo) && s.filter.ok(s.ix, d) {
+		if s.lookUp(order[:e], d, upTo) && matches[d>>6]&(1<<(d&63)) != 0 {
 			s.offer(d, float64(s.held(d))/n)
 		}
 		for _, c := range order[e:] {
