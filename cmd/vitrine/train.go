@@ -2,16 +2,12 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/vitrinehq/vitrine/fusion"
+	"github.com/vitrinehq/vitrine/internal/cli"
 	"github.com/vitrinehq/vitrine/recommend"
-	"github.com/vitrinehq/vitrine/records"
-	"github.com/vitrinehq/vitrine/store"
 	"github.com/vitrinehq/vitrine/training"
 )
 
@@ -53,26 +49,21 @@ a search (--budget 0); item-based methods keep ALS factors beside them.`,
 			}
 			defer st.Close()
 			if fusionFit {
-				return learnFusion(cmd, st)
-			}
-			bar := newTrainBar(cmd.ErrOrStderr())
-			o.Stage = bar.stage
-			o.Progress = func(t recommend.Trial) { bar.trial(t) }
-			rep, err := training.Train(cmd.Context(), st, o)
-			bar.done()
-			if err != nil {
+				res, err := training.LearnFusion(cmd.Context(), st)
+				if err == nil {
+					res.Text(cmd.OutOrStdout())
+				}
 				return err
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "trained %s model %d on %d interactions (%d users, %d items): fit %.1fs, total %.1fs; active\n",
-				rep.Method, rep.Version, rep.Interactions, rep.Users, rep.Items, rep.Fit.Seconds(), rep.Total.Seconds())
-			writeTrainSearch(out, rep)
-			if rep.Blend != nil {
-				fmt.Fprintf(out, "serving blend tuned on one held-out interaction per user: %v (validation NDCG@10 %.4f)\n", rep.Blend, rep.BlendNDCG)
-			} else if !o.NoTune {
-				fmt.Fprintln(out, "too little behaviour to tune the serving blend: the configured server.*_weight apply")
+			bar := cli.NewStageBar(cmd.ErrOrStderr())
+			o.Stage = func(s training.Stage) { bar.Stage(s.Name, s.Done, s.Total) }
+			o.Progress = func(recommend.Trial) { bar.Count("search") }
+			rep, err := training.Train(cmd.Context(), st, o)
+			bar.Done()
+			if err == nil {
+				rep.Text(cmd.OutOrStdout(), !o.NoTune)
 			}
-			return nil
+			return err
 		},
 	}
 	als, _ := recommend.Defaults("als") // the flags' help quotes the registry
@@ -87,145 +78,4 @@ a search (--budget 0); item-based methods keep ALS factors beside them.`,
 	cmd.Flags().BoolVar(&o.NoTune, "no-tune", false, "keep the configured blend weights instead of tuning them on held-out behaviour")
 	cmd.Flags().BoolVar(&fusionFit, "fusion", false, "instead, learn the per-modality fusion weights from the logged events and compare them with the active space's")
 	return cmd
-}
-
-// trainBar draws training's progress on one line of w: the step, a bar
-// and an ETA when the step's length is known (the fit's sweeps), else the
-// count so far and its rate (events read, settings searched).
-type trainBar struct {
-	w           io.Writer
-	name        string
-	start, step time.Time
-	trials      int
-}
-
-func newTrainBar(w io.Writer) *trainBar { return &trainBar{w: w, start: time.Now()} }
-
-// stage draws one progress report.
-func (b *trainBar) stage(s training.Stage) {
-	now := time.Now()
-	if s.Name != b.name {
-		if b.name != "" {
-			fmt.Fprintln(b.w)
-		}
-		b.name, b.step = s.Name, now
-	}
-	el := now.Sub(b.step)
-	switch {
-	case s.Total > 0 && s.Done > 0:
-		frac := float64(s.Done) / float64(s.Total)
-		eta := time.Duration(float64(el) * (1 - frac) / frac)
-		n := int(frac * 30)
-		fmt.Fprintf(b.w, "\r%-16s [%s%s] %d/%d  %s, ETA %s   ", s.Name, strings.Repeat("=", n), strings.Repeat(" ", 30-n),
-			s.Done, s.Total, el.Round(time.Second), eta.Round(time.Second))
-	case s.Done > 0:
-		fmt.Fprintf(b.w, "\r%-16s %d  %s (%.0f/s)   ", s.Name, s.Done, el.Round(time.Second), float64(s.Done)/max(el.Seconds(), 1e-3))
-	default:
-		fmt.Fprintf(b.w, "\r%-16s ... (%s in all)   ", s.Name, now.Sub(b.start).Round(time.Second))
-	}
-}
-
-// trial counts the search's settings.
-func (b *trainBar) trial(recommend.Trial) {
-	b.trials++
-	b.stage(training.Stage{Name: "search", Done: b.trials})
-}
-
-// done ends the bar's line with the total time.
-func (b *trainBar) done() {
-	if b.name != "" {
-		fmt.Fprintf(b.w, "\ndone in %s\n", time.Since(b.start).Round(time.Second))
-	}
-}
-
-// writeTrainSearch prints what the search chose and what is served.
-func writeTrainSearch(out io.Writer, rep training.Report) {
-	if rep.Search == nil {
-		writeServed(out, rep)
-		return
-	}
-	res := *rep.Search
-	fmt.Fprintf(out, "searched %d settings in %.1fs on each user's latest event (validation NDCG@10):\n", len(res.Trials), res.Elapsed.Seconds())
-	for _, b := range res.Best {
-		fmt.Fprintf(out, "  %-16s %.4f  %s\n", b.Method, b.Score, recommend.Describe(b.Method, b.Params))
-	}
-	fmt.Fprintf(out, "chosen: %s (validation NDCG@10 %.4f)\n", res.Choice, res.Choice.Score)
-	writeServed(out, rep)
-}
-
-// writeServed prints what the API serves from this model.
-func writeServed(out io.Writer, rep training.Report) {
-	fmt.Fprintf(out, "served: %s; factors: %s %s\n", rep.Served, rep.Method, recommend.Describe(rep.Method, rep.Params))
-	for _, c := range rep.Served.Components {
-		fmt.Fprintf(out, "  %-16s weight %g  %s\n", c.Method, c.Weight, recommend.Describe(c.Method, c.Params))
-	}
-}
-
-// learnFusion fits the active space's modality weights to users' histories
-// (each user's earlier products predicting their last) and reports whether
-// they rank the next product better than the configured weights.
-func learnFusion(cmd *cobra.Command, st *store.Store) error {
-	ctx := cmd.Context()
-	sp, err := st.ActiveSpace(ctx)
-	if err != nil {
-		return err
-	}
-	spec, err := fusion.ParseSpec(sp.Spec)
-	if err != nil {
-		return err
-	}
-	byUser := map[string]fusion.History{}
-	var users []string
-	err = st.TrainingEvents(ctx, func(e records.TrainingEvent) error {
-		h := byUser[e.UserID]
-		if len(h) > 0 && h[len(h)-1] == e.ProductID {
-			return nil // repeated event on the same product
-		}
-		if h == nil {
-			users = append(users, e.UserID)
-		}
-		byUser[e.UserID] = append(h, e.ProductID)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	var ids []string
-	hs := make([]fusion.History, 0, len(users))
-	for _, u := range users {
-		hs = append(hs, byUser[u])
-		for _, id := range byUser[u] {
-			if !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
-			}
-		}
-	}
-	embs, err := st.Embeddings(ctx, ids)
-	if err != nil {
-		return err
-	}
-	vecs := make(map[string]map[string][]float32, len(embs))
-	for id, ms := range embs {
-		vecs[id] = map[string][]float32{}
-		for key, e := range ms {
-			vecs[id][key] = e.Vector
-		}
-	}
-	res, err := fusion.LearnWeights(ctx, spec, vecs, hs, 0.1)
-	if err != nil {
-		return err
-	}
-	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "learned fusion weights over %d users: %v\n", res.Cases, res.Weights)
-	fmt.Fprintf(out, "next-product MRR: learned %.4f, active space %d %.4f\n", res.MRR, sp.Version, res.Baseline)
-	if res.MRR > res.Baseline {
-		fmt.Fprint(out, "to use them: vitrine backfill")
-		for _, c := range spec.Components {
-			fmt.Fprintf(out, " --%s-weight %.2f", c.Modality, res.Weights[c.Model])
-		}
-		fmt.Fprintln(out, " --activate")
-	}
-	return nil
 }
