@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -240,4 +241,27 @@ func Pick(weights []float64, u float64) int {
 		}
 	}
 	return last // rounding at the top end
+}
+
+// Describe says "control 50% (no overrides), treatment 50%
+// (vector_weight=2)".
+func (e *Experiment) Describe() string {
+	total := 0.0
+	for _, v := range e.Variants {
+		total += v.Weight
+	}
+	parts := make([]string, len(e.Variants))
+	for i, v := range e.Variants {
+		var ov []string
+		for k, x := range v.Overrides {
+			ov = append(ov, fmt.Sprintf("%s=%g", k, x))
+		}
+		sort.Strings(ov)
+		desc := "no overrides"
+		if len(ov) > 0 {
+			desc = strings.Join(ov, ", ")
+		}
+		parts[i] = fmt.Sprintf("%s %.4g%% (%s)", v.Name, 100*v.Weight/total, desc)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -226,3 +226,13 @@ func TestPick(t *testing.T) {
 		}
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	e, err := Parse("x", "control:3,treatment:1", "treatment.vector_weight=2,treatment.mmr_lambda=0.7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.Describe(), "control 75% (no overrides), treatment 25% (mmr_lambda=0.7, vector_weight=2)"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -278,4 +279,23 @@ func synonymTerms(list string, a *analysis.Analyzer) []string {
 		out = append(out, ts[0])
 	}
 	return out
+}
+
+// LoadSynonyms gathers synonym rules for WithSynonyms: the inline rules
+// (separated by ";"), then the lines of file when one is named.
+func LoadSynonyms(inline, file string) ([]string, error) {
+	rules := strings.Split(inline, ";")
+	if file == "" {
+		return rules, nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	more, err := ReadSynonyms(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return append(rules, more...), nil
 }

@@ -381,3 +381,25 @@ func (s *Syncer) Facets(ctx context.Context, ids []string) (records.Facets, erro
 	}
 	return ix.FacetsOf(ids), nil
 }
+
+// Start runs the syncer in the background until stop (or ctx's end) and
+// returns once its first snapshot is searchable, or with the error that
+// ended it before then.
+func (s *Syncer) Start(ctx context.Context) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	select {
+	case <-s.Ready():
+		return func() {
+			cancel()
+			<-done
+		}, nil
+	case err := <-done:
+		cancel()
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("lexical index: %w", err)
+	}
+}

@@ -83,21 +83,12 @@ type benchAPI struct {
 
 func (a *app) runBenchAPI(ctx context.Context, out, errw io.Writer, o benchAPIOptions) error {
 	rep := apiload.Report{Products: o.products, Clients: o.clients, Duration: o.duration.String(), Warmup: o.warmup.String()}
-	st, err := a.openBenchStore(ctx, fmt.Sprintf("vitrine_bench_%d", o.products), o.reuse, store.WithMaxConns(o.clients*2+4))
+	svc, err := a.openBench(ctx, fmt.Sprintf("vitrine_bench_%d", o.products), o.reuse, []string{a.cfg.Models.Text}, store.WithMaxConns(o.clients*2+4))
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	rt, err := a.runtime(ctx)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	set, err := a.loadEncoders(ctx, rt, []string{a.cfg.Models.Text}, nil)
-	if err != nil {
-		return err
-	}
-	defer set.Close()
+	defer svc.Close()
+	st, set := svc.st, svc.set
 	b := &benchAPI{st: st, set: set}
 	b.text, _ = set.ByModality(models.Text)
 	b.spec = fusion.Spec{Strategy: fusion.WeightedConcat, Components: []fusion.Component{{Model: b.text.Key(), Modality: "text", Dim: b.text.Dim(), Weight: 1}}}

@@ -66,21 +66,12 @@ with the served configuration (no keys or rate limits), then:
 }
 
 func (a *app) runBenchHostile(ctx context.Context, out io.Writer, o benchHostileOptions) error {
-	st, err := a.openBenchStore(ctx, "vitrine_bench_hostile", false)
+	svc, err := a.openBench(ctx, "vitrine_bench_hostile", false, []string{a.cfg.Models.Text, a.cfg.Models.Image})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	rt, err := a.runtime(ctx)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	set, err := a.loadEncoders(ctx, rt, []string{a.cfg.Models.Text, a.cfg.Models.Image}, nil)
-	if err != nil {
-		return err
-	}
-	defer set.Close()
+	defer svc.Close()
+	st, set := svc.st, svc.set
 	if err := a.ingestHostileCatalog(ctx, out, st, set, o.catalog); err != nil {
 		return err
 	}

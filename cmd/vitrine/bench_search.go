@@ -62,21 +62,12 @@ Each query's matched and scored documents are reported per engine.`,
 
 func (a *app) runBenchSearch(ctx context.Context, out, errw io.Writer, o benchSearchOptions) error {
 	rep := search.Report{Products: o.products, Clients: o.clients, Duration: o.duration.String(), Warmup: o.warmup.String(), Groups: search.Groups()}
-	st, err := a.openBenchStore(ctx, fmt.Sprintf("vitrine_bench_%d", o.products), o.reuse, store.WithMaxConns(o.clients*2+4))
+	svc, err := a.openBench(ctx, fmt.Sprintf("vitrine_bench_%d", o.products), o.reuse, []string{a.cfg.Models.Text}, store.WithMaxConns(o.clients*2+4))
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	rt, err := a.runtime(ctx)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	set, err := a.loadEncoders(ctx, rt, []string{a.cfg.Models.Text}, nil)
-	if err != nil {
-		return err
-	}
-	defer set.Close()
+	defer svc.Close()
+	st, set := svc.st, svc.set
 	if err := a.populateBenchSearch(ctx, errw, st, set, &rep); err != nil {
 		return err
 	}

@@ -12,8 +12,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/eval/online"
-	"github.com/vitrinehq/vitrine/experiment"
-	"github.com/vitrinehq/vitrine/store"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 func nearly(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
@@ -32,7 +31,7 @@ func TestEvalOnlineCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
-	var imps []store.Impression
+	var imps []records.Impression
 	var evs []catalog.Event
 	ev := func(user, p string, typ catalog.EventType, at time.Time) {
 		evs = append(evs, catalog.Event{ClientEventID: fmt.Sprintf("%s-%s-%d", user, typ, len(evs)), UserID: user, ProductID: p, Type: typ, OccurredAt: at})
@@ -40,7 +39,7 @@ func TestEvalOnlineCommand(t *testing.T) {
 	n := 0
 	imp := func(user, exp, variant string) {
 		n++
-		imps = append(imps, store.Impression{ID: fmt.Sprintf("00000000-0000-7000-8000-%012d", n), UserID: user, Surface: store.SurfaceSearch,
+		imps = append(imps, records.Impression{ID: fmt.Sprintf("00000000-0000-7000-8000-%012d", n), UserID: user, Surface: records.SurfaceSearch,
 			Experiment: exp, Variant: variant, ProductIDs: []string{"p1", "p2"}, ServedAt: t0})
 	}
 	for i := range 10 {
@@ -146,15 +145,5 @@ func TestEvalOnlineCommand(t *testing.T) {
 		if code == 0 || !strings.Contains(out, strings.TrimPrefix(args[0], "--")) {
 			t.Errorf("eval online %v: exit %d\n%s", args, code, out)
 		}
-	}
-}
-
-func TestDescribeVariants(t *testing.T) {
-	e, err := experiment.Parse("x", "control:3,treatment:1", "treatment.vector_weight=2,treatment.mmr_lambda=0.7")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := describeVariants(e), "control 75% (no overrides), treatment 25% (mmr_lambda=0.7, vector_weight=2)"; got != want {
-		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -5,15 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"sort"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/vitrinehq/vitrine/api"
-	"github.com/vitrinehq/vitrine/experiment"
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/internal/config"
 	"github.com/vitrinehq/vitrine/lexical"
@@ -115,7 +112,7 @@ func (a *app) runServe(cmd *cobra.Command, listen, auth string) error {
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "serving on http://%s (%s)\n", ln.Addr(), authState)
 	if exp != nil {
-		fmt.Fprintf(cmd.OutOrStdout(), "A/B experiment %q: %s\n", exp.Name, describeVariants(exp))
+		fmt.Fprintf(cmd.OutOrStdout(), "A/B experiment %q: %s\n", exp.Name, exp.Describe())
 	}
 	return srv.Start(ctx, ln)
 }
@@ -131,29 +128,6 @@ func ensureModelIndexes(ctx context.Context, st *store.Store, set *extractors.Se
 		}
 	}
 	return nil
-}
-
-// describeVariants prints "control 50% (no overrides), treatment 50%
-// (vector_weight=2)".
-func describeVariants(e *experiment.Experiment) string {
-	total := 0.0
-	for _, v := range e.Variants {
-		total += v.Weight
-	}
-	parts := make([]string, len(e.Variants))
-	for i, v := range e.Variants {
-		var ov []string
-		for k, x := range v.Overrides {
-			ov = append(ov, fmt.Sprintf("%s=%g", k, x))
-		}
-		sort.Strings(ov)
-		desc := "no overrides"
-		if len(ov) > 0 {
-			desc = strings.Join(ov, ", ")
-		}
-		parts[i] = fmt.Sprintf("%s %.4g%% (%s)", v.Name, 100*v.Weight/total, desc)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // apiConfig is the API's transport configuration from the server and
@@ -250,27 +224,15 @@ func (a *app) startLexical(ctx context.Context, st *store.Store) (serving.Text, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("search.languages (%s): %w", config.EnvName("search.languages"), err)
 	}
-	syn, err := a.synonyms()
+	syn, err := lexical.LoadSynonyms(a.cfg.Search.Synonyms, a.cfg.Search.SynonymsFile)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("search.synonyms (%s) or search.synonyms_file (%s): %w", config.EnvName("search.synonyms"), config.EnvName("search.synonyms_file"), err)
 	}
 	sy := lexical.NewSyncer(st, lexical.WithIndexOptions(lexical.WithAnalyzer(an), lexical.WithMatch(lexical.Match(a.cfg.Search.Match)), lexical.WithSynonyms(syn...)),
 		lexical.WithPoll(a.cfg.Search.SyncPoll), lexical.WithLogger(a.log))
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- sy.Run(ctx) }()
-	stop := func() {
-		cancel()
-		<-done
-	}
-	select {
-	case <-sy.Ready():
-	case err := <-done:
-		cancel()
-		if err == nil {
-			err = ctx.Err()
-		}
-		return nil, nil, fmt.Errorf("lexical index: %w", err)
+	stop, err := sy.Start(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	return lexical.Text{Syncer: sy, Suggester: st}, stop, nil
 }
@@ -307,23 +269,4 @@ func (a *app) startVoice(ctx context.Context, st *store.Store) (*speech.Recogniz
 		<-done
 		rec.Close()
 	}, nil
-}
-
-// synonyms are the configured synonym rules: search.synonyms, then the
-// lines of search.synonyms_file.
-func (a *app) synonyms() ([]string, error) {
-	rules := strings.Split(a.cfg.Search.Synonyms, ";")
-	if p := a.cfg.Search.SynonymsFile; p != "" {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, fmt.Errorf("search.synonyms_file (%s): %w", config.EnvName("search.synonyms_file"), err)
-		}
-		defer f.Close()
-		more, err := lexical.ReadSynonyms(f)
-		if err != nil {
-			return nil, fmt.Errorf("search.synonyms_file %s: %w", p, err)
-		}
-		rules = append(rules, more...)
-	}
-	return rules, nil
 }
