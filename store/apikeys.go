@@ -60,12 +60,12 @@ func scopeStrings(ss []records.Scope) []string {
 }
 
 // AuthenticateAPIKey checks a token and returns its key. Unknown or
-// malformed tokens give ErrNotFound, revoked ones ErrRevoked.
+// malformed tokens give records.ErrNotFound, revoked ones ErrRevoked.
 func (s *Store) AuthenticateAPIKey(ctx context.Context, token string) (records.APIKey, error) {
 	rest, ok := strings.CutPrefix(token, keyPrefix)
 	id, secret, ok2 := strings.Cut(rest, "_")
 	if !ok || !ok2 || id == "" || secret == "" {
-		return records.APIKey{}, fmt.Errorf("api key: %w", ErrNotFound)
+		return records.APIKey{}, fmt.Errorf("api key: %w", records.ErrNotFound)
 	}
 	var k records.APIKey
 	var scopes []string
@@ -76,7 +76,7 @@ func (s *Store) AuthenticateAPIKey(ctx context.Context, token string) (records.A
 		RETURNING id, name, scopes, created_at, revoked_at, last_used_at`, hashSecret(secret), id).
 		Scan(&k.ID, &k.Name, &scopes, &k.CreatedAt, &k.RevokedAt, &k.LastUsedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return records.APIKey{}, fmt.Errorf("api key: %w", ErrNotFound)
+		return records.APIKey{}, fmt.Errorf("api key: %w", records.ErrNotFound)
 	}
 	if err != nil {
 		return records.APIKey{}, fmt.Errorf("api key: %w", err)
@@ -115,7 +115,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 		return fmt.Errorf("revoke api key: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("api key %s: %w", id, ErrNotFound)
+		return fmt.Errorf("api key %s: %w", id, records.ErrNotFound)
 	}
 	return nil
 }

@@ -111,12 +111,12 @@ func (s *Store) ActiveCFModel(ctx context.Context) (records.CFModel, error) {
 	return m, nil
 }
 
-// UserFactors returns a user's factors in a model, or ErrNotFound.
+// UserFactors returns a user's factors in a model, or records.ErrNotFound.
 func (s *Store) UserFactors(ctx context.Context, version int, userID string) ([]float32, error) {
 	var v pgvector.Vector
 	err := s.pool.QueryRow(ctx, `SELECT factors FROM user_factors WHERE model_version = $1 AND user_id = $2`, version, userID).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("factors of user %q: %w", userID, ErrNotFound)
+		return nil, fmt.Errorf("factors of user %q: %w", userID, records.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("user factors: %w", err)

@@ -13,7 +13,7 @@ import (
 )
 
 // PutEmbeddings upserts embeddings. Products must exist.
-func (s *Store) PutEmbeddings(ctx context.Context, es []Embedding) error {
+func (s *Store) PutEmbeddings(ctx context.Context, es []records.Embedding) error {
 	if len(es) == 0 {
 		return nil
 	}
@@ -45,23 +45,23 @@ func (s *Store) PutEmbeddings(ctx context.Context, es []Embedding) error {
 
 // Embeddings returns the stored embeddings of products, keyed by product
 // then model.
-func (s *Store) Embeddings(ctx context.Context, ids []string) (map[string]map[string]Embedding, error) {
+func (s *Store) Embeddings(ctx context.Context, ids []string) (map[string]map[string]records.Embedding, error) {
 	rows, err := s.pool.Query(ctx, `SELECT product_id, model, modality, input_hash, embedding
 		FROM embeddings WHERE product_id = ANY($1)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("embeddings: %w", err)
 	}
 	defer rows.Close()
-	out := make(map[string]map[string]Embedding, len(ids))
+	out := make(map[string]map[string]records.Embedding, len(ids))
 	for rows.Next() {
-		var e Embedding
+		var e records.Embedding
 		var v pgvector.Vector
 		if err := rows.Scan(&e.ProductID, &e.Model, &e.Modality, &e.InputHash, &v); err != nil {
 			return nil, fmt.Errorf("scan embedding: %w", err)
 		}
 		e.Vector = v.Slice()
 		if out[e.ProductID] == nil {
-			out[e.ProductID] = map[string]Embedding{}
+			out[e.ProductID] = map[string]records.Embedding{}
 		}
 		out[e.ProductID][e.Model] = e
 	}

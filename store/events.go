@@ -109,7 +109,7 @@ func (s *Store) GetUserVector(ctx context.Context, userID string, space int) (re
 	err := s.pool.QueryRow(ctx, `SELECT COALESCE(embedding, embedding_half::vector), weight, updated_at
 		FROM user_vectors WHERE user_id = $1 AND space_version = $2`, userID, space).Scan(&v, &uv.Weight, &uv.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return uv, fmt.Errorf("vector of user %q in space %d: %w", userID, space, ErrNotFound)
+		return uv, fmt.Errorf("vector of user %q in space %d: %w", userID, space, records.ErrNotFound)
 	}
 	if err != nil {
 		return uv, fmt.Errorf("get user vector: %w", err)
@@ -138,7 +138,7 @@ func (s *Store) PutUserVector(ctx context.Context, uv records.UserVector) error 
 			weight = EXCLUDED.weight, updated_at = EXCLUDED.updated_at`, col, other),
 		uv.UserID, uv.Space, vectorArg(sp.Storage, uv.Vector), uv.Weight, uv.UpdatedAt)
 	if pgCode(err) == codeForeignKey {
-		return fmt.Errorf("user %q: %w", uv.UserID, ErrNotFound)
+		return fmt.Errorf("user %q: %w", uv.UserID, records.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("put user vector: %w", err)
@@ -150,7 +150,7 @@ func (s *Store) PutUserVector(ctx context.Context, uv records.UserVector) error 
 // vectors, factors, logged queries and impressions cascade. It leaves a
 // tombstone (the id's SHA-256, for a day) so impressions another server
 // served the user before this moment are never written after it (see
-// InsertImpressions). ErrNotFound when no row named the user; the
+// InsertImpressions). records.ErrNotFound when no row named the user; the
 // tombstone is left either way.
 func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 	var deleted int64
@@ -172,7 +172,7 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 		return fmt.Errorf("delete user %q: %w", userID, err)
 	}
 	if deleted == 0 {
-		return fmt.Errorf("user %q: %w", userID, ErrNotFound)
+		return fmt.Errorf("user %q: %w", userID, records.ErrNotFound)
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ func Surfaces() []string { return records.Surfaces() }
 // tombstone newer than served_at: another server forgot the user while
 // this batch waited) are dropped. Re-inserting an impression is harmless:
 // a retried batch whose first try did commit changes nothing.
-func (s *Store) InsertImpressions(ctx context.Context, imps []Impression) error {
+func (s *Store) InsertImpressions(ctx context.Context, imps []records.Impression) error {
 	if len(imps) == 0 {
 		return nil
 	}

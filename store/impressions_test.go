@@ -283,7 +283,7 @@ func TestEraseTombstoneDropsLateImpressions(t *testing.T) {
 	}
 	// A user only another server knew still gets a tombstone.
 	if err := s.DeleteUser(ctx, "u2"); !errors.Is(err, records.ErrNotFound) {
-		t.Errorf("erasing an unknown user: %v, want ErrNotFound", err)
+		t.Errorf("erasing an unknown user: %v, want records.ErrNotFound", err)
 	}
 	if err := s.InsertImpressions(ctx, []records.Impression{imp(5, "u2", before)}); err != nil {
 		t.Fatal(err)

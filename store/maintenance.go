@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/vitrinehq/vitrine/records"
 )
 
 // JobDriver returns a River driver on the store's pool, so the job queue
@@ -75,7 +76,7 @@ func (s *Store) SetDatabaseComment(ctx context.Context, text string) error {
 	return nil
 }
 
-// DatabaseComment reads what SetDatabaseComment stored; ErrNotFound when
+// DatabaseComment reads what SetDatabaseComment stored; records.ErrNotFound when
 // the database has no comment.
 func (s *Store) DatabaseComment(ctx context.Context) (string, error) {
 	var c *string
@@ -85,7 +86,7 @@ func (s *Store) DatabaseComment(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("database comment: %w", err)
 	}
 	if c == nil {
-		return "", fmt.Errorf("database comment: %w", ErrNotFound)
+		return "", fmt.Errorf("database comment: %w", records.ErrNotFound)
 	}
 	return *c, nil
 }

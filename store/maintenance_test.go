@@ -18,7 +18,7 @@ import (
 func TestDatabaseComment(t *testing.T) {
 	s, ctx := open(t)
 	if _, err := s.DatabaseComment(ctx); !errors.Is(err, records.ErrNotFound) {
-		t.Fatalf("comment of a fresh database: err %v, want ErrNotFound", err)
+		t.Fatalf("comment of a fresh database: err %v, want records.ErrNotFound", err)
 	}
 	tests := []struct{ name, text string }{
 		{"json", `{"load_seconds": 1.5}`},
@@ -34,7 +34,7 @@ func TestDatabaseComment(t *testing.T) {
 			if tc.text == "" {
 				// PostgreSQL drops an empty comment.
 				if !errors.Is(err, records.ErrNotFound) {
-					t.Fatalf("after an empty comment: %q, %v; want ErrNotFound", got, err)
+					t.Fatalf("after an empty comment: %q, %v; want records.ErrNotFound", got, err)
 				}
 				return
 			}

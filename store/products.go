@@ -128,7 +128,7 @@ func (s *Store) GetProduct(ctx context.Context, id string) (catalog.Product, err
 	p, err := scanProduct(s.pool.QueryRow(ctx,
 		`SELECT `+productColumns+` FROM products WHERE id = $1 AND deleted_at IS NULL`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return p, fmt.Errorf("product %q: %w", id, ErrNotFound)
+		return p, fmt.Errorf("product %q: %w", id, records.ErrNotFound)
 	}
 	if err != nil {
 		return p, fmt.Errorf("get product %q: %w", id, err)
@@ -186,7 +186,7 @@ func (s *Store) DeleteProduct(ctx context.Context, id string) error {
 			return fmt.Errorf("delete product %q: %w", id, err)
 		}
 		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("product %q: %w", id, ErrNotFound)
+			return fmt.Errorf("product %q: %w", id, records.ErrNotFound)
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM product_vectors WHERE product_id = $1`, id); err != nil {
 			return fmt.Errorf("delete vectors of %q: %w", id, err)

@@ -127,10 +127,10 @@ func TestUpsertProducts(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.GetProduct(ctx, "a"); !errors.Is(err, records.ErrNotFound) {
-		t.Errorf("deleted product: err %v, want ErrNotFound", err)
+		t.Errorf("deleted product: err %v, want records.ErrNotFound", err)
 	}
 	if err := s.DeleteProduct(ctx, "a"); !errors.Is(err, records.ErrNotFound) {
-		t.Errorf("second delete: err %v, want ErrNotFound", err)
+		t.Errorf("second delete: err %v, want records.ErrNotFound", err)
 	}
 	res, err = s.UpsertProducts(ctx, []catalog.Product{a})
 	if err != nil || res[0].Status != records.Updated {

@@ -235,7 +235,7 @@ func (s *Store) UpdateUserVector(ctx context.Context, userID string, space int, 
 		var id string
 		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&id); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("user %q: %w", userID, ErrNotFound)
+				return fmt.Errorf("user %q: %w", userID, records.ErrNotFound)
 			}
 			return fmt.Errorf("lock user: %w", err)
 		}

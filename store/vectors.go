@@ -13,7 +13,7 @@ import (
 )
 
 // CreateSpace adds a space in state building.
-func (s *Store) CreateSpace(ctx context.Context, ns NewSpace) (Space, error) {
+func (s *Store) CreateSpace(ctx context.Context, ns records.NewSpace) (records.Space, error) {
 	if ns.Storage == "" {
 		ns.Storage = records.StorageVector
 		if ns.Dim > records.MaxVectorDims {
@@ -22,18 +22,18 @@ func (s *Store) CreateSpace(ctx context.Context, ns NewSpace) (Space, error) {
 	}
 	switch {
 	case ns.Dim < 1:
-		return Space{}, fmt.Errorf("space dimension %d: must be positive", ns.Dim)
+		return records.Space{}, fmt.Errorf("space dimension %d: must be positive", ns.Dim)
 	case ns.Storage == records.StorageVector && ns.Dim > records.MaxVectorDims,
 		ns.Storage == records.StorageHalfvec && ns.Dim > records.MaxHalfvecDims:
-		return Space{}, fmt.Errorf("%w: %d dimensions as %s (limits: vector %d, halfvec %d)", records.ErrTooManyDims, ns.Dim, ns.Storage, records.MaxVectorDims, records.MaxHalfvecDims)
+		return records.Space{}, fmt.Errorf("%w: %d dimensions as %s (limits: vector %d, halfvec %d)", records.ErrTooManyDims, ns.Dim, ns.Storage, records.MaxVectorDims, records.MaxHalfvecDims)
 	case ns.Storage != records.StorageVector && ns.Storage != records.StorageHalfvec:
-		return Space{}, fmt.Errorf("space storage %q: want vector or halfvec", ns.Storage)
+		return records.Space{}, fmt.Errorf("space storage %q: want vector or halfvec", ns.Storage)
 	}
 	spec := ns.Spec
 	if len(spec) == 0 {
 		spec = json.RawMessage(`{}`)
 	}
-	var sp Space
+	var sp records.Space
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO vector_spaces (name, spec, dim, storage) VALUES ($1, $2, $3, $4)
 			RETURNING `+spaceColumns, ns.Name, spec, ns.Dim, ns.Storage).Scan(spaceDest(&sp)...)
@@ -50,7 +50,7 @@ func (s *Store) CreateSpace(ctx context.Context, ns NewSpace) (Space, error) {
 
 const spaceColumns = `version, name, spec, dim, storage, state, created_at, activated_at`
 
-func spaceDest(sp *Space) []any {
+func spaceDest(sp *records.Space) []any {
 	return []any{&sp.Version, &sp.Name, &sp.Spec, &sp.Dim, &sp.Storage, &sp.State, &sp.CreatedAt, &sp.ActivatedAt}
 }
 
@@ -65,7 +65,7 @@ func spaceColumn(st records.Storage) (column, opclass string) {
 // indexName is deterministic so creation is idempotent.
 func spaceIndexName(version int) string { return fmt.Sprintf("product_vectors_space_%d_hnsw", version) }
 
-func createSpaceIndex(ctx context.Context, tx pgx.Tx, sp Space) error {
+func createSpaceIndex(ctx context.Context, tx pgx.Tx, sp records.Space) error {
 	col, ops := spaceColumn(sp.Storage)
 	// Only integers from the spaces table are formatted into DDL, which
 	// cannot take parameters.
@@ -98,11 +98,11 @@ func (s *Store) BuildSpaceIndex(ctx context.Context, version int) error {
 }
 
 // GetSpace returns one space.
-func (s *Store) GetSpace(ctx context.Context, version int) (Space, error) {
-	var sp Space
+func (s *Store) GetSpace(ctx context.Context, version int) (records.Space, error) {
+	var sp records.Space
 	err := s.pool.QueryRow(ctx, `SELECT `+spaceColumns+` FROM vector_spaces WHERE version = $1`, version).Scan(spaceDest(&sp)...)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return sp, fmt.Errorf("vector space %d: %w", version, ErrNotFound)
+		return sp, fmt.Errorf("vector space %d: %w", version, records.ErrNotFound)
 	}
 	if err != nil {
 		return sp, fmt.Errorf("get space %d: %w", version, err)
@@ -111,11 +111,11 @@ func (s *Store) GetSpace(ctx context.Context, version int) (Space, error) {
 }
 
 // ActiveSpace returns the space that serves queries.
-func (s *Store) ActiveSpace(ctx context.Context) (Space, error) {
-	var sp Space
+func (s *Store) ActiveSpace(ctx context.Context) (records.Space, error) {
+	var sp records.Space
 	err := s.pool.QueryRow(ctx, `SELECT `+spaceColumns+` FROM vector_spaces WHERE state = 'active'`).Scan(spaceDest(&sp)...)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return sp, ErrNoActiveSpace
+		return sp, records.ErrNoActiveSpace
 	}
 	if err != nil {
 		return sp, fmt.Errorf("active space: %w", err)
@@ -124,7 +124,7 @@ func (s *Store) ActiveSpace(ctx context.Context) (Space, error) {
 }
 
 // ListSpaces returns every space, newest first, with vector counts.
-func (s *Store) ListSpaces(ctx context.Context) ([]Space, error) {
+func (s *Store) ListSpaces(ctx context.Context) ([]records.Space, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+spaceColumns+`,
 		(SELECT count(*) FROM product_vectors pv WHERE pv.space_version = vs.version)
 		FROM vector_spaces vs ORDER BY version DESC`)
@@ -132,9 +132,9 @@ func (s *Store) ListSpaces(ctx context.Context) ([]Space, error) {
 		return nil, fmt.Errorf("list spaces: %w", err)
 	}
 	defer rows.Close()
-	var out []Space
+	var out []records.Space
 	for rows.Next() {
-		var sp Space
+		var sp records.Space
 		if err := rows.Scan(append(spaceDest(&sp), &sp.Vectors)...); err != nil {
 			return nil, fmt.Errorf("scan space: %w", err)
 		}
@@ -166,10 +166,10 @@ func (s *Store) ActivateSpace(ctx context.Context, version int) error {
 		if _, err := tx.Exec(ctx, `LOCK TABLE vector_spaces IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 			return fmt.Errorf("lock spaces: %w", err)
 		}
-		var sp Space
+		var sp records.Space
 		err := tx.QueryRow(ctx, `SELECT `+spaceColumns+` FROM vector_spaces WHERE version = $1`, version).Scan(spaceDest(&sp)...)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("vector space %d: %w", version, ErrNotFound)
+			return fmt.Errorf("vector space %d: %w", version, records.ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("activate space %d: %w", version, err)
@@ -196,7 +196,7 @@ func (s *Store) DropSpace(ctx context.Context, version int) error {
 		var state records.SpaceState
 		err := tx.QueryRow(ctx, `SELECT state FROM vector_spaces WHERE version = $1 FOR UPDATE`, version).Scan(&state)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("vector space %d: %w", version, ErrNotFound)
+			return fmt.Errorf("vector space %d: %w", version, records.ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("drop space %d: %w", version, err)

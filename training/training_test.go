@@ -11,6 +11,7 @@ import (
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/internal/testdb"
 	"github.com/vitrinehq/vitrine/recommend"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 	"github.com/vitrinehq/vitrine/training"
 )
@@ -107,7 +108,7 @@ func TestTrainRecoversPlantedClusters(t *testing.T) {
 	if err := st.DeleteUser(ctx, "u00"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.UserFactors(ctx, rep2.Version, "u00"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.UserFactors(ctx, rep2.Version, "u00"); !errors.Is(err, records.ErrNotFound) {
 		t.Errorf("erased user's factors remain: %v", err)
 	}
 	if _, err := training.Train(ctx, st, training.Options{Method: "nope"}); err == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/vitrinehq/vitrine/indexer"
 	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -22,7 +23,7 @@ import (
 // the space's encoders, and ingestion's batch size.
 type Ingest struct {
 	Store   *store.Store
-	Space   store.Space
+	Space   records.Space
 	Indexer ingest.Indexer
 	// Encoders are the space's models, which the baseline runs alone.
 	Encoders  []extractors.Encoder

@@ -17,6 +17,7 @@ import (
 	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/internal/synth"
 	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -162,7 +163,7 @@ func prepareCase(ctx context.Context, st *store.Store, set Encoders, c IngestCas
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	sp, err := st.CreateSpace(ctx, store.NewSpace{Name: "bench-ingest", Spec: spec.JSON(), Dim: spec.Dim(), DeferIndex: c.Deferred})
+	sp, err := st.CreateSpace(ctx, records.NewSpace{Name: "bench-ingest", Spec: spec.JSON(), Dim: spec.Dim(), DeferIndex: c.Deferred})
 	if err != nil {
 		return nil, err
 	}

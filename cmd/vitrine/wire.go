@@ -17,6 +17,7 @@ import (
 	"github.com/vitrinehq/vitrine/indexer"
 	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -103,10 +104,10 @@ func (a *app) fusionSpec(set *extractors.Set) (fusion.Spec, error) {
 // the configured spec when the database has none yet. A configured spec
 // that differs from the active one is reported, not applied: that is what
 // `vitrine backfill` is for.
-func (a *app) activeSpace(ctx context.Context, st *store.Store, spec fusion.Spec) (store.Space, error) {
+func (a *app) activeSpace(ctx context.Context, st *store.Store, spec fusion.Spec) (records.Space, error) {
 	sp, err := st.ActiveSpace(ctx)
-	if errors.Is(err, store.ErrNoActiveSpace) {
-		sp, err = st.CreateSpace(ctx, store.NewSpace{Name: "initial", Spec: spec.JSON(), Dim: spec.Dim()})
+	if errors.Is(err, records.ErrNoActiveSpace) {
+		sp, err = st.CreateSpace(ctx, records.NewSpace{Name: "initial", Spec: spec.JSON(), Dim: spec.Dim()})
 		if err != nil {
 			return sp, err
 		}
@@ -199,6 +200,28 @@ func (a *app) openServices(ctx context.Context, m metricsHook) (_ *services, err
 		return nil, err
 	}
 	if s.spec, err = a.fusionSpec(s.set); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// openBench opens a bench database (created, or emptied unless reuse; see
+// openBenchStore), ONNX Runtime and the named models; the services' spec is
+// left empty for the bench to define.
+func (a *app) openBench(ctx context.Context, db string, reuse bool, names []string, opts ...store.Option) (_ *services, err error) {
+	s := &services{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.st, err = a.openBenchStore(ctx, db, reuse, opts...); err != nil {
+		return nil, err
+	}
+	if s.rt, err = a.runtime(ctx); err != nil {
+		return nil, err
+	}
+	if s.set, err = a.loadEncoders(ctx, s.rt, names, nil); err != nil {
 		return nil, err
 	}
 	return s, nil

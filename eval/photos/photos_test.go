@@ -18,6 +18,7 @@ import (
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/internal/testdb"
 	"github.com/vitrinehq/vitrine/internal/testenv"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/store"
 )
@@ -150,7 +151,7 @@ func TestEvaluate(t *testing.T) {
 		t.Fatal(err)
 	}
 	var lines strings.Builder
-	var es []store.Embedding
+	var es []records.Embedding
 	for i, p := range ps {
 		path := images[i]
 		b, err := os.ReadFile(path)
@@ -161,7 +162,7 @@ func TestEvaluate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		es = append(es, store.Embedding{ProductID: p.ID, Model: enc.Key(), Modality: "image", InputHash: []byte{1}, Vector: v})
+		es = append(es, records.Embedding{ProductID: p.ID, Model: enc.Key(), Modality: "image", InputHash: []byte{1}, Vector: v})
 		fmt.Fprintf(&lines, "%s, %v, %v\n", path, p.Attributes[labels.FineClass], p.Attributes[labels.CoarseClass])
 	}
 	if err := st.PutEmbeddings(ctx, es); err != nil {
