@@ -17,7 +17,6 @@ import (
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/extractors/imageprep"
 	"github.com/vitrinehq/vitrine/internal/testenv"
-	"github.com/vitrinehq/vitrine/ranking"
 )
 
 func open(t *testing.T, name string) extractors.Encoder {
@@ -96,14 +95,14 @@ func TestImageEncoderMobileNet(t *testing.T) {
 		t.Errorf("garbage input: err %v", errs[4])
 	}
 	t.Logf("chelsea.png: top ImageNet class %d; cos(cat, mirror) %.3f; cos(cat, coffee) %.3f; cos(cat, rocket) %.3f",
-		top, ranking.Cosine(vecs[0], vecs[1]), ranking.Cosine(vecs[0], vecs[2]), ranking.Cosine(vecs[0], vecs[3]))
-	if c := ranking.Cosine(vecs[0], vecs[1]); c <= 0.95 {
+		top, cosine(t, vecs[0], vecs[1]), cosine(t, vecs[0], vecs[2]), cosine(t, vecs[0], vecs[3]))
+	if c := cosine(t, vecs[0], vecs[1]); c <= 0.95 {
 		t.Errorf("cos(cat, mirrored cat) = %.3f, want > 0.95", c)
 	}
-	if c := ranking.Cosine(vecs[0], vecs[2]); c >= ranking.Cosine(vecs[0], vecs[1]) {
+	if c := cosine(t, vecs[0], vecs[2]); c >= cosine(t, vecs[0], vecs[1]) {
 		t.Errorf("cat is as close to coffee (%.3f) as to its mirror image", c)
 	}
-	if n := ranking.Cosine(vecs[0], vecs[0]); math.Abs(n-1) > 1e-6 {
+	if n := cosine(t, vecs[0], vecs[0]); math.Abs(n-1) > 1e-6 {
 		t.Errorf("not normalised")
 	}
 
@@ -112,7 +111,7 @@ func TestImageEncoderMobileNet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := ranking.Cosine(one, vecs[0]); c < 0.9999 {
+	if c := cosine(t, one, vecs[0]); c < 0.9999 {
 		t.Errorf("single vs batch cosine %.6f", c)
 	}
 }
@@ -134,8 +133,8 @@ func TestTextEncoderGloVe(t *testing.T) {
 		}
 	}
 	shoes, sneakers, knife := vecs[0], vecs[1], vecs[2]
-	t.Logf("cos(running shoes, sneakers) %.3f, cos(running shoes, kitchen knife) %.3f", ranking.Cosine(shoes, sneakers), ranking.Cosine(shoes, knife))
-	if a, b := ranking.Cosine(shoes, sneakers), ranking.Cosine(shoes, knife); a <= b {
+	t.Logf("cos(running shoes, sneakers) %.3f, cos(running shoes, kitchen knife) %.3f", cosine(t, shoes, sneakers), cosine(t, shoes, knife))
+	if a, b := cosine(t, shoes, sneakers), cosine(t, shoes, knife); a <= b {
 		t.Errorf("cos(running shoes, sneakers) %.3f <= cos(running shoes, kitchen knife) %.3f", a, b)
 	}
 	for _, i := range []int{3, 4} {
@@ -148,7 +147,7 @@ func TestTextEncoderGloVe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := ranking.Cosine(alone, shoes); c < 0.99999 {
+	if c := cosine(t, alone, shoes); c < 0.99999 {
 		t.Errorf("padding changed the embedding: cos %.6f", c)
 	}
 	// Over-long text is truncated, not an error.
@@ -187,7 +186,7 @@ func TestConcurrentEncode(t *testing.T) {
 	}
 	wg.Wait()
 	for i, v := range got {
-		if c := ranking.Cosine(v, want[i%len(words)]); c < 0.99999 {
+		if c := cosine(t, v, want[i%len(words)]); c < 0.99999 {
 			t.Errorf("call %d (%s): cos %.6f to its batch vector", i, words[i%len(words)], c)
 		}
 	}
@@ -239,7 +238,7 @@ func photoAccuracy(t *testing.T, e extractors.Encoder, src string) (float64, flo
 		}
 		var ss []scored
 		for i, cv := range cvecs {
-			ss = append(ss, scored{i, ranking.Cosine(v, cv)})
+			ss = append(ss, scored{i, cosine(t, v, cv)})
 		}
 		sort.Slice(ss, func(a, b int) bool { return ss[a].s > ss[b].s })
 		for r := range 5 {
@@ -286,10 +285,10 @@ func TestAudioEncoderFSDD(t *testing.T) {
 	for i := range vecs {
 		for j := i + 1; j < len(vecs); j++ {
 			if digits[i] == digits[j] {
-				same += ranking.Cosine(vecs[i], vecs[j])
+				same += cosine(t, vecs[i], vecs[j])
 				ns++
 			} else {
-				diff += ranking.Cosine(vecs[i], vecs[j])
+				diff += cosine(t, vecs[i], vecs[j])
 				nd++
 			}
 		}

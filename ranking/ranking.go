@@ -119,18 +119,6 @@ func Personalize(rs []Result, user []float32, vecs map[string][]float32, weight 
 	Sort(rs)
 }
 
-// Cosine is vecmath.Cosine for callers that want a plain number (tests,
-// quality reports): 0 when either vector is zero and also, instead of an
-// error, when their lengths differ. Code that must tell a mismatch from an
-// orthogonal pair calls vecmath.Cosine.
-func Cosine(a, b []float32) float64 {
-	c, err := vecmath.Cosine(a, b)
-	if err != nil {
-		return 0
-	}
-	return c
-}
-
 // EventWeight is how much an event moves a user's taste toward (or, for a
 // poor rating, away from) the product.
 func EventWeight(t catalog.EventType, value *float64) float64 {

@@ -126,7 +126,6 @@ func TestMismatchedVectors(t *testing.T) {
 		{"BecauseOf skips history of another length", func() int {
 			return len(ranking.BecauseOf(q, []ranking.Candidate{{ProductID: "h", Vector: q}, {ProductID: "x", Vector: []float32{1}}}, 2))
 		}, 1},
-		{"Cosine of different lengths is 0", func() int { return int(ranking.Cosine(q, []float32{1, 0, 0})) }, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -230,7 +230,7 @@ func TestALSFoldInMatchesFit(t *testing.T) {
 			items[n] = d.ItemID(int(i))
 		}
 		v := m.FoldIn(items, vals)
-		if c := ranking.Cosine(v, users[u]); c < 0.98 {
+		if c := cosine(t, v, users[u]); c < 0.98 {
 			t.Errorf("user %d: fold-in vs fitted factor cosine %.4f", u, c)
 		}
 	}

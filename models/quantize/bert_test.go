@@ -18,7 +18,6 @@ import (
 	"github.com/vitrinehq/vitrine/internal/testenv"
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/models/quantize"
-	"github.com/vitrinehq/vitrine/ranking"
 )
 
 // The generated BERT is sized so its MatMul weights matter: hidden 128
@@ -179,7 +178,7 @@ func TestBERTInt8(t *testing.T) {
 			int8Vecs := encodeAll(t, m, dir, texts)
 			var sum, worst float64 = 0, 1
 			for i := range texts {
-				c := ranking.Cosine(want[i], int8Vecs[i])
+				c := cosine(t, want[i], int8Vecs[i])
 				sum += c
 				if c < worst {
 					worst = c
