@@ -219,32 +219,7 @@ func (m Manifest) Validate() error {
 	if len(m.Files) == 0 {
 		bad("files", "no files")
 	}
-	seen := map[string]bool{}
-	for i, f := range m.Files {
-		field := fmt.Sprintf("files[%d]", i)
-		if f.Name == "" || strings.Contains(f.Name, "/") || strings.Contains(f.Name, "..") {
-			bad(field+".name", "%q must be a plain file name", f.Name)
-		}
-		if seen[f.Name] {
-			bad(field+".name", "%q listed twice", f.Name)
-		}
-		seen[f.Name] = true
-		for _, e := range f.validate() {
-			bad(field+"."+e.field, "%s", e.msg)
-		}
-	}
-	// Files derived from one GloVe JSON must agree on the vocabulary, or the
-	// tokenizer's ids would index the wrong embedding rows.
-	vocab := map[string]any{}
-	for i, f := range m.Files {
-		if t := f.Transform; t != nil && (t.Op == OpGloveToONNX || t.Op == OpGloveToTokenizer) {
-			v := t.Params["vocab_size"]
-			if prev, ok := vocab[f.Source.SHA256]; ok && fmt.Sprint(prev) != fmt.Sprint(v) {
-				bad(fmt.Sprintf("files[%d].transform.params.vocab_size", i), "%v differs from %v of another file made from the same source", v, prev)
-			}
-			vocab[f.Source.SHA256] = v
-		}
-	}
+	seen := m.validateFiles(bad)
 	if m.Dim <= 0 {
 		bad("dim", "must be positive")
 	}
@@ -282,6 +257,39 @@ func (m Manifest) Validate() error {
 		bad("files", "no .onnx graph")
 	}
 	return errors.Join(errs...)
+}
+
+// validateFiles checks every file entry (plain, unique names; each entry's
+// own fields) and that files made from one GloVe JSON agree on the
+// vocabulary; it returns the set of file names.
+func (m Manifest) validateFiles(bad func(field, format string, args ...any)) map[string]bool {
+	seen := map[string]bool{}
+	for i, f := range m.Files {
+		field := fmt.Sprintf("files[%d]", i)
+		if f.Name == "" || strings.Contains(f.Name, "/") || strings.Contains(f.Name, "..") {
+			bad(field+".name", "%q must be a plain file name", f.Name)
+		}
+		if seen[f.Name] {
+			bad(field+".name", "%q listed twice", f.Name)
+		}
+		seen[f.Name] = true
+		for _, e := range f.validate() {
+			bad(field+"."+e.field, "%s", e.msg)
+		}
+	}
+	// Files derived from one GloVe JSON must agree on the vocabulary, or the
+	// tokenizer's ids would index the wrong embedding rows.
+	vocab := map[string]any{}
+	for i, f := range m.Files {
+		if t := f.Transform; t != nil && (t.Op == OpGloveToONNX || t.Op == OpGloveToTokenizer) {
+			v := t.Params["vocab_size"]
+			if prev, ok := vocab[f.Source.SHA256]; ok && fmt.Sprint(prev) != fmt.Sprint(v) {
+				bad(fmt.Sprintf("files[%d].transform.params.vocab_size", i), "%v differs from %v of another file made from the same source", v, prev)
+			}
+			vocab[f.Source.SHA256] = v
+		}
+	}
+	return seen
 }
 
 type fieldErr struct{ field, msg string }
