@@ -165,3 +165,12 @@ func rerankParams(c echo.Context) (serving.Rerank, error) {
 	}
 	return o, nil
 }
+
+// listParams reads the k and user_id of an endpoint that answers a list.
+func listParams(c echo.Context) (k int, uid string, err error) {
+	if k, err = intParam(c, "k", serving.DefaultK, 1, records.MaxK); err != nil {
+		return 0, "", err
+	}
+	uid, err = userParam(c)
+	return k, uid, err
+}

@@ -11,11 +11,7 @@ import (
 
 // together is GET /v1/products/{id}/together: frequently bought together.
 func (s *Server) together(c echo.Context) error {
-	k, err := intParam(c, "k", serving.DefaultK, 1, records.MaxK)
-	if err != nil {
-		return err
-	}
-	uid, err := userParam(c)
+	k, uid, err := listParams(c)
 	if err != nil {
 		return err
 	}

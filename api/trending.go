@@ -11,11 +11,7 @@ import (
 
 // trending is GET /v1/trending: the products rising fastest.
 func (s *Server) trending(c echo.Context) error {
-	k, err := intParam(c, "k", serving.DefaultK, 1, records.MaxK)
-	if err != nil {
-		return err
-	}
-	uid, err := userParam(c)
+	k, uid, err := listParams(c)
 	if err != nil {
 		return err
 	}
