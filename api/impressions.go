@@ -3,9 +3,9 @@ package api
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
