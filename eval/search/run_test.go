@@ -58,7 +58,7 @@ func TestRunReadsThreeMethodsOffOneSearch(t *testing.T) {
 		t.Errorf("weights %v / %v, want the served 1 / 0.5", rep.LexicalWeight, rep.VectorWeight)
 	}
 	want := map[string]float64{
-		"lexical": 1,                         // a first, y first
+		"lexical": 1,                        // a first, y first
 		"vector":  (1/math.Log2(3) + 0) / 2, // a second for q1; no vector list for q2
 		"hybrid":  1,
 	}
