@@ -99,22 +99,7 @@ func (m *RP3Beta) SimilarItems(itemID string, k int) []ranking.Result {
 // 0: those are no recommendations. nil for an unfitted model or an
 // unknown user.
 func recommendReached(d *Dataset, s Scorer, buf *scratch, name, userID string, k int, exclude map[string]bool) []ranking.Result {
-	if d == nil {
-		return nil
-	}
-	u, ok := d.UserIndex(userID)
-	if !ok {
-		return nil
-	}
-	sc := buf.get(d.NumItems())
-	defer buf.put(sc)
-	s.ScoreUser(u, sc)
-	for i, v := range sc {
-		if v == 0 {
-			sc[i] = math.Inf(-1)
-		}
-	}
-	return results(d, name, sc, u, k, exclude)
+	return recommendFrom(d, s, buf, name, userID, k, exclude, true)
 }
 
 // similarFromGraph reads an item's stored neighbours, best first.

@@ -153,6 +153,13 @@ func (m *Transitions) SimilarItems(itemID string, k int) []ranking.Result {
 
 // recommendScored is Recommend for models that score every item.
 func recommendScored(d *Dataset, s Scorer, buf *scratch, name, userID string, k int, exclude map[string]bool) []ranking.Result {
+	return recommendFrom(d, s, buf, name, userID, k, exclude, false)
+}
+
+// recommendFrom scores every item for the user in a pooled buffer and
+// returns the top k; with reachedOnly, items scoring exactly 0 are no
+// recommendations. nil for an unfitted model or an unknown user.
+func recommendFrom(d *Dataset, s Scorer, buf *scratch, name, userID string, k int, exclude map[string]bool, reachedOnly bool) []ranking.Result {
 	if d == nil {
 		return nil
 	}
@@ -163,6 +170,13 @@ func recommendScored(d *Dataset, s Scorer, buf *scratch, name, userID string, k 
 	sc := buf.get(d.NumItems())
 	defer buf.put(sc)
 	s.ScoreUser(u, sc)
+	if reachedOnly {
+		for i, v := range sc {
+			if v == 0 {
+				sc[i] = math.Inf(-1)
+			}
+		}
+	}
 	return results(d, name, sc, u, k, exclude)
 }
 
