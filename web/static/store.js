@@ -374,6 +374,35 @@ function onFacetChange(e) {
   search(state.query);
 }
 
+// uploadSearch posts one file as multipart field `field` to a search
+// endpoint, cancelling the search before it, with the results grid marked
+// busy meanwhile. It returns the answer, or null when the request failed
+// (reported as `what`) or another search replaced it.
+async function uploadSearch(path, field, blob, name, saying, what) {
+  state.searchCtl?.abort();
+  const ctl = new AbortController();
+  state.searchCtl = ctl;
+  const results = $('#results');
+  results.dataset.state = 'loading';
+  results.setAttribute('aria-busy', 'true');
+  status(saying);
+  const form = new FormData();
+  form.append(field, blob, name);
+  form.append('k', '12');
+  let data;
+  try {
+    data = await api(path, { method: 'POST', form, signal: ctl.signal });
+  } catch (err) {
+    results.removeAttribute('aria-busy');
+    if (!isAbort(err)) {
+      results.dataset.state = 'error';
+      fail(err, what);
+    }
+    return null;
+  }
+  return ctl.signal.aborted ? null : data;
+}
+
 // --- search by photo -----------------------------------------------------------------
 
 async function searchPhoto(file) {
@@ -382,28 +411,10 @@ async function searchPhoto(file) {
     status(`${file.name} is not an image.`, true);
     return;
   }
-  state.searchCtl?.abort();
-  const ctl = new AbortController();
-  state.searchCtl = ctl;
+  const data = await uploadSearch('/v1/search/image', 'image', file, file.name || 'photo',
+    `Looking for products like ${file.name}…`, 'Photo search');
+  if (!data) return;
   const results = $('#results');
-  results.dataset.state = 'loading';
-  results.setAttribute('aria-busy', 'true');
-  status(`Looking for products like ${file.name}…`);
-  const form = new FormData();
-  form.append('image', file, file.name || 'photo');
-  form.append('k', '12');
-  let data;
-  try {
-    data = await api('/v1/search/image', { method: 'POST', form, signal: ctl.signal });
-  } catch (err) {
-    results.removeAttribute('aria-busy');
-    if (!isAbort(err)) {
-      results.dataset.state = 'error';
-      fail(err, 'Photo search');
-    }
-    return;
-  }
-  if (ctl.signal.aborted) return;
   state.query = '';
   state.facets = null;
   renderFacets();
@@ -493,28 +504,10 @@ async function toggleVoice() {
 }
 
 async function searchVoice(wav) {
-  state.searchCtl?.abort();
-  const ctl = new AbortController();
-  state.searchCtl = ctl;
+  const data = await uploadSearch('/v1/search/voice', 'audio', wav, 'query.wav',
+    'Listening to what you said…', 'Voice search');
+  if (!data) return;
   const results = $('#results');
-  results.dataset.state = 'loading';
-  results.setAttribute('aria-busy', 'true');
-  status('Listening to what you said…');
-  const form = new FormData();
-  form.append('audio', wav, 'query.wav');
-  form.append('k', '12');
-  let data;
-  try {
-    data = await api('/v1/search/voice', { method: 'POST', form, signal: ctl.signal });
-  } catch (err) {
-    results.removeAttribute('aria-busy');
-    if (!isAbort(err)) {
-      results.dataset.state = 'error';
-      fail(err, 'Voice search');
-    }
-    return;
-  }
-  if (ctl.signal.aborted) return;
   state.query = data.query || data.transcript;
   $('#q').value = state.query;
   $('#query-photo').hidden = true;
