@@ -1,6 +1,7 @@
 package recommend
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -111,36 +112,16 @@ func Resolve(name string, p Params) (Params, error) {
 		return Params{}, err
 	}
 	d := m.defaults
-	if p.Factors == 0 {
-		p.Factors = d.Factors
-	}
-	if p.Iterations == 0 {
-		p.Iterations = d.Iterations
-	}
-	if p.Reg == 0 {
-		p.Reg = d.Reg
-	}
-	if p.Alpha == 0 {
-		p.Alpha = d.Alpha
-	}
-	if p.Neighbours == 0 {
-		p.Neighbours = d.Neighbours
-	}
-	if p.Shrink == 0 {
-		p.Shrink = d.Shrink
-	}
-	if p.Beta == 0 {
-		p.Beta = d.Beta
-	}
-	if p.Recency == 0 {
-		p.Recency = d.Recency
-	}
-	if p.Window == 0 {
-		p.Window = d.Window
-	}
-	if p.MaxItems == 0 {
-		p.MaxItems = d.MaxItems
-	}
+	p.Factors = cmp.Or(p.Factors, d.Factors)
+	p.Iterations = cmp.Or(p.Iterations, d.Iterations)
+	p.Reg = cmp.Or(p.Reg, d.Reg)
+	p.Alpha = cmp.Or(p.Alpha, d.Alpha)
+	p.Neighbours = cmp.Or(p.Neighbours, d.Neighbours)
+	p.Shrink = cmp.Or(p.Shrink, d.Shrink)
+	p.Beta = cmp.Or(p.Beta, d.Beta)
+	p.Recency = cmp.Or(p.Recency, d.Recency)
+	p.Window = cmp.Or(p.Window, d.Window)
+	p.MaxItems = cmp.Or(p.MaxItems, d.MaxItems)
 	return p.withSeed(), nil
 }
 
