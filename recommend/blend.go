@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -106,7 +107,7 @@ func Blend(parts map[string][]float64, weights map[string]float64, opts ...Blend
 	if err != nil {
 		return nil, fmt.Errorf("recommend: blend: %w", err)
 	}
-	names := sortedKeys(parts) // fixed order: float sums must not follow map order
+	names := slices.Sorted(maps.Keys(parts)) // fixed order: float sums must not follow map order
 	n := -1
 	for _, name := range names {
 		if n >= 0 && len(parts[name]) != n {
@@ -127,15 +128,6 @@ func Blend(parts map[string][]float64, weights map[string]float64, opts ...Blend
 		}
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // TuneCase is one validation user: each source's scores over the user's
@@ -171,7 +163,7 @@ func TuneWeights(ctx context.Context, cases []TuneCase, grid map[string][]float6
 	if err != nil {
 		return TuneResult{}, fmt.Errorf("recommend: tune weights: %w", err)
 	}
-	names := sortedKeys(grid)
+	names := slices.Sorted(maps.Keys(grid))
 	points := 1
 	for _, name := range names {
 		points *= len(grid[name])

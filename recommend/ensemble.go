@@ -3,6 +3,7 @@ package recommend
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -98,7 +99,7 @@ func SearchGrid(name string, base Params) ([]Params, error) {
 	}
 	out := []Params{first}
 	space := searchSpace(name)
-	fields := sortedKeys(space)
+	fields := slices.Sorted(maps.Keys(space))
 	points := []Params{base}
 	for _, f := range fields {
 		var next []Params

@@ -1,6 +1,7 @@
 package recommend
 
 import (
+	"maps"
 	"math"
 	"slices"
 
@@ -182,7 +183,7 @@ func GroupExposureGini(lists [][]string, all []string) float64 {
 		}
 	}
 	vals := make([]float64, 0, len(exp))
-	for _, g := range sortedKeys(exp) {
+	for _, g := range slices.Sorted(maps.Keys(exp)) {
 		vals = append(vals, exp[g])
 	}
 	return Gini(vals)

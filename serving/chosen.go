@@ -3,6 +3,7 @@ package serving
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"math"
 	"slices"
 
@@ -100,7 +101,7 @@ func (s *Service) chosenScores(ctx context.Context, cf records.CFModel, cs []ser
 // component, best first per component.
 func chosenCandidates(scores map[string]map[string]float64, pool int) []string {
 	var out []string
-	for _, name := range sortedKeys(scores) {
+	for _, name := range slices.Sorted(maps.Keys(scores)) {
 		top, _ := recommend.TopScores(scores[name], pool)
 		for _, id := range top {
 			if !slices.Contains(out, id) {

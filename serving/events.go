@@ -2,6 +2,7 @@ package serving
 
 import (
 	"context"
+	"maps"
 	"slices"
 
 	"github.com/vitrinehq/vitrine/catalog"
@@ -50,7 +51,7 @@ func (s *Service) Learn(ctx context.Context, evs []catalog.Event) error {
 	if err != nil {
 		return err
 	}
-	for _, u := range sortedKeys(byUser) {
+	for _, u := range slices.Sorted(maps.Keys(byUser)) {
 		es := byUser[u]
 		slices.SortStableFunc(es, func(a, b catalog.Event) int { return a.OccurredAt.Compare(b.OccurredAt) })
 		err := s.d.Users.UpdateUserVector(ctx, u, sp.Version, func(cur records.UserVector) (records.UserVector, error) {

@@ -3,6 +3,7 @@ package serving
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"slices"
 
@@ -227,7 +228,7 @@ func (s *Service) userFactors(ctx context.Context, cf records.CFModel, uid strin
 	}
 	var items [][]float32
 	var values []float64
-	for _, id := range sortedKeys(weight) {
+	for _, id := range slices.Sorted(maps.Keys(weight)) {
 		if fv, ok := f[id]; ok && weight[id] != 0 {
 			items, values = append(items, fv), append(values, weight[id])
 		}
@@ -267,13 +268,4 @@ func nan(n int) []float64 {
 		out[i] = math.NaN()
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

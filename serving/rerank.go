@@ -2,6 +2,8 @@ package serving
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/vitrinehq/vitrine/ranking"
@@ -79,7 +81,7 @@ func (s *Service) rerank(ctx context.Context, space int, rs []ranking.Result, k 
 	for _, p := range ps {
 		all[p.Brand] = true
 	}
-	return rs, recommend.GroupExposureGini([][]string{recommend.Groups(rs, brand)}, sortedKeys(all)), nil
+	return rs, recommend.GroupExposureGini([][]string{recommend.Groups(rs, brand)}, slices.Sorted(maps.Keys(all))), nil
 }
 
 // similarity is the cosine of two product vectors for MMR; 0 (no
