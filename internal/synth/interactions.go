@@ -37,7 +37,26 @@ type InteractionOptions struct {
 	// NoTimestamps writes "user item rating" lines, each user's in time
 	// order, instead of "user item rating timestamp".
 	NoTimestamps bool
+	// Mode is Planted (the default: independent draws, MovieLens' shape)
+	// or Sequential (sessions, repeats, transitions, drifting popularity;
+	// see Sequence).
+	Mode Mode
+	// Sequence shapes the Sequential mode; zero fields take its defaults.
+	Sequence SequenceOptions
 }
+
+// Mode is how WriteInteractions draws a user's items.
+type Mode string
+
+const (
+	// Planted draws each user's items independently from their taste
+	// cluster (and Noise from others), at most once each.
+	Planted Mode = "planted"
+	// Sequential draws them in sessions where order matters: an item's
+	// planted successors follow it, users buy some items again, and the
+	// popular items of a cluster drift over time.
+	Sequential Mode = "sequential"
+)
 
 func (o *InteractionOptions) defaults() {
 	if o.Users <= 0 {
@@ -82,11 +101,19 @@ func WriteInteractions(w io.Writer, o InteractionOptions) (int, error) {
 	if o.Clusters > o.Items {
 		return 0, fmt.Errorf("synth: %d clusters for %d items", o.Clusters, o.Items)
 	}
+	if o.Mode != "" && o.Mode != Planted && o.Mode != Sequential {
+		return 0, fmt.Errorf("synth: mode %q: want %s or %s", o.Mode, Planted, Sequential)
+	}
 	g := newGenerator(o)
+	write := g.writeUser
+	if o.Mode == Sequential {
+		o.Sequence.defaults()
+		write = newSequencer(g, o.Sequence).writeUser
+	}
 	bw := bufio.NewWriter(w)
 	lines := 0
 	for u := range o.Users {
-		n, err := g.writeUser(bw, u)
+		n, err := write(bw, u)
 		lines += n
 		if err != nil {
 			return lines, err
@@ -145,19 +172,64 @@ func (g *generator) pick(c int) int {
 	return c*g.per + min(max(rank, 0), n-1)
 }
 
+// taste is one user's planted rating parameters.
+type taste struct {
+	cluster int
+	bias    float64
+	vec     [factors]float64
+}
+
+// newTaste draws user u's taste (their cluster is u mod Clusters).
+func (g *generator) newTaste(u int) taste {
+	t := taste{cluster: u % g.o.Clusters, bias: g.r.NormFloat64() * 0.35}
+	for f := range t.vec {
+		t.vec[f] = g.r.NormFloat64() * 0.5
+	}
+	return t
+}
+
+// activity draws a user's number of interactions: MinPerUser plus a Lomax
+// (shifted Pareto, shape 2) draw whose mean makes PerUser the mean; at
+// most half the catalogue.
+func (g *generator) activity() int {
+	n := int(g.extra * (1/math.Sqrt(1-g.r.Float64()) - 1))
+	return min(g.o.MinPerUser+n, g.o.Items/2)
+}
+
+// rating is the planted 1 to 5 rating of item i by a user of taste ut.
+func (g *generator) rating(ut taste, i int) int {
+	affinity := -0.4
+	if g.clusterOf(i) == ut.cluster {
+		affinity = 0.4
+	}
+	var dot float64
+	for f := range factors {
+		dot += ut.vec[f] * g.itemVec[i*factors+f]
+	}
+	x := 3.5 + ut.bias + g.itemBias[i] + affinity + 2*dot + g.r.NormFloat64()*0.6
+	return min(max(int(math.Round(x)), 1), 5)
+}
+
+// clusterOf is item i's cluster (the last takes the remainder).
+func (g *generator) clusterOf(i int) int { return min(i/g.per, g.o.Clusters-1) }
+
+// line writes one interaction (timestamp t unless NoTimestamps).
+func (g *generator) line(w io.Writer, u, i, rating int, t int64) error {
+	var err error
+	if g.o.NoTimestamps {
+		_, err = fmt.Fprintf(w, "%d\t%d\t%d\n", u+1, i+1, rating)
+	} else {
+		_, err = fmt.Fprintf(w, "%d\t%d\t%d\t%d\n", u+1, i+1, rating, t)
+	}
+	return err
+}
+
 // writeUser writes user u's interactions, in time order.
 func (g *generator) writeUser(w io.Writer, u int) (int, error) {
 	o, r := g.o, g.r
-	c := u % o.Clusters
-	bias := r.NormFloat64() * 0.35
-	var uv [factors]float64
-	for f := range uv {
-		uv[f] = r.NormFloat64() * 0.5
-	}
-	// Activity: MinPerUser plus a Lomax (shifted Pareto, shape 2) draw
-	// whose mean makes PerUser the mean; at most half the catalogue.
-	n := int(g.extra * (1/math.Sqrt(1-r.Float64()) - 1))
-	n = min(o.MinPerUser+n, o.Items/2)
+	ut := g.newTaste(u)
+	c := ut.cluster
+	n := g.activity()
 	clear(g.seen)
 	t := int64(880_000_000 + r.IntN(10_000_000))
 	lines := 0
@@ -171,24 +243,9 @@ func (g *generator) writeUser(w io.Writer, u int) (int, error) {
 			continue
 		}
 		g.seen[i] = true
-		affinity := -0.4
-		if cl == c {
-			affinity = 0.4
-		}
-		var dot float64
-		for f := range factors {
-			dot += uv[f] * g.itemVec[i*factors+f]
-		}
-		x := 3.5 + bias + g.itemBias[i] + affinity + 2*dot + r.NormFloat64()*0.6
-		rating := min(max(int(math.Round(x)), 1), 5)
+		rating := g.rating(ut, i)
 		t += int64(60 + r.IntN(86_400))
-		var err error
-		if o.NoTimestamps {
-			_, err = fmt.Fprintf(w, "%d\t%d\t%d\n", u+1, i+1, rating)
-		} else {
-			_, err = fmt.Fprintf(w, "%d\t%d\t%d\t%d\n", u+1, i+1, rating, t)
-		}
-		if err != nil {
+		if err := g.line(w, u, i, rating, t); err != nil {
 			return lines, err
 		}
 		lines++
