@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 
@@ -57,12 +58,31 @@ func (b *graph) unique(name string) string {
 // bytes, which is what exporters write and what keeps large tables compact.
 func (b *graph) floats(name string, dims []int64, data []float32) string {
 	name = b.unique(name)
+	b.g.Initializer = append(b.g.Initializer, &onnxpb.TensorProto{Name: name, DataType: elemFloat, Dims: dims, RawData: rawFloats(data)})
+	return name
+}
+
+// rawFloats is data as little-endian bytes. On a little-endian machine
+// (every platform ONNX Runtime ships for) that is data's own memory, so a
+// BERT-base's 440 MB of weights are not copied once more before
+// marshalling; the builders never write to data afterwards.
+func rawFloats(data []float32) []byte {
+	if len(data) == 0 {
+		return nil
+	}
+	if littleEndian() {
+		return unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*len(data))
+	}
 	raw := make([]byte, 4*len(data))
 	for i, x := range data {
 		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(x))
 	}
-	b.g.Initializer = append(b.g.Initializer, &onnxpb.TensorProto{Name: name, DataType: elemFloat, Dims: dims, RawData: raw})
-	return name
+	return raw
+}
+
+func littleEndian() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
 }
 
 // scalar adds a rank-0 float32 initializer.

@@ -18,6 +18,13 @@
 // Graphs use only standard opset-17 operators. Every builder returns the
 // serialized model and the weights it holds, so a reference forward pass
 // (package reference) can recompute the outputs independently.
+//
+// Presets (Presets, ParsePresets) size these builders as published models
+// (all-MiniLM-L6-v2, BERT-base, ViT-B/16, CLIP ViT-B/32's two towers), and
+// Install builds one into a model directory with its manifest (and a real
+// BERT tokenizer for text), cached by preset, seed and configuration, so
+// benchmarks measure Vitrine at the sizes users run. Such weights are for
+// speed only.
 package onnxgen
 
 import (
