@@ -17,13 +17,6 @@ import (
 // events this old are negligible under a recency half-life).
 const servedHistory = 100
 
-// neighbourReader reads the per-item neighbour lists training stored for
-// an item-based method (store.Store has it). A Factors port without it
-// serves factors only.
-type neighbourReader interface {
-	ItemNeighbours(ctx context.Context, version int, method string, ids []string) (map[string][]records.Scored, error)
-}
-
 // servedComponent is one component of what training chose to serve, as
 // stored in the model row's params ("serve").
 type servedComponent struct {
@@ -59,10 +52,6 @@ func servedChoice(cf records.CFModel) []servedComponent {
 // component's score of every product its lists reach from the user's
 // latest events, as the fitted method scores (recommend.NeighbourScores).
 func (s *Service) chosenScores(ctx context.Context, cf records.CFModel, cs []servedComponent, uid string) (map[string]map[string]float64, error) {
-	nr, ok := s.d.Factors.(neighbourReader)
-	if !ok {
-		return nil, nil
-	}
 	evs, err := s.d.Events.UserEvents(ctx, uid, servedHistory)
 	if err != nil || len(evs) == 0 {
 		return nil, err
@@ -80,7 +69,7 @@ func (s *Service) chosenScores(ctx context.Context, cf records.CFModel, cs []ser
 		if !recommend.IsNeighbourMethod(c.Method) {
 			continue
 		}
-		stored, err := nr.ItemNeighbours(ctx, cf.Version, c.Method, ids)
+		stored, err := s.d.Neighbours.ItemNeighbours(ctx, cf.Version, c.Method, ids)
 		if err != nil {
 			return nil, err
 		}

@@ -36,6 +36,19 @@ type Factors interface {
 	TopItemsByFactors(ctx context.Context, m records.CFModel, user []float32, k int, exclude []string) ([]records.Scored, error)
 }
 
+// Neighbours reads the per-item neighbour lists training stored with a
+// model version for an item-based method (and the "together" lists).
+type Neighbours interface {
+	// ItemNeighbours returns the lists of the ids that have one.
+	ItemNeighbours(ctx context.Context, version int, method string, ids []string) (map[string][]records.Scored, error)
+}
+
+// Trending ranks products by popularity velocity: their events since
+// now−recent, decayed, over the rate the baseline before predicts.
+type Trending interface {
+	TrendingProducts(ctx context.Context, now time.Time, recent, baseline time.Duration, k int, exclude []string) ([]records.Scored, error)
+}
+
 // Events reads and records behaviour.
 type Events interface {
 	InsertEvents(ctx context.Context, evs []catalog.Event) ([]records.EventResult, error)
@@ -88,7 +101,9 @@ type Backend interface {
 	Catalog
 	Vectors
 	Factors
+	Neighbours
 	Events
+	Trending
 	Users
 	Text
 }
@@ -98,10 +113,12 @@ type Backend interface {
 type Deps struct {
 	Catalog Catalog
 	Vectors Vectors
-	Factors Factors
-	Events  Events
-	Users   Users
-	Text    Text
+	Factors    Factors
+	Neighbours Neighbours
+	Events     Events
+	Trending   Trending
+	Users      Users
+	Text       Text
 	// TextEncoder encodes search queries; ImageEncoder (nil: search by
 	// photo answers ErrNoImageModel) encodes photos.
 	TextEncoder  Encoder
@@ -110,5 +127,6 @@ type Deps struct {
 
 // DepsFrom fills every store dependency from one backend.
 func DepsFrom(b Backend, text, image Encoder) Deps {
-	return Deps{Catalog: b, Vectors: b, Factors: b, Events: b, Users: b, Text: b, TextEncoder: text, ImageEncoder: image}
+	return Deps{Catalog: b, Vectors: b, Factors: b, Neighbours: b, Events: b, Trending: b, Users: b, Text: b,
+		TextEncoder: text, ImageEncoder: image}
 }

@@ -39,9 +39,13 @@ type Config struct {
 	CFWeight, ContentWeight, PopularityWeight float64
 	// MMRLambda is the default diversity of recommendations (1: none).
 	MMRLambda float64
-	// CandidatePool is how many products each retrieval list of hybrid
+	// CandidatePool is how many products the lexical list of hybrid
 	// search fetches (at least k).
 	CandidatePool int
+	// VectorPool is how many products the vector list of hybrid search
+	// fetches (at least k), and VectorEf its HNSW ef_search (0: the
+	// store's default).
+	VectorPool, VectorEf int
 	// Fusion says how hybrid search fuses its lexical and vector lists.
 	Fusion SearchFusion
 	// Experiment is the running A/B test (nil: none).
@@ -51,7 +55,7 @@ type Config struct {
 // DefaultConfig is what `vitrine serve` uses unless configured.
 func DefaultConfig() Config {
 	return Config{LexicalWeight: 3, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
-		CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, CandidatePool: 100, Fusion: DefaultFusion()}
+		CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, CandidatePool: 100, VectorPool: 30, VectorEf: 80, Fusion: DefaultFusion()}
 }
 
 // Limits of requests.
@@ -118,7 +122,8 @@ type cachedSpace struct {
 // New builds a Service. `vitrine serve`, `vitrine eval` and `vitrine bench`
 // all build theirs with it.
 func New(d Deps, opts ...Option) (*Service, error) {
-	if d.Catalog == nil || d.Vectors == nil || d.Factors == nil || d.Events == nil || d.Users == nil || d.Text == nil {
+	if d.Catalog == nil || d.Vectors == nil || d.Factors == nil || d.Neighbours == nil || d.Events == nil || d.Trending == nil ||
+		d.Users == nil || d.Text == nil {
 		return nil, errors.New("serving: every store dependency is required")
 	}
 	if d.TextEncoder == nil {
@@ -130,6 +135,9 @@ func New(d Deps, opts ...Option) (*Service, error) {
 	}
 	if s.cfg.CandidatePool <= 0 {
 		s.cfg.CandidatePool = DefaultConfig().CandidatePool
+	}
+	if s.cfg.VectorPool <= 0 {
+		s.cfg.VectorPool = DefaultConfig().VectorPool
 	}
 	if s.cfg.Fusion == (SearchFusion{}) {
 		s.cfg.Fusion = DefaultFusion()

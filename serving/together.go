@@ -61,11 +61,7 @@ func (s *Service) Together(ctx context.Context, req TogetherRequest) (TogetherRe
 		return TogetherResult{}, err
 	}
 	res.CFModel = cf.Version
-	nr, ok := s.d.Factors.(neighbourReader)
-	if !ok {
-		return res, nil
-	}
-	lists, err := nr.ItemNeighbours(ctx, cf.Version, togetherMethod, []string{req.ProductID})
+	lists, err := s.d.Neighbours.ItemNeighbours(ctx, cf.Version, togetherMethod, []string{req.ProductID})
 	if err != nil {
 		return TogetherResult{}, fmt.Errorf("together: %w", err)
 	}

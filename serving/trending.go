@@ -2,11 +2,9 @@ package serving
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/vitrinehq/vitrine/ranking"
-	"github.com/vitrinehq/vitrine/records"
 )
 
 // The trending surface's windows: events of the last day, against the
@@ -15,15 +13,6 @@ const (
 	trendingRecent   = 24 * time.Hour
 	trendingBaseline = 8 * 24 * time.Hour
 )
-
-// trendingReader ranks products by popularity velocity (store.Store has
-// it). An Events port without it has no trending surface.
-type trendingReader interface {
-	TrendingProducts(ctx context.Context, now time.Time, recent, baseline time.Duration, k int, exclude []string) ([]records.Scored, error)
-}
-
-// ErrNoTrending: the event store cannot rank by popularity velocity.
-var ErrNoTrending = errors.New("serving: the event store cannot rank trending products")
 
 // TrendingRequest asks for the products picking up now.
 type TrendingRequest struct {
@@ -49,10 +38,6 @@ func (s *Service) Trending(ctx context.Context, req TrendingRequest) (TrendingRe
 	if err := firstErr(checkK(k), checkUser("user_id", req.UserID)); err != nil {
 		return TrendingResult{}, err
 	}
-	tr, ok := s.d.Events.(trendingReader)
-	if !ok {
-		return TrendingResult{}, ErrNoTrending
-	}
 	var bought []string
 	if req.UserID != "" {
 		var err error
@@ -60,7 +45,7 @@ func (s *Service) Trending(ctx context.Context, req TrendingRequest) (TrendingRe
 			return TrendingResult{}, err
 		}
 	}
-	top, err := tr.TrendingProducts(ctx, s.now(), trendingRecent, trendingBaseline, k, bought)
+	top, err := s.d.Trending.TrendingProducts(ctx, s.now(), trendingRecent, trendingBaseline, k, bought)
 	if err != nil {
 		return TrendingResult{}, err
 	}

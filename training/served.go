@@ -109,15 +109,11 @@ func saveNeighbours(ctx context.Context, st Store, version int, fs []fitted) err
 		if f.model == nil {
 			continue
 		}
-		ns, ok := st.(NeighbourStore)
-		if !ok {
-			return fmt.Errorf("serve %s: the store cannot keep neighbour lists", f.Method)
-		}
 		walk := func(fn func(string, recommend.NeighbourList) error) error {
 			_, _, err := recommend.ServedNeighbours(f.model, ServedNeighbours, fn)
 			return err
 		}
-		if err := streamNeighbours(ctx, ns, version, f.Method, walk); err != nil {
+		if err := streamNeighbours(ctx, st, version, f.Method, walk); err != nil {
 			return err
 		}
 	}
@@ -175,15 +171,10 @@ const TogetherMethod = "together"
 const togetherSupport = 2
 
 // saveTogether computes "frequently bought together" (recommend.Together)
-// on d and stores it with the model; a store without neighbour lists gets
-// none.
+// on d and stores it with the model.
 func saveTogether(ctx context.Context, st Store, version int, d *recommend.Dataset) error {
-	ns, ok := st.(NeighbourStore)
-	if !ok {
-		return nil
-	}
 	walk := func(fn func(string, recommend.NeighbourList) error) error {
 		return recommend.Together(ctx, d, ServedNeighbours, togetherSupport, runtime.GOMAXPROCS(0), fn)
 	}
-	return streamNeighbours(ctx, ns, version, TogetherMethod, walk)
+	return streamNeighbours(ctx, st, version, TogetherMethod, walk)
 }

@@ -17,10 +17,14 @@ import (
 	"github.com/vitrinehq/vitrine/records"
 )
 
-// Store is what training reads and writes.
+// Store is what training reads and writes: the events, the model, the
+// item-based methods' neighbour lists, and the serving space's vectors
+// (content in the tuned blend).
 type Store interface {
 	TrainingEvents(ctx context.Context, fn func(records.TrainingEvent) error) error
 	SaveCFModel(ctx context.Context, m records.CFModel, users, items map[string][]float32) (int, error)
+	NeighbourStore
+	ContentStore
 }
 
 // Options choose the model. Zero hyper-parameters take the registry's
@@ -168,8 +172,7 @@ func Train(ctx context.Context, st Store, o Options) (Report, error) {
 	}
 	if !o.NoTune {
 		o.stage("tune blend", 0, 0)
-		cs, _ := st.(ContentStore)
-		if rep.Blend, rep.BlendNDCG, err = tuneBlend(ctx, cs, evs, method, p); err != nil {
+		if rep.Blend, rep.BlendNDCG, err = tuneBlend(ctx, st, evs, method, p); err != nil {
 			return Report{}, fmt.Errorf("tune blend: %w", err)
 		}
 	}

@@ -127,11 +127,8 @@ func heldOutUsers(d *recommend.Dataset, valid []recommend.Interaction) []heldOut
 }
 
 // itemVectors are the serving space's fused vectors indexed like d's items
-// (nil entries: no vector); nil without a content store or vectors.
+// (nil entries: no vector); nil without vectors.
 func itemVectors(ctx context.Context, cs ContentStore, d *recommend.Dataset) ([][]float32, error) {
-	if cs == nil {
-		return nil, nil
-	}
 	sp, err := cs.ActiveSpace(ctx)
 	if err != nil {
 		return nil, nil // no vector space yet: tune without content
