@@ -75,7 +75,9 @@ func modelIndexName(model string) string {
 }
 
 // EnsureModelIndex builds a partial HNSW index over one model's embeddings
-// (for example the text model's, which text search queries directly).
+// (for example the text model's, which text search queries directly),
+// unless it exists, in memory sized to the graph and with the configured
+// parallel workers.
 func (s *Store) EnsureModelIndex(ctx context.Context, model string, dim int) error {
 	if dim < 1 || dim > records.MaxVectorDims {
 		return fmt.Errorf("%w: model %s has %d dimensions (limit %d)", records.ErrTooManyDims, model, dim, records.MaxVectorDims)
@@ -89,7 +91,9 @@ func (s *Store) EnsureModelIndex(ctx context.Context, model string, dim int) err
 		return fmt.Errorf("model index DDL: %w", err)
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := s.setIndexBuildMemory(ctx, tx); err != nil {
+		exists, err := s.prepareIndexBuild(ctx, tx, indexBuild{index: modelIndexName(model), dims: dim, bytesPerDim: 4,
+			count: `SELECT count(*) FROM embeddings WHERE model = $1`, args: []any{model}})
+		if err != nil || exists {
 			return err
 		}
 		if _, err := tx.Exec(ctx, ddl); err != nil {

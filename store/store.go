@@ -23,13 +23,17 @@ type Store struct {
 	pool     *pgxpool.Pool
 	log      *slog.Logger
 	indexMem string
+	// indexWorkers is max_parallel_maintenance_workers for HNSW builds;
+	// negative leaves the server's setting.
+	indexWorkers int
 }
 
 type options struct {
-	maxConns int32
-	migrate  bool
-	log      *slog.Logger
-	indexMem string
+	maxConns     int32
+	migrate      bool
+	log          *slog.Logger
+	indexMem     string
+	indexWorkers int
 }
 
 // Option configures Open.
@@ -44,10 +48,11 @@ func WithMigrate() Option { return func(o *options) { o.migrate = true } }
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
-// WithIndexBuildMemory sets maintenance_work_mem (a PostgreSQL size such as
-// "1GB") for HNSW index builds. pgvector builds the graph in memory while it
-// fits and falls back to a far slower on-disk build when it does not: a
-// million 100-d vectors need about 1 GB.
+// WithIndexBuildMemory sets maintenance_work_mem for HNSW index builds: a
+// PostgreSQL size such as "2GB", or "auto" (AutoIndexBuildMemory) to size
+// each build from the rows and dimensions it indexes. pgvector builds the
+// graph in memory while it fits and falls back to a far slower on-disk
+// build when it does not: a million 100-d vectors need about 1.4 GB.
 func WithIndexBuildMemory(size string) Option {
 	return func(o *options) {
 		if size != "" {
@@ -56,16 +61,24 @@ func WithIndexBuildMemory(size string) Option {
 	}
 }
 
+// WithIndexBuildWorkers sets max_parallel_maintenance_workers for HNSW
+// builds: the parallel workers that build the graph beside the leader
+// (0: the leader alone). Without it the server's setting applies.
+func WithIndexBuildWorkers(n int) Option { return func(o *options) { o.indexWorkers = max(n, 0) } }
+
 // DefaultIndexBuildMemory is used when WithIndexBuildMemory is not given.
-const DefaultIndexBuildMemory = "1GB"
+const DefaultIndexBuildMemory = AutoIndexBuildMemory
 
 // Open connects to url. pgvector's types are registered on every
 // connection, so the schema (at least the vector extension) must exist:
 // pass WithMigrate to create it.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
-	o := options{maxConns: 8, log: slog.New(slog.DiscardHandler), indexMem: DefaultIndexBuildMemory}
+	o := options{maxConns: 8, log: slog.New(slog.DiscardHandler), indexMem: DefaultIndexBuildMemory, indexWorkers: -1}
 	for _, f := range opts {
 		f(&o)
+	}
+	if err := checkIndexBuildMemory(o.indexMem); err != nil {
+		return nil, err
 	}
 	if o.migrate {
 		if _, err := Migrate(ctx, url, o.log); err != nil {
@@ -91,7 +104,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	return &Store{pool: pool, log: o.log, indexMem: o.indexMem}, nil
+	return &Store{pool: pool, log: o.log, indexMem: o.indexMem, indexWorkers: o.indexWorkers}, nil
 }
 
 // Migrate applies pending migrations on a short-lived pool that does not
@@ -103,14 +116,6 @@ func Migrate(ctx context.Context, url string, log *slog.Logger) ([]migrations.Re
 	}
 	defer pool.Close()
 	return migrations.Up(ctx, pool, log)
-}
-
-// setIndexBuildMemory raises maintenance_work_mem for the rest of tx.
-func (s *Store) setIndexBuildMemory(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, `SELECT set_config('maintenance_work_mem', $1, true)`, s.indexMem); err != nil {
-		return fmt.Errorf("index build memory %q: %w", s.indexMem, err)
-	}
-	return nil
 }
 
 // Close releases the pool.

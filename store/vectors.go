@@ -77,17 +77,26 @@ func createSpaceIndex(ctx context.Context, tx pgx.Tx, sp records.Space) error {
 	return nil
 }
 
-// BuildSpaceIndex builds the space's HNSW index if it does not exist yet.
+// buildSpaceIndex creates the space's HNSW index, unless it exists, with
+// the build memory and workers sized for it.
+func (s *Store) buildSpaceIndex(ctx context.Context, tx pgx.Tx, sp records.Space) error {
+	exists, err := s.prepareIndexBuild(ctx, tx, indexBuild{index: spaceIndexName(sp.Version), dims: sp.Dim, bytesPerDim: bytesPerDim(sp.Storage),
+		count: `SELECT count(*) FROM product_vectors WHERE space_version = $1`, args: []any{sp.Version}})
+	if err != nil || exists {
+		return err
+	}
+	return createSpaceIndex(ctx, tx, sp)
+}
+
+// BuildSpaceIndex builds the space's HNSW index if it does not exist yet,
+// in memory sized to the graph and with the configured parallel workers.
 func (s *Store) BuildSpaceIndex(ctx context.Context, version int) error {
 	sp, err := s.GetSpace(ctx, version)
 	if err != nil {
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := s.setIndexBuildMemory(ctx, tx); err != nil {
-			return err
-		}
-		if err := createSpaceIndex(ctx, tx, sp); err != nil {
+		if err := s.buildSpaceIndex(ctx, tx, sp); err != nil {
 			return err
 		}
 		// After a bulk load the planner has no statistics, estimates a
@@ -177,7 +186,7 @@ func (s *Store) ActivateSpace(ctx context.Context, version int) error {
 		if sp.State == records.SpaceActive {
 			return nil
 		}
-		if err := createSpaceIndex(ctx, tx, sp); err != nil {
+		if err := s.buildSpaceIndex(ctx, tx, sp); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE vector_spaces SET state = 'retired' WHERE state = 'active'`); err != nil {

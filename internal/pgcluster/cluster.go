@@ -19,6 +19,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -88,6 +89,15 @@ func sharedBuffersSetting(size string, ram uint64) (string, error) {
 		return size, nil
 	}
 	return "", fmt.Errorf("shared_buffers %q: want a size such as 512MB or 2GB, or auto", size)
+}
+
+// buildWorkersSetting gives index builds (pgvector's HNSW graph, built by
+// the leader and max_parallel_maintenance_workers workers) one worker per
+// core beside the leader, at least one and at most 7, which PostgreSQL's
+// default of 8 worker processes leaves room for. PostgreSQL's own default
+// of 2 workers puts three builders on two cores.
+func buildWorkersSetting(cpus int) string {
+	return fmt.Sprintf(" -c max_parallel_maintenance_workers=%d", min(max(cpus-1, 1), 7))
 }
 
 // totalRAM is the machine's physical memory in bytes (0 when unknown).
@@ -249,6 +259,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 		if sb != "" {
 			opts += " -c shared_buffers=" + sb
 		}
+		opts += buildWorkersSetting(runtime.NumCPU())
 		out, err := c.pgctl(ctx, "start", "-w", "-t", "60", "-l", c.logFile(), "-o", opts)
 		if err != nil {
 			return fmt.Errorf("start PostgreSQL (port %d; set VITRINE_DATABASE_PORT if it is taken): %w\n%s\nlog tail:\n%s", c.port, err, out, c.logTail())

@@ -156,3 +156,19 @@ func TestSharedBuffersSetting(t *testing.T) {
 		}
 	}
 }
+
+func TestBuildWorkersSetting(t *testing.T) {
+	for _, tc := range []struct {
+		cpus int
+		want string
+	}{
+		{1, " -c max_parallel_maintenance_workers=1"},
+		{2, " -c max_parallel_maintenance_workers=1"}, // the leader builds too
+		{8, " -c max_parallel_maintenance_workers=7"},
+		{64, " -c max_parallel_maintenance_workers=7"}, // within the 8 worker processes
+	} {
+		if got := pgcluster.BuildWorkersSetting(tc.cpus); got != tc.want {
+			t.Errorf("buildWorkersSetting(%d) = %q, want %q", tc.cpus, got, tc.want)
+		}
+	}
+}
