@@ -35,11 +35,17 @@ type Row struct {
 
 // Report is what a run measured.
 type Report struct {
-	Products     int     `json:"products"`
-	Dim          int     `json:"dim"`
-	Queries      int     `json:"queries"`
-	LoadSeconds  float64 `json:"load_seconds"`
-	IndexSeconds float64 `json:"index_build_seconds"`
+	Products int `json:"products"`
+	Dim      int `json:"dim"`
+	Queries  int `json:"queries"`
+	// Storage is the space's column type: vector, or halfvec (float16).
+	Storage      records.Storage `json:"storage"`
+	LoadSeconds  float64         `json:"load_seconds"`
+	IndexSeconds float64         `json:"index_build_seconds"`
+	// BuildMemory is the maintenance_work_mem the build got and IndexBytes
+	// the index's size on disk.
+	BuildMemory int64 `json:"build_memory_bytes"`
+	IndexBytes  int64 `json:"index_bytes"`
 	// Reused: loaded by an earlier run, whose load and build figures these are.
 	Reused     bool  `json:"reused"`
 	IndexScans int64 `json:"index_scans"`
@@ -57,12 +63,15 @@ type Store interface {
 	PutProductVectors(ctx context.Context, version int, vs []records.ProductVector) error
 	Nearest(ctx context.Context, q records.NearestQuery) ([]records.Neighbor, error)
 	SpaceIndexScans(ctx context.Context, version int) (int64, error)
+	SpaceIndexFootprint(ctx context.Context, version int) (buildMemory, indexBytes int64, err error)
 }
 
 // Bench is one benchmark over one database: Products vectors of Dim
 // dimensions around 64 cluster centres, queried Queries times per setting.
 type Bench struct {
 	Products, Dim, Queries int
+	// Storage is the space's column type (default vector).
+	Storage records.Storage
 	// Progress, when set, gets the vectors loaded so far.
 	Progress func(done int)
 	// StatsDelay is how long to wait before reading the index scan count:
@@ -103,11 +112,12 @@ func (b *Bench) init() {
 // build figures filled in.
 func (b *Bench) Prepare(ctx context.Context, st Store) (records.Space, Report, error) {
 	b.init()
-	rep := Report{Products: b.Products, Dim: b.Dim, Queries: b.Queries}
+	rep := Report{Products: b.Products, Dim: b.Dim, Queries: b.Queries, Storage: b.storage()}
 	if sp, err := st.ActiveSpace(ctx); err == nil {
 		built, ok := bench.RecalledBuild(ctx, st)
-		rep.Reused, rep.LoadSeconds, rep.IndexSeconds = ok, built.LoadSeconds, built.IndexSeconds
-		return sp, rep, nil
+		rep.Reused, rep.LoadSeconds, rep.IndexSeconds, rep.Storage = ok, built.LoadSeconds, built.IndexSeconds, sp.Storage
+		rep.BuildMemory, rep.IndexBytes, err = st.SpaceIndexFootprint(ctx, sp.Version)
+		return sp, rep, err
 	}
 	start := time.Now()
 	sp, err := b.load(ctx, st)
@@ -123,13 +133,16 @@ func (b *Bench) Prepare(ctx context.Context, st Store) (records.Space, Report, e
 		return sp, rep, err
 	}
 	rep.IndexSeconds = time.Since(start).Seconds()
+	if rep.BuildMemory, rep.IndexBytes, err = st.SpaceIndexFootprint(ctx, sp.Version); err != nil {
+		return sp, rep, err
+	}
 	return sp, rep, bench.RecordBuild(ctx, st, bench.Build{LoadSeconds: rep.LoadSeconds, IndexSeconds: rep.IndexSeconds})
 }
 
 // load creates products and their clustered vectors in a new space whose
 // index is built after loading.
 func (b *Bench) load(ctx context.Context, st Store) (records.Space, error) {
-	sp, err := st.CreateSpace(ctx, records.NewSpace{Name: "bench-hnsw", Dim: b.Dim, DeferIndex: true})
+	sp, err := st.CreateSpace(ctx, records.NewSpace{Name: "bench-hnsw", Dim: b.Dim, Storage: b.storage(), DeferIndex: true})
 	if err != nil {
 		return sp, err
 	}
@@ -154,6 +167,14 @@ func (b *Bench) load(ctx context.Context, st Store) (records.Space, error) {
 		}
 	}
 	return sp, nil
+}
+
+// storage is b.Storage, vector by default.
+func (b *Bench) storage() records.Storage {
+	if b.Storage == "" {
+		return records.StorageVector
+	}
+	return b.Storage
 }
 
 // near is a random unit vector near a random centre.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vitrinehq/vitrine/internal/testdb"
+	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 )
 
@@ -50,6 +51,11 @@ func TestBench(t *testing.T) {
 	if loaded != 1200 || rep.Reused || rep.IndexSeconds <= 0 || sp.Dim != 16 {
 		t.Fatalf("prepare: loaded %d, report %+v, space %+v", loaded, rep, sp)
 	}
+	// The default memory is sized to the graph: 1,200 small vectors get
+	// the 64 MB floor.
+	if rep.Storage != "vector" || rep.BuildMemory != 64<<20 || rep.IndexBytes <= 0 || !strings.Contains(rep.Build(), "maintenance_work_mem 64 MiB") {
+		t.Errorf("build figures: %s (%+v)", rep.Build(), rep)
+	}
 	if err := b.Sweep(ctx, st, sp, []int{10, 200}, &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -81,5 +87,30 @@ func TestBench(t *testing.T) {
 	_, rep2, err := again.Prepare(ctx, st)
 	if err != nil || !rep2.Reused || rep2.IndexSeconds != rep.IndexSeconds {
 		t.Errorf("reused: %+v, %v; want the first build's figures %+v", rep2, err, rep)
+	}
+}
+
+// TestBenchHalfvec loads the vectors as halfvec and checks the index keeps
+// its recall through float16 rounding.
+func TestBenchHalfvec(t *testing.T) {
+	ctx := t.Context()
+	st, err := store.Open(ctx, testdb.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	b := &Bench{Products: 600, Dim: 16, Queries: 10, Storage: records.StorageHalfvec}
+	sp, rep, err := b.Prepare(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.Storage != records.StorageHalfvec || rep.Storage != records.StorageHalfvec || rep.IndexBytes <= 0 {
+		t.Fatalf("space %+v, report %+v", sp, rep)
+	}
+	if err := b.Sweep(ctx, st, sp, []int{200}, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rows[1].Recall < 0.9 {
+		t.Errorf("halfvec recall@10 at ef_search 200: %.3f", rep.Rows[1].Recall)
 	}
 }

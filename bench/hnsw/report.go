@@ -46,11 +46,20 @@ func Text(w io.Writer, rep Report) error {
 	return err
 }
 
+// Build describes the build: the storage, the memory it got and the
+// index's size.
+func (rep Report) Build() string {
+	return fmt.Sprintf("%s, maintenance_work_mem %s, index %s", rep.Storage, mib(rep.BuildMemory), mib(rep.IndexBytes))
+}
+
+// mib formats bytes in MiB.
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
 // Markdown writes the report as a Markdown table.
 func Markdown(w io.Writer, rep Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## `vitrine bench hnsw`: %d vectors of %d dimensions, %d queries, k=10\n\n", rep.Products, rep.Dim, rep.Queries)
-	fmt.Fprintf(&b, "Load %.1f s, HNSW index build %.1f s", rep.LoadSeconds, rep.IndexSeconds)
+	fmt.Fprintf(&b, "Load %.1f s, HNSW index build %.1f s (%s)", rep.LoadSeconds, rep.IndexSeconds, rep.Build())
 	if rep.Reused {
 		b.WriteString(" (recorded by the run that loaded this database)")
 	}
