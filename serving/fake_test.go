@@ -37,6 +37,7 @@ type memBackend struct {
 	userVecs    map[string]records.UserVector
 	popular     []records.Scored
 	queries     []string
+	nearest     []records.NearestQuery // every vector query, in order
 }
 
 func newBackend() *memBackend {
@@ -86,6 +87,7 @@ func (b *memBackend) ActiveSpace(context.Context) (records.Space, error) {
 func (b *memBackend) Nearest(_ context.Context, q records.NearestQuery) ([]records.Neighbor, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.nearest = append(b.nearest, q)
 	var out []records.Neighbor
 	for id, v := range b.vectors {
 		if slices.Contains(q.Filter.Exclude, id) {

@@ -77,7 +77,7 @@ func (s *Service) Search(ctx context.Context, req SearchRequest) (SearchResult, 
 	if req.VectorWeight != nil {
 		vw = *req.VectorWeight
 	}
-	r, err := s.retrieve(ctx, q, req.Filter, max(k, s.cfg.CandidatePool), !req.SkipFacets)
+	r, err := s.retrieve(ctx, q, req.Filter, k, !req.SkipFacets)
 	if err != nil {
 		return SearchResult{}, err
 	}
@@ -179,12 +179,13 @@ func (r retrieved) unmatched(rs []ranking.Result) []string {
 }
 
 // retrieve runs the lexical leg and, when the query has words the text
-// model knows, the vector leg, concurrently.
-func (s *Service) retrieve(ctx context.Context, q string, f catalog.Filter, pool int, facets bool) (retrieved, error) {
+// model knows, the vector leg, concurrently, each with its own pool of at
+// least k products.
+func (s *Service) retrieve(ctx context.Context, q string, f catalog.Filter, k int, facets bool) (retrieved, error) {
 	var r retrieved
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		r.lex, err = s.d.Text.SearchText(gctx, records.TextQuery{Text: q, Filter: f, K: pool, Facets: facets})
+		r.lex, err = s.d.Text.SearchText(gctx, records.TextQuery{Text: q, Filter: f, K: max(k, s.cfg.CandidatePool), Facets: facets})
 		return err
 	})
 	g.Go(func() error {
@@ -199,10 +200,22 @@ func (s *Service) retrieve(ctx context.Context, q string, f catalog.Filter, pool
 			return err
 		}
 		r.vector = true
-		r.nn, err = s.d.Vectors.Nearest(gctx, records.NearestQuery{Model: s.d.TextEncoder.Key(), Vector: tv, K: pool, Filter: f})
+		pool := max(k, s.cfg.VectorPool)
+		r.nn, err = s.d.Vectors.Nearest(gctx, records.NearestQuery{Model: s.d.TextEncoder.Key(), Vector: tv, K: pool, Filter: f,
+			EfSearch: efFor(pool, s.cfg.VectorEf)})
 		return err
 	})
 	return r, g.Wait()
+}
+
+// efFor is the ef_search for a vector list of pool products: the
+// configured one, raised to the pool (HNSW returns at most ef_search rows
+// before it scans on), or 0 for the store's default.
+func efFor(pool, ef int) int {
+	if ef == 0 {
+		return 0
+	}
+	return max(ef, pool)
 }
 
 // page hydrates the results and, concurrently, counts the facets of the

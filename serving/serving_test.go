@@ -129,6 +129,31 @@ func TestSearchFusionConfig(t *testing.T) {
 	}
 }
 
+// TestSearchVectorPool: the vector leg fetches its own, smaller pool (at
+// least k) with the configured ef_search (at least the pool), while the
+// lexical leg keeps the larger candidate pool.
+func TestSearchVectorPool(t *testing.T) {
+	for _, c := range []struct {
+		k, pool, ef   int
+		wantK, wantEf int
+	}{
+		{k: 10, pool: 30, ef: 80, wantK: 30, wantEf: 80},
+		{k: 50, pool: 30, ef: 80, wantK: 50, wantEf: 80},
+		{k: 200, pool: 30, ef: 80, wantK: 200, wantEf: 200},
+		{k: 10, pool: 30, ef: 0, wantK: 30, wantEf: 0},
+	} {
+		b := grocery()
+		cfg := serving.DefaultConfig()
+		cfg.VectorPool, cfg.VectorEf = c.pool, c.ef
+		if _, err := newService(t, b, serving.WithConfig(cfg)).Search(t.Context(), serving.SearchRequest{Query: "apple", K: c.k}); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.nearest) != 1 || b.nearest[0].K != c.wantK || b.nearest[0].EfSearch != c.wantEf {
+			t.Errorf("k %d pool %d ef %d: vector queries %+v, want one with K %d, ef %d", c.k, c.pool, c.ef, b.nearest, c.wantK, c.wantEf)
+		}
+	}
+}
+
 func TestSearchSkipsLogAndFacets(t *testing.T) {
 	b := grocery()
 	res, err := newService(t, b).Search(t.Context(), serving.SearchRequest{Query: "apple", SkipFacets: true, SkipQueryLog: true})

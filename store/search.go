@@ -96,26 +96,44 @@ func (s *Store) Nearest(ctx context.Context, q records.NearestQuery) ([]records.
 }
 
 func (s *Store) nearest(ctx context.Context, sql string, args []any, ef int) ([]records.Neighbor, error) {
-	var out []records.Neighbor
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if ef > 0 {
-			if _, err := tx.Exec(ctx, `SELECT set_config('hnsw.ef_search', $1, true),
-				set_config('hnsw.iterative_scan', 'strict_order', true)`, fmt.Sprint(ef)); err != nil {
-				return fmt.Errorf("set search parameters: %w", err)
-			}
-		}
-		rows, err := tx.Query(ctx, sql, args...)
-		if err != nil {
-			return fmt.Errorf("nearest: %w", err)
-		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.Neighbor, error) {
+	collect := func(rows pgx.Rows) ([]records.Neighbor, error) {
+		out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.Neighbor, error) {
 			var n records.Neighbor
 			err := r.Scan(&n.ProductID, &n.Distance)
 			return n, err
 		})
-		return err
-	})
-	return out, err
+		if err != nil {
+			return nil, fmt.Errorf("nearest: %w", err)
+		}
+		return out, nil
+	}
+	if ef == 0 {
+		rows, err := s.pool.Query(ctx, sql, args...)
+		if err != nil {
+			return nil, fmt.Errorf("nearest: %w", err)
+		}
+		return collect(rows)
+	}
+	// One round trip: a batch runs as one implicit transaction, so the
+	// transaction-local settings hold for the query after them (an explicit
+	// BEGIN ... COMMIT took four round trips).
+	b := &pgx.Batch{}
+	b.Queue(`SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'strict_order', true)`, fmt.Sprint(ef))
+	b.Queue(sql, args...)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("set search parameters: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("nearest: %w", err)
+	}
+	out, err := collect(rows)
+	if err != nil {
+		return nil, err
+	}
+	return out, br.Close()
 }
 
 // filterSQL appends the filter's conditions, each with bind parameters;

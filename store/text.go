@@ -181,19 +181,22 @@ func (s *Store) LogQuery(ctx context.Context, userID, q string) error {
 	if q == "" || len(q) > 200 {
 		return nil
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		var uid any
-		if userID != "" {
-			if _, err := tx.Exec(ctx, `INSERT INTO users (id) VALUES ($1) ON CONFLICT DO NOTHING`, userID); err != nil {
-				return fmt.Errorf("log query: %w", err)
-			}
-			uid = userID
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO queries (user_id, query) VALUES ($1, $2)`, uid, q); err != nil {
-			return fmt.Errorf("log query: %w", err)
-		}
-		return nil
-	})
+	// One round trip, committed without waiting for the WAL flush: a query
+	// log line lost in a crash costs nothing, and waiting for the disk on
+	// every search does. The user row is made in the same statement (the
+	// foreign key is checked at its end).
+	b := &pgx.Batch{}
+	b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
+	if userID == "" {
+		b.Queue(`INSERT INTO queries (user_id, query) VALUES (NULL, $1)`, q)
+	} else {
+		b.Queue(`WITH u AS (INSERT INTO users (id) VALUES ($1) ON CONFLICT DO NOTHING)
+			INSERT INTO queries (user_id, query) VALUES ($1, $2)`, userID, q)
+	}
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("log query: %w", err)
+	}
+	return nil
 }
 
 // UserCategories returns the top categories of a user's recent events.

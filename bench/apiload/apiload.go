@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -240,12 +241,40 @@ type Runner struct {
 	Duration, Warmup time.Duration
 	// Log, when set, gets one line per scenario.
 	Log io.Writer
+	// Only, when set, names the endpoints to run ("rank", "search",
+	// "suggest", "recommend"): a scenario runs when its name's first word
+	// is listed. Empty runs every scenario.
+	Only []string
 }
+
+// Wants says whether the endpoint (a scenario name's first word) runs.
+func (r Runner) Wants(endpoint string) bool {
+	return len(r.Only) == 0 || slices.Contains(r.Only, endpoint)
+}
+
+// CheckEndpoints refuses names that are not endpoints bench api loads.
+func CheckEndpoints(names []string) error {
+	for _, n := range names {
+		if !slices.Contains(Endpoints(), n) {
+			return fmt.Errorf("%w: unknown endpoint %q (want one of %s)", ErrBadEndpoint, n, strings.Join(Endpoints(), ", "))
+		}
+	}
+	return nil
+}
+
+// Endpoints are the endpoints bench api loads, by scenario name.
+func Endpoints() []string { return []string{"rank", "search", "suggest", "recommend"} }
+
+// ErrBadEndpoint is returned for an endpoint name bench api does not know.
+var ErrBadEndpoint = errors.New("apiload: bad endpoint")
 
 // Run measures each scenario in turn.
 func (r Runner) Run(ctx context.Context, ss ...Scenario) []load.Result {
 	var out []load.Result
 	for _, s := range ss {
+		if ep, _, _ := strings.Cut(s.Name, " "); !r.Wants(ep) {
+			continue
+		}
 		if r.Warmup > 0 {
 			_ = load.Run(ctx, s.Name, r.Clients, r.Warmup, 0, s.Run)
 		}

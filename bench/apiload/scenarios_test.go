@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/vitrinehq/vitrine/fusion"
 )
@@ -50,5 +51,26 @@ func TestNewSearch(t *testing.T) {
 	other := fusion.Spec{Strategy: fusion.WeightedConcat, Components: []fusion.Component{{Model: "other@1", Modality: "text", Dim: 2, Weight: 1}}}
 	if _, err := NewSearch(t.Context(), letters{}, other, 7); err == nil {
 		t.Error("a space without the text model: no error")
+	}
+}
+
+func TestRunnerOnly(t *testing.T) {
+	ran := map[string]bool{}
+	sc := func(name string) Scenario {
+		return Scenario{Name: name, Run: func(context.Context, int) error { ran[name] = true; return nil }}
+	}
+	r := Runner{Clients: 1, Duration: 10 * time.Millisecond, Only: []string{"search"}}
+	res := r.Run(t.Context(), sc("rank (API)"), sc("search (API)"), sc("search (bare DB)"))
+	if len(res) != 2 || ran["rank (API)"] || !ran["search (API)"] || !ran["search (bare DB)"] {
+		t.Errorf("ran %v (%d results), want the two search scenarios only", ran, len(res))
+	}
+	if !r.Wants("search") || r.Wants("recommend") || !(Runner{}).Wants("recommend") {
+		t.Error("Wants disagrees with Only")
+	}
+	if err := CheckEndpoints([]string{"search", "recommend"}); err != nil {
+		t.Error(err)
+	}
+	if err := CheckEndpoints([]string{"serch"}); !errors.Is(err, ErrBadEndpoint) {
+		t.Errorf("serch: %v, want ErrBadEndpoint", err)
 	}
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +18,7 @@ import (
 	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/indexer"
 	"github.com/vitrinehq/vitrine/ingest"
+	"github.com/vitrinehq/vitrine/internal/cli"
 	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/report"
 	"github.com/vitrinehq/vitrine/store"
@@ -37,6 +40,8 @@ type benchAPIOptions struct {
 	duration, warmup        time.Duration
 	reuse                   bool
 	jsonOut, mdOut, plotOut string
+	only                    []string
+	cpuProfile              string
 }
 
 func newBenchAPICmd(a *app) *cobra.Command {
@@ -68,6 +73,8 @@ unmeasured first, so neither side of a pair pays for cold caches.`,
 	cmd.Flags().StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
 	cmd.Flags().StringVar(&o.mdOut, "md", "", "also write the report as Markdown to this file")
 	cmd.Flags().StringVar(&o.plotOut, "plot", "", "draw the latency distributions (API and bare query) to this PNG file")
+	cmd.Flags().StringSliceVar(&o.only, "only", nil, "load only these endpoints: "+strings.Join(apiload.Endpoints(), ", ")+" (default all)")
+	cmd.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole load (server and clients, this process) to this file")
 	return cmd
 }
 
@@ -82,6 +89,9 @@ type benchAPI struct {
 }
 
 func (a *app) runBenchAPI(ctx context.Context, out, errw io.Writer, o benchAPIOptions) error {
+	if err := apiload.CheckEndpoints(o.only); err != nil {
+		return err
+	}
 	rep := apiload.Report{Products: o.products, Clients: o.clients, Duration: o.duration.String(), Warmup: o.warmup.String()}
 	svc, err := a.openBench(ctx, fmt.Sprintf("vitrine_bench_%d", o.products), o.reuse, []string{a.cfg.Models.Text}, store.WithMaxConns(o.clients*2+4))
 	if err != nil {
@@ -107,7 +117,12 @@ func (a *app) runBenchAPI(ctx context.Context, out, errw io.Writer, o benchAPIOp
 		return err
 	}
 	defer stop()
-	if err := a.loadBenchAPI(ctx, out, errw, b, o, &rep); err != nil {
+	stopProfile, err := cli.CPUProfile(o.cpuProfile)
+	if err != nil {
+		return err
+	}
+	err = a.loadBenchAPI(ctx, out, errw, b, o, &rep)
+	if err := errors.Join(err, stopProfile()); err != nil {
 		return err
 	}
 	if err := apiload.Text(out, rep); err != nil {
@@ -165,9 +180,12 @@ func (a *app) loadBenchAPI(ctx context.Context, out, errw io.Writer, b *benchAPI
 	if err != nil {
 		return err
 	}
-	r := apiload.Runner{Clients: o.clients, Duration: o.duration, Warmup: o.warmup, Log: errw}
+	r := apiload.Runner{Clients: o.clients, Duration: o.duration, Warmup: o.warmup, Log: errw, Only: o.only}
 	fmt.Fprintf(out, "load: %d clients, %s per scenario after %s unmeasured\n", o.clients, o.duration, o.warmup)
 	rep.Results = r.Run(ctx, apiload.SearchPairs(b.client, b.st, s)...)
+	if !r.Wants("recommend") {
+		return nil
+	}
 	shoppers, err := apiload.Shoppers(ctx, b.client, o.products, 500, 8)
 	if err != nil {
 		return err

@@ -214,6 +214,13 @@ type Search struct {
 	// VectorFloor is the cosine similarity a vector hit that matches no
 	// query word needs to be shown (score fusion).
 	VectorFloor float64 `koanf:"vector_floor" yaml:"vector_floor"`
+	// VectorPool is how many nearest products the vector leg of hybrid
+	// search fetches (at least k): the lexical leg finds the matches, the
+	// vector leg adds the few related products worth showing beside them.
+	VectorPool int `koanf:"vector_pool" yaml:"vector_pool"`
+	// VectorEf is the HNSW ef_search of the vector leg (0: the store's
+	// default, max(8 x pool, 80)); the query's cost grows with it.
+	VectorEf int `koanf:"vector_ef" yaml:"vector_ef"`
 	// Synonyms are synonym rules separated by semicolons: "eggplant =>
 	// aubergine" one-way, "courgette, zucchini" multi-way.
 	Synonyms string `koanf:"synonyms" yaml:"synonyms"`
@@ -386,7 +393,7 @@ func Default() Config {
 			CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, ReportsDir: "reports",
 			QueryRetention: 90 * 24 * time.Hour, UploadQueue: 2 * time.Second},
 		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
-			Fusion: "score", VectorFloor: 0.4},
+			Fusion: "score", VectorFloor: 0.4, VectorPool: 30, VectorEf: 80},
 		Image:       Image{Views: true, ExpandAlpha: 3, OCREngines: 2},
 		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
@@ -526,6 +533,12 @@ func (c Config) Validate() error {
 	}
 	if !(c.Search.VectorFloor >= -1 && c.Search.VectorFloor <= 1) {
 		errs = append(errs, fmt.Errorf("%w: search.vector_floor (%s) is %g, want a cosine in [-1, 1]", ErrInvalid, EnvName("search.vector_floor"), c.Search.VectorFloor))
+	}
+	if c.Search.VectorPool < 1 || c.Search.VectorPool > 1000 {
+		errs = append(errs, fmt.Errorf("%w: search.vector_pool (%s) is %d, want 1 to 1000", ErrInvalid, EnvName("search.vector_pool"), c.Search.VectorPool))
+	}
+	if c.Search.VectorEf < 0 || c.Search.VectorEf > 1000 {
+		errs = append(errs, fmt.Errorf("%w: search.vector_ef (%s) is %d, want 0 to 1000", ErrInvalid, EnvName("search.vector_ef"), c.Search.VectorEf))
 	}
 	if c.Search.SyncPoll <= 0 {
 		errs = append(errs, fmt.Errorf("%w: search.sync_poll (%s) must be positive", ErrInvalid, EnvName("search.sync_poll")))

@@ -216,3 +216,20 @@ func TestVoice(t *testing.T) {
 		}
 	}
 }
+
+func TestSearchVectorLeg(t *testing.T) {
+	c, err := config.Load("", func() []string { return []string{"VITRINE_SEARCH_VECTOR_POOL=50", "VITRINE_SEARCH_VECTOR_EF=0"} })
+	if err != nil || c.Search.VectorPool != 50 || c.Search.VectorEf != 0 {
+		t.Fatalf("vector pool %d ef %d, %v", c.Search.VectorPool, c.Search.VectorEf, err)
+	}
+	for _, tc := range []struct{ env, want string }{
+		{"VITRINE_SEARCH_VECTOR_POOL=0", "VITRINE_SEARCH_VECTOR_POOL"},
+		{"VITRINE_SEARCH_VECTOR_POOL=1001", "VITRINE_SEARCH_VECTOR_POOL"},
+		{"VITRINE_SEARCH_VECTOR_EF=-1", "VITRINE_SEARCH_VECTOR_EF"},
+	} {
+		_, err := config.Load("", func() []string { return []string{tc.env} })
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want ErrInvalid naming %s", tc.env, err, tc.want)
+		}
+	}
+}
