@@ -79,7 +79,9 @@ func (s *Server) imageParams(c echo.Context) (serving.ImageSearchRequest, error)
 	if errors.Is(ferr, os.ErrDeadlineExceeded) {
 		return req, ferr // a body too slow to arrive: 408
 	}
-	if ferr == nil {
+	if b, ok := screened(c); ok && ferr == nil {
+		req.Image = b
+	} else if ferr == nil {
 		req.Image, err = readUpload(fh)
 	} else if u := c.FormValue("url"); u != "" {
 		req.Image, err = s.fetchURL(ctx, u)
@@ -105,14 +107,19 @@ func checkImageK(req serving.ImageSearchRequest, err error) error {
 	return err
 }
 
-// readUpload reads an uploaded file.
+// readUpload reads an uploaded file the guard did not screen (no image
+// model to screen with), in one allocation of its size.
 func readUpload(fh *multipart.FileHeader) ([]byte, error) {
 	f, err := fh.Open()
 	if err != nil {
-		return nil, fieldProblem("image", err.Error())
+		return nil, fieldProblem("image", "could not be read")
 	}
 	defer f.Close()
-	return io.ReadAll(f)
+	data := make([]byte, max(fh.Size, 0))
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, fieldProblem("image", "could not be read")
+	}
+	return data, nil
 }
 
 // fetchURL loads a photo URL through the SSRF guard. Every failure reads

@@ -112,6 +112,20 @@ func (g *uploadGuard) check(c echo.Context) error {
 	if _, err := io.ReadFull(f, data); err != nil {
 		return nil
 	}
-	_, err = g.inspect.Inspect(data)
-	return err
+	if _, err = g.inspect.Inspect(data); err != nil {
+		return err
+	}
+	// The handler takes the bytes screened here instead of reading the
+	// part a second time.
+	c.Set(screenedUpload, data)
+	return nil
+}
+
+// screenedUpload is the echo context key of an upload's screened bytes.
+const screenedUpload = "vitrine.screened_upload"
+
+// screened returns the upload's bytes the guard already read, if it did.
+func screened(c echo.Context) ([]byte, bool) {
+	b, ok := c.Get(screenedUpload).([]byte)
+	return b, ok
 }
