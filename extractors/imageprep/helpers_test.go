@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vitrinehq/vitrine/extractors/imageprep/photogen"
 	"github.com/vitrinehq/vitrine/models"
 )
 
@@ -114,21 +115,7 @@ func encodePNG(t testing.TB, img image.Image) []byte {
 
 // withEXIFOrientation inserts an APP1 Exif segment with one IFD0 entry,
 // Orientation (0x0112) = o, right after the JPEG's SOI.
-func withEXIFOrientation(jpg []byte, o uint16) []byte {
-	var tiff bytes.Buffer
-	tiff.WriteString("II*\x00")
-	binary.Write(&tiff, binary.LittleEndian, uint32(8)) // IFD0 offset
-	binary.Write(&tiff, binary.LittleEndian, uint16(1)) // one entry
-	binary.Write(&tiff, binary.LittleEndian, []uint16{0x0112, 3})
-	binary.Write(&tiff, binary.LittleEndian, uint32(1))
-	binary.Write(&tiff, binary.LittleEndian, []uint16{o, 0})
-	binary.Write(&tiff, binary.LittleEndian, uint32(0)) // no next IFD
-	payload := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
-	seg := []byte{0xff, 0xe1, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}
-	out := append([]byte{0xff, 0xd8}, seg...)
-	out = append(out, payload...)
-	return append(out, jpg[2:]...)
-}
+func withEXIFOrientation(jpg []byte, o uint16) []byte { return photogen.WithEXIFOrientation(jpg, o) }
 
 func pngChunk(typ string, data []byte) []byte {
 	var b bytes.Buffer
