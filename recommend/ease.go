@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -21,7 +22,11 @@ import (
 // restricted to the N most popular items (WithMaxItems, default 4,000:
 // about 0.4 GB at peak and some tens of seconds on two cores; 20,000
 // would need about 10 GB and hours). Items outside the N rank below every
-// item inside, by popularity.
+// item inside, by popularity. Whatever WithMaxItems says, N is capped so
+// that the fit's matrices stay within easeMaxBytes (about 6,000 items),
+// and, when Fit's context has a deadline, so that the inversion's N³
+// operations fit in the time left at a conservative easeFlops; a fit
+// whose context ends during the inversion returns at once with its error.
 type EASE struct {
 	cfg   config
 	d     *Dataset
@@ -53,7 +58,7 @@ func (m *EASE) Fit(ctx context.Context, d *Dataset) error {
 	for i := range pop {
 		pop[i] = float64(iu.Indptr[i+1] - iu.Indptr[i])
 	}
-	items := TopItems(pop, c.maxItems, func(i int) bool { return pop[i] == 0 })
+	items := TopItems(pop, easeCap(ctx, c.maxItems), func(i int) bool { return pop[i] == 0 })
 	n := len(items)
 	col := make([]int32, d.NumItems())
 	for i := range col {
@@ -85,15 +90,56 @@ func (m *EASE) Fit(ctx context.Context, d *Dataset) error {
 	for p := range n {
 		g[p*n+p] += c.reg
 	}
-	b, err := easeWeights(g, n)
+	b, err := easeWeightsCtx(ctx, g, n)
 	if err != nil {
-		return fitError("ease", err)
-	}
-	if err := ctx.Err(); err != nil {
 		return fitError("ease", err)
 	}
 	m.d, m.items, m.col, m.b, m.floor, m.buf = d, kept, col, b, normalisedPopularity(d), &scratch{}
 	return nil
+}
+
+// easeMaxBytes bounds EASE's fit: three n×n float64 matrices and B as
+// float32 (28·n² bytes) stay below it.
+const easeMaxBytes = 1 << 30
+
+// easeFlops is a conservative rate of the inversion (Cholesky and
+// inverse, about n³ operations) on one loaded core, for sizing N to a
+// deadline.
+const easeFlops = 5e8
+
+// easeCap is the most items a fit may model: maxItems, within
+// easeMaxBytes, and, under a deadline, within the inversion time left.
+func easeCap(ctx context.Context, maxItems int) int {
+	n := min(maxItems, int(math.Sqrt(easeMaxBytes/28)))
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl).Seconds()
+		n = min(n, max(1, int(math.Cbrt(left*easeFlops))))
+	}
+	return n
+}
+
+// easeWeightsCtx is easeWeights, abandoned when ctx ends first (the
+// inversion cannot be interrupted: it finishes in the background and its
+// result is dropped).
+func easeWeightsCtx(ctx context.Context, g []float64, n int) ([]float32, error) {
+	type out struct {
+		b   []float32
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		b, err := easeWeights(g, n)
+		done <- out{b, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, r.err
+		}
+		return r.b, ctx.Err()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // easeWeights inverts the regularised Gram matrix g (n×n, symmetric

@@ -123,28 +123,37 @@ func SearchGrid(name string, base Params) ([]Params, error) {
 	return out, nil
 }
 
-// blendGrid are the weights each blended method may take.
-var blendWeights = []float64{0, 0.25, 0.5, 1}
+// blendWeights are the weights each blended method but the best may
+// take, the best weighing 1 (only ratios matter under z-normalisation);
+// zero keeps a method out, so the best alone is one of the points.
+var blendWeights = []float64{0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5}
 
-// chooseBlend tries a blend of the best methods (by validation score)
-// over at most 1,000 validation users and returns it when it beats the
-// best single method on them, else the best method alone.
+// blendUsers bounds the validation users the blend weights are tuned on.
+const blendUsers = 5000
+
+// chooseBlend tries blends of the best methods (by validation score) over
+// at most blendUsers validation users: the best weighing 1, the others
+// every combination of blendWeights. It returns the best blend when it
+// beats the best single method on them, else the best method alone.
 func chooseBlend(ctx context.Context, d *Dataset, valid []ValidUser, best []Trial, fits map[string]Scorer, metric Metric, c searchConfig) (Choice, error) {
 	ranked := slices.Clone(best)
 	slices.SortStableFunc(ranked, func(a, b Trial) int { return -cmpFloat(a.Score, b.Score) })
-	single := Choice{Components: []Component{{Method: ranked[0].Method, Params: ranked[0].Params, Weight: 1}}, Score: ranked[0].Score}
+	single := bestSingle(best)
 	top := ranked[:min(len(ranked), c.blendTop)]
 	if len(top) < 2 {
 		return single, nil
 	}
 	e := &Ensemble{d: d, pool: ServingPool(c.cutoff)}
 	grid := map[string][]float64{}
-	for _, t := range top {
+	for n, t := range top {
 		e.names = append(e.names, t.Method)
 		e.models = append(e.models, fits[t.Method])
 		grid[t.Method] = blendWeights
+		if n == 0 {
+			grid[t.Method] = []float64{1}
+		}
 	}
-	users := spread(valid, 1000)
+	users := spread(valid, blendUsers)
 	cases := make([]TuneCase, len(users))
 	err := parallelFor(ctx, len(users), c.workers, 8, func(_, lo, hi int) {
 		for k := lo; k < hi; k++ {
@@ -176,6 +185,12 @@ func chooseBlend(ctx context.Context, d *Dataset, valid []ValidUser, best []Tria
 		out.Components[0].Weight = 1
 	}
 	return out, nil
+}
+
+// bestSingle is the best trial's method alone.
+func bestSingle(best []Trial) Choice {
+	t := slices.MaxFunc(best, func(a, b Trial) int { return cmpFloat(a.Score, b.Score) }) // the first of equals
+	return Choice{Components: []Component{{Method: t.Method, Params: t.Params, Weight: 1}}, Score: t.Score}
 }
 
 // NewChoice builds a choice's unfitted model: the method itself, or an

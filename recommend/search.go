@@ -1,12 +1,18 @@
 package recommend
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"time"
 )
+
+// ErrSearchBudget: the search's budget ran out before any trial finished,
+// so there is nothing to choose from.
+var ErrSearchBudget = errors.New("recommend: no trial finished within the search budget")
 
 // ValidUser is one validation user of a search: their dataset index and
 // the held-out items to find (dataset indices). Their items in the
@@ -88,9 +94,11 @@ type searchConfig struct {
 }
 
 // WithBudget sets the search's wall-clock budget (default 3 minutes),
-// shared equally by the methods not yet searched. A method's defaults are
-// always tried, so a search may overrun a tiny budget by one fit per
-// method.
+// shared equally by the methods not yet searched. It is a deadline on the
+// context every fit and evaluation runs under, so a trial still running
+// when its time is up stops mid-way and is dropped: a method's defaults
+// may take up to twice its share (never past the budget), other settings
+// its share, and the search returns about when the budget ends.
 func WithBudget(d time.Duration) SearchOption { return func(c *searchConfig) { c.budget = d } }
 
 // WithSearchCutoff sets the ranking depth the metric sees (default 10).
@@ -104,7 +112,7 @@ func WithSearchWorkers(n int) SearchOption { return func(c *searchConfig) { c.wo
 func WithSearchSeed(s uint64) SearchOption { return func(c *searchConfig) { c.seed = s } }
 
 // WithBlendOf sets how many of the best methods the blend may combine
-// (default 3; below 2: no blend).
+// (default 4; below 2: no blend).
 func WithBlendOf(n int) SearchOption { return func(c *searchConfig) { c.blendTop = n } }
 
 // WithBaseParams sets fields every trial keeps (e.g. EASE's MaxItems).
@@ -123,7 +131,7 @@ func WithProgress(fn func(Trial)) SearchOption { return func(c *searchConfig) { 
 // are blended (Ensemble, weights tuned by TuneWeights on the same users),
 // and the blend is the choice only when it beats the best single method.
 func Search(ctx context.Context, d *Dataset, valid []ValidUser, methods []string, metric Metric, opts ...SearchOption) (SearchResult, error) {
-	c := searchConfig{budget: 3 * time.Minute, cutoff: 10, blendTop: 3, seed: 1, firstRung: 1000}
+	c := searchConfig{budget: 3 * time.Minute, cutoff: 10, blendTop: 4, seed: 1, firstRung: 1000}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -134,20 +142,29 @@ func Search(ctx context.Context, d *Dataset, valid []ValidUser, methods []string
 		return SearchResult{}, fmt.Errorf("recommend: search: %d validation users, %d methods: %w", len(valid), len(methods), ErrInvalidOption)
 	}
 	start := time.Now()
-	deadline := start.Add(c.budget)
+	ctx, cancel := context.WithDeadline(ctx, start.Add(c.budget))
+	defer cancel()
 	var res SearchResult
 	fits := map[string]Scorer{}
 	for n, name := range methods {
-		share := time.Until(deadline) / time.Duration(len(methods)-n)
-		best, trials, model, err := searchMethod(ctx, d, valid, name, metric, c, time.Now().Add(share))
+		share := time.Until(start.Add(c.budget)) / time.Duration(len(methods)-n)
+		best, trials, model, err := searchMethod(ctx, d, valid, name, metric, c, share)
 		if err != nil {
 			return SearchResult{}, err
 		}
 		res.Trials = append(res.Trials, trials...)
-		res.Best = append(res.Best, best)
-		fits[name] = model
+		if model != nil {
+			res.Best = append(res.Best, best)
+			fits[name] = model
+		}
+	}
+	if len(res.Best) == 0 {
+		return SearchResult{}, fmt.Errorf("%d methods in %v: %w", len(methods), c.budget, ErrSearchBudget)
 	}
 	choice, err := chooseBlend(ctx, d, valid, res.Best, fits, metric, c)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		choice, err = bestSingle(res.Best), nil // no time left to blend
+	}
 	if err != nil {
 		return SearchResult{}, err
 	}
@@ -155,9 +172,15 @@ func Search(ctx context.Context, d *Dataset, valid []ValidUser, methods []string
 	return res, nil
 }
 
-// searchMethod runs one method's successive halving; it returns the best
-// trial, every trial and the best setting's fitted model.
-func searchMethod(ctx context.Context, d *Dataset, valid []ValidUser, name string, metric Metric, c searchConfig, until time.Time) (Trial, []Trial, Scorer, error) {
+// expired reports whether err is a trial cut short by its deadline (not a
+// cancellation of the whole search by the caller).
+func expired(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
+
+// searchMethod runs one method's successive halving within share (twice
+// that for its defaults, the first point); it returns the best trial,
+// every finished trial and the best setting's fitted model (nil when no
+// trial finished in time).
+func searchMethod(ctx context.Context, d *Dataset, valid []ValidUser, name string, metric Metric, c searchConfig, share time.Duration) (Trial, []Trial, Scorer, error) {
 	grid, err := SearchGrid(name, c.base)
 	if err != nil {
 		return Trial{}, nil, nil, err
@@ -172,12 +195,21 @@ func searchMethod(ctx context.Context, d *Dataset, valid []ValidUser, name strin
 	}
 	var tried []cand
 	var trials []Trial
+	until := time.Now().Add(share)
 	for n, p := range grid {
-		if n > 0 && time.Now().After(until) {
+		limit := until
+		if n == 0 {
+			limit = until.Add(share)
+		} else if time.Now().After(until) {
 			break
 		}
 		p.Seed = c.seed
-		m, score, err := trial(ctx, d, rung, name, p, metric, c)
+		tctx, cancel := context.WithDeadline(ctx, limit)
+		m, score, err := trial(tctx, d, rung, name, p, metric, c)
+		cancel()
+		if expired(err) {
+			continue // out of time mid-way: the setting is not measured
+		}
 		if err != nil {
 			return Trial{}, nil, nil, err
 		}
@@ -190,15 +222,34 @@ func searchMethod(ctx context.Context, d *Dataset, valid []ValidUser, name strin
 		slices.SortStableFunc(tried, func(a, b cand) int { return -cmpFloat(a.t.Score, b.t.Score) })
 		tried = tried[:min(len(tried), 3)] // only the survivors' models stay in memory
 	}
+	if len(tried) == 0 {
+		if err := ctx.Err(); !expired(err) {
+			return Trial{}, nil, nil, err
+		}
+		return Trial{}, nil, nil, nil
+	}
 	keep := tried[:max(1, min(len(tried), (len(trials)+2)/3))]
 	if len(rung) < len(valid) {
 		for k := range keep {
-			keep[k].t.Score, keep[k].t.Users = evalScorer(ctx, d, valid, keep[k].m, metric, c), len(valid)
+			score, err := evalScorer(ctx, d, valid, keep[k].m, metric, c)
+			if expired(err) {
+				break // the rung's scores stand
+			}
+			if err != nil {
+				return Trial{}, nil, nil, err
+			}
+			keep[k].t.Score, keep[k].t.Users = score, len(valid)
 			trials = append(trials, keep[k].t)
 		}
-		slices.SortStableFunc(keep, func(a, b cand) int { return -cmpFloat(a.t.Score, b.t.Score) })
+		slices.SortStableFunc(keep, func(a, b cand) int {
+			return cmp.Or(-cmp.Compare(a.t.Users, b.t.Users), -cmpFloat(a.t.Score, b.t.Score))
+		})
 	}
-	return keep[0].t, trials, keep[0].m, ctx.Err()
+	err = ctx.Err()
+	if expired(err) {
+		err = nil
+	}
+	return keep[0].t, trials, keep[0].m, err
 }
 
 func cmpFloat(a, b float64) int {
@@ -223,7 +274,7 @@ func spread(users []ValidUser, n int) []ValidUser {
 	return out
 }
 
-// trial fits one setting and measures it.
+// trial fits one setting and measures it; both stop when ctx is done.
 func trial(ctx context.Context, d *Dataset, users []ValidUser, name string, p Params, metric Metric, c searchConfig) (Scorer, float64, error) {
 	p.Workers = c.workers // not recorded: results do not depend on it
 	m, err := New(name, p)
@@ -233,14 +284,16 @@ func trial(ctx context.Context, d *Dataset, users []ValidUser, name string, p Pa
 	if err := m.Fit(ctx, d); err != nil {
 		return nil, 0, fmt.Errorf("search %s %+v: %w", name, p, err)
 	}
-	return m, evalScorer(ctx, d, users, m, metric, c), nil
+	score, err := evalScorer(ctx, d, users, m, metric, c)
+	return m, score, err
 }
 
-// evalScorer is the mean metric of m's full rankings over the users.
-func evalScorer(ctx context.Context, d *Dataset, users []ValidUser, m Scorer, metric Metric, c searchConfig) float64 {
+// evalScorer is the mean metric of m's full rankings over the users; it
+// stops with ctx's error when ctx is done first.
+func evalScorer(ctx context.Context, d *Dataset, users []ValidUser, m Scorer, metric Metric, c searchConfig) (float64, error) {
 	per := make([]float64, len(users))
 	bufs := make([][]float64, c.workers)
-	_ = parallelFor(ctx, len(users), c.workers, 8, func(w, lo, hi int) {
+	err := parallelFor(ctx, len(users), c.workers, 8, func(w, lo, hi int) {
 		if bufs[w] == nil {
 			bufs[w] = make([]float64, d.NumItems())
 		}
@@ -250,11 +303,14 @@ func evalScorer(ctx context.Context, d *Dataset, users []ValidUser, m Scorer, me
 			per[k] = metric(TopItems(bufs[w], c.cutoff, ownItems(d, u.User)), relevantSet(u.Relevant))
 		}
 	})
+	if err != nil {
+		return 0, err
+	}
 	var sum float64
 	for _, v := range per {
 		sum += v
 	}
-	return sum / float64(len(users))
+	return sum / float64(len(users)), nil
 }
 
 // ownItems reports user u's items in d.

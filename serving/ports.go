@@ -111,8 +111,8 @@ type Backend interface {
 // Deps are the parts a Service uses. Every field but ImageEncoder is
 // required.
 type Deps struct {
-	Catalog Catalog
-	Vectors Vectors
+	Catalog    Catalog
+	Vectors    Vectors
 	Factors    Factors
 	Neighbours Neighbours
 	Events     Events

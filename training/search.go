@@ -3,6 +3,7 @@ package training
 import (
 	"cmp"
 	"context"
+	"errors"
 	"hash/fnv"
 	"slices"
 
@@ -113,10 +114,14 @@ func search(ctx context.Context, evs []recommend.Interaction, o Options) (res re
 	res, err = recommend.Search(ctx, d, valid, recommend.Methods(), func(ranked []int, relevant map[int]bool) float64 {
 		return metrics.IndexNDCG(ranked, relevant, tuneK)
 	}, opts...)
+	if errors.Is(err, recommend.ErrSearchBudget) {
+		return res, false, nil // nothing measured in time: the configured settings
+	}
 	return res, err == nil, err
 }
 
-// servedFactor is the best factor method of a search and its settings.
+// servedFactor is the best factor method of a search and its settings
+// ("" when the search measured none).
 func servedFactor(res recommend.SearchResult) (string, recommend.Params) {
 	var best recommend.Trial
 	for _, m := range factorMethods() {

@@ -229,8 +229,8 @@ func searchChoice(ctx context.Context, evs []recommend.Interaction, o Options, r
 	choice = servable(res)
 	if f, ok := factorOf(choice); ok {
 		method, p = f.Method, f.Params
-	} else {
-		method, p = servedFactor(res)
+	} else if m, mp := servedFactor(res); m != "" {
+		method, p = m, mp
 	}
 	p.Seed = max(p.Seed, 1)
 	return method, p, choice, nil
