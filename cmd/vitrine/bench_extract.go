@@ -20,6 +20,7 @@ type benchExtractOpts struct {
 	duration              time.Duration
 	photos, audioDir      string
 	jsonOut, mdOut, plotF string
+	gen                   throughput.GeneratedRun
 }
 
 func newBenchExtractCmd(a *app) *cobra.Command {
@@ -28,36 +29,25 @@ func newBenchExtractCmd(a *app) *cobra.Command {
 		Use:   "extract",
 		Short: "Encoder items/s per modality and batch size, beside the bare ONNX Runtime session and batch 1",
 		Long: `For each modality (--modality) and batch size (--batch), run the configured
-model (models.text, models.image, models.audio, from the model directory) on
-real inputs three ways, in one process, alternating between them over
---rounds rounds so that the machine's load hits all three alike:
-
-  pipeline     BATCH concurrent Encode calls through Vitrine's encoder, as the
-               API serves requests: the dynamic batcher (max batch = BATCH,
-               max wait = ort.max_wait) gathers them into one model run, with
-               decoding, tokenising or resampling, tensor checks, ONNX
-               Runtime, pooling and normalisation.
-  EncodeBatch  one EncodeBatch call of BATCH items: the same encoder without
-               the batcher, as ingestion and backfill encode.
-  bare ORT     the baseline: the same .onnx graphs as plain ONNX Runtime
-               sessions (onnxruntime_go, same thread settings) on tensors
-               prepared beforehand for the same BATCH items, with outputs
-               allocated once: the model's own ceiling, no Vitrine code.
-
-Each is items/s (the median of the rounds), printed with its ratio to the
-bare session at the same batch size (the share of the model's speed the
-pipeline keeps) and to batch 1 of the same path (what batching buys); batch 1
-is always measured. The service batches up to ort.max_batch (32 by default).
-
-Inputs: text, synthetic product texts (title, brand, category, description,
-as the indexer builds them); image, the Grocery Store Dataset's shop photos
-(--photos, default <assets>/data/grocery/photos_dev.txt), else the demo
-catalog's photos; audio, the FSDD spoken digits (--audio, default
-<assets>/data/audio/fsdd), else synthesised tones. The first BATCH inputs,
-repeated when there are fewer, make each batch. Runs on the CPU provider.`,
+model (models.text/image/audio) on real inputs three ways in one process,
+alternating over --rounds rounds so the machine's load hits all alike:
+pipeline, BATCH concurrent Encode calls through the dynamic batcher (max batch
+BATCH, max wait ort.max_wait; decoding, tokenising or resampling, ONNX Runtime,
+pooling, normalisation), as the API serves; EncodeBatch, one call of BATCH
+items, as ingestion encodes; bare ORT, the baseline: the same graphs as plain
+onnxruntime_go sessions (same threads) on tensors prepared beforehand.
+Each is items/s (median of the rounds) with its ratio to bare ORT and to batch
+1 of the same path (always measured). Inputs: synthetic product texts; the
+Grocery Store Dataset's photos (--photos, default <assets>/data/grocery/
+photos_dev.txt), else the demo catalog's; FSDD digits (--audio, default
+<assets>/data/audio/fsdd), else synthesised tones. CPU provider only.
+--generated measures models of real sizes instead (random weights, cached in
+<model dir>/generated): fp32 and int8 interleaved, pipeline beside bare ORT,
+text at each --seq; int8 rows give the speed-up and cosine to fp32.`,
 		Example: `  vitrine bench extract
   vitrine bench extract --modality image --batch 1,4,16,64 --duration 10s
-  vitrine bench extract --json bx.json --md bx.md --plot bx.png`,
+  vitrine bench extract --json bx.json --md bx.md --plot bx.png
+  vitrine bench extract --generated minilm,vit-b16 --precision fp32,int8 --md gen.md`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("items") && cmd.Flags().Changed("duration") {
@@ -76,6 +66,9 @@ repeated when there are fewer, make each batch. Runs on the CPU provider.`,
 	cmd.Flags().StringVar(&o.jsonOut, "json", "", "write the report as JSON to this file")
 	cmd.Flags().StringVar(&o.mdOut, "md", "", "write the report as Markdown to this file")
 	cmd.Flags().StringVar(&o.plotF, "plot", "", "write a PNG plot of items/s against batch size to this file")
+	cmd.Flags().StringVar(&o.gen.Presets, "generated", "", "measure generated models of these sizes instead: minilm, bert-base, vit-b16, clip-b32")
+	cmd.Flags().StringVar(&o.gen.Precisions, "precision", "fp32,int8", "precisions of --generated models")
+	cmd.Flags().StringVar(&o.gen.SeqLens, "seq", "16,64,128", "token sequence lengths of --generated text models")
 	return cmd
 }
 
@@ -98,6 +91,13 @@ func (a *app) benchExtract(cmd *cobra.Command, o benchExtractOpts) error {
 	if a.cfg.ORT.Provider != string(onnx.ProviderCPU) {
 		return fmt.Errorf("ort.provider is %q: bench extract compares against bare sessions on the CPU provider; run it with VITRINE_ORT_PROVIDER=cpu", a.cfg.ORT.Provider)
 	}
+	cfg := throughput.ExtractConfig{ModelDir: a.cfg.ModelDir(), MaxWait: a.cfg.ORT.MaxWait, QueueSize: a.cfg.ORT.QueueSize, Logger: a.log,
+		Threads: throughput.Threads{Intra: a.cfg.ORT.IntraOpThreads, Inter: a.cfg.ORT.InterOpThreads},
+		Assets:  throughput.Assets(a.cfg.Assets), Photos: o.photos, AudioDir: o.audioDir, Progress: cmd.ErrOrStderr()}
+	if o.gen.Presets != "" {
+		o.gen.JSON, o.gen.Markdown = o.jsonOut, o.mdOut
+		return throughput.RunGenerated(ctx, a.runtime, o.gen, sizes, budget, cfg, cmd.OutOrStdout())
+	}
 	ms, err := a.manifests()
 	if err != nil {
 		return err
@@ -112,9 +112,7 @@ func (a *app) benchExtract(cmd *cobra.Command, o benchExtractOpts) error {
 		return err
 	}
 	defer rt.Close()
-	rep, err := throughput.Extract(ctx, rt, plan, sizes, budget, throughput.ExtractConfig{ModelDir: a.cfg.ModelDir(), MaxWait: a.cfg.ORT.MaxWait,
-		QueueSize: a.cfg.ORT.QueueSize, Threads: throughput.Threads{Intra: a.cfg.ORT.IntraOpThreads, Inter: a.cfg.ORT.InterOpThreads}, Logger: a.log,
-		Assets: throughput.Assets(a.cfg.Assets), Photos: o.photos, AudioDir: o.audioDir, Progress: cmd.ErrOrStderr()})
+	rep, err := throughput.Extract(ctx, rt, plan, sizes, budget, cfg)
 	if err != nil {
 		return err
 	}

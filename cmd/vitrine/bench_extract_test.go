@@ -99,6 +99,9 @@ func TestBenchExtractBadFlags(t *testing.T) {
 		{[]string{"--duration", "0s"}, "--duration"},
 		{[]string{"--items", "5", "--duration", "1s"}, "--items and --duration"},
 		{[]string{"--rounds", "0"}, "--rounds"},
+		{[]string{"--generated", "gpt-2"}, "--generated"},
+		{[]string{"--generated", "minilm", "--precision", "fp16"}, "--precision"},
+		{[]string{"--generated", "minilm", "--seq", "2"}, "--seq"},
 	} {
 		code, txt := e.run(append([]string{"bench", "extract"}, c.args...)...)
 		if code == 0 || !strings.Contains(txt, c.want) {
