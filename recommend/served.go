@@ -42,9 +42,9 @@ type HistoryEvent struct {
 // EASE), every item's top n list with the weighting of the user's events;
 // ok is false for any other model. fn is called once per item with
 // neighbours, in dataset order; an error from fn stops the walk. EASE's
-// dense rows are cut to their n largest positive weights (a sparse
-// approximation: with n ≥ its modelled items it is exact for the items it
-// models, up to the negative weights left out).
+// dense rows are cut to their n weights largest in magnitude, signed (a
+// sparse approximation: with n ≥ its modelled items served scores are
+// exactly the fitted ones for the items it models).
 func ServedNeighbours(s Scorer, n int, fn func(item string, l NeighbourList) error) (Weighting, bool, error) {
 	w, ok := ServedWeighting(s)
 	if !ok {
@@ -99,21 +99,25 @@ func ServedWeighting(s Scorer) (Weighting, bool) {
 	return Weighting{}, false
 }
 
-// eachRow is ServedNeighbours for EASE: each modelled item's n largest
-// positive weights.
+// eachRow is ServedNeighbours for EASE: each modelled item's n weights
+// largest in magnitude, with their sign (a negative weight lowers what a
+// user's item argues against, as in the fitted scores), best first.
 func (m *EASE) eachRow(n int, fn func(string, NeighbourList) error) error {
 	if m.d == nil {
 		return nil
 	}
 	size := len(m.items)
-	row := make([]float64, size)
+	mag := make([]float64, size)
 	for p, i := range m.items {
-		for j, v := range m.b[p*size : (p+1)*size] {
-			row[j] = float64(v)
+		row := m.b[p*size : (p+1)*size]
+		for j, v := range row {
+			mag[j] = math.Abs(float64(v))
 		}
+		top := TopItems(mag, n, func(j int) bool { return j == p || row[j] == 0 })
+		slices.SortStableFunc(top, func(a, b int) int { return cmpFloat(float64(row[b]), float64(row[a])) })
 		l := NeighbourList{}
-		for _, j := range TopItems(row, n, func(j int) bool { return j == p || row[j] <= 0 }) {
-			l.Items, l.Scores = append(l.Items, m.d.ItemID(int(m.items[j]))), append(l.Scores, row[j])
+		for _, j := range top {
+			l.Items, l.Scores = append(l.Items, m.d.ItemID(int(m.items[j]))), append(l.Scores, float64(row[j]))
 		}
 		if len(l.Items) == 0 {
 			continue
@@ -185,11 +189,13 @@ func NeighbourScores(history []HistoryEvent, w Weighting, lists map[string]Neigh
 	return out
 }
 
-// TopScores are the k best of scores, best first, ties to the lower id.
+// TopScores are the k best of scores, best first, ties to the lower id;
+// NaN scores are left out. Negative scores rank too (EASE's signed
+// weights can leave every item of a user below zero).
 func TopScores(scores map[string]float64, k int) ([]string, []float64) {
 	ids := make([]string, 0, len(scores))
 	for id, v := range scores {
-		if v > 0 && !math.IsNaN(v) {
+		if !math.IsNaN(v) {
 			ids = append(ids, id)
 		}
 	}
