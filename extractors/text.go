@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/vitrinehq/vitrine/extractors/onnx"
 	"github.com/vitrinehq/vitrine/extractors/tokenizer"
@@ -20,6 +21,9 @@ type textEncoder struct {
 	sess   *onnx.Session
 	roles  []string // input roles in session order
 	maxLen int
+	// batches recycles the token tensors' buffers between calls, so that
+	// tokenising allocates nothing once they have grown.
+	batches sync.Pool
 }
 
 func openText(ctx context.Context, rt *onnx.Runtime, m models.Manifest, dir string, _ Options) (*textEncoder, error) {
@@ -48,7 +52,8 @@ func openText(ctx context.Context, rt *onnx.Runtime, m models.Manifest, dir stri
 	if err != nil {
 		return nil, err
 	}
-	return &textEncoder{m: m, tok: tok, sess: sess, roles: roles, maxLen: tp.MaxLength}, nil
+	return &textEncoder{m: m, tok: tok, sess: sess, roles: roles, maxLen: tp.MaxLength,
+		batches: sync.Pool{New: func() any { return new(tokenizer.Batch) }}}, nil
 }
 
 func (t *textEncoder) encode(ctx context.Context, inputs [][]byte) ([][]float32, []error, error) {
@@ -67,7 +72,9 @@ func (t *textEncoder) encode(ctx context.Context, inputs [][]byte) ([][]float32,
 	if len(texts) == 0 {
 		return vecs, errs, nil
 	}
-	b := t.tok.EncodeBatch(texts, tokenizer.BatchOptions{MaxLength: t.maxLen})
+	b := t.batches.Get().(*tokenizer.Batch)
+	defer t.batches.Put(b)
+	t.tok.EncodeBatchInto(b, texts, tokenizer.BatchOptions{MaxLength: t.maxLen})
 	shape := b.Shape()
 	feeds := make([]onnx.Tensor, len(t.roles))
 	for i, role := range t.roles {

@@ -22,3 +22,16 @@ func BenchmarkEncodeBatchBPE(b *testing.B) {
 		tk.EncodeBatch(titles, BatchOptions{})
 	}
 }
+
+// BenchmarkEncodeBatchInto is BenchmarkEncodeBatch reusing one Batch, as
+// the text encoder does: after the first call nothing is allocated per
+// call, let alone per token.
+func BenchmarkEncodeBatchInto(b *testing.B) {
+	tk := loadFixture(b, "minilm")
+	titles := productTitles()
+	var batch Batch
+	b.ReportAllocs()
+	for b.Loop() {
+		tk.EncodeBatchInto(&batch, titles, BatchOptions{})
+	}
+}

@@ -129,7 +129,21 @@ func (n bertNormalizer) normalize(s string) string {
 // normalizeASCII is the same pipeline for pure-ASCII input, the common case
 // for product titles: NFD and CJK handling are identities there.
 func (n bertNormalizer) normalizeASCII(s string) string {
-	buf := make([]byte, 0, len(s))
+	return string(n.appendASCII(make([]byte, 0, len(s)), s))
+}
+
+// normalizeInto implements bufferedNormalizer: ASCII input, the common
+// case, is normalised into buf without allocating.
+func (n bertNormalizer) normalizeInto(buf []byte, s string) (string, []byte) {
+	if !isASCII(s) {
+		return n.normalize(s), buf
+	}
+	buf = n.appendASCII(buf[:0], s)
+	return scratchString(buf), buf
+}
+
+// appendASCII appends the normalised form of the ASCII string s to buf.
+func (n bertNormalizer) appendASCII(buf []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if n.cleanText {
@@ -145,7 +159,7 @@ func (n bertNormalizer) normalizeASCII(s string) string {
 		}
 		buf = append(buf, c)
 	}
-	return string(buf)
+	return buf
 }
 
 // isBertControl mirrors bert.rs is_control: tab, LF and CR count as

@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -46,6 +47,8 @@ type Tokenizer struct {
 	vocabSize int
 	tokens    map[string]int64 // model vocab plus added tokens
 	idTokens  []string
+
+	scratch *scratchPool
 }
 
 // maxVocabID bounds token ids (16M; the largest real vocabularies are ~256k).
@@ -169,7 +172,7 @@ func FromJSON(data []byte, opts ...Option) (*Tokenizer, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, invalidf("%v", err)
 	}
-	t := &Tokenizer{}
+	t := &Tokenizer{scratch: newScratchPool()}
 	var err error
 	if t.norm, err = buildNormalizer(f.Normalizer); err != nil {
 		return nil, err
@@ -326,44 +329,68 @@ func (t *Tokenizer) Token(id int64) (string, bool) {
 // Encode tokenizes one text with special tokens, truncated to the default
 // maximum length. Empty text gives just the special tokens.
 func (t *Tokenizer) Encode(text string) Encoding {
-	ids, types := t.encodeSingle(nil, nil, text, t.maxLength)
-	return newEncoding(ids, types)
+	s := t.scratch.get()
+	defer t.scratch.put(s)
+	s.reset()
+	t.encodeSingle(s, text, t.maxLength)
+	return newEncoding(s.ids, s.types)
 }
 
 // EncodePair tokenizes a text pair with the file's pair template, truncated
 // to the default maximum length.
 func (t *Tokenizer) EncodePair(a, b string) Encoding {
-	ids, types := t.encodePair(nil, nil, a, b, t.maxLength)
-	return newEncoding(ids, types)
+	s := t.scratch.get()
+	defer t.scratch.put(s)
+	s.reset()
+	t.encodePair(s, a, b, t.maxLength)
+	return newEncoding(s.ids, s.types)
 }
 
+// newEncoding copies one row out of the scratch buffers.
 func newEncoding(ids, types []int64) Encoding {
 	mask := make([]int64, len(ids))
 	for i := range mask {
 		mask[i] = 1
 	}
-	return Encoding{InputIDs: ids, AttentionMask: mask, TokenTypeIDs: types}
+	return Encoding{InputIDs: slices.Clone(ids), AttentionMask: mask, TokenTypeIDs: slices.Clone(types)}
 }
 
 // EncodeBatch tokenizes texts, truncates each to the maximum length and
 // pads every row to the longest one in the batch.
 func (t *Tokenizer) EncodeBatch(texts []string, opts BatchOptions) Batch {
+	var b Batch
+	t.EncodeBatchInto(&b, texts, opts)
+	return b
+}
+
+// EncodeBatchInto is EncodeBatch writing into dst, whose slices are reused
+// when their capacity suffices: a caller that keeps one Batch per worker
+// (or in a sync.Pool) tokenizes without allocating once the buffers have
+// grown to its batch and sequence sizes. dst's previous contents are
+// overwritten.
+func (t *Tokenizer) EncodeBatchInto(dst *Batch, texts []string, opts BatchOptions) {
 	maxLen := t.batchMaxLength(opts)
-	rows := make([]row, len(texts))
-	for i, text := range texts {
-		rows[i].ids, rows[i].types = t.encodeSingle(nil, nil, text, maxLen)
+	s := t.scratch.get()
+	defer t.scratch.put(s)
+	s.reset()
+	for _, text := range texts {
+		t.encodeSingle(s, text, maxLen)
 	}
-	return t.pad(rows)
+	t.pad(dst, s)
 }
 
 // EncodePairBatch is EncodeBatch for text pairs.
 func (t *Tokenizer) EncodePairBatch(pairs []Pair, opts BatchOptions) Batch {
 	maxLen := t.batchMaxLength(opts)
-	rows := make([]row, len(pairs))
-	for i, p := range pairs {
-		rows[i].ids, rows[i].types = t.encodePair(nil, nil, p.A, p.B, maxLen)
+	s := t.scratch.get()
+	defer t.scratch.put(s)
+	s.reset()
+	for _, p := range pairs {
+		t.encodePair(s, p.A, p.B, maxLen)
 	}
-	return t.pad(rows)
+	var b Batch
+	t.pad(&b, s)
+	return b
 }
 
 func (t *Tokenizer) batchMaxLength(opts BatchOptions) int {
@@ -377,38 +404,46 @@ func (t *Tokenizer) batchMaxLength(opts BatchOptions) int {
 	}
 }
 
-type row struct{ ids, types []int64 }
-
-func (t *Tokenizer) pad(rows []row) Batch {
-	seq := 0
-	for _, r := range rows {
-		seq = max(seq, len(r.ids))
+// pad lays the rows of s out in b, padded to the longest.
+func (t *Tokenizer) pad(b *Batch, s *scratch) {
+	seq, start := 0, 0
+	for _, end := range s.ends {
+		seq = max(seq, end-start)
+		start = end
 	}
-	n := len(rows) * seq
-	b := Batch{
-		InputIDs:      make([]int64, n),
-		AttentionMask: make([]int64, n),
-		TokenTypeIDs:  make([]int64, n),
-		Size:          len(rows),
-		SeqLen:        seq,
-	}
-	for i, r := range rows {
+	n := len(s.ends) * seq
+	b.InputIDs = resize(b.InputIDs, n)
+	b.AttentionMask = resize(b.AttentionMask, n)
+	b.TokenTypeIDs = resize(b.TokenTypeIDs, n)
+	b.Size, b.SeqLen = len(s.ends), seq
+	start = 0
+	for i, end := range s.ends {
+		ids, types := s.ids[start:end], s.types[start:end]
+		start = end
 		base := i * seq
 		off := base
 		if t.padLeft {
-			off = base + seq - len(r.ids)
+			off = base + seq - len(ids)
 		}
 		for k := base; k < base+seq; k++ {
 			b.InputIDs[k] = t.padID
 			b.TokenTypeIDs[k] = t.padTypeID
+			b.AttentionMask[k] = 0
 		}
-		copy(b.InputIDs[off:], r.ids)
-		copy(b.TokenTypeIDs[off:], r.types)
-		for k := off; k < off+len(r.ids); k++ {
+		copy(b.InputIDs[off:], ids)
+		copy(b.TokenTypeIDs[off:], types)
+		for k := off; k < off+len(ids); k++ {
 			b.AttentionMask[k] = 1
 		}
 	}
-	return b
+}
+
+// resize returns s with length n, reusing its array when it is big enough.
+func resize(s []int64, n int) []int64 {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]int64, n)
 }
 
 // contentLimit is how many model tokens fit beside the special tokens, or
@@ -421,29 +456,37 @@ func (t *Tokenizer) contentLimit(maxLen int, isPair bool) int {
 	return max(maxLen-t.post.added(isPair), 0)
 }
 
-func (t *Tokenizer) encodeSingle(ids, types []int64, text string, maxLen int) ([]int64, []int64) {
+// encodeSingle appends one templated row to s.ids and s.types.
+func (t *Tokenizer) encodeSingle(s *scratch, text string, maxLen int) {
 	limit := t.contentLimit(maxLen, false)
 	var content []int64
 	if t.truncLeft {
-		content = t.content(nil, text, -1)
+		content = t.content(s, s.content[:0], text, -1)
+		s.content = content[:0]
 		if limit >= 0 && len(content) > limit {
 			content = content[len(content)-limit:]
 		}
 	} else {
 		// Right truncation keeps a prefix, so tokenizing can stop early:
 		// a long description costs no more than max_length tokens of work.
-		content = t.content(nil, text, limit)
+		content = t.content(s, s.content[:0], text, limit)
+		s.content = content[:0]
 	}
-	return t.post.apply(ids, types, content, nil, false)
+	s.ids, s.types = t.post.apply(s.ids, s.types, content, nil, false)
+	s.ends = append(s.ends, len(s.ids))
 }
 
-func (t *Tokenizer) encodePair(ids, types []int64, a, b string, maxLen int) ([]int64, []int64) {
-	ca, cb := t.content(nil, a, -1), t.content(nil, b, -1)
+// encodePair appends one templated pair row to s.ids and s.types.
+func (t *Tokenizer) encodePair(s *scratch, a, b string, maxLen int) {
+	ca := t.content(s, s.content[:0], a, -1)
+	cb := t.content(s, s.contentB[:0], b, -1)
+	s.content, s.contentB = ca[:0], cb[:0]
 	if limit := t.contentLimit(maxLen, true); limit >= 0 && len(ca)+len(cb) > limit {
 		na, nb := t.pairLengths(len(ca), len(cb), limit)
 		ca, cb = t.keep(ca, na), t.keep(cb, nb)
 	}
-	return t.post.apply(ids, types, ca, cb, true)
+	s.ids, s.types = t.post.apply(s.ids, s.types, ca, cb, true)
+	s.ends = append(s.ends, len(s.ids))
 }
 
 // pairLengths follows tokenizers' truncate_encodings. OnlyFirst/OnlySecond
@@ -487,8 +530,9 @@ func (t *Tokenizer) keep(ids []int64, n int) []int64 {
 
 // content runs added-token matching, normalisation, pre-tokenisation and
 // the model, appending ids to dst. With limit >= 0 it stops once limit ids
-// were produced.
-func (t *Tokenizer) content(dst []int64, text string, limit int) []int64 {
+// were produced. It works in s's buffers (not s.ids, s.types or the
+// content buffers, which callers pass as dst).
+func (t *Tokenizer) content(s *scratch, dst []int64, text string, limit int) []int64 {
 	base := len(dst)
 	if limit == 0 || text == "" {
 		return dst
@@ -499,21 +543,17 @@ func (t *Tokenizer) content(dst []int64, text string, limit int) []int64 {
 		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
 	full := func() bool { return limit >= 0 && len(dst)-base >= limit }
-	var words []string
-	var subs []segment
-	for _, seg := range t.addedRaw.split(nil, text) {
+	s.raw = t.addedRaw.split(s.raw[:0], text)
+	for _, seg := range s.raw {
 		if seg.id >= 0 {
 			if dst = append(dst, seg.id); full() {
 				return dst[:base+limit]
 			}
 			continue
 		}
-		normalized := seg.text
-		if t.norm != nil {
-			normalized = t.norm.normalize(normalized)
-		}
-		subs = t.addedNorm.split(subs[:0], normalized)
-		for _, sub := range subs {
+		normalized := t.normalize(s, seg.text)
+		s.subs = t.addedNorm.split(s.subs[:0], normalized)
+		for _, sub := range s.subs {
 			if sub.id >= 0 {
 				if dst = append(dst, sub.id); full() {
 					return dst[:base+limit]
@@ -521,11 +561,11 @@ func (t *Tokenizer) content(dst []int64, text string, limit int) []int64 {
 				continue
 			}
 			if t.pre == nil {
-				words = append(words[:0], sub.text)
+				s.words = append(s.words[:0], sub.text)
 			} else {
-				words = t.pre.split(words[:0], sub.text)
+				s.words = t.pre.split(s.words[:0], sub.text)
 			}
-			for _, w := range words {
+			for _, w := range s.words {
 				if w == "" {
 					continue // tokenizers drops empty splits
 				}
@@ -536,4 +576,19 @@ func (t *Tokenizer) content(dst []int64, text string, limit int) []int64 {
 		}
 	}
 	return dst
+}
+
+// normalize runs the normalizer on one segment, into s.norm when the
+// normalizer supports it (the result then lives until the next call).
+func (t *Tokenizer) normalize(s *scratch, text string) string {
+	switch n := t.norm.(type) {
+	case nil:
+		return text
+	case bufferedNormalizer:
+		var out string
+		out, s.norm = n.normalizeInto(s.norm, text)
+		return out
+	default:
+		return n.normalize(text)
+	}
 }
