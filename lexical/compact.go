@@ -23,6 +23,7 @@ func (ix *Index) Compact() bool {
 		return false
 	}
 	docs, cols, prices, ids, post := ix.compacted()
+	ix.rebuildDict() // without the terms no live product holds
 	if ix.compacting != nil {
 		ix.compacting()
 	}

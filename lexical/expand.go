@@ -8,10 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf8"
-
-	"github.com/vitrinehq/vitrine/lexical/analysis"
 )
 
 // Score factors of a query word's variants: a product that holds the word
@@ -38,36 +35,6 @@ const (
 type variant struct {
 	term   uint32
 	factor float64
-}
-
-// dictionary is the sorted term list (and the reversed terms, for
-// compounds that end in a query word), rebuilt on the first search after
-// new terms arrived.
-type dictionary struct {
-	mu     sync.Mutex
-	dirty  bool
-	sorted []string // terms, ascending
-	rev    []string // reversed terms, ascending
-}
-
-// lists returns the sorted and reversed term lists, rebuilding them when
-// terms were added. Callers hold ix.mu (read or write).
-func (ix *Index) lists() (sorted, rev []string) {
-	d := &ix.dict
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.dirty || len(d.sorted) != len(ix.terms) {
-		d.sorted = d.sorted[:0]
-		d.rev = d.rev[:0]
-		for t := range ix.terms {
-			d.sorted = append(d.sorted, t)
-			d.rev = append(d.rev, reverse(t))
-		}
-		slices.Sort(d.sorted)
-		slices.Sort(d.rev)
-		d.dirty = false
-	}
-	return d.sorted, d.rev
 }
 
 func reverse(s string) string {
@@ -97,38 +64,30 @@ func (ix *Index) variants(t, raw string, last bool) []variant {
 		out = append(out, variant{id, f})
 	}
 	add(t, 1)
-	for _, s := range ix.cfg.synonyms[t] {
-		add(s, synonymFactor)
-	}
-	sorted, rev := ix.lists()
-	if utf8.RuneCountInString(t) >= minCompoundWord {
-		for _, c := range ix.frequent(withPrefix(rev, reverse(t), minCompoundHead), true) {
-			add(c, compoundFactor)
+	for _, seq := range ix.cfg.synonyms[t] {
+		if len(seq) == 1 {
+			add(seq[0], synonymFactor)
 		}
 	}
-	if last && utf8.RuneCountInString(raw) >= minPrefixLetters {
-		for _, p := range ix.frequent(withPrefix(sorted, raw, 1), false) {
-			add(p, prefixFactor)
+	letters := utf8.RuneCountInString(raw)
+	ix.lookup(func(d *dictionary) {
+		if utf8.RuneCountInString(t) >= minCompoundWord {
+			for _, c := range ix.frequent(prefixed(d.rev, d.tailRev, reverse(t), minCompoundHead), true) {
+				add(c, compoundFactor)
+			}
 		}
-	}
-	if len(out) == 0 {
-		for _, c := range ix.typos(sorted, t, utf8.RuneCountInString(raw)) {
-			add(c.term, c.factor)
+		if last && letters >= minPrefixLetters {
+			for _, p := range ix.frequent(prefixed(d.fwd, d.tail, raw, 1), false) {
+				add(p, prefixFactor)
+			}
 		}
-	}
-	return out
-}
-
-// withPrefix returns the terms of a sorted list that start with p and are
-// at least extra runes longer.
-func withPrefix(sorted []string, p string, extra int) []string {
-	i, _ := slices.BinarySearch(sorted, p)
-	var out []string
-	for ; i < len(sorted) && strings.HasPrefix(sorted[i], p); i++ {
-		if utf8.RuneCountInString(sorted[i]) >= utf8.RuneCountInString(p)+extra {
-			out = append(out, sorted[i])
+		// A word with synonyms is the shop's vocabulary, not a typo.
+		if len(out) == 0 && len(ix.cfg.synonyms[t]) == 0 {
+			for _, c := range ix.typos(d, t, letters) {
+				add(c.term, c.factor)
+			}
 		}
-	}
+	})
 	return out
 }
 
@@ -153,8 +112,7 @@ type typo struct {
 // typos finds the indexed terms nearest term t within the typo budget of
 // a word of n letters (one edit from typoOneFrom letters, two from
 // typoTwoFrom), the closest distance only, most frequent first.
-func (ix *Index) typos(sorted []string, t string, letters int) []typo {
-	n := utf8.RuneCountInString(t)
+func (ix *Index) typos(d *dictionary, t string, letters int) []typo {
 	budget := 0
 	switch {
 	case letters >= typoTwoFrom:
@@ -165,22 +123,7 @@ func (ix *Index) typos(sorted []string, t string, letters int) []typo {
 	if budget == 0 {
 		return nil
 	}
-	q := []rune(t)
-	best := budget + 1
-	var found []string
-	for _, c := range sorted {
-		if abs(utf8.RuneCountInString(c)-n) > budget {
-			continue
-		}
-		d := editDistance(q, []rune(c), budget+1)
-		switch {
-		case d > budget:
-		case d < best:
-			best, found = d, []string{c}
-		case d == best:
-			found = append(found, c)
-		}
-	}
+	found, best := d.within(t, budget)
 	factor := typoFactor
 	if best == 2 {
 		factor *= typoFactor
@@ -230,34 +173,6 @@ func editDistance(a, b []rune, limit int) int {
 	return min(prev[len(b)], limit)
 }
 
-// parseSynonyms analyses synonym rules (see WithSynonyms) into a map
-// from a term to the terms a query holding it also finds.
-func parseSynonyms(rules []string, a *analysis.Analyzer) (map[string][]string, error) {
-	out := map[string][]string{}
-	for _, rule := range rules {
-		line := strings.TrimSpace(rule)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		from, to, oneWay := strings.Cut(line, "=>")
-		if !oneWay {
-			to = from
-		}
-		src, dst := synonymTerms(from, a), synonymTerms(to, a)
-		if len(src) == 0 || len(dst) == 0 || (!oneWay && len(src) < 2) {
-			return nil, fmt.Errorf("%w: synonyms %q: want \"a => b\" or \"a, b, ...\" of single words", ErrConfig, line)
-		}
-		for _, s := range src {
-			for _, d := range dst {
-				if d != s && !slices.Contains(out[s], d) {
-					out[s] = append(out[s], d)
-				}
-			}
-		}
-	}
-	return out, nil
-}
-
 // ReadSynonyms reads synonym rules from a file's lines, for WithSynonyms.
 func ReadSynonyms(r io.Reader) ([]string, error) {
 	var out []string
@@ -266,19 +181,6 @@ func ReadSynonyms(r io.Reader) ([]string, error) {
 		out = append(out, sc.Text())
 	}
 	return out, sc.Err()
-}
-
-// synonymTerms analyses a comma-separated list of single words.
-func synonymTerms(list string, a *analysis.Analyzer) []string {
-	var out []string
-	for _, w := range strings.Split(list, ",") {
-		ts := a.Terms(w)
-		if len(ts) != 1 {
-			return nil
-		}
-		out = append(out, ts[0])
-	}
-	return out
 }
 
 // LoadSynonyms gathers synonym rules for WithSynonyms: the inline rules

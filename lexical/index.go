@@ -121,8 +121,9 @@ type config struct {
 	inTitle  float64 // score factor for every query word in the title
 	match    Match   // MatchAll: all words, any word as a fallback; MatchAny: always any word
 	rules    []string
-	synonyms map[string][]string // term: the terms a query for it also finds
-	compact  float64             // the dead share of doc slots that makes Compact reclaim them
+	synonyms map[string][][]string // a term or phrase (terms joined by a space): the term sequences a query for it also finds
+	longest  int                   // the most terms a synonym's left side has
+	compact  float64               // the dead share of doc slots that makes Compact reclaim them
 }
 
 // Option configures an Index.
@@ -158,10 +159,13 @@ func WithMatch(m Match) Option { return func(c *config) { c.match = m } }
 
 // WithSynonyms adds synonym rules, one per string: "eggplant => aubergine"
 // is one-way (a query for eggplant also finds aubergine, not the reverse),
-// "courgette, zucchini" multi-way (each finds the others). Words are
-// analysed like the catalog (so "eggplants" follows the rule too); only
-// single words are supported. Blank rules and rules starting with # are
-// skipped.
+// "courgette, zucchini" multi-way (each finds the others). Either side may
+// hold phrases: "bell pepper, capsicum" (each finds the other), "ice
+// cream => glass" (the phrase, its words adjacent in the query, also
+// finds glass), "pepper => bell pepper" (a product must hold both words
+// to be found through the synonym). Words are analysed like the catalog
+// (so "eggplants" follows the rule too). Blank rules and rules starting
+// with # are skipped.
 func WithSynonyms(rules ...string) Option {
 	return func(c *config) { c.rules = append(c.rules, rules...) }
 }
@@ -190,7 +194,10 @@ func New(opts ...Option) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.synonyms = syn
+	c.synonyms, c.longest = syn, 1
+	for k := range syn {
+		c.longest = max(c.longest, len(strings.Fields(k)))
+	}
 	if c.k1 <= 0 || c.b < 0 || c.b > 1 || c.phrase < 1 || c.inTitle < 1 || (c.match != MatchAll && c.match != MatchAny) ||
 		!(c.compact > 0 && c.compact <= 1) {
 		return nil, fmt.Errorf("%w: k1 %g, b %g, title bonuses %g/%g, match %q, compaction %g", ErrConfig, c.k1, c.b, c.phrase, c.inTitle, c.match, c.compact)
@@ -313,7 +320,9 @@ func (ix *Index) add(a analyzed, p catalog.Product) {
 			tid = uint32(len(ix.post))
 			ix.terms[t] = tid
 			ix.post = append(ix.post, &posting{})
-			ix.dict.dirty = true
+			ix.dict.added(t)
+		} else if ix.post[tid].live == 0 {
+			ix.dict.added(t) // left out of the dictionary's last build
 		}
 		d.terms = append(d.terms, tid)
 		var tf8 [numFields]uint8
@@ -373,6 +382,7 @@ func (ix *Index) Reweigh() {
 		}
 		p.maxima(0)
 	}
+	ix.rebuildDict()
 }
 
 // remove marks a product's slot dead: searches skip it, its postings

@@ -121,11 +121,11 @@ func (ix *Index) Search(q Query) (Result, error) {
 	res := Result{Match: MatchAll}
 	switch {
 	case len(s.words) == 0 || s.filter.none:
-	case len(s.curs) == len(s.words) && ix.cfg.match == MatchAll:
+	case len(s.curs) == len(s.alts) && ix.cfg.match == MatchAll:
 		s.all()
 	}
 	if s.total == 0 && !s.filter.none && len(s.curs) > 0 &&
-		(ix.cfg.match == MatchAny || len(s.words) > 1 || len(s.curs) < len(s.words)) {
+		(ix.cfg.match == MatchAny || len(s.alts) > 1 || len(s.curs) < len(s.alts)) {
 		res.Match = MatchAny
 		s = ix.newSearch(q)
 		s.any()
@@ -141,9 +141,9 @@ func (ix *Index) Search(q Query) (Result, error) {
 // search is the state of one traversal.
 type search struct {
 	ix     *Index
-	words  []uint32   // query term ids in query order, unknown words MaxUint32
-	alts   [][]uint32 // per query word, the terms it stands for
-	curs   []*cursor  // one per distinct query word with a term
+	words  []uint32     // query term ids in query order, unknown words MaxUint32
+	alts   [][][]uint32 // per query unit (a word, or a synonym phrase), the term sequences it stands for
+	curs   []*cursor    // one per distinct query word with a term
 	filter filter
 	k      int
 	top    topK
@@ -159,25 +159,25 @@ func (ix *Index) newSearch(q Query) *search {
 	s := &search{ix: ix, k: q.K, filter: ix.compile(q.Filter), bonus: 1}
 	seen := map[string]bool{}
 	raw := analysis.Words(q.Text)
+	terms := make([]string, len(raw))
 	for i, w := range raw {
-		t := ix.cfg.analyzer.Stem(w)
-		tid, ok := ix.terms[t]
+		terms[i] = ix.cfg.analyzer.Stem(w)
+		tid, ok := ix.terms[terms[i]]
 		if !ok {
 			tid = math.MaxUint32
 		}
 		s.words = append(s.words, tid)
-		vs := ix.variants(t, w, i == len(raw)-1)
-		alt := make([]uint32, len(vs))
-		for j, v := range vs {
-			alt[j] = v.term
-		}
-		s.alts = append(s.alts, alt)
-		key := fmt.Sprint(alt)
-		if len(vs) == 0 || seen[key] {
+	}
+	for i := 0; i < len(terms); {
+		u := ix.unitAt(terms, raw, i)
+		i += u.words
+		s.alts = append(s.alts, u.alts())
+		key := fmt.Sprint(u.alts())
+		if u.empty() || seen[key] {
 			continue
 		}
 		seen[key] = true
-		s.curs = append(s.curs, ix.cursorOf(vs))
+		s.curs = append(s.curs, ix.cursorOf(u))
 	}
 	if len(s.words) > 1 {
 		s.bonus = max(ix.cfg.phrase, ix.cfg.inTitle)
@@ -195,16 +195,23 @@ func (ix *Index) idf(term uint32) float64 {
 	return math.Log(1 + (float64(ix.live)-df+0.5)/(df+0.5))
 }
 
-// cursorOf walks a query word's postings: its term's own, or, when the
-// word stands for several terms, their union with each doc weighed by its
-// best variant (idf and score factor folded into the weights).
-func (ix *Index) cursorOf(vs []variant) *cursor {
-	if len(vs) == 1 && vs[0].factor == 1 {
+// cursorOf walks a query unit's postings: its term's own, or, when the
+// unit stands for several terms or term sequences, their union with each
+// doc weighed by its best variant (idf and score factor folded into the
+// weights; a sequence weighs the sum of its terms, for the docs holding
+// them all).
+func (ix *Index) cursorOf(u unit) *cursor {
+	vs := u.variants
+	if len(vs) == 1 && vs[0].factor == 1 && len(u.phrases) == 0 {
 		return &cursor{p: ix.post[vs[0].term], idf: ix.idf(vs[0].term)}
 	}
 	var m posting
 	for _, v := range vs {
 		m = merge(m, ix.post[v.term], float32(ix.idf(v.term)*v.factor))
+	}
+	for _, ph := range u.phrases {
+		c := ix.conjunction(ph)
+		m = merge(m, &c, float32(ph.factor))
 	}
 	m.maxima(0)
 	return &cursor{p: &m, idf: 1}
@@ -334,7 +341,7 @@ const boundSlack = 1 + 1e-9
 // non-essential cursors only while its bound can still beat the k-th
 // score; the filter is a bit of matches.
 func (s *search) topAny(matches []uint64) {
-	n := float64(len(s.words))
+	n := float64(len(s.alts))
 	order := slices.Clone(s.curs)
 	ub := make(map[*cursor]float64, len(order))
 	for _, c := range order {
@@ -432,7 +439,7 @@ func (s *search) lookUp(rest []*cursor, d uint32, upTo func(j, held int, part fl
 			held++
 		}
 	}
-	return !full || part*float64(held)/float64(len(s.words))*s.bonus*boundSlack > s.top.min()
+	return !full || part*float64(held)/float64(len(s.alts))*s.bonus*boundSlack > s.top.min()
 }
 
 // held is the number of cursors positioned on doc d.
@@ -483,10 +490,13 @@ func (s *search) titleBonus(d uint32) float64 {
 	return s.ix.cfg.inTitle
 }
 
-// inTitle reports whether a title holds every query word (or a variant).
+// inTitle reports whether a title holds every query unit: every term of
+// one of the sequences it stands for (the words, or a variant of them).
 func (s *search) inTitle(title []uint32) bool {
-	for _, alt := range s.alts {
-		if !slices.ContainsFunc(alt, func(t uint32) bool { return slices.Contains(title, t) }) {
+	for _, alts := range s.alts {
+		if !slices.ContainsFunc(alts, func(seq []uint32) bool {
+			return !slices.ContainsFunc(seq, func(t uint32) bool { return !slices.Contains(title, t) })
+		}) {
 			return false
 		}
 	}
