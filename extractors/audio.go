@@ -68,8 +68,9 @@ func openAudio(ctx context.Context, rt *onnx.Runtime, m models.Manifest, dir str
 	return &audioEncoder{m: m, ap: *ap, prep: prep, mel: mel, emb: emb, minLen: minLen}, nil
 }
 
-func (a *audioEncoder) encode(ctx context.Context, inputs [][]byte) ([][]float32, []error, error) {
-	vecs := make([][]float32, len(inputs))
+// prepare decodes and resamples the clips and runs the mel graph on them;
+// the returned run feeds the mel windows to the embedding graph.
+func (a *audioEncoder) prepare(ctx context.Context, inputs [][]byte) (runFunc, error) {
 	errs := make([]error, len(inputs))
 	// windows of every item, with the item each belongs to.
 	var windows []float32
@@ -79,7 +80,7 @@ func (a *audioEncoder) encode(ctx context.Context, inputs [][]byte) ([][]float32
 		chunks, err := a.prep.Prepare(ctx, in)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, nil, ctx.Err()
+				return nil, ctx.Err()
 			}
 			errs[i] = err
 			continue
@@ -87,7 +88,7 @@ func (a *audioEncoder) encode(ctx context.Context, inputs [][]byte) ([][]float32
 		for _, c := range chunks {
 			mel, err := a.melFrames(ctx, c)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			frames := len(mel) / a.ap.MelBins
 			for start := 0; start+a.ap.WindowFrames <= frames; start += a.ap.HopFrames {
@@ -99,13 +100,25 @@ func (a *audioEncoder) encode(ctx context.Context, inputs [][]byte) ([][]float32
 			errs[i] = fmt.Errorf("%w: clip too short for one embedding window", ErrEmptyInput)
 		}
 	}
-	counts := make([]int, len(inputs))
+	return func(ctx context.Context) ([][]float32, []error, error) {
+		vecs, err := a.embed(ctx, len(inputs), windows, owner)
+		return vecs, errs, err
+	}, nil
+}
+
+// embed runs the embedding graph on the mel windows, at most maxWindows
+// at a time, and averages each item's window embeddings (owner[w] is the
+// item of window w).
+func (a *audioEncoder) embed(ctx context.Context, n int, windows []float32, owner []int) ([][]float32, error) {
+	vecs := make([][]float32, n)
+	frameLen := a.ap.WindowFrames * a.ap.MelBins
+	counts := make([]int, n)
 	for lo := 0; lo < len(owner); lo += maxWindows {
 		hi := min(lo+maxWindows, len(owner))
 		shape := []int64{int64(hi - lo), int64(a.ap.WindowFrames), int64(a.ap.MelBins), 1}
 		outs, err := a.emb.Run(ctx, []onnx.Tensor{onnx.Float32Tensor(shape, windows[lo*frameLen:hi*frameLen])})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		data := outs[0].Float32s()
 		d := len(data) / (hi - lo)
@@ -125,7 +138,7 @@ func (a *audioEncoder) encode(ctx context.Context, inputs [][]byte) ([][]float32
 			v[k] /= float32(counts[i])
 		}
 	}
-	return vecs, errs, nil
+	return vecs, nil
 }
 
 // melFrames runs the mel graph on one chunk and applies the manifest's

@@ -19,7 +19,9 @@ import (
 // pre-allocated tensors of exactly the shapes the pipeline builds for that
 // batch, and no preprocessing). Both paths run in one process on one ORT
 // environment with the same session settings, so vitrine/bare items/s is
-// the share of the model's speed the pipeline keeps. The measuring code is
+// the share of the model's speed the pipeline keeps. Images come twice:
+// the 148 shop photos (348 px) and the 12-megapixel photos of photogen,
+// which the encoder decodes at a reduced scale. The measuring code is
 // package bench/throughput's, shared with `vitrine bench extract`.
 //
 //	go test ./extractors/ -run '^$' -bench BenchmarkEncode -benchtime 20x -count 3
@@ -31,6 +33,7 @@ func BenchmarkEncode(b *testing.B) {
 	}{
 		{"text", "glove-100d", func(*testing.B) [][]byte { return throughput.ProductTexts(64) }},
 		{"image", "mobilenetv2-int8", catalogImages},
+		{"image-12mp", "mobilenetv2-int8", func(b *testing.B) [][]byte { return largePhotos(b) }},
 		{"audio", "speech-embedding", speechClips},
 	}
 	for _, c := range cases {
@@ -46,7 +49,9 @@ func BenchmarkEncode(b *testing.B) {
 			}
 			b.Cleanup(func() { enc.Close() })
 			pool := c.inputs(b)
-			for _, n := range []int{1, 8, 32} {
+			// 64 is two model batches (MaxBatch 32), the second prepared
+			// while the first runs, as ingestion encodes.
+			for _, n := range []int{1, 8, 32, 64} {
 				batch := throughput.Cycle(pool, n)
 				b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
 					b.Run("path=vitrine", func(b *testing.B) {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/vitrinehq/vitrine/extractors/encerr"
@@ -98,26 +99,38 @@ func Open(ctx context.Context, rt *onnx.Runtime, m models.Manifest, modelDir str
 	return newBatched(m, core, o)
 }
 
-// batchEncoder is what each family implements: a whole batch in, one
-// vector (or one error) per item out.
+// batchEncoder is what each family implements, in two stages so that the
+// CPU work of one batch can overlap the model run of another: prepare
+// decodes or tokenises a whole batch (per-input failures are kept for the
+// run's result; its error fails the call), and the run it returns feeds
+// the model and pools, one vector (or one error) per item.
 type batchEncoder interface {
-	encode(ctx context.Context, inputs [][]byte) ([][]float32, []error, error)
+	prepare(ctx context.Context, inputs [][]byte) (runFunc, error)
 	close() error
 }
 
+// runFunc is the model stage of a prepared batch.
+type runFunc func(ctx context.Context) ([][]float32, []error, error)
+
 // batched adds chunking to MaxBatch, normalisation and the dynamic batcher
-// around a family's batch encoder.
+// around a family's batch encoder, and overlaps pre-processing with the
+// model: EncodeBatch prepares chunk N+1 while chunk N runs, and the
+// batcher's two workers prepare one batch while the other's runs.
 type batched struct {
 	m       models.Manifest
 	core    batchEncoder
 	max     int
 	batcher *onnx.Batcher[[]byte, []float32]
+	// runMu keeps the batcher's workers to one model run at a time: the
+	// model already uses every core, so two runs would only fight; what
+	// the second worker overlaps is its pre-processing.
+	runMu sync.Mutex
 }
 
 func newBatched(m models.Manifest, core batchEncoder, o Options) (*batched, error) {
 	b := &batched{m: m, core: core, max: o.MaxBatch}
 	bt, err := onnx.NewBatcher(func(ctx context.Context, items [][]byte) ([][]float32, error) {
-		vecs, errs, err := b.EncodeBatch(ctx, items)
+		vecs, errs, err := b.encodeChunk(ctx, items, &b.runMu)
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +141,7 @@ func newBatched(m models.Manifest, core batchEncoder, o Options) (*batched, erro
 		}
 		return vecs, nil
 	}, onnx.WithMaxBatch(o.MaxBatch), onnx.WithMaxWait(o.MaxWait), onnx.WithQueueSize(o.QueueSize),
-		onnx.WithMetrics(o.Metrics), onnx.WithBatcherLogger(o.Logger))
+		onnx.WithWorkers(2), onnx.WithMetrics(o.Metrics), onnx.WithBatcherLogger(o.Logger))
 	if err != nil {
 		core.close()
 		return nil, err
@@ -137,23 +150,74 @@ func newBatched(m models.Manifest, core batchEncoder, o Options) (*batched, erro
 	return b, nil
 }
 
+// encodeChunk prepares and runs one model batch (at most MaxBatch items),
+// holding mu around the run, and checks and normalises its vectors.
+func (b *batched) encodeChunk(ctx context.Context, inputs [][]byte, mu *sync.Mutex) ([][]float32, []error, error) {
+	run, err := b.core.prepare(ctx, inputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	mu.Lock()
+	vecs, errs, err := run(ctx)
+	mu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	b.finish(vecs, errs)
+	return vecs, errs, nil
+}
+
 func (b *batched) Manifest() models.Manifest { return b.m }
 func (b *batched) Key() string               { return b.m.Key() }
 func (b *batched) Modality() models.Modality { return b.m.Modality }
 func (b *batched) Dim() int                  { return b.m.Dim }
 
+// EncodeBatch encodes inputs in model batches of at most MaxBatch, the
+// pre-processing of each chunk overlapping the model run of the one before.
 func (b *batched) EncodeBatch(ctx context.Context, inputs [][]byte) ([][]float32, []error, error) {
+	if len(inputs) <= b.max {
+		var mu sync.Mutex // no one else runs this call's chunks
+		return b.encodeChunk(ctx, inputs, &mu)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops a chunk still preparing when a run fails
+	type prepared struct {
+		run runFunc
+		err error
+	}
+	start := func(lo int) <-chan prepared {
+		ch := make(chan prepared, 1)
+		go func() {
+			run, err := b.core.prepare(ctx, inputs[lo:min(lo+b.max, len(inputs))])
+			ch <- prepared{run, err}
+		}()
+		return ch
+	}
 	vecs := make([][]float32, len(inputs))
 	errs := make([]error, len(inputs))
+	next := start(0)
 	for lo := 0; lo < len(inputs); lo += b.max {
-		hi := min(lo+b.max, len(inputs))
-		v, e, err := b.core.encode(ctx, inputs[lo:hi])
+		p := <-next
+		if lo+b.max < len(inputs) {
+			next = start(lo + b.max)
+		}
+		if p.err != nil {
+			return nil, nil, p.err
+		}
+		v, e, err := p.run(ctx)
 		if err != nil {
 			return nil, nil, err
 		}
-		copy(vecs[lo:hi], v)
-		copy(errs[lo:hi], e)
+		copy(vecs[lo:], v)
+		copy(errs[lo:], e)
 	}
+	b.finish(vecs, errs)
+	return vecs, errs, nil
+}
+
+// finish checks each vector's size, turns zero vectors into ErrEmptyInput
+// and normalises in place as the manifest says.
+func (b *batched) finish(vecs [][]float32, errs []error) {
 	for i, v := range vecs {
 		if errs[i] != nil {
 			vecs[i] = nil
@@ -175,7 +239,6 @@ func (b *batched) EncodeBatch(ctx context.Context, inputs [][]byte) ([][]float32
 			normalize(v)
 		}
 	}
-	return vecs, errs, nil
 }
 
 func (b *batched) Encode(ctx context.Context, input []byte) ([]float32, error) {

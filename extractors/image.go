@@ -52,8 +52,34 @@ func openImage(ctx context.Context, rt *onnx.Runtime, m models.Manifest, dir str
 	return &imageEncoder{m: m, prep: prep, sess: sess, logits: logits, flip: slices.Contains(m.Augment, models.AugmentFlip)}, nil
 }
 
+// imageBatch is a batch prepared for the graph: the input tensor of the
+// valid images, their input positions, and per-input errors.
+type imageBatch struct {
+	in   onnx.Tensor // zero when no image was valid
+	idx  []int
+	errs []error
+}
+
 // run prepares the valid images into one batch tensor and runs the graph.
 func (e *imageEncoder) run(ctx context.Context, inputs [][]byte) ([]onnx.Tensor, []int, []error, error) {
+	b, err := e.prepareBatch(ctx, inputs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if len(b.idx) == 0 {
+		return nil, nil, b.errs, nil
+	}
+	outs, err := e.sess.Run(ctx, []onnx.Tensor{b.in})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return outs, b.idx, b.errs, nil
+}
+
+// prepareBatch decodes and normalises the images into one batch tensor,
+// the valid ones first in input order, then their mirror images when the
+// manifest augments by flipping.
+func (e *imageEncoder) prepareBatch(ctx context.Context, inputs [][]byte) (imageBatch, error) {
 	errs := make([]error, len(inputs))
 	per := e.prep.Len()
 	copies := 1
@@ -62,7 +88,7 @@ func (e *imageEncoder) run(ctx context.Context, inputs [][]byte) ([]onnx.Tensor,
 	}
 	buf := make([]float32, per*len(inputs)*copies)
 	if err := e.prepareAll(ctx, inputs, buf, errs); err != nil {
-		return nil, nil, nil, err
+		return imageBatch{}, err
 	}
 	// Compact the prepared images to the front, in input order.
 	var idx []int
@@ -74,7 +100,7 @@ func (e *imageEncoder) run(ctx context.Context, inputs [][]byte) ([]onnx.Tensor,
 		}
 	}
 	if len(idx) == 0 {
-		return nil, nil, errs, nil
+		return imageBatch{errs: errs}, nil
 	}
 	buf = buf[:len(idx)*per]
 	shape := e.prep.Shape()
@@ -85,11 +111,7 @@ func (e *imageEncoder) run(ctx context.Context, inputs [][]byte) ([]onnx.Tensor,
 		mirror(buf[n:], buf[:n], int(shape[len(shape)-1]))
 	}
 	shape[0] = int64(len(idx) * copies)
-	outs, err := e.sess.Run(ctx, []onnx.Tensor{onnx.Float32Tensor(shape, buf)})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return outs, idx, errs, nil
+	return imageBatch{in: onnx.Float32Tensor(shape, buf), idx: idx, errs: errs}, nil
 }
 
 // prepareAll decodes and normalises each input into its own window of buf,
@@ -110,23 +132,33 @@ func (e *imageEncoder) prepareAll(ctx context.Context, inputs [][]byte, buf []fl
 	return ctx.Err()
 }
 
-func (e *imageEncoder) encode(ctx context.Context, inputs [][]byte) ([][]float32, []error, error) {
-	outs, idx, errs, err := e.run(ctx, inputs)
-	if err != nil || outs == nil {
-		return make([][]float32, len(inputs)), errs, err
-	}
-	pooled, err := pool(e.m, outs[0], nil, 0)
+// prepare decodes the batch; the returned run feeds the model and pools.
+func (e *imageEncoder) prepare(ctx context.Context, inputs [][]byte) (runFunc, error) {
+	b, err := e.prepareBatch(ctx, inputs)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if e.flip {
-		pooled = averageHalves(pooled)
-	}
-	vecs := make([][]float32, len(inputs))
-	for j, i := range idx {
-		vecs[i] = pooled[j]
-	}
-	return vecs, errs, nil
+	return func(ctx context.Context) ([][]float32, []error, error) {
+		vecs := make([][]float32, len(inputs))
+		if len(b.idx) == 0 {
+			return vecs, b.errs, nil
+		}
+		outs, err := e.sess.Run(ctx, []onnx.Tensor{b.in})
+		if err != nil {
+			return nil, nil, err
+		}
+		pooled, err := pool(e.m, outs[0], nil, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		if e.flip {
+			pooled = averageHalves(pooled)
+		}
+		for j, i := range b.idx {
+			vecs[i] = pooled[j]
+		}
+		return vecs, b.errs, nil
+	}, nil
 }
 
 func (e *imageEncoder) close() error { return e.sess.Close() }

@@ -56,7 +56,8 @@ func openText(ctx context.Context, rt *onnx.Runtime, m models.Manifest, dir stri
 		batches: sync.Pool{New: func() any { return new(tokenizer.Batch) }}}, nil
 }
 
-func (t *textEncoder) encode(ctx context.Context, inputs [][]byte) ([][]float32, []error, error) {
+// prepare tokenises the batch; the returned run feeds the model and pools.
+func (t *textEncoder) prepare(_ context.Context, inputs [][]byte) (runFunc, error) {
 	errs := make([]error, len(inputs))
 	texts := make([]string, 0, len(inputs))
 	idx := make([]int, 0, len(inputs))
@@ -70,11 +71,25 @@ func (t *textEncoder) encode(ctx context.Context, inputs [][]byte) ([][]float32,
 	}
 	vecs := make([][]float32, len(inputs))
 	if len(texts) == 0 {
-		return vecs, errs, nil
+		return func(context.Context) ([][]float32, []error, error) { return vecs, errs, nil }, nil
 	}
 	b := t.batches.Get().(*tokenizer.Batch)
-	defer t.batches.Put(b)
 	t.tok.EncodeBatchInto(b, texts, tokenizer.BatchOptions{MaxLength: t.maxLen})
+	return func(ctx context.Context) ([][]float32, []error, error) {
+		defer t.batches.Put(b)
+		pooled, err := t.run(ctx, b)
+		if err != nil {
+			return nil, nil, err
+		}
+		for j, i := range idx {
+			vecs[i] = pooled[j]
+		}
+		return vecs, errs, nil
+	}, nil
+}
+
+// run feeds a tokenised batch to the graph and pools its output.
+func (t *textEncoder) run(ctx context.Context, b *tokenizer.Batch) ([][]float32, error) {
 	shape := b.Shape()
 	feeds := make([]onnx.Tensor, len(t.roles))
 	for i, role := range t.roles {
@@ -89,16 +104,9 @@ func (t *textEncoder) encode(ctx context.Context, inputs [][]byte) ([][]float32,
 	}
 	outs, err := t.sess.Run(ctx, feeds)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	pooled, err := pool(t.m, outs[0], b.AttentionMask, b.SeqLen)
-	if err != nil {
-		return nil, nil, err
-	}
-	for j, i := range idx {
-		vecs[i] = pooled[j]
-	}
-	return vecs, errs, nil
+	return pool(t.m, outs[0], b.AttentionMask, b.SeqLen)
 }
 
 func (t *textEncoder) close() error { return t.sess.Close() }

@@ -78,6 +78,7 @@ type batcherOptions struct {
 	maxBatch  int
 	maxWait   time.Duration
 	queueSize int
+	workers   int
 	metrics   Metrics
 	logger    *slog.Logger
 }
@@ -123,6 +124,22 @@ func WithQueueSize(n int) BatcherOption {
 	}
 }
 
+// WithWorkers sets how many batches may be collected and run at once
+// (default 1). With 2, the next batch is gathered and its batch function
+// starts while the previous one still runs: a batch function that
+// pre-processes (decodes, tokenises) and then holds a lock around the
+// model run gets the pre-processing of batch N+1 overlapped with the model
+// run of batch N, instead of the model idling while the CPU prepares.
+func WithWorkers(n int) BatcherOption {
+	return func(o *batcherOptions) error {
+		if n < 1 {
+			return fmt.Errorf("workers %d, want >= 1", n)
+		}
+		o.workers = n
+		return nil
+	}
+}
+
 // WithMetrics attaches measurement hooks.
 func WithMetrics(m Metrics) BatcherOption {
 	return func(o *batcherOptions) error {
@@ -147,9 +164,9 @@ func WithBatcherLogger(l *slog.Logger) BatcherOption {
 }
 
 // Batcher coalesces concurrent Submit calls into calls of one BatchFunc, run
-// one batch at a time by a single worker: the model already uses every core
-// (intra-op threads), so bigger batches, not more concurrent runs, are what
-// raise throughput.
+// one batch at a time by a single worker unless WithWorkers says otherwise:
+// the model already uses every core (intra-op threads), so bigger batches,
+// not more concurrent runs, are what raise throughput.
 type Batcher[In, Out any] struct {
 	fn   BatchFunc[In, Out]
 	opts batcherOptions
@@ -160,7 +177,7 @@ type Batcher[In, Out any] struct {
 	mu     sync.RWMutex
 	closed bool
 	quit   chan struct{} // closed by Close: drain the queue, then exit
-	done   chan struct{} // closed when the worker has exited
+	done   chan struct{} // closed when every worker has exited
 
 	// base parents every batch context; cancelled when Close runs out of
 	// time, to abort the running batch and fail the rest fast.
@@ -186,7 +203,7 @@ func NewBatcher[In, Out any](fn BatchFunc[In, Out], opts ...BatcherOption) (*Bat
 	if fn == nil {
 		return nil, fmt.Errorf("onnx: batcher: %w: batch function is nil", ErrInvalidOption)
 	}
-	o := batcherOptions{maxBatch: 32, maxWait: 5 * time.Millisecond, queueSize: 1024, metrics: NopMetrics{}}
+	o := batcherOptions{maxBatch: 32, maxWait: 5 * time.Millisecond, queueSize: 1024, workers: 1, metrics: NopMetrics{}}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, fmt.Errorf("onnx: batcher: %w: %w", ErrInvalidOption, err)
@@ -205,7 +222,14 @@ func NewBatcher[In, Out any](fn BatchFunc[In, Out], opts ...BatcherOption) (*Bat
 		base:  base,
 		abort: abort,
 	}
-	go b.loop()
+	var wg sync.WaitGroup
+	for range o.workers {
+		wg.Go(b.loop)
+	}
+	go func() {
+		wg.Wait()
+		close(b.done)
+	}()
 	return b, nil
 }
 
@@ -273,7 +297,6 @@ func (b *Batcher[In, Out]) Close(ctx context.Context) error {
 }
 
 func (b *Batcher[In, Out]) loop() {
-	defer close(b.done)
 	for {
 		var first *request[In, Out]
 		select {

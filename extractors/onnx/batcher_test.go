@@ -548,6 +548,7 @@ func TestNewBatcherInvalidOptions(t *testing.T) {
 		{"queue 0", fn, []BatcherOption{WithQueueSize(0)}},
 		{"nil metrics", fn, []BatcherOption{WithMetrics(nil)}},
 		{"nil logger", fn, []BatcherOption{WithBatcherLogger(nil)}},
+		{"workers 0", fn, []BatcherOption{WithWorkers(0)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -558,6 +559,51 @@ func TestNewBatcherInvalidOptions(t *testing.T) {
 				}
 				t.Fatalf("NewBatcher = %v, want ErrInvalidOption", err)
 			}
+		})
+	}
+}
+
+// TestBatcherWorkersOverlap: with two workers a second batch starts while
+// the first is still running (with one it waits), and Close drains both.
+func TestBatcherWorkersOverlap(t *testing.T) {
+	for _, tc := range []struct {
+		workers int
+		overlap bool
+	}{{1, false}, {2, true}} {
+		t.Run(fmt.Sprintf("workers=%d", tc.workers), func(t *testing.T) {
+			started := make(chan int, 2)
+			release := make(chan struct{})
+			fn := func(_ context.Context, items []int) ([]int, error) {
+				started <- items[0]
+				<-release
+				return items, nil
+			}
+			b, err := NewBatcher(fn, WithMaxBatch(1), WithMaxWait(0), WithWorkers(tc.workers))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for i := range 2 {
+				wg.Go(func() {
+					if out, err := b.Submit(t.Context(), i); err != nil || out != i {
+						t.Errorf("Submit(%d) = %d, %v", i, out, err)
+					}
+				})
+			}
+			<-started
+			select {
+			case <-started:
+				if !tc.overlap {
+					t.Error("a second batch started while the first ran, with one worker")
+				}
+			case <-time.After(200 * time.Millisecond):
+				if tc.overlap {
+					t.Error("the second batch did not start while the first ran, with two workers")
+				}
+			}
+			close(release)
+			wg.Wait()
+			closeBatcher(t, b)
 		})
 	}
 }
