@@ -94,7 +94,8 @@ type searchConfig struct {
 }
 
 // WithBudget sets the search's wall-clock budget (default 3 minutes),
-// shared equally by the methods not yet searched. It is a deadline on the
+// shared equally by the methods not yet searched but for the sixth kept
+// for the blend. It is a deadline on the
 // context every fit and evaluation runs under, so a trial still running
 // when its time is up stops mid-way and is dropped: a method's defaults
 // may take up to twice its share (never past the budget), other settings
@@ -146,8 +147,9 @@ func Search(ctx context.Context, d *Dataset, valid []ValidUser, methods []string
 	defer cancel()
 	var res SearchResult
 	fits := map[string]Scorer{}
+	methodsEnd := start.Add(c.budget - c.budget/blendReserve) // the rest is the blend's
 	for n, name := range methods {
-		share := time.Until(start.Add(c.budget)) / time.Duration(len(methods)-n)
+		share := time.Until(methodsEnd) / time.Duration(len(methods)-n)
 		best, trials, model, err := searchMethod(ctx, d, valid, name, metric, c, share)
 		if err != nil {
 			return SearchResult{}, err
@@ -171,6 +173,11 @@ func Search(ctx context.Context, d *Dataset, valid []ValidUser, methods []string
 	res.Choice, res.Elapsed = choice, time.Since(start)
 	return res, nil
 }
+
+// blendReserve: the last 1/blendReserve of the budget is kept for
+// blending the best methods, so a search that uses its budget still
+// blends.
+const blendReserve = 6
 
 // expired reports whether err is a trial cut short by its deadline (not a
 // cancellation of the whole search by the caller).
