@@ -190,7 +190,8 @@ func ExtractGenerated(ctx context.Context, rt *onnx.Runtime, plan GeneratedPlan,
 		gms, rep.Models = append(gms, gm), append(rep.Models, info)
 	}
 	cells := generatedCells(plan, gms)
-	eta := newETA(cells)
+	// Each path of each precision runs at least the budget's duration.
+	eta := newETA(cells, budget.Duration*time.Duration(2*len(plan.Precisions)))
 	var err error
 	for _, c := range cells {
 		var in [][]byte
@@ -321,16 +322,19 @@ func (c genCell) work() float64 {
 	return float64(c.model.preset.Params()) * float64(max(tokens, 1)) * float64(c.batch)
 }
 
-// eta estimates the time left from the time per unit of work so far.
+// eta estimates the time left: each cell takes at least its budget's
+// time on every path (fixed), and the rest of the time so far is spread
+// over the work done.
 type eta struct {
 	start      time.Time
-	done       int
+	fixed      time.Duration
+	done, all  int
 	doneWork   float64
 	remainWork float64
 }
 
-func newETA(cells []genCell) *eta {
-	e := &eta{start: time.Now()}
+func newETA(cells []genCell, fixed time.Duration) *eta {
+	e := &eta{start: time.Now(), fixed: fixed, all: len(cells)}
 	for _, c := range cells {
 		e.remainWork += c.work()
 	}
@@ -342,10 +346,12 @@ func (e *eta) step(c genCell) time.Duration {
 	e.done++
 	e.doneWork += c.work()
 	e.remainWork -= c.work()
+	left := time.Duration(e.all-e.done) * e.fixed
 	if e.doneWork <= 0 || e.remainWork <= 0 {
-		return 0
+		return left
 	}
-	return time.Duration(float64(time.Since(e.start)) / e.doneWork * e.remainWork)
+	variable := max(time.Since(e.start)-time.Duration(e.done)*e.fixed, 0)
+	return left + time.Duration(float64(variable)/e.doneWork*e.remainWork)
 }
 
 // generatedInputs are the cell's items: texts of exactly c.seq tokens, or

@@ -1,7 +1,10 @@
 // Package gpucheck runs every configured model on the CPU and on CUDA in
 // one process and compares them: the embeddings of the same real inputs
 // must agree (cosine at least a threshold) and each provider's items/s is
-// measured at batch 1 and 32. When CUDA cannot be used at all it names
+// measured at batch 1 and 32. Besides the configured models it runs
+// generated ones of the sizes users deploy (all-MiniLM-L6-v2 and ViT-B/16
+// shapes, random weights: package onnxgen), so a check on a GPU machine
+// gives CUDA figures for real model sizes. When CUDA cannot be used at all it names
 // what is missing (the CUDA build of ONNX Runtime, its provider libraries,
 // the driver, CUDA 13, cuDNN 9) before any model is loaded. `vitrine
 // models gpu-check` prints its result.
@@ -10,6 +13,7 @@ package gpucheck
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,6 +47,9 @@ type Options struct {
 	Text      string        // file of text inputs, one per line; "" = the demo catalog
 	Images    string        // directory of photos
 	Audio     string        // directory of WAVs; "" = the mirror's fsdd, else synthesised
+	// SkipGenerated leaves out the generated models at real sizes
+	// (GeneratedPresets) that a check runs after the configured ones.
+	SkipGenerated bool
 }
 
 // Env is where the models and the runtime are, and how to run them.
@@ -90,9 +97,11 @@ func runtimes(ctx context.Context, env Env) (cuda, cpu *onnx.Runtime, err error)
 	return cuda, cpu, nil
 }
 
-// Check runs every model of todo on both providers. It returns an
-// *UnavailableError, before any model is measured, when CUDA cannot be
-// used here at all.
+// Check runs every model of todo on both providers, then, unless
+// o.SkipGenerated, the generated models at real sizes (GeneratedPresets,
+// installed under <env.ModelDir>/generated once CUDA is known to work). It
+// returns an *UnavailableError, before any model is measured or generated,
+// when CUDA cannot be used here at all.
 func Check(ctx context.Context, env Env, todo []models.Manifest, o Options) (Result, error) {
 	var res Result
 	// Without the ONNX Runtime pieces there is nothing to ask ORT; say all
@@ -108,36 +117,70 @@ func Check(ctx context.Context, env Env, todo []models.Manifest, o Options) (Res
 	defer cudaRT.Close()
 	defer cpuRT.Close()
 	res.Version, res.Library = cudaRT.Version(), cudaRT.Library()
-	eo := extractors.Options{MaxBatch: slices.Max(Batches()), MaxWait: env.MaxWait, QueueSize: env.QueueSize, Logger: env.Logger}
+	c := checker{env: env, o: o, cudaRT: cudaRT, cpuRT: cpuRT,
+		eo: extractors.Options{MaxBatch: slices.Max(Batches()), MaxWait: env.MaxWait, QueueSize: env.QueueSize, Logger: env.Logger}}
+	targets := make([]Target, len(todo))
+	for i, m := range todo {
+		targets[i] = Target{M: m, Dir: env.ModelDir}
+	}
+	if err := c.run(ctx, &res, targets); err != nil || o.SkipGenerated || ctx.Err() != nil {
+		return res, cmp.Or(err, ctx.Err())
+	}
+	gen, err := InstallGenerated(ctx, env.ModelDir, GeneratedPresets())
+	if err != nil {
+		return res, err
+	}
+	err = c.run(ctx, &res, gen)
+	return res, cmp.Or(err, ctx.Err())
+}
+
+// Target is a model to check and the model directory it is in.
+type Target struct {
+	M   models.Manifest
+	Dir string
+}
+
+// checker holds what every model of a check shares.
+type checker struct {
+	env           Env
+	o             Options
+	cudaRT, cpuRT *onnx.Runtime
+	eo            extractors.Options
 	// cudaWorks turns true with the first CUDA session; until then a
 	// provider error means CUDA is unusable here, not that a model is bad.
-	cudaWorks := false
-	for _, m := range todo {
+	cudaWorks bool
+}
+
+// run checks each target in turn, adding its row (and failure) to res.
+func (c *checker) run(ctx context.Context, res *Result, targets []Target) error {
+	for _, t := range targets {
+		env := c.env
+		env.ModelDir = t.Dir
 		// The CUDA encoder opens first: on a machine without a usable GPU
 		// the first model fails within a second, before any CPU work.
-		cudaEnc, err := extractors.Open(ctx, cudaRT, m, env.ModelDir, eo)
+		cudaEnc, err := extractors.Open(ctx, c.cudaRT, t.M, t.Dir, c.eo)
 		var row Row
 		if err != nil {
 			var pe *onnx.ProviderError
-			if !cudaWorks && errors.As(err, &pe) {
+			if !c.cudaWorks && errors.As(err, &pe) {
 				host := MissingHostPieces(ctx, filepath.Dir(env.Library), pe.Missing)
-				return res, &UnavailableError{&onnx.ProviderError{Provider: pe.Provider, Missing: append(slices.Clone(pe.Missing), host...), Err: pe.Err}}
+				return &UnavailableError{&onnx.ProviderError{Provider: pe.Provider, Missing: append(slices.Clone(pe.Missing), host...), Err: pe.Err}}
 			}
-			row = Row{M: m, Err: fmt.Errorf("on cuda: %w", hintFetch(err, m))}
+			row = Row{M: t.M, Err: fmt.Errorf("on cuda: %w", hintFetch(err, t.M))}
 		} else {
-			cudaWorks = true
-			row = CheckModel(ctx, env, o, m, cpuRT, cudaEnc, eo)
+			c.cudaWorks = true
+			row = CheckModel(ctx, env, c.o, t.M, c.cpuRT, cudaEnc, c.eo)
 			cudaEnc.Close()
 		}
 		res.Rows = append(res.Rows, row)
 		if row.Err != nil {
-			res.Failed = append(res.Failed, fmt.Errorf("%s: %w", m.Key(), row.Err))
+			res.Failed = append(res.Failed, fmt.Errorf("%s: %w", t.M.Key(), row.Err))
 		}
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	return res, ctx.Err()
+	return nil
 }
 
 // Row is one model's result.

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
+
+	"github.com/vitrinehq/vitrine/internal/onnxgen"
 
 	"github.com/vitrinehq/vitrine/models"
 )
@@ -36,6 +39,12 @@ func (res Result) Text(w io.Writer, minCosine float64) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, r := range res.Rows {
+		if strings.HasPrefix(r.M.Name, onnxgen.NamePrefix) {
+			fmt.Fprintf(w, "%s* models have generated (random) weights at real model sizes: their rows measure speed and CPU/CUDA agreement only\n", onnxgen.NamePrefix)
+			break
+		}
 	}
 	_, err := fmt.Fprintf(w, "items/s end to end (preprocessing included); cosine of CPU vs CUDA vectors, at least %g required\n", minCosine)
 	return err
