@@ -47,7 +47,11 @@ type Index struct {
 	cfg   config
 	terms map[string]uint32
 	post  []*posting // by term id
-	docs  []doc      // by doc id; a deleted or replaced product leaves a dead slot
+	// surface is, by term id, the first word the term came from (for
+	// suggestions); fields the fields it was ever seen in (bit 1<<Field).
+	surface []string
+	fields  []uint8
+	docs    []doc // by doc id; a deleted or replaced product leaves a dead slot
 	// cols holds, by doc id, what counting a match reads (liveness and the
 	// facet values) in 12 bytes instead of a doc's cache lines: the total
 	// and facets visit every match, so they read only these.
@@ -216,27 +220,35 @@ func (ix *Index) Len() int {
 // analyzed is a product's terms before weighting.
 type analyzed struct {
 	d   doc
-	tfs map[string]*[numFields]uint16
+	tfs map[string]*termFreq
+}
+
+// termFreq is a term's frequency in each field of a product, and the
+// first word (lower-cased, as written) it came from, titles first.
+type termFreq struct {
+	tf   [numFields]uint16
+	word string
 }
 
 func (ix *Index) analyze(p catalog.Product) analyzed {
-	a := analyzed{d: doc{id: p.ID, live: true, price: math.NaN(), brand: -1, attrs: p.Attributes}, tfs: map[string]*[numFields]uint16{}}
+	a := analyzed{d: doc{id: p.ID, live: true, price: math.NaN(), brand: -1, attrs: p.Attributes}, tfs: map[string]*termFreq{}}
 	if p.Price != nil {
 		a.d.price = *p.Price
 	}
 	texts := [numFields]string{Title: p.Title, Brand: p.Brand, Category: strings.Join(p.Category, " "),
 		Attributes: attributeText(p.Attributes), Description: p.Description}
 	for f, text := range texts {
-		ts := ix.cfg.analyzer.Terms(text)
-		a.d.lens[f] = uint16(min(len(ts), math.MaxUint16))
-		for _, t := range ts {
+		ws := analysis.Words(text)
+		a.d.lens[f] = uint16(min(len(ws), math.MaxUint16))
+		for _, w := range ws {
+			t := ix.cfg.analyzer.Stem(w)
 			tf := a.tfs[t]
 			if tf == nil {
-				tf = new([numFields]uint16)
+				tf = &termFreq{word: w}
 				a.tfs[t] = tf
 			}
-			if tf[f] < math.MaxUint16 {
-				tf[f]++
+			if tf.tf[f] < math.MaxUint16 {
+				tf.tf[f]++
 			}
 		}
 	}
@@ -320,6 +332,8 @@ func (ix *Index) add(a analyzed, p catalog.Product) {
 			tid = uint32(len(ix.post))
 			ix.terms[t] = tid
 			ix.post = append(ix.post, &posting{})
+			ix.surface = append(ix.surface, strings.Clone(tf.word))
+			ix.fields = append(ix.fields, 0)
 			ix.dict.added(t)
 		} else if ix.post[tid].live == 0 {
 			ix.dict.added(t) // left out of the dictionary's last build
@@ -327,7 +341,10 @@ func (ix *Index) add(a analyzed, p catalog.Product) {
 		d.terms = append(d.terms, tid)
 		var tf8 [numFields]uint8
 		for f := range numFields {
-			tf8[f] = uint8(min(tf[f], math.MaxUint8))
+			tf8[f] = uint8(min(tf.tf[f], math.MaxUint8))
+			if tf.tf[f] > 0 {
+				ix.fields[tid] |= 1 << f
+			}
 		}
 		ix.post[tid].append(id, float32(ix.weigh(&tf8, &d.lens, &avg)), tf8)
 	}
