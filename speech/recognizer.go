@@ -31,9 +31,10 @@ const SampleRate = 16000
 const (
 	// Catalog decodes with the catalog model alone (CatalogOnly: fast,
 	// and the most accurate on product names) and keeps that transcript
-	// when it is a path through the catalog's phrases (every pair of
-	// neighbouring words, start and end included, occurs in a title,
-	// brand or category); otherwise something else was said and it
+	// when it is a path through the catalog's phrases (by default every
+	// pair of neighbouring words, start and end included, occurs in a
+	// title, brand or category; WithCatalogKeep relaxes the share);
+	// otherwise something else was said and it
 	// decodes again with the catalog model interpolated with the general
 	// one (Mixed). Before a catalog model is built it is the general
 	// model.
@@ -99,6 +100,19 @@ func WithCatalogWeight(w float64) Option {
 	}
 }
 
+// WithCatalogKeep sets how much of a Catalog transcript must be a path
+// through the catalog's phrases for it to be kept: the share of its word
+// pairs (sentence start and end included) that occur in a title, brand or
+// category, in (0, 1] (default 1: every pair). Below it, the clip is
+// decoded again with the Mixed model.
+func WithCatalogKeep(share float64) Option {
+	return func(r *Recognizer) {
+		if share > 0 && share <= 1 {
+			r.keep = share
+		}
+	}
+}
+
 // WithSearchArgs adds PocketSphinx command-line arguments to every
 // decoder, as name, value pairs ("-beam", "1e-40"): the search's beams,
 // frame downsampling (-ds) and the like. They follow the defaults, so
@@ -151,6 +165,7 @@ type Recognizer struct {
 	model  Model
 	n      int
 	weight float64
+	keep   float64 // share of catalog bigrams a Catalog transcript needs
 	args   []string
 	g2p    Pronouncer
 	log    *slog.Logger
@@ -172,7 +187,7 @@ type Recognizer struct {
 // New loads the decoders. It fails with ErrModel when the model files
 // are missing.
 func New(opts ...Option) (*Recognizer, error) {
-	r := &Recognizer{model: ModelIn(DefaultModelDir), n: 1, weight: 0.9, args: slices.Clone(DefaultSearchArgs), g2p: Espeak{}, log: slog.New(slog.DiscardHandler),
+	r := &Recognizer{model: ModelIn(DefaultModelDir), n: 1, weight: 0.9, keep: 1, args: slices.Clone(DefaultSearchArgs), g2p: Espeak{}, log: slog.New(slog.DiscardHandler),
 		maxSeconds: 30, maxBytes: 8 << 20}
 	for _, o := range opts {
 		o(r)
@@ -251,7 +266,7 @@ func (r *Recognizer) Recognize(ctx context.Context, samples []float32, model str
 	}
 	var t Transcript
 	for i, s := range searches {
-		if i > 0 && r.inCatalog(t.Text) {
+		if i > 0 && r.catalogShare(t.Text) >= r.keep {
 			break
 		}
 		h, err := d.decode(s, pcm)
@@ -263,23 +278,23 @@ func (r *Recognizer) Recognize(ctx context.Context, samples []float32, model str
 	return t, nil
 }
 
-// inCatalog reports whether text is a path through the catalog phrases'
-// bigrams, from the sentence start to its end.
-func (r *Recognizer) inCatalog(text string) bool {
+// catalogShare is the share of text's word pairs, from the sentence
+// start to its end, that occur in the catalog phrases (0 for no words).
+func (r *Recognizer) catalogShare(text string) float64 {
 	ws := Words(text)
 	if len(ws) == 0 {
-		return false
+		return 0
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	prev := sentStart
+	prev, in := sentStart, 0
 	for _, w := range append(ws, sentEnd) {
-		if !r.pairs[[2]string{prev, w}] {
-			return false
+		if r.pairs[[2]string{prev, w}] {
+			in++
 		}
 		prev = w
 	}
-	return true
+	return float64(in) / float64(len(ws)+1)
 }
 
 // searches returns the decoder searches a model runs: Catalog's second

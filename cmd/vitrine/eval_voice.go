@@ -83,7 +83,7 @@ func (a *app) evalVoice(ctx context.Context, out io.Writer, o evalVoiceOpts) err
 		return err
 	}
 	defer stop()
-	rec, err := speech.New(speech.WithSearchArgs(strings.Fields(o.args)...))
+	rec, err := speech.New(a.speechOptions(speech.WithSearchArgs(strings.Fields(o.args)...))...)
 	if err != nil {
 		return err
 	}

@@ -238,6 +238,14 @@ func (a *app) startLexical(ctx context.Context, st *store.Store) (serving.Text, 
 	return lexical.Text{Syncer: sy, Suggester: st}, stop, nil
 }
 
+// speechOptions are the recogniser's settings from voice.*, for serve and
+// eval voice alike.
+func (a *app) speechOptions(extra ...speech.Option) []speech.Option {
+	vc := a.cfg.Voice
+	return append([]speech.Option{speech.WithDecoders(vc.Decoders), speech.WithCatalogWeight(vc.CatalogWeight),
+		speech.WithCatalogKeep(vc.CatalogKeep), speech.WithMaxAudio(vc.MaxSeconds, 0), speech.WithLogger(a.log)}, extra...)
+}
+
 // startVoice loads the speech recogniser (voice.*), builds the catalog
 // language model from the products and keeps it in step with their change
 // log in the background until stop (call it before closing the store).
@@ -248,8 +256,7 @@ func (a *app) startVoice(ctx context.Context, st *store.Store) (*speech.Recogniz
 	if !vc.Enabled {
 		return nil, func() {}, nil
 	}
-	rec, err := speech.New(speech.WithDecoders(vc.Decoders), speech.WithCatalogWeight(vc.CatalogWeight),
-		speech.WithMaxAudio(vc.MaxSeconds, 0), speech.WithLogger(a.log))
+	rec, err := speech.New(a.speechOptions()...)
 	if errors.Is(err, speech.ErrModel) {
 		a.log.Warn("voice search off: no speech model", "err", err)
 		return nil, func() {}, nil

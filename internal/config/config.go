@@ -239,6 +239,10 @@ type Voice struct {
 	// CatalogWeight is the catalog model's interpolation weight against
 	// the general one, in (0, 1).
 	CatalogWeight float64 `koanf:"catalog_weight" yaml:"catalog_weight"`
+	// CatalogKeep is the share of a catalog-model transcript's word pairs
+	// that must occur in the catalog's phrases for it to be kept, in
+	// (0, 1]; below it the clip is decoded again with the mixed model.
+	CatalogKeep float64 `koanf:"catalog_keep" yaml:"catalog_keep"`
 	// Decoders is how many recognitions run at once; each decoder holds
 	// its own copy of the models.
 	Decoders int `koanf:"decoders" yaml:"decoders"`
@@ -395,7 +399,7 @@ func Default() Config {
 		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
 			Fusion: "score", VectorFloor: 0.4, VectorPool: 30, VectorEf: 80},
 		Image:       Image{Views: true, ExpandAlpha: 3, OCREngines: 2},
-		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
+		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 1, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
 	}
 }
@@ -644,6 +648,9 @@ func (v Voice) validate() []error {
 	var errs []error
 	if !(v.CatalogWeight > 0 && v.CatalogWeight < 1) {
 		errs = append(errs, fmt.Errorf("%w: voice.catalog_weight (%s) is %g, want a weight in (0, 1)", ErrInvalid, EnvName("voice.catalog_weight"), v.CatalogWeight))
+	}
+	if !(v.CatalogKeep > 0 && v.CatalogKeep <= 1) {
+		errs = append(errs, fmt.Errorf("%w: voice.catalog_keep (%s) is %g, want a share in (0, 1]", ErrInvalid, EnvName("voice.catalog_keep"), v.CatalogKeep))
 	}
 	if v.Decoders < 1 {
 		errs = append(errs, fmt.Errorf("%w: voice.decoders (%s) is %d, want at least 1", ErrInvalid, EnvName("voice.decoders"), v.Decoders))
