@@ -34,3 +34,22 @@ func TestEvalSynth(t *testing.T) {
 		t.Errorf("eval recs leave-one-out on the file without timestamps: exit %d\n%s", code, txt)
 	}
 }
+
+// The sequential mode writes a file leave-one-out reads by time, where the
+// planted successors make transitions beat popularity; an unknown mode
+// fails.
+func TestEvalSynthSequential(t *testing.T) {
+	e := newEnv(t)
+	path := filepath.Join(t.TempDir(), "seq.data")
+	code, txt := e.run("eval", "synth", "--mode", "sequential", "--out", path, "--users", "300", "--items", "200", "--per-user", "12", "--clusters", "4")
+	if code != 0 || !strings.Contains(txt, "interactions") {
+		t.Fatalf("eval synth --mode sequential: exit %d\n%s", code, txt)
+	}
+	code, txt = e.run("eval", "recs", "--interactions", path, "--protocol", "leave-one-out", "--methods", "popularity,transitions")
+	if code != 0 || !strings.Contains(txt, "users evaluated: 300") || !strings.Contains(txt, "transitions") {
+		t.Errorf("eval recs on the sequential file: exit %d\n%s", code, txt)
+	}
+	if code, txt := e.run("eval", "synth", "--mode", "shuffled", "--out", path); code == 0 {
+		t.Errorf("--mode shuffled: exit 0\n%s", txt)
+	}
+}
