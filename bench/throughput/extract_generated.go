@@ -1,6 +1,7 @@
 package throughput
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -158,6 +159,8 @@ type GeneratedReport struct {
 	Images   string           `json:"images,omitempty"`
 	Rows     []GeneratedRow   `json:"rows"`
 	Seconds  float64          `json:"seconds"`
+	// Interrupted marks a run stopped before its last cell.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // genModel is an installed preset: a manifest per precision and the
@@ -200,6 +203,7 @@ func ExtractGenerated(ctx context.Context, rt *onnx.Runtime, plan GeneratedPlan,
 		}
 		rows, err := generatedCell(ctx, rt, c.model, c.seq, in, plan.Precisions, budget, cfg)
 		if err != nil {
+			rep.Seconds = time.Since(start).Seconds()
 			return rep, fmt.Errorf("%s seq %d batch %d: %w", c.model.preset.Name, c.seq, c.batch, err)
 		}
 		rep.Rows = append(rep.Rows, rows...)
@@ -226,19 +230,29 @@ func RunGenerated(ctx context.Context, open func(context.Context) (*onnx.Runtime
 	if err != nil {
 		return err
 	}
+	return runPlan(ctx, open, plan, run, budget, cfg, out)
+}
+
+// runPlan is RunGenerated after parsing.
+func runPlan(ctx context.Context, open func(context.Context) (*onnx.Runtime, error), plan GeneratedPlan, run GeneratedRun, budget Budget, cfg ExtractConfig, out io.Writer) error {
 	rt, err := open(ctx)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
 	rep, err := ExtractGenerated(ctx, rt, plan, budget, cfg)
+	// An interrupted run (Ctrl-C, SIGTERM) still reports the cells it
+	// finished: a full run of every size takes long.
+	if err != nil && (len(rep.Rows) == 0 || !errors.Is(err, context.Canceled)) {
+		return err
+	}
 	if err != nil {
-		return err
+		rep.Interrupted = true
 	}
-	if err := GeneratedText(out, rep); err != nil {
-		return err
+	if werr := GeneratedText(out, rep); werr != nil {
+		return werr
 	}
-	return report.Write(run.JSON, run.Markdown, rep, GeneratedMarkdown)
+	return cmp.Or(report.Write(run.JSON, run.Markdown, rep, GeneratedMarkdown), err)
 }
 
 func buildNote(m GeneratedModel) string {

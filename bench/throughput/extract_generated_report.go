@@ -54,6 +54,9 @@ func GeneratedText(w io.Writer, rep GeneratedReport) error {
 		fmt.Fprintf(w, "  %s: like %s, %.1fM parameters (%s)\n", m.Preset, m.Like, float64(m.Params)/1e6, buildNote(m))
 	}
 	fmt.Fprintf(w, "  %s\n", GeneratedNote)
+	if rep.Interrupted {
+		fmt.Fprintf(w, "  INTERRUPTED after %d rows: the cells not listed were not measured\n", len(rep.Rows))
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nMODEL\tPRECISION\tSEQ\tBATCH\tPIPELINE items/s\tBARE ORT items/s\tPIPELINE/BARE\tINT8 SPEED-UP (pipeline, bare)\tCOS MEAN\tCOS MIN")
 	for _, r := range rep.Rows {
@@ -86,6 +89,9 @@ func GeneratedMarkdown(w io.Writer, rep GeneratedReport) error {
 	fmt.Fprintf(&b, "%s, %d CPUs, ONNX Runtime %s (%s provider, intra-op threads %d, inter-op %d), ort.max_wait %s; %s (median of the rounds, at least one batch a round); %.0f s in all.\n\n",
 		rep.Date, rep.CPUs, rep.ORT, rep.Provider, rep.Threads.Intra, rep.Threads.Inter, rep.MaxWait, rep.Budget, rep.Seconds)
 	fmt.Fprintf(&b, "%s\n\n", GeneratedNote)
+	if rep.Interrupted {
+		fmt.Fprintf(&b, "**Interrupted** after %d rows: the cells not listed were not measured.\n\n", len(rep.Rows))
+	}
 	for _, m := range rep.Models {
 		fmt.Fprintf(&b, "- `%s`: like %s, %s, %.1fM parameters, seed %d (%s)\n", m.Preset, m.Like, m.Modality, float64(m.Params)/1e6, rep.Seed, buildNote(m))
 	}

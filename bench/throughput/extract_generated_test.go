@@ -2,6 +2,8 @@ package throughput
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vitrinehq/vitrine/extractors/onnx"
 	"github.com/vitrinehq/vitrine/extractors/tokenizer"
 	"github.com/vitrinehq/vitrine/internal/onnxgen"
 	"github.com/vitrinehq/vitrine/internal/testenv"
@@ -156,4 +159,48 @@ func sharedAssets(t *testing.T) string {
 		return a
 	}
 	return filepath.Join(testenv.Root(t), "..", "shared")
+}
+
+// cancelOn cancels a context when a line containing mark is written.
+type cancelOn struct {
+	mark   string
+	cancel context.CancelFunc
+}
+
+func (c cancelOn) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), c.mark) {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+// TestRunGeneratedInterrupted: a run stopped after its first cell still
+// prints and writes the rows it has, marked as interrupted, and returns
+// the cancellation.
+func TestRunGeneratedInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	dir := t.TempDir()
+	cfg := ExtractConfig{ModelDir: t.TempDir(), Threads: Threads{Intra: 1, Inter: 1}, Progress: cancelOn{mark: "[1/", cancel: cancel}}
+	run := GeneratedRun{Presets: "minilm", Precisions: "fp32", SeqLens: "16", Markdown: filepath.Join(dir, "gen.md")}
+	plan, err := ParseGeneratedPlan(run.Presets, run.Precisions, run.SeqLens, []int{1, 2}, cfg.ModelDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan.Presets[0] = plan.Presets[0].Tiny()
+	// A runtime of its own, since runPlan closes it; testenv.Runtime first
+	// so the library is checked with its usual message.
+	testenv.Runtime(t)
+	open := func(ctx context.Context) (*onnx.Runtime, error) {
+		return onnx.NewRuntime(ctx, onnx.WithLibraryPath(filepath.Join(testenv.Home(t), "lib", "libonnxruntime.so.1")), onnx.WithProvider(onnx.ProviderCPU))
+	}
+	var out bytes.Buffer
+	err = runPlan(ctx, open, plan, run, Budget{Items: 2, Rounds: 1}, cfg, &out)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	md, rerr := os.ReadFile(run.Markdown)
+	if rerr != nil || !strings.Contains(string(md), "**Interrupted** after 1 rows") || !strings.Contains(out.String(), "INTERRUPTED") {
+		t.Errorf("report (%v):\n%s\n%s", rerr, md, out.String())
+	}
 }
