@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 
@@ -35,6 +36,11 @@ type Options struct {
 	Indexer   Indexer  // used unless Enqueue is set
 	Enqueue   Enqueuer // queue encoding for workers (`ingest --enqueue`)
 	BatchSize int      // rows per database round and model batch (default 64)
+	// Concurrency is how many batches are in flight at once (default 2):
+	// while one batch's embeddings and vectors are written (and the
+	// indexes take them), the next is encoded, and the one after is read,
+	// parsed and upserted. 1 runs the batches one after another.
+	Concurrency int
 	// Rejects receives one JSON line per rejected row: {"line","id","reason"}.
 	Rejects io.Writer
 	// Progress is called after each batch with the rows seen so far.
@@ -56,114 +62,265 @@ type Summary struct {
 	Encoded   map[string]int `json:"encoded"`
 }
 
+// add counts o into sum.
+func (sum *Summary) add(o Summary) {
+	sum.Rows += o.Rows
+	sum.Inserted += o.Inserted
+	sum.Updated += o.Updated
+	sum.Unchanged += o.Unchanged
+	sum.Indexed += o.Indexed
+	sum.UpToDate += o.UpToDate
+	sum.Enqueued += o.Enqueued
+	sum.Rejected += o.Rejected
+	sum.Warnings += o.Warnings
+	for m, n := range o.Encoded {
+		sum.Encoded[m] += n
+	}
+}
+
 // Run streams rows from r into the store and the vector space. Bad rows
 // (parse, validation, storage or encoding failures) are written to
 // o.Rejects and counted; the others land. It stops early only when the
 // database or a model fails as a whole, or ctx ends; what it wrote so far
 // stays, and running it again resumes (idempotent by id and content hash).
+//
+// Batches go through a pipeline o.Concurrency deep, so the database work
+// of one batch (upserts, embeddings, fused vectors and the HNSW indexes
+// taking them) overlaps the encoding of another. Within a batch the
+// products are upserted before they are encoded, so a crash leaves at
+// worst stored products without vectors, which the next run encodes. Two
+// batches in flight never share a product id, so the last row of an id
+// wins as it does run after run. Rejects, counts and Progress follow the
+// catalog's order whatever order batches finish in.
 func Run(ctx context.Context, r Reader, o Options) (Summary, error) {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 64
 	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 2
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	sum := Summary{Encoded: map[string]int{}}
-	rej := &rejectLog{w: o.Rejects}
-	batch := make([]Row, 0, o.BatchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		err := runBatch(ctx, batch, o, &sum, rej)
-		batch = batch[:0]
-		if o.Progress != nil {
-			o.Progress(sum.Rows)
-		}
-		return err
+	p := newPipeline(o)
+	err := p.feed(ctx, r)
+	if werr := p.wait(); err == nil {
+		err = werr
 	}
+	return p.sum, err
+}
+
+// batch is one batch of rows and what became of it, kept apart until it
+// is merged into the run's summary in catalog order.
+type batch struct {
+	rows    []Row
+	rejects []*RowError // in catalog order: parse, duplicate, store, encode
+	sum     Summary
+	err     error
+}
+
+func newBatch(size int) *batch {
+	return &batch{rows: make([]Row, 0, size), sum: Summary{Encoded: map[string]int{}}}
+}
+
+// reject records a bad row of the batch.
+func (b *batch) reject(e *RowError) {
+	b.sum.Rejected++
+	b.rejects = append(b.rejects, e)
+}
+
+// pipeline runs batches concurrently and merges them in order.
+type pipeline struct {
+	o     Options
+	rej   *rejectLog
+	slots chan struct{} // one per batch in flight
+	wg    sync.WaitGroup
+
+	mu   sync.Mutex
+	idle *sync.Cond // signalled when a batch leaves the pipeline
+	busy map[string]bool
+	sum  Summary
+	err  error
+	// merged is closed when the last batch handed out has been merged.
+	merged chan struct{}
+}
+
+func newPipeline(o Options) *pipeline {
+	p := &pipeline{o: o, rej: &rejectLog{w: o.Rejects}, slots: make(chan struct{}, o.Concurrency),
+		busy: map[string]bool{}, sum: Summary{Encoded: map[string]int{}}, merged: make(chan struct{})}
+	p.idle = sync.NewCond(&p.mu)
+	close(p.merged)
+	return p
+}
+
+// feed reads r into batches and hands each to the pipeline; it returns
+// when r ends, ctx ends, reading fails or a batch failed.
+func (p *pipeline) feed(ctx context.Context, r Reader) error {
+	b := newBatch(p.o.BatchSize)
 	for {
 		row, err := r.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		var re *RowError
-		if errors.As(err, &re) {
-			sum.Rows++
-			sum.Rejected++
-			if err := rej.add(re); err != nil {
-				return sum, err
-			}
+		switch {
+		case errors.As(err, &re):
+			b.sum.Rows++
+			b.reject(re)
 			continue
+		case err != nil:
+			return fmt.Errorf("read catalog: %w", err)
 		}
-		if err != nil {
-			return sum, fmt.Errorf("read catalog: %w", err)
-		}
-		sum.Rows++
-		batch = append(batch, row)
-		if len(batch) == o.BatchSize {
-			if err := flush(); err != nil {
-				return sum, err
+		b.sum.Rows++
+		b.rows = append(b.rows, row)
+		if len(b.rows) == p.o.BatchSize {
+			if err := p.submit(ctx, b); err != nil {
+				return err
 			}
+			b = newBatch(p.o.BatchSize)
 		}
 		if err := ctx.Err(); err != nil {
-			return sum, err
+			return err
 		}
 	}
-	return sum, flush()
+	if b.sum.Rows == 0 {
+		return nil
+	}
+	return p.submit(ctx, b)
 }
 
-// runBatch stores one batch of rows and then encodes (or enqueues) the
-// products that were stored.
-func runBatch(ctx context.Context, rows []Row, o Options, sum *Summary, rej *rejectLog) error {
-	products, lines, err := lastOfEachID(rows, sum, rej)
+// submit keeps the last row of each id, waits for a free slot and for the
+// batches in flight to hold none of its ids, upserts its products and
+// starts encoding them. It returns a failure of an earlier batch, or of
+// ctx, instead of starting b.
+func (p *pipeline) submit(ctx context.Context, b *batch) error {
+	products, lines := lastOfEachID(b)
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	ids, err := p.claim(products)
 	if err != nil {
+		<-p.slots
 		return err
 	}
-	stored, err := storeProducts(ctx, o.Writer, products, lines, sum, rej)
+	prev, done := p.merged, make(chan struct{})
+	p.merged = done
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer func() { <-p.slots }()
+		if b.err == nil {
+			b.err = p.process(ctx, b, products, lines)
+		}
+		<-prev
+		p.merge(b, ids)
+		close(done)
+	}()
+	return nil
+}
+
+// claim waits until no batch in flight holds any of products' ids and
+// marks them held; it returns the run's failure instead when there is one.
+func (p *pipeline) claim(products []catalog.Product) ([]string, error) {
+	ids := make([]string, len(products))
+	for i, pr := range products {
+		ids[i] = pr.ID
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.err == nil && slices.ContainsFunc(ids, func(id string) bool { return p.busy[id] }) {
+		p.idle.Wait()
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	for _, id := range ids {
+		p.busy[id] = true
+	}
+	return ids, nil
+}
+
+// process stores one batch's products and then encodes (or enqueues) the
+// products that were stored, counting into b.
+func (p *pipeline) process(ctx context.Context, b *batch, products []catalog.Product, lines map[string]int) error {
+	if len(products) == 0 {
+		return nil
+	}
+	stored, err := storeProducts(ctx, p.o.Writer, products, lines, b)
 	if err != nil || len(stored) == 0 {
 		return err
 	}
-	if o.Enqueue != nil {
+	if p.o.Enqueue != nil {
 		ids := make([]string, len(stored))
-		for i, p := range stored {
-			ids[i] = p.ID
+		for i, pr := range stored {
+			ids[i] = pr.ID
 		}
-		n, err := o.Enqueue(ctx, o.Space.Version, ids)
-		sum.Enqueued += n
+		n, err := p.o.Enqueue(ctx, p.o.Space.Version, ids)
+		b.sum.Enqueued += n
 		return err
 	}
-	return indexStored(ctx, o, stored, lines, sum, rej)
+	return indexStored(ctx, p.o, stored, lines, b)
+}
+
+// merge adds a finished batch to the run: its counts, its rejects, its
+// failure (the first one in catalog order is the run's), and reports
+// progress; then it frees the batch's ids.
+func (p *pipeline) merge(b *batch, ids []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sum.add(b.sum)
+	for _, e := range b.rejects {
+		if err := p.rej.add(e); err != nil && b.err == nil {
+			b.err = err
+		}
+	}
+	if b.err != nil && p.err == nil {
+		p.err = b.err
+	}
+	for _, id := range ids {
+		delete(p.busy, id)
+	}
+	p.idle.Broadcast()
+	if p.o.Progress != nil {
+		p.o.Progress(p.sum.Rows)
+	}
+}
+
+// wait lets the batches in flight finish and returns the run's failure.
+func (p *pipeline) wait() error {
+	p.wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
 }
 
 // lastOfEachID keeps the last row of each id (a catalog may repeat one; the
 // last row wins, as it would across runs), rejecting the earlier ones, and
 // returns the products with the catalog line of each id.
-func lastOfEachID(rows []Row, sum *Summary, rej *rejectLog) ([]catalog.Product, map[string]int, error) {
-	last := make(map[string]int, len(rows))
-	for i, r := range rows {
+func lastOfEachID(b *batch) ([]catalog.Product, map[string]int) {
+	last := make(map[string]int, len(b.rows))
+	for i, r := range b.rows {
 		if j, dup := last[r.Product.ID]; dup {
-			if err := rej.add(&RowError{Line: rows[j].Line, ID: r.Product.ID, Reason: fmt.Sprintf("superseded by line %d with the same id", r.Line)}); err != nil {
-				return nil, nil, err
-			}
-			sum.Rejected++
+			b.reject(&RowError{Line: b.rows[j].Line, ID: r.Product.ID, Reason: fmt.Sprintf("superseded by line %d with the same id", r.Line)})
 		}
 		last[r.Product.ID] = i
 	}
 	products := make([]catalog.Product, 0, len(last))
 	lines := make(map[string]int, len(last))
-	for i, r := range rows {
+	for i, r := range b.rows {
 		if last[r.Product.ID] == i {
 			products = append(products, r.Product)
 			lines[r.Product.ID] = r.Line
 		}
 	}
-	return products, lines, nil
+	return products, lines
 }
 
 // storeProducts upserts products and returns those stored (inserted, updated or
 // unchanged); the rows the store refused are rejected.
-func storeProducts(ctx context.Context, w ProductWriter, products []catalog.Product, lines map[string]int, sum *Summary, rej *rejectLog) ([]catalog.Product, error) {
+func storeProducts(ctx context.Context, w ProductWriter, products []catalog.Product, lines map[string]int, b *batch) ([]catalog.Product, error) {
 	res, err := w.UpsertProducts(ctx, products)
 	if err != nil {
 		return nil, fmt.Errorf("store products: %w", err)
@@ -172,16 +329,13 @@ func storeProducts(ctx context.Context, w ProductWriter, products []catalog.Prod
 	for i, r := range res {
 		switch r.Status {
 		case records.Inserted:
-			sum.Inserted++
+			b.sum.Inserted++
 		case records.Updated:
-			sum.Updated++
+			b.sum.Updated++
 		case records.Unchanged:
-			sum.Unchanged++
+			b.sum.Unchanged++
 		default:
-			sum.Rejected++
-			if err := rej.add(&RowError{Line: lines[r.ID], ID: r.ID, Reason: r.Err.Error()}); err != nil {
-				return nil, err
-			}
+			b.reject(&RowError{Line: lines[r.ID], ID: r.ID, Reason: r.Err.Error()})
 			continue
 		}
 		stored = append(stored, products[i])
@@ -191,34 +345,29 @@ func storeProducts(ctx context.Context, w ProductWriter, products []catalog.Prod
 
 // indexStored encodes the stored products into the space and counts the
 // outcomes; rejected products and those stored without some media are
-// written to the reject log.
-func indexStored(ctx context.Context, o Options, stored []catalog.Product, lines map[string]int, sum *Summary, rej *rejectLog) error {
+// rejected (the latter as partial).
+func indexStored(ctx context.Context, o Options, stored []catalog.Product, lines map[string]int, b *batch) error {
 	results, stats, err := o.Indexer.Index(ctx, o.Space, stored)
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)
 	}
 	for m, n := range stats.Encoded {
-		sum.Encoded[m] += n
+		b.sum.Encoded[m] += n
 	}
 	for _, r := range results {
 		switch r.Outcome {
 		case indexer.Indexed:
-			sum.Indexed++
+			b.sum.Indexed++
 		case indexer.UpToDate:
-			sum.UpToDate++
+			b.sum.UpToDate++
 		case indexer.Rejected:
-			sum.Rejected++
-			if err := rej.add(&RowError{Line: lines[r.ProductID], ID: r.ProductID, Reason: r.Err.Error()}); err != nil {
-				return err
-			}
+			b.reject(&RowError{Line: lines[r.ProductID], ID: r.ProductID, Reason: r.Err.Error()})
 			continue
 		}
 		if len(r.Warnings) > 0 {
-			sum.Warnings++
+			b.sum.Warnings++
 			reason := strings.Join(r.Warnings, "; ") + " (stored without this media)"
-			if err := rej.add(&RowError{Line: lines[r.ProductID], ID: r.ProductID, Reason: reason, Partial: true}); err != nil {
-				return err
-			}
+			b.rejects = append(b.rejects, &RowError{Line: lines[r.ProductID], ID: r.ProductID, Reason: reason, Partial: true})
 		}
 	}
 	return nil
