@@ -1,0 +1,149 @@
+// Package reduce owns the optional dimensionality reduction of fused
+// product vectors: a PCA projection fitted on a sample of a space's vectors
+// (at backfill), and Matryoshka-style truncation for models trained so that
+// a prefix of their vector is itself an embedding. Both map a unit vector
+// to a shorter unit vector, so cosine search keeps working on the result;
+// what they cost in recall is measured against the full vectors
+// (`vitrine bench hnsw --reduce`). It is pure: no storage, no models.
+package reduce
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/vitrinehq/vitrine/vecmath"
+)
+
+// ErrBadFit means the sample cannot give the projection asked for.
+var ErrBadFit = errors.New("cannot fit the reduction")
+
+// PCA projects vectors onto the top principal directions of the sample it
+// was fitted on: v -> normalise(W (v - mean)). Its fields are exported so
+// a fitted projection can be stored (as JSON) with the space it serves.
+type PCA struct {
+	// Mean is the sample's mean, subtracted before projecting.
+	Mean []float32 `json:"mean"`
+	// Components are the principal directions, strongest first, each of
+	// the input's dimension and unit length.
+	Components [][]float32 `json:"components"`
+	// Explained is the share of the sample's variance the components keep.
+	Explained float64 `json:"explained_variance"`
+}
+
+// Fit computes the top k principal directions of sample (at least two
+// vectors, all of one dimension, k from 1 to that dimension) from the
+// eigendecomposition of the sample's covariance (gonum's EigenSym).
+func Fit(sample [][]float32, k int) (*PCA, error) {
+	if len(sample) < 2 {
+		return nil, fmt.Errorf("%w: %d vectors in the sample, want at least 2", ErrBadFit, len(sample))
+	}
+	d := len(sample[0])
+	if k < 1 || k > d {
+		return nil, fmt.Errorf("%w: %d components of %d dimensions", ErrBadFit, k, d)
+	}
+	mean := make([]float64, d)
+	for i, v := range sample {
+		if len(v) != d {
+			return nil, fmt.Errorf("%w: vector %d has %d dimensions, the first %d", ErrBadFit, i, len(v), d)
+		}
+		for j, x := range v {
+			mean[j] += float64(x)
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(len(sample))
+	}
+	var eig mat.EigenSym
+	if ok := eig.Factorize(covariance(sample, mean), true); !ok {
+		return nil, fmt.Errorf("%w: the covariance's eigendecomposition did not converge", ErrBadFit)
+	}
+	values := eig.Values(nil) // ascending
+	var vecs mat.Dense
+	eig.VectorsTo(&vecs)
+	p := &PCA{Mean: make([]float32, d), Components: make([][]float32, k)}
+	for j, m := range mean {
+		p.Mean[j] = float32(m)
+	}
+	var total, kept float64
+	for _, ev := range values {
+		total += max(ev, 0)
+	}
+	for c := range k {
+		col := d - 1 - c // strongest first
+		kept += max(values[col], 0)
+		p.Components[c] = make([]float32, d)
+		for j := range d {
+			p.Components[c][j] = float32(vecs.At(j, col))
+		}
+	}
+	if total > 0 {
+		p.Explained = kept / total
+	}
+	return p, nil
+}
+
+// covariance is the d x d covariance of sample around mean.
+func covariance(sample [][]float32, mean []float64) *mat.SymDense {
+	d := len(mean)
+	x := mat.NewDense(len(sample), d, nil)
+	for i, v := range sample {
+		row := x.RawRowView(i)
+		for j, f := range v {
+			row[j] = float64(f) - mean[j]
+		}
+	}
+	cov := mat.NewSymDense(d, nil)
+	cov.SymOuterK(1/float64(len(sample)-1), x.T())
+	return cov
+}
+
+// Dim is the dimension of the projected vectors.
+func (p *PCA) Dim() int { return len(p.Components) }
+
+// Project maps v (of the fitted dimension) to its unit-length projection.
+// A vector at the mean projects to zero, which has no direction: it is
+// returned as is.
+func (p *PCA) Project(v []float32) ([]float32, error) {
+	if len(v) != len(p.Mean) {
+		return nil, fmt.Errorf("project a %d-d vector with a PCA fitted on %d-d vectors: %w", len(v), len(p.Mean), vecmath.ErrLengthMismatch)
+	}
+	out := make([]float32, len(p.Components))
+	for c, w := range p.Components {
+		var s float64
+		for j, x := range v {
+			s += float64(w[j]) * (float64(x) - float64(p.Mean[j]))
+		}
+		out[c] = float32(s)
+	}
+	vecmath.Normalize(out)
+	return out, nil
+}
+
+// Truncate is Matryoshka-style reduction: the first k dimensions of v,
+// renormalised. It suits only models trained for it (their manifest says
+// so); for others PCA is the reduction.
+func Truncate(v []float32, k int) ([]float32, error) {
+	if k < 1 || k > len(v) {
+		return nil, fmt.Errorf("truncate a %d-d vector to %d: %w", len(v), k, ErrBadFit)
+	}
+	out := append([]float32(nil), v[:k]...)
+	vecmath.Normalize(out)
+	return out, nil
+}
+
+// Finite reports whether the fit holds only finite numbers (a sample with
+// NaNs gives NaN directions).
+func (p *PCA) Finite() bool {
+	if math.IsNaN(p.Explained) || !vecmath.Finite(p.Mean) {
+		return false
+	}
+	for _, c := range p.Components {
+		if !vecmath.Finite(c) {
+			return false
+		}
+	}
+	return true
+}
