@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -52,6 +53,9 @@ type Options struct {
 	MaxBatch  int           // items per model run (default 32)
 	MaxWait   time.Duration // how long a single Encode waits for company (default 5ms)
 	QueueSize int           // waiting Encode calls before ErrOverloaded (default 1024)
+	// PrepWorkers bounds the goroutines decoding the images of one batch
+	// (default GOMAXPROCS).
+	PrepWorkers int
 	Metrics   onnx.Metrics  // batching metrics, may be nil
 	Logger    *slog.Logger
 }
@@ -65,6 +69,9 @@ func (o *Options) defaults() {
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = 1024
+	}
+	if o.PrepWorkers <= 0 {
+		o.PrepWorkers = runtime.GOMAXPROCS(0)
 	}
 	if o.Metrics == nil {
 		o.Metrics = onnx.NopMetrics{}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"runtime"
 	"slices"
 
 	"github.com/vitrinehq/vitrine/extractors/imageprep"
@@ -22,9 +21,11 @@ type imageEncoder struct {
 	sess   *onnx.Session
 	logits string // optional classification output, for Classify
 	flip   bool   // also encode the mirror image and average (augment: flip)
+	// workers bounds the goroutines decoding one batch (Options.PrepWorkers).
+	workers int
 }
 
-func openImage(ctx context.Context, rt *onnx.Runtime, m models.Manifest, dir string, _ Options) (*imageEncoder, error) {
+func openImage(ctx context.Context, rt *onnx.Runtime, m models.Manifest, dir string, o Options) (*imageEncoder, error) {
 	if m.Preprocess.Image == nil {
 		return nil, fmt.Errorf("manifest %s: preprocess.image missing", m.Name)
 	}
@@ -49,7 +50,8 @@ func openImage(ctx context.Context, rt *onnx.Runtime, m models.Manifest, dir str
 	if err != nil {
 		return nil, err
 	}
-	return &imageEncoder{m: m, prep: prep, sess: sess, logits: logits, flip: slices.Contains(m.Augment, models.AugmentFlip)}, nil
+	return &imageEncoder{m: m, prep: prep, sess: sess, logits: logits, flip: slices.Contains(m.Augment, models.AugmentFlip),
+		workers: o.PrepWorkers}, nil
 }
 
 // imageBatch is a batch prepared for the graph: the input tensor of the
@@ -115,13 +117,13 @@ func (e *imageEncoder) prepareBatch(ctx context.Context, inputs [][]byte) (image
 }
 
 // prepareAll decodes and normalises each input into its own window of buf,
-// up to GOMAXPROCS at a time: decoding is the costly part of a photo batch
+// up to Options.PrepWorkers at a time: decoding is the costly part of a photo batch
 // and one slow upload must not hold the others. Per-input failures land in
 // errs; the returned error is the context's.
 func (e *imageEncoder) prepareAll(ctx context.Context, inputs [][]byte, buf []float32, errs []error) error {
 	per := e.prep.Len()
 	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
+	g.SetLimit(max(e.workers, 1))
 	for i, in := range inputs {
 		g.Go(func() error {
 			_, errs[i] = e.prep.Prepare(ctx, in, buf[i*per:(i+1)*per])

@@ -12,7 +12,7 @@ import (
 // TestEncodeBatchChunksOverlapped: a call larger than MaxBatch, split into
 // model batches whose pre-processing overlaps the previous run, gives each
 // input the vector (or error) it gets alone and in order, for text and
-// images, bad inputs included.
+// images, bad inputs included, with one decoding goroutine per batch.
 func TestEncodeBatchChunksOverlapped(t *testing.T) {
 	photos := [][]byte{read(t, imagePath("chelsea.png")), read(t, imagePath("coffee.png")), read(t, imagePath("rocket.jpg"))}
 	tests := []struct {
@@ -28,7 +28,7 @@ func TestEncodeBatchChunksOverlapped(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.model, func(t *testing.T) {
 			e, err := extractors.Open(t.Context(), testenv.Runtime(t), testenv.Manifest(t, tt.model), testenv.ModelDir(t),
-				extractors.Options{MaxBatch: 3})
+				extractors.Options{MaxBatch: 3, PrepWorkers: 1})
 			if err != nil {
 				t.Fatal(err)
 			}

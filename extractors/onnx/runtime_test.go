@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"slices"
 	"testing"
 )
 
@@ -232,4 +233,57 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestIntraOpSpinning: spinning off reaches the session options as ORT's
+// allow_spinning entry, on (the default) leaves ORT's own default, and a
+// session without spinning computes what the shared runtime computes.
+func TestIntraOpSpinning(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		opts  []Option
+		entry bool
+	}{
+		{"default", nil, false},
+		{"on", []Option{WithIntraOpSpinning(true)}, false},
+		{"off", []Option{WithIntraOpSpinning(false)}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt, err := NewRuntime(ctx, append([]Option{WithLibraryPath(shared.library)}, tc.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rt.Close()
+			so, err := rt.sessionOptions()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer so.Destroy()
+			has, err := so.HasSessionConfigEntry("session.intra_op.allow_spinning")
+			if err != nil || has != tc.entry {
+				t.Fatalf("allow_spinning entry present = %v (%v), want %v", has, err, tc.entry)
+			}
+			if has {
+				if v, err := so.GetSessionConfigEntry("session.intra_op.allow_spinning"); err != nil || v != "0" {
+					t.Fatalf("allow_spinning = %q (%v), want 0", v, err)
+				}
+			}
+			s, err := rt.OpenSession(ctx, shared.model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Run(ctx, []Tensor{grayImage(1, 0.5)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := shared.mobile.Run(ctx, []Tensor{grayImage(1, 0.5)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got[0].Float32s(), want[0].Float32s()) {
+				t.Error("output differs from the shared runtime's")
+			}
+		})
+	}
 }
