@@ -19,6 +19,7 @@ import (
 	"github.com/vitrinehq/vitrine/bench"
 	"github.com/vitrinehq/vitrine/bench/load"
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/fusion/reduce"
 	"github.com/vitrinehq/vitrine/records"
 )
 
@@ -46,6 +47,12 @@ type Report struct {
 	// the index's size on disk.
 	BuildMemory int64 `json:"build_memory_bytes"`
 	IndexBytes  int64 `json:"index_bytes"`
+	// Reduce is the PCA dimension the vectors were projected to (0: none)
+	// and Explained the share of the variance the projection kept; then
+	// every recall, the exact scan's included, is against the exact
+	// neighbours among the full vectors.
+	Reduce    int     `json:"reduce,omitempty"`
+	Explained float64 `json:"explained_variance,omitempty"`
 	// Reused: loaded by an earlier run, whose load and build figures these are.
 	Reused     bool  `json:"reused"`
 	IndexScans int64 `json:"index_scans"`
@@ -72,6 +79,11 @@ type Bench struct {
 	Products, Dim, Queries int
 	// Storage is the space's column type (default vector).
 	Storage records.Storage
+	// Reduce, when positive, projects the vectors to that many dimensions
+	// with a PCA fitted on the first of them (fusion/reduce) before they
+	// are stored and queried; recall is then measured against the full
+	// vectors, kept in memory.
+	Reduce int
 	// Progress, when set, gets the vectors loaded so far.
 	Progress func(done int)
 	// StatsDelay is how long to wait before reading the index scan count:
@@ -80,6 +92,8 @@ type Bench struct {
 
 	rng     *rand.Rand
 	centres [][]float32
+	full    [][]float32 // with Reduce: every vector before projection
+	pca     *reduce.PCA
 }
 
 // ParseEf reads a comma-separated list of ef_search values from 1 to 1000.
@@ -112,7 +126,10 @@ func (b *Bench) init() {
 // build figures filled in.
 func (b *Bench) Prepare(ctx context.Context, st Store) (records.Space, Report, error) {
 	b.init()
-	rep := Report{Products: b.Products, Dim: b.Dim, Queries: b.Queries, Storage: b.storage()}
+	rep := Report{Products: b.Products, Dim: b.Dim, Queries: b.Queries, Storage: b.storage(), Reduce: b.Reduce}
+	if err := b.fitReduction(&rep); err != nil {
+		return records.Space{}, rep, err
+	}
 	if sp, err := st.ActiveSpace(ctx); err == nil {
 		built, ok := bench.RecalledBuild(ctx, st)
 		rep.Reused, rep.LoadSeconds, rep.IndexSeconds, rep.Storage = ok, built.LoadSeconds, built.IndexSeconds, sp.Storage
@@ -142,7 +159,11 @@ func (b *Bench) Prepare(ctx context.Context, st Store) (records.Space, Report, e
 // load creates products and their clustered vectors in a new space whose
 // index is built after loading.
 func (b *Bench) load(ctx context.Context, st Store) (records.Space, error) {
-	sp, err := st.CreateSpace(ctx, records.NewSpace{Name: "bench-hnsw", Dim: b.Dim, Storage: b.storage(), DeferIndex: true})
+	dim := b.Dim
+	if b.pca != nil {
+		dim = b.pca.Dim()
+	}
+	sp, err := st.CreateSpace(ctx, records.NewSpace{Name: "bench-hnsw", Dim: dim, Storage: b.storage(), DeferIndex: true})
 	if err != nil {
 		return sp, err
 	}
@@ -152,9 +173,13 @@ func (b *Bench) load(ctx context.Context, st Store) (records.Space, error) {
 		ps := make([]catalog.Product, 0, hi-lo)
 		vs := make([]records.ProductVector, 0, hi-lo)
 		for i := lo; i < hi; i++ {
-			id := fmt.Sprintf("v%07d", i)
+			id := productID(i)
 			ps = append(ps, catalog.Product{ID: id, Title: id})
-			vs = append(vs, records.ProductVector{ProductID: id, Vector: b.near(), SourceHash: []byte{1}})
+			v, err := b.vector(i)
+			if err != nil {
+				return sp, err
+			}
+			vs = append(vs, records.ProductVector{ProductID: id, Vector: v, SourceHash: []byte{1}})
 		}
 		if _, err := st.UpsertProducts(ctx, ps); err != nil {
 			return sp, err
@@ -186,21 +211,35 @@ func (b *Bench) near() []float32 {
 // queries, and fills rep's rows and index scan count.
 func (b *Bench) Sweep(ctx context.Context, st Store, sp records.Space, efs []int, rep *Report) error {
 	b.init()
-	qs := make([][]float32, b.Queries)
-	for i := range qs {
-		qs[i] = b.near()
+	full := make([][]float32, b.Queries)
+	for i := range full {
+		full[i] = b.near()
+	}
+	qs, err := b.project(full)
+	if err != nil {
+		return err
 	}
 	truth := make([]map[string]bool, len(qs))
+	var exactHit, exactTotal int
 	exact, err := b.run(ctx, st, sp, qs, 0, func(i int, nn []records.Neighbor) {
 		truth[i] = map[string]bool{}
-		for _, n := range nn {
-			truth[i][n.ProductID] = true
+		if b.full != nil {
+			truth[i] = b.fullTruth(full[i])
 		}
+		for _, n := range nn {
+			if b.full == nil {
+				truth[i][n.ProductID] = true
+			}
+			if truth[i][n.ProductID] {
+				exactHit++
+			}
+		}
+		exactTotal += len(truth[i])
 	})
 	if err != nil {
 		return err
 	}
-	rep.Rows = []Row{summarise(0, 1, exact)}
+	rep.Rows = []Row{summarise(0, float64(exactHit)/float64(max(exactTotal, 1)), exact)}
 	before, err := st.SpaceIndexScans(ctx, sp.Version)
 	if err != nil {
 		return err

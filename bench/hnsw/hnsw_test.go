@@ -114,3 +114,34 @@ func TestBenchHalfvec(t *testing.T) {
 		t.Errorf("halfvec recall@10 at ef_search 200: %.3f", rep.Rows[1].Recall)
 	}
 }
+
+// TestBenchReduce projects the vectors by PCA and measures recall against
+// the full vectors.
+func TestBenchReduce(t *testing.T) {
+	ctx := t.Context()
+	st, err := store.Open(ctx, testdb.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if _, _, err := (&Bench{Products: 10, Dim: 8, Reduce: 8}).Prepare(ctx, st); err == nil {
+		t.Error("reducing 8 dimensions to 8 was accepted")
+	}
+	b := &Bench{Products: 1500, Dim: 32, Queries: 10, Reduce: 24}
+	sp, rep, err := b.Prepare(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The top 24 of 32 eigenvalues hold at least 24/32 of the variance.
+	if sp.Dim != 24 || rep.Reduce != 24 || rep.Explained < 0.75 || rep.Explained > 1 || !strings.Contains(rep.Build(), "PCA to 24 dimensions") {
+		t.Fatalf("space %+v, report %+v", sp, rep)
+	}
+	if err := b.Sweep(ctx, st, sp, []int{200}, &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Rows {
+		if r.Recall <= 0 || r.Recall > 1 {
+			t.Errorf("recall against the full vectors at ef_search %d: %.3f", r.EfSearch, r.Recall)
+		}
+	}
+}

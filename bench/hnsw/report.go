@@ -49,7 +49,11 @@ func Text(w io.Writer, rep Report) error {
 // Build describes the build: the storage, the memory it got and the
 // index's size.
 func (rep Report) Build() string {
-	return fmt.Sprintf("%s, maintenance_work_mem %s, index %s", rep.Storage, mib(rep.BuildMemory), mib(rep.IndexBytes))
+	s := fmt.Sprintf("%s, maintenance_work_mem %s, index %s", rep.Storage, mib(rep.BuildMemory), mib(rep.IndexBytes))
+	if rep.Reduce > 0 {
+		s += fmt.Sprintf("; PCA to %d dimensions keeping %.1f%% of the variance, recall against the full vectors", rep.Reduce, 100*rep.Explained)
+	}
+	return s
 }
 
 // mib formats bytes in MiB.

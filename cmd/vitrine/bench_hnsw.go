@@ -16,7 +16,7 @@ import (
 
 // benchHNSWOptions are the flags of bench hnsw.
 type benchHNSWOptions struct {
-	products, dim, queries      int
+	products, dim, queries, red int
 	efs, jsonOut, mdOut, plotTo string
 	reuse, halfvec              bool
 }
@@ -34,7 +34,10 @@ the exact scan and the p50/p99 latency, beside the exact scan's own latency
 from the same run. The build time is printed with the maintenance_work_mem
 the build got (database.index_build_memory; auto sizes it to the graph) and
 the index's size. --halfvec stores the vectors as float16 (halfvec), in a
-database of its own (vitrine_bench_hnsw_N_D_half).`,
+database of its own (vitrine_bench_hnsw_N_D_half). --reduce K projects the
+vectors to K dimensions with a PCA fitted on the first 20,000 (as backfill
+would fit it) and measures recall against the exact neighbours among the
+full vectors, the exact scan's included (database ..._rK).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runBenchHNSW(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
@@ -45,6 +48,7 @@ database of its own (vitrine_bench_hnsw_N_D_half).`,
 	cmd.Flags().IntVar(&o.queries, "queries", 200, "queries per setting")
 	cmd.Flags().StringVar(&o.efs, "ef", "10,20,40,80,160,320", "ef_search values")
 	cmd.Flags().BoolVar(&o.halfvec, "halfvec", false, "store and index the vectors as halfvec (float16) instead of vector")
+	cmd.Flags().IntVar(&o.red, "reduce", 0, "project the vectors to this many dimensions by PCA (0: keep them)")
 	cmd.Flags().BoolVar(&o.reuse, "reuse", false, "reuse the bench database when it is already loaded")
 	cmd.Flags().StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
 	cmd.Flags().StringVar(&o.mdOut, "md", "", "also write the report as Markdown to this file")
@@ -61,13 +65,16 @@ func (a *app) runBenchHNSW(ctx context.Context, out, errw io.Writer, o benchHNSW
 	if o.halfvec {
 		name, storage = name+"_half", records.StorageHalfvec
 	}
+	if o.red > 0 {
+		name += fmt.Sprintf("_r%d", o.red)
+	}
 	st, err := a.openBenchStore(ctx, name, o.reuse)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	bar := progress(errw, int64(o.products), "load", false)
-	b := &hnsw.Bench{Products: o.products, Dim: o.dim, Queries: o.queries, Storage: storage, StatsDelay: 11 * time.Second,
+	b := &hnsw.Bench{Products: o.products, Dim: o.dim, Queries: o.queries, Storage: storage, Reduce: o.red, StatsDelay: 11 * time.Second,
 		Progress: func(n int) { _ = bar.Set(n) }}
 	sp, rep, err := b.Prepare(ctx, st)
 	_ = bar.Finish()
