@@ -38,6 +38,7 @@ type memBackend struct {
 	popular     []records.Scored
 	queries     []string
 	nearest     []records.NearestQuery // every vector query, in order
+	rescored    [][]string             // every ModelVectors call's ids
 }
 
 func newBackend() *memBackend {
@@ -81,6 +82,21 @@ func (b *memBackend) ActiveSpace(context.Context) (records.Space, error) {
 		return records.Space{}, records.ErrNoActiveSpace
 	}
 	return records.Space{Version: 1, Spec: testSpec.JSON(), Dim: testSpec.Dim(), State: records.SpaceActive}, nil
+}
+
+// ModelVectors returns the products' vectors (the fake keeps one vector a
+// product, for every model).
+func (b *memBackend) ModelVectors(_ context.Context, _ string, ids []string) (map[string][]float32, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rescored = append(b.rescored, ids)
+	out := map[string][]float32{}
+	for _, id := range ids {
+		if v, ok := b.vectors[id]; ok {
+			out[id] = v
+		}
+	}
+	return out, nil
 }
 
 // Nearest ranks every vector by cosine (exact search), honouring Exclude.

@@ -24,6 +24,9 @@ type Vectors interface {
 	Nearest(ctx context.Context, q records.NearestQuery) ([]records.Neighbor, error)
 	// ProductVectors returns the vectors that exist, by product id.
 	ProductVectors(ctx context.Context, space int, ids []string) (map[string][]float32, error)
+	// ModelVectors returns one model's stored embeddings of the products
+	// that have one, by product id.
+	ModelVectors(ctx context.Context, model string, ids []string) (map[string][]float32, error)
 }
 
 // Factors reads the active collaborative-filtering model.

@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/vitrinehq/vitrine/extractors/encerr"
 	"github.com/vitrinehq/vitrine/ranking"
 	"github.com/vitrinehq/vitrine/records"
+	"github.com/vitrinehq/vitrine/vecmath"
 )
 
 // Names of the retrieval lists of hybrid search, as result parts name them.
@@ -140,12 +142,18 @@ func checkFilter(f catalog.Filter, field string) error {
 type retrieved struct {
 	lex records.TextMatches
 	nn  []records.Neighbor
+	// ann is what the index search found (nil when rescored): the
+	// vector list a response reports.
+	ann []records.Neighbor
 	// vector says the vector leg ran (the query has a word the text
-	// model knows).
-	vector bool
+	// model knows); rescored, that it scored the lexical candidates
+	// instead of searching the index.
+	vector, rescored bool
 }
 
-// lists are the legs as ranked id lists with their weights.
+// lists are the legs as ranked id lists with their weights: the vector
+// list is what the index search found or, when the title matches filled
+// the page, the lexical candidates ordered by similarity.
 func (r retrieved) lists(lw, vw float64) []ranking.List {
 	ids := make([]string, len(r.lex.Hits))
 	for i, h := range r.lex.Hits {
@@ -153,7 +161,11 @@ func (r retrieved) lists(lw, vw float64) []ranking.List {
 	}
 	out := []ranking.List{{Name: ListLexical, Weight: lw, IDs: ids}}
 	if r.vector {
-		out = append(out, ranking.List{Name: ListVector, Weight: vw, IDs: nearestIDs(r.nn)})
+		vec := r.ann
+		if r.rescored {
+			vec = r.nn
+		}
+		out = append(out, ranking.List{Name: ListVector, Weight: vw, IDs: nearestIDs(vec)})
 	}
 	return out
 }
@@ -178,34 +190,115 @@ func (r retrieved) unmatched(rs []ranking.Result) []string {
 	return out
 }
 
-// retrieve runs the lexical leg and, when the query has words the text
-// model knows, the vector leg, concurrently, each with its own pool of at
-// least k products.
+// retrieve runs the lexical leg and encodes the query, concurrently; then,
+// when the query has words the text model knows, the vector leg. When at
+// least k lexical matches hold every query word in their title (score
+// fusion), those fill the page whatever the vector leg finds (see tier),
+// so the vector leg only scores the lexical candidates exactly from their
+// stored embeddings instead of searching the HNSW index; otherwise it
+// searches the index with a pool of its own.
 func (s *Service) retrieve(ctx context.Context, q string, f catalog.Filter, k int, facets bool) (retrieved, error) {
 	var r retrieved
+	var tv []float32
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
 		r.lex, err = s.d.Text.SearchText(gctx, records.TextQuery{Text: q, Filter: f, K: max(k, s.cfg.CandidatePool), Facets: facets})
 		return err
 	})
 	g.Go(func() error {
-		tv, err := s.d.TextEncoder.Encode(gctx, []byte(q))
-		switch {
-		case err == nil:
-		case errors.Is(err, encerr.ErrEmptyInput):
+		v, err := s.d.TextEncoder.Encode(gctx, []byte(q))
+		if errors.Is(err, encerr.ErrEmptyInput) {
 			// No known words (a part number, a brand the vectors do not
 			// know): lexical search alone answers.
 			return nil
-		default:
-			return err
 		}
-		r.vector = true
+		tv = v
+		return err
+	})
+	if err := g.Wait(); err != nil || tv == nil {
+		return r, err
+	}
+	r.vector = true
+	if s.cfg.Fusion.Method == FusionScore && titleMatches(r.lex.Hits) >= k {
+		r.rescored = true
+		var err error
+		r.nn, err = s.rescore(ctx, tv, r.lex.Hits)
+		return r, err
+	}
+	// Both: the index finds similar products that match no word, and every
+	// lexical candidate gets its exact similarity (one outside the
+	// index's pool would otherwise get no vector part at all).
+	var exact []records.Neighbor
+	g, gctx = errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
 		pool := max(k, s.cfg.VectorPool)
 		r.nn, err = s.d.Vectors.Nearest(gctx, records.NearestQuery{Model: s.d.TextEncoder.Key(), Vector: tv, K: pool, Filter: f,
 			EfSearch: efFor(pool, s.cfg.VectorEf)})
 		return err
 	})
-	return r, g.Wait()
+	g.Go(func() (err error) {
+		exact, err = s.rescore(gctx, tv, r.lex.Hits)
+		return err
+	})
+	err := g.Wait()
+	r.ann = r.nn
+	r.nn = mergeNeighbors(r.nn, exact)
+	return r, err
+}
+
+// mergeNeighbors is the union of two neighbour lists, nearest first.
+func mergeNeighbors(a, b []records.Neighbor) []records.Neighbor {
+	seen := make(map[string]bool, len(a)+len(b))
+	out := make([]records.Neighbor, 0, len(a)+len(b))
+	for _, n := range slices.Concat(a, b) {
+		if !seen[n.ProductID] {
+			seen[n.ProductID] = true
+			out = append(out, n)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y records.Neighbor) int { return cmp.Compare(x.Distance, y.Distance) })
+	return out
+}
+
+// titleMatches counts the hits whose title holds every query word.
+func titleMatches(hits []records.TextHit) int {
+	n := 0
+	for _, h := range hits {
+		if h.InTitle {
+			n++
+		}
+	}
+	return n
+}
+
+// rescore is the vector leg over the lexical candidates alone: each one's
+// stored text embedding against the query's, nearest first.
+func (s *Service) rescore(ctx context.Context, tv []float32, hits []records.TextHit) ([]records.Neighbor, error) {
+	if len(hits) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ProductID
+	}
+	vs, err := s.d.Vectors.ModelVectors(ctx, s.d.TextEncoder.Key(), ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]records.Neighbor, 0, len(vs))
+	for _, id := range ids {
+		v, ok := vs[id]
+		if !ok {
+			continue
+		}
+		c, err := vecmath.Cosine(tv, v)
+		if err != nil {
+			return nil, fmt.Errorf("rescore %s: %w", id, err)
+		}
+		out = append(out, records.Neighbor{ProductID: id, Distance: 1 - c})
+	}
+	slices.SortStableFunc(out, func(a, b records.Neighbor) int { return cmp.Compare(a.Distance, b.Distance) })
+	return out, nil
 }
 
 // efFor is the ef_search for a vector list of pool products: the

@@ -154,6 +154,38 @@ func TestSearchVectorPool(t *testing.T) {
 	}
 }
 
+// TestSearchRescoresTitleMatches: when the title matches fill the page,
+// the vector leg scores the lexical candidates from their stored vectors
+// instead of searching the index, and still orders them; with fewer title
+// matches than k it searches the index.
+func TestSearchRescoresTitleMatches(t *testing.T) {
+	b := grocery()
+	b.add("apple-pie", "Apple Pie", "Bakery", "Bakery > Pie", []float32{0.2, 0.8})
+	cfg := serving.DefaultConfig()
+	cfg.LexicalWeight, cfg.VectorWeight = 1, 1
+	svc := newService(t, b, serving.WithConfig(cfg))
+	res, err := svc.Search(t.Context(), serving.SearchRequest{Query: "apple", K: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.nearest) != 0 || len(b.rescored) != 1 || len(b.rescored[0]) != 3 {
+		t.Fatalf("index searches %v, rescored %v: want the three title matches rescored and no index search", b.nearest, b.rescored)
+	}
+	// Equal lexical scores: the vectors decide, the pie (cosine 0.24 with
+	// the query) last.
+	if got := serving.IDs(res.Hits); len(got) != 3 || got[2] != "apple-pie" {
+		t.Errorf("hits %v, want the two apples, then the pie", got)
+	}
+	if _, err := svc.Search(t.Context(), serving.SearchRequest{Query: "apple", K: 4}); err != nil {
+		t.Fatal(err)
+	}
+	// The index search finds the similar products, and the lexical
+	// candidates are scored exactly besides.
+	if len(b.nearest) != 1 || len(b.rescored) != 2 {
+		t.Errorf("k 4 with 3 title matches: index searches %d, rescores %d; want one of each more", len(b.nearest), len(b.rescored))
+	}
+}
+
 func TestSearchSkipsLogAndFacets(t *testing.T) {
 	b := grocery()
 	res, err := newService(t, b).Search(t.Context(), serving.SearchRequest{Query: "apple", SkipFacets: true, SkipQueryLog: true})

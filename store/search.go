@@ -95,6 +95,30 @@ func (s *Store) Nearest(ctx context.Context, q records.NearestQuery) ([]records.
 	return s.nearest(ctx, query(t.plain), args, 0)
 }
 
+// ModelVectors returns one model's stored embeddings of the given
+// products (those that have one), by product id: a primary-key lookup,
+// for scoring a few candidates exactly instead of searching the index.
+func (s *Store) ModelVectors(ctx context.Context, model string, ids []string) (map[string][]float32, error) {
+	rows, err := s.pool.Query(ctx, `SELECT product_id, embedding FROM embeddings WHERE model = $1 AND product_id = ANY($2)`, model, ids)
+	if err != nil {
+		return nil, fmt.Errorf("model vectors: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string][]float32, len(ids))
+	for rows.Next() {
+		var id string
+		var v pgvector.Vector
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, fmt.Errorf("model vectors: %w", err)
+		}
+		out[id] = v.Slice()
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("model vectors: %w", err)
+	}
+	return out, nil
+}
+
 func (s *Store) nearest(ctx context.Context, sql string, args []any, ef int) ([]records.Neighbor, error) {
 	collect := func(rows pgx.Rows) ([]records.Neighbor, error) {
 		out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.Neighbor, error) {

@@ -45,7 +45,14 @@ func Run(ctx context.Context, s Searcher, qs []Query, qrels map[string]metrics.R
 		if err != nil {
 			return rep, fmt.Errorf("query %s (%q): %w", q.ID, q.Text, err)
 		}
+		// The first page as a shopper gets it (a search for 10 may score
+		// its candidates differently from one for depth), then the rest.
+		page, err := s.Search(ctx, serving.SearchRequest{Query: q.Text, K: serving.DefaultK, SkipFacets: true, SkipQueryLog: true})
+		if err != nil {
+			return rep, fmt.Errorf("query %s (%q): %w", q.ID, q.Text, err)
+		}
 		lists := methodLists(res, depth, &rep)
+		lists["hybrid"] = pageFirst(page.Hits, lists["hybrid"])
 		rel := qrels[q.ID]
 		qr := QueryResult{ID: q.ID, Text: q.Text, NDCG10: map[string]float64{}, Top: map[string][]string{}}
 		for _, m := range Methods() {
@@ -86,6 +93,22 @@ func methodLists(res serving.SearchResult, depth int, rep *Report) map[string][]
 		lists["hybrid"] = append(lists["hybrid"], h.ID)
 	}
 	return lists
+}
+
+// pageFirst is the first page's ids followed by the deeper list's others.
+func pageFirst(page []serving.Hit, deep []string) []string {
+	out := make([]string, 0, len(deep))
+	seen := map[string]bool{}
+	for _, h := range page {
+		out = append(out, h.ID)
+		seen[h.ID] = true
+	}
+	for _, id := range deep {
+		if !seen[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func summarise(rep *Report, per map[string][]metrics.Query, depth int) {
