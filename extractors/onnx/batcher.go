@@ -178,6 +178,8 @@ type Batcher[In, Out any] struct {
 	closed bool
 	quit   chan struct{} // closed by Close: drain the queue, then exit
 	done   chan struct{} // closed when every worker has exited
+	// collectMu lets one worker at a time gather a batch (see next).
+	collectMu sync.Mutex
 
 	// base parents every batch context; cancelled when Close runs out of
 	// time, to abort the running batch and fail the rest fast.
@@ -298,30 +300,38 @@ func (b *Batcher[In, Out]) Close(ctx context.Context) error {
 
 func (b *Batcher[In, Out]) loop() {
 	for {
-		var first *request[In, Out]
-		select {
-		case first = <-b.queue:
-		case <-b.quit:
-			b.drain()
+		batch, ok := b.next()
+		if !ok {
 			return
 		}
-		if first.ctx.Err() != nil {
-			b.opts.metrics.ObserveBatch(BatchStats{Skipped: 1})
-			continue
+		if batch != nil {
+			b.run(batch)
 		}
-		b.run(b.collect(first, true))
 	}
 }
 
-// drain runs what was queued before Close; nothing can be added meanwhile.
-func (b *Batcher[In, Out]) drain() {
-	for {
-		select {
-		case first := <-b.queue:
-			b.run(b.collect(first, false))
-		default:
-			return
+// next collects the next batch; nil with ok when its first item's caller
+// had gone, !ok once closed and drained. Workers collect one at a time, so
+// a second worker gathers the batch after the one being run instead of
+// splitting the current one in two.
+func (b *Batcher[In, Out]) next() (batch []*request[In, Out], ok bool) {
+	b.collectMu.Lock()
+	defer b.collectMu.Unlock()
+	select {
+	case first := <-b.queue:
+		if first.ctx.Err() != nil {
+			b.opts.metrics.ObserveBatch(BatchStats{Skipped: 1})
+			return nil, true
 		}
+		return b.collect(first, true), true
+	case <-b.quit:
+	}
+	// Closing: run what was queued before Close; nothing can be added.
+	select {
+	case first := <-b.queue:
+		return b.collect(first, false), true
+	default:
+		return nil, false
 	}
 }
 

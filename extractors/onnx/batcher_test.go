@@ -158,10 +158,19 @@ func closeBatcher[In, Out any](t *testing.T, b *Batcher[In, Out]) {
 // Sixteen concurrent callers of the real model share a few batches and each
 // gets what a single run of its own image gives.
 func TestBatcherCoalescesConcurrentCallers(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) { testCoalesce(t, workers) })
+	}
+}
+
+// testCoalesce: concurrent callers are coalesced into few batches, also
+// with a second worker (which must not split the batch being gathered).
+func testCoalesce(t *testing.T, workers int) {
 	ctx := context.Background()
 	const callers = 16
 	var rec recorder
-	b, err := NewBatcher(shared.mobile.BatchFunc(), WithMaxBatch(callers), WithMaxWait(200*time.Millisecond), WithMetrics(&rec))
+	b, err := NewBatcher(shared.mobile.BatchFunc(), WithMaxBatch(callers), WithMaxWait(200*time.Millisecond),
+		WithMetrics(&rec), WithWorkers(workers))
 	if err != nil {
 		t.Fatal(err)
 	}
