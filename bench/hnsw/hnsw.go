@@ -194,6 +194,27 @@ func (b *Bench) load(ctx context.Context, st Store) (records.Space, error) {
 	return sp, nil
 }
 
+// StorageOf is halfvec when halfvec is set, else vector.
+func StorageOf(halfvec bool) records.Storage {
+	if halfvec {
+		return records.StorageHalfvec
+	}
+	return records.StorageVector
+}
+
+// Database is the name of the bench's own database: one per size,
+// dimension, storage and reduction, so each can be reused.
+func (b *Bench) Database() string {
+	name := fmt.Sprintf("vitrine_bench_hnsw_%d_%d", b.Products, b.Dim)
+	if b.storage() == records.StorageHalfvec {
+		name += "_half"
+	}
+	if b.Reduce > 0 {
+		name += fmt.Sprintf("_r%d", b.Reduce)
+	}
+	return name
+}
+
 // storage is b.Storage, vector by default.
 func (b *Bench) storage() records.Storage {
 	if b.Storage == "" {

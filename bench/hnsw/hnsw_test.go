@@ -145,3 +145,18 @@ func TestBenchReduce(t *testing.T) {
 		}
 	}
 }
+
+func TestDatabase(t *testing.T) {
+	for _, c := range []struct {
+		b    Bench
+		want string
+	}{
+		{Bench{Products: 100, Dim: 8}, "vitrine_bench_hnsw_100_8"},
+		{Bench{Products: 100, Dim: 8, Storage: StorageOf(true)}, "vitrine_bench_hnsw_100_8_half"},
+		{Bench{Products: 100, Dim: 8, Storage: StorageOf(false), Reduce: 4}, "vitrine_bench_hnsw_100_8_r4"},
+	} {
+		if got := c.b.Database(); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.b, got, c.want)
+		}
+	}
+}

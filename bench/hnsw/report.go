@@ -77,8 +77,11 @@ func Markdown(w io.Writer, rep Report) error {
 }
 
 // Plot draws recall@10 and p50 latency against ef_search side by side,
-// the exact scan as a dashed line on both.
+// the exact scan as a dashed line on both; with no path it draws nothing.
 func Plot(path string, rep Report) error {
+	if path == "" {
+		return nil
+	}
 	if len(rep.Rows) < 2 || rep.Rows[0].EfSearch != 0 {
 		return fmt.Errorf("plot %s: want the exact scan and at least one ef_search row", path)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vitrinehq/vitrine/bench/hnsw"
-	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/report"
 	"github.com/vitrinehq/vitrine/store"
 )
@@ -31,13 +30,9 @@ func newBenchHNSWCmd(a *app) *cobra.Command {
 build the space's HNSW index, then for each ef_search value run --queries
 nearest-neighbour queries (k=10) one at a time and report recall@10 against
 the exact scan and the p50/p99 latency, beside the exact scan's own latency
-from the same run. The build time is printed with the maintenance_work_mem
-the build got (database.index_build_memory; auto sizes it to the graph) and
-the index's size. --halfvec stores the vectors as float16 (halfvec), in a
-database of its own (vitrine_bench_hnsw_N_D_half). --reduce K projects the
-vectors to K dimensions with a PCA fitted on the first 20,000 (as backfill
-would fit it) and measures recall against the exact neighbours among the
-full vectors, the exact scan's included (database ..._rK).`,
+from the same run, and the build's time, memory and index size. --halfvec
+stores float16 vectors; --reduce K stores PCA projections to K dimensions
+and scores recall against the full vectors (databases ..._half, ..._rK).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runBenchHNSW(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
@@ -61,21 +56,14 @@ func (a *app) runBenchHNSW(ctx context.Context, out, errw io.Writer, o benchHNSW
 	if err != nil {
 		return fmt.Errorf("--ef: %w", err)
 	}
-	name, storage := fmt.Sprintf("vitrine_bench_hnsw_%d_%d", o.products, o.dim), records.StorageVector
-	if o.halfvec {
-		name, storage = name+"_half", records.StorageHalfvec
-	}
-	if o.red > 0 {
-		name += fmt.Sprintf("_r%d", o.red)
-	}
-	st, err := a.openBenchStore(ctx, name, o.reuse)
+	bar := progress(errw, int64(o.products), "load", false)
+	b := &hnsw.Bench{Products: o.products, Dim: o.dim, Queries: o.queries, Storage: hnsw.StorageOf(o.halfvec), Reduce: o.red,
+		StatsDelay: 11 * time.Second, Progress: func(n int) { _ = bar.Set(n) }}
+	st, err := a.openBenchStore(ctx, b.Database(), o.reuse)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	bar := progress(errw, int64(o.products), "load", false)
-	b := &hnsw.Bench{Products: o.products, Dim: o.dim, Queries: o.queries, Storage: storage, Reduce: o.red, StatsDelay: 11 * time.Second,
-		Progress: func(n int) { _ = bar.Set(n) }}
 	sp, rep, err := b.Prepare(ctx, st)
 	_ = bar.Finish()
 	if err != nil {
@@ -88,10 +76,8 @@ func (a *app) runBenchHNSW(ctx context.Context, out, errw io.Writer, o benchHNSW
 	if err := hnsw.Text(out, rep); err != nil {
 		return err
 	}
-	if o.plotTo != "" {
-		if err := hnsw.Plot(o.plotTo, rep); err != nil {
-			return err
-		}
+	if err := hnsw.Plot(o.plotTo, rep); err != nil {
+		return err
 	}
 	return report.Write(o.jsonOut, o.mdOut, rep, hnsw.Markdown)
 }
