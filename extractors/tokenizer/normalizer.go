@@ -85,8 +85,18 @@ func (n bertNormalizer) normalize(s string) string {
 	if isASCII(s) {
 		return n.normalizeASCII(s)
 	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
+	var bufs normBufs
+	return strings.Clone(n.normalizeInto(&bufs, s))
+}
+
+// normalizeInto implements bufferedNormalizer: the same steps written into
+// bufs (ASCII input, the common case, in one pass).
+func (n bertNormalizer) normalizeInto(bufs *normBufs, s string) string {
+	if isASCII(s) {
+		bufs.a = n.appendASCII(bufs.a[:0], s)
+		return scratchString(bufs.a)
+	}
+	a := bufs.a[:0]
 	for _, r := range s {
 		if n.cleanText {
 			if r == 0 || r == utf8.RuneError || isBertControl(r) {
@@ -97,49 +107,42 @@ func (n bertNormalizer) normalize(s string) string {
 			}
 		}
 		if n.chineseChars && isChineseChar(r) {
-			b.WriteByte(' ')
-			b.WriteRune(r)
-			b.WriteByte(' ')
+			a = append(a, ' ')
+			a = utf8.AppendRune(a, r)
+			a = append(a, ' ')
 			continue
 		}
-		b.WriteRune(r)
+		a = utf8.AppendRune(a, r)
 	}
-	out := b.String()
+	bufs.a = a
 	if !n.stripAccents && !n.lowercase {
-		return out
+		return scratchString(a)
 	}
 	if n.stripAccents {
-		out = norm.NFD.String(out)
+		bufs.b = norm.NFD.Append(bufs.b[:0], a...)
+		a, bufs.a, bufs.b = bufs.b, bufs.b, bufs.a // a now holds the NFD form
 	}
-	b.Reset()
-	b.Grow(len(out))
-	for _, r := range out {
+	out := bufs.b[:0]
+	for i := 0; i < len(a); {
+		r, size := utf8.DecodeRune(a[i:])
+		i += size
 		if n.stripAccents && unicode.Is(unicode.Mn, r) {
 			continue
 		}
 		if n.lowercase {
-			writeLower(&b, r)
+			out = appendLower(out, r)
 		} else {
-			b.WriteRune(r)
+			out = utf8.AppendRune(out, r)
 		}
 	}
-	return b.String()
+	bufs.b = out
+	return scratchString(out)
 }
 
 // normalizeASCII is the same pipeline for pure-ASCII input, the common case
 // for product titles: NFD and CJK handling are identities there.
 func (n bertNormalizer) normalizeASCII(s string) string {
 	return string(n.appendASCII(make([]byte, 0, len(s)), s))
-}
-
-// normalizeInto implements bufferedNormalizer: ASCII input, the common
-// case, is normalised into buf without allocating.
-func (n bertNormalizer) normalizeInto(buf []byte, s string) (string, []byte) {
-	if !isASCII(s) {
-		return n.normalize(s), buf
-	}
-	buf = n.appendASCII(buf[:0], s)
-	return scratchString(buf), buf
 }
 
 // appendASCII appends the normalised form of the ASCII string s to buf.
@@ -195,6 +198,14 @@ func isChineseChar(r rune) bool {
 		(r >= 0x2B820 && r <= 0x2CEAF) ||
 		(r >= 0xF900 && r <= 0xFAFF) ||
 		(r >= 0x2F800 && r <= 0x2FA1F)
+}
+
+// appendLower is writeLower appending to a byte slice.
+func appendLower(b []byte, r rune) []byte {
+	if r == 'İ' {
+		return append(b, "i\u0307"...)
+	}
+	return utf8.AppendRune(b, unicode.ToLower(r))
 }
 
 // writeLower applies Rust's char::to_lowercase, which differs from Go's

@@ -14,7 +14,7 @@ type scratch struct {
 	words     []string  // pre-tokenized words of one segment
 	content   []int64   // model ids of one text (or of pair member A)
 	contentB  []int64   // model ids of pair member B
-	norm      []byte    // normalised text, for bufferedNormalizer
+	norm      normBufs  // normalised text, for bufferedNormalizer
 	ids       []int64   // every row's ids and type ids, back to back
 	types     []int64
 	ends      []int // ends[i] is row i's end in ids
@@ -39,17 +39,21 @@ func (sp *scratchPool) get() *scratch { return sp.p.Get().(*scratch) }
 // keeping (a 1 MB text must not pin megabytes in every pooled buffer).
 func (sp *scratchPool) put(s *scratch) {
 	const keep = 1 << 16
-	if cap(s.ids) > keep || cap(s.norm) > 4*keep || cap(s.content) > keep {
+	if cap(s.ids) > keep || cap(s.norm.a) > 4*keep || cap(s.norm.b) > 4*keep || cap(s.content) > keep {
 		return
 	}
 	sp.p.Put(s)
 }
 
-// bufferedNormalizer is a normalizer that can write into a reusable
-// buffer. The string it returns may alias buf: it is valid only until buf
-// is written again, and nothing may keep it (the BPE cache clones its keys).
+// normBufs are the buffers a bufferedNormalizer writes into, two so that
+// one step can read the other's output.
+type normBufs struct{ a, b []byte }
+
+// bufferedNormalizer is a normalizer that can write into reusable buffers.
+// The string it returns aliases them: it is valid only until they are
+// written again, and nothing may keep it (the BPE cache clones its keys).
 type bufferedNormalizer interface {
-	normalizeInto(buf []byte, s string) (string, []byte)
+	normalizeInto(bufs *normBufs, s string) string
 }
 
 // scratchString views b as a string without copying, for short-lived

@@ -585,9 +585,7 @@ func (t *Tokenizer) normalize(s *scratch, text string) string {
 	case nil:
 		return text
 	case bufferedNormalizer:
-		var out string
-		out, s.norm = n.normalizeInto(s.norm, text)
-		return out
+		return n.normalizeInto(&s.norm, text)
 	default:
 		return n.normalize(text)
 	}
