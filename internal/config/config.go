@@ -323,7 +323,8 @@ type Database struct {
 	BinDir   string `koanf:"bin_dir" yaml:"bin_dir"`
 	MaxConns int    `koanf:"max_conns" yaml:"max_conns"`
 	// IndexBuildMemory is maintenance_work_mem for HNSW builds: the graph
-	// is built in memory while it fits, far faster than on disk.
+	// is built in memory while it fits, far faster than on disk. "auto"
+	// sizes each build from the rows and dimensions it indexes.
 	IndexBuildMemory string `koanf:"index_build_memory" yaml:"index_build_memory"`
 	// SharedBuffers is the private cluster's shared_buffers: a size or
 	// "auto" (a quarter of the memory, 128MB to 2GB). Unused with URL set.
@@ -370,7 +371,7 @@ func Default() Config {
 		Database: Database{
 			Port:             54329,
 			MaxConns:         8,
-			IndexBuildMemory: "1GB",
+			IndexBuildMemory: "auto",
 			SharedBuffers:    "auto",
 		},
 		Log: Log{Level: "info", Format: "text"},
