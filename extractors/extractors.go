@@ -56,8 +56,8 @@ type Options struct {
 	// PrepWorkers bounds the goroutines decoding the images of one batch
 	// (default GOMAXPROCS).
 	PrepWorkers int
-	Metrics   onnx.Metrics  // batching metrics, may be nil
-	Logger    *slog.Logger
+	Metrics     onnx.Metrics // batching metrics, may be nil
+	Logger      *slog.Logger
 }
 
 func (o *Options) defaults() {
