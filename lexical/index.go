@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -219,8 +220,9 @@ func (ix *Index) Len() int {
 
 // analyzed is a product's terms before weighting.
 type analyzed struct {
-	d   doc
-	tfs map[string]*termFreq
+	d     doc
+	tfs   map[string]*termFreq
+	title []string // the title's terms in order
 }
 
 // termFreq is a term's frequency in each field of a product, and the
@@ -242,6 +244,9 @@ func (ix *Index) analyze(p catalog.Product) analyzed {
 		a.d.lens[f] = uint16(min(len(ws), math.MaxUint16))
 		for _, w := range ws {
 			t := ix.cfg.analyzer.Stem(w)
+			if f == int(Title) {
+				a.title = append(a.title, t)
+			}
 			tf := a.tfs[t]
 			if tf == nil {
 				tf = &termFreq{word: w}
@@ -290,6 +295,33 @@ func (ix *Index) Put(p catalog.Product) {
 	defer ix.mu.Unlock()
 	ix.remove(p.ID)
 	ix.add(a, p)
+}
+
+// PutAll adds or replaces products (by id), as Put of each in order:
+// their text is analysed by GOMAXPROCS goroutines at once, then they are
+// added under one lock, so a bulk load (the Syncer's snapshot) spends
+// its time analysing on every core instead of taking the lock per
+// product.
+func (ix *Index) PutAll(ps []catalog.Product) {
+	as := make([]analyzed, len(ps))
+	workers := min(runtime.GOMAXPROCS(0), max(len(ps)/64, 1))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(ps); i += workers {
+				as[i] = ix.analyze(ps[i])
+			}
+		})
+	}
+	wg.Wait()
+	ix.wmu.Lock()
+	defer ix.wmu.Unlock()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for i, p := range ps {
+		ix.remove(p.ID)
+		ix.add(as[i], p)
+	}
 }
 
 // Delete removes a product; an unknown id is a no-op.
@@ -349,7 +381,7 @@ func (ix *Index) add(a analyzed, p catalog.Product) {
 		ix.post[tid].append(id, float32(ix.weigh(&tf8, &d.lens, &avg)), tf8)
 	}
 	slices.Sort(d.terms)
-	for _, t := range ix.cfg.analyzer.Terms(p.Title) {
+	for _, t := range a.title {
 		d.title = append(d.title, ix.terms[t])
 	}
 	ix.docs = append(ix.docs, d)

@@ -208,25 +208,45 @@ func (s *Syncer) trim(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// snapshot indexes every live product.
+// snapshot indexes every live product: pages are read from the Source
+// one ahead of the page being indexed (Index.PutAll, analysing on every
+// core), so reading and indexing overlap.
 func (s *Syncer) snapshot(ctx context.Context) (*Index, error) {
 	ix, err := New(s.cfg.index...)
 	if err != nil {
 		return nil, err
 	}
-	after := ""
-	for {
-		ps, err := s.src.ProductsAfter(ctx, after, s.cfg.snapPage)
-		if err != nil {
-			return nil, fmt.Errorf("lexical snapshot: %w", err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type page struct {
+		ps  []catalog.Product
+		err error
+	}
+	pages := make(chan page, 1)
+	go func() {
+		defer close(pages)
+		after := ""
+		for {
+			ps, err := s.src.ProductsAfter(ctx, after, s.cfg.snapPage)
+			select {
+			case pages <- page{ps, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || len(ps) < s.cfg.snapPage {
+				return
+			}
+			after = ps[len(ps)-1].ID
 		}
-		for _, p := range ps {
-			ix.Put(p)
+	}()
+	for pg := range pages {
+		if pg.err != nil {
+			return nil, fmt.Errorf("lexical snapshot: %w", pg.err)
 		}
-		if len(ps) < s.cfg.snapPage {
-			break
-		}
-		after = ps[len(ps)-1].ID
+		ix.PutAll(pg.ps)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("lexical snapshot: %w", err) // cut short, not at the end
 	}
 	ix.Reweigh()
 	return ix, nil

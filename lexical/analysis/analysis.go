@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 
 	"github.com/blevesearch/snowballstem"
@@ -43,7 +45,15 @@ func stemmer(lang string) (func(*snowballstem.Env) bool, error) {
 type Analyzer struct {
 	langs   []string
 	stemmer []func(*snowballstem.Env) bool
+	// stems caches words' stems (a catalog repeats its words: stemming
+	// each occurrence was most of an index build), up to maxCached words.
+	stems  sync.Map // word: stem
+	cached atomic.Int64
 }
+
+// maxCached bounds the stem cache (a word and its stem, about 100 bytes
+// each): a catalog's vocabulary is a few hundred thousand words.
+const maxCached = 1 << 20
 
 // New returns an analyzer for the given languages (none: English).
 func New(langs ...string) (*Analyzer, error) {
@@ -87,6 +97,21 @@ func (a *Analyzer) Stem(w string) string {
 	if len(w) <= 2 || strings.IndexFunc(w, unicode.IsDigit) >= 0 {
 		return w
 	}
+	if s, ok := a.stems.Load(w); ok {
+		return s.(string)
+	}
+	s := a.stem(w)
+	if a.cached.Load() < maxCached {
+		// Cloned: w may be a slice of a whole product text.
+		if _, loaded := a.stems.LoadOrStore(strings.Clone(w), strings.Clone(s)); !loaded {
+			a.cached.Add(1)
+		}
+	}
+	return s
+}
+
+// stem runs the Snowball stemmers.
+func (a *Analyzer) stem(w string) string {
 	best := ""
 	for _, st := range a.stemmer {
 		env := snowballstem.NewEnv(w)
