@@ -50,3 +50,43 @@ func BenchmarkThreads(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOverlap measures what overlapping buys: 64 inputs as one
+// EncodeBatch call (two model batches of 32, the second prepared while the
+// first runs) against two calls of 32 one after the other (prepare, run,
+// prepare, run: the pipeline before the overlap), same encoder, same run.
+//
+//	go test ./extractors/ -run '^$' -bench BenchmarkOverlap -benchtime 3x -count 3
+func BenchmarkOverlap(b *testing.B) {
+	cases := []struct {
+		modality, model string
+		pool            func(*testing.B) [][]byte
+	}{
+		{"text", "glove-100d", func(*testing.B) [][]byte { return throughput.ProductTexts(64) }},
+		{"image", "mobilenetv2-int8", catalogImages},
+		{"image-12mp", "mobilenetv2-int8", func(b *testing.B) [][]byte { return largePhotos(b) }},
+		{"audio", "speech-embedding", speechClips},
+	}
+	for _, c := range cases {
+		b.Run("modality="+c.modality, func(b *testing.B) {
+			enc, err := extractors.Open(b.Context(), testenv.Runtime(b), testenv.Manifest(b, c.model), testenv.ModelDir(b),
+				extractors.Options{MaxBatch: 32})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer enc.Close()
+			batch := throughput.Cycle(c.pool(b), 64)
+			b.Run("path=overlapped", func(b *testing.B) {
+				bench(b, len(batch), func() error { return throughput.EncodeBatch(b.Context(), enc, batch) })
+			})
+			b.Run("path=sequential", func(b *testing.B) {
+				bench(b, len(batch), func() error {
+					if err := throughput.EncodeBatch(b.Context(), enc, batch[:32]); err != nil {
+						return err
+					}
+					return throughput.EncodeBatch(b.Context(), enc, batch[32:])
+				})
+			})
+		})
+	}
+}
