@@ -12,6 +12,22 @@
 // the score (WithTitleBonus), so exact title matches outrank scattered
 // ones.
 //
+// A query word also stands for its synonyms (WithSynonyms: one-way
+// "eggplant => aubergine", multi-way "courgette, zucchini"), and either
+// side of a rule may be a phrase: a query holding a rule's phrase, its
+// words adjacent, treats it as one unit ("ice cream => glass" finds the
+// products holding ice and cream, or glass), and a phrase alternative
+// matches the products holding all its words. A synonym is weighed with
+// the rarity of what the query said times 0.9, so it ranks below the
+// words as typed however many terms it has.
+//
+// Suggestions (Index.Suggest, Text.Suggest for serving) complete the
+// last word being typed from the same term dictionary as typo lookups:
+// the words of titles, brands and categories that start with it, or
+// those within its typo distance, written as the catalog writes them and
+// ranked by document frequency and field; PostgreSQL (popular logged
+// queries) only tops them up.
+//
 // Top-k uses block-max pruning: postings are in doc-id order with the
 // largest term weight of every 128 postings; the traversal walks the
 // rarest term's blocks, intersects the others by galloping, applies the

@@ -2,6 +2,7 @@ package lexical_test
 
 import (
 	"fmt"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -16,11 +17,26 @@ import (
 // BenchmarkRestart is a restarting server's wait for its lexical index:
 // a Syncer started on a PostgreSQL database of n synthetic products (the
 // bench generator's, loaded before the timer) until its snapshot is
-// searchable (the change log written in the gap wait before it is
-// replayed afterwards, and here holds nothing). cpu-s/op is the process's CPU time per start (the database
-// server's is not counted), steadier than wall time on a shared machine:
+// searchable (the change log of the gap wait before it is replayed
+// afterwards). cpu-s/op is the process's CPU time per start (the
+// database server's is not counted), steadier than wall time on a shared
+// machine:
 // go test -run '^$' -bench Restart/100000 -benchtime 1x ./lexical.
+//
+// With VITRINE_RESTART_DATABASE_URL set, Restart/existing starts on that
+// database instead, read only (e.g. the 1,000,000-product bench database
+// `vitrine bench api --products 1000000` loads).
 func BenchmarkRestart(b *testing.B) {
+	if url := os.Getenv("VITRINE_RESTART_DATABASE_URL"); url != "" {
+		b.Run("existing", func(b *testing.B) {
+			st, err := store.Open(b.Context(), url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			restart(b, st)
+		})
+	}
 	for _, n := range []int{100_000, 300_000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			st, err := store.Open(b.Context(), testdb.URL(b))
@@ -40,20 +56,30 @@ func BenchmarkRestart(b *testing.B) {
 					page = page[:0]
 				}
 			}
-			cpu := cpuTime()
-			for b.Loop() {
-				// A gap wait shorter than the time since the load: the
-				// start replays none of the load's change-log rows, as
-				// a restart long after its writes.
-				stop, err := lexical.NewSyncer(st, lexical.WithGapWait(time.Millisecond)).Start(b.Context())
-				if err != nil {
-					b.Fatal(err)
-				}
-				stop()
-			}
-			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+			restart(b, st)
 		})
 	}
+}
+
+// restart times Syncers started on st until their snapshot is ready, and
+// reports the products indexed and the CPU time per start.
+func restart(b *testing.B, st *store.Store) {
+	cpu := cpuTime()
+	n := 0
+	for b.Loop() {
+		// A gap wait shorter than the time since the load: the start
+		// replays none of the load's change-log rows, as a restart long
+		// after its writes.
+		sy := lexical.NewSyncer(st, lexical.WithGapWait(time.Millisecond))
+		stop, err := sy.Start(b.Context())
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = sy.Index().Len()
+		stop()
+	}
+	b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(float64(n), "products")
 }
 
 // cpuTime is the CPU time the process has used, user and system.
