@@ -6,7 +6,11 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"sync"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/ranking"
 	"github.com/vitrinehq/vitrine/recommend"
 	"github.com/vitrinehq/vitrine/records"
@@ -50,40 +54,50 @@ func servedChoice(cf records.CFModel) []servedComponent {
 
 // chosenScores are the item-based components' scores of a user: each
 // component's score of every product its lists reach from the user's
-// latest events, as the fitted method scores (recommend.NeighbourScores).
-func (s *Service) chosenScores(ctx context.Context, cf records.CFModel, cs []servedComponent, uid string) (map[string]map[string]float64, error) {
-	evs, err := s.d.Events.UserEvents(ctx, uid, servedHistory)
-	if err != nil || len(evs) == 0 {
-		return nil, err
+// latest events (history, newest first), as the fitted method scores
+// (recommend.NeighbourScores). The components' lists are read
+// concurrently.
+func (s *Service) chosenScores(ctx context.Context, cf records.CFModel, cs []servedComponent, history []catalog.Event) (map[string]map[string]float64, error) {
+	evs := history[:min(servedHistory, len(history))]
+	if len(evs) == 0 {
+		return nil, nil
 	}
-	history := make([]recommend.HistoryEvent, len(evs))
+	hist := make([]recommend.HistoryEvent, len(evs))
 	var ids []string
 	for n, e := range evs {
-		history[n] = recommend.HistoryEvent{Item: e.ProductID, Value: ranking.EventWeight(e.Type, e.Value)}
+		hist[n] = recommend.HistoryEvent{Item: e.ProductID, Value: ranking.EventWeight(e.Type, e.Value)}
 		if !slices.Contains(ids, e.ProductID) {
 			ids = append(ids, e.ProductID)
 		}
 	}
+	var mu sync.Mutex
 	out := map[string]map[string]float64{}
+	g, gctx := errgroup.WithContext(ctx)
 	for _, c := range cs {
 		if !recommend.IsNeighbourMethod(c.Method) {
 			continue
 		}
-		stored, err := s.d.Neighbours.ItemNeighbours(ctx, cf.Version, c.Method, ids)
-		if err != nil {
-			return nil, err
-		}
-		lists := make(map[string]recommend.NeighbourList, len(stored))
-		for id, ns := range stored {
-			l := recommend.NeighbourList{Items: make([]string, len(ns)), Scores: make([]float64, len(ns))}
-			for k, x := range ns {
-				l.Items[k], l.Scores[k] = x.ProductID, x.Score
+		g.Go(func() error {
+			stored, err := s.d.Neighbours.ItemNeighbours(gctx, cf.Version, c.Method, ids)
+			if err != nil {
+				return err
 			}
-			lists[id] = l
-		}
-		out[c.Method] = recommend.NeighbourScores(history, c.Weighting, lists)
+			lists := make(map[string]recommend.NeighbourList, len(stored))
+			for id, ns := range stored {
+				l := recommend.NeighbourList{Items: make([]string, len(ns)), Scores: make([]float64, len(ns))}
+				for k, x := range ns {
+					l.Items[k], l.Scores[k] = x.ProductID, x.Score
+				}
+				lists[id] = l
+			}
+			scores := recommend.NeighbourScores(hist, c.Weighting, lists)
+			mu.Lock()
+			out[c.Method] = scores
+			mu.Unlock()
+			return nil
+		})
 	}
-	return out, nil
+	return out, g.Wait()
 }
 
 // chosenCandidates are the best pool products of every item-based

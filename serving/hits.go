@@ -41,14 +41,20 @@ func IDs(hits []Hit) []string {
 // that vanished in between (deleted after retrieval). It never returns a
 // nil slice.
 func (s *Service) hydrate(ctx context.Context, rs []ranking.Result, explain bool) ([]Hit, error) {
-	out := make([]Hit, 0, len(rs))
 	if len(rs) == 0 {
-		return out, nil
+		return []Hit{}, nil
 	}
 	ps, err := s.d.Catalog.GetProducts(ctx, resultIDs(rs))
 	if err != nil {
 		return nil, err
 	}
+	return hitsOf(rs, ps, explain), nil
+}
+
+// hitsOf attaches the products already read to ranked results, dropping
+// those missing from ps (deleted). It never returns a nil slice.
+func hitsOf(rs []ranking.Result, ps map[string]catalog.Product, explain bool) []Hit {
+	out := make([]Hit, 0, len(rs))
 	for _, r := range rs {
 		p, ok := ps[r.ProductID]
 		if !ok {
@@ -60,7 +66,7 @@ func (s *Service) hydrate(ctx context.Context, rs []ranking.Result, explain bool
 		}
 		out = append(out, h)
 	}
-	return out, nil
+	return out
 }
 
 func resultIDs(rs []ranking.Result) []string {

@@ -2,7 +2,6 @@ package serving
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"math"
 	"slices"
@@ -18,24 +17,21 @@ import (
 
 // hybridQuery is one hybrid recommendation retrieval.
 type hybridQuery struct {
-	uid    string
-	pool   int // candidates per source
-	bought []string
-	cf     records.CFModel
-	user   []float32 // the user's content vector; nil when none
-	space  int
-	p      Params
+	u     recoUser // what was read about the user
+	pool  int      // candidates per source
+	space int
+	p     Params
 	// served are the components training chose when one is item-based
 	// (nil: the factors alone); chosen their scores of this user.
 	served []servedComponent
 	chosen map[string]map[string]float64
 }
 
-// hybridSources are the three retrievals' outputs.
+// hybridSources are the retrievals' outputs.
 type hybridSources struct {
-	uf       []float32 // the user's factors; nil when none
-	top, pop []records.Scored
-	nn       []records.Neighbor
+	uf  []float32 // the user's factors (trained or folded in); nil when none
+	top []records.Scored
+	nn  []records.Neighbor
 }
 
 // hybrid blends collaborative filtering (the user's factors, or factors
@@ -47,28 +43,21 @@ type hybridSources struct {
 // Each source's scores are z-normalised per request, then weighted (by
 // the user's variant's weights, else those training tuned, else the
 // configured ones). It returns the blended candidates, best first (empty
-// when the user has neither factors nor a content vector).
-func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, error) {
-	uf, err := s.userFactors(ctx, q.cf, q.uid)
+// when the user has neither factors nor a content vector), and the fused
+// vectors of the candidates and of the history explanations read.
+func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, map[string][]float32, error) {
+	q.served = servedChoice(q.u.cf)
+	src, err := s.retrieveSources(ctx, &q)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if q.served = servedChoice(q.cf); q.served != nil {
-		if q.chosen, err = s.chosenScores(ctx, q.cf, q.served, q.uid); err != nil {
-			return nil, err
-		}
-	}
-	if uf == nil && q.user == nil && len(chosenCandidates(q.chosen, 1)) == 0 {
-		return nil, nil
-	}
-	src, err := s.retrieveSources(ctx, q, uf)
-	if err != nil {
-		return nil, err
+	if src.uf == nil && q.u.vector == nil && len(chosenCandidates(q.chosen, 1)) == 0 {
+		return nil, nil, nil
 	}
 	var cands []string
 	seen := map[string]bool{}
 	add := func(id string) {
-		if !seen[id] && !slices.Contains(q.bought, id) {
+		if !seen[id] && !slices.Contains(q.u.bought, id) {
 			seen[id] = true
 			cands = append(cands, id)
 		}
@@ -83,24 +72,24 @@ func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, 
 		add(n.ProductID)
 	}
 	popScore := map[string]float64{}
-	for _, p := range src.pop {
+	for _, p := range q.u.pop {
 		popScore[p.ProductID] = p.Score
 		add(p.ProductID)
 	}
 	if len(cands) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	parts, err := s.blendParts(ctx, q, uf, cands, popScore)
+	parts, vecs, err := s.blendParts(ctx, q, src.uf, cands, popScore)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	weights := blendWeights(q.cf, q.p.configuredBlend())
+	weights := blendWeights(q.u.cf, q.p.configuredBlend())
 	for name, w := range q.p.Blend { // the A/B variant's own weights win
 		weights[name] = w
 	}
 	total, err := recommend.Blend(parts, weights)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rs := make([]ranking.Result, len(cands))
 	for i, id := range cands {
@@ -113,49 +102,59 @@ func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, 
 		rs[i] = r
 	}
 	ranking.Sort(rs)
-	return rs, nil
+	return rs, vecs, nil
 }
 
-// retrieveSources runs the three retrievals concurrently, so a request
-// waits for the slowest query rather than their sum.
-func (s *Service) retrieveSources(ctx context.Context, q hybridQuery, uf []float32) (hybridSources, error) {
-	src := hybridSources{uf: uf}
+// retrieveSources runs the retrievals concurrently, so a request waits for
+// the slowest rather than their sum: the item-based components' scores
+// (into q.chosen), the factors' top items (after folding a new user in)
+// and the user vector's nearest products.
+func (s *Service) retrieveSources(ctx context.Context, q *hybridQuery) (hybridSources, error) {
+	src := hybridSources{uf: q.u.factors}
 	g, gctx := errgroup.WithContext(ctx)
-	if uf != nil && q.servesFactors() {
+	if q.served != nil {
 		g.Go(func() (err error) {
-			src.top, err = s.d.Factors.TopItemsByFactors(gctx, q.cf, uf, q.pool, q.bought)
-			return err
-		})
-	}
-	if q.user != nil {
-		g.Go(func() (err error) {
-			src.nn, err = s.d.Vectors.Nearest(gctx, records.NearestQuery{Space: q.space, Vector: q.user, K: q.pool, Filter: catalog.Filter{Exclude: q.bought}})
+			q.chosen, err = s.chosenScores(gctx, q.u.cf, q.served, q.u.history)
 			return err
 		})
 	}
 	g.Go(func() (err error) {
-		src.pop, err = s.d.Events.PopularProducts(gctx, s.now(), q.pool/2)
+		if src.uf == nil {
+			if src.uf, err = s.foldIn(gctx, q.u.cf, q.u.history); err != nil {
+				return err
+			}
+		}
+		if src.uf != nil && q.servesFactors() {
+			src.top, err = s.d.Factors.TopItemsByFactors(gctx, q.u.cf, src.uf, q.pool, q.u.bought)
+		}
 		return err
 	})
+	if q.u.vector != nil {
+		g.Go(func() (err error) {
+			src.nn, err = s.d.Vectors.Nearest(gctx, records.NearestQuery{Space: q.space, Vector: q.u.vector, K: q.pool, Filter: catalog.Filter{Exclude: q.u.bought}})
+			return err
+		})
+	}
 	return src, g.Wait()
 }
 
 // blendParts scores each candidate by each source (NaN where a source has
 // nothing to say: no factors, no vector), reading the factors and the
-// vectors concurrently.
-func (s *Service) blendParts(ctx context.Context, q hybridQuery, uf []float32, cands []string, popScore map[string]float64) (map[string][]float64, error) {
+// vectors concurrently. The vectors read include the history explanations
+// need, and are returned for re-ranking and explanations.
+func (s *Service) blendParts(ctx context.Context, q hybridQuery, uf []float32, cands []string, popScore map[string]float64) (map[string][]float64, map[string][]float32, error) {
 	var factors, vecs map[string][]float32
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		factors, err = s.d.Factors.ItemFactors(gctx, q.cf.Version, cands)
+		factors, err = s.d.Factors.ItemFactors(gctx, q.u.cf.Version, cands)
 		return err
 	})
 	g.Go(func() (err error) {
-		vecs, err = s.d.Vectors.ProductVectors(gctx, q.space, cands)
+		vecs, err = s.d.Vectors.ProductVectors(gctx, q.space, appendNew(slices.Clone(cands), q.u.whyIDs()))
 		return err
 	})
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	parts := map[string][]float64{recommend.SourceCollaborative: nan(len(cands)), recommend.SourceContent: nan(len(cands)), recommend.SourcePopularity: make([]float64, len(cands))}
 	for i, id := range cands {
@@ -164,21 +163,21 @@ func (s *Service) blendParts(ctx context.Context, q hybridQuery, uf []float32, c
 				parts[recommend.SourceCollaborative][i] = d
 			}
 		}
-		if v, ok := vecs[id]; ok && q.user != nil {
-			if c, err := vecmath.Cosine(q.user, v); err == nil {
+		if v, ok := vecs[id]; ok && q.u.vector != nil {
+			if c, err := vecmath.Cosine(q.u.vector, v); err == nil {
 				parts[recommend.SourceContent][i] = c
 			}
 		}
 		parts[recommend.SourcePopularity][i] = math.Log1p(popScore[id])
 	}
 	if q.served != nil {
-		cfPart, err := chosenPart(q.served, q.cf, q.chosen, parts[recommend.SourceCollaborative], cands)
+		cfPart, err := chosenPart(q.served, q.u.cf, q.chosen, parts[recommend.SourceCollaborative], cands)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		parts[recommend.SourceCollaborative] = cfPart
 	}
-	return parts, nil
+	return parts, vecs, nil
 }
 
 // servesFactors reports whether the stored factors are served: no
@@ -188,31 +187,20 @@ func (q hybridQuery) servesFactors() bool {
 		return true
 	}
 	for _, c := range q.served {
-		if c.Method == q.cf.Method {
+		if c.Method == q.u.cf.Method {
 			return true
 		}
 	}
 	return false
 }
 
-// userFactors returns the user's trained factors, or folds them in from
-// the user's events (ALS models) when the user is newer than the model;
-// nil when neither is possible.
-func (s *Service) userFactors(ctx context.Context, cf records.CFModel, uid string) ([]float32, error) {
-	uf, err := s.d.Factors.UserFactors(ctx, cf.Version, uid)
-	if err == nil {
-		return uf, nil
-	}
-	if !errors.Is(err, records.ErrNotFound) {
-		return nil, err
-	}
-	if cf.Method != "als" {
+// foldIn folds a user the model lacks in from their latest events (ALS
+// models; history is newest first); nil when that is not possible.
+func (s *Service) foldIn(ctx context.Context, cf records.CFModel, history []catalog.Event) ([]float32, error) {
+	if cf.Method != "als" || len(history) == 0 {
 		return nil, nil
 	}
-	evs, err := s.d.Events.UserEvents(ctx, uid, foldInEvents)
-	if err != nil || len(evs) == 0 {
-		return nil, err
-	}
+	evs := history[:min(foldInEvents, len(history))]
 	ids := make([]string, 0, len(evs))
 	for _, e := range evs {
 		ids = append(ids, e.ProductID)

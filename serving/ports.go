@@ -33,6 +33,9 @@ type Vectors interface {
 type Factors interface {
 	// ActiveCFModel returns records.ErrNoCFModel when none is trained.
 	ActiveCFModel(ctx context.Context) (records.CFModel, error)
+	// ActiveCFVersion returns the active model's version alone (the key
+	// of the service's cached model row); records.ErrNoCFModel when none.
+	ActiveCFVersion(ctx context.Context) (int, error)
 	// UserFactors returns records.ErrNotFound for a user the model lacks.
 	UserFactors(ctx context.Context, version int, userID string) ([]float32, error)
 	ItemFactors(ctx context.Context, version int, ids []string) (map[string][]float32, error)

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"slices"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/ranking"
 	"github.com/vitrinehq/vitrine/recommend"
 	"github.com/vitrinehq/vitrine/records"
@@ -72,6 +75,12 @@ type RecommendResult struct {
 // user's vector), re-ranks them (MMR, caps, brand share), explains each by
 // the user's history, and falls back to popular products for a user with
 // neither factors nor a vector. Products the user bought are excluded.
+//
+// The user's state (purchases, latest events, vector, factors) is read once,
+// concurrently, and shared by exclusion, retrieval, the item-based scores
+// and the explanations; the candidates' and the history's vectors are read
+// in one query, and their products in one more, which re-ranking, the
+// answer and the explanations share.
 func (s *Service) Recommend(ctx context.Context, req RecommendRequest) (RecommendResult, error) {
 	k := req.K
 	if k == 0 {
@@ -85,88 +94,209 @@ func (s *Service) Recommend(ctx context.Context, req RecommendRequest) (Recommen
 	if err != nil {
 		return RecommendResult{}, err
 	}
-	uid := req.UserID
-	sp, _, err := s.ActiveSpace(ctx)
+	sp, spec, err := s.ActiveSpace(ctx)
 	if err != nil {
 		return RecommendResult{}, err
 	}
-	bought, err := s.d.Events.Purchased(ctx, uid)
+	pool := recommend.ServingPool(k) // re-rankers need room to choose
+	u, err := s.readUser(ctx, req.UserID, sp.Version, pool)
 	if err != nil {
 		return RecommendResult{}, err
 	}
-	res := RecommendResult{UserID: uid, Assignment: p.Assignment}
-	rs, err := s.candidates(ctx, &res, sp, bought, p, recommend.ServingPool(k)) // re-rankers need room to choose
+	res := RecommendResult{UserID: u.id, Assignment: p.Assignment}
+	rs, vecs, err := s.candidates(ctx, &res, sp.Version, spec, u, p, pool)
 	if err != nil {
 		return RecommendResult{}, err
 	}
 	if len(rs) == 0 {
 		res.Strategy, res.CFModel = StrategyPopular, 0
-		res.Hits, err = s.popular(ctx, k, bought)
+		res.Hits, err = s.popular(ctx, k, u.bought, u.pop)
 		return res, err
 	}
-	rs, gini, err := s.rerank(ctx, sp.Version, rs, k, o)
+	why := u.whyIDs()
+	ps, err := s.d.Catalog.GetProducts(ctx, appendNew(resultIDs(rs), why))
 	if err != nil {
 		return RecommendResult{}, err
 	}
+	rs, gini := rerank(rs, k, o, ps, vecs)
 	res.BrandExposureGini = &gini
-	if res.Hits, err = s.hydrate(ctx, rs, true); err != nil {
-		return RecommendResult{}, err
-	}
-	if err := s.explainBecause(ctx, uid, sp.Version, res.Hits); err != nil {
-		return RecommendResult{}, err
-	}
+	res.Hits = hitsOf(rs, ps, true)
+	explainBecause(why, vecs, ps, res.Hits)
 	return res, nil
 }
 
+// historyRead is how many of a user's latest events a recommendation reads
+// once for all its uses: folding a new user in, the item-based methods and
+// the explanations.
+const historyRead = max(foldInEvents, servedHistory, historyForWhy)
+
+// recoUser is what a recommendation reads about its user.
+type recoUser struct {
+	id      string
+	bought  []string
+	history []catalog.Event // the latest historyRead events, newest first
+	vector  []float32       // the content vector; nil when none
+	cf      records.CFModel // the active model, when hasCF
+	hasCF   bool
+	factors []float32        // trained factors in cf; nil when none
+	pop     []records.Scored // the pool's popular products (with a model)
+}
+
+// readUser reads the user's purchases, latest events, vector and (with a
+// trained model) factors, the popular products and the active model's
+// version, concurrently: a request waits for the slowest read rather than
+// their sum. The factors are read in the model version cached last; only
+// when training activated another since are the model row and the factors
+// read again.
+func (s *Service) readUser(ctx context.Context, uid string, space, pool int) (recoUser, error) {
+	u := recoUser{id: uid}
+	cached, warm := s.cachedCF()
+	version, verr := 0, error(nil)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		u.bought, err = s.d.Events.Purchased(gctx, uid)
+		return err
+	})
+	g.Go(func() (err error) {
+		u.history, err = s.d.Events.UserEvents(gctx, uid, historyRead)
+		return err
+	})
+	g.Go(func() error {
+		uv, err := s.d.Users.GetUserVector(gctx, uid, space)
+		if err == nil && !vecmath.IsZero(uv.Vector) {
+			u.vector = uv.Vector
+		}
+		return ignoreNotFound(err)
+	})
+	g.Go(func() error {
+		version, verr = s.d.Factors.ActiveCFVersion(gctx)
+		if errors.Is(verr, records.ErrNoCFModel) {
+			return nil
+		}
+		return verr
+	})
+	if warm {
+		g.Go(func() (err error) {
+			u.factors, err = s.d.Factors.UserFactors(gctx, cached.Version, uid)
+			return ignoreNotFound(err)
+		})
+		g.Go(func() (err error) {
+			u.pop, err = s.d.Events.PopularProducts(gctx, s.now(), pool/2)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil || verr != nil {
+		return u, err // no model: the content strategy
+	}
+	return u, s.checkModel(ctx, &u, version, cached, warm, pool)
+}
+
+// checkModel sets the active model of version, reading what the first
+// reads did not because the cached model was another or none.
+func (s *Service) checkModel(ctx context.Context, u *recoUser, version int, cached records.CFModel, warm bool, pool int) error {
+	cf, err := s.activeCF(ctx, version)
+	if err != nil {
+		return ignoreNoModel(err)
+	}
+	u.cf, u.hasCF = cf, true
+	if warm && cached.Version == version {
+		return nil
+	}
+	u.factors = nil
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		u.factors, err = s.d.Factors.UserFactors(gctx, cf.Version, u.id)
+		return ignoreNotFound(err)
+	})
+	if !warm {
+		g.Go(func() (err error) {
+			u.pop, err = s.d.Events.PopularProducts(gctx, s.now(), pool/2)
+			return err
+		})
+	}
+	return g.Wait()
+}
+
+// ignoreNoModel treats records.ErrNoCFModel (deactivated in between) as no
+// model.
+func ignoreNoModel(err error) error {
+	if errors.Is(err, records.ErrNoCFModel) {
+		return nil
+	}
+	return err
+}
+
+// ignoreNotFound treats records.ErrNotFound as "nothing stored".
+func ignoreNotFound(err error) error {
+	if errors.Is(err, records.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// whyIDs are the products of the events explanations read.
+func (u recoUser) whyIDs() []string {
+	h := u.history[:min(historyForWhy, len(u.history))]
+	ids := make([]string, len(h))
+	for i, e := range h {
+		ids[i] = e.ProductID
+	}
+	return ids
+}
+
+// appendNew appends to ids those of more it does not hold yet.
+func appendNew(ids, more []string) []string {
+	seen := make(map[string]bool, len(ids)+len(more))
+	for _, id := range ids {
+		seen[id] = true
+	}
+	for _, id := range more {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // candidates retrieves and scores a pool of candidates: hybrid with a
-// trained model, else by the user's vector; empty for a cold user.
-func (s *Service) candidates(ctx context.Context, res *RecommendResult, sp records.Space, bought []string, p Params, pool int) ([]ranking.Result, error) {
-	uv, err := s.d.Users.GetUserVector(ctx, res.UserID, sp.Version)
-	if err != nil && !errors.Is(err, records.ErrNotFound) {
-		return nil, err
-	}
-	var user []float32
-	if err == nil && !vecmath.IsZero(uv.Vector) {
-		user = uv.Vector
-	}
-	cf, err := s.d.Factors.ActiveCFModel(ctx)
-	switch {
-	case err == nil:
-		res.Strategy, res.CFModel = StrategyHybrid, cf.Version
-		return s.hybrid(ctx, hybridQuery{uid: res.UserID, pool: pool, bought: bought, cf: cf, user: user, space: sp.Version, p: p})
-	case !errors.Is(err, records.ErrNoCFModel):
-		return nil, err
+// trained model, else by the user's vector; empty for a cold user. It also
+// returns the fused vectors of the candidates and of the history the
+// explanations read.
+func (s *Service) candidates(ctx context.Context, res *RecommendResult, space int, spec fusion.Spec, u recoUser, p Params, pool int) ([]ranking.Result, map[string][]float32, error) {
+	if u.hasCF {
+		res.Strategy, res.CFModel = StrategyHybrid, u.cf.Version
+		return s.hybrid(ctx, hybridQuery{u: u, pool: pool, space: space, p: p})
 	}
 	res.Strategy = StrategyContent
-	if user == nil {
-		return nil, nil
+	if u.vector == nil {
+		return nil, nil, nil
 	}
-	_, spec, err := s.ActiveSpace(ctx)
+	nn, err := s.d.Vectors.Nearest(ctx, records.NearestQuery{Space: space, Vector: u.vector, K: pool, Filter: catalog.Filter{Exclude: u.bought}})
 	if err != nil {
-		return nil, err
-	}
-	nn, err := s.d.Vectors.Nearest(ctx, records.NearestQuery{Space: sp.Version, Vector: user, K: pool, Filter: catalog.Filter{Exclude: bought}})
-	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ids := nearestIDs(nn)
-	vecs, err := s.d.Vectors.ProductVectors(ctx, sp.Version, ids)
+	vecs, err := s.d.Vectors.ProductVectors(ctx, space, appendNew(slices.Clone(ids), u.whyIDs()))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cands := make([]ranking.Candidate, 0, len(ids))
 	for _, id := range ids {
 		cands = append(cands, ranking.Candidate{ProductID: id, Vector: vecs[id]})
 	}
-	return ranking.ByVector(spec, user, cands, true), nil
+	return ranking.ByVector(spec, u.vector, cands, true), vecs, nil
 }
 
 // popular answers cold-start users with the most popular products they
-// have not bought. It never returns a nil slice.
-func (s *Service) popular(ctx context.Context, k int, exclude []string) ([]Hit, error) {
-	pop, err := s.d.Events.PopularProducts(ctx, s.now(), k+len(exclude))
-	if err != nil {
-		return nil, err
+// have not bought, from the popular products already read when they are
+// enough. It never returns a nil slice.
+func (s *Service) popular(ctx context.Context, k int, exclude []string, pop []records.Scored) ([]Hit, error) {
+	if len(pop) < k+len(exclude) {
+		var err error
+		if pop, err = s.d.Events.PopularProducts(ctx, s.now(), k+len(exclude)); err != nil {
+			return nil, err
+		}
 	}
 	var rs []ranking.Result
 	for _, p := range pop {
@@ -177,27 +307,12 @@ func (s *Service) popular(ctx context.Context, k int, exclude []string) ([]Hit, 
 	return s.hydrate(ctx, rs, true)
 }
 
-// explainBecause adds to each hit the one or two products in the user's
-// recent history most similar to it (in the fused space).
-func (s *Service) explainBecause(ctx context.Context, uid string, space int, hits []Hit) error {
-	history, err := s.d.Events.UserEvents(ctx, uid, historyForWhy)
-	if err != nil || len(history) == 0 {
-		return err
-	}
-	hids := make([]string, 0, len(history))
-	for _, e := range history {
-		hids = append(hids, e.ProductID)
-	}
-	vecs, err := s.d.Vectors.ProductVectors(ctx, space, append(slices.Clone(hids), IDs(hits)...))
-	if err != nil {
-		return err
-	}
-	titles, err := s.d.Catalog.GetProducts(ctx, hids)
-	if err != nil {
-		return err
-	}
+// explainBecause adds to each hit the one or two products of the user's
+// recent history (why, newest first) most similar to it in the fused
+// space, from the vectors and products already read.
+func explainBecause(why []string, vecs map[string][]float32, ps map[string]catalog.Product, hits []Hit) {
 	var hist []ranking.Candidate
-	for _, id := range hids {
+	for _, id := range why {
 		if v, ok := vecs[id]; ok {
 			hist = append(hist, ranking.Candidate{ProductID: id, Vector: v})
 		}
@@ -205,8 +320,7 @@ func (s *Service) explainBecause(ctx context.Context, uid string, space int, hit
 	for i := range hits {
 		hits[i].Because = nil
 		for _, b := range ranking.BecauseOf(vecs[hits[i].ID], hist, 2) {
-			hits[i].Because = append(hits[i].Because, Because{ID: b.ProductID, Title: titles[b.ProductID].Title, Similarity: b.Score})
+			hits[i].Because = append(hits[i].Because, Because{ID: b.ProductID, Title: ps[b.ProductID].Title, Similarity: b.Score})
 		}
 	}
-	return nil
 }

@@ -21,6 +21,11 @@ func (b *memBackend) TrendingProducts(context.Context, time.Time, time.Duration,
 	return nil, nil
 }
 
+func (b *memBackend) ActiveCFVersion(ctx context.Context) (int, error) {
+	m, err := b.ActiveCFModel(ctx)
+	return m.Version, err
+}
+
 // The recommendation surfaces' ports are required like the others: a
 // service is never built that would find them missing only when asked.
 func TestNewRequiresRecommendationPorts(t *testing.T) {

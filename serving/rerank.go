@@ -1,11 +1,11 @@
 package serving
 
 import (
-	"context"
 	"maps"
 	"slices"
 	"strings"
 
+	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/ranking"
 	"github.com/vitrinehq/vitrine/recommend"
 	"github.com/vitrinehq/vitrine/vecmath"
@@ -41,15 +41,13 @@ func rerankOptions(r Rerank, defLambda float64) (rerankOpts, error) {
 
 // rerank applies MMR diversity (cosine of fused product vectors), caps per
 // category and brand, and exposure fairness across brands, then cuts to k.
-// It returns the brand exposure Gini of the served list. A candidate with
-// no vector (or a product deleted since retrieval) is never an error: it
-// takes no diversity penalty and belongs to no brand or category.
-func (s *Service) rerank(ctx context.Context, space int, rs []ranking.Result, k int, o rerankOpts) ([]ranking.Result, float64, error) {
+// It returns the brand exposure Gini of the served list. ps and vecs are
+// the candidates' products and vectors, read once for the whole request. A
+// candidate with no vector (or a product deleted since retrieval) is never
+// an error: it takes no diversity penalty and belongs to no brand or
+// category.
+func rerank(rs []ranking.Result, k int, o rerankOpts, ps map[string]catalog.Product, vecs map[string][]float32) ([]ranking.Result, float64) {
 	ids := resultIDs(rs)
-	ps, err := s.d.Catalog.GetProducts(ctx, ids)
-	if err != nil {
-		return nil, 0, err
-	}
 	brand := func(id string) string { return ps[id].Brand }
 	// Caps group by the first two levels of the category path ("Fruit >
 	// Apple", "Packages > Milk"): the top level alone is too coarse to
@@ -59,10 +57,6 @@ func (s *Service) rerank(ctx context.Context, space int, rs []ranking.Result, k 
 		return strings.Join(c[:min(2, len(c))], " > ")
 	}
 	if o.lambda < 1 {
-		vecs, err := s.d.Vectors.ProductVectors(ctx, space, ids)
-		if err != nil {
-			return nil, 0, err
-		}
 		rs = recommend.MMR(rs, len(rs), o.lambda, func(a, b string) float64 { return similarity(vecs[a], vecs[b]) })
 	}
 	if o.maxPerCat > 0 {
@@ -78,10 +72,12 @@ func (s *Service) rerank(ctx context.Context, space int, rs []ranking.Result, k 
 		rs = rs[:k]
 	}
 	all := map[string]bool{}
-	for _, p := range ps {
-		all[p.Brand] = true
+	for _, id := range ids {
+		if p, ok := ps[id]; ok {
+			all[p.Brand] = true
+		}
 	}
-	return rs, recommend.GroupExposureGini([][]string{recommend.Groups(rs, brand)}, slices.Sorted(maps.Keys(all))), nil
+	return rs, recommend.GroupExposureGini([][]string{recommend.Groups(rs, brand)}, slices.Sorted(maps.Keys(all)))
 }
 
 // similarity is the cosine of two product vectors for MMR; 0 (no

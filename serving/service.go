@@ -109,6 +109,7 @@ type Service struct {
 
 	spaceMu sync.Mutex
 	space   cachedSpace
+	cf      cfCache // the active CF model row (recommend_cache.go)
 
 	photo photoSearch // search by photo (photo.go)
 }

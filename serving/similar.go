@@ -94,7 +94,7 @@ func (s *Service) Similar(ctx context.Context, req SimilarRequest) (SimilarResul
 // of the product (none without a trained model or when the model does not
 // know the product).
 func (s *Service) boughtTogether(ctx context.Context, id string, k int, ids []string) ([]string, map[string][]float32, error) {
-	cf, err := s.d.Factors.ActiveCFModel(ctx)
+	cf, err := s.currentCF(ctx)
 	if errors.Is(err, records.ErrNoCFModel) {
 		return ids, nil, nil
 	}

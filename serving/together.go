@@ -53,7 +53,7 @@ func (s *Service) Together(ctx context.Context, req TogetherRequest) (TogetherRe
 	if _, err := s.d.Catalog.GetProduct(ctx, req.ProductID); err != nil {
 		return TogetherResult{}, err
 	}
-	cf, err := s.d.Factors.ActiveCFModel(ctx)
+	cf, err := s.currentCF(ctx)
 	if errors.Is(err, records.ErrNoCFModel) {
 		return res, nil
 	}

@@ -111,6 +111,20 @@ func (s *Store) ActiveCFModel(ctx context.Context) (records.CFModel, error) {
 	return m, nil
 }
 
+// ActiveCFVersion returns the serving model's version alone: servers read
+// it on every request and the full row only when it changes.
+func (s *Store) ActiveCFVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.pool.QueryRow(ctx, `SELECT version FROM cf_models WHERE active`).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, records.ErrNoCFModel
+	}
+	if err != nil {
+		return 0, fmt.Errorf("active cf version: %w", err)
+	}
+	return v, nil
+}
+
 // UserFactors returns a user's factors in a model, or records.ErrNotFound.
 func (s *Store) UserFactors(ctx context.Context, version int, userID string) ([]float32, error) {
 	var v pgvector.Vector

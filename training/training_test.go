@@ -57,6 +57,9 @@ func TestTrainRecoversPlantedClusters(t *testing.T) {
 	if _, err := st.InsertEvents(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := st.ActiveCFVersion(ctx); !errors.Is(err, records.ErrNoCFModel) {
+		t.Errorf("active version before training: %v, want ErrNoCFModel", err)
+	}
 	rep, err := training.Train(ctx, st, training.Options{Method: "als", Factors: 8, Reg: 1, Iterations: 15, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -104,6 +107,9 @@ func TestTrainRecoversPlantedClusters(t *testing.T) {
 	}
 	if m2, _ := st.ActiveCFModel(ctx); m2.Version != rep2.Version || m2.Method != "bpr" {
 		t.Errorf("second model not active: %+v", m2)
+	}
+	if v, err := st.ActiveCFVersion(ctx); err != nil || v != rep2.Version {
+		t.Errorf("active version %d (%v), want %d", v, err, rep2.Version)
 	}
 	if err := st.DeleteUser(ctx, "u00"); err != nil {
 		t.Fatal(err)
