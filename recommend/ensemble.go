@@ -129,29 +129,55 @@ func SearchGrid(name string, base Params) ([]Params, error) {
 var blendWeights = []float64{0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5}
 
 // blendUsers bounds the validation users the blend weights are tuned on.
-const blendUsers = 5000
+const blendUsers = 2000
 
-// chooseBlend tries blends of the best methods (by validation score) over
-// at most blendUsers validation users: the best weighing 1, the others
-// every combination of blendWeights. It returns the best blend when it
-// beats the best single method on them, else the best method alone.
-func chooseBlend(ctx context.Context, d *Dataset, valid []ValidUser, best []Trial, fits map[string]Scorer, metric Metric, c searchConfig) (Choice, error) {
+// blendPasses bounds the coordinate search's passes over the methods.
+const blendPasses = 2
+
+// Blendable reports whether a method can be a component of a chosen
+// blend: the API serves item-based methods from their stored neighbour
+// lists and one factor method from its stored factors, but neither
+// session kNN nor popularity as a component, so a blend of those would be
+// evaluated and not served.
+func Blendable(name string) bool { return IsNeighbourMethod(name) || IsFactorMethod(name) }
+
+// blendCandidates are the best methods by validation score that a blend
+// may combine (Blendable, at most one factor method, at most
+// c.blendTop), best first.
+func blendCandidates(best []Trial, top int) []Trial {
 	ranked := slices.Clone(best)
 	slices.SortStableFunc(ranked, func(a, b Trial) int { return -cmpFloat(a.Score, b.Score) })
+	var out []Trial
+	factor := false
+	for _, t := range ranked {
+		if len(out) == top || !Blendable(t.Method) || (IsFactorMethod(t.Method) && factor) {
+			continue
+		}
+		factor = factor || IsFactorMethod(t.Method)
+		out = append(out, t)
+	}
+	return out
+}
+
+// chooseBlend blends the best blendable methods (blendCandidates) over at
+// most blendUsers validation users by coordinate search: the best
+// weighing 1 and the others 0, then each other method's weight in turn
+// set to the best of blendWeights with the rest held, for up to
+// blendPasses passes or until a pass changes nothing. A step never lowers
+// the score, so the blend is never worse than the best blendable method
+// alone on these users; when the deadline ends the search, the weights
+// reached so far stand. It returns the blend when it beats the best
+// single method, else the best method alone.
+func chooseBlend(ctx context.Context, d *Dataset, valid []ValidUser, best []Trial, fits map[string]Scorer, metric Metric, c searchConfig) (Choice, error) {
 	single := bestSingle(best)
-	top := ranked[:min(len(ranked), c.blendTop)]
+	top := blendCandidates(best, c.blendTop)
 	if len(top) < 2 {
 		return single, nil
 	}
 	e := &Ensemble{d: d, pool: ServingPool(c.cutoff)}
-	grid := map[string][]float64{}
-	for n, t := range top {
+	for _, t := range top {
 		e.names = append(e.names, t.Method)
 		e.models = append(e.models, fits[t.Method])
-		grid[t.Method] = blendWeights
-		if n == 0 {
-			grid[t.Method] = []float64{1}
-		}
 	}
 	users := spread(valid, blendUsers)
 	cases := make([]TuneCase, len(users))
@@ -164,11 +190,11 @@ func chooseBlend(ctx context.Context, d *Dataset, valid []ValidUser, best []Tria
 		return Choice{}, err
 	}
 	opts := []BlendOption{WithCutoff(c.cutoff), WithTuneWorkers(c.workers)}
-	blend, err := TuneWeights(ctx, cases, grid, metric, opts...)
+	alone, err := TuneWeights(ctx, cases, map[string][]float64{single.Components[0].Method: {1}}, metric, opts...)
 	if err != nil {
 		return Choice{}, err
 	}
-	alone, err := TuneWeights(ctx, cases, map[string][]float64{single.Components[0].Method: {1}}, metric, opts...)
+	blend, err := coordinateBlend(ctx, cases, top, metric, opts)
 	if err != nil {
 		return Choice{}, err
 	}
@@ -185,6 +211,49 @@ func chooseBlend(ctx context.Context, d *Dataset, valid []ValidUser, best []Tria
 		out.Components[0].Weight = 1
 	}
 	return out, nil
+}
+
+// coordinateBlend is chooseBlend's coordinate search over top's weights
+// (top[0] fixed at 1). A deadline ending it keeps the weights reached.
+func coordinateBlend(ctx context.Context, cases []TuneCase, top []Trial, metric Metric, opts []BlendOption) (TuneResult, error) {
+	w := map[string]float64{}
+	for n, t := range top {
+		w[t.Method] = 0
+		if n == 0 {
+			w[t.Method] = 1
+		}
+	}
+	grid := func(vary string) map[string][]float64 {
+		g := map[string][]float64{}
+		for name, x := range w {
+			g[name] = []float64{x}
+		}
+		g[vary] = blendWeights
+		return g
+	}
+	cur := TuneResult{Score: math.Inf(-1), Weights: maps.Clone(w)}
+	for range blendPasses {
+		changed := false
+		for _, t := range top[1:] {
+			r, err := TuneWeights(ctx, cases, grid(t.Method), metric, opts...)
+			if expired(err) && cur.Score > math.Inf(-1) {
+				return cur, nil
+			}
+			if err != nil {
+				return TuneResult{}, err
+			}
+			cur.Tried += r.Tried
+			if r.Score > cur.Score {
+				changed = changed || r.Weights[t.Method] != w[t.Method]
+				w[t.Method] = r.Weights[t.Method]
+				cur.Score, cur.Weights = r.Score, maps.Clone(w)
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	return cur, nil
 }
 
 // bestSingle is the best trial's method alone.

@@ -128,9 +128,13 @@ func WithProgress(fn func(Trial)) SearchOption { return func(c *searchConfig) { 
 // around them (SearchGrid) in a seeded random order, on a first rung of at
 // most 1,000 users, while the method's share of the budget lasts; the
 // best third of them (at least one, at most three) are then measured on
-// every validation user (successive halving). Finally the best methods
-// are blended (Ensemble, weights tuned by TuneWeights on the same users),
-// and the blend is the choice only when it beats the best single method.
+// every validation user (successive halving). Finally the best blendable
+// methods (Blendable: those the API serves as components) are blended
+// (Ensemble, weights chosen one method at a time by coordinate search
+// from the best method alone, on at most 2,000 of the same users), and the
+// blend is the choice only when it beats the best single method. A trial
+// records the settings it ran with: EASE's max_items is the number of
+// items it modelled once a deadline capped it.
 func Search(ctx context.Context, d *Dataset, valid []ValidUser, methods []string, metric Metric, opts ...SearchOption) (SearchResult, error) {
 	c := searchConfig{budget: 3 * time.Minute, cutoff: 10, blendTop: 4, seed: 1, firstRung: 1000}
 	for _, o := range opts {
@@ -219,6 +223,9 @@ func searchMethod(ctx context.Context, d *Dataset, valid []ValidUser, name strin
 		}
 		if err != nil {
 			return Trial{}, nil, nil, err
+		}
+		if e, ok := m.(*EASE); ok {
+			p.MaxItems = len(e.items) // what ran, when the deadline capped it
 		}
 		t := Trial{Method: name, Params: p, Score: score, Users: len(rung)}
 		trials = append(trials, t)
