@@ -2,10 +2,11 @@ package serving
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/ranking"
@@ -33,6 +34,10 @@ type SimilarResult struct {
 // and the item factors' cosine joins the score (a z-normalised blend of
 // content and collaborative similarity). An unknown product is
 // records.ErrNotFound, one without a vector ErrNotIndexed.
+//
+// It reads in three concurrent rounds: the product, its vector and its
+// factors; its nearest products by vector and by factors; the candidates'
+// vectors, factors and products.
 func (s *Service) Similar(ctx context.Context, req SimilarRequest) (SimilarResult, error) {
 	k := req.K
 	if k == 0 {
@@ -43,83 +48,121 @@ func (s *Service) Similar(ctx context.Context, req SimilarRequest) (SimilarResul
 	}
 	p := s.Params(req.UserID)
 	id := req.ProductID
-	if _, err := s.d.Catalog.GetProduct(ctx, id); err != nil {
-		return SimilarResult{}, err
-	}
 	sp, spec, err := s.ActiveSpace(ctx)
 	if err != nil {
 		return SimilarResult{}, err
 	}
-	vecs, err := s.d.Vectors.ProductVectors(ctx, sp.Version, []string{id})
+	seed, err := s.similarSeed(ctx, sp.Version, id)
 	if err != nil {
 		return SimilarResult{}, err
 	}
-	v, ok := vecs[id]
-	if !ok {
-		return SimilarResult{}, fmt.Errorf("%w: product %q has no vector in space %d", ErrNotIndexed, id, sp.Version)
-	}
-	nn, err := s.d.Vectors.Nearest(ctx, records.NearestQuery{Space: sp.Version, Vector: v, K: k, Filter: catalog.Filter{Exclude: []string{id}}})
+	ids, err := s.similarCandidates(ctx, sp.Version, id, k, seed)
 	if err != nil {
 		return SimilarResult{}, err
 	}
-	ids := nearestIDs(nn)
-	ids, factors, err := s.boughtTogether(ctx, id, k, ids)
-	if err != nil {
-		return SimilarResult{}, err
+	var pv, factors map[string][]float32
+	var ps map[string]catalog.Product
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		pv, err = s.d.Vectors.ProductVectors(gctx, sp.Version, ids)
+		return err
+	})
+	g.Go(func() (err error) {
+		ps, err = s.d.Catalog.GetProducts(gctx, ids)
+		return err
+	})
+	if seed.factors != nil {
+		g.Go(func() (err error) {
+			factors, err = s.d.Factors.ItemFactors(gctx, seed.cf.Version, ids)
+			return err
+		})
 	}
-	pv, err := s.d.Vectors.ProductVectors(ctx, sp.Version, ids)
-	if err != nil {
+	if err := g.Wait(); err != nil {
 		return SimilarResult{}, err
 	}
 	cands := make([]ranking.Candidate, 0, len(ids))
 	for _, id := range ids {
 		cands = append(cands, ranking.Candidate{ProductID: id, Vector: pv[id]})
 	}
-	rs := ranking.ByVector(spec, v, cands, true)
-	if f, ok := factors[id]; ok {
-		rs = blendSimilar(rs, f, factors)
+	rs := ranking.ByVector(spec, seed.vector, cands, true)
+	if seed.factors != nil {
+		rs = blendSimilar(rs, seed.factors, factors)
 	}
 	if len(rs) > k {
 		rs = rs[:k]
 	}
-	hits, err := s.hydrate(ctx, rs, true)
-	if err != nil {
-		return SimilarResult{}, err
-	}
-	return SimilarResult{ProductID: id, Hits: hits, Assignment: p.Assignment}, nil
+	return SimilarResult{ProductID: id, Hits: hitsOf(rs, ps, true), Assignment: p.Assignment}, nil
 }
 
-// boughtTogether adds to the candidates the k products whose item factors
-// are nearest the product's, and returns the factors of all of them and
-// of the product (none without a trained model or when the model does not
-// know the product).
-func (s *Service) boughtTogether(ctx context.Context, id string, k int, ids []string) ([]string, map[string][]float32, error) {
-	cf, err := s.currentCF(ctx)
-	if errors.Is(err, records.ErrNoCFModel) {
-		return ids, nil, nil
+// similarSeed is what Similar starts from: the product's fused vector and,
+// with a trained model that knows it, its item factors.
+type similarSeed struct {
+	vector  []float32
+	cf      records.CFModel
+	factors []float32 // nil without a model or when it lacks the product
+}
+
+// similarSeed reads the product (to tell an unknown one), its vector and
+// its factors concurrently.
+func (s *Service) similarSeed(ctx context.Context, space int, id string) (similarSeed, error) {
+	var seed similarSeed
+	var vecs map[string][]float32
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		_, err := s.d.Catalog.GetProduct(gctx, id)
+		return err
+	})
+	g.Go(func() (err error) {
+		vecs, err = s.d.Vectors.ProductVectors(gctx, space, []string{id})
+		return err
+	})
+	g.Go(func() error {
+		cf, err := s.currentCF(gctx)
+		if err != nil {
+			return ignoreNoModel(err)
+		}
+		f, err := s.d.Factors.ItemFactors(gctx, cf.Version, []string{id})
+		seed.cf, seed.factors = cf, f[id]
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return seed, err
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	factors, err := s.d.Factors.ItemFactors(ctx, cf.Version, []string{id})
-	if err != nil {
-		return nil, nil, err
-	}
-	f, ok := factors[id]
+	v, ok := vecs[id]
 	if !ok {
-		return ids, nil, nil
+		return seed, fmt.Errorf("%w: product %q has no vector in space %d", ErrNotIndexed, id, space)
 	}
-	top, err := s.d.Factors.TopItemsByFactors(ctx, cf, f, k, []string{id})
-	if err != nil {
-		return nil, nil, err
+	seed.vector = v
+	return seed, nil
+}
+
+// similarCandidates are the product's k nearest products by vector and,
+// with factors, the k with the nearest item factors (bought by the same
+// people), read concurrently; the product itself left out.
+func (s *Service) similarCandidates(ctx context.Context, space int, id string, k int, seed similarSeed) ([]string, error) {
+	var nn []records.Neighbor
+	var top []records.Scored
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		nn, err = s.d.Vectors.Nearest(gctx, records.NearestQuery{Space: space, Vector: seed.vector, K: k, Filter: catalog.Filter{Exclude: []string{id}}})
+		return err
+	})
+	if seed.factors != nil {
+		g.Go(func() (err error) {
+			top, err = s.d.Factors.TopItemsByFactors(gctx, seed.cf, seed.factors, k, []string{id})
+			return err
+		})
 	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	ids := nearestIDs(nn)
 	for _, x := range top {
 		if !slices.Contains(ids, x.ProductID) {
 			ids = append(ids, x.ProductID)
 		}
 	}
-	factors, err = s.d.Factors.ItemFactors(ctx, cf.Version, append(slices.Clone(ids), id))
-	return ids, factors, err
+	return ids, nil
 }
 
 // blendSimilar adds the item-factor cosine as a "collaborative" part and
