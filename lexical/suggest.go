@@ -27,37 +27,30 @@ const categoryBoost = 0.5
 // the words of titles, brands and category names that start with it, or,
 // when none does, those within its typo distance (Search's). Each
 // suggestion is the query with that word completed, written as the
-// catalog writes it, ranked by how many products hold the word (its
-// document frequency), the field it is seen in (title before brand
+// catalog writes it, ranked by how many products hold the word (with the
+// query's earlier words, when it has some: a completion no product holds
+// with them is left out), the field it is seen in (title before brand
 // before category) and whether it was completed or corrected; a word of
-// one of boostCategories is lifted. It returns at most k.
+// one of boostCategories is lifted. It returns at most k; none when an
+// earlier word is not in the index.
 func (ix *Index) Suggest(prefix string, k int, boostCategories []string) []records.Suggestion {
 	words := analysis.Words(prefix)
 	if len(words) == 0 || k < 1 {
 		return nil
 	}
-	last := words[len(words)-1]
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	type cand struct {
-		term  uint32
-		match float64
-	}
-	var cands []cand
-	letters := utf8.RuneCountInString(last)
-	if id, ok := ix.terms[ix.cfg.analyzer.Stem(last)]; ok {
-		cands = append(cands, cand{id, 1}) // the word typed in full
-	}
-	ix.lookup(func(d *dictionary) {
-		for _, t := range prefixed(d.fwd, d.tail, last, 0) {
-			cands = append(cands, cand{ix.terms[t], 1})
+	df := func(term uint32) int { return ix.post[term].live }
+	cands := ix.completions(words[len(words)-1])
+	if len(words) > 1 {
+		with, ok := ix.holdingAll(words[:len(words)-1])
+		if !ok {
+			return nil
 		}
-		if len(cands) == 0 {
-			for _, c := range ix.typos(d, ix.cfg.analyzer.Stem(last), letters) {
-				cands = append(cands, cand{ix.terms[c.term], c.factor})
-			}
-		}
-	})
+		slices.SortFunc(cands, func(a, b completion) int { return cmp.Compare(df(b.term), df(a.term)) })
+		cands = cands[:min(len(cands), maxCooccurring)]
+		df = func(term uint32) int { return ix.cooccurring(with, term) }
+	}
 	boost := map[string]bool{}
 	for _, c := range boostCategories {
 		boost[strings.ToLower(c)] = true
@@ -67,15 +60,13 @@ func (ix *Index) Suggest(prefix string, k int, boostCategories []string) []recor
 	seen := map[string]bool{}
 	for _, c := range cands {
 		f, ok := ix.shownField(c.term)
-		if !ok || ix.post[c.term].live == 0 {
-			continue
-		}
+		n := df(c.term)
 		text := strings.TrimSpace(head + " " + ix.surface[c.term])
-		if seen[text] {
+		if !ok || n == 0 || seen[text] {
 			continue
 		}
 		seen[text] = true
-		pop := math.Log1p(float64(ix.post[c.term].live)) / math.Log1p(float64(max(ix.live, 1)))
+		pop := math.Log1p(float64(n)) / math.Log1p(float64(max(ix.live, 1)))
 		score := c.match * suggestField[f].weight * (0.5 + 0.5*pop)
 		if boost[ix.surface[c.term]] {
 			score += categoryBoost
@@ -86,6 +77,74 @@ func (ix *Index) Suggest(prefix string, k int, boostCategories []string) []recor
 		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.Text, b.Text))
 	})
 	return out[:min(len(out), k)]
+}
+
+// maxCooccurring bounds the completions of a multi-word query whose
+// co-occurrence with the earlier words is counted (the most frequent).
+const maxCooccurring = 64
+
+// completion is a term a word being typed may become, with its match
+// factor (1 completed, less corrected).
+type completion struct {
+	term  uint32
+	match float64
+}
+
+// completions returns the terms a last word may become: its own term,
+// the terms it begins, or, when there are none, its typo corrections.
+// Callers hold ix.mu (read).
+func (ix *Index) completions(last string) []completion {
+	var out []completion
+	if id, ok := ix.terms[ix.cfg.analyzer.Stem(last)]; ok {
+		out = append(out, completion{id, 1}) // the word typed in full
+	}
+	ix.lookup(func(d *dictionary) {
+		for _, t := range prefixed(d.fwd, d.tail, last, 0) {
+			out = append(out, completion{ix.terms[t], 1})
+		}
+		if len(out) == 0 {
+			for _, c := range ix.typos(d, ix.cfg.analyzer.Stem(last), utf8.RuneCountInString(last)) {
+				out = append(out, completion{ix.terms[c.term], c.factor})
+			}
+		}
+	})
+	return out
+}
+
+// holdingAll returns the live docs holding every word's term, ascending;
+// false when a word is not indexed. Callers hold ix.mu (read).
+func (ix *Index) holdingAll(words []string) ([]uint32, bool) {
+	var ts []uint32
+	for _, w := range words {
+		id, ok := ix.terms[ix.cfg.analyzer.Stem(w)]
+		if !ok {
+			return nil, false
+		}
+		ts = append(ts, id)
+	}
+	all := ix.conjunction(phrase{terms: ts})
+	out := all.docs[:0]
+	for _, d := range all.docs {
+		if ix.cols[d].live {
+			out = append(out, d)
+		}
+	}
+	return out, true
+}
+
+// cooccurring counts the docs of a sorted list that hold a term.
+func (ix *Index) cooccurring(docs []uint32, term uint32) int {
+	c := &cursor{p: ix.post[term]}
+	n := 0
+	for _, d := range docs {
+		if !c.seek(d) {
+			break
+		}
+		if c.p.docs[c.i] == d {
+			n++
+		}
+	}
+	return n
 }
 
 // shownField is the most prominent of title, brand and category a term
@@ -103,24 +162,20 @@ func (ix *Index) shownField(term uint32) (Field, bool) {
 // Suggest is serving's suggestions: completions of the query's last word
 // from the index's term dictionary (Index.Suggest), topped up from the
 // Suggester (popular past queries and its own matching) when the
-// dictionary has fewer than k, or when the query has several words
-// (the dictionary completes words, not phrases that products hold). A
-// Text without a Suggester answers from the dictionary alone.
+// dictionary has fewer than k. A Text without a Suggester answers from
+// the dictionary alone.
 func (t Text) Suggest(ctx context.Context, prefix string, k int, boostCategories []string) ([]records.Suggestion, error) {
 	ix, err := t.wait(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := ix.Suggest(prefix, k, boostCategories)
-	if t.Suggester == nil || (len(out) >= k && len(analysis.Words(prefix)) == 1) {
+	if t.Suggester == nil || len(out) >= k {
 		return out, nil
 	}
 	more, err := t.Suggester.Suggest(ctx, prefix, k, boostCategories)
 	if err != nil {
 		return nil, err
-	}
-	if len(analysis.Words(prefix)) > 1 {
-		out, more = more, out
 	}
 	for _, s := range more {
 		if len(out) == k {

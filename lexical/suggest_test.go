@@ -51,7 +51,10 @@ func TestSuggest(t *testing.T) {
 		{"ban", 1, []string{"banana"}},
 		{"yoghrt", 8, []string{"yoghurt"}},
 		{"apples", 8, []string{"apples"}},
-		{"ripe ban", 2, []string{"ripe banana", "ripe band"}},
+		{"ecological ban", 8, []string{"ecological banana"}}, // only what products hold with the earlier words
+		{"Ecological  BAN", 8, []string{"ecological banana"}},
+		{"ripe ban", 8, nil}, // ripe is in no product
+		{"ecological yoghrt", 8, nil},
 		{"dai", 8, []string{"dairy"}},
 		{"banal", 8, nil}, // only in a description
 		{"   ", 8, nil},
