@@ -44,7 +44,7 @@ func servable(res recommend.SearchResult) recommend.Choice {
 	}
 	var best recommend.Trial
 	for _, t := range res.Best {
-		if (recommend.IsNeighbourMethod(t.Method) || recommend.IsFactorMethod(t.Method)) && (best.Method == "" || t.Score > best.Score) {
+		if recommend.Blendable(t.Method) && (best.Method == "" || t.Score > best.Score) {
 			best = t
 		}
 	}
