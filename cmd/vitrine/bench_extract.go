@@ -15,12 +15,11 @@ import (
 
 // benchExtractOpts are the flags of bench extract.
 type benchExtractOpts struct {
-	modalities, batches   string
-	items, rounds         int
-	duration              time.Duration
-	photos, audioDir      string
-	jsonOut, mdOut, plotF string
-	gen                   throughput.GeneratedRun
+	modalities, batches, photos, audioDir string
+	items, rounds                         int
+	duration                              time.Duration
+	jsonOut, mdOut, plotF                 string
+	gen                                   throughput.GeneratedRun
 }
 
 func newBenchExtractCmd(a *app) *cobra.Command {
