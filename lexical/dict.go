@@ -59,6 +59,25 @@ func (d *dictionary) added(t string) {
 // term no product holds any more is left out; should one come back, add
 // puts it in the tail). Callers hold ix.mu (read or write) and d.mu.
 func (d *dictionary) build(terms map[string]uint32, post []*posting) error {
+	fwd, rev, n, err := buildFSTs(terms, post)
+	if err != nil {
+		return err
+	}
+	d.swap(fwd, rev, n)
+	return nil
+}
+
+// swap puts in FSTs built over every term (n of them) and empties the
+// tail. Callers hold d.mu, and ix.mu so no term was added since the
+// build.
+func (d *dictionary) swap(fwd, rev *vellum.FST, n int) {
+	d.fwd, d.rev, d.built = fwd, rev, n
+	d.tail, d.tailRev, d.sorted = d.tail[:0], d.tailRev[:0], true
+}
+
+// buildFSTs builds the FSTs of the terms some live product holds and of
+// the same terms reversed, and returns how many there are.
+func buildFSTs(terms map[string]uint32, post []*posting) (fwd, rev *vellum.FST, n int, err error) {
 	keys := make([]string, 0, len(terms))
 	for t, id := range terms {
 		if post[id].live > 0 {
@@ -66,21 +85,17 @@ func (d *dictionary) build(terms map[string]uint32, post []*posting) error {
 		}
 	}
 	slices.Sort(keys)
-	fwd, err := buildFST(keys)
-	if err != nil {
-		return err
+	if fwd, err = buildFST(keys); err != nil {
+		return nil, nil, 0, err
 	}
 	for i, t := range keys {
 		keys[i] = reverse(t)
 	}
 	slices.Sort(keys)
-	rev, err := buildFST(keys)
-	if err != nil {
-		return err
+	if rev, err = buildFST(keys); err != nil {
+		return nil, nil, 0, err
 	}
-	d.fwd, d.rev, d.built = fwd, rev, len(keys)
-	d.tail, d.tailRev, d.sorted = d.tail[:0], d.tailRev[:0], true
-	return nil
+	return fwd, rev, len(keys), nil
 }
 
 // buildFST returns the FST of ascending distinct keys (outputs unused).
@@ -108,15 +123,21 @@ func buildFST(keys []string) (*vellum.FST, error) {
 	return fst, nil
 }
 
-// rebuildDict builds the term dictionary. Should building fail (only a
-// bug could make it), the previous FSTs and the scanned tail stay, which
-// still hold every term: lookups stay correct, only slower. Callers hold
-// ix.mu for writing, or for reading with wmu.
+// rebuildDict builds the term dictionary. The FSTs are built without
+// the dictionary's lock, so searches go on looking up the old ones, and
+// swapped in under it. Should building fail (only a bug could make it),
+// the previous FSTs and the scanned tail stay, which still hold every
+// term: lookups stay correct, only slower. Callers hold ix.mu for
+// reading with wmu (no term is added meanwhile), or for writing.
 func (ix *Index) rebuildDict() {
+	fwd, rev, n, err := buildFSTs(ix.terms, ix.post)
+	if err != nil {
+		return
+	}
 	d := &ix.dict
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	_ = d.build(ix.terms, ix.post) // on failure the old FSTs and the tail stay
+	d.swap(fwd, rev, n)
 }
 
 // lookup runs fn with the dictionary current: the FSTs rebuilt first when

@@ -238,3 +238,47 @@ func BenchmarkTypoLookup(b *testing.B) {
 		})
 	}
 }
+
+// TestDictionaryRebuildsUnderSearches: typo and prefix lookups go on
+// while writes add terms and Reweigh rebuilds the dictionary (run with
+// -race), and every search finds what it should.
+func TestDictionaryRebuildsUnderSearches(t *testing.T) {
+	ix, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix.Put(catalog.Product{ID: "y", Title: "Yoghurt natural"})
+	ix.Reweigh()
+	done := make(chan struct{})
+	errs := make(chan string, 4)
+	for range 2 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- ""
+					return
+				default:
+				}
+				for _, q := range []string{"yoghrt", "yogh"} {
+					if res, err := ix.Search(Query{Text: q, K: 3}); err != nil || len(res.Hits) == 0 || res.Hits[0].ProductID != "y" {
+						errs <- fmt.Sprintf("%q: %+v %v", q, res.Hits, err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	for i := range 200 {
+		ix.Put(catalog.Product{ID: fmt.Sprint("p", i), Title: fmt.Sprintf("Word%dx item", i)})
+		if i%20 == 0 {
+			ix.Reweigh()
+		}
+	}
+	close(done)
+	for range 2 {
+		if e := <-errs; e != "" {
+			t.Fatal(e)
+		}
+	}
+}

@@ -416,9 +416,21 @@ func (ix *Index) weigh(tf *[numFields]uint8, lens *[numFields]uint16, avg *[numF
 // lengths. Products added one by one are weighed with the averages of the
 // moment; a bulk load (or a catalog that changed a lot) calls Reweigh once
 // at the end so every product is weighed alike.
+//
+// It also rebuilds the term dictionary, under the read lock only, so
+// searches go on meanwhile.
 func (ix *Index) Reweigh() {
 	ix.wmu.Lock()
 	defer ix.wmu.Unlock()
+	ix.reweigh()
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	ix.rebuildDict()
+}
+
+// reweigh recomputes every term weight under the write lock. Callers
+// hold wmu.
+func (ix *Index) reweigh() {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	avg := ix.avgLens()
@@ -431,7 +443,6 @@ func (ix *Index) Reweigh() {
 		}
 		p.maxima(0)
 	}
-	ix.rebuildDict()
 }
 
 // remove marks a product's slot dead: searches skip it, its postings
