@@ -160,14 +160,16 @@ func blendCandidates(best []Trial, top int) []Trial {
 }
 
 // chooseBlend blends the best blendable methods (blendCandidates) over at
-// most blendUsers validation users by coordinate search: the best
+// most blendUsers validation users by coordinate search: the best of them
 // weighing 1 and the others 0, then each other method's weight in turn
 // set to the best of blendWeights with the rest held, for up to
 // blendPasses passes or until a pass changes nothing. A step never lowers
 // the score, so the blend is never worse than the best blendable method
 // alone on these users; when the deadline ends the search, the weights
-// reached so far stand. It returns the blend when it beats the best
-// single method, else the best method alone.
+// reached so far stand. A blend that beats the best single method on
+// these users is then measured on every validation user, and returned
+// (with that score) only when it beats the best single method there too;
+// otherwise the best method alone is.
 func chooseBlend(ctx context.Context, d *Dataset, valid []ValidUser, best []Trial, fits map[string]Scorer, metric Metric, c searchConfig) (Choice, error) {
 	single := bestSingle(best)
 	top := blendCandidates(best, c.blendTop)
@@ -190,7 +192,7 @@ func chooseBlend(ctx context.Context, d *Dataset, valid []ValidUser, best []Tria
 		return Choice{}, err
 	}
 	opts := []BlendOption{WithCutoff(c.cutoff), WithTuneWorkers(c.workers)}
-	alone, err := TuneWeights(ctx, cases, map[string][]float64{single.Components[0].Method: {1}}, metric, opts...)
+	alone, err := TuneWeights(ctx, cases, map[string][]float64{top[0].Method: {1}}, metric, opts...)
 	if err != nil {
 		return Choice{}, err
 	}
@@ -202,13 +204,25 @@ func chooseBlend(ctx context.Context, d *Dataset, valid []ValidUser, best []Tria
 		return single, nil
 	}
 	out := Choice{Score: blend.Score}
+	full := &Ensemble{d: d, pool: e.pool, weights: map[string]float64{}}
 	for _, t := range top {
 		if w := blend.Weights[t.Method]; w != 0 {
 			out.Components = append(out.Components, Component{Method: t.Method, Params: t.Params, Weight: w})
+			full.names, full.models, full.weights[t.Method] = append(full.names, t.Method), append(full.models, fits[t.Method]), w
 		}
 	}
 	if len(out.Components) == 1 {
-		out.Components[0].Weight = 1
+		return single, nil
+	}
+	if len(users) < len(valid) {
+		// The methods' scores are over every validation user: the blend
+		// must beat the best of them on the same users to be chosen.
+		if out.Score, err = evalScorer(ctx, d, valid, full, metric, c); err != nil {
+			return Choice{}, err
+		}
+	}
+	if out.Score <= single.Score {
+		return single, nil
 	}
 	return out, nil
 }
