@@ -1,6 +1,8 @@
 // Package ingest turns catalog files into stored, encoded products: it
 // streams JSON Lines or CSV rows, validates them, writes good rows and
-// reports bad ones by line number, and runs the encode-and-fuse step.
+// reports bad ones by line number, and runs the encode-and-fuse step, two
+// batches in flight so one batch's database writes overlap the next one's
+// encoding (Run).
 package ingest
 
 import (
