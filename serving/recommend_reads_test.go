@@ -1,0 +1,86 @@
+package serving_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
+	"github.com/vitrinehq/vitrine/serving"
+)
+
+// readCounter counts the reads of the backend it wraps, by port method.
+type readCounter struct {
+	*memBackend
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (c *readCounter) count(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads[name]++
+}
+
+func (c *readCounter) GetProducts(ctx context.Context, ids []string) (map[string]catalog.Product, error) {
+	c.count("GetProducts")
+	return c.memBackend.GetProducts(ctx, ids)
+}
+
+func (c *readCounter) ProductVectors(ctx context.Context, space int, ids []string) (map[string][]float32, error) {
+	c.count("ProductVectors")
+	return c.memBackend.ProductVectors(ctx, space, ids)
+}
+
+func (c *readCounter) UserEvents(ctx context.Context, uid string, limit int) ([]catalog.Event, error) {
+	c.count("UserEvents")
+	return c.memBackend.UserEvents(ctx, uid, limit)
+}
+
+func (c *readCounter) ActiveCFModel(ctx context.Context) (records.CFModel, error) {
+	c.count("ActiveCFModel")
+	return c.memBackend.ActiveCFModel(ctx)
+}
+
+func (c *readCounter) PopularProducts(ctx context.Context, now time.Time, k int) ([]records.Scored, error) {
+	c.count("PopularProducts")
+	return c.memBackend.PopularProducts(ctx, now, k)
+}
+
+// A hybrid recommendation reads the user's history, the products and the
+// vectors once each, shared by retrieval, re-ranking, the answer and the
+// explanations (they used to be read two or three times per request), and
+// the model row only when its version changes.
+func TestRecommendReadsEachSourceOnce(t *testing.T) {
+	b := grocery()
+	b.cf = &records.CFModel{Version: 3, Method: "bpr", Dim: 2}
+	b.userFactors["u"] = []float32{1, 0}
+	for id, f := range map[string][]float32{"apple-green": {1, 0}, "pear": {0.5, 0}, "milk": {0.1, 0.5}} {
+		b.itemFactors[id] = f
+	}
+	b.popular = []records.Scored{{ProductID: "milk", Score: 5}, {ProductID: "cheese", Score: 3}}
+	b.userVecs["u"] = records.UserVector{UserID: "u", Space: 1, Vector: []float32{1, 0}}
+	b.events = []catalog.Event{{ClientEventID: "1", UserID: "u", ProductID: "apple-red", Type: catalog.Purchase, OccurredAt: time.Now()}}
+	c := &readCounter{memBackend: b, reads: map[string]int{}}
+	s, err := serving.New(serving.DepsFrom(c, words, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const requests = 3
+	for range requests {
+		res, err := s.Recommend(t.Context(), serving.RecommendRequest{UserID: "u", K: 3, Rerank: serving.Rerank{MMRLambda: ptr(0.5)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Strategy != serving.StrategyHybrid || len(res.Hits) == 0 || len(res.Hits[0].Because) == 0 {
+			t.Fatalf("%s %+v: want hybrid hits explained by the bought apple", res.Strategy, res.Hits)
+		}
+	}
+	for name, want := range map[string]int{"GetProducts": requests, "ProductVectors": requests, "UserEvents": requests, "PopularProducts": requests, "ActiveCFModel": 1} {
+		if got := c.reads[name]; got != want {
+			t.Errorf("%s read %d times in %d requests, want %d", name, got, requests, want)
+		}
+	}
+}
