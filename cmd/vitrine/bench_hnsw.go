@@ -30,9 +30,8 @@ func newBenchHNSWCmd(a *app) *cobra.Command {
 build the space's HNSW index, then for each ef_search value run --queries
 nearest-neighbour queries (k=10) one at a time and report recall@10 against
 the exact scan and the p50/p99 latency, beside the exact scan's own latency
-from the same run, and the build's time, memory and index size. --halfvec
-stores float16 vectors; --reduce K stores PCA projections to K dimensions
-and scores recall against the full vectors (databases ..._half, ..._rK).`,
+from the same run, and the build's time, memory and index size. --halfvec: float16
+vectors; --reduce K: PCA to K dimensions, recall against the full vectors.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runBenchHNSW(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
@@ -93,6 +92,5 @@ func (a *app) openBenchStore(ctx context.Context, name string, reuse bool, opts 
 	if err != nil {
 		return nil, err
 	}
-	opts = append([]store.Option{store.WithMigrate(), store.WithLogger(a.log), store.WithIndexBuildMemory(a.cfg.Database.IndexBuildMemory)}, opts...)
-	return store.Open(ctx, u, opts...)
+	return store.Open(ctx, u, append([]store.Option{store.WithMigrate(), store.WithLogger(a.log), store.WithIndexBuildMemory(a.cfg.Database.IndexBuildMemory)}, opts...)...)
 }
