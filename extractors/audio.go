@@ -170,6 +170,8 @@ func (a *audioEncoder) melFrames(ctx context.Context, samples []float32) ([]floa
 	return mel, nil
 }
 
+func (a *audioEncoder) provider() onnx.Provider { return a.emb.Provider() }
+
 func (a *audioEncoder) close() error {
 	return errors.Join(a.mel.Close(), a.emb.Close())
 }

@@ -163,6 +163,8 @@ func (e *imageEncoder) prepare(ctx context.Context, inputs [][]byte) (runFunc, e
 	}, nil
 }
 
+func (e *imageEncoder) provider() onnx.Provider { return e.sess.Provider() }
+
 func (e *imageEncoder) close() error { return e.sess.Close() }
 
 // Classifier is implemented by image encoders whose manifest names a

@@ -109,6 +109,8 @@ func (t *textEncoder) run(ctx context.Context, b *tokenizer.Batch) ([][]float32,
 	return pool(t.m, outs[0], b.AttentionMask, b.SeqLen)
 }
 
+func (t *textEncoder) provider() onnx.Provider { return t.sess.Provider() }
+
 func (t *textEncoder) close() error { return t.sess.Close() }
 
 // pool turns a model output into one vector per item according to the

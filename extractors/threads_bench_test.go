@@ -14,7 +14,7 @@ import (
 // BenchmarkThreads measures how ONNX Runtime's intra-op threads (and
 // whether they spin when out of work) and the goroutines decoding a batch
 // share the cores, on EncodeBatch of 64 images (two model batches of 32,
-// the second decoded while the first runs), for the shop photos and the
+// the second decoded while the first runs: overlap forced on), for the shop photos and the
 // 12-megapixel photos. Compare items/s across the settings of one run:
 //
 //	go test ./extractors/ -run '^$' -bench BenchmarkThreads -benchtime 3x -count 3
@@ -38,7 +38,8 @@ func BenchmarkThreads(b *testing.B) {
 							b.Fatal(err)
 						}
 						defer rt.Close()
-						enc, err := extractors.Open(b.Context(), rt, m, testenv.ModelDir(b), extractors.Options{PrepWorkers: prep})
+						enc, err := extractors.Open(b.Context(), rt, m, testenv.ModelDir(b),
+							extractors.Options{PrepWorkers: prep, Overlap: extractors.OverlapOn})
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -52,9 +53,8 @@ func BenchmarkThreads(b *testing.B) {
 }
 
 // BenchmarkOverlap measures what overlapping buys: 64 inputs as one
-// EncodeBatch call (two model batches of 32, the second prepared while the
-// first runs) against two calls of 32 one after the other (prepare, run,
-// prepare, run: the pipeline before the overlap), same encoder, same run.
+// EncodeBatch call, two model batches of 32, with the second prepared while
+// the first runs (overlap=on) or after it (overlap=off), in the same run.
 //
 //	go test ./extractors/ -run '^$' -bench BenchmarkOverlap -benchtime 3x -count 3
 func BenchmarkOverlap(b *testing.B) {
@@ -69,24 +69,21 @@ func BenchmarkOverlap(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run("modality="+c.modality, func(b *testing.B) {
-			enc, err := extractors.Open(b.Context(), testenv.Runtime(b), testenv.Manifest(b, c.model), testenv.ModelDir(b),
-				extractors.Options{MaxBatch: 32})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer enc.Close()
 			batch := throughput.Cycle(c.pool(b), 64)
-			b.Run("path=overlapped", func(b *testing.B) {
-				bench(b, len(batch), func() error { return throughput.EncodeBatch(b.Context(), enc, batch) })
-			})
-			b.Run("path=sequential", func(b *testing.B) {
-				bench(b, len(batch), func() error {
-					if err := throughput.EncodeBatch(b.Context(), enc, batch[:32]); err != nil {
-						return err
+			for _, o := range []struct {
+				name    string
+				overlap extractors.Overlap
+			}{{"on", extractors.OverlapOn}, {"off", extractors.OverlapOff}} {
+				b.Run("overlap="+o.name, func(b *testing.B) {
+					enc, err := extractors.Open(b.Context(), testenv.Runtime(b), testenv.Manifest(b, c.model), testenv.ModelDir(b),
+						extractors.Options{MaxBatch: 32, Overlap: o.overlap})
+					if err != nil {
+						b.Fatal(err)
 					}
-					return throughput.EncodeBatch(b.Context(), enc, batch[32:])
+					defer enc.Close()
+					bench(b, len(batch), func() error { return throughput.EncodeBatch(b.Context(), enc, batch) })
 				})
-			})
+			}
 		})
 	}
 }
