@@ -1,9 +1,9 @@
 // Package extractors turns product text, images and audio into vectors by
 // running the models that manifests describe through ONNX Runtime: one
 // encoder per manifest, with preprocessing, pooling, normalisation and
-// dynamic batching of concurrent callers. Preprocessing (decoding,
-// tokenising, mel frames) of one model batch overlaps the model run of the
-// previous one, in EncodeBatch and in the dynamic batcher alike.
+// dynamic batching of concurrent callers. Where the model runs on a GPU,
+// preprocessing (decoding, tokenising, mel frames) of one model batch
+// overlaps the model run of the previous one (see Overlap).
 package extractors
 
 import (

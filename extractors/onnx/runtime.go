@@ -112,13 +112,14 @@ func WithInterOpThreads(n int) Option {
 // WithIntraOpSpinning sets whether ORT's intra-op threads busy-wait for
 // more work after finishing theirs (ORT's own default) or sleep at once
 // (this package's default). Spinning shaves the wake-up off each operator
-// when the model has the cores to itself; but the encoders decode and
-// tokenise the next batch on the same cores while the model runs, and
-// spinning threads take their time from that work. Measured on the
-// development machine's 2 cores (BenchmarkThreads in package extractors,
-// 64 shop photos through MobileNetV2 int8, 2 ORT threads, medians of 3
-// runs while other processes loaded the machine, so with wide spread):
-// spinning 20 items/s, not spinning 38.
+// when the model has the cores to itself, but on a small machine the same
+// cores also decode uploads, tokenise and serve the database, and spinning
+// threads take their time from that work. Measured on the development
+// machine's 2 cores (BenchmarkThreads in package extractors, 64 shop
+// photos through MobileNetV2 int8, 2 ORT threads): with other processes
+// loading the machine, 20 items/s spinning against 38 not (medians of 3);
+// on a quiet machine no difference beyond the noise (278-313 against
+// 253-347).
 func WithIntraOpSpinning(on bool) Option {
 	return func(o *runtimeOptions) error {
 		o.spin = on
