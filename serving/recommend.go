@@ -142,15 +142,12 @@ type recoUser struct {
 	pop     []records.Scored // the pool's popular products (with a model)
 }
 
-// readUser reads the user's purchases, latest events, vector and (with a
-// trained model) factors, the popular products and the active model's
-// version, concurrently: a request waits for the slowest read rather than
-// their sum. The factors are read in the model version cached last; only
-// when training activated another since are the model row and the factors
-// read again.
+// readUser reads the user's purchases, latest events, vector, the active
+// model's version with the user's factors in it, and the popular products,
+// concurrently: a request waits for the slowest read rather than their
+// sum. The model row itself comes from the cache, keyed by that version.
 func (s *Service) readUser(ctx context.Context, uid string, space, pool int) (recoUser, error) {
 	u := recoUser{id: uid}
-	cached, warm := s.cachedCF()
 	version, verr := 0, error(nil)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
@@ -169,52 +166,26 @@ func (s *Service) readUser(ctx context.Context, uid string, space, pool int) (re
 		return ignoreNotFound(err)
 	})
 	g.Go(func() error {
-		version, verr = s.d.Factors.ActiveCFVersion(gctx)
-		if errors.Is(verr, records.ErrNoCFModel) {
-			return nil
-		}
-		return verr
+		version, u.factors, verr = s.d.Factors.ActiveUserFactors(gctx, uid)
+		return ignoreNoModel(verr)
 	})
-	if warm {
-		g.Go(func() (err error) {
-			u.factors, err = s.d.Factors.UserFactors(gctx, cached.Version, uid)
-			return ignoreNotFound(err)
-		})
-		g.Go(func() (err error) {
-			u.pop, err = s.d.Events.PopularProducts(gctx, s.now(), pool/2)
-			return err
-		})
-	}
+	g.Go(func() (err error) {
+		u.pop, err = s.d.Events.PopularProducts(gctx, s.now(), pool/2)
+		return err
+	})
 	if err := g.Wait(); err != nil || verr != nil {
-		return u, err // no model: the content strategy
+		return u, err // verr alone is "no model": the content strategy
 	}
-	return u, s.checkModel(ctx, &u, version, cached, warm, pool)
-}
-
-// checkModel sets the active model of version, reading what the first
-// reads did not because the cached model was another or none.
-func (s *Service) checkModel(ctx context.Context, u *recoUser, version int, cached records.CFModel, warm bool, pool int) error {
 	cf, err := s.activeCF(ctx, version)
 	if err != nil {
-		return ignoreNoModel(err)
+		return u, ignoreNoModel(err)
 	}
 	u.cf, u.hasCF = cf, true
-	if warm && cached.Version == version {
-		return nil
+	if cf.Version != version { // activated in between: its own factors
+		u.factors, err = s.d.Factors.UserFactors(ctx, cf.Version, uid)
+		return u, ignoreNotFound(err)
 	}
-	u.factors = nil
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		u.factors, err = s.d.Factors.UserFactors(gctx, cf.Version, u.id)
-		return ignoreNotFound(err)
-	})
-	if !warm {
-		g.Go(func() (err error) {
-			u.pop, err = s.d.Events.PopularProducts(gctx, s.now(), pool/2)
-			return err
-		})
-	}
-	return g.Wait()
+	return u, nil
 }
 
 // ignoreNoModel treats records.ErrNoCFModel (deactivated in between) as no

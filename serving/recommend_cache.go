@@ -10,9 +10,10 @@ import (
 // cfCache holds the active collaborative-filtering model row read last,
 // keyed by its version: its params and Gram matrix are read and parsed
 // once per trained model, not once per request. Every request still reads
-// the active version from the database (Factors.ActiveCFVersion, a one-row
-// lookup run beside the request's other first reads), so every process
-// serves a newly activated model from its next request.
+// the active version from the database (recommendations with the user's
+// factors, Factors.ActiveUserFactors, beside their other first reads;
+// similar products and bought-together by Factors.ActiveCFVersion), so
+// every process serves a newly activated model from its next request.
 type cfCache struct {
 	mu sync.Mutex
 	m  records.CFModel

@@ -2,6 +2,7 @@ package serving_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -24,6 +25,18 @@ func (b *memBackend) TrendingProducts(context.Context, time.Time, time.Duration,
 func (b *memBackend) ActiveCFVersion(ctx context.Context) (int, error) {
 	m, err := b.ActiveCFModel(ctx)
 	return m.Version, err
+}
+
+func (b *memBackend) ActiveUserFactors(ctx context.Context, uid string) (int, []float32, error) {
+	m, err := b.ActiveCFModel(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	f, err := b.UserFactors(ctx, m.Version, uid)
+	if errors.Is(err, records.ErrNotFound) {
+		return m.Version, nil, nil
+	}
+	return m.Version, f, err
 }
 
 // The recommendation surfaces' ports are required like the others: a

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,9 @@ func TestTrainRecoversPlantedClusters(t *testing.T) {
 	if _, err := st.ActiveCFVersion(ctx); !errors.Is(err, records.ErrNoCFModel) {
 		t.Errorf("active version before training: %v, want ErrNoCFModel", err)
 	}
+	if _, _, err := st.ActiveUserFactors(ctx, "u01"); !errors.Is(err, records.ErrNoCFModel) {
+		t.Errorf("active user factors before training: %v, want ErrNoCFModel", err)
+	}
 	rep, err := training.Train(ctx, st, training.Options{Method: "als", Factors: 8, Reg: 1, Iterations: 15, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +114,19 @@ func TestTrainRecoversPlantedClusters(t *testing.T) {
 	}
 	if v, err := st.ActiveCFVersion(ctx); err != nil || v != rep2.Version {
 		t.Errorf("active version %d (%v), want %d", v, err, rep2.Version)
+	}
+	stored, err := st.UserFactors(ctx, rep2.Version, "u01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		user string
+		want []float32
+	}{{"u01", stored}, {"nobody", nil}} {
+		v, f, err := st.ActiveUserFactors(ctx, tc.user)
+		if err != nil || v != rep2.Version || !slices.Equal(f, tc.want) {
+			t.Errorf("%s: active user factors version %d, %v (%v); want %d, %v", tc.user, v, f, err, rep2.Version, tc.want)
+		}
 	}
 	if err := st.DeleteUser(ctx, "u00"); err != nil {
 		t.Fatal(err)
