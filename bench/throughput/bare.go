@@ -106,8 +106,13 @@ func OpenBare(ctx context.Context, m models.Manifest, modelDir string, batch [][
 	return b, nil
 }
 
-// applyThreads mirrors onnx.Runtime's session options.
+// applyThreads mirrors onnx.Runtime's session options, including its
+// default of intra-op threads that do not spin-wait (ORT's own default
+// spins; a baseline that spins would be measured with other settings).
 func applyThreads(so *ort.SessionOptions, th Threads) error {
+	if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+		return err
+	}
 	if th.Intra > 0 {
 		if err := so.SetIntraOpNumThreads(th.Intra); err != nil {
 			return err
