@@ -73,7 +73,13 @@ func (s *Store) SaveCFModel(ctx context.Context, m records.CFModel, users, items
 		if _, err := tx.Exec(ctx, ddl); err != nil {
 			return fmt.Errorf("index item factors: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE cf_models SET active = (version = $1)`, version); err != nil {
+		// Deactivate first: one UPDATE flipping both rows checks the
+		// one-active unique index row by row, and fails whenever the new
+		// row comes first in the heap (it reuses space pruned models left).
+		if _, err := tx.Exec(ctx, `UPDATE cf_models SET active = false WHERE active AND version <> $1`, version); err != nil {
+			return fmt.Errorf("deactivate cf models: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE cf_models SET active = true WHERE version = $1`, version); err != nil {
 			return fmt.Errorf("activate cf model: %w", err)
 		}
 		// Older models are no longer served; keep only the last two.
