@@ -185,10 +185,15 @@ func (s *Store) TopItemsByFactors(ctx context.Context, m records.CFModel, user [
 		if _, err := tx.Exec(ctx, `SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`, fmt.Sprint(max(40, 2*k))); err != nil {
 			return err
 		}
+		// The version is written into the query, not bound: the HNSW index
+		// is partial (WHERE model_version = N), and a generic plan of a
+		// prepared statement, which PostgreSQL switches to after a few
+		// executions, cannot prove a parameter equal to N, so it scanned and
+		// sorted every item's factors instead.
 		rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT f.product_id, -(f.factors::vector(%d) <#> $1) AS score
 			FROM item_factors f JOIN products p ON p.id = f.product_id AND p.deleted_at IS NULL
-			WHERE f.model_version = $2 AND f.product_id <> ALL($3::text[])
-			ORDER BY f.factors::vector(%d) <#> $1 LIMIT $4`, m.Dim, m.Dim), pgvector.NewVector(user), m.Version, exclude, k)
+			WHERE f.model_version = %d AND f.product_id <> ALL($2::text[])
+			ORDER BY f.factors::vector(%d) <#> $1 LIMIT $3`, m.Dim, m.Version, m.Dim), pgvector.NewVector(user), exclude, k)
 		if err != nil {
 			return fmt.Errorf("cf retrieval: %w", err)
 		}
