@@ -73,6 +73,11 @@ func (s *Store) SaveCFModel(ctx context.Context, m records.CFModel, users, items
 		if _, err := tx.Exec(ctx, ddl); err != nil {
 			return fmt.Errorf("index item factors: %w", err)
 		}
+		// Fresh statistics, so the planner sees the new version's rows and
+		// searches the index above instead of sorting every item.
+		if _, err := tx.Exec(ctx, `ANALYZE item_factors`); err != nil {
+			return fmt.Errorf("analyze item factors: %w", err)
+		}
 		// Deactivate first: one UPDATE flipping both rows checks the
 		// one-active unique index row by row, and fails whenever the new
 		// row comes first in the heap (it reuses space pruned models left).
