@@ -192,7 +192,7 @@ func TestVoice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (config.Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 1, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second}); c.Voice != want {
+	if want := (config.Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 0.5, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second}); c.Voice != want {
 		t.Errorf("defaults %+v, want %+v", c.Voice, want)
 	}
 	c, err = config.Load("", func() []string {
