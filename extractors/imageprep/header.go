@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"strings"
 )
 
 // Format is a supported container format.
@@ -303,7 +304,7 @@ func parseWebP(data []byte) (Header, error) {
 		w = 1 + int(uint32(payload[4])|uint32(payload[5])<<8|uint32(payload[6])<<16)
 		h = 1 + int(uint32(payload[7])|uint32(payload[8])<<8|uint32(payload[9])<<16)
 	default:
-		return Header{}, corrupt(WebP, "unknown first chunk %q", fourcc)
+		return Header{}, corrupt(WebP, "first chunk is %s, want VP8, VP8L or VP8X", chunkName(fourcc))
 	}
 	if w == 0 || h == 0 {
 		return Header{}, corrupt(WebP, "zero dimension %dx%d", w, h)
@@ -326,6 +327,20 @@ func checkStructure(h Header, data []byte) error {
 	return fmt.Errorf("%w: %q", ErrUnsupportedFormat, h.Format)
 }
 
+// chunkName names a PNG or WebP chunk type for an error message: a type
+// the formats define by name ("chunk IDAT"), anything else "an unknown
+// chunk", so an error never repeats bytes of the file (a file ingested
+// from the server's disk could be anything).
+func chunkName(typ string) string {
+	switch typ {
+	case "IHDR", "PLTE", "IDAT", "IEND", "tRNS", "gAMA", "cHRM", "sRGB", "iCCP", "sBIT", "tEXt", "zTXt", "iTXt",
+		"bKGD", "pHYs", "hIST", "sPLT", "tIME", "eXIf", "acTL", "fcTL", "fdAT",
+		"VP8 ", "VP8L", "VP8X", "ALPH", "ANIM", "ANMF", "ICCP", "EXIF", "XMP ":
+		return "chunk " + strings.TrimSpace(typ)
+	}
+	return "an unknown chunk"
+}
+
 func checkPNG(data []byte) error {
 	i, idat := len(pngSig), 0
 	for {
@@ -335,11 +350,11 @@ func checkPNG(data []byte) error {
 		n := int64(binary.BigEndian.Uint32(data[i : i+4]))
 		typ := string(data[i+4 : i+8])
 		if n > 1<<31-1 {
-			return corrupt(PNG, "chunk %q length %d", typ, n)
+			return corrupt(PNG, "%s declares a length over 2 GiB", chunkName(typ))
 		}
 		end := int64(i) + 8 + n + 4
 		if end > int64(len(data)) {
-			return corrupt(PNG, "truncated chunk %q", typ)
+			return corrupt(PNG, "truncated %s", chunkName(typ))
 		}
 		switch typ {
 		case "IDAT":
@@ -368,7 +383,7 @@ func checkWebP(data []byte) error {
 		n := int64(binary.LittleEndian.Uint32(data[i+4 : i+8]))
 		next := int64(i) + 8 + n + n&1
 		if int64(i)+8+n > int64(end) {
-			return corrupt(WebP, "truncated chunk %q", fourcc)
+			return corrupt(WebP, "truncated %s", chunkName(fourcc))
 		}
 		if fourcc == "VP8 " || fourcc == "VP8L" {
 			image = true
