@@ -55,7 +55,7 @@ type Config struct {
 // DefaultConfig is what `vitrine serve` uses unless configured.
 func DefaultConfig() Config {
 	return Config{LexicalWeight: 3, VectorWeight: 1, PersonalWeight: 0.2, HalfLife: 7 * 24 * time.Hour,
-		CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, CandidatePool: 100, VectorPool: 30, VectorEf: 80, Fusion: DefaultFusion()}
+		CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, CandidatePool: 20, VectorPool: 30, VectorEf: 80, Fusion: DefaultFusion()}
 }
 
 // Limits of requests.

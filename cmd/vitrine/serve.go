@@ -165,7 +165,7 @@ func (a *app) servingConfig() (serving.Config, error) {
 	c.LexicalWeight, c.VectorWeight, c.PersonalWeight, c.HalfLife = sc.LexicalWeight, sc.VectorWeight, sc.PersonalWeight, sc.HalfLife
 	c.CFWeight, c.ContentWeight, c.PopularityWeight, c.MMRLambda = sc.CFWeight, sc.ContentWeight, sc.PopularityWeight, sc.MMRLambda
 	c.Fusion = serving.SearchFusion{Method: a.cfg.Search.Fusion, VectorFloor: a.cfg.Search.VectorFloor}
-	c.VectorPool, c.VectorEf = a.cfg.Search.VectorPool, a.cfg.Search.VectorEf
+	c.CandidatePool, c.VectorPool, c.VectorEf = a.cfg.Search.LexicalPool, a.cfg.Search.VectorPool, a.cfg.Search.VectorEf
 	c.Experiment = exp
 	return c, nil
 }

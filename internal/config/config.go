@@ -214,6 +214,13 @@ type Search struct {
 	// VectorFloor is the cosine similarity a vector hit that matches no
 	// query word needs to be shown (score fusion).
 	VectorFloor float64 `koanf:"vector_floor" yaml:"vector_floor"`
+	// LexicalPool is how many lexical candidates hybrid search fuses (at
+	// least k): the deeper, the more a strong vector similarity can lift
+	// a weaker word match, and the more documents the index scores. 20
+	// (twice the default page): grocery hybrid nDCG@10 0.950 at 20, 30, 50
+	// and 100 (0.948 at 10); search p50 at a million products 13.4 ms at
+	// 20, 16.1 at 30, 24.7 at 100 (bench api, 8 clients).
+	LexicalPool int `koanf:"lexical_pool" yaml:"lexical_pool"`
 	// VectorPool is how many nearest products the vector leg of hybrid
 	// search fetches (at least k): the lexical leg finds the matches, the
 	// vector leg adds the few related products worth showing beside them.
@@ -402,7 +409,7 @@ func Default() Config {
 			CFWeight: 1, ContentWeight: 0.5, PopularityWeight: 0.2, MMRLambda: 1, ReportsDir: "reports",
 			QueryRetention: 90 * 24 * time.Hour, UploadQueue: 2 * time.Second},
 		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
-			Fusion: "score", VectorFloor: 0.4, VectorPool: 30, VectorEf: 80},
+			Fusion: "score", VectorFloor: 0.4, LexicalPool: 20, VectorPool: 30, VectorEf: 80},
 		Image:       Image{Views: true, ExpandAlpha: 3, OCREngines: 2},
 		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 0.5, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
@@ -542,6 +549,9 @@ func (c Config) Validate() error {
 	}
 	if !(c.Search.VectorFloor >= -1 && c.Search.VectorFloor <= 1) {
 		errs = append(errs, fmt.Errorf("%w: search.vector_floor (%s) is %g, want a cosine in [-1, 1]", ErrInvalid, EnvName("search.vector_floor"), c.Search.VectorFloor))
+	}
+	if c.Search.LexicalPool < 1 || c.Search.LexicalPool > 1000 {
+		errs = append(errs, fmt.Errorf("%w: search.lexical_pool (%s) is %d, want 1 to 1000", ErrInvalid, EnvName("search.lexical_pool"), c.Search.LexicalPool))
 	}
 	if c.Search.VectorPool < 1 || c.Search.VectorPool > 1000 {
 		errs = append(errs, fmt.Errorf("%w: search.vector_pool (%s) is %d, want 1 to 1000", ErrInvalid, EnvName("search.vector_pool"), c.Search.VectorPool))

@@ -220,14 +220,17 @@ func TestVoice(t *testing.T) {
 }
 
 func TestSearchVectorLeg(t *testing.T) {
-	c, err := config.Load("", func() []string { return []string{"VITRINE_SEARCH_VECTOR_POOL=50", "VITRINE_SEARCH_VECTOR_EF=0"} })
-	if err != nil || c.Search.VectorPool != 50 || c.Search.VectorEf != 0 {
-		t.Fatalf("vector pool %d ef %d, %v", c.Search.VectorPool, c.Search.VectorEf, err)
+	c, err := config.Load("", func() []string {
+		return []string{"VITRINE_SEARCH_VECTOR_POOL=50", "VITRINE_SEARCH_VECTOR_EF=0", "VITRINE_SEARCH_LEXICAL_POOL=40"}
+	})
+	if err != nil || c.Search.VectorPool != 50 || c.Search.VectorEf != 0 || c.Search.LexicalPool != 40 {
+		t.Fatalf("vector pool %d ef %d, lexical pool %d, %v", c.Search.VectorPool, c.Search.VectorEf, c.Search.LexicalPool, err)
 	}
 	for _, tc := range []struct{ env, want string }{
 		{"VITRINE_SEARCH_VECTOR_POOL=0", "VITRINE_SEARCH_VECTOR_POOL"},
 		{"VITRINE_SEARCH_VECTOR_POOL=1001", "VITRINE_SEARCH_VECTOR_POOL"},
 		{"VITRINE_SEARCH_VECTOR_EF=-1", "VITRINE_SEARCH_VECTOR_EF"},
+		{"VITRINE_SEARCH_LEXICAL_POOL=0", "VITRINE_SEARCH_LEXICAL_POOL"},
 	} {
 		_, err := config.Load("", func() []string { return []string{tc.env} })
 		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
