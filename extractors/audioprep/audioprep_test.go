@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/go-audio/wav"
@@ -369,5 +370,15 @@ func BenchmarkPrepare(b *testing.B) {
 		if _, err := p.Prepare(context.Background(), data); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestFormNotRepeated: a RIFF file of another form is refused without its
+// form's bytes in the error (a file ingested from disk could be anything).
+func TestFormNotRepeated(t *testing.T) {
+	data := append([]byte("RIFF\x24\x00\x00\x00SECR"), make([]byte, 32)...)
+	_, err := ParseHeader(data)
+	if !errors.Is(err, ErrUnsupportedFormat) || strings.Contains(err.Error(), "SECR") {
+		t.Fatalf("error %v: want ErrUnsupportedFormat without the form's bytes", err)
 	}
 }

@@ -105,7 +105,8 @@ func ParseHeader(data []byte) (Header, error) {
 	case id == "RIFX" || id == "RF64" || id == "BW64":
 		return Header{}, fmt.Errorf("%w: %s WAVE (big-endian or 64-bit RIFF)", ErrUnsupportedFormat, id)
 	case id == "RIFF":
-		return Header{}, fmt.Errorf("%w: RIFF form %q is not WAVE", ErrUnsupportedFormat, form)
+		// The form is not quoted: an error never repeats bytes of the file.
+		return Header{}, fmt.Errorf("%w: a RIFF file whose form is not WAVE", ErrUnsupportedFormat)
 	default:
 		return Header{}, fmt.Errorf("%w: not a RIFF/WAVE file", ErrUnsupportedFormat)
 	}
