@@ -36,10 +36,15 @@ type Options struct {
 	Indexer   Indexer  // used unless Enqueue is set
 	Enqueue   Enqueuer // queue encoding for workers (`ingest --enqueue`)
 	BatchSize int      // rows per database round and model batch (default 64)
-	// Concurrency is how many batches are in flight at once (default 2):
-	// while one batch's embeddings and vectors are written (and the
-	// indexes take them), the next is encoded, and the one after is read,
-	// parsed and upserted. 1 runs the batches one after another.
+	// Concurrency is how many batches are in flight at once (default 1:
+	// one after another). At 2, while one batch's embeddings and vectors
+	// are written (and the indexes take them), the next is encoded, and
+	// the one after is read, parsed and upserted: 0.88-0.92 of the models'
+	// own speed for text+image products against 0.44-0.68 (BENCHMARKS.md).
+	// It is not the default yet: PostgreSQL has been seen to end one
+	// batch's upsert with a deadlock against the other batch's writes,
+	// which rejects that row, and the store does not retry transient
+	// errors yet.
 	Concurrency int
 	// Rejects receives one JSON line per rejected row: {"line","id","reason"}.
 	Rejects io.Writer
@@ -97,7 +102,7 @@ func Run(ctx context.Context, r Reader, o Options) (Summary, error) {
 		o.BatchSize = 64
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = 2
+		o.Concurrency = 1
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
