@@ -128,24 +128,36 @@ func Extract(ctx context.Context, rt *onnx.Runtime, plan []models.Manifest, size
 	return rep, nil
 }
 
+// openPaths opens what one cell compares: an encoder whose dynamic batcher
+// takes exactly len(batch) items, and bare sessions of the same graphs for
+// the same items (they borrow the ORT environment the encoder's Runtime
+// holds).
+func openPaths(ctx context.Context, rt *onnx.Runtime, m models.Manifest, dir string, batch [][]byte, cfg ExtractConfig) (extractors.Encoder, *Bare, error) {
+	n := len(batch)
+	enc, err := extractors.Open(ctx, rt, m, dir, extractors.Options{MaxBatch: n, MaxWait: cfg.MaxWait,
+		QueueSize: max(cfg.QueueSize, n), Logger: cfg.Logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	bare, err := OpenBare(ctx, m, dir, batch, cfg.Threads)
+	if err != nil {
+		enc.Close()
+		return nil, nil, err
+	}
+	return enc, bare, nil
+}
+
 // ExtractCell measures one modality at one batch size: an encoder whose
 // dynamic batcher takes exactly that batch, bare sessions for the same
 // items, and the three paths interleaved.
 func ExtractCell(ctx context.Context, rt *onnx.Runtime, m models.Manifest, batch [][]byte, budget Budget, cfg ExtractConfig) (ExtractRow, error) {
 	n := len(batch)
 	row := ExtractRow{Modality: string(m.Modality), Model: m.Key(), Batch: n}
-	enc, err := extractors.Open(ctx, rt, m, cfg.ModelDir, extractors.Options{MaxBatch: n, MaxWait: cfg.MaxWait,
-		QueueSize: max(cfg.QueueSize, n), Logger: cfg.Logger})
+	enc, bare, err := openPaths(ctx, rt, m, cfg.ModelDir, batch, cfg)
 	if err != nil {
 		return row, err
 	}
 	defer enc.Close()
-	// The encoder's Runtime holds ORT's environment, which the bare
-	// sessions borrow.
-	bare, err := OpenBare(ctx, m, cfg.ModelDir, batch, cfg.Threads)
-	if err != nil {
-		return row, err
-	}
 	defer bare.Close()
 	res, err := Interleave(ctx, []Runner{
 		{Name: "pipeline", Items: n, Run: func(ctx context.Context) error { return Served(ctx, enc, batch) }},

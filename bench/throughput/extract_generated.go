@@ -398,16 +398,11 @@ func generatedCell(ctx context.Context, rt *onnx.Runtime, gm genModel, seq int, 
 			tp.MaxLength = seq
 			m.Preprocess.Text = &tp
 		}
-		enc, err := extractors.Open(ctx, rt, m, gm.dir, extractors.Options{MaxBatch: n, MaxWait: cfg.MaxWait,
-			QueueSize: max(cfg.QueueSize, n), Logger: cfg.Logger})
+		enc, bare, err := openPaths(ctx, rt, m, gm.dir, batch, cfg)
 		if err != nil {
 			return nil, err
 		}
 		defer enc.Close()
-		bare, err := OpenBare(ctx, m, gm.dir, batch, cfg.Threads)
-		if err != nil {
-			return nil, err
-		}
 		defer bare.Close()
 		encs[prec] = enc
 		runners = append(runners,
