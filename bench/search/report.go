@@ -14,7 +14,7 @@ import (
 type line struct {
 	Row
 	matched, scored float64
-	speedup         float64 // baseline p50 / this p50; 0 for the baseline itself
+	speedup         float64 // baseline p50 / this p50; 0 for the baseline itself, -1 without one
 }
 
 // lines pairs each row with its group's counts and the baseline.
@@ -38,10 +38,14 @@ func (rep Report) lines() []line {
 			l.matched, l.scored = -1, -1 // counted for the lexical leg (top K) only
 		case r.Engine == Postgres:
 			l.matched, l.scored = g.PostgresMatched, g.PostgresMatched
+		case r.Engine == Bleve:
+			l.matched, l.scored = g.BleveMatched, g.BleveMatched
 		default:
 			l.matched, l.scored = g.Matched, g.Scored
 		}
-		if b, ok := base[[2]string{r.Leg, r.Group}]; ok && r.Engine != Postgres && r.Result.P50 > 0 {
+		if b, ok := base[[2]string{r.Leg, r.Group}]; r.Engine != Postgres && (!ok || r.Result.P50 <= 0) {
+			l.speedup = -1
+		} else if r.Engine != Postgres {
 			l.speedup = float64(b.P50) / float64(r.Result.P50)
 		}
 		out[i] = l
@@ -50,8 +54,11 @@ func (rep Report) lines() []line {
 }
 
 func (l line) ratio() string {
-	if l.speedup == 0 {
+	switch {
+	case l.speedup == 0:
 		return "baseline"
+	case l.speedup < 0:
+		return "—"
 	}
 	return fmt.Sprintf("%.1f×", l.speedup)
 }
@@ -67,8 +74,14 @@ func (rep Report) Summary() string {
 		}
 		b.WriteString(")")
 	}
-	fmt.Fprintf(&b, "; index built from the database in %.2f s, heap %.1f MiB (%.1f → %.1f MiB in use after GC)",
-		rep.Build.Seconds, mib(rep.Build.Bytes), mib(int64(rep.Build.HeapBefore)), mib(int64(rep.Build.HeapAfter)))
+	if rep.Has(Index) {
+		fmt.Fprintf(&b, "; index built from the database in %.2f s, heap %.1f MiB (%.1f → %.1f MiB in use after GC)",
+			rep.Build.Seconds, mib(rep.Build.Bytes), mib(int64(rep.Build.HeapBefore)), mib(int64(rep.Build.HeapAfter)))
+	}
+	if bl := rep.Bleve; bl != nil {
+		fmt.Fprintf(&b, "; Bleve (scorch in a temporary directory) built from the database in %.2f s, heap %.1f MiB (%.1f → %.1f MiB in use after GC) plus %.1f MiB of segment files mapped into memory",
+			bl.Seconds, mib(bl.Bytes), mib(int64(bl.HeapBefore)), mib(int64(bl.HeapAfter)), mib(bl.DiskBytes))
+	}
 	fmt.Fprintf(&b, "; %d clients, %s per scenario after %s unmeasured, top %d", rep.Clients, rep.Duration, rep.Warmup, K)
 	return b.String()
 }
@@ -100,7 +113,7 @@ func Text(w io.Writer, rep Report) error {
 func Markdown(w io.Writer, rep Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## `vitrine bench search`: %d synthetic products\n\n%s.\n\n", rep.Products, rep.Summary())
-	b.WriteString("Matched and scored are documents per query (means over the group); ts_rank_cd scores every match. Speed-up is the ts_rank_cd p50 of the same leg and queries over this p50.\n\n")
+	b.WriteString("Matched and scored are documents per query (means over the group); Bleve and ts_rank_cd score every match. Speed-up is the ts_rank_cd p50 of the same leg and queries over this p50.\n\n")
 	b.WriteString("| leg | queries | engine | QPS | p50 ms | p95 ms | p99 ms | errors | matched | scored | speed-up |\n")
 	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, l := range rep.lines() {

@@ -1,16 +1,20 @@
 // Package search is the engine of `vitrine bench search`: the in-memory
-// lexical index beside PostgreSQL full text (ts_rank_cd) on the bench's
+// lexical index beside Bleve (package bleveengine, the library measured
+// as the alternative) and PostgreSQL full text (ts_rank_cd) on the bench's
 // synthetic catalog, in the same run, for 1-, 2- and 3-word queries and
 // the catalog's most frequent words. It measures latency under concurrent
 // clients for the lexical leg alone and for the served hybrid search with
-// facets, the documents each engine matched and scored per query, and
-// what building the index cost in time and heap. The engines are whatever
-// the caller built (`vitrine bench search` builds them as `vitrine serve`
-// does); this package only queries and reports.
+// facets (index and ts_rank_cd, the two engines serve can run), the
+// documents each engine matched and scored per query, and what building
+// the index and Bleve cost in time, heap and (Bleve) disk. The index and
+// the served search are whatever the caller built (`vitrine bench search`
+// builds them as `vitrine serve` does); Bleve is built here from the same
+// products.
 package search
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"runtime"
@@ -33,7 +37,30 @@ const (
 	// Postgres is PostgreSQL full text ranked by ts_rank_cd
 	// (search.engine postgres), the baseline.
 	Postgres = "ts_rank_cd"
+	// Bleve is the Bleve library's index of the same products (package
+	// bleveengine), measured in the lexical leg only.
+	Bleve = "bleve"
 )
+
+// Engines are the engine names --engines takes, in report order.
+func Engines() []string { return []string{Index, Bleve, Postgres} }
+
+// ErrEngine is wrapped by ParseEngines for a name it does not know.
+var ErrEngine = errors.New("unknown bench search engine")
+
+// ParseEngines reads a comma-separated list of engine names (Engines)
+// and returns them in report order, each once.
+func ParseEngines(list string) ([]string, error) {
+	want := map[string]bool{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(Engines(), name) {
+			return nil, fmt.Errorf("%w %q (want some of %s)", ErrEngine, name, strings.Join(Engines(), ", "))
+		}
+		want[name] = true
+	}
+	return slices.DeleteFunc(Engines(), func(e string) bool { return !want[e] }), nil
+}
 
 // Legs of the search measured.
 const (
@@ -52,13 +79,18 @@ type Report struct {
 	Clients  int    `json:"clients"`
 	Duration string `json:"duration_per_scenario"`
 	Warmup   string `json:"warmup_per_scenario"`
+	// Engines are the engines measured (all of Engines when empty).
+	Engines []string `json:"engines,omitempty"`
 	// Populate is what loading the bench database cost (recorded by the
 	// run that loaded it when Reused).
 	PopulateSeconds float64 `json:"populate_seconds"`
 	Reused          bool    `json:"reused"`
 	// Build is building the in-memory index from the database's products
 	// (the snapshot a restarting server rebuilds).
-	Build  Build   `json:"index_build"`
+	Build Build `json:"index_build"`
+	// Bleve is building Bleve from the same products (nil when it was
+	// not measured).
+	Bleve  *Build  `json:"bleve_build,omitempty"`
 	Groups []Group `json:"groups"`
 	Rows   []Row   `json:"rows"`
 }
@@ -71,6 +103,24 @@ type Build struct {
 	HeapAfter  uint64  `json:"heap_after_bytes"`
 	// Bytes is HeapAfter less HeapBefore: the index's heap.
 	Bytes int64 `json:"index_bytes"`
+	// DiskBytes is the size of an index kept in files (Bleve's scorch
+	// segments, mapped into memory rather than on the heap).
+	DiskBytes int64 `json:"disk_bytes,omitempty"`
+}
+
+// Has reports whether the run measures engine.
+func (rep Report) Has(engine string) bool {
+	return len(rep.Engines) == 0 || slices.Contains(rep.Engines, engine)
+}
+
+// HybridEngine is a served engine the hybrid leg measures: its
+// search.engine setting and its name in reports.
+type HybridEngine struct{ Config, Name string }
+
+// HybridEngines are the served engines among those the run measures: the
+// index, then ts_rank_cd (Bleve is not one serve can run).
+func (rep Report) HybridEngines() []HybridEngine {
+	return slices.DeleteFunc([]HybridEngine{{"index", Index}, {"postgres", Postgres}}, func(e HybridEngine) bool { return !rep.Has(e.Name) })
 }
 
 // Group is one kind of query, with the documents each engine matched and
@@ -85,6 +135,8 @@ type Group struct {
 	// PostgresMatched is ts_rank_cd's match total; PostgreSQL ranks every
 	// match, so it is also what it scored.
 	PostgresMatched float64 `json:"postgres_matched"`
+	// BleveMatched is Bleve's match total; it too scores every match.
+	BleveMatched float64 `json:"bleve_matched"`
 }
 
 // Row is one measured scenario: a leg, a group and an engine.
@@ -188,23 +240,34 @@ func MeasureBuild(build func() error) (Build, error) {
 }
 
 // Count fills each group's matched and scored documents per query: the
-// index's from its own traversal, PostgreSQL's match total from pg.
-func Count(ctx context.Context, ix Counter, pg TextEngine, gs []Group) error {
+// index's from its own traversal (when ix is not nil), the match totals
+// of the engines that score every match (ts_rank_cd and Bleve, by name in
+// engines; others there are left out).
+func Count(ctx context.Context, ix Counter, engines map[string]TextEngine, gs []Group) error {
 	for g := range gs {
-		var matched, scored, pgMatched int
+		var matched, scored int
+		totals := map[string]int{}
 		for _, q := range gs[g].Queries {
-			res, err := ix.Search(lexical.Query{Text: q, K: K})
-			if err != nil {
-				return fmt.Errorf("index %q: %w", q, err)
+			if ix != nil {
+				res, err := ix.Search(lexical.Query{Text: q, K: K})
+				if err != nil {
+					return fmt.Errorf("index %q: %w", q, err)
+				}
+				matched, scored = matched+res.Total, scored+res.Scored
 			}
-			pr, err := pg.SearchText(ctx, records.TextQuery{Text: q, K: K})
-			if err != nil {
-				return fmt.Errorf("%s %q: %w", Postgres, q, err)
+			for _, name := range []string{Postgres, Bleve} {
+				if e, ok := engines[name]; ok {
+					res, err := e.SearchText(ctx, records.TextQuery{Text: q, K: K})
+					if err != nil {
+						return fmt.Errorf("%s %q: %w", name, q, err)
+					}
+					totals[name] += res.Total
+				}
 			}
-			matched, scored, pgMatched = matched+res.Total, scored+res.Scored, pgMatched+pr.Total
 		}
 		n := float64(max(len(gs[g].Queries), 1))
-		gs[g].Matched, gs[g].Scored, gs[g].PostgresMatched = float64(matched)/n, float64(scored)/n, float64(pgMatched)/n
+		gs[g].Matched, gs[g].Scored = float64(matched)/n, float64(scored)/n
+		gs[g].PostgresMatched, gs[g].BleveMatched = float64(totals[Postgres])/n, float64(totals[Bleve])/n
 	}
 	return nil
 }
@@ -216,7 +279,7 @@ type Case struct {
 }
 
 // LexicalScenarios query each engine's text search alone (top K and the
-// match total), every group on both engines.
+// match total), every group on every engine, in report order.
 func LexicalScenarios(gs []Group, engines map[string]TextEngine) []Case {
 	var out []Case
 	for _, g := range gs {
@@ -245,18 +308,17 @@ func HybridScenarios(gs []Group, engine string, s Searcher) []Case {
 	return out
 }
 
-// engineOrder puts the index first, then the others by name.
+// engineOrder puts the engines of Engines first in that order (index,
+// bleve, ts_rank_cd), then any others by name.
 func engineOrder(engines map[string]TextEngine) []string {
 	names := slices.Sorted(maps.Keys(engines))
-	slices.SortStableFunc(names, func(a, b string) int {
-		switch {
-		case a == Index && b != Index:
-			return -1
-		case b == Index && a != Index:
-			return 1
+	rank := func(n string) int {
+		if i := slices.Index(Engines(), n); i >= 0 {
+			return i
 		}
-		return 0
-	})
+		return len(Engines())
+	}
+	slices.SortStableFunc(names, func(a, b string) int { return rank(a) - rank(b) })
 	return names
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,23 +28,21 @@ type benchSearchOptions struct {
 	duration, warmup  time.Duration
 	reuse             bool
 	jsonOut, mdOut    string
+	engines           string // comma-separated, of search.Engines
 }
 
 func newBenchSearchCmd(a *app) *cobra.Command {
 	var o benchSearchOptions
 	cmd := &cobra.Command{
 		Use:   "search",
-		Short: "The in-memory lexical index beside PostgreSQL ts_rank_cd, alone and in the served hybrid search, in the same run",
+		Short: "The in-memory lexical index beside Bleve and PostgreSQL ts_rank_cd, alone and in the served hybrid search, in the same run",
 		Long: `Load (or reuse, with --reuse) --products synthetic products into the bench
-database bench api also uses (vitrine_bench_N), build the in-memory lexical
-index from them as vitrine serve does (timed, with the heap it adds), then
-under --clients concurrent callers measure, for the catalog's most frequent
-words and for 1-, 2- and 3-word queries:
-  lexical  the text engine alone (top 10 and the match total): the index,
-           then PostgreSQL full text ranked by ts_rank_cd;
-  hybrid   the served hybrid search with facets (serving.Service.Search as
-           GET /v1/search runs it), built with search.engine index, then
-           with search.engine postgres.
+database (vitrine_bench_N, as bench api), build the in-memory index from them
+as serve does and Bleve (scorch, temporary directory) from the same products,
+each timed with its heap, then under --clients callers measure, for the most
+frequent words and 1-, 2- and 3-word queries, the lexical leg (each --engines
+engine alone: top 10 and the match total) and the hybrid leg (the served search
+with facets as GET /v1/search runs it, on search.engine index and postgres).
 Each query's matched and scored documents are reported per engine.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -57,11 +56,16 @@ Each query's matched and scored documents are reported per engine.`,
 	cmd.Flags().BoolVar(&o.reuse, "reuse", false, "reuse the bench database if it already holds the products")
 	cmd.Flags().StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
 	cmd.Flags().StringVar(&o.mdOut, "md", "", "also write the report as Markdown to this file")
+	cmd.Flags().StringVar(&o.engines, "engines", strings.Join(search.Engines(), ","), "engines to build and measure (leave out bleve where it cannot build)")
 	return cmd
 }
 
 func (a *app) runBenchSearch(ctx context.Context, out, errw io.Writer, o benchSearchOptions) error {
-	rep := search.Report{Products: o.products, Clients: o.clients, Duration: o.duration.String(), Warmup: o.warmup.String(), Groups: search.Groups()}
+	engines, err := search.ParseEngines(o.engines)
+	if err != nil {
+		return err
+	}
+	rep := search.Report{Products: o.products, Clients: o.clients, Duration: o.duration.String(), Warmup: o.warmup.String(), Engines: engines, Groups: search.Groups()}
 	svc, err := a.openBench(ctx, fmt.Sprintf("vitrine_bench_%d", o.products), o.reuse, []string{a.cfg.Models.Text}, store.WithMaxConns(o.clients*2+4))
 	if err != nil {
 		return err
@@ -73,7 +77,7 @@ func (a *app) runBenchSearch(ctx context.Context, out, errw io.Writer, o benchSe
 	}
 	fmt.Fprintf(out, "%d products ready; load: %d clients, %s per scenario after %s unmeasured\n", o.products, o.clients, o.duration, o.warmup)
 	r := apiload.Runner{Clients: o.clients, Duration: o.duration, Warmup: o.warmup, Log: errw}
-	if err := a.benchLexicalLeg(ctx, st, r, &rep); err != nil {
+	if err := search.LexicalLeg(ctx, r, &rep, st, a.benchIndex(ctx, st)); err != nil {
 		return err
 	}
 	if err := a.benchHybridLeg(ctx, st, set, r, &rep); err != nil {
@@ -103,50 +107,30 @@ func (a *app) populateBenchSearch(ctx context.Context, errw io.Writer, st *store
 	return err
 }
 
-// benchLexicalLeg builds the index as serve does (timed, with its heap),
-// counts what each engine matches and scores, and loads both engines'
-// text search alone.
-func (a *app) benchLexicalLeg(ctx context.Context, st *store.Store, r apiload.Runner, rep *search.Report) error {
-	var (
-		text lexical.Text
-		stop func()
-	)
-	b, err := search.MeasureBuild(func() error {
-		t, s, err := a.startLexical(ctx, st)
-		if err != nil {
-			return err
+// benchIndex starts the in-memory index as serve does, for the lexical
+// leg.
+func (a *app) benchIndex(ctx context.Context, st *store.Store) search.StartIndex {
+	return func() (search.IndexText, func(), error) {
+		t, stop, err := a.startLexical(ctx, st)
+		if lt, ok := t.(lexical.Text); ok || err != nil {
+			return lt, stop, err
 		}
-		stop = s
-		lt, ok := t.(lexical.Text)
-		if !ok {
-			return fmt.Errorf("lexical engine %T is not the in-memory index", t)
-		}
-		text = lt
-		return nil
-	})
-	if err != nil {
-		return err
+		stop()
+		return nil, nil, fmt.Errorf("lexical engine %T is not the in-memory index", t)
 	}
-	defer stop()
-	rep.Build = b
-	if err := search.Count(ctx, text.Index(), st, rep.Groups); err != nil {
-		return err
-	}
-	search.Run(ctx, r, rep, search.LexicalScenarios(rep.Groups, map[string]search.TextEngine{search.Index: text, search.Postgres: st}))
-	return nil
 }
 
 // benchHybridLeg loads the served hybrid search, built by newServing as
 // serve builds it, first on the index, then on PostgreSQL full text.
 func (a *app) benchHybridLeg(ctx context.Context, st *store.Store, set *extractors.Set, r apiload.Runner, rep *search.Report) error {
 	defer func(engine string) { a.cfg.Search.Engine = engine }(a.cfg.Search.Engine)
-	for _, e := range []struct{ config, name string }{{"index", search.Index}, {"postgres", search.Postgres}} {
-		a.cfg.Search.Engine = e.config
+	for _, e := range rep.HybridEngines() {
+		a.cfg.Search.Engine = e.Config
 		uc, stop, err := a.newServing(ctx, st, set)
 		if err != nil {
-			return fmt.Errorf("search.engine %s: %w", e.config, err)
+			return fmt.Errorf("search.engine %s: %w", e.Config, err)
 		}
-		search.Run(ctx, r, rep, search.HybridScenarios(rep.Groups, e.name, uc))
+		search.Run(ctx, r, rep, search.HybridScenarios(rep.Groups, e.Name, uc))
 		stop()
 	}
 	return nil

@@ -37,12 +37,17 @@ func TestBenchSearch(t *testing.T) {
 			Seconds float64 `json:"seconds"`
 			Bytes   int64   `json:"index_bytes"`
 		} `json:"index_build"`
+		Bleve struct {
+			Seconds   float64 `json:"seconds"`
+			DiskBytes int64   `json:"disk_bytes"`
+		} `json:"bleve_build"`
 		Groups []struct {
 			Name            string   `json:"name"`
 			Queries         []string `json:"queries"`
 			Matched         float64  `json:"index_matched"`
 			Scored          float64  `json:"index_scored"`
 			PostgresMatched float64  `json:"postgres_matched"`
+			BleveMatched    float64  `json:"bleve_matched"`
 		} `json:"groups"`
 		Rows []struct {
 			Leg, Group, Engine string
@@ -53,22 +58,26 @@ func TestBenchSearch(t *testing.T) {
 	if rep.Products != 600 || rep.Build.Seconds <= 0 || rep.Build.Bytes <= 0 {
 		t.Errorf("build figures %+v", rep.Build)
 	}
+	if rep.Bleve.Seconds <= 0 || rep.Bleve.DiskBytes <= 0 {
+		t.Errorf("bleve build figures %+v", rep.Bleve)
+	}
 	wantGroups := []string{"frequent word", "1 word", "2 words", "3 words"}
 	if len(rep.Groups) != len(wantGroups) {
 		t.Fatalf("groups %+v, want %v", rep.Groups, wantGroups)
 	}
 	for i, g := range rep.Groups {
-		// Every group's queries come from the catalog's words: both
-		// engines match some products, and the index scores no more than
+		// Every group's queries come from the catalog's words: every
+		// engine matches some products, and the index scores no more than
 		// it matches.
-		if g.Name != wantGroups[i] || len(g.Queries) == 0 || g.Matched <= 0 || g.PostgresMatched <= 0 || g.Scored <= 0 || g.Scored > g.Matched {
-			t.Errorf("group %d: %+v (want %s with matches on both engines)", i, g, wantGroups[i])
+		if g.Name != wantGroups[i] || len(g.Queries) == 0 || g.Matched <= 0 || g.PostgresMatched <= 0 || g.BleveMatched <= 0 || g.Scored <= 0 || g.Scored > g.Matched {
+			t.Errorf("group %d: %+v (want %s with matches on every engine)", i, g, wantGroups[i])
 		}
 	}
-	// Each leg and group on both engines, index first, every one answered.
+	// Each lexical group on the three engines, each hybrid one on the two
+	// served ones, index first, every one answered.
 	var want []string
 	for _, g := range wantGroups {
-		want = append(want, "lexical/"+g+"/index", "lexical/"+g+"/ts_rank_cd")
+		want = append(want, "lexical/"+g+"/index", "lexical/"+g+"/bleve", "lexical/"+g+"/ts_rank_cd")
 	}
 	for _, engine := range []string{"index", "ts_rank_cd"} {
 		for _, g := range wantGroups {
@@ -87,7 +96,7 @@ func TestBenchSearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"600 synthetic products", "| lexical | frequent word | index |", "| hybrid | 3 words | ts_rank_cd |", "baseline"} {
+	for _, s := range []string{"600 synthetic products", "| lexical | frequent word | index |", "| lexical | 2 words | bleve |", "| hybrid | 3 words | ts_rank_cd |", "baseline"} {
 		if !strings.Contains(string(b), s) {
 			t.Errorf("markdown lacks %q:\n%s", s, b)
 		}
