@@ -26,6 +26,7 @@ type Store struct {
 	// indexWorkers is max_parallel_maintenance_workers for HNSW builds;
 	// negative leaves the server's setting.
 	indexWorkers int
+	retry        retryPolicy // of the write transactions that retryTx runs
 }
 
 type options struct {
@@ -34,6 +35,7 @@ type options struct {
 	log          *slog.Logger
 	indexMem     string
 	indexWorkers int
+	txAttempts   int
 }
 
 // Option configures Open.
@@ -73,7 +75,8 @@ const DefaultIndexBuildMemory = AutoIndexBuildMemory
 // connection, so the schema (at least the vector extension) must exist:
 // pass WithMigrate to create it.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
-	o := options{maxConns: 8, log: slog.New(slog.DiscardHandler), indexMem: DefaultIndexBuildMemory, indexWorkers: -1}
+	o := options{maxConns: 8, log: slog.New(slog.DiscardHandler), indexMem: DefaultIndexBuildMemory, indexWorkers: -1,
+		txAttempts: DefaultTxAttempts}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -104,7 +107,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	return &Store{pool: pool, log: o.log, indexMem: o.indexMem, indexWorkers: o.indexWorkers}, nil
+	return &Store{pool: pool, log: o.log, indexMem: o.indexMem, indexWorkers: o.indexWorkers,
+		retry: retryPolicy{attempts: o.txAttempts, backoff: defaultTxBackoff}}, nil
 }
 
 // Migrate applies pending migrations on a short-lived pool that does not
@@ -140,7 +144,9 @@ func (s *Store) Info(ctx context.Context) (records.Info, error) {
 	return i, nil
 }
 
-// inTx runs fn in a transaction, committing on success.
+// inTx runs fn in a transaction, committing on success. It runs fn once:
+// write paths that two writers may run at the same time and whose fn is
+// safe to run again use retryTx.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
 }
