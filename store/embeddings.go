@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
@@ -12,7 +15,10 @@ import (
 	"github.com/vitrinehq/vitrine/records"
 )
 
-// PutEmbeddings upserts embeddings. Products must exist.
+// PutEmbeddings upserts embeddings. Products must exist. Rows are written
+// in (product, model) order, so concurrent writers of overlapping products
+// lock them in the same order, and a transaction ended by a transient
+// error (a deadlock, a serialization failure) is run again.
 func (s *Store) PutEmbeddings(ctx context.Context, es []records.Embedding) error {
 	if len(es) == 0 {
 		return nil
@@ -27,7 +33,11 @@ func (s *Store) PutEmbeddings(ctx context.Context, es []records.Embedding) error
 	if err := s.checkProductsExist(ctx, ids); err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	es = slices.Clone(es)
+	slices.SortStableFunc(es, func(a, b records.Embedding) int {
+		return cmp.Or(strings.Compare(a.ProductID, b.ProductID), strings.Compare(a.Model, b.Model))
+	})
+	return s.retryTx(ctx, "put embeddings", func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		for _, e := range es {
 			b.Queue(`INSERT INTO embeddings (product_id, model, modality, input_hash, embedding)

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -38,31 +41,66 @@ func productArgs(p catalog.Product) []any {
 	return []any{p.ID, p.Title, p.Description, p.Brand, cat, p.Price, p.Currency, attrs, media, p.ContentHash()}
 }
 
+// insertSuggestTermsSQL adds the suggestion terms of the products a
+// transaction is about to write, in the order given (kinds[i], terms[i]).
+const insertSuggestTermsSQL = `INSERT INTO suggest_terms (kind, term)
+SELECT k, t FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(k, t, n) ORDER BY n
+ON CONFLICT DO NOTHING`
+
+// suggestTerms returns the terms the products' suggestion trigger
+// (migration 00007) inserts for products, without duplicates and sorted by
+// kind then term, as two parallel columns.
+//
+// Inserting them first, in this order, is what lets two transactions
+// upsert products at once. A new term is a unique-index entry: a second
+// transaction inserting the same term waits for the first to end. Left to
+// the trigger, each transaction takes its terms in its own products'
+// order, so two batches that both introduce brands A and B, one in the
+// order A, B and the other B, A, each wait for the other: PostgreSQL ends
+// one with a deadlock (40P01). A single sorted statement makes every
+// writer wait in the same order, so there is no cycle; the trigger then
+// finds its terms already there.
+func suggestTerms(products []catalog.Product) (kinds, terms []string) {
+	type term struct{ kind, term string }
+	seen := make(map[term]bool, 3*len(products))
+	var all []term
+	add := func(k, t string) {
+		if t != "" && !seen[term{k, t}] {
+			seen[term{k, t}] = true
+			all = append(all, term{k, t})
+		}
+	}
+	for _, p := range products {
+		add("title", p.Title)
+		add("brand", p.Brand)
+		for _, c := range p.Category {
+			add("category", c)
+		}
+	}
+	slices.SortFunc(all, func(a, b term) int {
+		return cmp.Or(strings.Compare(a.kind, b.kind), strings.Compare(a.term, b.term))
+	})
+	kinds, terms = make([]string, len(all)), make([]string, len(all))
+	for i, t := range all {
+		kinds[i], terms[i] = t.kind, t.term
+	}
+	return kinds, terms
+}
+
 // UpsertProducts writes products idempotently by id and content hash. The
 // products must already be validated. The batch is pipelined in one round
 // trip; if any row fails, rows are retried one by one so a single bad row
 // is reported in its result and the others land.
+//
+// Concurrent calls are safe and do not deadlock each other: each
+// transaction takes its locks in one global order (suggestion terms
+// sorted, then products by id), and one that PostgreSQL still ends with a
+// transient error (a deadlock with another writer, say) is run again.
 func (s *Store) UpsertProducts(ctx context.Context, products []catalog.Product) ([]records.UpsertResult, error) {
 	if len(products) == 0 {
 		return nil, nil
 	}
-	res := make([]records.UpsertResult, len(products))
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, p := range products {
-			b.Queue(upsertProductSQL, productArgs(p)...)
-		}
-		br := tx.SendBatch(ctx, b)
-		for i, p := range products {
-			st, err := scanUpsert(br.QueryRow())
-			if err != nil {
-				br.Close()
-				return err
-			}
-			res[i] = records.UpsertResult{ID: p.ID, Status: st}
-		}
-		return br.Close()
-	})
+	res, err := s.upsertBatch(ctx, products)
 	if err == nil {
 		return res, nil
 	}
@@ -72,7 +110,11 @@ func (s *Store) UpsertProducts(ctx context.Context, products []catalog.Product) 
 	// Isolate the failing rows.
 	for i, p := range products {
 		var st records.UpsertStatus
-		err := s.inTx(ctx, func(tx pgx.Tx) error {
+		kinds, terms := suggestTerms(products[i : i+1])
+		err := s.retryTx(ctx, "upsert product", func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, insertSuggestTermsSQL, kinds, terms); err != nil {
+				return err
+			}
 			var err error
 			st, err = scanUpsert(tx.QueryRow(ctx, upsertProductSQL, productArgs(p)...))
 			return err
@@ -87,6 +129,41 @@ func (s *Store) UpsertProducts(ctx context.Context, products []catalog.Product) 
 		res[i] = records.UpsertResult{ID: p.ID, Status: st}
 	}
 	return res, nil
+}
+
+// upsertBatch upserts products in one transaction and one round trip:
+// their suggestion terms first, then the products in id order. It returns
+// a result per product, in products' order, or the first failure.
+func (s *Store) upsertBatch(ctx context.Context, products []catalog.Product) ([]records.UpsertResult, error) {
+	order := make([]int, len(products))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(products[a].ID, products[b].ID) })
+	kinds, terms := suggestTerms(products)
+	res := make([]records.UpsertResult, len(products))
+	err := s.retryTx(ctx, "upsert products", func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(insertSuggestTermsSQL, kinds, terms)
+		for _, i := range order {
+			b.Queue(upsertProductSQL, productArgs(products[i])...)
+		}
+		br := tx.SendBatch(ctx, b)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+		for _, i := range order {
+			st, err := scanUpsert(br.QueryRow())
+			if err != nil {
+				br.Close()
+				return err
+			}
+			res[i] = records.UpsertResult{ID: products[i].ID, Status: st}
+		}
+		return br.Close()
+	})
+	return res, err
 }
 
 func scanUpsert(row pgx.Row) (records.UpsertStatus, error) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
@@ -233,6 +235,10 @@ func vectorArg(st records.Storage, v []float32) any {
 
 // PutProductVectors upserts fused vectors into a space. Every vector must
 // have the space's dimension and every product must exist and be live.
+// Rows are written in product id order, so concurrent writers of
+// overlapping products lock them in the same order, and a transaction
+// ended by a transient error (a deadlock, a serialization failure) is run
+// again.
 func (s *Store) PutProductVectors(ctx context.Context, version int, vs []records.ProductVector) error {
 	if len(vs) == 0 {
 		return nil
@@ -261,7 +267,9 @@ func (s *Store) PutProductVectors(ctx context.Context, version int, vs []records
 		VALUES ($1, $2, $3, $4)
 		ON CONFLICT (space_version, product_id) DO UPDATE SET %[1]s = EXCLUDED.%[1]s, %[2]s = NULL,
 			source_hash = EXCLUDED.source_hash, updated_at = now()`, col, other)
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	vs = slices.Clone(vs)
+	slices.SortStableFunc(vs, func(a, b records.ProductVector) int { return strings.Compare(a.ProductID, b.ProductID) })
+	return s.retryTx(ctx, "put product vectors", func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		for _, v := range vs {
 			b.Queue(q, version, v.ProductID, vectorArg(sp.Storage, v.Vector), v.SourceHash)
