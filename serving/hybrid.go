@@ -131,7 +131,7 @@ func (s *Service) retrieveSources(ctx context.Context, q *hybridQuery) (hybridSo
 	})
 	if q.u.vector != nil {
 		g.Go(func() (err error) {
-			src.nn, err = s.d.Vectors.Nearest(gctx, records.NearestQuery{Space: q.space, Vector: q.u.vector, K: q.pool, Filter: catalog.Filter{Exclude: q.u.bought}})
+			src.nn, err = s.d.Vectors.Nearest(gctx, s.contentQuery(q.space, q.u.vector, q.pool, q.u.bought))
 			return err
 		})
 	}
