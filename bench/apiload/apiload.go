@@ -180,15 +180,13 @@ func Shoppers(ctx context.Context, c Client, products, users, per int) ([]string
 		batch = batch[:0]
 		return c.Do(ctx, http.MethodPost, "/v1/events", body)
 	}
-	block := max(1, products/100)
 	at := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
 	for u := range users {
 		id := fmt.Sprintf("shopper-%04d", u)
 		ids = append(ids, id)
 		for j := range per {
-			p := (u%100)*block + (u*7+j*13)%block
 			batch = append(batch, map[string]any{"client_event_id": fmt.Sprintf("bench-%d-%d", u, j), "user_id": id,
-				"product_id": fmt.Sprintf("syn-%07d", p%products), "type": "purchase", "timestamp": at})
+				"product_id": ShopperProduct(products, u, j), "type": "purchase", "timestamp": at})
 			if len(batch) == 1000 {
 				if err := flush(); err != nil {
 					return nil, err
@@ -197,6 +195,14 @@ func Shoppers(ctx context.Context, c Client, products, users, per int) ([]string
 		}
 	}
 	return ids, flush()
+}
+
+// ShopperProduct is the id of the j-th product shopper u buys in a
+// catalog of products items: one block of a hundredth of the catalog per
+// shopper modulo 100, so collaborative filtering has structure.
+func ShopperProduct(products, u, j int) string {
+	block := max(1, products/100)
+	return fmt.Sprintf("syn-%07d", ((u%100)*block+(u*7+j*13)%block)%products)
 }
 
 // Queries are 200 shopper-like queries over the synthetic vocabulary: one
@@ -242,7 +248,7 @@ type Runner struct {
 	// Log, when set, gets one line per scenario.
 	Log io.Writer
 	// Only, when set, names the endpoints to run ("rank", "search",
-	// "suggest", "recommend"): a scenario runs when its name's first word
+	// "suggest", "recommend", "similar"): a scenario runs when its name's first word
 	// is listed. Empty runs every scenario.
 	Only []string
 }
@@ -263,7 +269,7 @@ func CheckEndpoints(names []string) error {
 }
 
 // Endpoints are the endpoints bench api loads, by scenario name.
-func Endpoints() []string { return []string{"rank", "search", "suggest", "recommend"} }
+func Endpoints() []string { return []string{"rank", "search", "suggest", "recommend", "similar"} }
 
 // ErrBadEndpoint is returned for an endpoint name bench api does not know.
 var ErrBadEndpoint = errors.New("apiload: bad endpoint")
@@ -295,4 +301,6 @@ type Bare interface {
 	UserFactors(ctx context.Context, version int, userID string) ([]float32, error)
 	TopItemsByFactors(ctx context.Context, m records.CFModel, user []float32, k int, exclude []string) ([]records.Scored, error)
 	GetUserVector(ctx context.Context, userID string, space int) (records.UserVector, error)
+	ProductVectors(ctx context.Context, space int, ids []string) (map[string][]float32, error)
+	ItemFactors(ctx context.Context, version int, ids []string) (map[string][]float32, error)
 }

@@ -83,9 +83,16 @@ func SearchPairs(c Client, db Bare, s Search) []Scenario {
 }
 
 // RecommendPair is the hybrid recommendations endpoint beside its two
-// retrieval queries: the user's top items by CF factors and the nearest
-// products to the user's vector.
-func RecommendPair(c Client, db Bare, shoppers []string, cf records.CFModel, spaceVersion int) []Scenario {
+// retrieval queries (the user's top items by CF factors and the nearest
+// products to the user's vector), then similar products of what the
+// shoppers bought (a catalog of products items) beside the queries behind
+// them (the product's vector and factors, its nearest products by each),
+// each shopper's first purchase in turn.
+func RecommendPair(c Client, db Bare, shoppers []string, products int, cf records.CFModel, spaceVersion int) []Scenario {
+	seeds := make([]string, 0, len(shoppers))
+	for u := range shoppers {
+		seeds = append(seeds, ShopperProduct(products, u, 0))
+	}
 	return []Scenario{
 		{"recommend (API)", func(ctx context.Context, i int) error {
 			return c.Do(ctx, http.MethodGet, "/v1/users/"+shoppers[i%len(shoppers)]+"/recommendations?k=10", nil)
@@ -106,5 +113,29 @@ func RecommendPair(c Client, db Bare, shoppers []string, cf records.CFModel, spa
 			_, err = db.Nearest(ctx, records.NearestQuery{Space: spaceVersion, Vector: uv.Vector, K: 30})
 			return err
 		}},
+		{"similar (API)", func(ctx context.Context, i int) error {
+			return c.Do(ctx, http.MethodGet, "/v1/products/"+seeds[i%len(seeds)]+"/similar?k=10", nil)
+		}},
+		{"similar (bare DB)", func(ctx context.Context, i int) error {
+			return bareSimilar(ctx, db, seeds[i%len(seeds)], cf, spaceVersion)
+		}},
 	}
+}
+
+// bareSimilar runs the retrieval queries behind similar products: the
+// product's vector and factors, its 10 nearest products by each.
+func bareSimilar(ctx context.Context, db Bare, id string, cf records.CFModel, spaceVersion int) error {
+	vs, err := db.ProductVectors(ctx, spaceVersion, []string{id})
+	if err != nil {
+		return err
+	}
+	fs, err := db.ItemFactors(ctx, cf.Version, []string{id})
+	if err != nil {
+		return err
+	}
+	if _, err := db.Nearest(ctx, records.NearestQuery{Space: spaceVersion, Vector: vs[id], K: 10, Filter: catalog.Filter{Exclude: []string{id}}}); err != nil {
+		return err
+	}
+	_, err = db.TopItemsByFactors(ctx, cf, fs[id], 10, []string{id})
+	return err
 }

@@ -67,7 +67,7 @@ func TestRunnerOnly(t *testing.T) {
 	if !r.Wants("search") || r.Wants("recommend") || !(Runner{}).Wants("recommend") {
 		t.Error("Wants disagrees with Only")
 	}
-	if err := CheckEndpoints([]string{"search", "recommend"}); err != nil {
+	if err := CheckEndpoints([]string{"search", "recommend", "similar"}); err != nil {
 		t.Error(err)
 	}
 	if err := CheckEndpoints([]string{"serch"}); !errors.Is(err, ErrBadEndpoint) {

@@ -170,7 +170,7 @@ func (a *app) serveBench(ctx context.Context, b *benchAPI, clients int) (stop fu
 
 // loadBenchAPI runs the search-side pairs, then makes shoppers through the
 // API, trains a CF model on their purchases and runs the recommendation
-// pair.
+// and similar-product pairs.
 func (a *app) loadBenchAPI(ctx context.Context, out, errw io.Writer, b *benchAPI, o benchAPIOptions, rep *apiload.Report) error {
 	sp, err := b.st.ActiveSpace(ctx)
 	if err != nil {
@@ -183,7 +183,7 @@ func (a *app) loadBenchAPI(ctx context.Context, out, errw io.Writer, b *benchAPI
 	r := apiload.Runner{Clients: o.clients, Duration: o.duration, Warmup: o.warmup, Log: errw, Only: o.only}
 	fmt.Fprintf(out, "load: %d clients, %s per scenario after %s unmeasured\n", o.clients, o.duration, o.warmup)
 	rep.Results = r.Run(ctx, apiload.SearchPairs(b.client, b.st, s)...)
-	if !r.Wants("recommend") {
+	if !r.Wants("recommend") && !r.Wants("similar") {
 		return nil
 	}
 	shoppers, err := apiload.Shoppers(ctx, b.client, o.products, 500, 8)
@@ -201,6 +201,6 @@ func (a *app) loadBenchAPI(ctx context.Context, out, errw io.Writer, b *benchAPI
 		return err
 	}
 	fmt.Fprintf(out, "%d shoppers, %d purchases; CF training %.1fs\n", len(shoppers), tr.Interactions, rep.TrainSeconds)
-	rep.Results = append(rep.Results, r.Run(ctx, apiload.RecommendPair(b.client, b.st, shoppers, cf, sp.Version)...)...)
+	rep.Results = append(rep.Results, r.Run(ctx, apiload.RecommendPair(b.client, b.st, shoppers, o.products, cf, sp.Version)...)...)
 	return nil
 }
