@@ -29,6 +29,11 @@ type Indexer interface {
 // Enqueuer hands products to background workers instead of encoding here.
 type Enqueuer func(ctx context.Context, space int, ids []string) (int, error)
 
+// DefaultConcurrency is how many batches a run keeps in flight when
+// Options.Concurrency is not set: one batch's database work overlaps the
+// next one's encoding.
+const DefaultConcurrency = 2
+
 // Options configure a run.
 type Options struct {
 	Space     records.Space
@@ -36,15 +41,16 @@ type Options struct {
 	Indexer   Indexer  // used unless Enqueue is set
 	Enqueue   Enqueuer // queue encoding for workers (`ingest --enqueue`)
 	BatchSize int      // rows per database round and model batch (default 64)
-	// Concurrency is how many batches are in flight at once (default 1:
-	// one after another). At 2, while one batch's embeddings and vectors
-	// are written (and the indexes take them), the next is encoded, and
-	// the one after is read, parsed and upserted: 0.88-0.92 of the models'
-	// own speed for text+image products against 0.44-0.68 (BENCHMARKS.md).
-	// It is not the default yet: PostgreSQL has been seen to end one
-	// batch's upsert with a deadlock against the other batch's writes,
-	// which rejects that row, and the store does not retry transient
-	// errors yet.
+	// Concurrency is how many batches are in flight at once (default
+	// DefaultConcurrency, 2; 1 runs them one after another). At 2, while
+	// one batch's embeddings and vectors are written (and the indexes take
+	// them), the next is encoded, and the one after is read, parsed and
+	// upserted: 0.88-0.92 of the models' own speed for text+image products
+	// against 0.44-0.68 one at a time (BENCHMARKS.md). The batches in
+	// flight never share a product id, and the writer must take
+	// concurrent batches without deadlocking them (the store inserts
+	// shared rows such as suggestion terms in one sorted order, and runs a
+	// transaction that PostgreSQL still ends with a deadlock again).
 	Concurrency int
 	// Rejects receives one JSON line per rejected row: {"line","id","reason"}.
 	Rejects io.Writer
@@ -102,7 +108,7 @@ func Run(ctx context.Context, r Reader, o Options) (Summary, error) {
 		o.BatchSize = 64
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = 1
+		o.Concurrency = DefaultConcurrency
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -183,26 +183,38 @@ func runOrdered(t *testing.T, data []byte, size, depth int) (Summary, string) {
 }
 
 // TestRunOverlapsBatches holds the indexer until two batches are in it at
-// once: with depth 2, the second batch is encoded while the first is still
-// in the indexer (writing, in the real one).
+// once: with depth 2, which is also the default, the second batch is
+// encoded while the first is still in the indexer (writing, in the real
+// one).
 func TestRunOverlapsBatches(t *testing.T) {
-	gate, calls := make(chan struct{}), make(chan int, 8)
-	ix := &memIndexer{titles: map[string][]string{}, gate: gate, calls: calls}
-	go func() {
-		for n := range calls {
-			if n == 2 {
-				close(gate)
-				return
+	for _, c := range []struct {
+		name        string
+		concurrency int
+	}{
+		{"depth 2", 2},
+		{"default", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			gate, calls := make(chan struct{}), make(chan int, 8)
+			ix := &memIndexer{titles: map[string][]string{}, gate: gate, calls: calls}
+			go func() {
+				for n := range calls {
+					if n == 2 {
+						close(gate)
+						return
+					}
+				}
+			}()
+			var data []string
+			for i := range 6 {
+				data = append(data, fmt.Sprintf(`{"id":"p%d","title":"T%d"}`, i, i))
 			}
-		}
-	}()
-	var data []string
-	for i := range 6 {
-		data = append(data, fmt.Sprintf(`{"id":"p%d","title":"T%d"}`, i, i))
-	}
-	sum, _, err := runJSONL(t, lines(data...), Options{Writer: &memWriter{stored: map[string]string{}}, Indexer: ix, BatchSize: 2, Concurrency: 2})
-	if err != nil || sum.Indexed != 6 || ix.maxSeen != 2 {
-		t.Errorf("sum %+v, %v, at most %d batches at once; want 6 indexed, 2 at once", sum, err, ix.maxSeen)
+			sum, _, err := runJSONL(t, lines(data...), Options{Writer: &memWriter{stored: map[string]string{}}, Indexer: ix,
+				BatchSize: 2, Concurrency: c.concurrency})
+			if err != nil || sum.Indexed != 6 || ix.maxSeen != 2 {
+				t.Errorf("sum %+v, %v, at most %d batches at once; want 6 indexed, 2 at once", sum, err, ix.maxSeen)
+			}
+		})
 	}
 }
 
