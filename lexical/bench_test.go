@@ -99,6 +99,36 @@ func BenchmarkSearchAny(b *testing.B) {
 	}
 }
 
+// BenchmarkSearchFallback is the all-words mode's fallback to any word:
+// the full titles of products generated with another seed (as `vitrine
+// bench api` queries), which no product holds all of, so the total and
+// facets count the union of their postings and MaxScore picks the top 10:
+// go test -run '^$' -bench 'SearchFallback/100000' ./lexical.
+func BenchmarkSearchFallback(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			ix := benchIndex(n)
+			var qs []string
+			for i := 0; len(qs) < 3; i++ {
+				q := strings.ToLower(synth.Gen(99, i, synth.Options{}).Title)
+				if res, _ := ix.Search(Query{Text: q, K: 10}); res.Match == MatchAny {
+					qs = append(qs, q)
+				}
+			}
+			for _, q := range qs {
+				b.Run(q, func(b *testing.B) {
+					var res Result
+					for b.Loop() {
+						res, _ = ix.Search(Query{Text: q, K: 10, Facets: true})
+					}
+					b.ReportMetric(float64(res.Scored), "scored/op")
+					b.ReportMetric(float64(res.Total), "matches/op")
+				})
+			}
+		})
+	}
+}
+
 // BenchmarkReplace is the cost of writing a product the index already
 // holds (its old postings removed, the new ones appended) on 100,000
 // synthetic products: every product holds the description's words, so

@@ -119,15 +119,24 @@ func (ix *Index) Search(q Query) (Result, error) {
 	defer ix.mu.RUnlock()
 	s := ix.newSearch(q)
 	res := Result{Match: MatchAll}
+	ranAll := false
 	switch {
 	case len(s.words) == 0 || s.filter.none:
 	case len(s.curs) == len(s.alts) && ix.cfg.match == MatchAll:
 		s.all()
+		ranAll = true
 	}
 	if s.total == 0 && !s.filter.none && len(s.curs) > 0 &&
 		(ix.cfg.match == MatchAny || len(s.alts) > 1 || len(s.curs) < len(s.alts)) {
 		res.Match = MatchAny
 		s = ix.newSearch(q)
+		if ranAll || s.missing {
+			// No product that passes the filter holds every query word
+			// (none matched them all, or a word is in no product), so
+			// none holds them in its title: no title bonus, and the
+			// pruning bounds drop the bonus's slack.
+			s.bonus = 1
+		}
 		s.any()
 	}
 	res.Total, res.Scored = s.total, s.scored
@@ -153,6 +162,7 @@ type search struct {
 	catN, brandN []int32
 	priceN       [len(priceBands)]int32
 	bonus        float64 // the largest title bonus factor a doc can get
+	missing      bool    // a query unit is in no product
 }
 
 func (ix *Index) newSearch(q Query) *search {
@@ -173,6 +183,9 @@ func (ix *Index) newSearch(q Query) *search {
 		i += u.words
 		s.alts = append(s.alts, u.alts())
 		key := fmt.Sprint(u.alts())
+		if u.empty() {
+			s.missing = true
+		}
 		if u.empty() || seen[key] {
 			continue
 		}
@@ -378,7 +391,7 @@ func (s *search) topAny(matches []uint64) {
 		if full && s.skipBlocks(order[e:], prefix[e], float64(len(order))/n) {
 			continue
 		}
-		if s.lookUp(order[:e], d, upTo) && matches[d>>6]&(1<<(d&63)) != 0 {
+		if s.lookUp(order[:e], order[e:], d, upTo) && matches[d>>6]&(1<<(d&63)) != 0 {
 			s.offer(d, float64(s.held(d))/n)
 		}
 		for _, c := range order[e:] {
@@ -419,11 +432,11 @@ func (s *search) skipBlocks(essential []*cursor, rest, coord float64) bool {
 // the largest first, and reports whether d can still beat the k-th
 // score: false as soon as the essential cursors' share of its score, the
 // looked-up ones' and the bound of those left cannot. The essential
-// cursors are on or past d.
-func (s *search) lookUp(rest []*cursor, d uint32, upTo func(j, held int, part float64) float64) bool {
+// cursors (the others) are on or past d.
+func (s *search) lookUp(rest, essential []*cursor, d uint32, upTo func(j, held int, part float64) float64) bool {
 	part, held := 0.0, 0
-	for _, c := range s.curs {
-		if c.i < len(c.p.docs) && c.p.docs[c.i] == d && !slices.Contains(rest, c) {
+	for _, c := range essential {
+		if c.i < len(c.p.docs) && c.p.docs[c.i] == d {
 			part += c.idf * float64(c.p.w[c.i])
 			held++
 		}
@@ -475,7 +488,7 @@ func (s *search) offer(d uint32, coord float64) {
 // titleBonus is the factor for a title that holds the query words as a
 // phrase (in order, adjacent) or all of them anywhere.
 func (s *search) titleBonus(d uint32) float64 {
-	if len(s.words) < 2 {
+	if len(s.words) < 2 || s.bonus == 1 {
 		return 1
 	}
 	title := s.ix.docs[d].title
