@@ -28,7 +28,9 @@ type Ingest struct {
 	// Encoders are the space's models, which the baseline runs alone.
 	Encoders  []extractors.Encoder
 	BatchSize int
-	Logger    *slog.Logger
+	// Concurrency is the batches in flight (0: ingest's default).
+	Concurrency int
+	Logger      *slog.Logger
 }
 
 // Run ingests a JSON Lines catalog through ingest.Run (parsing, upserts,
@@ -44,7 +46,7 @@ func (h *Ingest) Run(ctx context.Context, data []byte, progress func(rows int)) 
 	}
 	var rejects bytes.Buffer
 	sum, err := ingest.Run(ctx, rd, ingest.Options{Space: h.Space, Writer: h.Store, Indexer: h.Indexer,
-		BatchSize: h.BatchSize, Rejects: &rejects, Progress: progress, Logger: h.Logger})
+		BatchSize: h.BatchSize, Concurrency: h.Concurrency, Rejects: &rejects, Progress: progress, Logger: h.Logger})
 	if err != nil {
 		return sum, err
 	}

@@ -43,7 +43,7 @@ func ingestBuild(r IngestRow) string {
 func IngestMarkdown(w io.Writer, rep IngestReport) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Ingestion throughput: `vitrine bench ingest`\n\n")
-	fmt.Fprintf(&b, "%s, %d CPUs, database `%s`, %d products per batch; %.0f s in all.", rep.Date, rep.CPUs, rep.Database, rep.BatchSize, rep.Seconds)
+	fmt.Fprintf(&b, "%s, %d CPUs, database `%s`, %d products per batch, %d batches in flight; %.0f s in all.", rep.Date, rep.CPUs, rep.Database, rep.BatchSize, rep.Concurrency, rep.Seconds)
 	if rep.Images != "" {
 		fmt.Fprintf(&b, " Images: %s.", rep.Images)
 	}

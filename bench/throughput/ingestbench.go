@@ -71,13 +71,15 @@ type IngestRow struct {
 
 // IngestReport is what an ingest benchmark measured.
 type IngestReport struct {
-	Date      string      `json:"date"`
-	CPUs      int         `json:"cpus"`
-	Database  string      `json:"database"`
-	BatchSize int         `json:"batch_size"`
-	Images    string      `json:"images,omitempty"`
-	Rows      []IngestRow `json:"rows"`
-	Seconds   float64     `json:"seconds"`
+	Date      string `json:"date"`
+	CPUs      int    `json:"cpus"`
+	Database  string `json:"database"`
+	BatchSize int    `json:"batch_size"`
+	// Concurrency is the batches ingest.Run kept in flight.
+	Concurrency int         `json:"concurrency"`
+	Images      string      `json:"images,omitempty"`
+	Rows        []IngestRow `json:"rows"`
+	Seconds     float64     `json:"seconds"`
 }
 
 // Encoders are the loaded models by modality; *extractors.Set satisfies
@@ -88,7 +90,9 @@ type Encoders interface {
 
 // IngestConfig is ingestion's configuration, as `vitrine ingest` has it.
 type IngestConfig struct {
-	BatchSize     int
+	BatchSize int
+	// Concurrency is ingest.Options.Concurrency (0: ingest's default).
+	Concurrency   int
 	MaxMediaBytes int64
 	MediaTimeout  time.Duration
 	Logger        *slog.Logger
@@ -173,7 +177,7 @@ func prepareCase(ctx context.Context, st *store.Store, set Encoders, c IngestCas
 	if row.EmptyBytes, err = st.DatabaseSize(ctx); err != nil {
 		return nil, err
 	}
-	h := &Ingest{Store: st, Space: sp, Encoders: encs, BatchSize: cfg.BatchSize, Logger: cfg.Logger}
+	h := &Ingest{Store: st, Space: sp, Encoders: encs, BatchSize: cfg.BatchSize, Concurrency: cfg.Concurrency, Logger: cfg.Logger}
 	if !c.Deferred {
 		if err := h.buildModelIndexes(ctx); err != nil {
 			return nil, err

@@ -90,7 +90,7 @@ func (p IngestPlan) Cases() []IngestCase {
 // IngestText writes the report as `vitrine bench ingest` prints it: the
 // setting, the photos used, then the table (PrintIngest).
 func IngestText(w io.Writer, rep IngestReport) error {
-	fmt.Fprintf(w, "ingest throughput, database %s, batch size %d, %d CPUs, %.0fs\n", rep.Database, rep.BatchSize, rep.CPUs, rep.Seconds)
+	fmt.Fprintf(w, "ingest throughput, database %s, batch size %d, %d batches in flight, %d CPUs, %.0fs\n", rep.Database, rep.BatchSize, rep.Concurrency, rep.CPUs, rep.Seconds)
 	if rep.Images != "" {
 		fmt.Fprintf(w, "  images: %s\n", rep.Images)
 	}

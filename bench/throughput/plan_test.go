@@ -102,12 +102,12 @@ func TestIngestPlan(t *testing.T) {
 }
 
 func TestIngestText(t *testing.T) {
-	rep := IngestReport{CPUs: 2, Database: "vitrine_bench_ingest", BatchSize: 64, Images: "81 photos", Seconds: 3}
+	rep := IngestReport{CPUs: 2, Database: "vitrine_bench_ingest", BatchSize: 64, Concurrency: 2, Images: "81 photos", Seconds: 3}
 	var b bytes.Buffer
 	if err := IngestText(&b, rep); err != nil {
 		t.Fatal(err)
 	}
-	if want := "ingest throughput, database vitrine_bench_ingest, batch size 64, 2 CPUs, 3s\n  images: 81 photos\n\nCASE"; !strings.HasPrefix(b.String(), want) {
+	if want := "ingest throughput, database vitrine_bench_ingest, batch size 64, 2 batches in flight, 2 CPUs, 3s\n  images: 81 photos\n\nCASE"; !strings.HasPrefix(b.String(), want) {
 		t.Errorf("got\n%s", b.String())
 	}
 	row := IngestRow{IngestSeconds: 2, IngestRate: 150, FirstQuarter: 160, LastQuarter: 140, Index: "deferred", IndexSeconds: 0.5,

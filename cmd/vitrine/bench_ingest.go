@@ -83,8 +83,8 @@ func (a *app) benchIngest(cmd *cobra.Command, o benchIngestOpts) error {
 		plan.BatchSize = max(a.cfg.Ingest.BatchSize, 1)
 	}
 	names := []string{a.cfg.Models.Text}
-	rep := throughput.IngestReport{Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), Database: o.database, BatchSize: plan.BatchSize}
-	icfg := throughput.IngestConfig{BatchSize: plan.BatchSize, MaxMediaBytes: a.cfg.Ingest.MaxMediaBytes, MediaTimeout: a.cfg.Ingest.MediaTimeout, Logger: a.log}
+	rep := throughput.IngestReport{Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), Database: o.database, BatchSize: plan.BatchSize, Concurrency: a.cfg.Ingest.Concurrency}
+	icfg := throughput.IngestConfig{BatchSize: plan.BatchSize, Concurrency: a.cfg.Ingest.Concurrency, MaxMediaBytes: a.cfg.Ingest.MaxMediaBytes, MediaTimeout: a.cfg.Ingest.MediaTimeout, Logger: a.log}
 	if o.withImages {
 		if a.cfg.Models.Image == "" {
 			return errors.New("--images: models.image is empty (no image model configured)")

@@ -279,6 +279,10 @@ type Ingest struct {
 	BatchSize     int           `koanf:"batch_size" yaml:"batch_size"`
 	MaxMediaBytes int64         `koanf:"max_media_bytes" yaml:"max_media_bytes"`
 	MediaTimeout  time.Duration `koanf:"media_timeout" yaml:"media_timeout"`
+	// Concurrency is how many batches are in flight at once: at 2 one
+	// batch's database writes overlap the next batch's encoding; 1 runs
+	// them one after another.
+	Concurrency int `koanf:"concurrency" yaml:"concurrency"`
 }
 
 // Image configures search by photo: training-free levers applied to the
@@ -401,7 +405,7 @@ func Default() Config {
 			Audio:     "speech-embedding",
 		},
 		Fusion: Fusion{Strategy: "weighted_concat", TextWeight: 0.45, ImageWeight: 0.45, AudioWeight: 0.1},
-		Ingest: Ingest{BatchSize: 64, MaxMediaBytes: 20 << 20, MediaTimeout: 15 * time.Second},
+		Ingest: Ingest{BatchSize: 64, MaxMediaBytes: 20 << 20, MediaTimeout: 15 * time.Second, Concurrency: 2},
 		Worker: Worker{Concurrency: 16, RescueAfter: 5 * time.Minute, TrainBudget: 3 * time.Minute},
 		Server: Server{Listen: "127.0.0.1:8080", Auth: "auto", RateLimit: 50, RateBurst: 100, BodyLimit: "12M",
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
@@ -532,6 +536,9 @@ func (c Config) Validate() error {
 	}
 	if c.Ingest.BatchSize < 1 {
 		errs = append(errs, fmt.Errorf("%w: ingest.batch_size (%s) must be at least 1", ErrInvalid, EnvName("ingest.batch_size")))
+	}
+	if c.Ingest.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("%w: ingest.concurrency (%s) must be at least 1", ErrInvalid, EnvName("ingest.concurrency")))
 	}
 	if c.Worker.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("%w: worker.concurrency (%s) must be at least 1", ErrInvalid, EnvName("worker.concurrency")))

@@ -1,0 +1,35 @@
+package config_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/vitrinehq/vitrine/internal/config"
+)
+
+func TestIngestConcurrency(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		env     []string
+		want    int
+		wantErr bool
+	}{
+		{"default: two batches in flight", nil, 2, false},
+		{"one after another", []string{"VITRINE_INGEST_CONCURRENCY=1"}, 1, false},
+		{"deeper", []string{"VITRINE_INGEST_CONCURRENCY=3"}, 3, false},
+		{"zero", []string{"VITRINE_INGEST_CONCURRENCY=0"}, 0, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := config.Load("", func() []string { return c.env })
+			if c.wantErr {
+				if !errors.Is(err, config.ErrInvalid) {
+					t.Errorf("err = %v, want ErrInvalid", err)
+				}
+				return
+			}
+			if err != nil || cfg.Ingest.Concurrency != c.want {
+				t.Errorf("ingest.concurrency = %d (%v), want %d", cfg.Ingest.Concurrency, err, c.want)
+			}
+		})
+	}
+}
