@@ -43,7 +43,9 @@ func (rep Report) lines() []line {
 		default:
 			l.matched, l.scored = g.Matched, g.Scored
 		}
-		if b, ok := base[[2]string{r.Leg, r.Group}]; r.Engine != Postgres && (!ok || r.Result.P50 <= 0) {
+		// No ratio without a baseline row that answered (a ts_rank_cd
+		// scenario can finish no request in a short --duration).
+		if b, ok := base[[2]string{r.Leg, r.Group}]; r.Engine != Postgres && (!ok || b.P50 <= 0 || r.Result.P50 <= 0) {
 			l.speedup = -1
 		} else if r.Engine != Postgres {
 			l.speedup = float64(b.P50) / float64(r.Result.P50)
