@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
@@ -96,7 +97,10 @@ type Engine struct {
 }
 
 // Build indexes every product of src into a new scorch index in a
-// temporary directory. Close removes it.
+// temporary directory, then waits until scorch's background merging and
+// persisting have caught up with the last batch, so the index is in its
+// steady state (and costs no CPU in the background) when Build returns.
+// Close removes it.
 func Build(ctx context.Context, src Source, opts ...Option) (*Engine, error) {
 	c := config{batch: 1000, page: 5000}
 	for _, o := range opts {
@@ -118,7 +122,41 @@ func Build(ctx context.Context, src Source, opts ...Option) (*Engine, error) {
 	if err := e.load(ctx, src, c); err != nil {
 		return nil, errors.Join(err, e.Close())
 	}
+	if err := e.settle(ctx); err != nil {
+		return nil, errors.Join(err, e.Close())
+	}
 	return e, nil
+}
+
+// settlePoll is how often settle reads scorch's statistics.
+const settlePoll = 50 * time.Millisecond
+
+// settle waits until scorch reports its background merger and persister
+// idle (every epoch introduced merged and persisted) twice in a row.
+func (e *Engine) settle(ctx context.Context) error {
+	adv, err := e.idx.Advanced()
+	if err != nil {
+		return fmt.Errorf("bleve build: %w", err)
+	}
+	st, ok := adv.(interface{ StatsMap() map[string]any })
+	if !ok {
+		return nil // not scorch: nothing runs in the background
+	}
+	t := time.NewTicker(settlePoll)
+	defer t.Stop()
+	for idle := 0; idle < 2; {
+		if active, _ := st.StatsMap()["index_bgthreads_active"].(bool); active {
+			idle = 0
+		} else {
+			idle++
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("bleve build: waiting for merges: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
 }
 
 // newMapping maps the product fields as English text, indexed only (no
