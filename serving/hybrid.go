@@ -29,9 +29,10 @@ type hybridQuery struct {
 
 // hybridSources are the retrievals' outputs.
 type hybridSources struct {
-	uf  []float32 // the user's factors (trained or folded in); nil when none
-	top []records.Scored
-	nn  []records.Neighbor
+	uf    []float32 // the user's factors (trained or folded in); nil when none
+	top   []records.Scored
+	nn    []records.Neighbor
+	reads candidateReads // the candidates' (and the history's) factors and vectors
 }
 
 // hybrid blends collaborative filtering (the user's factors, or factors
@@ -54,32 +55,19 @@ func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, 
 	if src.uf == nil && q.u.vector == nil && len(chosenCandidates(q.chosen, 1)) == 0 {
 		return nil, nil, nil
 	}
-	var cands []string
-	seen := map[string]bool{}
-	add := func(id string) {
-		if !seen[id] && !slices.Contains(q.u.bought, id) {
-			seen[id] = true
-			cands = append(cands, id)
-		}
+	cands := q.candidateIDs(src.top, src.nn)
+	if len(cands) == 0 {
+		return nil, nil, nil
 	}
-	for _, id := range chosenCandidates(q.chosen, q.pool) {
-		add(id)
-	}
-	for _, x := range src.top {
-		add(x.ProductID)
-	}
-	for _, n := range src.nn {
-		add(n.ProductID)
+	reads, err := s.completeReads(ctx, q, src.reads, appendNew(slices.Clone(cands), q.u.whyIDs()))
+	if err != nil {
+		return nil, nil, err
 	}
 	popScore := map[string]float64{}
 	for _, p := range q.u.pop {
 		popScore[p.ProductID] = p.Score
-		add(p.ProductID)
 	}
-	if len(cands) == 0 {
-		return nil, nil, nil
-	}
-	parts, vecs, err := s.blendParts(ctx, q, src.uf, cands, popScore)
+	parts, err := blendParts(q, src.uf, cands, popScore, reads)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -102,68 +90,149 @@ func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, 
 		rs[i] = r
 	}
 	ranking.Sort(rs)
-	return rs, vecs, nil
+	return rs, reads.vecs, nil
+}
+
+// candidateIDs are the pool's candidates: the item-based choice's, the
+// factors' top items, the content's nearest products, then the popular
+// products, each once, none the user bought.
+func (q hybridQuery) candidateIDs(top []records.Scored, nn []records.Neighbor) []string {
+	var cands []string
+	seen := map[string]bool{}
+	add := func(id string) {
+		if !seen[id] && !slices.Contains(q.u.bought, id) {
+			seen[id] = true
+			cands = append(cands, id)
+		}
+	}
+	for _, id := range chosenCandidates(q.chosen, q.pool) {
+		add(id)
+	}
+	for _, x := range top {
+		add(x.ProductID)
+	}
+	for _, n := range nn {
+		add(n.ProductID)
+	}
+	for _, p := range q.u.pop {
+		add(p.ProductID)
+	}
+	return cands
 }
 
 // retrieveSources runs the retrievals concurrently, so a request waits for
 // the slowest rather than their sum: the item-based components' scores
 // (into q.chosen), the factors' top items (after folding a new user in)
-// and the user vector's nearest products.
+// and the user vector's nearest products. A user candidates for from the
+// same inputs (model, space, pool, purchases, latest events, vector and
+// factors) within candidatesTTL reuses that retrieval.
 func (s *Service) retrieveSources(ctx context.Context, q *hybridQuery) (hybridSources, error) {
-	src := hybridSources{uf: q.u.factors}
+	u := q.u
+	digest := newDigester().int(int64(u.cf.Version)).int(int64(q.space)).int(int64(q.pool)).
+		strs(u.bought).events(u.history).floats(u.vector).floats(u.factors).sum()
+	r, err := s.cachedRetrieval(ctx, "u"+u.id, digest, func(ctx context.Context) (retrieval, error) {
+		return s.retrieveUser(ctx, *q)
+	})
+	if err != nil {
+		return hybridSources{}, err
+	}
+	q.chosen = r.chosen
+	return hybridSources{uf: r.uf, top: r.top, nn: r.nn, reads: r.reads}, nil
+}
+
+// retrieveUser runs retrieveSources' retrievals.
+func (s *Service) retrieveUser(ctx context.Context, q hybridQuery) (retrieval, error) {
+	r := retrieval{uf: q.u.factors}
 	g, gctx := errgroup.WithContext(ctx)
 	if q.served != nil {
 		g.Go(func() (err error) {
-			q.chosen, err = s.chosenScores(gctx, q.u.cf, q.served, q.u.history)
+			r.chosen, err = s.chosenScores(gctx, q.u.cf, q.served, q.u.history)
 			return err
 		})
 	}
 	g.Go(func() (err error) {
-		if src.uf == nil {
-			if src.uf, err = s.foldIn(gctx, q.u.cf, q.u.history); err != nil {
+		if r.uf == nil {
+			if r.uf, err = s.foldIn(gctx, q.u.cf, q.u.history); err != nil {
 				return err
 			}
 		}
-		if src.uf != nil && q.servesFactors() {
-			src.top, err = s.d.Factors.TopItemsByFactors(gctx, q.u.cf, src.uf, q.pool, q.u.bought)
+		if r.uf != nil && q.servesFactors() {
+			r.top, err = s.d.Factors.TopItemsByFactors(gctx, q.u.cf, r.uf, q.pool, q.u.bought)
 		}
 		return err
 	})
 	if q.u.vector != nil {
 		g.Go(func() (err error) {
-			src.nn, err = s.d.Vectors.Nearest(gctx, s.contentQuery(q.space, q.u.vector, q.pool, q.u.bought))
+			r.nn, err = s.d.Vectors.Nearest(gctx, s.contentQuery(q.space, q.u.vector, q.pool, q.u.bought))
 			return err
 		})
 	}
-	return src, g.Wait()
+	if err := g.Wait(); err != nil {
+		return r, err
+	}
+	q.chosen = r.chosen
+	var err error
+	r.reads, err = s.completeReads(ctx, q, candidateReads{}, appendNew(q.candidateIDs(r.top, r.nn), q.u.whyIDs()))
+	return r, err
 }
 
-// blendParts scores each candidate by each source (NaN where a source has
-// nothing to say: no factors, no vector), reading the factors and the
-// vectors concurrently. The vectors read include the history explanations
-// need, and are returned for re-ranking and explanations.
-func (s *Service) blendParts(ctx context.Context, q hybridQuery, uf []float32, cands []string, popScore map[string]float64) (map[string][]float64, map[string][]float32, error) {
+// candidateReads are the item factors and fused vectors of the products
+// in read (a product may lack either).
+type candidateReads struct {
+	read          map[string]bool
+	factors, vecs map[string][]float32
+}
+
+// completeReads returns have with the factors and vectors of the ids it
+// lacks read concurrently (have itself when it lacks none; it is never
+// modified, so a cached retrieval's reads are shared).
+func (s *Service) completeReads(ctx context.Context, q hybridQuery, have candidateReads, ids []string) (candidateReads, error) {
+	var missing []string
+	for _, id := range ids {
+		if !have.read[id] {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return have, nil
+	}
 	var factors, vecs map[string][]float32
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		factors, err = s.d.Factors.ItemFactors(gctx, q.u.cf.Version, cands)
+		factors, err = s.d.Factors.ItemFactors(gctx, q.u.cf.Version, missing)
 		return err
 	})
 	g.Go(func() (err error) {
-		vecs, err = s.d.Vectors.ProductVectors(gctx, q.space, appendNew(slices.Clone(cands), q.u.whyIDs()))
+		vecs, err = s.d.Vectors.ProductVectors(gctx, q.space, missing)
 		return err
 	})
 	if err := g.Wait(); err != nil {
-		return nil, nil, err
+		return have, err
 	}
+	out := candidateReads{read: maps.Clone(have.read), factors: maps.Clone(have.factors), vecs: maps.Clone(have.vecs)}
+	if out.read == nil {
+		out.read, out.factors, out.vecs = map[string]bool{}, map[string][]float32{}, map[string][]float32{}
+	}
+	for _, id := range missing {
+		out.read[id] = true
+	}
+	maps.Copy(out.factors, factors)
+	maps.Copy(out.vecs, vecs)
+	return out, nil
+}
+
+// blendParts scores each candidate by each source (NaN where a source has
+// nothing to say: no factors, no vector) from the factors and vectors
+// read.
+func blendParts(q hybridQuery, uf []float32, cands []string, popScore map[string]float64, reads candidateReads) (map[string][]float64, error) {
 	parts := map[string][]float64{recommend.SourceCollaborative: nan(len(cands)), recommend.SourceContent: nan(len(cands)), recommend.SourcePopularity: make([]float64, len(cands))}
 	for i, id := range cands {
-		if f, ok := factors[id]; ok && uf != nil {
+		if f, ok := reads.factors[id]; ok && uf != nil {
 			if d, err := vecmath.Dot(uf, f); err == nil {
 				parts[recommend.SourceCollaborative][i] = d
 			}
 		}
-		if v, ok := vecs[id]; ok && q.u.vector != nil {
+		if v, ok := reads.vecs[id]; ok && q.u.vector != nil {
 			if c, err := vecmath.Cosine(q.u.vector, v); err == nil {
 				parts[recommend.SourceContent][i] = c
 			}
@@ -173,11 +242,11 @@ func (s *Service) blendParts(ctx context.Context, q hybridQuery, uf []float32, c
 	if q.served != nil {
 		cfPart, err := chosenPart(q.served, q.u.cf, q.chosen, parts[recommend.SourceCollaborative], cands)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		parts[recommend.SourceCollaborative] = cfPart
 	}
-	return parts, vecs, nil
+	return parts, nil
 }
 
 // servesFactors reports whether the stored factors are served: no

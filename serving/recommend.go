@@ -118,6 +118,7 @@ func (s *Service) Recommend(ctx context.Context, req RecommendRequest) (Recommen
 	if err != nil {
 		return RecommendResult{}, err
 	}
+	rs = slices.DeleteFunc(rs, func(r ranking.Result) bool { _, ok := ps[r.ProductID]; return !ok }) // deleted since
 	rs, gini := rerank(rs, k, o, ps, vecs)
 	res.BrandExposureGini = &gini
 	res.Hits = hitsOf(rs, ps, true)
@@ -143,9 +144,10 @@ type recoUser struct {
 }
 
 // readUser reads the user's purchases, latest events, vector, the active
-// model's version with the user's factors in it, and the popular products,
-// concurrently: a request waits for the slowest read rather than their
-// sum. The model row itself comes from the cache, keyed by that version.
+// model's version with the user's factors in it, and the popular products
+// (at most once every popularTTL), concurrently: a request waits for the
+// slowest read rather than their sum. The model row itself comes from the
+// cache, keyed by that version.
 func (s *Service) readUser(ctx context.Context, uid string, space, pool int) (recoUser, error) {
 	u := recoUser{id: uid}
 	version, verr := 0, error(nil)
@@ -170,7 +172,7 @@ func (s *Service) readUser(ctx context.Context, uid string, space, pool int) (re
 		return ignoreNoModel(verr)
 	})
 	g.Go(func() (err error) {
-		u.pop, err = s.d.Events.PopularProducts(gctx, s.now(), pool/2)
+		u.pop, err = s.popularProducts(gctx, pool/2)
 		return err
 	})
 	if err := g.Wait(); err != nil || verr != nil {
@@ -231,7 +233,9 @@ func appendNew(ids, more []string) []string {
 }
 
 // candidates retrieves and scores a pool of candidates: hybrid with a
-// trained model, else by the user's vector; empty for a cold user. It also
+// trained model, else by the user's vector (the retrieval reused within
+// candidatesTTL for the same vector and purchases); empty for a cold
+// user. It also
 // returns the fused vectors of the candidates and of the history the
 // explanations read.
 func (s *Service) candidates(ctx context.Context, res *RecommendResult, space int, spec fusion.Spec, u recoUser, p Params, pool int) ([]ranking.Result, map[string][]float32, error) {
@@ -243,11 +247,15 @@ func (s *Service) candidates(ctx context.Context, res *RecommendResult, space in
 	if u.vector == nil {
 		return nil, nil, nil
 	}
-	nn, err := s.d.Vectors.Nearest(ctx, s.contentQuery(space, u.vector, pool, u.bought))
+	digest := newDigester().int(int64(space)).int(int64(pool)).strs(u.bought).floats(u.vector).sum()
+	r, err := s.cachedRetrieval(ctx, "u"+u.id, digest, func(ctx context.Context) (r retrieval, err error) {
+		r.nn, err = s.d.Vectors.Nearest(ctx, s.contentQuery(space, u.vector, pool, u.bought))
+		return r, err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	ids := nearestIDs(nn)
+	ids := nearestIDs(r.nn)
 	vecs, err := s.d.Vectors.ProductVectors(ctx, space, appendNew(slices.Clone(ids), u.whyIDs()))
 	if err != nil {
 		return nil, nil, err

@@ -2,22 +2,33 @@ package serving
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"hash"
+	"math"
 	"sync"
+	"time"
 
+	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/records"
 )
 
-// cfCache holds the active collaborative-filtering model row read last,
-// keyed by its version: its params and Gram matrix are read and parsed
-// once per trained model, not once per request. Every request still reads
-// the active version from the database (recommendations with the user's
-// factors, Factors.ActiveUserFactors, beside their other first reads;
-// similar products and bought-together by Factors.ActiveCFVersion), so
-// every process serves a newly activated model from its next request.
+// cfCache holds what recommendations and similar products cache in a
+// process: the active collaborative-filtering model row read last, keyed
+// by its version (its params and Gram matrix are read and parsed once per
+// trained model, not once per request), and retrieved candidates (below).
+// Every request still reads the active version from the database
+// (recommendations with the user's factors, Factors.ActiveUserFactors,
+// beside their other first reads; similar products and bought-together by
+// Factors.ActiveCFVersion), so every process serves a newly activated
+// model from its next request.
 type cfCache struct {
 	mu sync.Mutex
 	m  records.CFModel
 	ok bool
+
+	cands candidateCache
+	pop   popularCache
 }
 
 // cachedCF returns the model read last, if any. Callers must not modify
@@ -53,4 +64,174 @@ func (s *Service) currentCF(ctx context.Context) (records.CFModel, error) {
 		return records.CFModel{}, err
 	}
 	return s.activeCF(ctx, v)
+}
+
+// candidatesTTL bounds how long retrieved candidates are reused, and so
+// how late a product written since can join them: a new or changed
+// product enters a user's recommendations, or a product's similar
+// products, within this. Everything else a cached entry depends on is
+// read by every request and is part of its digest (the model and space
+// versions, the user's purchases, latest events, vector and factors, the
+// product's vector and factors), so the user's own events, a new model or
+// space are served from the next request by every process; a deleted
+// product leaves at once (the candidates' products are read per request).
+const candidatesTTL = 30 * time.Second
+
+// maxCachedCandidates bounds the entries (users and products), about
+// 3 KB each.
+const maxCachedCandidates = 20000
+
+// retrieval is what one retrieval found: a user's factor, content and
+// item-based candidates (top, nn, chosen; uf the factors folded in from
+// their events), or a product's similar candidates (ids).
+type retrieval struct {
+	uf     []float32
+	top    []records.Scored
+	nn     []records.Neighbor
+	chosen map[string]map[string]float64
+	reads  candidateReads // the factors and vectors of these candidates
+	ids    []string
+}
+
+// candidateCache maps a user ("u" + id) or a product ("p" + id) to what
+// was retrieved for them, with the digest of the inputs it was retrieved
+// from and when.
+type candidateCache struct {
+	mu sync.Mutex
+	m  map[string]candidateEntry
+}
+
+type candidateEntry struct {
+	digest [sha256.Size]byte
+	at     time.Time
+	r      retrieval
+}
+
+// cachedRetrieval returns what was retrieved for key from inputs with this
+// digest less than candidatesTTL ago, else runs fn and keeps its answer.
+// Callers must not modify what it returns.
+func (s *Service) cachedRetrieval(ctx context.Context, key string, digest [sha256.Size]byte, fn func(context.Context) (retrieval, error)) (retrieval, error) {
+	c := &s.cf.cands
+	now := s.now()
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && e.digest == digest && now.Sub(e.at) < candidatesTTL && !now.Before(e.at) {
+		return e.r, nil
+	}
+	r, err := fn(ctx)
+	if err != nil {
+		return r, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedCandidates {
+		c.evict(now)
+	}
+	c.m[key] = candidateEntry{digest: digest, at: now, r: r}
+	return r, nil
+}
+
+// evict drops expired entries, and every entry when that leaves the cache
+// full (callers hold mu).
+func (c *candidateCache) evict(now time.Time) {
+	for k, e := range c.m {
+		if now.Sub(e.at) >= candidatesTTL || now.Before(e.at) {
+			delete(c.m, k)
+		}
+	}
+	if c.m == nil || len(c.m) >= maxCachedCandidates {
+		c.m = make(map[string]candidateEntry)
+	}
+}
+
+// popularTTL: the popular products hybrid recommendations blend in are
+// read at most this often per process (they move with every shopper's
+// events; a second's lag is as invisible as the active space's).
+const popularTTL = time.Second
+
+// popularCache holds the popular products read last: the n best, read
+// at.
+type popularCache struct {
+	mu  sync.Mutex
+	n   int
+	at  time.Time
+	pop []records.Scored
+}
+
+// popularProducts returns the n most popular products, read less than
+// popularTTL ago or now. Callers must not modify them.
+func (s *Service) popularProducts(ctx context.Context, n int) ([]records.Scored, error) {
+	c := &s.cf.pop
+	now := s.now()
+	c.mu.Lock()
+	if c.n == n && c.pop != nil && now.Sub(c.at) < popularTTL && !now.Before(c.at) {
+		defer c.mu.Unlock()
+		return c.pop, nil
+	}
+	c.mu.Unlock()
+	pop, err := s.d.Events.PopularProducts(ctx, now, n)
+	if err != nil {
+		return nil, err
+	}
+	if pop == nil {
+		pop = []records.Scored{}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n, c.at, c.pop = n, now, pop
+	return pop, nil
+}
+
+// digester hashes the inputs of a retrieval, each length-prefixed so
+// that no two different inputs write the same bytes.
+type digester struct{ h hash.Hash }
+
+func newDigester() digester { return digester{h: sha256.New()} }
+
+func (d digester) int(v int64) digester {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(v))
+	d.h.Write(b[:])
+	return d
+}
+
+func (d digester) str(s string) digester {
+	d.int(int64(len(s)))
+	d.h.Write([]byte(s))
+	return d
+}
+
+func (d digester) strs(ss []string) digester {
+	d.int(int64(len(ss)))
+	for _, s := range ss {
+		d.str(s)
+	}
+	return d
+}
+
+func (d digester) floats(v []float32) digester {
+	d.int(int64(len(v)))
+	for _, f := range v {
+		d.int(int64(math.Float32bits(f)))
+	}
+	return d
+}
+
+func (d digester) events(evs []catalog.Event) digester {
+	d.int(int64(len(evs)))
+	for _, e := range evs {
+		v := int64(-1) // no value: not a bit pattern math.Float64bits gives a rating
+		if e.Value != nil {
+			v = int64(math.Float64bits(*e.Value))
+		}
+		d.str(e.ProductID).str(string(e.Type)).int(v).int(e.OccurredAt.UnixNano())
+	}
+	return d
+}
+
+func (d digester) sum() [sha256.Size]byte {
+	var out [sha256.Size]byte
+	d.h.Sum(out[:0])
+	return out
 }

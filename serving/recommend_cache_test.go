@@ -5,7 +5,9 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/serving"
 )
@@ -61,6 +63,93 @@ func TestRecommendServesActiveModelVersion(t *testing.T) {
 		}
 		if got := c.rows.Load(); got != st.rows {
 			t.Errorf("%s: %d model row reads, want %d", st.name, got, st.rows)
+		}
+	}
+}
+
+// Retrieved candidates are reused while the inputs every request reads
+// (the user's purchases, events, vector and factors; the product's vector
+// and factors; the model) are unchanged, for 30 s at most: a deleted
+// product leaves at once, a user's purchase is excluded from the next
+// request, and a new product joins after the 30 s.
+func TestRetrievalCache(t *testing.T) {
+	b := grocery()
+	b.cf = &records.CFModel{Version: 3, Method: "bpr", Dim: 2}
+	b.userFactors["u"] = []float32{1, 0}
+	for id, f := range map[string][]float32{"apple-red": {1, 0}, "apple-green": {1, 0}, "pear": {0.5, 0}, "milk": {0.1, 0.5}} {
+		b.itemFactors[id] = f
+	}
+	b.userVecs["u"] = records.UserVector{UserID: "u", Space: 1, Vector: []float32{1, 0}}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.events = []catalog.Event{{ClientEventID: "1", UserID: "u", ProductID: "apple-red", Type: catalog.Purchase, OccurredAt: at}}
+	now := at
+	s := newService(t, b, serving.WithClock(func() time.Time { return now }))
+	steps := []struct {
+		name       string
+		change     func()
+		retrieved  bool   // the user's and the product's nearest products searched again
+		has, lacks string // a product the recommendations and similar products hold, one they lack
+	}{
+		{"first request", func() {}, true, "apple-green", "apple-red"},
+		{"same state", func() {}, false, "apple-green", "apple-red"},
+		{"product deleted", func() { delete(b.products, "apple-green") }, false, "pear", "apple-green"},
+		{"product added", func() { b.add("apple-new", "New Apple", "Orchard", "Fruit > Apple", []float32{1, 0}) }, false, "pear", "apple-new"},
+		{"30 s later", func() { now = now.Add(31 * time.Second) }, true, "apple-new", "apple-green"},
+		{"user buys", func() {
+			b.events = append(b.events, catalog.Event{ClientEventID: "2", UserID: "u", ProductID: "apple-new", Type: catalog.Purchase, OccurredAt: now})
+		}, true, "pear", "apple-new"},
+	}
+	for _, st := range steps {
+		b.mu.Lock()
+		st.change()
+		before := len(b.nearest)
+		b.mu.Unlock()
+		rec, err := s.Recommend(t.Context(), serving.RecommendRequest{UserID: "u", K: 4})
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		b.mu.Lock()
+		searched := len(b.nearest) > before
+		b.mu.Unlock()
+		if searched != st.retrieved {
+			t.Errorf("%s: retrieved again %v, want %v", st.name, searched, st.retrieved)
+		}
+		ids := serving.IDs(rec.Hits)
+		if !slices.Contains(ids, st.has) || slices.Contains(ids, st.lacks) {
+			t.Errorf("%s: recommendations %v, want %s and not %s", st.name, ids, st.has, st.lacks)
+		}
+	}
+}
+
+// Similar products reuse their retrieval for the same product vector,
+// and search again once the product's vector changes.
+func TestSimilarRetrievalCache(t *testing.T) {
+	b := grocery()
+	s := newService(t, b)
+	steps := []struct {
+		name      string
+		change    func()
+		retrieved bool
+		first     string
+	}{
+		{"first request", func() {}, true, "apple-green"},
+		{"same product", func() {}, false, "apple-green"},
+		{"vector changed", func() { b.vectors["apple-red"] = []float32{0, 1} }, true, "milk"},
+	}
+	for _, st := range steps {
+		b.mu.Lock()
+		st.change()
+		before := len(b.nearest)
+		b.mu.Unlock()
+		res, err := s.Similar(t.Context(), serving.SimilarRequest{ProductID: "apple-red", K: 2})
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		b.mu.Lock()
+		searched := len(b.nearest) > before
+		b.mu.Unlock()
+		if searched != st.retrieved || len(res.Hits) == 0 || res.Hits[0].ID != st.first {
+			t.Errorf("%s: searched %v, hits %v; want searched %v, %s first", st.name, searched, serving.IDs(res.Hits), st.retrieved, st.first)
 		}
 	}
 }

@@ -49,10 +49,12 @@ func (c *readCounter) PopularProducts(ctx context.Context, now time.Time, k int)
 	return c.memBackend.PopularProducts(ctx, now, k)
 }
 
-// A hybrid recommendation reads the user's history, the products and the
-// vectors once each, shared by retrieval, re-ranking, the answer and the
-// explanations (they used to be read two or three times per request), and
-// the model row only when its version changes.
+// A hybrid recommendation reads the user's history and the products once
+// each, shared by retrieval, re-ranking, the answer and the explanations
+// (they used to be read two or three times per request); the candidates'
+// vectors with their retrieval, reused by later requests from the same
+// inputs; the popular products once a second; and the model row only
+// when its version changes.
 func TestRecommendReadsEachSourceOnce(t *testing.T) {
 	b := grocery()
 	b.cf = &records.CFModel{Version: 3, Method: "bpr", Dim: 2}
@@ -64,7 +66,8 @@ func TestRecommendReadsEachSourceOnce(t *testing.T) {
 	b.userVecs["u"] = records.UserVector{UserID: "u", Space: 1, Vector: []float32{1, 0}}
 	b.events = []catalog.Event{{ClientEventID: "1", UserID: "u", ProductID: "apple-red", Type: catalog.Purchase, OccurredAt: time.Now()}}
 	c := &readCounter{memBackend: b, reads: map[string]int{}}
-	s, err := serving.New(serving.DepsFrom(c, words, nil))
+	at := time.Now()
+	s, err := serving.New(serving.DepsFrom(c, words, nil), serving.WithClock(func() time.Time { return at }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +81,7 @@ func TestRecommendReadsEachSourceOnce(t *testing.T) {
 			t.Fatalf("%s %+v: want hybrid hits explained by the bought apple", res.Strategy, res.Hits)
 		}
 	}
-	for name, want := range map[string]int{"GetProducts": requests, "ProductVectors": requests, "UserEvents": requests, "PopularProducts": requests, "ActiveCFModel": 1} {
+	for name, want := range map[string]int{"GetProducts": requests, "ProductVectors": 1, "UserEvents": requests, "PopularProducts": 1, "ActiveCFModel": 1} {
 		if got := c.reads[name]; got != want {
 			t.Errorf("%s read %d times in %d requests, want %d", name, got, requests, want)
 		}

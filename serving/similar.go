@@ -88,6 +88,7 @@ func (s *Service) Similar(ctx context.Context, req SimilarRequest) (SimilarResul
 	if seed.factors != nil {
 		rs = blendSimilar(rs, seed.factors, factors)
 	}
+	rs = slices.DeleteFunc(rs, func(r ranking.Result) bool { _, ok := ps[r.ProductID]; return !ok }) // deleted since
 	if len(rs) > k {
 		rs = rs[:k]
 	}
@@ -138,8 +139,20 @@ func (s *Service) similarSeed(ctx context.Context, space int, id string) (simila
 
 // similarCandidates are the product's k nearest products by vector and,
 // with factors, the k with the nearest item factors (bought by the same
-// people), read concurrently; the product itself left out.
+// people), read concurrently; the product itself left out. A product
+// retrieved for from the same vector, factors, space and model within
+// candidatesTTL reuses that retrieval. Callers must not modify the ids.
 func (s *Service) similarCandidates(ctx context.Context, space int, id string, k int, seed similarSeed) ([]string, error) {
+	digest := newDigester().int(int64(space)).int(int64(seed.cf.Version)).int(int64(k)).floats(seed.vector).floats(seed.factors).sum()
+	r, err := s.cachedRetrieval(ctx, "p"+id, digest, func(ctx context.Context) (r retrieval, err error) {
+		r.ids, err = s.retrieveSimilar(ctx, space, id, k, seed)
+		return r, err
+	})
+	return r.ids, err
+}
+
+// retrieveSimilar runs similarCandidates' retrievals.
+func (s *Service) retrieveSimilar(ctx context.Context, space int, id string, k int, seed similarSeed) ([]string, error) {
 	var nn []records.Neighbor
 	var top []records.Scored
 	g, gctx := errgroup.WithContext(ctx)
