@@ -44,24 +44,25 @@ type hybridSources struct {
 // Each source's scores are z-normalised per request, then weighted (by
 // the user's variant's weights, else those training tuned, else the
 // configured ones). It returns the blended candidates, best first (empty
-// when the user has neither factors nor a content vector), and the fused
-// vectors of the candidates and of the history explanations read.
-func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, map[string][]float32, error) {
+// when the user has neither factors nor a content vector), the fused
+// vectors of the candidates and of the history explanations read, and the
+// products read with them.
+func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, map[string][]float32, map[string]catalog.Product, error) {
 	q.served = servedChoice(q.u.cf)
 	src, err := s.retrieveSources(ctx, &q)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if src.uf == nil && q.u.vector == nil && len(chosenCandidates(q.chosen, 1)) == 0 {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	cands := q.candidateIDs(src.top, src.nn)
 	if len(cands) == 0 {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	reads, err := s.completeReads(ctx, q, src.reads, appendNew(slices.Clone(cands), q.u.whyIDs()))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	popScore := map[string]float64{}
 	for _, p := range q.u.pop {
@@ -69,7 +70,7 @@ func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, 
 	}
 	parts, err := blendParts(q, src.uf, cands, popScore, reads)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	weights := blendWeights(q.u.cf, q.p.configuredBlend())
 	for name, w := range q.p.Blend { // the A/B variant's own weights win
@@ -77,7 +78,7 @@ func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, 
 	}
 	total, err := recommend.Blend(parts, weights)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rs := make([]ranking.Result, len(cands))
 	for i, id := range cands {
@@ -90,7 +91,7 @@ func (s *Service) hybrid(ctx context.Context, q hybridQuery) ([]ranking.Result, 
 		rs[i] = r
 	}
 	ranking.Sort(rs)
-	return rs, reads.vecs, nil
+	return rs, reads.vecs, reads.products, nil
 }
 
 // candidateIDs are the pool's candidates: the item-based choice's, the
@@ -176,15 +177,17 @@ func (s *Service) retrieveUser(ctx context.Context, q hybridQuery) (retrieval, e
 	return r, err
 }
 
-// candidateReads are the item factors and fused vectors of the products
-// in read (a product may lack either).
+// candidateReads are the item factors, fused vectors and products of the
+// products in read (a product may lack any: deleted products are absent
+// from products).
 type candidateReads struct {
 	read          map[string]bool
 	factors, vecs map[string][]float32
+	products      map[string]catalog.Product
 }
 
-// completeReads returns have with the factors and vectors of the ids it
-// lacks read concurrently (have itself when it lacks none; it is never
+// completeReads returns have with the factors, vectors and products of
+// the ids it lacks read concurrently (have itself when it lacks none; it is never
 // modified, so a cached retrieval's reads are shared).
 func (s *Service) completeReads(ctx context.Context, q hybridQuery, have candidateReads, ids []string) (candidateReads, error) {
 	var missing []string
@@ -197,7 +200,12 @@ func (s *Service) completeReads(ctx context.Context, q hybridQuery, have candida
 		return have, nil
 	}
 	var factors, vecs map[string][]float32
+	var ps map[string]catalog.Product
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		ps, err = s.d.Catalog.GetProducts(gctx, missing)
+		return err
+	})
 	g.Go(func() (err error) {
 		factors, err = s.d.Factors.ItemFactors(gctx, q.u.cf.Version, missing)
 		return err
@@ -209,15 +217,16 @@ func (s *Service) completeReads(ctx context.Context, q hybridQuery, have candida
 	if err := g.Wait(); err != nil {
 		return have, err
 	}
-	out := candidateReads{read: maps.Clone(have.read), factors: maps.Clone(have.factors), vecs: maps.Clone(have.vecs)}
+	out := candidateReads{read: maps.Clone(have.read), factors: maps.Clone(have.factors), vecs: maps.Clone(have.vecs), products: maps.Clone(have.products)}
 	if out.read == nil {
-		out.read, out.factors, out.vecs = map[string]bool{}, map[string][]float32{}, map[string][]float32{}
+		out = candidateReads{read: map[string]bool{}, factors: map[string][]float32{}, vecs: map[string][]float32{}, products: map[string]catalog.Product{}}
 	}
 	for _, id := range missing {
 		out.read[id] = true
 	}
 	maps.Copy(out.factors, factors)
 	maps.Copy(out.vecs, vecs)
+	maps.Copy(out.products, ps)
 	return out, nil
 }
 

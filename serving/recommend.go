@@ -104,7 +104,7 @@ func (s *Service) Recommend(ctx context.Context, req RecommendRequest) (Recommen
 		return RecommendResult{}, err
 	}
 	res := RecommendResult{UserID: u.id, Assignment: p.Assignment}
-	rs, vecs, err := s.candidates(ctx, &res, sp.Version, spec, u, p, pool)
+	rs, vecs, groups, err := s.candidates(ctx, &res, sp.Version, spec, u, p, pool)
 	if err != nil {
 		return RecommendResult{}, err
 	}
@@ -113,17 +113,75 @@ func (s *Service) Recommend(ctx context.Context, req RecommendRequest) (Recommen
 		res.Hits, err = s.popular(ctx, k, u.bought, u.pop)
 		return res, err
 	}
-	why := u.whyIDs()
-	ps, err := s.d.Catalog.GetProducts(ctx, appendNew(resultIDs(rs), why))
+	rs = slices.DeleteFunc(rs, func(r ranking.Result) bool { _, ok := groups[r.ProductID]; return !ok })
+	hits, gini, err := s.finalHits(ctx, rs, k, o, groups, vecs, u.whyIDs())
 	if err != nil {
 		return RecommendResult{}, err
 	}
-	rs = slices.DeleteFunc(rs, func(r ranking.Result) bool { _, ok := ps[r.ProductID]; return !ok }) // deleted since
-	rs, gini := rerank(rs, k, o, ps, vecs)
-	res.BrandExposureGini = &gini
-	res.Hits = hitsOf(rs, ps, true)
-	explainBecause(why, vecs, ps, res.Hits)
+	res.Hits, res.BrandExposureGini = hits, &gini
 	return res, nil
+}
+
+// finalRerankTries bounds the re-rankings finalHits runs when products it
+// keeps were deleted since their retrieval.
+const finalRerankTries = 3
+
+// finalHits re-ranks the candidates (their brands and categories from
+// groups, read with the retrieval) and reads the products of the k it
+// keeps and of the history products that explain them: a few products
+// instead of the whole pool. A product deleted since its retrieval is
+// dropped and the rest re-ranked, finalRerankTries times at most. It
+// returns the hits, explained, and the list's brand exposure Gini.
+func (s *Service) finalHits(ctx context.Context, rs []ranking.Result, k int, o rerankOpts, groups map[string]catalog.Product, vecs map[string][]float32, why []string) ([]Hit, float64, error) {
+	hist := historyCandidates(why, vecs)
+	for try := 1; ; try++ {
+		top, gini := rerank(slices.Clone(rs), k, o, groups, vecs)
+		because := make([][]ranking.Result, len(top))
+		ids := resultIDs(top)
+		for i, r := range top {
+			because[i] = ranking.BecauseOf(vecs[r.ProductID], hist, 2)
+			ids = appendNew(ids, resultIDs(because[i]))
+		}
+		ps, err := s.d.Catalog.GetProducts(ctx, ids)
+		if err != nil {
+			return nil, 0, err
+		}
+		gone := map[string]bool{}
+		for _, r := range top {
+			if _, ok := ps[r.ProductID]; !ok {
+				gone[r.ProductID] = true
+			}
+		}
+		if try < finalRerankTries && len(gone) > 0 {
+			rs = slices.DeleteFunc(rs, func(r ranking.Result) bool { return gone[r.ProductID] })
+			continue
+		}
+		hits := make([]Hit, 0, len(top))
+		for i, r := range top {
+			p, ok := ps[r.ProductID]
+			if !ok {
+				continue
+			}
+			h := Hit{ID: r.ProductID, Score: r.Score, Product: p, Parts: r.Parts}
+			for _, b := range because[i] {
+				h.Because = append(h.Because, Because{ID: b.ProductID, Title: ps[b.ProductID].Title, Similarity: b.Score})
+			}
+			hits = append(hits, h)
+		}
+		return hits, gini, nil
+	}
+}
+
+// historyCandidates are the products of the user's recent history (why,
+// newest first) that have vectors, for the "because" explanations.
+func historyCandidates(why []string, vecs map[string][]float32) []ranking.Candidate {
+	var hist []ranking.Candidate
+	for _, id := range why {
+		if v, ok := vecs[id]; ok {
+			hist = append(hist, ranking.Candidate{ProductID: id, Vector: v})
+		}
+	}
+	return hist
 }
 
 // historyRead is how many of a user's latest events a recommendation reads
@@ -235,17 +293,18 @@ func appendNew(ids, more []string) []string {
 // candidates retrieves and scores a pool of candidates: hybrid with a
 // trained model, else by the user's vector (the retrieval reused within
 // candidatesTTL for the same vector and purchases); empty for a cold
-// user. It also
-// returns the fused vectors of the candidates and of the history the
-// explanations read.
-func (s *Service) candidates(ctx context.Context, res *RecommendResult, space int, spec fusion.Spec, u recoUser, p Params, pool int) ([]ranking.Result, map[string][]float32, error) {
+// user. It also returns the fused vectors of the candidates and of the
+// history the explanations read, and the candidates' products (for their
+// brands and categories; a product deleted before they were read is
+// absent).
+func (s *Service) candidates(ctx context.Context, res *RecommendResult, space int, spec fusion.Spec, u recoUser, p Params, pool int) ([]ranking.Result, map[string][]float32, map[string]catalog.Product, error) {
 	if u.hasCF {
 		res.Strategy, res.CFModel = StrategyHybrid, u.cf.Version
 		return s.hybrid(ctx, hybridQuery{u: u, pool: pool, space: space, p: p})
 	}
 	res.Strategy = StrategyContent
 	if u.vector == nil {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	digest := newDigester().int(int64(space)).int(int64(pool)).strs(u.bought).floats(u.vector).sum()
 	r, err := s.cachedRetrieval(ctx, "u"+u.id, digest, func(ctx context.Context) (r retrieval, err error) {
@@ -253,18 +312,28 @@ func (s *Service) candidates(ctx context.Context, res *RecommendResult, space in
 		return r, err
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ids := nearestIDs(r.nn)
-	vecs, err := s.d.Vectors.ProductVectors(ctx, space, appendNew(slices.Clone(ids), u.whyIDs()))
-	if err != nil {
-		return nil, nil, err
+	var vecs map[string][]float32
+	var ps map[string]catalog.Product
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		vecs, err = s.d.Vectors.ProductVectors(gctx, space, appendNew(slices.Clone(ids), u.whyIDs()))
+		return err
+	})
+	g.Go(func() (err error) {
+		ps, err = s.d.Catalog.GetProducts(gctx, ids)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, nil, nil, err
 	}
 	cands := make([]ranking.Candidate, 0, len(ids))
 	for _, id := range ids {
 		cands = append(cands, ranking.Candidate{ProductID: id, Vector: vecs[id]})
 	}
-	return ranking.ByVector(spec, u.vector, cands, true), vecs, nil
+	return ranking.ByVector(spec, u.vector, cands, true), vecs, ps, nil
 }
 
 // contentQuery is the content leg's search: the pool of products nearest
@@ -296,22 +365,4 @@ func (s *Service) popular(ctx context.Context, k int, exclude []string, pop []re
 		}
 	}
 	return s.hydrate(ctx, rs, true)
-}
-
-// explainBecause adds to each hit the one or two products of the user's
-// recent history (why, newest first) most similar to it in the fused
-// space, from the vectors and products already read.
-func explainBecause(why []string, vecs map[string][]float32, ps map[string]catalog.Product, hits []Hit) {
-	var hist []ranking.Candidate
-	for _, id := range why {
-		if v, ok := vecs[id]; ok {
-			hist = append(hist, ranking.Candidate{ProductID: id, Vector: v})
-		}
-	}
-	for i := range hits {
-		hits[i].Because = nil
-		for _, b := range ranking.BecauseOf(vecs[hits[i].ID], hist, 2) {
-			hits[i].Because = append(hits[i].Because, Because{ID: b.ProductID, Title: ps[b.ProductID].Title, Similarity: b.Score})
-		}
-	}
 }
