@@ -254,9 +254,10 @@ func (s *Store) ContentHashes(ctx context.Context, ids []string) (map[string][]b
 }
 
 // DeleteProduct soft-deletes a product (events keep their reference) and
-// drops its fused vectors so it leaves every index at once.
+// drops its fused vectors so it leaves every index at once. A deadlock with
+// a concurrent writer runs the transaction again.
 func (s *Store) DeleteProduct(ctx context.Context, id string) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	return s.retryTx(ctx, "delete product", func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE products SET deleted_at = now(), updated_at = now()
 			WHERE id = $1 AND deleted_at IS NULL`, id)
 		if err != nil {
