@@ -45,8 +45,9 @@ type Options struct {
 	// DefaultConcurrency, 2; 1 runs them one after another). At 2, while
 	// one batch's embeddings and vectors are written (and the indexes take
 	// them), the next is encoded, and the one after is read, parsed and
-	// upserted: 0.88-0.92 of the models' own speed for text+image products
-	// against 0.44-0.68 one at a time (BENCHMARKS.md). The batches in
+	// upserted: 0.64-0.82 of the models' own speed for text+image products
+	// against 0.40-0.61 one at a time, run after run on a loaded two-core
+	// machine (BENCHMARKS.md). The batches in
 	// flight never share a product id, and the writer must take
 	// concurrent batches without deadlocking them (the store inserts
 	// shared rows such as suggestion terms in one sorted order, and runs a
