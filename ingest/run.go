@@ -47,11 +47,11 @@ type Options struct {
 	// them), the next is encoded, and the one after is read, parsed and
 	// upserted: 0.64-0.82 of the models' own speed for text+image products
 	// against 0.40-0.61 one at a time, run after run on a loaded two-core
-	// machine (BENCHMARKS.md). The batches in
-	// flight never share a product id, and the writer must take
-	// concurrent batches without deadlocking them (the store inserts
-	// shared rows such as suggestion terms in one sorted order, and runs a
-	// transaction that PostgreSQL still ends with a deadlock again).
+	// machine (BENCHMARKS.md). The batches in flight never share a
+	// product id, and the writer must take concurrent batches without
+	// deadlocking them (the store inserts shared rows such as suggestion
+	// terms in one sorted order, and runs a transaction that PostgreSQL
+	// still ends with a deadlock again).
 	Concurrency int
 	// Rejects receives one JSON line per rejected row: {"line","id","reason"}.
 	Rejects io.Writer
