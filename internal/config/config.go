@@ -285,6 +285,18 @@ type Ingest struct {
 	Concurrency int `koanf:"concurrency" yaml:"concurrency"`
 }
 
+// validate checks ingestion's settings.
+func (i Ingest) validate() []error {
+	var errs []error
+	if i.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("%w: ingest.batch_size (%s) must be at least 1", ErrInvalid, EnvName("ingest.batch_size")))
+	}
+	if i.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("%w: ingest.concurrency (%s) must be at least 1", ErrInvalid, EnvName("ingest.concurrency")))
+	}
+	return errs
+}
+
 // Image configures search by photo: training-free levers applied to the
 // catalog's image views held in memory by every API process (pooling and
 // flip augmentation are the image model's, chosen by models.image).
@@ -534,12 +546,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%w: %s (%s) must not be negative", ErrInvalid, kw.key, EnvName(kw.key)))
 		}
 	}
-	if c.Ingest.BatchSize < 1 {
-		errs = append(errs, fmt.Errorf("%w: ingest.batch_size (%s) must be at least 1", ErrInvalid, EnvName("ingest.batch_size")))
-	}
-	if c.Ingest.Concurrency < 1 {
-		errs = append(errs, fmt.Errorf("%w: ingest.concurrency (%s) must be at least 1", ErrInvalid, EnvName("ingest.concurrency")))
-	}
+	errs = append(errs, c.Ingest.validate()...)
 	if c.Worker.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("%w: worker.concurrency (%s) must be at least 1", ErrInvalid, EnvName("worker.concurrency")))
 	}
