@@ -344,6 +344,18 @@ func (s *search) countUnion() *[]uint64 {
 // order than its bound can never exceed it by a rounding error.
 const boundSlack = 1 + 1e-9
 
+// slack is the factor pruning bounds are widened by: boundSlack, or 1 for
+// a one-word query, whose score and bounds are the same single product
+// (its idf times a weight) and so compare exactly. Without slack, a
+// product that can only tie the k-th score is skipped (ties keep the
+// earlier product), which a frequent word's many equal scores need.
+func (s *search) slack() float64 {
+	if len(s.curs) == 1 && len(s.alts) == 1 {
+		return 1
+	}
+	return boundSlack
+}
+
 // topAny finds the best k of an any-word query (matches: the bitset of
 // the products that match and pass the filter) with MaxScore: the
 // cursors sorted by their largest possible contribution, those whose
@@ -370,8 +382,9 @@ func (s *search) topAny(matches []uint64) {
 	for j, c := range order {
 		prefix[j+1] = prefix[j] + ub[c]
 	}
+	slack := s.slack()
 	upTo := func(j, held int, part float64) float64 {
-		return (part + prefix[j]) * float64(held+j) / n * s.bonus * boundSlack
+		return (part + prefix[j]) * float64(held+j) / n * s.bonus * slack
 	}
 	e := 0 // order[e:] are essential
 	for {
@@ -417,7 +430,7 @@ func (s *search) skipBlocks(essential []*cursor, rest, coord float64) bool {
 			end = min(end, c.p.docs[min((b+1)*blockSize, len(c.p.docs))-1])
 		}
 	}
-	if bound*coord*s.bonus*boundSlack > s.top.min() {
+	if bound*coord*s.bonus*s.slack() > s.top.min() {
 		return false
 	}
 	for _, c := range essential {
@@ -452,7 +465,7 @@ func (s *search) lookUp(rest, essential []*cursor, d uint32, upTo func(j, held i
 			held++
 		}
 	}
-	return !full || part*float64(held)/float64(len(s.alts))*s.bonus*boundSlack > s.top.min()
+	return !full || part*float64(held)/float64(len(s.alts))*s.bonus*s.slack() > s.top.min()
 }
 
 // held is the number of cursors positioned on doc d.
