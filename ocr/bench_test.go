@@ -46,7 +46,9 @@ func devPhotos(b *testing.B, n int) [][]byte {
 // search does, and reports the median and 95th percentile per photo, the
 // share skipped without running Tesseract and the words kept per photo,
 // for each way of finding where to read: lines (the default: the text-line
-// detector, then Tesseract on those lines only), first-look (the previous
+// detector, then Tesseract on those lines only; beside it with
+// Tesseract's inverted retry on, with English only and with English
+// before Swedish), first-look (the previous
 // default: a Tesseract pass at the photo's own size, the full read only
 // when it found a word) and always (the full read of every photo), the
 // last two with Tesseract's inverted retry on as they had it. Search by
@@ -54,6 +56,7 @@ func devPhotos(b *testing.B, n int) [][]byte {
 // /v1/search/image):
 //
 //	go test ./ocr -run '^$' -bench ReadDevPhotos -benchtime 1x
+//	go test ./ocr -run '^$' -bench 'ReadDevPhotos/lines$' -benchtime 1x
 //
 // Tesseract's OpenMP threads spin while they wait; on a machine with few,
 // busy cores run it (and vitrine serve) with OMP_THREAD_LIMIT=1.
@@ -64,6 +67,9 @@ func BenchmarkReadDevPhotos(b *testing.B) {
 		opts []Option
 	}{
 		{"lines", nil},
+		{"lines-invert", []Option{WithInvert(true)}},
+		{"lines-eng", []Option{WithLanguages("eng")}},
+		{"lines-eng-swe", []Option{WithLanguages("eng", "swe")}},
 		{"first-look", []Option{WithLook(LookTesseract), WithInvert(true)}},
 		{"always", []Option{WithLook(LookNone), WithInvert(true)}},
 	} {

@@ -31,12 +31,20 @@ var defaultDetect = detectParams{
 	maxLines: 6, block: 25, contrast: 10, minLetters: 4, minBlobs: 3,
 }
 
+// textLine is a candidate line of print: its box, the height of its
+// tallest letter and whether it is light on dark.
+type textLine struct {
+	r       image.Rectangle
+	letterH int
+	light   bool
+}
+
 // detect finds candidate lines of text on g, as rows of letter-shaped
 // blobs of a local threshold, dark on light and light on dark, at the
 // photo's size and at half of it (for letters larger than maxHeight). It
 // returns their boxes in g's coordinates, the largest maxLines, after
 // dropping boxes mostly inside a larger one. None means no legible text.
-func detect(g *image.Gray, p detectParams) []image.Rectangle {
+func detect(g *image.Gray, p detectParams) []textLine {
 	w, h := g.Bounds().Dx(), g.Bounds().Dy()
 	src, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8U, grayPix(g))
 	if err != nil {
@@ -55,17 +63,19 @@ func detect(g *image.Gray, p detectParams) []image.Rectangle {
 	if min(src.Cols(), src.Rows())/2 >= 4*p.minHeight {
 		small := gocv.NewMat()
 		gocv.Resize(src, &small, image.Pt(src.Cols()/2, src.Rows()/2), 0, 0, gocv.InterpolationArea)
-		for _, b := range append(letterLines(small, true, p), letterLines(small, false, p)...) {
-			if b.Dy() >= 2*p.minHeight { // smaller ones were seen at full size
-				boxes = append(boxes, image.Rect(b.Min.X*2, b.Min.Y*2, b.Max.X*2, b.Max.Y*2))
+		for _, l := range append(letterLines(small, true, p), letterLines(small, false, p)...) {
+			if l.r.Dy() >= 2*p.minHeight { // smaller ones were seen at full size
+				boxes = append(boxes, textLine{image.Rect(2*l.r.Min.X, 2*l.r.Min.Y, 2*l.r.Max.X, 2*l.r.Max.Y), 2 * l.letterH, l.light})
 			}
 		}
 		small.Close()
 	}
 	boxes = keepLargest(boxes, p.maxLines)
-	for i, b := range boxes {
-		boxes[i] = image.Rect(int(float64(b.Min.X)/scale), int(float64(b.Min.Y)/scale),
+	for i, l := range boxes {
+		b := l.r
+		boxes[i].r = image.Rect(int(float64(b.Min.X)/scale), int(float64(b.Min.Y)/scale),
 			int(float64(b.Max.X)/scale+0.999), int(float64(b.Max.Y)/scale+0.999)).Intersect(g.Bounds())
+		boxes[i].letterH = int(float64(l.letterH)/scale + 0.5)
 	}
 	return boxes
 }
@@ -83,7 +93,7 @@ type letter struct {
 // src thresholded against its local mean (dark letters on light when dark,
 // else light on dark): components of similar height, level and close
 // side by side, three letters or more, barely taller than the tallest.
-func letterLines(src gocv.Mat, dark bool, p detectParams) []image.Rectangle {
+func letterLines(src gocv.Mat, dark bool, p detectParams) []textLine {
 	ls := letterBlobs(src, dark, p)
 	slices.SortFunc(ls, func(a, b letter) int { return a.r.Min.X - b.r.Min.X })
 	for i := range ls {
@@ -107,12 +117,12 @@ func letterLines(src gocv.Mat, dark bool, p detectParams) []image.Rectangle {
 		g := groups[root]
 		groups[root] = group{g.r.Union(ls[i].r), g.n + ls[i].n, g.blobs + 1, max(g.tallest, ls[i].r.Dy())}
 	}
-	var out []image.Rectangle
+	var out []textLine
 	for _, g := range groups {
 		// a line, not a slanting chain of blobs: barely taller than its
 		// tallest letter
 		if g.n >= p.minLetters && g.blobs >= p.minBlobs && 2*g.r.Dy() <= 3*g.tallest && g.r.Dx() >= p.minWidth && float64(g.r.Dx()) >= p.minAspect*float64(g.r.Dy()) {
-			out = append(out, g.r)
+			out = append(out, textLine{g.r, g.tallest, !dark})
 		}
 	}
 	return out
@@ -187,20 +197,21 @@ func union(ls []letter, i, j int) {
 
 // keepLargest drops boxes mostly inside a larger one and keeps the n
 // largest of the rest.
-func keepLargest(boxes []image.Rectangle, n int) []image.Rectangle {
-	slices.SortFunc(boxes, func(a, b image.Rectangle) int {
-		return b.Dx()*b.Dy() - a.Dx()*a.Dy()
+func keepLargest(lines []textLine, n int) []textLine {
+	slices.SortFunc(lines, func(a, b textLine) int {
+		return b.r.Dx()*b.r.Dy() - a.r.Dx()*a.r.Dy()
 	})
-	var out []image.Rectangle
-	for _, b := range boxes {
+	var out []textLine
+	for _, l := range lines {
 		if len(out) == n {
 			break
 		}
-		if !slices.ContainsFunc(out, func(o image.Rectangle) bool {
-			in := o.Intersect(b)
+		b := l.r
+		if !slices.ContainsFunc(out, func(o textLine) bool {
+			in := o.r.Intersect(b)
 			return 2*in.Dx()*in.Dy() > b.Dx()*b.Dy()
 		}) {
-			out = append(out, b)
+			out = append(out, l)
 		}
 	}
 	return out
@@ -219,40 +230,22 @@ func grayPix(g *image.Gray) []byte {
 	return out
 }
 
-// lineImage is the line box l of g with a margin, enlarged by an integer
-// factor (1 to 4) towards height px and turned dark text on a light
-// background (judged by the margin, which is mostly background) for
-// Tesseract.
-func lineImage(g *image.Gray, l image.Rectangle, px int) *image.Gray {
-	h := l.Dy()
-	box := image.Rect(l.Min.X-h/2, l.Min.Y-h/3, l.Max.X+h/2, l.Max.Y+h/3).Intersect(g.Bounds())
+// lineImage is line l of g with a margin, turned dark on light and
+// enlarged by an integer factor (1 to 4) that brings its tallest letter
+// towards px pixels, for Tesseract.
+func lineImage(g *image.Gray, l textLine, px int) *image.Gray {
+	h := l.r.Dy()
+	box := image.Rect(l.r.Min.X-h/2, l.r.Min.Y-h/3, l.r.Max.X+h/2, l.r.Max.Y+h/3).Intersect(g.Bounds())
 	crop := image.NewGray(image.Rect(0, 0, box.Dx(), box.Dy()))
 	for y := range box.Dy() {
 		off := (box.Min.Y+y-g.Rect.Min.Y)*g.Stride + box.Min.X - g.Rect.Min.X
 		copy(crop.Pix[y*crop.Stride:y*crop.Stride+box.Dx()], g.Pix[off:off+box.Dx()])
 	}
-	if darkBackground(crop) {
+	if l.light {
 		for i, v := range crop.Pix {
 			crop.Pix[i] = 255 - v
 		}
 	}
-	return enlarge(crop, min(max((px+h/2)/max(h, 1), 1), 4))
-}
-
-// darkBackground reports whether g's border (its background, around a
-// line of text) is darker than g on the whole: light text on dark.
-func darkBackground(g *image.Gray) bool {
-	w, h := g.Bounds().Dx(), g.Bounds().Dy()
-	var border, all, nb int
-	for y := range h {
-		for x := range w {
-			v := int(g.Pix[y*g.Stride+x])
-			all += v
-			if y == 0 || y == h-1 || x == 0 || x == w-1 {
-				border += v
-				nb++
-			}
-		}
-	}
-	return nb > 0 && border*w*h < all*nb
+	lh := max(l.letterH, 1)
+	return enlarge(crop, min(max((px+lh/2)/lh, 1), 4))
 }

@@ -53,9 +53,9 @@ func TestDetect(t *testing.T) {
 			if len(got) < tc.minLines || len(got) > tc.maxLines {
 				t.Fatalf("%d lines %v, want %d to %d", len(got), got, tc.minLines, tc.maxLines)
 			}
-			for _, b := range got {
-				if !b.In(g.Bounds()) || b.Dx() < b.Dy() {
-					t.Errorf("line %v: want inside %v and wider than tall", b, g.Bounds())
+			for _, l := range got {
+				if b := l.r; !b.In(g.Bounds()) || b.Dx() < b.Dy() || l.letterH <= 0 {
+					t.Errorf("line %+v: want inside %v, wider than tall, with a letter height", l, g.Bounds())
 				}
 			}
 		})
@@ -86,22 +86,34 @@ func TestReadLightOnDark(t *testing.T) {
 	}
 }
 
-func TestDarkBackground(t *testing.T) {
+// TestLineImage checks the crop handed to Tesseract: the line with its
+// margin, dark on light whatever the print's polarity, enlarged so that
+// its tallest letter nears the wanted height.
+func TestLineImage(t *testing.T) {
 	tests := []struct {
-		name       string
-		bg, letter uint8
-		want       bool
+		name         string
+		bg, letter   uint8
+		light        bool
+		letterH, px  int
+		wantW, wantH int
 	}{
-		{"dark on light", 230, 20, false},
-		{"light on dark", 20, 230, true},
+		{"dark on light, enlarged 3 times", 230, 20, false, 10, 30, 3 * 62, 3 * 20},
+		{"light on dark, turned", 20, 230, true, 10, 30, 3 * 62, 3 * 20},
+		{"tall letters kept as they are", 230, 20, false, 40, 30, 62, 20},
+		{"tiny letters enlarged 4 times at most", 230, 20, false, 2, 30, 4 * 62, 4 * 20},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g := image.NewGray(image.Rect(0, 0, 40, 12))
+			g := image.NewGray(image.Rect(0, 0, 100, 40))
 			draw.Draw(g, g.Bounds(), image.NewUniform(color.Gray{tc.bg}), image.Point{}, draw.Src)
-			draw.Draw(g, image.Rect(5, 3, 35, 9), image.NewUniform(color.Gray{tc.letter}), image.Point{}, draw.Src)
-			if got := darkBackground(g); got != tc.want {
-				t.Errorf("darkBackground = %v, want %v", got, tc.want)
+			draw.Draw(g, image.Rect(20, 15, 70, 27), image.NewUniform(color.Gray{tc.letter}), image.Point{}, draw.Src)
+			// a 12-pixel line: margins of 6 pixels across and 4 up and down
+			got := lineImage(g, textLine{r: image.Rect(20, 14, 70, 26), letterH: tc.letterH, light: tc.light}, tc.px)
+			if b := got.Bounds(); b.Dx() != tc.wantW || b.Dy() != tc.wantH {
+				t.Errorf("size %v, want %dx%d", b.Size(), tc.wantW, tc.wantH)
+			}
+			if corner, centre := got.GrayAt(0, 0).Y, got.GrayAt(got.Bounds().Dx()/2, got.Bounds().Dy()/2).Y; corner < 128 || centre > 128 {
+				t.Errorf("corner %d, centre %d: want light background and dark print", corner, centre)
 			}
 		})
 	}

@@ -130,11 +130,12 @@ func WithUpscale(f int) Option { return func(o *options) { o.upscale = max(f, 1)
 type Look int
 
 const (
-	// LookLines (the default) finds candidate lines of text with a
-	// morphological detector in a few milliseconds and reads only those
-	// lines, each enlarged to a height Tesseract reads well, as single
-	// lines; a photo with no candidate (most fruit and vegetables) is
-	// skipped without running Tesseract at all.
+	// LookLines (the default) finds candidate lines of print with a
+	// classical detector (rows of letter-shaped blobs of a local
+	// threshold) in a few milliseconds and reads only those lines, each
+	// turned dark on light and enlarged to a height Tesseract reads well,
+	// the largest first within a time budget; a photo with no candidate
+	// (many fruit and vegetables) is skipped without running Tesseract.
 	LookLines Look = iota
 	// LookTesseract is a first Tesseract pass at the photo's own size,
 	// and the full read of the enlarged photo only when that found a word:
@@ -147,9 +148,11 @@ const (
 // WithLook sets how Read finds where to read (default LookLines).
 func WithLook(l Look) Option { return func(o *options) { o.look = l } }
 
-// WithLineHeight sets the height in pixels a detected line is enlarged to
-// before Tesseract reads it (default 40, letters of some 20 to 30
-// pixels; lines already as tall are read as they are).
+// WithLineHeight sets the height in pixels a detected line's tallest
+// letter is enlarged towards, by an integer factor up to 4, before
+// Tesseract reads it (default 30, which puts the x-height near the 20
+// pixels Tesseract reads best; lines already as tall are read as they
+// are).
 func WithLineHeight(px int) Option { return func(o *options) { o.lineH = max(px, 8) } }
 
 // WithBudget sets how long LookLines goes on reading lines (default 200
@@ -176,7 +179,7 @@ type Reader struct {
 // when Tesseract cannot start.
 func New(opts ...Option) (*Reader, error) {
 	o := options{languages: []string{"swe", "eng"}, engines: 2, minConf: 0.6, minLetter: 3, maxPixels: 50_000_000,
-		upscale: 2, detect: defaultDetect, lineH: 40, linePSM: gosseract.PSM_SINGLE_BLOCK, budget: 200 * time.Millisecond}
+		upscale: 2, detect: defaultDetect, lineH: 30, linePSM: gosseract.PSM_SINGLE_BLOCK, budget: 200 * time.Millisecond}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -238,7 +241,7 @@ func (r *Reader) Read(ctx context.Context, data []byte) (Text, error) {
 	if err != nil {
 		return Text{}, err
 	}
-	var lines []image.Rectangle
+	var lines []textLine
 	if r.o.look == LookLines {
 		if lines = detect(g, r.o.detect); len(lines) == 0 {
 			return Text{Skipped: true}, nil
@@ -271,7 +274,7 @@ func (r *Reader) Read(ctx context.Context, data []byte) (Text, error) {
 // readLines reads the line boxes of g, each as a block of text, the
 // largest first (detect's order) until the time budget is spent, and
 // returns the words in reading order (top to bottom, then left to right).
-func (r *Reader) readLines(ctx context.Context, c *gosseract.Client, g *image.Gray, lines []image.Rectangle) ([]Word, error) {
+func (r *Reader) readLines(ctx context.Context, c *gosseract.Client, g *image.Gray, lines []textLine) ([]Word, error) {
 	start := time.Now()
 	type line struct {
 		at    image.Point
@@ -289,7 +292,7 @@ func (r *Reader) readLines(ctx context.Context, c *gosseract.Client, g *image.Gr
 		if err != nil {
 			return nil, err
 		}
-		read = append(read, line{l.Min, ws})
+		read = append(read, line{l.r.Min, ws})
 	}
 	slices.SortFunc(read, func(a, b line) int {
 		if a.at.Y != b.at.Y {
