@@ -87,4 +87,13 @@ func TestRecommendReadsEachSourceOnce(t *testing.T) {
 			t.Errorf("%s read %d times in %d requests, want %d", name, got, requests, want)
 		}
 	}
+	// A second later the popular products are read again; the retrieval,
+	// from the same inputs, is still reused.
+	at = at.Add(time.Second)
+	if _, err := s.Recommend(t.Context(), serving.RecommendRequest{UserID: "u", K: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if got, vecs := c.reads["PopularProducts"], c.reads["ProductVectors"]; got != 2 || vecs != 1 {
+		t.Errorf("a second later: popular products read %d times, vectors %d, want 2 and 1", got, vecs)
+	}
 }
