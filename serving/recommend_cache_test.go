@@ -2,7 +2,9 @@ package serving_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -151,5 +153,49 @@ func TestSimilarRetrievalCache(t *testing.T) {
 		if searched != st.retrieved || len(res.Hits) == 0 || res.Hits[0].ID != st.first {
 			t.Errorf("%s: searched %v, hits %v; want searched %v, %s first", st.name, searched, serving.IDs(res.Hits), st.retrieved, st.first)
 		}
+	}
+}
+
+// Concurrent requests for several users share the cache safely and each
+// gets what a request alone gets (run with -race).
+func TestRetrievalCacheConcurrent(t *testing.T) {
+	b := grocery()
+	b.cf = &records.CFModel{Version: 3, Method: "bpr", Dim: 2}
+	users := []string{"u0", "u1", "u2", "u3"}
+	for i, u := range users {
+		b.userFactors[u] = []float32{1, float32(i) / 4}
+		b.userVecs[u] = records.UserVector{UserID: u, Space: 1, Vector: []float32{1, float32(i) / 2}}
+	}
+	for id, f := range map[string][]float32{"apple-red": {1, 0}, "apple-green": {1, 0.1}, "pear": {0.5, 0.5}, "milk": {0.1, 1}} {
+		b.itemFactors[id] = f
+	}
+	want := map[string][]string{}
+	for _, u := range users {
+		res, err := newService(t, b).Recommend(t.Context(), serving.RecommendRequest{UserID: u, K: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want[u] = serving.IDs(res.Hits); len(want[u]) == 0 || res.Strategy != serving.StrategyHybrid {
+			t.Fatalf("%s: %s %v, want hybrid hits", u, res.Strategy, want[u])
+		}
+	}
+	s := newService(t, b)
+	var wg sync.WaitGroup
+	errs := make(chan string, 8*20)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 20 {
+				u := users[(g+i)%len(users)]
+				res, err := s.Recommend(t.Context(), serving.RecommendRequest{UserID: u, K: 3})
+				if err != nil || !slices.Equal(serving.IDs(res.Hits), want[u]) {
+					errs <- fmt.Sprintf("%s: %v %v, want %v", u, err, serving.IDs(res.Hits), want[u])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
