@@ -78,9 +78,10 @@ type RecommendResult struct {
 //
 // The user's state (purchases, latest events, vector, factors) is read once,
 // concurrently, and shared by exclusion, retrieval, the item-based scores
-// and the explanations; the candidates' and the history's vectors are read
-// in one query, and their products in one more, which re-ranking, the
-// answer and the explanations share.
+// and the explanations. The retrieval, with the candidates' and the
+// history's vectors and the candidates' products, is reused for
+// candidatesTTL while that state is unchanged (recommend_cache.go); the
+// products shown, and those explaining them, are read per request.
 func (s *Service) Recommend(ctx context.Context, req RecommendRequest) (RecommendResult, error) {
 	k := req.K
 	if k == 0 {

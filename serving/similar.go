@@ -36,8 +36,9 @@ type SimilarResult struct {
 // records.ErrNotFound, one without a vector ErrNotIndexed.
 //
 // It reads in three concurrent rounds: the product, its vector and its
-// factors; its nearest products by vector and by factors; the candidates'
-// vectors, factors and products.
+// factors; its nearest products by vector and by factors (reused for
+// candidatesTTL while the product's vector and factors are unchanged); the
+// candidates' vectors, factors and products.
 func (s *Service) Similar(ctx context.Context, req SimilarRequest) (SimilarResult, error) {
 	k := req.K
 	if k == 0 {
