@@ -32,7 +32,7 @@ type hybridSources struct {
 	uf    []float32 // the user's factors (trained or folded in); nil when none
 	top   []records.Scored
 	nn    []records.Neighbor
-	reads candidateReads // the candidates' (and the history's) factors and vectors
+	reads candidateReads // the candidates' (and the history's) factors, vectors, products
 }
 
 // hybrid blends collaborative filtering (the user's factors, or factors
@@ -124,7 +124,7 @@ func (q hybridQuery) candidateIDs(top []records.Scored, nn []records.Neighbor) [
 // retrieveSources runs the retrievals concurrently, so a request waits for
 // the slowest rather than their sum: the item-based components' scores
 // (into q.chosen), the factors' top items (after folding a new user in)
-// and the user vector's nearest products. A user candidates for from the
+// and the user vector's nearest products. A user retrieved for from the
 // same inputs (model, space, pool, purchases, latest events, vector and
 // factors) within candidatesTTL reuses that retrieval.
 func (s *Service) retrieveSources(ctx context.Context, q *hybridQuery) (hybridSources, error) {
