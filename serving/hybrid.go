@@ -126,7 +126,7 @@ func (q hybridQuery) candidateIDs(top []records.Scored, nn []records.Neighbor) [
 // (into q.chosen), the factors' top items (after folding a new user in)
 // and the user vector's nearest products. A user retrieved for from the
 // same inputs (model, space, pool, purchases, latest events, vector and
-// factors) within candidatesTTL reuses that retrieval.
+// factors) within the retrieval TTL reuses that retrieval.
 func (s *Service) retrieveSources(ctx context.Context, q *hybridQuery) (hybridSources, error) {
 	u := q.u
 	digest := newDigester().int(int64(u.cf.Version)).int(int64(q.space)).int(int64(q.pool)).

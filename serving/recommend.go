@@ -80,7 +80,7 @@ type RecommendResult struct {
 // concurrently, and shared by exclusion, retrieval, the item-based scores
 // and the explanations. The retrieval, with the candidates' and the
 // history's vectors and the candidates' products, is reused for
-// candidatesTTL while that state is unchanged (recommend_cache.go); the
+// the retrieval TTL while that state is unchanged (recommend_cache.go); the
 // products shown, and those explaining them, are read per request.
 func (s *Service) Recommend(ctx context.Context, req RecommendRequest) (RecommendResult, error) {
 	k := req.K
@@ -293,7 +293,7 @@ func appendNew(ids, more []string) []string {
 
 // candidates retrieves and scores a pool of candidates: hybrid with a
 // trained model, else by the user's vector (the retrieval reused within
-// candidatesTTL for the same vector and purchases); empty for a cold
+// the retrieval TTL for the same vector and purchases); empty for a cold
 // user. It also returns the fused vectors of the candidates and of the
 // history the explanations read, and the candidates' products (for their
 // brands and categories; a product deleted before they were read is

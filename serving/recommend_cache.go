@@ -29,6 +29,9 @@ type cfCache struct {
 
 	cands candidateCache
 	pop   popularCache
+	// ttl is the retrieval cache's TTL when ttlSet (WithRetrievalTTL).
+	ttl    time.Duration
+	ttlSet bool
 }
 
 // cachedCF returns the model read last, if any. Callers must not modify
@@ -66,16 +69,33 @@ func (s *Service) currentCF(ctx context.Context) (records.CFModel, error) {
 	return s.activeCF(ctx, v)
 }
 
-// candidatesTTL bounds how long retrieved candidates are reused, and so
-// how late a product written since can join them: a new or changed
-// product enters a user's recommendations, or a product's similar
-// products, within this. Everything else a cached entry depends on is
-// read by every request and is part of its digest (the model and space
-// versions, the user's purchases, latest events, vector and factors, the
-// product's vector and factors), so the user's own events, a new model or
-// space are served from the next request by every process; a deleted
-// product leaves at once (the candidates' products are read per request).
-const candidatesTTL = 30 * time.Second
+// DefaultRetrievalTTL is how long retrieved candidates are reused unless
+// WithRetrievalTTL says otherwise (recommend.cache_ttl), and so how late a
+// product written since can join them: a new or changed product enters a
+// user's recommendations, or a product's similar products, within this.
+// Everything else a cached entry depends on is read by every request and
+// is part of its digest (the model and space versions, the user's
+// purchases, latest events, vector and factors, the product's vector and
+// factors), so the user's own events, a new model or space are served
+// from the next request by every process; a deleted product leaves at
+// once (the candidates' products are read per request).
+const DefaultRetrievalTTL = 30 * time.Second
+
+// WithRetrievalTTL sets how long retrieved candidates are reused while
+// their inputs are unchanged (recommend.cache_ttl); 0 retrieves afresh on
+// every request, as a user's first request after each of their events
+// does. A negative TTL is taken as 0.
+func WithRetrievalTTL(d time.Duration) Option {
+	return func(s *Service) { s.cf.ttl, s.cf.ttlSet = max(d, 0), true }
+}
+
+// retrievalTTL is the configured TTL, DefaultRetrievalTTL when none is.
+func (s *Service) retrievalTTL() time.Duration {
+	if !s.cf.ttlSet {
+		return DefaultRetrievalTTL
+	}
+	return s.cf.ttl
+}
 
 // maxCachedCandidates bounds the entries (users and products), about
 // 3 KB each.
@@ -108,15 +128,20 @@ type candidateEntry struct {
 }
 
 // cachedRetrieval returns what was retrieved for key from inputs with this
-// digest less than candidatesTTL ago, else runs fn and keeps its answer.
-// Callers must not modify what it returns.
+// digest less than the retrieval TTL ago, else runs fn and keeps its
+// answer (with a TTL of 0 it always runs fn and keeps nothing). Callers
+// must not modify what it returns.
 func (s *Service) cachedRetrieval(ctx context.Context, key string, digest [sha256.Size]byte, fn func(context.Context) (retrieval, error)) (retrieval, error) {
+	ttl := s.retrievalTTL()
+	if ttl == 0 {
+		return fn(ctx)
+	}
 	c := &s.cf.cands
 	now := s.now()
 	c.mu.Lock()
 	e, ok := c.m[key]
 	c.mu.Unlock()
-	if ok && e.digest == digest && now.Sub(e.at) < candidatesTTL && !now.Before(e.at) {
+	if ok && e.digest == digest && now.Sub(e.at) < ttl && !now.Before(e.at) {
 		return e.r, nil
 	}
 	r, err := fn(ctx)
@@ -126,7 +151,7 @@ func (s *Service) cachedRetrieval(ctx context.Context, key string, digest [sha25
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= maxCachedCandidates {
-		c.evict(now)
+		c.evict(now, ttl)
 	}
 	c.m[key] = candidateEntry{digest: digest, at: now, r: r}
 	return r, nil
@@ -134,9 +159,9 @@ func (s *Service) cachedRetrieval(ctx context.Context, key string, digest [sha25
 
 // evict drops expired entries, and every entry when that leaves the cache
 // full (callers hold mu).
-func (c *candidateCache) evict(now time.Time) {
+func (c *candidateCache) evict(now time.Time, ttl time.Duration) {
 	for k, e := range c.m {
-		if now.Sub(e.at) >= candidatesTTL || now.Before(e.at) {
+		if now.Sub(e.at) >= ttl || now.Before(e.at) {
 			delete(c.m, k)
 		}
 	}

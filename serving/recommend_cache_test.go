@@ -199,3 +199,62 @@ func TestRetrievalCacheConcurrent(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// The retrieval TTL is an operator setting (recommend.cache_ttl): 0
+// retrieves afresh on every request, with the lists the cached path
+// serves; a TTL of 5 s retrieves again once 5 s have passed.
+func TestRetrievalTTL(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		ttl       time.Duration
+		step      time.Duration // the clock's advance before each request
+		retrieved []bool        // searched again, per request
+	}{
+		{"off", 0, 0, []bool{true, true, true}},
+		{"5 s, same second", 5 * time.Second, 0, []bool{true, false, false}},
+		{"5 s, 3 s apart", 5 * time.Second, 3 * time.Second, []bool{true, false, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := grocery()
+			b.cf = &records.CFModel{Version: 3, Method: "bpr", Dim: 2}
+			b.userFactors["u"] = []float32{1, 0}
+			for id, f := range map[string][]float32{"apple-green": {1, 0}, "pear": {0.5, 0}, "milk": {0.1, 0.5}} {
+				b.itemFactors[id] = f
+			}
+			b.userVecs["u"] = records.UserVector{UserID: "u", Space: 1, Vector: []float32{1, 0}}
+			want, err := newService(t, b).Recommend(t.Context(), serving.RecommendRequest{UserID: "u", K: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := at
+			s := newService(t, b, serving.WithRetrievalTTL(tc.ttl), serving.WithClock(func() time.Time { return now }))
+			for i, retrieved := range tc.retrieved {
+				now = now.Add(tc.step)
+				b.mu.Lock()
+				before := len(b.nearest)
+				b.mu.Unlock()
+				for _, sim := range []bool{false, true} {
+					if sim {
+						_, err = s.Similar(t.Context(), serving.SimilarRequest{ProductID: "apple-red", K: 2})
+					} else {
+						var res serving.RecommendResult
+						res, err = s.Recommend(t.Context(), serving.RecommendRequest{UserID: "u", K: 3})
+						if !slices.Equal(serving.IDs(res.Hits), serving.IDs(want.Hits)) {
+							t.Errorf("request %d: %v, want %v", i, serving.IDs(res.Hits), serving.IDs(want.Hits))
+						}
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				b.mu.Lock()
+				searches := len(b.nearest) - before
+				b.mu.Unlock()
+				if wantN := map[bool]int{true: 2, false: 0}[retrieved]; searches != wantN {
+					t.Errorf("request %d: %d searches (recommendations and similar), want %d", i, searches, wantN)
+				}
+			}
+		})
+	}
+}

@@ -37,7 +37,7 @@ type SimilarResult struct {
 //
 // It reads in three concurrent rounds: the product, its vector and its
 // factors; its nearest products by vector and by factors (reused for
-// candidatesTTL while the product's vector and factors are unchanged); the
+// the retrieval TTL while the product's vector and factors are unchanged); the
 // candidates' vectors, factors and products.
 func (s *Service) Similar(ctx context.Context, req SimilarRequest) (SimilarResult, error) {
 	k := req.K
@@ -142,7 +142,7 @@ func (s *Service) similarSeed(ctx context.Context, space int, id string) (simila
 // with factors, the k with the nearest item factors (bought by the same
 // people), read concurrently; the product itself left out. A product
 // retrieved for from the same vector, factors, space and model within
-// candidatesTTL reuses that retrieval. Callers must not modify the ids.
+// the retrieval TTL reuses that retrieval. Callers must not modify the ids.
 func (s *Service) similarCandidates(ctx context.Context, space int, id string, k int, seed similarSeed) ([]string, error) {
 	digest := newDigester().int(int64(space)).int(int64(seed.cf.Version)).int(int64(k)).floats(seed.vector).floats(seed.factors).sum()
 	r, err := s.cachedRetrieval(ctx, "p"+id, digest, func(ctx context.Context) (r retrieval, err error) {

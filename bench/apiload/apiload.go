@@ -43,10 +43,15 @@ type Report struct {
 	IndexSeconds  float64 `json:"index_build_seconds"`
 	// Reused: the database was loaded by an earlier run, whose ingest and
 	// index figures these are.
-	Reused        bool          `json:"reused"`
-	DatabaseBytes int64         `json:"database_bytes"`
-	TrainSeconds  float64       `json:"cf_train_seconds"`
-	Results       []load.Result `json:"results"`
+	Reused        bool    `json:"reused"`
+	DatabaseBytes int64   `json:"database_bytes"`
+	TrainSeconds  float64 `json:"cf_train_seconds"`
+	// RetrievalTTL is the served recommend.cache_ttl: how long the
+	// recommend and similar scenarios reuse a retrieval ("0s": every
+	// retrieval afresh; the bench replays few shoppers, so with a TTL
+	// nearly every measured request reuses one).
+	RetrievalTTL string        `json:"recommend_cache_ttl,omitempty"`
+	Results      []load.Result `json:"results"`
 }
 
 // Loader is the database Populate loads.

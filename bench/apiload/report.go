@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/vitrinehq/vitrine/bench/load"
 	"github.com/vitrinehq/vitrine/report"
@@ -34,12 +35,24 @@ func (rep Report) pairs() []pair {
 // Text writes each endpoint beside its baseline as an aligned table.
 func Text(w io.Writer, rep Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if rep.RetrievalTTL != "" {
+		fmt.Fprintf(tw, "\nrecommend and similar: %s\n", retrievalNote(rep.RetrievalTTL))
+	}
 	fmt.Fprintln(tw, "\nENDPOINT\tQPS\tP50 ms\tP95 ms\tP99 ms\tERRORS\tBARE DB QPS\tBARE P50 ms\tBARE P99 ms\tP50 RATIO")
 	for _, p := range rep.pairs() {
 		fmt.Fprintf(tw, "%s\t%.1f\t%s\t%s\t%s\t%d\t%.1f\t%s\t%s\t%.2fx\n", p.name, p.api.QPS,
 			load.Ms(p.api.P50), load.Ms(p.api.P95), load.Ms(p.api.P99), p.api.Errors, p.db.QPS, load.Ms(p.db.P50), load.Ms(p.db.P99), p.ratio)
 	}
 	return tw.Flush()
+}
+
+// retrievalNote says how the recommend and similar scenarios retrieved,
+// from the served recommend.cache_ttl.
+func retrievalNote(ttl string) string {
+	if d, err := time.ParseDuration(ttl); err == nil && d == 0 {
+		return "every retrieval afresh (recommend.cache_ttl 0)"
+	}
+	return "retrievals reused for " + ttl + " while a shopper's inputs are unchanged (recommend.cache_ttl; the replayed shoppers nearly always reuse one)"
 }
 
 // Markdown writes the report as a Markdown table.
@@ -52,6 +65,9 @@ func Markdown(w io.Writer, rep Report) error {
 		b.WriteString(" (recorded by the run that loaded this database)")
 	}
 	fmt.Fprintf(&b, "; database %.1f MiB. Collaborative-filtering training %.1f s. %d clients, %s per scenario after %s unmeasured.\n\n", float64(rep.DatabaseBytes)/(1<<20), rep.TrainSeconds, rep.Clients, rep.Duration, rep.Warmup)
+	if rep.RetrievalTTL != "" {
+		fmt.Fprintf(&b, "Recommendations and similar products: %s.\n\n", retrievalNote(rep.RetrievalTTL))
+	}
 	b.WriteString("| endpoint | QPS | p50 ms | p95 ms | p99 ms | errors | bare DB QPS | bare p50 ms | bare p99 ms | p50 ratio |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range rep.pairs() {

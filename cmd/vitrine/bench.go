@@ -92,7 +92,7 @@ func (a *app) runBenchAPI(ctx context.Context, out, errw io.Writer, o benchAPIOp
 	if err := apiload.CheckEndpoints(o.only); err != nil {
 		return err
 	}
-	rep := apiload.Report{Products: o.products, Clients: o.clients, Duration: o.duration.String(), Warmup: o.warmup.String()}
+	rep := apiload.Report{Products: o.products, Clients: o.clients, Duration: o.duration.String(), Warmup: o.warmup.String(), RetrievalTTL: a.cfg.Recommend.CacheTTL.String()}
 	svc, err := a.openBench(ctx, fmt.Sprintf("vitrine_bench_%d", o.products), o.reuse, []string{a.cfg.Models.Text}, store.WithMaxConns(o.clients*2+4))
 	if err != nil {
 		return err

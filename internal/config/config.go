@@ -53,6 +53,8 @@ type Config struct {
 	Image    Image    `koanf:"image" yaml:"image"`
 	Voice    Voice    `koanf:"voice" yaml:"voice"`
 
+	Recommend Recommend `koanf:"recommend" yaml:"recommend"`
+
 	Experiment  Experiment  `koanf:"experiment" yaml:"experiment"`
 	Impressions Impressions `koanf:"impressions" yaml:"impressions"`
 }
@@ -233,6 +235,17 @@ type Search struct {
 	Synonyms string `koanf:"synonyms" yaml:"synonyms"`
 	// SynonymsFile holds more rules, one a line (# starts a comment).
 	SynonymsFile string `koanf:"synonyms_file" yaml:"synonyms_file"`
+}
+
+// Recommend configures how recommendations and similar products are
+// served.
+type Recommend struct {
+	// CacheTTL bounds how long a user's (or a product's) retrieved
+	// candidates are reused while the inputs every request reads are
+	// unchanged (model and space versions, the user's purchases, latest
+	// events, vector and factors): a new or changed product reaches lists
+	// retrieved before it within this. 0 retrieves afresh on every request.
+	CacheTTL time.Duration `koanf:"cache_ttl" yaml:"cache_ttl"`
 }
 
 // Voice configures search by voice (POST /v1/search/voice): PocketSphinx
@@ -427,6 +440,7 @@ func Default() Config {
 		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
 			Fusion: "score", VectorFloor: 0.4, LexicalPool: 20, VectorPool: 30, VectorEf: 80},
 		Image:       Image{Views: true, ExpandAlpha: 3, OCREngines: 2},
+		Recommend:   Recommend{CacheTTL: 30 * time.Second},
 		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 0.5, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
 	}
@@ -578,6 +592,9 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.Server.validate()...)
 	errs = append(errs, c.Voice.validate()...)
+	if c.Recommend.CacheTTL < 0 {
+		errs = append(errs, fmt.Errorf("%w: recommend.cache_ttl (%s) is %s, want 0 (off) or more", ErrInvalid, EnvName("recommend.cache_ttl"), c.Recommend.CacheTTL))
+	}
 	if c.Home == "" {
 		errs = append(errs, fmt.Errorf("%w: home (%s) is empty", ErrInvalid, EnvName("home")))
 	}
