@@ -344,6 +344,16 @@ func (s *search) countUnion() *[]uint64 {
 // order than its bound can never exceed it by a rounding error.
 const boundSlack = 1 + 1e-9
 
+// bonusFor bounds the title bonus of a product holding at most held of
+// the query's cursors: only one holding them all can hold every query
+// word in its title, so a bound for fewer leaves the bonus out.
+func (s *search) bonusFor(held int) float64 {
+	if held < len(s.curs) {
+		return 1
+	}
+	return s.bonus
+}
+
 // slack is the factor pruning bounds are widened by: boundSlack, or 1 for
 // a one-word query, whose score and bounds are the same single product
 // (its idf times a weight) and so compare exactly. Without slack, a
@@ -384,7 +394,7 @@ func (s *search) topAny(matches []uint64) {
 	}
 	slack := s.slack()
 	upTo := func(j, held int, part float64) float64 {
-		return (part + prefix[j]) * float64(held+j) / n * s.bonus * slack
+		return (part + prefix[j]) * float64(held+j) / n * s.bonusFor(held+j) * slack
 	}
 	e := 0 // order[e:] are essential
 	for {
@@ -465,7 +475,7 @@ func (s *search) lookUp(rest, essential []*cursor, d uint32, upTo func(j, held i
 			held++
 		}
 	}
-	return !full || part*float64(held)/float64(len(s.alts))*s.bonus*s.slack() > s.top.min()
+	return !full || part*float64(held)/float64(len(s.alts))*s.bonusFor(held)*s.slack() > s.top.min()
 }
 
 // held is the number of cursors positioned on doc d.
