@@ -177,17 +177,18 @@ func (s *Service) retrieveUser(ctx context.Context, q hybridQuery) (retrieval, e
 	return r, err
 }
 
-// candidateReads are the item factors, fused vectors and products of the
-// products in read (a product may lack any: deleted products are absent
-// from products).
+// candidateReads are the item factors, fused vectors and brands and
+// categories (as products holding only those) of the products in read (a
+// product may lack any: deleted products are absent from products).
 type candidateReads struct {
 	read          map[string]bool
 	factors, vecs map[string][]float32
 	products      map[string]catalog.Product
 }
 
-// completeReads returns have with the factors, vectors and products of
-// the ids it lacks read concurrently (have itself when it lacks none; it is never
+// completeReads returns have with the factors, vectors, brands and
+// categories of the ids it lacks read in one query
+// (Catalog.CandidateFeatures) (have itself when it lacks none; it is never
 // modified, so a cached retrieval's reads are shared).
 func (s *Service) completeReads(ctx context.Context, q hybridQuery, have candidateReads, ids []string) (candidateReads, error) {
 	var missing []string
@@ -199,23 +200,16 @@ func (s *Service) completeReads(ctx context.Context, q hybridQuery, have candida
 	if len(missing) == 0 {
 		return have, nil
 	}
-	var factors, vecs map[string][]float32
-	var ps map[string]catalog.Product
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		ps, err = s.d.Catalog.GetProducts(gctx, missing)
-		return err
-	})
-	g.Go(func() (err error) {
-		factors, err = s.d.Factors.ItemFactors(gctx, q.u.cf.Version, missing)
-		return err
-	})
-	g.Go(func() (err error) {
-		vecs, err = s.d.Vectors.ProductVectors(gctx, q.space, missing)
-		return err
-	})
-	if err := g.Wait(); err != nil {
+	fs, err := s.d.Catalog.CandidateFeatures(ctx, q.space, q.u.cf.Version, missing)
+	if err != nil {
 		return have, err
+	}
+	vecs, ps := featureMaps(fs)
+	factors := make(map[string][]float32, len(fs))
+	for id, f := range fs {
+		if f.Factors != nil {
+			factors[id] = f.Factors
+		}
 	}
 	out := candidateReads{read: maps.Clone(have.read), factors: maps.Clone(have.factors), vecs: maps.Clone(have.vecs), products: maps.Clone(have.products)}
 	if out.read == nil {

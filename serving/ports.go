@@ -15,6 +15,13 @@ type Catalog interface {
 	// GetProducts returns the products that exist, by id; unknown ids are
 	// left out.
 	GetProducts(ctx context.Context, ids []string) (map[string]catalog.Product, error)
+	// CandidateFeatures returns, in one read, the brand and category of
+	// the live products among ids (Live) and the fused vectors in space
+	// and item factors in model version (0: none) of every id that has
+	// them; ids with none of these are absent. Recommendations and similar
+	// products read their candidates with it, and full products only for
+	// the products they keep.
+	CandidateFeatures(ctx context.Context, space, version int, ids []string) (map[string]records.CandidateFeatures, error)
 }
 
 // Vectors reads the fused product vectors and searches them.
@@ -65,6 +72,10 @@ type Events interface {
 	// UserEvents returns the user's latest events, newest first.
 	UserEvents(ctx context.Context, userID string, limit int) ([]catalog.Event, error)
 	Purchased(ctx context.Context, userID string) ([]string, error)
+	// RecUser reads the user's purchases, latest events (newest first, at
+	// most limit), vector in space, and the active model's version (0:
+	// none) with the user's factors in it, in one round trip.
+	RecUser(ctx context.Context, userID string, space, limit int) (records.RecUser, error)
 	// UserCategories returns the user's n most interacted-with categories.
 	UserCategories(ctx context.Context, userID string, n int) ([]string, error)
 	PopularProducts(ctx context.Context, now time.Time, k int) ([]records.Scored, error)

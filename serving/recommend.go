@@ -127,6 +127,23 @@ func (s *Service) Recommend(ctx context.Context, req RecommendRequest) (Recommen
 // keeps were deleted since their retrieval.
 const finalRerankTries = 3
 
+// featureMaps splits candidate features into the vectors and the live
+// products' brands and categories (as products holding only those), the
+// maps re-ranking reads.
+func featureMaps(fs map[string]records.CandidateFeatures) (map[string][]float32, map[string]catalog.Product) {
+	vecs := make(map[string][]float32, len(fs))
+	groups := make(map[string]catalog.Product, len(fs))
+	for id, f := range fs {
+		if f.Vector != nil {
+			vecs[id] = f.Vector
+		}
+		if f.Live {
+			groups[id] = catalog.Product{ID: id, Brand: f.Brand, Category: f.Category}
+		}
+	}
+	return vecs, groups
+}
+
 // finalHits re-ranks the candidates (their brands and categories from
 // groups, read with the retrieval) and reads the products of the k it
 // keeps and of the history products that explain them: a few products
@@ -203,46 +220,38 @@ type recoUser struct {
 }
 
 // readUser reads the user's purchases, latest events, vector, the active
-// model's version with the user's factors in it, and the popular products
-// (at most once every popularTTL), concurrently: a request waits for the
-// slowest read rather than their sum. The model row itself comes from the
-// cache, keyed by that version.
+// model's version with the user's factors in it (one round trip,
+// Events.RecUser), and beside it the popular products (at most once every
+// popularTTL). The model row itself comes from the cache, keyed by that
+// version.
 func (s *Service) readUser(ctx context.Context, uid string, space, pool int) (recoUser, error) {
 	u := recoUser{id: uid}
-	version, verr := 0, error(nil)
+	var st records.RecUser
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		u.bought, err = s.d.Events.Purchased(gctx, uid)
+		st, err = s.d.Events.RecUser(gctx, uid, space, historyRead)
 		return err
-	})
-	g.Go(func() (err error) {
-		u.history, err = s.d.Events.UserEvents(gctx, uid, historyRead)
-		return err
-	})
-	g.Go(func() error {
-		uv, err := s.d.Users.GetUserVector(gctx, uid, space)
-		if err == nil && !vecmath.IsZero(uv.Vector) {
-			u.vector = uv.Vector
-		}
-		return ignoreNotFound(err)
-	})
-	g.Go(func() error {
-		version, u.factors, verr = s.d.Factors.ActiveUserFactors(gctx, uid)
-		return ignoreNoModel(verr)
 	})
 	g.Go(func() (err error) {
 		u.pop, err = s.popularProducts(gctx, pool/2)
 		return err
 	})
-	if err := g.Wait(); err != nil || verr != nil {
-		return u, err // verr alone is "no model": the content strategy
+	if err := g.Wait(); err != nil {
+		return u, err
 	}
-	cf, err := s.activeCF(ctx, version)
+	u.bought, u.history, u.factors = st.Purchased, st.Events, st.Factors
+	if !vecmath.IsZero(st.Vector) {
+		u.vector = st.Vector
+	}
+	if st.CFVersion == 0 { // no model: the content strategy
+		return u, nil
+	}
+	cf, err := s.activeCF(ctx, st.CFVersion)
 	if err != nil {
 		return u, ignoreNoModel(err)
 	}
 	u.cf, u.hasCF = cf, true
-	if cf.Version != version { // activated in between: its own factors
+	if cf.Version != st.CFVersion { // activated in between: its own factors
 		u.factors, err = s.d.Factors.UserFactors(ctx, cf.Version, uid)
 		return u, ignoreNotFound(err)
 	}
@@ -295,9 +304,9 @@ func appendNew(ids, more []string) []string {
 // trained model, else by the user's vector (the retrieval reused within
 // the retrieval TTL for the same vector and purchases); empty for a cold
 // user. It also returns the fused vectors of the candidates and of the
-// history the explanations read, and the candidates' products (for their
-// brands and categories; a product deleted before they were read is
-// absent).
+// history the explanations read, and the candidates' brands and
+// categories as products (Catalog.CandidateFeatures: a product deleted
+// before they were read is absent).
 func (s *Service) candidates(ctx context.Context, res *RecommendResult, space int, spec fusion.Spec, u recoUser, p Params, pool int) ([]ranking.Result, map[string][]float32, map[string]catalog.Product, error) {
 	if u.hasCF {
 		res.Strategy, res.CFModel = StrategyHybrid, u.cf.Version
@@ -316,20 +325,11 @@ func (s *Service) candidates(ctx context.Context, res *RecommendResult, space in
 		return nil, nil, nil, err
 	}
 	ids := nearestIDs(r.nn)
-	var vecs map[string][]float32
-	var ps map[string]catalog.Product
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		vecs, err = s.d.Vectors.ProductVectors(gctx, space, appendNew(slices.Clone(ids), u.whyIDs()))
-		return err
-	})
-	g.Go(func() (err error) {
-		ps, err = s.d.Catalog.GetProducts(gctx, ids)
-		return err
-	})
-	if err := g.Wait(); err != nil {
+	fs, err := s.d.Catalog.CandidateFeatures(ctx, space, 0, appendNew(slices.Clone(ids), u.whyIDs()))
+	if err != nil {
 		return nil, nil, nil, err
 	}
+	vecs, ps := featureMaps(fs)
 	cands := make([]ranking.Candidate, 0, len(ids))
 	for _, id := range ids {
 		cands = append(cands, ranking.Candidate{ProductID: id, Vector: vecs[id]})

@@ -34,9 +34,14 @@ func (c *readCounter) ProductVectors(ctx context.Context, space int, ids []strin
 	return c.memBackend.ProductVectors(ctx, space, ids)
 }
 
-func (c *readCounter) UserEvents(ctx context.Context, uid string, limit int) ([]catalog.Event, error) {
-	c.count("UserEvents")
-	return c.memBackend.UserEvents(ctx, uid, limit)
+func (c *readCounter) RecUser(ctx context.Context, uid string, space, limit int) (records.RecUser, error) {
+	c.count("RecUser")
+	return c.memBackend.RecUser(ctx, uid, space, limit)
+}
+
+func (c *readCounter) CandidateFeatures(ctx context.Context, space, version int, ids []string) (map[string]records.CandidateFeatures, error) {
+	c.count("CandidateFeatures")
+	return c.memBackend.CandidateFeatures(ctx, space, version, ids)
 }
 
 func (c *readCounter) ActiveCFModel(ctx context.Context) (records.CFModel, error) {
@@ -49,11 +54,13 @@ func (c *readCounter) PopularProducts(ctx context.Context, now time.Time, k int)
 	return c.memBackend.PopularProducts(ctx, now, k)
 }
 
-// A hybrid recommendation reads the user's history once, shared by
-// retrieval, re-ranking, the answer and the explanations (it used to be
-// read two or three times per request); the candidates' vectors and
-// products with their retrieval, reused by later requests from the same
-// inputs, and the products it keeps once per request; the popular
+// A hybrid recommendation reads the user's state (purchases, history,
+// vector, factors) once, in one round trip, shared by retrieval,
+// re-ranking, the answer and the explanations (the history used to be
+// read two or three times per request); the candidates' vectors, factors,
+// brands and categories in one light read with their retrieval, reused by
+// later requests from the same inputs, and the full products it keeps
+// once per request (never the whole pool's); the popular
 // products once a second; and the model row only when its version
 // changes.
 func TestRecommendReadsEachSourceOnce(t *testing.T) {
@@ -82,7 +89,7 @@ func TestRecommendReadsEachSourceOnce(t *testing.T) {
 			t.Fatalf("%s %+v: want hybrid hits explained by the bought apple", res.Strategy, res.Hits)
 		}
 	}
-	for name, want := range map[string]int{"GetProducts": requests + 1, "ProductVectors": 1, "UserEvents": requests, "PopularProducts": 1, "ActiveCFModel": 1} {
+	for name, want := range map[string]int{"GetProducts": requests, "CandidateFeatures": 1, "ProductVectors": 0, "RecUser": requests, "PopularProducts": 1, "ActiveCFModel": 1} {
 		if got := c.reads[name]; got != want {
 			t.Errorf("%s read %d times in %d requests, want %d", name, got, requests, want)
 		}
@@ -93,7 +100,7 @@ func TestRecommendReadsEachSourceOnce(t *testing.T) {
 	if _, err := s.Recommend(t.Context(), serving.RecommendRequest{UserID: "u", K: 3}); err != nil {
 		t.Fatal(err)
 	}
-	if got, vecs := c.reads["PopularProducts"], c.reads["ProductVectors"]; got != 2 || vecs != 1 {
-		t.Errorf("a second later: popular products read %d times, vectors %d, want 2 and 1", got, vecs)
+	if got, feats := c.reads["PopularProducts"], c.reads["CandidateFeatures"]; got != 2 || feats != 1 {
+		t.Errorf("a second later: popular products read %d times, candidate features %d, want 2 and 1", got, feats)
 	}
 }

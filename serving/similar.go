@@ -2,6 +2,7 @@ package serving
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -35,10 +36,11 @@ type SimilarResult struct {
 // content and collaborative similarity). An unknown product is
 // records.ErrNotFound, one without a vector ErrNotIndexed.
 //
-// It reads in three concurrent rounds: the product, its vector and its
-// factors; its nearest products by vector and by factors (reused for
-// the retrieval TTL while the product's vector and factors are unchanged); the
-// candidates' vectors, factors and products.
+// It reads in four rounds: the active model's version; the product's
+// liveness, vector and factors in one query; its nearest products by
+// vector and by factors, concurrently (reused for the retrieval TTL while
+// the product's vector and factors are unchanged); the candidates'
+// vectors and factors in one query beside their products.
 func (s *Service) Similar(ctx context.Context, req SimilarRequest) (SimilarResult, error) {
 	k := req.K
 	if k == 0 {
@@ -61,25 +63,26 @@ func (s *Service) Similar(ctx context.Context, req SimilarRequest) (SimilarResul
 	if err != nil {
 		return SimilarResult{}, err
 	}
-	var pv, factors map[string][]float32
+	var fs map[string]records.CandidateFeatures
 	var ps map[string]catalog.Product
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		pv, err = s.d.Vectors.ProductVectors(gctx, sp.Version, ids)
+		fs, err = s.d.Catalog.CandidateFeatures(gctx, sp.Version, seed.cf.Version, ids)
 		return err
 	})
 	g.Go(func() (err error) {
 		ps, err = s.d.Catalog.GetProducts(gctx, ids)
 		return err
 	})
-	if seed.factors != nil {
-		g.Go(func() (err error) {
-			factors, err = s.d.Factors.ItemFactors(gctx, seed.cf.Version, ids)
-			return err
-		})
-	}
 	if err := g.Wait(); err != nil {
 		return SimilarResult{}, err
+	}
+	pv, _ := featureMaps(fs)
+	factors := map[string][]float32{}
+	for id, f := range fs {
+		if f.Factors != nil && seed.factors != nil {
+			factors[id] = f.Factors
+		}
 	}
 	cands := make([]ranking.Candidate, 0, len(ids))
 	for _, id := range ids {
@@ -104,37 +107,30 @@ type similarSeed struct {
 	factors []float32 // nil without a model or when it lacks the product
 }
 
-// similarSeed reads the product (to tell an unknown one), its vector and
-// its factors concurrently.
+// similarSeed reads the active model's version (the model row from the
+// cache), then the product's liveness (to tell an unknown one), vector
+// and factors in one read (Catalog.CandidateFeatures).
 func (s *Service) similarSeed(ctx context.Context, space int, id string) (similarSeed, error) {
 	var seed similarSeed
-	var vecs map[string][]float32
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		_, err := s.d.Catalog.GetProduct(gctx, id)
-		return err
-	})
-	g.Go(func() (err error) {
-		vecs, err = s.d.Vectors.ProductVectors(gctx, space, []string{id})
-		return err
-	})
-	g.Go(func() error {
-		cf, err := s.currentCF(gctx)
-		if err != nil {
-			return ignoreNoModel(err)
-		}
-		f, err := s.d.Factors.ItemFactors(gctx, cf.Version, []string{id})
-		seed.cf, seed.factors = cf, f[id]
-		return err
-	})
-	if err := g.Wait(); err != nil {
+	cf, err := s.currentCF(ctx)
+	if err != nil && !errors.Is(err, records.ErrNoCFModel) {
 		return seed, err
 	}
-	v, ok := vecs[id]
-	if !ok {
+	if err == nil {
+		seed.cf = cf
+	}
+	fs, err := s.d.Catalog.CandidateFeatures(ctx, space, seed.cf.Version, []string{id})
+	if err != nil {
+		return seed, err
+	}
+	f := fs[id]
+	if !f.Live {
+		return seed, fmt.Errorf("product %q: %w", id, records.ErrNotFound)
+	}
+	if f.Vector == nil {
 		return seed, fmt.Errorf("%w: product %q has no vector in space %d", ErrNotIndexed, id, space)
 	}
-	seed.vector = v
+	seed.vector, seed.factors = f.Vector, f.Factors
 	return seed, nil
 }
 

@@ -93,13 +93,7 @@ func (s *Store) UserEvents(ctx context.Context, userID string, limit int) ([]cat
 	if err != nil {
 		return nil, fmt.Errorf("user events: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalog.Event, error) {
-		var e catalog.Event
-		var t string
-		err := r.Scan(&e.ClientEventID, &e.UserID, &e.ProductID, &t, &e.Value, &e.OccurredAt)
-		e.Type = catalog.EventType(t)
-		return e, err
-	})
+	return pgx.CollectRows(rows, scanEvent)
 }
 
 // GetUserVector returns a user's vector in a space.

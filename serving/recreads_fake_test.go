@@ -1,0 +1,60 @@
+package serving_test
+
+import (
+	"context"
+	"errors"
+
+	"github.com/vitrinehq/vitrine/records"
+)
+
+// RecUser composes the in-memory backend's single reads, as the store's
+// batch does in one round trip.
+func (b *memBackend) RecUser(ctx context.Context, uid string, space, limit int) (records.RecUser, error) {
+	var u records.RecUser
+	var err error
+	if u.Purchased, err = b.Purchased(ctx, uid); err != nil {
+		return u, err
+	}
+	if u.Events, err = b.UserEvents(ctx, uid, limit); err != nil {
+		return u, err
+	}
+	uv, err := b.GetUserVector(ctx, uid, space)
+	if err != nil && !errors.Is(err, records.ErrNotFound) {
+		return u, err
+	}
+	u.Vector = uv.Vector
+	u.CFVersion, u.Factors, err = b.ActiveUserFactors(ctx, uid)
+	if errors.Is(err, records.ErrNoCFModel) {
+		return u, nil
+	}
+	return u, err
+}
+
+// CandidateFeatures composes the in-memory backend's product, vector and
+// factor reads (no factors for version 0, as the store has none).
+func (b *memBackend) CandidateFeatures(ctx context.Context, space, version int, ids []string) (map[string]records.CandidateFeatures, error) {
+	ps, err := b.GetProducts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	vecs, err := b.ProductVectors(ctx, space, ids)
+	if err != nil {
+		return nil, err
+	}
+	factors := map[string][]float32{}
+	if version != 0 {
+		if factors, err = b.ItemFactors(ctx, version, ids); err != nil {
+			return nil, err
+		}
+	}
+	out := map[string]records.CandidateFeatures{}
+	for _, id := range ids {
+		p, live := ps[id]
+		v, hasV := vecs[id]
+		f, hasF := factors[id]
+		if live || hasV || hasF {
+			out[id] = records.CandidateFeatures{Live: live, Brand: p.Brand, Category: p.Category, Vector: v, Factors: f}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
+
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
+)
+
+// RecUser reads what a recommendation starts from in one round trip (one
+// batch): the user's purchases, their latest events (newest first, at
+// most limit), their vector in space, and the active model's version with
+// the user's factors in it. Separately these were four round trips, run
+// concurrently on four connections.
+func (s *Store) RecUser(ctx context.Context, userID string, space, limit int) (records.RecUser, error) {
+	var u records.RecUser
+	b := &pgx.Batch{}
+	b.Queue(`SELECT DISTINCT product_id FROM events WHERE user_id = $1 AND type = 'purchase'`, userID).
+		Query(func(rows pgx.Rows) (err error) {
+			u.Purchased, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		})
+	b.Queue(`SELECT client_event_id, user_id, product_id, type, value::float8, occurred_at
+		FROM events WHERE user_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`, userID, limit).
+		Query(func(rows pgx.Rows) (err error) {
+			u.Events, err = pgx.CollectRows(rows, scanEvent)
+			return err
+		})
+	b.Queue(`SELECT COALESCE(embedding, embedding_half::vector) FROM user_vectors
+		WHERE user_id = $1 AND space_version = $2`, userID, space).
+		QueryRow(func(row pgx.Row) error {
+			var v pgvector.Vector
+			err := row.Scan(&v)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			u.Vector = v.Slice()
+			return err
+		})
+	b.Queue(`SELECT m.version, f.factors FROM cf_models m
+		LEFT JOIN user_factors f ON f.model_version = m.version AND f.user_id = $1
+		WHERE m.active`, userID).
+		QueryRow(func(row pgx.Row) error {
+			var f *pgvector.Vector
+			err := row.Scan(&u.CFVersion, &f)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			if f != nil {
+				u.Factors = f.Slice()
+			}
+			return err
+		})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return records.RecUser{}, fmt.Errorf("recommendation user reads: %w", err)
+	}
+	return u, nil
+}
+
+// scanEvent scans an event row (client_event_id, user_id, product_id,
+// type, value, occurred_at).
+func scanEvent(r pgx.CollectableRow) (catalog.Event, error) {
+	var e catalog.Event
+	var t string
+	err := r.Scan(&e.ClientEventID, &e.UserID, &e.ProductID, &t, &e.Value, &e.OccurredAt)
+	e.Type = catalog.EventType(t)
+	return e, err
+}
+
+// CandidateFeatures reads the brand and category of the live products
+// among ids, and the fused vectors in space and item factors in the model
+// version (0: none) of every id that has them, in one query: instead of
+// the candidates' full products (JSON attributes and media decoded for
+// ~75 products of which a list keeps 10), their vectors and their factors
+// in three. Ids with none of these are absent.
+func (s *Store) CandidateFeatures(ctx context.Context, space, version int, ids []string) (map[string]records.CandidateFeatures, error) {
+	rows, err := s.pool.Query(ctx, `SELECT x.id, p.id IS NOT NULL, COALESCE(p.brand, ''), p.category,
+		COALESCE(v.embedding, v.embedding_half::vector), f.factors
+		FROM unnest($1::text[]) AS x(id)
+		LEFT JOIN products p ON p.id = x.id AND p.deleted_at IS NULL
+		LEFT JOIN product_vectors v ON v.space_version = $2 AND v.product_id = x.id
+		LEFT JOIN item_factors f ON f.model_version = $3 AND f.product_id = x.id
+		WHERE p.id IS NOT NULL OR v.product_id IS NOT NULL OR f.product_id IS NOT NULL`, ids, space, version)
+	if err != nil {
+		return nil, fmt.Errorf("candidate features: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]records.CandidateFeatures, len(ids))
+	for rows.Next() {
+		var id string
+		var c records.CandidateFeatures
+		var v, f *pgvector.Vector
+		if err := rows.Scan(&id, &c.Live, &c.Brand, &c.Category, &v, &f); err != nil {
+			return nil, fmt.Errorf("scan candidate features: %w", err)
+		}
+		if len(c.Category) == 0 {
+			c.Category = nil
+		}
+		if v != nil {
+			c.Vector = v.Slice()
+		}
+		if f != nil {
+			c.Factors = f.Slice()
+		}
+		out[id] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("candidate features: %w", err)
+	}
+	return out, nil
+}

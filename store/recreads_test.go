@@ -1,0 +1,100 @@
+package store_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
+)
+
+// The batched reads of recommendations answer what the single reads they
+// replace answer: the user's purchases, events, vector and active factors
+// (before and after a model is trained, with and without a vector), and
+// the candidates' liveness, brand, category, vector and factors (with and
+// without a model, and after a product is deleted; an unknown id is
+// absent).
+func TestRecReadsMatchSingleReads(t *testing.T) {
+	s, ctx := open(t)
+	ps := []catalog.Product{product("a", "A"), product("b", "B"), product("c", "C")}
+	ps[1].Brand, ps[1].Category = "Orchard", nil
+	if _, err := s.UpsertProducts(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := s.CreateSpace(ctx, records.NewSpace{Name: "t", Dim: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutProductVectors(ctx, sp.Version, []records.ProductVector{
+		{ProductID: "a", Vector: []float32{1, 0}, SourceHash: []byte{1}}, {ProductID: "c", Vector: []float32{0, 1}, SourceHash: []byte{1}}}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	if _, err := s.InsertEvents(ctx, []catalog.Event{
+		{ClientEventID: "1", UserID: "u", ProductID: "a", Type: catalog.Purchase, OccurredAt: at},
+		{ClientEventID: "2", UserID: "u", ProductID: "b", Type: catalog.View, OccurredAt: at.Add(time.Second)},
+		{ClientEventID: "3", UserID: "u", ProductID: "a", Type: catalog.Purchase, OccurredAt: at.Add(2 * time.Second)},
+		{ClientEventID: "4", UserID: "v", ProductID: "c", Type: catalog.Click, OccurredAt: at},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutUserVector(ctx, records.UserVector{UserID: "u", Space: sp.Version, Vector: []float32{0.5, 0.5}, Weight: 1, UpdatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(step string) {
+		t.Helper()
+		for _, uid := range []string{"u", "v", "nobody"} {
+			got, err := s.RecUser(ctx, uid, sp.Version, 2)
+			if err != nil {
+				t.Fatalf("%s, %s: %v", step, uid, err)
+			}
+			var want records.RecUser
+			want.Purchased, _ = s.Purchased(ctx, uid)
+			want.Events, _ = s.UserEvents(ctx, uid, 2)
+			if uv, err := s.GetUserVector(ctx, uid, sp.Version); err == nil {
+				want.Vector = uv.Vector
+			}
+			if want.CFVersion, want.Factors, err = s.ActiveUserFactors(ctx, uid); err != nil && !errors.Is(err, records.ErrNoCFModel) {
+				t.Fatal(err)
+			}
+			if len(got.Purchased) == 0 && len(want.Purchased) == 0 {
+				got.Purchased, want.Purchased = nil, nil
+			}
+			if len(got.Events) == 0 && len(want.Events) == 0 {
+				got.Events, want.Events = nil, nil
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s, %s: %+v, want %+v", step, uid, got, want)
+			}
+		}
+		cf, _ := s.ActiveCFVersion(ctx)
+		ids := []string{"a", "b", "c", "ghost"}
+		got, err := s.CandidateFeatures(ctx, sp.Version, cf, ids)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		live, _ := s.GetProducts(ctx, ids)
+		vecs, _ := s.ProductVectors(ctx, sp.Version, ids)
+		factors, _ := s.ItemFactors(ctx, cf, ids)
+		for _, id := range ids {
+			p, ok := live[id]
+			want := records.CandidateFeatures{Live: ok, Brand: p.Brand, Category: p.Category, Vector: vecs[id], Factors: factors[id]}
+			f, found := got[id]
+			if found != (ok || vecs[id] != nil || factors[id] != nil) || (found && !reflect.DeepEqual(f, want)) {
+				t.Errorf("%s, %s: %+v (found %v), want %+v", step, id, f, found, want)
+			}
+		}
+	}
+	check("no model")
+	if _, err := s.SaveCFModel(ctx, records.CFModel{Method: "als", Dim: 2, Gram: []float64{1, 0, 0, 1}},
+		map[string][]float32{"u": {1, 2}}, map[string][]float32{"a": {1, 0}, "b": {0, 1}, "c": {1, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	check("trained")
+	if err := s.DeleteProduct(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	check("c deleted")
+}
