@@ -3,31 +3,37 @@ package serving_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/serving"
 )
 
-// heard is a Transcriber that hears what its map says each clip holds.
-type heard map[string]string
+// heard is a Transcriber that hears what its map says each clip holds:
+// its readings, best first.
+type heard map[string][]string
 
 var errUnreadable = errors.New("unreadable audio")
 
-func (h heard) Transcribe(_ context.Context, wav []byte) (string, float64, error) {
-	text, ok := h[string(wav)]
+func (h heard) Transcribe(_ context.Context, wav []byte) ([]string, float64, error) {
+	readings, ok := h[string(wav)]
 	if !ok {
-		return "", 0, errUnreadable
+		return nil, 0, errUnreadable
 	}
-	return text, 0.75, nil
+	return readings, 0.75, nil
 }
 
 func TestSearchVoice(t *testing.T) {
-	clips := heard{"apple.wav": "apple", "silence.wav": "", "pear.wav": " pear "}
+	clips := heard{"apple.wav": {"apple"}, "silence.wav": nil, "pear.wav": {" pear "},
+		// misheard: the first reading finds nothing, the next two agree.
+		"misheard.wav": {"chese", "whole milk", "milk", "", "milk"}}
 	tests := []struct {
 		name       string
 		req        serving.VoiceRequest
 		transcript string
+		readings   []string // nil: the transcript alone
 		wantFirst  string
 		wantErr    error
 		wantField  string
@@ -35,6 +41,8 @@ func TestSearchVoice(t *testing.T) {
 		{name: "a spoken query is searched", req: serving.VoiceRequest{Audio: []byte("pear.wav")}, transcript: "pear", wantFirst: "pear"},
 		{name: "filters apply", req: serving.VoiceRequest{Audio: []byte("apple.wav"), K: 1,
 			Filter: catalog.Filter{Exclude: []string{"apple-red", "apple-green"}}}, transcript: "apple", wantFirst: "pear"},
+		{name: "readings are fused", req: serving.VoiceRequest{Audio: []byte("misheard.wav"), K: 1}, transcript: "chese",
+			readings: []string{"chese", "whole milk", "milk"}, wantFirst: "milk"},
 		{name: "nothing heard, nothing searched", req: serving.VoiceRequest{Audio: []byte("silence.wav")}},
 		{name: "no audio", req: serving.VoiceRequest{}, wantField: "audio"},
 		{name: "bad k before decoding", req: serving.VoiceRequest{Audio: []byte("noise"), K: -1}, wantField: "k"},
@@ -65,6 +73,13 @@ func TestSearchVoice(t *testing.T) {
 			if res.Transcript != tc.transcript || res.Query != tc.transcript {
 				t.Errorf("transcript %q, query %q; want %q", res.Transcript, res.Query, tc.transcript)
 			}
+			want := tc.readings
+			if want == nil {
+				want = strings.Fields(tc.transcript)
+			}
+			if !slices.Equal(res.Readings, want) {
+				t.Errorf("readings %q, want %q", res.Readings, want)
+			}
 			if tc.transcript == "" {
 				if len(res.Hits) != 0 || res.Confidence != 0.75 {
 					t.Errorf("nothing heard: %d hits, confidence %v", len(res.Hits), res.Confidence)
@@ -81,5 +96,25 @@ func TestSearchVoice(t *testing.T) {
 func TestNewVoiceNeedsATranscriber(t *testing.T) {
 	if _, err := serving.NewVoice(newService(t, grocery()), nil); !errors.Is(err, serving.ErrNoSpeechModel) {
 		t.Fatalf("got %v, want ErrNoSpeechModel", err)
+	}
+}
+
+// TestSearchHeard: readings heard elsewhere are searched as SearchVoice
+// searches a transcript, with the same checks of k.
+func TestSearchHeard(t *testing.T) {
+	v, err := serving.NewVoice(newService(t, grocery()), heard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := v.SearchHeard(t.Context(), []string{"cheese", "whole milk"}, 0.5, serving.VoiceRequest{K: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := serving.IDs(res.Hits); len(ids) != 2 || ids[0] != "cheese" || res.Transcript != "cheese" || res.Confidence != 0.5 {
+		t.Errorf("hits %v, transcript %q (%v); want cheese first of 2", ids, res.Transcript, res.Confidence)
+	}
+	var fe *serving.FieldError
+	if _, err := v.SearchHeard(t.Context(), []string{"milk"}, 1, serving.VoiceRequest{K: -1}); !errors.As(err, &fe) || fe.Field != "k" {
+		t.Errorf("bad k: %v, want a FieldError on k", err)
 	}
 }

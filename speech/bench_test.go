@@ -24,22 +24,36 @@ func cpuTime(b *testing.B) time.Duration {
 // product name is the catalog-only decode; of anything else, that plus
 // the mixed one. cpu-s/op is the process's
 // CPU time per decode, steadier than the wall time on a shared machine.
+//
+// catalog-served is a catalog recognition as served (voice.alternatives
+// 4, voice.denoise on): the clip denoised, and the catalog model's
+// n-best paths read after its decode.
 func BenchmarkRecognize3s(b *testing.B) {
-	r, err := speech.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
-	if err := r.Build(context.Background(), []string{"Arla Ecological Medium Fat Milk", "Oatly Oat Milk", "Alpro Blueberry Soyghurt", "Red Bell Pepper"}); err != nil {
-		b.Fatal(err)
-	}
+	phrases := []string{"Arla Ecological Medium Fat Milk", "Oatly Oat Milk", "Alpro Blueberry Soyghurt", "Red Bell Pepper"}
+	r := newBenchRecognizer(b, phrases)
+	served := newBenchRecognizer(b, phrases, speech.WithAlternatives(4), speech.WithDenoise(true))
 	clip := threeSeconds(speak(b, "Arla Ecological Medium Fat Milk", "en-us+klatt2", "120"))
 	for _, model := range []string{speech.Catalog, speech.CatalogOnly, speech.Mixed, speech.General} {
 		b.Run(model, func(b *testing.B) { benchRecognize(b, r, clip, model) })
 	}
+	b.Run("catalog-served", func(b *testing.B) { benchRecognize(b, served, clip, speech.Catalog) })
 	// Something outside the catalog: the catalog recognition decodes twice.
 	other := threeSeconds(speak(b, "where are the batteries", "en-us+klatt", "150"))
 	b.Run("catalog-fallback", func(b *testing.B) { benchRecognize(b, r, other, speech.Catalog) })
+	b.Run("catalog-fallback-served", func(b *testing.B) { benchRecognize(b, served, other, speech.Catalog) })
+}
+
+// newBenchRecognizer loads a recogniser and builds its catalog model.
+func newBenchRecognizer(b *testing.B, phrases []string, opts ...speech.Option) *speech.Recognizer {
+	r, err := speech.New(opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(r.Close)
+	if err := r.Build(context.Background(), phrases); err != nil {
+		b.Fatal(err)
+	}
+	return r
 }
 
 // threeSeconds pads or cuts a clip to 3 s.

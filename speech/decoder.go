@@ -49,6 +49,12 @@ static int vt_decode(ps_decoder_t *ps, const char *search, const int16 *pcm, siz
 	return 0;
 }
 
+// vt_nbest_hyp is the hypothesis of the n-best iterator's current path
+// and its path score (log-math units); NULL when none.
+static const char *vt_nbest_hyp(ps_nbest_t *nb, int32 *score) {
+	return nb == NULL ? NULL : ps_nbest_hyp(nb, score);
+}
+
 static double vt_confidence(ps_decoder_t *ps) {
 	return logmath_exp(ps_get_logmath(ps), ps_get_prob(ps));
 }
@@ -176,4 +182,52 @@ func (d *decoder) decode(search string, pcm []int16) (heard, error) {
 		return heard{}, nil
 	}
 	return heard{text: C.GoString(h), confidence: float64(C.vt_confidence(d.ps))}, nil
+}
+
+// reading is one of the n-best hypotheses of the last decode: its words
+// and its path score in natural-log units.
+type reading struct {
+	text  string
+	score float64
+}
+
+// nbest returns up to n distinct hypotheses of the last decode, best
+// first, from the A* search over its lattice (at most paths paths are
+// read: many differ only in silences and fillers, which are dropped).
+func (d *decoder) nbest(n, paths int) []reading {
+	var out []reading
+	seen := map[string]bool{}
+	lmath := C.ps_get_logmath(d.ps)
+	nb := C.ps_nbest(d.ps)
+	for i := 0; nb != nil && i < paths && len(out) < n; i++ {
+		var score C.int32
+		if h := C.vt_nbest_hyp(nb, &score); h != nil {
+			text := strings.Join(realWords(C.GoString(h)), " ")
+			if text != "" && !seen[text] {
+				seen[text] = true
+				out = append(out, reading{text: text, score: float64(C.logmath_log_to_ln(lmath, C.int(score)))})
+			}
+		}
+		nb = C.ps_nbest_next(nb)
+	}
+	if nb != nil {
+		C.ps_nbest_free(nb)
+	}
+	return out
+}
+
+// realWords drops fillers and sentence markers from a hypothesis and the
+// alternative pronunciation marks ("(2)") from its words.
+func realWords(hyp string) []string {
+	var out []string
+	for _, w := range strings.Fields(hyp) {
+		if strings.HasPrefix(w, "<") || strings.HasPrefix(w, "[") {
+			continue
+		}
+		if i := strings.IndexByte(w, '('); i > 0 {
+			w = w[:i]
+		}
+		out = append(out, w)
+	}
+	return out
 }

@@ -11,20 +11,22 @@ import (
 )
 
 // Transcribe decodes a WAV file (any rate and sample format audioprep
-// reads, resampled to 16 kHz mono) with the catalog model. Unreadable
-// audio fails with audioprep's errors (ErrEmpty, ErrUnsupportedFormat,
-// ErrCorrupt, ErrTooLong), wrapped. It is serving.Transcriber.
-func (r *Recognizer) Transcribe(ctx context.Context, wav []byte) (string, float64, error) {
+// reads, resampled to 16 kHz mono) with the catalog model: its readings,
+// best first (Transcript.Readings), and the first one's confidence.
+// Unreadable audio fails with audioprep's errors (ErrEmpty,
+// ErrUnsupportedFormat, ErrCorrupt, ErrTooLong), wrapped. It is
+// serving.Transcriber.
+func (r *Recognizer) Transcribe(ctx context.Context, wav []byte) ([]string, float64, error) {
 	p, err := audioprep.New(models.AudioPrep{SampleRate: SampleRate, MaxSeconds: r.maxSeconds}, audioprep.WithMaxBytes(r.maxBytes))
 	if err != nil {
-		return "", 0, err
+		return nil, 0, err
 	}
 	chunks, err := p.Prepare(ctx, wav)
 	if err != nil {
-		return "", 0, fmt.Errorf("speech: %w", err)
+		return nil, 0, fmt.Errorf("speech: %w", err)
 	}
 	t, err := r.Recognize(ctx, chunks[0], Catalog)
-	return t.Text, t.Confidence, err
+	return t.Readings, t.Confidence, err
 }
 
 // Products is what a Follower reads of the catalog (*store.Store is one).

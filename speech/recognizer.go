@@ -113,6 +113,24 @@ func WithCatalogKeep(share float64) Option {
 	}
 }
 
+// WithAlternatives sets how many readings of a clip a recognition
+// returns (Transcript.Readings, default 1: the transcript alone): the
+// transcript, then, when a Catalog recognition fell back to the Mixed
+// model, the catalog model's own transcript, then the catalog model's
+// next-best hypotheses (its lattice's n-best paths). Searching them all
+// lets a slightly wrong transcript still find the product.
+func WithAlternatives(n int) Option {
+	return func(r *Recognizer) {
+		if n > 0 {
+			r.alts = n
+		}
+	}
+}
+
+// WithDenoise turns spectral subtraction of stationary noise (Denoise)
+// before decoding on or off (default off).
+func WithDenoise(on bool) Option { return func(r *Recognizer) { r.denoise = on } }
+
 // WithSearchArgs adds PocketSphinx command-line arguments to every
 // decoder, as name, value pairs ("-beam", "1e-40"): the search's beams,
 // frame downsampling (-ds) and the like. They follow the defaults, so
@@ -157,6 +175,10 @@ type Transcript struct {
 	Model string
 	// Mixed: a Catalog recognition fell back to the Mixed model.
 	Mixed bool
+	// Readings are the distinct readings of the clip, best first, Text
+	// the first (none when nothing was heard): at most WithAlternatives'
+	// count.
+	Readings []string
 }
 
 // Recognizer turns 16 kHz mono speech into text. It is safe for
@@ -166,9 +188,12 @@ type Recognizer struct {
 	n      int
 	weight float64
 	keep   float64 // share of catalog bigrams a Catalog transcript needs
-	args   []string
-	g2p    Pronouncer
-	log    *slog.Logger
+	alts   int     // readings a recognition returns
+	// denoise: Denoise the samples before decoding.
+	denoise bool
+	args    []string
+	g2p     Pronouncer
+	log     *slog.Logger
 	// maxSeconds and maxBytes bound Transcribe's input.
 	maxSeconds float64
 	maxBytes   int
@@ -187,7 +212,7 @@ type Recognizer struct {
 // New loads the decoders. It fails with ErrModel when the model files
 // are missing.
 func New(opts ...Option) (*Recognizer, error) {
-	r := &Recognizer{model: ModelIn(DefaultModelDir), n: 1, weight: 0.9, keep: 1, args: slices.Clone(DefaultSearchArgs), g2p: Espeak{}, log: slog.New(slog.DiscardHandler),
+	r := &Recognizer{model: ModelIn(DefaultModelDir), n: 1, weight: 0.9, keep: 1, alts: 1, args: slices.Clone(DefaultSearchArgs), g2p: Espeak{}, log: slog.New(slog.DiscardHandler),
 		maxSeconds: 30, maxBytes: 8 << 20}
 	for _, o := range opts {
 		o(r)
@@ -250,6 +275,9 @@ func (r *Recognizer) Recognize(ctx context.Context, samples []float32, model str
 	if err != nil {
 		return Transcript{}, err
 	}
+	if r.denoise {
+		samples = Denoise(samples)
+	}
 	pcm := make([]int16, len(samples))
 	for i, v := range samples {
 		pcm[i] = int16(math.Round(float64(max(-1, min(1, v))) * 32767))
@@ -265,17 +293,41 @@ func (r *Recognizer) Recognize(ctx context.Context, samples []float32, model str
 		model = Catalog
 	}
 	var t Transcript
+	var others []string // the catalog model's readings when it was not the last
 	for i, s := range searches {
 		if i > 0 && r.catalogShare(t.Text) >= r.keep {
 			break
 		}
+		others = t.Readings
 		h, err := d.decode(s, pcm)
 		if err != nil {
 			return Transcript{}, err
 		}
 		t = Transcript{Text: strings.TrimSpace(h.text), Confidence: max(0, min(1, h.confidence)), Model: model, Mixed: i > 0}
+		t.Readings = []string{t.Text}
+		if r.alts > 1 && s == searchCatalog {
+			for _, alt := range d.nbest(r.alts, nbestPaths) {
+				t.Readings = append(t.Readings, alt.text)
+			}
+		}
 	}
+	t.Readings = distinctReadings(append(t.Readings, others...), r.alts)
 	return t, nil
+}
+
+// nbestPaths bounds the lattice paths read for alternative readings:
+// many differ from another only in silences and fillers.
+const nbestPaths = 20
+
+// distinctReadings keeps the first n distinct non-empty readings.
+func distinctReadings(readings []string, n int) []string {
+	out := make([]string, 0, n)
+	for _, x := range readings {
+		if x != "" && !slices.Contains(out, x) && len(out) < n {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // catalogShare is the share of text's word pairs, from the sentence

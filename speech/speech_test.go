@@ -121,7 +121,7 @@ func TestEspeakPronounces(t *testing.T) {
 // is built, and not before.
 func TestCatalogModelHearsBrands(t *testing.T) {
 	ctx := context.Background()
-	r, err := speech.New(speech.WithDecoders(2))
+	r, err := speech.New(speech.WithDecoders(2), speech.WithAlternatives(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,12 +152,22 @@ func TestCatalogModelHearsBrands(t *testing.T) {
 		if got.Text != "alpro blueberry soyghurt" || got.Model != want || got.Confidence <= 0.2 || got.Confidence > 1 {
 			t.Errorf("model %q: %+v", model, got)
 		}
+		// The transcript is the first reading; the catalog model's
+		// next-best paths (none here: a clean clip) may follow, at most
+		// three in all.
+		if len(got.Readings) < 1 || len(got.Readings) > 3 || got.Readings[0] != got.Text {
+			t.Errorf("model %q: readings %q, want the transcript first of at most 3", model, got.Readings)
+		}
 	}
 	// Something else said: no path through the catalog phrases, so the
 	// catalog recognition falls back to the interpolated model.
 	other, err := r.Recognize(ctx, speak(t, "where are the batteries", "en-us+klatt", "150"), speech.Catalog)
 	if err != nil || !other.Mixed || !strings.Contains(other.Text, "batteries") {
 		t.Errorf("out of the catalog: %+v, %v; want the mixed model's batteries", other, err)
+	}
+	// After a fallback the catalog model's own transcript is a reading too.
+	if len(other.Readings) < 2 || other.Readings[0] != other.Text || strings.Contains(other.Readings[1], "batteries") {
+		t.Errorf("out of the catalog: readings %q, want the mixed transcript then the catalog model's", other.Readings)
 	}
 	if got, _ := r.Recognize(ctx, q, speech.Catalog); got.Mixed {
 		t.Errorf("a catalog phrase fell back: %+v", got)

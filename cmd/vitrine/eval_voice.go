@@ -10,9 +10,8 @@ import (
 
 	"github.com/vitrinehq/vitrine/eval/labels"
 	"github.com/vitrinehq/vitrine/eval/voice"
-	"github.com/vitrinehq/vitrine/extractors/audioprep"
-	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/report"
+	"github.com/vitrinehq/vitrine/serving"
 	"github.com/vitrinehq/vitrine/speech"
 )
 
@@ -64,14 +63,6 @@ its Klatt voices are, so they are the default.`,
 	return cmd
 }
 
-// recognizeText adapts the recogniser to the evaluation's port.
-type recognizeText struct{ r *speech.Recognizer }
-
-func (t recognizeText) Recognize(ctx context.Context, s []float32, model string) (string, error) {
-	tr, err := t.r.Recognize(ctx, s, model)
-	return tr.Text, err
-}
-
 func (a *app) evalVoice(ctx context.Context, out io.Writer, o evalVoiceOpts) error {
 	svc, err := a.openServices(ctx, nil)
 	if err != nil {
@@ -104,18 +95,15 @@ func (a *app) evalVoice(ctx context.Context, out io.Writer, o evalVoiceOpts) err
 	if len(ps) == 0 {
 		return errors.New("no ingested product has a category to speak")
 	}
-	prep, err := audioprep.New(models.AudioPrep{SampleRate: speech.SampleRate})
+	dec, err := voice.WAVDecoder()
 	if err != nil {
 		return err
 	}
-	dec := func(ctx context.Context, wav []byte) ([]float32, error) {
-		c, err := prep.Prepare(ctx, wav)
-		if err != nil {
-			return nil, err
-		}
-		return c[0], nil
+	heard, err := serving.NewVoice(served, rec)
+	if err != nil {
+		return err
 	}
-	rep, err := voice.Run(ctx, recognizeText{rec}, served, dec, ps, voice.Config{Voices: o.voices, Speeds: o.speeds,
+	rep, err := voice.Run(ctx, rec, heard, dec, ps, voice.Config{Voices: o.voices, Speeds: o.speeds,
 		SNRs: o.snrs, Models: o.models, Noise: o.noise, Seed: 1})
 	if err != nil {
 		return err

@@ -243,7 +243,7 @@ func (a *app) startLexical(ctx context.Context, st *store.Store) (serving.Text, 
 func (a *app) speechOptions(extra ...speech.Option) []speech.Option {
 	vc := a.cfg.Voice
 	return append([]speech.Option{speech.WithDecoders(vc.Decoders), speech.WithCatalogWeight(vc.CatalogWeight),
-		speech.WithCatalogKeep(vc.CatalogKeep), speech.WithMaxAudio(vc.MaxSeconds, 0), speech.WithLogger(a.log)}, extra...)
+		speech.WithCatalogKeep(vc.CatalogKeep), speech.WithAlternatives(vc.Alternatives), speech.WithDenoise(vc.Denoise), speech.WithMaxAudio(vc.MaxSeconds, 0), speech.WithLogger(a.log)}, extra...)
 }
 
 // startVoice loads the speech recogniser (voice.*), builds the catalog

@@ -20,7 +20,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/vitrinehq/vitrine/extractors/audioprep"
+	"github.com/vitrinehq/vitrine/models"
 	"github.com/vitrinehq/vitrine/serving"
+	"github.com/vitrinehq/vitrine/speech"
 )
 
 // Product is one spoken query: what is said and the product it names.
@@ -28,18 +31,36 @@ type Product struct {
 	ID, Name string
 }
 
-// Recognizer transcribes 16 kHz mono samples with a named language model.
+// Recognizer transcribes 16 kHz mono samples with a named language model
+// (*speech.Recognizer is one).
 type Recognizer interface {
-	Recognize(ctx context.Context, samples []float32, model string) (text string, err error)
+	Recognize(ctx context.Context, samples []float32, model string) (speech.Transcript, error)
 }
 
-// Searcher is the served hybrid search.
+// Searcher is the served voice search after transcription (*serving.Voice
+// is one): it searches the readings heard as POST /v1/search/voice does.
 type Searcher interface {
-	Search(ctx context.Context, req serving.SearchRequest) (serving.SearchResult, error)
+	SearchHeard(ctx context.Context, readings []string, confidence float64, req serving.VoiceRequest) (serving.VoiceResult, error)
 }
 
 // Decoder reads a WAV file into 16 kHz mono samples.
 type Decoder func(ctx context.Context, wav []byte) ([]float32, error)
+
+// WAVDecoder reads WAV files (any rate and sample format audioprep reads)
+// into the recogniser's 16 kHz mono samples.
+func WAVDecoder() (Decoder, error) {
+	prep, err := audioprep.New(models.AudioPrep{SampleRate: speech.SampleRate})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, wav []byte) ([]float32, error) {
+		c, err := prep.Prepare(ctx, wav)
+		if err != nil {
+			return nil, err
+		}
+		return c[0], nil
+	}, nil
+}
 
 // Config says what to synthesise.
 type Config struct {
@@ -64,10 +85,21 @@ type Row struct {
 	WER       float64 `json:"wer"`
 	Top5      float64 `json:"top5"`
 	Exact     float64 `json:"exact"`
-	errs      int
-	words     int
-	top5      int
-	exact     int
+	// Misses are the queries whose product was not in the top 5.
+	Misses []Miss `json:"misses,omitempty"`
+	errs   int
+	words  int
+	top5   int
+	exact  int
+}
+
+// Miss is a query whose product the search did not find in the top 5:
+// what was said (voice and speed) and the readings heard.
+type Miss struct {
+	Said     string   `json:"said"`
+	Voice    string   `json:"voice"`
+	Speed    int      `json:"speed"`
+	Readings []string `json:"readings"`
 }
 
 // Report is the evaluation's result.
@@ -112,7 +144,7 @@ func Run(ctx context.Context, rec Recognizer, s Searcher, dec Decoder, ps []Prod
 							rows[key] = &Row{Model: m, Condition: cond.name}
 							order = append(order, key)
 						}
-						if err := score(ctx, rec, s, rows[key], clip, m, p); err != nil {
+						if err := score(ctx, rec, s, rows[key], clip, m, Miss{Said: p.Name, Voice: v, Speed: sp}, p.ID); err != nil {
 							return Report{}, err
 						}
 					}
@@ -144,31 +176,34 @@ func conditions(snrs []float64) []condition {
 	return out
 }
 
-func score(ctx context.Context, rec Recognizer, s Searcher, r *Row, clip []float32, model string, p Product) error {
-	text, err := rec.Recognize(ctx, clip, model)
+func score(ctx context.Context, rec Recognizer, s Searcher, r *Row, clip []float32, model string, said Miss, id string) error {
+	t, err := rec.Recognize(ctx, clip, model)
 	if err != nil {
 		return err
 	}
-	ref := strings.Fields(strings.ToLower(p.Name))
+	text := t.Text
+	ref := strings.Fields(strings.ToLower(said.Said))
 	r.Queries++
 	r.words += len(ref)
 	r.errs += EditDistance(ref, strings.Fields(text))
 	if text == strings.Join(ref, " ") {
 		r.exact++
 	}
-	if strings.TrimSpace(text) == "" {
-		return nil
+	said.Readings = t.Readings
+	if len(said.Readings) == 0 && strings.TrimSpace(text) != "" {
+		said.Readings = []string{text}
 	}
-	res, err := s.Search(ctx, serving.SearchRequest{Query: text, K: 5, SkipFacets: true, SkipQueryLog: true})
+	res, err := s.SearchHeard(ctx, said.Readings, t.Confidence, serving.VoiceRequest{K: 5, SkipFacets: true, SkipQueryLog: true})
 	if err != nil {
 		return err
 	}
 	for _, h := range res.Hits {
-		if h.ID == p.ID {
+		if h.ID == id {
 			r.top5++
-			break
+			return nil
 		}
 	}
+	r.Misses = append(r.Misses, said)
 	return nil
 }
 

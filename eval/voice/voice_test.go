@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vitrinehq/vitrine/serving"
+	"github.com/vitrinehq/vitrine/speech"
 )
 
 func TestEditDistance(t *testing.T) {
@@ -65,17 +66,21 @@ func TestMixNoiseSNR(t *testing.T) {
 // "good", and as nothing otherwise.
 type hears struct{ name string }
 
-func (h hears) Recognize(_ context.Context, _ []float32, model string) (string, error) {
+func (h hears) Recognize(_ context.Context, _ []float32, model string) (speech.Transcript, error) {
 	if model == "good" {
-		return h.name, nil
+		return speech.Transcript{Text: h.name, Readings: []string{h.name}}, nil
 	}
-	return "", nil
+	return speech.Transcript{}, nil
 }
 
-type finds struct{ id string }
+// finds finds the product for the reading it knows, and nothing else.
+type finds struct{ id, reading string }
 
-func (f finds) Search(context.Context, serving.SearchRequest) (serving.SearchResult, error) {
-	return serving.SearchResult{Hits: []serving.Hit{{ID: "other"}, {ID: f.id}}}, nil
+func (f finds) SearchHeard(_ context.Context, readings []string, _ float64, _ serving.VoiceRequest) (serving.VoiceResult, error) {
+	if len(readings) == 0 || readings[0] != f.reading {
+		return serving.VoiceResult{}, nil
+	}
+	return serving.VoiceResult{SearchResult: serving.SearchResult{Hits: []serving.Hit{{ID: "other"}, {ID: f.id}}}}, nil
 }
 
 // decodeWAV reads espeak-ng's 16-bit mono WAV samples (rate unchanged:
@@ -90,7 +95,7 @@ func decodeWAV(_ context.Context, b []byte) ([]float32, error) {
 
 func TestRunCountsPerModelAndCondition(t *testing.T) {
 	ps := []Product{{ID: "p1", Name: "Galia Melon"}}
-	rep, err := Run(t.Context(), hears{"galia melon"}, finds{"p1"}, decodeWAV, ps, Config{Voices: []string{"en-us+klatt", "en-us+klatt2"},
+	rep, err := Run(t.Context(), hears{"galia melon"}, finds{"p1", "galia melon"}, decodeWAV, ps, Config{Voices: []string{"en-us+klatt", "en-us+klatt2"},
 		Speeds: []int{170}, SNRs: []float64{10}, Models: []string{"good", "deaf"}, TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +112,9 @@ func TestRunCountsPerModelAndCondition(t *testing.T) {
 		if g.Model != w.Model || g.Condition != w.Condition || g.Queries != w.Queries || g.WER != w.WER || g.Top5 != w.Top5 || g.Exact != w.Exact {
 			t.Errorf("row %d: %+v, want %+v", i, g, w)
 		}
+	}
+	if m := rep.Rows[1].Misses; len(m) != 2 || m[0].Said != "Galia Melon" || m[0].Voice != "en-us+klatt" || m[1].Speed != 170 || rep.Rows[0].Misses != nil {
+		t.Errorf("misses %+v, want both deaf clips", m)
 	}
 	var b strings.Builder
 	if err := rep.Text(&b); err != nil || !strings.Contains(b.String(), "10 dB SNR") {
