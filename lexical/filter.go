@@ -124,10 +124,13 @@ func priceBand(p float64) int {
 // count adds a match to the total and, when asked, the facets.
 func (s *search) count(id uint32) {
 	s.total++
-	if s.catN == nil {
-		return
+	if s.catN != nil {
+		s.tally(&s.ix.cols[id])
 	}
-	c := &s.ix.cols[id]
+}
+
+// tally adds a match's columns to the facet counts.
+func (s *search) tally(c *col) {
 	if c.cat0 != noCategory {
 		s.catN[c.cat0]++
 	}

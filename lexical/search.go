@@ -326,6 +326,10 @@ func (s *search) countUnion() *[]uint64 {
 			bits[d>>6] |= 1 << (d & 63)
 		}
 	}
+	if s.filter.any {
+		s.countLive(bits)
+		return bp
+	}
 	for i, w := range bits {
 		for rest := w; rest != 0; rest &= rest - 1 {
 			b := mathbits.TrailingZeros64(rest)
@@ -338,6 +342,30 @@ func (s *search) countUnion() *[]uint64 {
 		bits[i] = w
 	}
 	return bp
+}
+
+// countLive is countUnion's loop without a filter (the common case, a
+// union of hundreds of thousands of products at a million): liveness and
+// the facet columns read in one place, with no call per product.
+func (s *search) countLive(bits []uint64) {
+	cols := s.ix.cols
+	total := 0
+	for i, w := range bits {
+		for rest := w; rest != 0; rest &= rest - 1 {
+			b := mathbits.TrailingZeros64(rest)
+			c := &cols[i<<6+b]
+			if !c.live {
+				w &^= 1 << b
+				continue
+			}
+			total++
+			if s.catN != nil {
+				s.tally(c)
+			}
+		}
+		bits[i] = w
+	}
+	s.total += total
 }
 
 // boundSlack widens pruning bounds so that a score summed in another
