@@ -275,7 +275,9 @@ type Voice struct {
 	// dB, 0.819 / 0.840 at 1, 0.868 / 0.897 at 4, 0.868 / 0.872 at 6.
 	Alternatives int `koanf:"alternatives" yaml:"alternatives"`
 	// Denoise subtracts the noise of the clip's quietest frames from its
-	// spectrum before decoding.
+	// spectrum before decoding (a clip whose quietest frames are silent
+	// is decoded as it is). On the development voices with 4 readings:
+	// top 5 at 10 dB 0.897 off, 0.926 on; clean the same (0.868).
 	Denoise bool `koanf:"denoise" yaml:"denoise"`
 	// Decoders is how many recognitions run at once; each decoder holds
 	// its own copy of the models.
@@ -451,7 +453,7 @@ func Default() Config {
 			Fusion: "score", VectorFloor: 0.4, LexicalPool: 20, VectorPool: 30, VectorEf: 80},
 		Image:       Image{Views: true, ExpandAlpha: 3, OCREngines: 2},
 		Recommend:   Recommend{CacheTTL: 30 * time.Second},
-		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 0.5, Alternatives: 4, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
+		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 0.5, Alternatives: 4, Denoise: true, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
 	}
 }

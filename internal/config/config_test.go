@@ -192,17 +192,17 @@ func TestVoice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (config.Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 0.5, Alternatives: 4, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second}); c.Voice != want {
+	if want := (config.Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 0.5, Alternatives: 4, Denoise: true, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second}); c.Voice != want {
 		t.Errorf("defaults %+v, want %+v", c.Voice, want)
 	}
 	c, err = config.Load("", func() []string {
-		return []string{"VITRINE_VOICE_ENABLED=false", "VITRINE_VOICE_CATALOG_WEIGHT=0.7", "VITRINE_VOICE_CATALOG_KEEP=0.5", "VITRINE_VOICE_ALTERNATIVES=2", "VITRINE_VOICE_DENOISE=true",
+		return []string{"VITRINE_VOICE_ENABLED=false", "VITRINE_VOICE_CATALOG_WEIGHT=0.7", "VITRINE_VOICE_CATALOG_KEEP=0.5", "VITRINE_VOICE_ALTERNATIVES=2", "VITRINE_VOICE_DENOISE=false",
 			"VITRINE_VOICE_DECODERS=4", "VITRINE_VOICE_MAX_SECONDS=8", "VITRINE_VOICE_POLL=1m"}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (config.Voice{CatalogWeight: 0.7, CatalogKeep: 0.5, Alternatives: 2, Denoise: true, Decoders: 4, MaxSeconds: 8, Poll: time.Minute}); c.Voice != want {
+	if want := (config.Voice{CatalogWeight: 0.7, CatalogKeep: 0.5, Alternatives: 2, Decoders: 4, MaxSeconds: 8, Poll: time.Minute}); c.Voice != want {
 		t.Errorf("from the environment %+v, want %+v", c.Voice, want)
 	}
 	for _, tc := range []struct{ env, want string }{
