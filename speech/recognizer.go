@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -131,6 +132,10 @@ func WithAlternatives(n int) Option {
 // before decoding on or off (default off).
 func WithDenoise(on bool) Option { return func(r *Recognizer) { r.denoise = on } }
 
+// WithDither turns the dither of the decoded samples on or off (default
+// on; see toPCM).
+func WithDither(on bool) Option { return func(r *Recognizer) { r.dither = on } }
+
 // WithSearchArgs adds PocketSphinx command-line arguments to every
 // decoder, as name, value pairs ("-beam", "1e-40"): the search's beams,
 // frame downsampling (-ds) and the like. They follow the defaults, so
@@ -189,11 +194,11 @@ type Recognizer struct {
 	weight float64
 	keep   float64 // share of catalog bigrams a Catalog transcript needs
 	alts   int     // readings a recognition returns
-	// denoise: Denoise the samples before decoding.
-	denoise bool
-	args    []string
-	g2p     Pronouncer
-	log     *slog.Logger
+	// denoise: Denoise the samples before decoding; dither: toPCM's.
+	denoise, dither bool
+	args            []string
+	g2p             Pronouncer
+	log             *slog.Logger
 	// maxSeconds and maxBytes bound Transcribe's input.
 	maxSeconds float64
 	maxBytes   int
@@ -212,7 +217,7 @@ type Recognizer struct {
 // New loads the decoders. It fails with ErrModel when the model files
 // are missing.
 func New(opts ...Option) (*Recognizer, error) {
-	r := &Recognizer{model: ModelIn(DefaultModelDir), n: 1, weight: 0.9, keep: 1, alts: 1, args: slices.Clone(DefaultSearchArgs), g2p: Espeak{}, log: slog.New(slog.DiscardHandler),
+	r := &Recognizer{model: ModelIn(DefaultModelDir), n: 1, weight: 0.9, keep: 1, alts: 1, dither: true, args: slices.Clone(DefaultSearchArgs), g2p: Espeak{}, log: slog.New(slog.DiscardHandler),
 		maxSeconds: 30, maxBytes: 8 << 20}
 	for _, o := range opts {
 		o(r)
@@ -278,10 +283,7 @@ func (r *Recognizer) Recognize(ctx context.Context, samples []float32, model str
 	if r.denoise {
 		samples = Denoise(samples)
 	}
-	pcm := make([]int16, len(samples))
-	for i, v := range samples {
-		pcm[i] = int16(math.Round(float64(max(-1, min(1, v))) * 32767))
-	}
+	pcm := toPCM(samples, r.dither)
 	var d *decoder
 	select {
 	case d = <-r.pool:
@@ -328,6 +330,26 @@ func distinctReadings(readings []string, n int) []string {
 		}
 	}
 	return out
+}
+
+// toPCM converts samples in [-1, 1] to 16-bit PCM. With dither, a
+// quarter of the samples, drawn by a generator seeded with the clip's
+// length (the same clip is decoded the same way every time), are raised by
+// one step, as PocketSphinx's -dither does with its process-wide
+// generator: digital silence between words otherwise leaves the front
+// end's log energies and noise estimate at their floor, and the words of
+// a clean clip are cut short or lost.
+func toPCM(samples []float32, dither bool) []int16 {
+	pcm := make([]int16, len(samples))
+	rng := rand.New(rand.NewPCG(uint64(len(samples)), 0x5eed))
+	for i, v := range samples {
+		x := math.Round(float64(max(-1, min(1, v))) * 32767)
+		if dither && rng.IntN(4) == 0 {
+			x = min(x+1, 32767)
+		}
+		pcm[i] = int16(x)
+	}
+	return pcm
 }
 
 // catalogShare is the share of text's word pairs, from the sentence
