@@ -27,16 +27,20 @@ func cpuTime(b *testing.B) time.Duration {
 //
 // catalog-served is a catalog recognition as served (voice.alternatives
 // 4, voice.denoise on): the clip denoised, and the catalog model's
-// n-best paths read after its decode.
+// n-best paths read after its decode; catalog-undithered is one without
+// the dither, alternatives and denoising, as the recogniser was before
+// them.
 func BenchmarkRecognize3s(b *testing.B) {
 	phrases := []string{"Arla Ecological Medium Fat Milk", "Oatly Oat Milk", "Alpro Blueberry Soyghurt", "Red Bell Pepper"}
 	r := newBenchRecognizer(b, phrases)
 	served := newBenchRecognizer(b, phrases, speech.WithAlternatives(4), speech.WithDenoise(true))
+	plain := newBenchRecognizer(b, phrases, speech.WithDither(false))
 	clip := threeSeconds(speak(b, "Arla Ecological Medium Fat Milk", "en-us+klatt2", "120"))
 	for _, model := range []string{speech.Catalog, speech.CatalogOnly, speech.Mixed, speech.General} {
 		b.Run(model, func(b *testing.B) { benchRecognize(b, r, clip, model) })
 	}
 	b.Run("catalog-served", func(b *testing.B) { benchRecognize(b, served, clip, speech.Catalog) })
+	b.Run("catalog-undithered", func(b *testing.B) { benchRecognize(b, plain, clip, speech.Catalog) })
 	// Something outside the catalog: the catalog recognition decodes twice.
 	other := threeSeconds(speak(b, "where are the batteries", "en-us+klatt", "150"))
 	b.Run("catalog-fallback", func(b *testing.B) { benchRecognize(b, r, other, speech.Catalog) })
