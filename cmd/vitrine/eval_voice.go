@@ -39,10 +39,10 @@ to mixed when what it heard is no path through the catalog's phrases),
 catalog-only, mixed (the catalog model interpolated with the general one)
 and general (PocketSphinx's US English model); the catalog model is built
 from the database's titles, brands and categories, as serve builds it.
-Search each transcript with the served hybrid search (k 5). Print the word
-error rate, the share of exact transcripts and the share of queries whose
-product is in the top 5, per model and condition. Audio goes to a
-temporary directory.
+Search each clip's readings (voice.alternatives) as voice search does (k 5).
+Print the word error rate, exact transcripts and queries whose product is
+in the top 5, per model and condition (--json adds the misses). Audio goes
+to a temporary directory.
 
 espeak-ng's default voices are hardly recognisable to PocketSphinx's acoustic
 model (a general-model transcript of "red bell pepper" is "and help you");
