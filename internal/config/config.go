@@ -576,32 +576,7 @@ func (c Config) Validate() error {
 	if c.Worker.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("%w: worker.concurrency (%s) must be at least 1", ErrInvalid, EnvName("worker.concurrency")))
 	}
-	switch c.Search.Engine {
-	case "index", "postgres":
-	default:
-		errs = append(errs, fmt.Errorf("%w: search.engine (%s) is %q, want index or postgres", ErrInvalid, EnvName("search.engine"), c.Search.Engine))
-	}
-	if c.Search.Match != "all" && c.Search.Match != "any" {
-		errs = append(errs, fmt.Errorf("%w: search.match (%s) is %q, want all or any", ErrInvalid, EnvName("search.match"), c.Search.Match))
-	}
-	if c.Search.Fusion != "score" && c.Search.Fusion != "rrf" {
-		errs = append(errs, fmt.Errorf("%w: search.fusion (%s) is %q, want score or rrf", ErrInvalid, EnvName("search.fusion"), c.Search.Fusion))
-	}
-	if !(c.Search.VectorFloor >= -1 && c.Search.VectorFloor <= 1) {
-		errs = append(errs, fmt.Errorf("%w: search.vector_floor (%s) is %g, want a cosine in [-1, 1]", ErrInvalid, EnvName("search.vector_floor"), c.Search.VectorFloor))
-	}
-	if c.Search.LexicalPool < 1 || c.Search.LexicalPool > 1000 {
-		errs = append(errs, fmt.Errorf("%w: search.lexical_pool (%s) is %d, want 1 to 1000", ErrInvalid, EnvName("search.lexical_pool"), c.Search.LexicalPool))
-	}
-	if c.Search.VectorPool < 1 || c.Search.VectorPool > 1000 {
-		errs = append(errs, fmt.Errorf("%w: search.vector_pool (%s) is %d, want 1 to 1000", ErrInvalid, EnvName("search.vector_pool"), c.Search.VectorPool))
-	}
-	if c.Search.VectorEf < 0 || c.Search.VectorEf > 1000 {
-		errs = append(errs, fmt.Errorf("%w: search.vector_ef (%s) is %d, want 0 to 1000", ErrInvalid, EnvName("search.vector_ef"), c.Search.VectorEf))
-	}
-	if c.Search.SyncPoll <= 0 {
-		errs = append(errs, fmt.Errorf("%w: search.sync_poll (%s) must be positive", ErrInvalid, EnvName("search.sync_poll")))
-	}
+	errs = append(errs, c.Search.validate()...)
 	errs = append(errs, c.Server.validate()...)
 	errs = append(errs, c.Voice.validate()...)
 	if c.Recommend.CacheTTL < 0 {
@@ -615,6 +590,38 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.Impressions.validate()...)
 	return errors.Join(errs...)
+}
+
+// validate checks the search section.
+func (c Search) validate() []error {
+	var errs []error
+	switch c.Engine {
+	case "index", "postgres":
+	default:
+		errs = append(errs, fmt.Errorf("%w: search.engine (%s) is %q, want index or postgres", ErrInvalid, EnvName("search.engine"), c.Engine))
+	}
+	if c.Match != "all" && c.Match != "any" {
+		errs = append(errs, fmt.Errorf("%w: search.match (%s) is %q, want all or any", ErrInvalid, EnvName("search.match"), c.Match))
+	}
+	if c.Fusion != "score" && c.Fusion != "rrf" {
+		errs = append(errs, fmt.Errorf("%w: search.fusion (%s) is %q, want score or rrf", ErrInvalid, EnvName("search.fusion"), c.Fusion))
+	}
+	if !(c.VectorFloor >= -1 && c.VectorFloor <= 1) {
+		errs = append(errs, fmt.Errorf("%w: search.vector_floor (%s) is %g, want a cosine in [-1, 1]", ErrInvalid, EnvName("search.vector_floor"), c.VectorFloor))
+	}
+	if c.LexicalPool < 1 || c.LexicalPool > 1000 {
+		errs = append(errs, fmt.Errorf("%w: search.lexical_pool (%s) is %d, want 1 to 1000", ErrInvalid, EnvName("search.lexical_pool"), c.LexicalPool))
+	}
+	if c.VectorPool < 1 || c.VectorPool > 1000 {
+		errs = append(errs, fmt.Errorf("%w: search.vector_pool (%s) is %d, want 1 to 1000", ErrInvalid, EnvName("search.vector_pool"), c.VectorPool))
+	}
+	if c.VectorEf < 0 || c.VectorEf > 1000 {
+		errs = append(errs, fmt.Errorf("%w: search.vector_ef (%s) is %d, want 0 to 1000", ErrInvalid, EnvName("search.vector_ef"), c.VectorEf))
+	}
+	if c.SyncPoll <= 0 {
+		errs = append(errs, fmt.Errorf("%w: search.sync_poll (%s) must be positive", ErrInvalid, EnvName("search.sync_poll")))
+	}
+	return errs
 }
 
 // validate checks the impressions section.
