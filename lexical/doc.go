@@ -99,17 +99,17 @@
 // Why not Bleve: measured beside this index and ts_rank_cd in the same
 // run by `vitrine bench search` (package bench/search/bleveengine: Bleve
 // v2.6.3, scorch, BM25, English analyzer, this index's field weights as
-// boosts, every query word required; 8 clients, 2 cores shared with other
-// work at load average 10-13, so only ratios within a run mean much). On
-// one word, where both match the same products, Bleve's p50 is 4 to 66
-// times this index's: at 1,000,000 products 418 ms against 87 ms for the
-// most frequent words (125,000 matches) and 109 ms against 1.7 ms for
-// shopper words; at 100,000, 8.7 against 0.35 ms and 0.90 against 0.11
-// ms. Bleve scores every match and has no dynamic pruning, and its
-// all-words 2- and 3-word queries (a disjunction over the fields per
-// word) are slower than ts_rank_cd's: 560 and 533 ms at 1,000,000 against
-// 86 and 41 ms. It is smaller (67.5 MiB of memory-mapped segments and 8
-// MiB of heap at 1,000,000, against this index's 886 MiB of heap, with no
-// filter or facet columns) and builds 3.5 times slower (120 s against 34
-// s). Figures and commands: BENCHMARKS.md, "Search: vitrine bench search".
+// boosts, every query word required; 8 clients on 2 cores). On one word,
+// where both match the same products, at 1,000,000 products Bleve's p50 is
+// 103 ms for the most frequent words (125,000 matches) against 0.54 ms
+// here, and 19.5 ms against 0.40 ms for shopper words; at 100,000, 4.0
+// against 0.07 ms and 0.91 against 0.03 ms. Bleve scores every match and
+// has no dynamic pruning (this index scored 10 documents for those
+// queries), and its all-words 2- and 3-word queries (a disjunction over
+// the fields per word) are slower than ts_rank_cd's: 132 and 166 ms at
+// 1,000,000 against 62 and 30 ms. It is smaller (67.5 MiB of
+// memory-mapped segments and 8 MiB of heap at 1,000,000, against this
+// index's 886 MiB of heap, with no filter or facet columns) and builds 3.1
+// times slower (32.5 s against 10.3 s). Figures and commands:
+// BENCHMARKS.md, "Search: vitrine bench search".
 package lexical
