@@ -238,7 +238,7 @@ func (ix *Index) analyze(p catalog.Product) analyzed {
 		a.d.price = *p.Price
 	}
 	texts := [numFields]string{Title: p.Title, Brand: p.Brand, Category: strings.Join(p.Category, " "),
-		Attributes: attributeText(p.Attributes), Description: p.Description}
+		Attributes: AttributeText(p.Attributes), Description: p.Description}
 	for f, text := range texts {
 		ws := analysis.Words(text)
 		a.d.lens[f] = uint16(min(len(ws), math.MaxUint16))
@@ -260,9 +260,9 @@ func (ix *Index) analyze(p catalog.Product) analyzed {
 	return a
 }
 
-// attributeText is the searchable text of attributes: string values (and
-// strings inside lists), not keys or numbers.
-func attributeText(attrs map[string]any) string {
+// AttributeText is the searchable text of attributes: string values (and
+// strings inside lists), in key order, not keys or numbers.
+func AttributeText(attrs map[string]any) string {
 	var parts []string
 	var walk func(v any)
 	walk = func(v any) {

@@ -216,6 +216,29 @@ func (s *Syncer) snapshot(ctx context.Context) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
+	err = ReadPages(ctx, s.src, s.cfg.snapPage, func(ps []catalog.Product) error {
+		ix.PutAll(ps)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lexical snapshot: %w", err)
+	}
+	ix.Reweigh()
+	return ix, nil
+}
+
+// Pager reads products in id order, a page at a time (*store.Store is
+// one).
+type Pager interface {
+	ProductsAfter(ctx context.Context, after string, limit int) ([]catalog.Product, error)
+}
+
+// ReadPages hands every product of src to fn a page of size at a time,
+// in id order, reading the next page while fn handles the last, so
+// reading and indexing overlap. It stops at the first read error (wrapped
+// as "read products"), fn's first error, or the end of ctx (its error:
+// a read cut short is never taken for the end).
+func ReadPages(ctx context.Context, src Pager, size int, fn func([]catalog.Product) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type page struct {
@@ -227,13 +250,13 @@ func (s *Syncer) snapshot(ctx context.Context) (*Index, error) {
 		defer close(pages)
 		after := ""
 		for {
-			ps, err := s.src.ProductsAfter(ctx, after, s.cfg.snapPage)
+			ps, err := src.ProductsAfter(ctx, after, size)
 			select {
 			case pages <- page{ps, err}:
 			case <-ctx.Done():
 				return
 			}
-			if err != nil || len(ps) < s.cfg.snapPage {
+			if err != nil || len(ps) < size {
 				return
 			}
 			after = ps[len(ps)-1].ID
@@ -241,15 +264,13 @@ func (s *Syncer) snapshot(ctx context.Context) (*Index, error) {
 	}()
 	for pg := range pages {
 		if pg.err != nil {
-			return nil, fmt.Errorf("lexical snapshot: %w", pg.err)
+			return fmt.Errorf("read products: %w", pg.err)
 		}
-		ix.PutAll(pg.ps)
+		if err := fn(pg.ps); err != nil {
+			return err
+		}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("lexical snapshot: %w", err) // cut short, not at the end
-	}
-	ix.Reweigh()
-	return ix, nil
+	return ctx.Err()
 }
 
 // listen turns notifications into wake-ups, reconnecting after failures.

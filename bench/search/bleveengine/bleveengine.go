@@ -28,7 +28,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -39,6 +38,7 @@ import (
 	index "github.com/blevesearch/bleve_index_api"
 
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/lexical"
 	"github.com/vitrinehq/vitrine/records"
 )
 
@@ -179,39 +179,14 @@ func newMapping() *mapping.IndexMappingImpl {
 }
 
 // load reads the products a page at a time, the next page while the last
-// is indexed, and indexes them in batches.
+// is indexed (lexical.ReadPages, as the in-memory index's snapshot does),
+// and indexes them in batches.
 func (e *Engine) load(ctx context.Context, src Source, c config) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type page struct {
-		ps  []catalog.Product
-		err error
-	}
-	pages := make(chan page, 1)
-	go func() {
-		defer close(pages)
-		after := ""
-		for {
-			ps, err := src.ProductsAfter(ctx, after, c.page)
-			select {
-			case pages <- page{ps, err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil || len(ps) < c.page {
-				return
-			}
-			after = ps[len(ps)-1].ID
-		}
-	}()
 	b := e.idx.NewBatch()
-	for pg := range pages {
-		if pg.err != nil {
-			return fmt.Errorf("bleve build: read products: %w", pg.err)
-		}
-		for _, p := range pg.ps {
+	err := lexical.ReadPages(ctx, src, c.page, func(ps []catalog.Product) error {
+		for _, p := range ps {
 			if err := b.Index(p.ID, document(p)); err != nil {
-				return fmt.Errorf("bleve build: product %s: %w", p.ID, err)
+				return fmt.Errorf("product %s: %w", p.ID, err)
 			}
 			if b.Size() >= c.batch {
 				if err := e.flush(b); err != nil {
@@ -219,11 +194,15 @@ func (e *Engine) load(ctx context.Context, src Source, c config) error {
 				}
 			}
 		}
+		return nil
+	})
+	if err == nil {
+		err = e.flush(b)
 	}
-	if err := ctx.Err(); err != nil {
+	if err != nil {
 		return fmt.Errorf("bleve build: %w", err)
 	}
-	return e.flush(b)
+	return nil
 }
 
 // flush indexes the batch (scorch returns once it is persisted) and
@@ -233,7 +212,7 @@ func (e *Engine) flush(b *bleve.Batch) error {
 		return nil
 	}
 	if err := e.idx.Batch(b); err != nil {
-		return fmt.Errorf("bleve build: batch: %w", err)
+		return fmt.Errorf("batch: %w", err)
 	}
 	b.Reset()
 	return nil
@@ -243,34 +222,7 @@ func (e *Engine) flush(b *bleve.Batch) error {
 // text, as the in-memory index reads them.
 func document(p catalog.Product) map[string]any {
 	return map[string]any{"title": p.Title, "brand": p.Brand, "category": strings.Join(p.Category, " "),
-		"attributes": attributeText(p.Attributes), "description": p.Description}
-}
-
-// attributeText is the searchable text of attributes as the in-memory
-// index takes it: string values (and strings inside lists), in key
-// order, not keys or numbers.
-func attributeText(attrs map[string]any) string {
-	var parts []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case string:
-			parts = append(parts, x)
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		}
-	}
-	keys := make([]string, 0, len(attrs))
-	for k := range attrs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		walk(attrs[k])
-	}
-	return strings.Join(parts, " ")
+		"attributes": lexical.AttributeText(p.Attributes), "description": p.Description}
 }
 
 // SearchText returns the best q.K products holding every word of q.Text
