@@ -2,11 +2,9 @@ package ingest_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"testing"
 
 	"github.com/vitrinehq/vitrine/extractors"
@@ -15,18 +13,10 @@ import (
 	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/internal/testdb"
 	"github.com/vitrinehq/vitrine/internal/testenv"
+	"github.com/vitrinehq/vitrine/internal/testlog"
 	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
 )
-
-// warnCounter is a slog handler that counts records at warn and above:
-// the store logs each transaction it runs again at warn.
-type warnCounter struct{ n atomic.Int64 }
-
-func (h *warnCounter) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
-func (h *warnCounter) Handle(context.Context, slog.Record) error    { h.n.Add(1); return nil }
-func (h *warnCounter) WithAttrs([]slog.Attr) slog.Handler           { return h }
-func (h *warnCounter) WithGroup(string) slog.Handler                { return h }
 
 // clashingCatalog is n products in batches of size. Any two neighbouring
 // batches (which may be in flight together) introduce the same new
@@ -61,7 +51,7 @@ func clashingCatalog(t *testing.T, n, size int) []byte {
 func TestRunConcurrentBatchesIntoPostgreSQL(t *testing.T) {
 	const products, batch = 640, 16
 	ctx := t.Context()
-	warns := &warnCounter{}
+	warns := &testlog.WarnCounter{}
 	st, err := store.Open(ctx, testdb.URL(t), store.WithLogger(slog.New(warns)))
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +90,7 @@ func TestRunConcurrentBatchesIntoPostgreSQL(t *testing.T) {
 	if sum.Inserted != products || sum.Indexed != products || sum.Rejected != 0 {
 		t.Errorf("summary %+v, rejects:\n%s", sum, rejects.String())
 	}
-	if n := warns.n.Load(); n != 0 {
+	if n := warns.Count(); n != 0 {
 		t.Errorf("%d store transactions were ended by a transient error (deadlock) and run again", n)
 	}
 	if n, err := st.CountProducts(ctx); err != nil || n != products {

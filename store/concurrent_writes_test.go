@@ -84,7 +84,7 @@ func TestConcurrentIngestWritesDoNotDeadlock(t *testing.T) {
 			}
 		}
 	}
-	if n := warns.n.Load(); n != 0 {
+	if n := warns.Count(); n != 0 {
 		t.Errorf("%d transactions were ended by a transient error (deadlock) and run again", n)
 	}
 	var products, vectors, terms int

@@ -14,21 +14,14 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/vitrinehq/vitrine/internal/testdb"
+	"github.com/vitrinehq/vitrine/internal/testlog"
 )
-
-// warnCounter is a slog handler that counts records at warn and above.
-type warnCounter struct{ n atomic.Int64 }
-
-func (h *warnCounter) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
-func (h *warnCounter) Handle(context.Context, slog.Record) error    { h.n.Add(1); return nil }
-func (h *warnCounter) WithAttrs([]slog.Attr) slog.Handler           { return h }
-func (h *warnCounter) WithGroup(string) slog.Handler                { return h }
 
 // openRetrying opens a store on a fresh database whose logger counts the
 // retries' warnings.
-func openRetrying(t *testing.T, opts ...Option) (*Store, *warnCounter) {
+func openRetrying(t *testing.T, opts ...Option) (*Store, *testlog.WarnCounter) {
 	t.Helper()
-	warns := &warnCounter{}
+	warns := &testlog.WarnCounter{}
 	s, err := Open(t.Context(), testdb.URL(t), append([]Option{WithLogger(slog.New(warns))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +131,7 @@ func TestRetryTxRecoversFromDeadlock(t *testing.T) {
 	if total := runs[0].Load() + runs[1].Load(); total < 3 {
 		t.Errorf("transactions ran %d and %d times: no deadlock was forced", runs[0].Load(), runs[1].Load())
 	}
-	if warns.n.Load() == 0 {
+	if warns.Count() == 0 {
 		t.Error("the retry was not logged at warn")
 	}
 }
@@ -186,7 +179,7 @@ func TestRetryTxGivesUp(t *testing.T) {
 			}
 		})
 	}
-	if got := warns.n.Load(); got != 2 {
+	if got := warns.Count(); got != 2 {
 		t.Errorf("logged %d retries, want 2 (the failures' second and third runs)", got)
 	}
 }
