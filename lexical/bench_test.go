@@ -41,14 +41,7 @@ func BenchmarkSearch(b *testing.B) {
 			ix := benchIndex(n)
 			for _, q := range []string{"organic", "apple", "organic apple", "red apple juice"} {
 				query := Query{Text: q, K: 10, Facets: true}
-				b.Run(fmt.Sprintf("pruned/%s", q), func(b *testing.B) {
-					var res Result
-					for b.Loop() {
-						res, _ = ix.Search(query)
-					}
-					b.ReportMetric(float64(res.Scored), "scored/op")
-					b.ReportMetric(float64(res.Total), "matches/op")
-				})
+				b.Run(fmt.Sprintf("pruned/%s", q), func(b *testing.B) { benchQuery(b, ix, query) })
 				if n > 100_000 {
 					continue
 				}
@@ -68,6 +61,17 @@ func BenchmarkSearch(b *testing.B) {
 	}
 }
 
+// benchQuery runs q for the benchmark's iterations and reports the
+// documents the last search scored and matched.
+func benchQuery(b *testing.B, ix *Index, q Query) {
+	var res Result
+	for b.Loop() {
+		res, _ = ix.Search(q)
+	}
+	b.ReportMetric(float64(res.Scored), "scored/op")
+	b.ReportMetric(float64(res.Total), "matches/op")
+}
+
 // BenchmarkSearchAny is the any-word mode (search.match any, the shipped
 // default): a product holding any query word matches, so the total and
 // facets count the union of the words' postings, while the top 10 come
@@ -80,14 +84,7 @@ func BenchmarkSearchAny(b *testing.B) {
 			ix.cfg.match = MatchAny
 			defer func() { ix.cfg.match = MatchAll }()
 			for _, q := range []string{"organic", "organic apple", "red apple juice"} {
-				b.Run(q, func(b *testing.B) {
-					var res Result
-					for b.Loop() {
-						res, _ = ix.Search(Query{Text: q, K: 10, Facets: true})
-					}
-					b.ReportMetric(float64(res.Scored), "scored/op")
-					b.ReportMetric(float64(res.Total), "matches/op")
-				})
+				b.Run(q, func(b *testing.B) { benchQuery(b, ix, Query{Text: q, K: 10, Facets: true}) })
 			}
 			b.Run("filtered/red apple juice", func(b *testing.B) {
 				q := Query{Text: "red apple juice", K: 10, Facets: true, Filter: catalog.Filter{Brands: []string{"Acme", "Nordic"}, MaxPrice: ptr(50)}}
@@ -116,14 +113,7 @@ func BenchmarkSearchFallback(b *testing.B) {
 				}
 			}
 			for _, q := range qs {
-				b.Run(q, func(b *testing.B) {
-					var res Result
-					for b.Loop() {
-						res, _ = ix.Search(Query{Text: q, K: 10, Facets: true})
-					}
-					b.ReportMetric(float64(res.Scored), "scored/op")
-					b.ReportMetric(float64(res.Total), "matches/op")
-				})
+				b.Run(q, func(b *testing.B) { benchQuery(b, ix, Query{Text: q, K: 10, Facets: true}) })
 			}
 		})
 	}
