@@ -185,36 +185,24 @@ func (s *Store) TopItemsByFactors(ctx context.Context, m records.CFModel, user [
 	if exclude == nil {
 		exclude = []string{}
 	}
-	// One round trip: a batch runs as one implicit transaction, so the
-	// transaction-local settings hold for the query after them (BEGIN,
-	// settings, query and COMMIT took four).
-	b := &pgx.Batch{}
-	b.Queue(`SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`, fmt.Sprint(max(40, 2*k)))
+	// One round trip for the settings and the query (hnswQuery).
 	// The version is written into the query, not bound: the HNSW index is
 	// partial (WHERE model_version = N), and a generic plan of a prepared
 	// statement, which PostgreSQL switches to after a few executions,
 	// cannot prove a parameter equal to N, so it scanned and sorted every
 	// item's factors instead.
-	b.Queue(fmt.Sprintf(`SELECT f.product_id, -(f.factors::vector(%d) <#> $1) AS score
+	sql := fmt.Sprintf(`SELECT f.product_id, -(f.factors::vector(%d) <#> $1) AS score
 		FROM item_factors f JOIN products p ON p.id = f.product_id AND p.deleted_at IS NULL
 		WHERE f.model_version = %d AND f.product_id <> ALL($2::text[])
-		ORDER BY f.factors::vector(%d) <#> $1 LIMIT $3`, m.Dim, m.Version, m.Dim), pgvector.NewVector(user), exclude, k)
-	br := s.pool.SendBatch(ctx, b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return nil, fmt.Errorf("cf retrieval settings: %w", err)
-	}
-	rows, err := br.Query()
+		ORDER BY f.factors::vector(%d) <#> $1 LIMIT $3`, m.Dim, m.Version, m.Dim)
+	out, err := hnswQuery(ctx, s, hnswSettings{ef: max(40, 2*k), scan: "relaxed_order"}, sql,
+		[]any{pgvector.NewVector(user), exclude, k}, func(r pgx.CollectableRow) (records.Scored, error) {
+			var x records.Scored
+			err := r.Scan(&x.ProductID, &x.Score)
+			return x, err
+		})
 	if err != nil {
 		return nil, fmt.Errorf("cf retrieval: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.Scored, error) {
-		var x records.Scored
-		err := r.Scan(&x.ProductID, &x.Score)
-		return x, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cf retrieval: %w", err)
-	}
-	return out, br.Close()
+	return out, nil
 }

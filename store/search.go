@@ -120,40 +120,54 @@ func (s *Store) ModelVectors(ctx context.Context, model string, ids []string) (m
 }
 
 func (s *Store) nearest(ctx context.Context, sql string, args []any, ef int) ([]records.Neighbor, error) {
-	collect := func(rows pgx.Rows) ([]records.Neighbor, error) {
-		out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (records.Neighbor, error) {
-			var n records.Neighbor
-			err := r.Scan(&n.ProductID, &n.Distance)
-			return n, err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("nearest: %w", err)
-		}
-		return out, nil
+	scan := func(r pgx.CollectableRow) (records.Neighbor, error) {
+		var n records.Neighbor
+		err := r.Scan(&n.ProductID, &n.Distance)
+		return n, err
 	}
 	if ef == 0 {
 		rows, err := s.pool.Query(ctx, sql, args...)
 		if err != nil {
 			return nil, fmt.Errorf("nearest: %w", err)
 		}
-		return collect(rows)
+		out, err := pgx.CollectRows(rows, scan)
+		if err != nil {
+			return nil, fmt.Errorf("nearest: %w", err)
+		}
+		return out, nil
 	}
-	// One round trip: a batch runs as one implicit transaction, so the
-	// transaction-local settings hold for the query after them (an explicit
-	// BEGIN ... COMMIT took four round trips).
+	out, err := hnswQuery(ctx, s, hnswSettings{ef: ef, scan: "strict_order"}, sql, args, scan)
+	if err != nil {
+		return nil, fmt.Errorf("nearest: %w", err)
+	}
+	return out, nil
+}
+
+// hnswSettings are the transaction-local HNSW settings of one query:
+// ef_search and iterative_scan (strict_order or relaxed_order).
+type hnswSettings struct {
+	ef   int
+	scan string
+}
+
+// hnswQuery runs sql with the HNSW settings for it alone, in one round
+// trip: a batch runs as one implicit transaction, so the
+// transaction-local settings hold for the query after them (an explicit
+// BEGIN ... COMMIT took four round trips). Each row is read by scan.
+func hnswQuery[T any](ctx context.Context, s *Store, set hnswSettings, sql string, args []any, scan pgx.RowToFunc[T]) ([]T, error) {
 	b := &pgx.Batch{}
-	b.Queue(`SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'strict_order', true)`, fmt.Sprint(ef))
+	b.Queue(`SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', $2, true)`, fmt.Sprint(set.ef), set.scan)
 	b.Queue(sql, args...)
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
-		return nil, fmt.Errorf("set search parameters: %w", err)
+		return nil, fmt.Errorf("hnsw settings: %w", err)
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return nil, fmt.Errorf("nearest: %w", err)
+		return nil, err
 	}
-	out, err := collect(rows)
+	out, err := pgx.CollectRows(rows, scan)
 	if err != nil {
 		return nil, err
 	}
