@@ -136,15 +136,20 @@ func (s *Store) ActiveCFVersion(ctx context.Context) (int, error) {
 	return v, nil
 }
 
+// sqlActiveUserFactors reads the active model's version and a user's ($1)
+// factors in it, NULL when the model lacks the user (ActiveUserFactors,
+// RecUser).
+const sqlActiveUserFactors = `SELECT m.version, f.factors FROM cf_models m
+	LEFT JOIN user_factors f ON f.model_version = m.version AND f.user_id = $1
+	WHERE m.active`
+
 // ActiveUserFactors returns the serving model's version and a user's
 // factors in it (nil when the model lacks the user) in one query;
 // records.ErrNoCFModel when no model is active.
 func (s *Store) ActiveUserFactors(ctx context.Context, userID string) (int, []float32, error) {
 	var v int
 	var f *pgvector.Vector
-	err := s.pool.QueryRow(ctx, `SELECT m.version, f.factors FROM cf_models m
-		LEFT JOIN user_factors f ON f.model_version = m.version AND f.user_id = $1
-		WHERE m.active`, userID).Scan(&v, &f)
+	err := s.pool.QueryRow(ctx, sqlActiveUserFactors, userID).Scan(&v, &f)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil, records.ErrNoCFModel
 	}

@@ -86,10 +86,14 @@ func (s *Store) liveProducts(ctx context.Context, ids []string) (map[string]bool
 	return m, nil
 }
 
+// sqlUserEvents reads a user's ($1) latest events, newest first, at most
+// $2, as scanEvent scans them (UserEvents, RecUser).
+const sqlUserEvents = `SELECT client_event_id, user_id, product_id, type, value::float8, occurred_at
+	FROM events WHERE user_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`
+
 // UserEvents returns a user's most recent events, newest first.
 func (s *Store) UserEvents(ctx context.Context, userID string, limit int) ([]catalog.Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT client_event_id, user_id, product_id, type, value::float8, occurred_at
-		FROM events WHERE user_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`, userID, limit)
+	rows, err := s.pool.Query(ctx, sqlUserEvents, userID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("user events: %w", err)
 	}

@@ -20,13 +20,12 @@ import (
 func (s *Store) RecUser(ctx context.Context, userID string, space, limit int) (records.RecUser, error) {
 	var u records.RecUser
 	b := &pgx.Batch{}
-	b.Queue(`SELECT DISTINCT product_id FROM events WHERE user_id = $1 AND type = 'purchase'`, userID).
+	b.Queue(sqlPurchased, userID).
 		Query(func(rows pgx.Rows) (err error) {
 			u.Purchased, err = pgx.CollectRows(rows, pgx.RowTo[string])
 			return err
 		})
-	b.Queue(`SELECT client_event_id, user_id, product_id, type, value::float8, occurred_at
-		FROM events WHERE user_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`, userID, limit).
+	b.Queue(sqlUserEvents, userID, limit).
 		Query(func(rows pgx.Rows) (err error) {
 			u.Events, err = pgx.CollectRows(rows, scanEvent)
 			return err
@@ -42,9 +41,7 @@ func (s *Store) RecUser(ctx context.Context, userID string, space, limit int) (r
 			u.Vector = v.Slice()
 			return err
 		})
-	b.Queue(`SELECT m.version, f.factors FROM cf_models m
-		LEFT JOIN user_factors f ON f.model_version = m.version AND f.user_id = $1
-		WHERE m.active`, userID).
+	b.Queue(sqlActiveUserFactors, userID).
 		QueryRow(func(row pgx.Row) error {
 			var f *pgvector.Vector
 			err := row.Scan(&u.CFVersion, &f)

@@ -209,9 +209,13 @@ func (s *Store) UserCategories(ctx context.Context, userID string, n int) ([]str
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// sqlPurchased reads the products a user ($1) bought (Purchased,
+// RecUser).
+const sqlPurchased = `SELECT DISTINCT product_id FROM events WHERE user_id = $1 AND type = 'purchase'`
+
 // Purchased returns the products a user bought.
 func (s *Store) Purchased(ctx context.Context, userID string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT product_id FROM events WHERE user_id = $1 AND type = 'purchase'`, userID)
+	rows, err := s.pool.Query(ctx, sqlPurchased, userID)
 	if err != nil {
 		return nil, fmt.Errorf("purchased: %w", err)
 	}
