@@ -43,10 +43,6 @@ type Factors interface {
 	// ActiveCFVersion returns the active model's version alone (the key
 	// of the service's cached model row); records.ErrNoCFModel when none.
 	ActiveCFVersion(ctx context.Context) (int, error)
-	// ActiveUserFactors returns the active model's version and the user's
-	// factors in it (nil when the model lacks the user) in one read;
-	// records.ErrNoCFModel when no model is active.
-	ActiveUserFactors(ctx context.Context, userID string) (int, []float32, error)
 	// UserFactors returns records.ErrNotFound for a user the model lacks.
 	UserFactors(ctx context.Context, version int, userID string) ([]float32, error)
 	ItemFactors(ctx context.Context, version int, ids []string) (map[string][]float32, error)
@@ -69,8 +65,6 @@ type Trending interface {
 // Events reads and records behaviour.
 type Events interface {
 	InsertEvents(ctx context.Context, evs []catalog.Event) ([]records.EventResult, error)
-	// UserEvents returns the user's latest events, newest first.
-	UserEvents(ctx context.Context, userID string, limit int) ([]catalog.Event, error)
 	Purchased(ctx context.Context, userID string) ([]string, error)
 	// RecUser reads the user's purchases, latest events (newest first, at
 	// most limit), vector in space, and the active model's version (0:

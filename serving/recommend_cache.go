@@ -18,8 +18,8 @@ import (
 // by its version (its params and Gram matrix are read and parsed once per
 // trained model, not once per request), and retrieved candidates (below).
 // Every request still reads the active version from the database
-// (recommendations with the user's factors, Factors.ActiveUserFactors,
-// beside their other first reads; similar products and bought-together by
+// (recommendations with the user's factors in Events.RecUser, their one
+// first read; similar products and bought-together by
 // Factors.ActiveCFVersion), so every process serves a newly activated
 // model from its next request.
 type cfCache struct {
