@@ -1,13 +1,14 @@
 package serving
 
 import (
-	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/ranking"
 )
 
 // Transcriber hears a spoken query: WAV bytes (any rate and sample format
@@ -158,25 +159,28 @@ func (v *Voice) search(ctx context.Context, readings []string, conf float64, req
 }
 
 // fuseReadings fuses the readings' hit lists by weighted reciprocal rank
-// (readingRank, readingDecay) and keeps the best k; ties keep the order
-// in which the hits were first met.
+// (ranking.RRF with constant readingRank, reading i weighing
+// readingDecay^i) and keeps the best k, each hit as its list first gave
+// it, scored by the fusion.
 func fuseReadings(lists [][]Hit, k int) []Hit {
-	score := map[string]float64{}
-	var hits []Hit
+	byID := map[string]Hit{}
+	rl := make([]ranking.List, len(lists))
 	w := 1.0
-	for _, l := range lists {
-		for rank, h := range l {
-			if _, ok := score[h.ID]; !ok {
-				hits = append(hits, h)
+	for i, l := range lists {
+		rl[i] = ranking.List{Name: fmt.Sprintf("reading %d", i+1), IDs: IDs(l), Weight: w}
+		for _, h := range l {
+			if _, ok := byID[h.ID]; !ok {
+				byID[h.ID] = h
 			}
-			score[h.ID] += w / float64(readingRank+rank+1)
 		}
 		w *= readingDecay
 	}
-	slices.SortStableFunc(hits, func(a, b Hit) int { return cmp.Compare(score[b.ID], score[a.ID]) })
-	hits = hits[:min(k, len(hits))]
-	for i := range hits {
-		hits[i].Score = score[hits[i].ID]
+	fused := ranking.RRF(rl, readingRank)
+	hits := make([]Hit, 0, min(k, len(fused)))
+	for _, r := range fused[:min(k, len(fused))] {
+		h := byID[r.ProductID]
+		h.Score = r.Score
+		hits = append(hits, h)
 	}
 	return hits
 }
