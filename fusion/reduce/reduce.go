@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -120,6 +121,96 @@ func (p *PCA) Project(v []float32) ([]float32, error) {
 	}
 	vecmath.Normalize(out)
 	return out, nil
+}
+
+// ProjectQuery maps a query vector without subtracting the mean:
+// normalise(W v). For a stored product p ≈ mean + Wᵀ W (p - mean),
+//
+//	v·p ≈ v·mean + (W v)·(W (p - mean))
+//
+// and v·mean is the same for every product, so ranking products' centred
+// projections by their dot product with W v keeps the full vectors' order
+// up to what the projection drops. Centring the query as well would add
+// -mean·p, which favours products far from the mean: for a text-only query
+// in a text+image space, that is an image term the query never asked for.
+// A vector orthogonal to every component is returned as the zero vector.
+func (p *PCA) ProjectQuery(v []float32) ([]float32, error) {
+	if len(v) != len(p.Mean) {
+		return nil, fmt.Errorf("project a %d-d query with a PCA fitted on %d-d vectors: %w", len(v), len(p.Mean), vecmath.ErrLengthMismatch)
+	}
+	out := make([]float32, len(p.Components))
+	for c, w := range p.Components {
+		var s float64
+		for j, x := range v {
+			s += float64(w[j]) * float64(x)
+		}
+		out[c] = float32(s)
+	}
+	vecmath.Normalize(out)
+	return out, nil
+}
+
+// Recall is the recall@k of the projection against the full vectors on
+// sample (unit vectors, as fused vectors are): for queries members of the
+// sample spread evenly over it, the share of each one's k nearest others
+// by cosine among the full vectors that are also among its k nearest by
+// cosine among the projections (both exact searches, the query itself left
+// out). It says what a reduced space costs before it is built.
+func Recall(sample [][]float32, p *PCA, queries, k int) (float64, error) {
+	if k < 1 || len(sample) < k+1 || queries < 1 {
+		return 0, fmt.Errorf("%w: recall@%d over %d vectors", ErrBadFit, k, len(sample))
+	}
+	proj := make([][]float32, len(sample))
+	for i, v := range sample {
+		var err error
+		if proj[i], err = p.Project(v); err != nil {
+			return 0, err
+		}
+	}
+	queries = min(queries, len(sample))
+	var hit int
+	for q := range queries {
+		i := q * len(sample) / queries
+		want := nearest(sample, i, k)
+		for j := range nearest(proj, i, k) {
+			if want[j] {
+				hit++
+			}
+		}
+	}
+	return float64(hit) / float64(queries*k), nil
+}
+
+// nearest is the set of the k vectors of vs with the largest dot product
+// with vs[q], q itself left out (ties broken by index).
+func nearest(vs [][]float32, q, k int) map[int]bool {
+	type hit struct {
+		i   int
+		dot float64
+	}
+	top := make([]hit, 0, k+1)
+	for i, v := range vs {
+		if i == q {
+			continue
+		}
+		d, _ := vecmath.Dot(v, vs[q])
+		if len(top) == k && d <= top[k-1].dot {
+			continue
+		}
+		at, _ := slices.BinarySearchFunc(top, d, func(h hit, d float64) int {
+			if h.dot >= d { // an equal dot of a lower index stays first
+				return -1
+			}
+			return 1
+		})
+		top = slices.Insert(top, at, hit{i, d})
+		top = top[:min(len(top), k)]
+	}
+	out := make(map[int]bool, k)
+	for _, h := range top {
+		out[h.i] = true
+	}
+	return out
 }
 
 // Truncate is Matryoshka-style reduction: the first k dimensions of v,

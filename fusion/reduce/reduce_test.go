@@ -206,3 +206,69 @@ func TestProjectAndTruncate(t *testing.T) {
 		}
 	}
 }
+
+// TestRecall: on planted vectors the projection onto the planted subspace
+// keeps nearly every neighbour; with one direction of twelve it loses
+// most; and the arguments are checked.
+func TestRecall(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	data, _ := planted(r, 600, 48, 12, 0.02)
+	for i := range data {
+		vecmath.Normalize(data[i])
+	}
+	for _, c := range []struct {
+		k        int
+		min, max float64
+	}{{12, 0.9, 1}, {1, 0, 0.5}} {
+		p, err := Fit(data, c.k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Recall(data, p, 50, 10)
+		if err != nil || got < c.min || got > c.max {
+			t.Errorf("%d components: recall@10 %.3f (%v), want in [%.1f, %.1f]", c.k, got, err, c.min, c.max)
+		}
+	}
+	p, _ := Fit(data, 4)
+	for _, c := range []struct {
+		name       string
+		sample     [][]float32
+		queries, k int
+	}{{"k of zero", data, 10, 0}, {"sample no bigger than k", data[:10], 10, 10}, {"no queries", data, 0, 10}} {
+		if _, err := Recall(c.sample, p, c.queries, c.k); !errors.Is(err, ErrBadFit) {
+			t.Errorf("%s: %v, want ErrBadFit", c.name, err)
+		}
+	}
+}
+
+// TestProjectQueryIsUncentred: a query is projected as normalise(W q),
+// without taking the mean off, unlike a product.
+func TestProjectQueryIsUncentred(t *testing.T) {
+	sample := [][]float32{{1, 5, 0.1}, {-1, 5, -0.1}, {0.5, 4, 0.05}, {-0.5, 6, 0}}
+	p, err := Fit(sample, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := []float32{1, 0, 0}
+	got, err := p.ProjectQuery(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]float32, 2)
+	for c, w := range p.Components {
+		d, _ := vecmath.Dot(w, q)
+		want[c] = float32(d)
+	}
+	vecmath.Normalize(want)
+	for c := range want {
+		if math.Abs(float64(got[c]-want[c])) > 1e-6 {
+			t.Fatalf("ProjectQuery = %v, want normalise(W q) = %v", got, want)
+		}
+	}
+	if centred, _ := p.Project(q); slices.Equal(centred, got) {
+		t.Errorf("centred and uncentred projections agree (%v): the mean was not taken off", got)
+	}
+	if _, err := p.ProjectQuery([]float32{1}); !errors.Is(err, vecmath.ErrLengthMismatch) {
+		t.Errorf("a 1-d query: %v", err)
+	}
+}
