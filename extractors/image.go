@@ -2,6 +2,7 @@ package extractors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -240,4 +241,67 @@ func spatialGeM(m models.Manifest, shape []int64, data []float32) ([][]float32, 
 		res[i] = v
 	}
 	return res, nil
+}
+
+// CropEncoder is implemented by image encoders: multi-crop test-time
+// augmentation of a query photo.
+type CropEncoder interface {
+	// EncodeCrops encodes the photo's imageprep.Crops at scale (the whole
+	// photo, its centre and four corners, squares of scale × the shorter
+	// side) in one model run and returns their normalised vectors in that
+	// order (each averaged with its mirror image's when the manifest
+	// augments by flipping).
+	EncodeCrops(ctx context.Context, image []byte, scale float64) ([][]float32, error)
+}
+
+// EncodeCrops implements CropEncoder. It bypasses the dynamic batcher (its
+// crops are a batch already) but takes turns with its model runs.
+func (b *batched) EncodeCrops(ctx context.Context, image []byte, scale float64) ([][]float32, error) {
+	ie, ok := b.core.(*imageEncoder)
+	if !ok {
+		return nil, fmt.Errorf("model %s does not encode images", b.m.Key())
+	}
+	in, err := ie.prepareCrops(ctx, image, scale)
+	if err != nil {
+		return nil, err
+	}
+	b.runMu.Lock()
+	outs, err := ie.sess.Run(ctx, []onnx.Tensor{in})
+	b.runMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	vecs, err := pool(ie.m, outs[0], nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	if ie.flip {
+		vecs = averageHalves(vecs)
+	}
+	errs := make([]error, len(vecs))
+	b.finish(vecs, errs)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return vecs, nil
+}
+
+// prepareCrops is the batch tensor of one photo's crops, followed by
+// their mirror images when the manifest augments by flipping.
+func (e *imageEncoder) prepareCrops(ctx context.Context, image []byte, scale float64) (onnx.Tensor, error) {
+	per, n := e.prep.Len(), imageprep.CropCount
+	copies := 1
+	if e.flip {
+		copies = 2
+	}
+	buf := make([]float32, per*n*copies)
+	if err := e.prep.PrepareCrops(ctx, image, scale, buf[:per*n]); err != nil {
+		return onnx.Tensor{}, err
+	}
+	shape := e.prep.Shape()
+	if e.flip {
+		mirror(buf[per*n:], buf[:per*n], int(shape[len(shape)-1]))
+	}
+	shape[0] = int64(n * copies)
+	return onnx.Float32Tensor(shape, buf), nil
 }

@@ -253,6 +253,71 @@ func (p *Preparer) resizedSize(w, h int) (int, int) {
 // windows of one buffer. Errors wrap ErrEmpty, ErrUnsupportedFormat,
 // ErrCorrupt or ErrTooLarge, or are the context's error.
 func (p *Preparer) Prepare(ctx context.Context, data []byte, dst []float32) ([]float32, error) {
+	if cap(dst) >= p.Len() {
+		dst = dst[:p.Len()]
+	} else {
+		dst = nil // allocated once the image is known to decode
+	}
+	return p.prepareRegions(ctx, data, func(int, int) []Region { return []Region{Whole()} }, dst)
+}
+
+// Region is a rectangle of an image in fractions of its width and height
+// (after EXIF orientation): X and Y its top-left corner, W and H its size.
+type Region struct{ X, Y, W, H float64 }
+
+// Whole is the region covering the whole image: preparing it is Prepare.
+func Whole() Region { return Region{W: 1, H: 1} }
+
+// whole reports whether r covers the whole image.
+func (r Region) whole() bool { return r.X <= 0 && r.Y <= 0 && r.X+r.W >= 1 && r.Y+r.H >= 1 }
+
+// Crops returns the whole image followed by five square crops whose side
+// is scale times the image's shorter side: the centre and the four
+// corners (top-left, top-right, bottom-left, bottom-right), the layout of
+// multi-crop test-time augmentation. scale is clamped to (0, 1].
+func Crops(w, h int, scale float64) []Region {
+	if scale <= 0 || scale > 1 {
+		scale = 1
+	}
+	side := scale * float64(min(w, h))
+	cw, ch := side/float64(max(w, 1)), side/float64(max(h, 1))
+	return []Region{Whole(),
+		{X: (1 - cw) / 2, Y: (1 - ch) / 2, W: cw, H: ch},
+		{X: 0, Y: 0, W: cw, H: ch}, {X: 1 - cw, Y: 0, W: cw, H: ch},
+		{X: 0, Y: 1 - ch, W: cw, H: ch}, {X: 1 - cw, Y: 1 - ch, W: cw, H: ch}}
+}
+
+// PrepareRegions decodes data once and writes the normalised tensor of
+// each region (resize its shorter side, centre-crop, as for a whole image)
+// into successive Len()-sized windows of dst, which must hold
+// len(regions)×Len() values. Errors are Prepare's.
+func (p *Preparer) PrepareRegions(ctx context.Context, data []byte, regions []Region, dst []float32) error {
+	if len(dst) < len(regions)*p.Len() {
+		return fmt.Errorf("imageprep: %d values for %d regions of %d", len(dst), len(regions), p.Len())
+	}
+	_, err := p.prepareRegions(ctx, data, func(int, int) []Region { return regions }, dst)
+	return err
+}
+
+// CropCount is how many tensors PrepareCrops writes.
+const CropCount = 6
+
+// PrepareCrops decodes data once and writes the tensors of its Crops at
+// scale (the whole image, the centre and four corners, computed on the
+// image as seen, EXIF orientation applied) into successive Len()-sized
+// windows of dst, which must hold CropCount×Len() values.
+func (p *Preparer) PrepareCrops(ctx context.Context, data []byte, scale float64, dst []float32) error {
+	if len(dst) < CropCount*p.Len() {
+		return fmt.Errorf("imageprep: %d values for %d crops of %d", len(dst), CropCount, p.Len())
+	}
+	_, err := p.prepareRegions(ctx, data, func(w, h int) []Region { return Crops(w, h, scale) }, dst)
+	return err
+}
+
+// prepareRegions prepares the regions that regionsOf gives for the
+// decoded image's full-scale size, allocating dst when it is nil after the
+// image decoded (a rejected upload costs no tensor).
+func (p *Preparer) prepareRegions(ctx context.Context, data []byte, regionsOf func(w, h int) []Region, dst []float32) ([]float32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -265,10 +330,36 @@ func (p *Preparer) Prepare(ctx context.Context, data []byte, dst []float32) ([]f
 		return nil, err
 	}
 	defer decoded.Close()
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	regions := regionsOf(fullW, fullH)
+	if dst == nil {
+		dst = make([]float32, len(regions)*p.Len())
 	}
+	for i, r := range regions {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := p.prepareRegion(decoded, fullW, fullH, r, dst[i*p.Len():(i+1)*p.Len()]); err != nil {
+			return nil, err
+		}
+	}
+	return dst, nil
+}
+
+// prepareRegion resizes region r of the decoded image (whose full-scale
+// size is fullW×fullH) and writes its centre crop into dst.
+func (p *Preparer) prepareRegion(decoded gocv.Mat, fullW, fullH int, r Region, dst []float32) error {
 	img := decoded // the Mat to read from; each Mat is closed once, by its own defer
+	if !r.whole() {
+		rect := regionRect(r, decoded.Cols(), decoded.Rows())
+		roi := decoded.Region(rect)
+		defer roi.Close()
+		// Resizing needs a continuous Mat; a region of one is not.
+		sub := roi.Clone()
+		defer sub.Close()
+		img = sub
+		fullW = max(1, int(math.Round(r.W*float64(fullW))))
+		fullH = max(1, int(math.Round(r.H*float64(fullH))))
+	}
 	// The target size comes from the full-size dimensions, so a reduced
 	// decode resizes to exactly what a full one would.
 	rw, rh := p.resizedSize(fullW, fullH)
@@ -281,23 +372,25 @@ func (p *Preparer) Prepare(ctx context.Context, data []byte, dst []float32) ([]f
 		}
 		resized := gocv.NewMat()
 		defer resized.Close()
-		gocv.Resize(decoded, &resized, image.Pt(rw, rh), 0, 0, interp)
+		gocv.Resize(img, &resized, image.Pt(rw, rh), 0, 0, interp)
 		img = resized
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
 	}
 	pix, err := img.DataPtrUint8()
 	if err != nil {
-		return nil, fmt.Errorf("imageprep: read resized pixels: %w", err)
-	}
-	if cap(dst) >= p.Len() {
-		dst = dst[:p.Len()]
-	} else {
-		dst = make([]float32, p.Len())
+		return fmt.Errorf("imageprep: read resized pixels: %w", err)
 	}
 	p.write(dst, pix, img.Cols(), img.Rows(), img.Channels())
-	return dst, nil
+	return nil
+}
+
+// regionRect turns r into whole pixels of a w×h image, at least one pixel
+// and inside the image.
+func regionRect(r Region, w, h int) image.Rectangle {
+	x0 := min(max(int(math.Round(r.X*float64(w))), 0), w-1)
+	y0 := min(max(int(math.Round(r.Y*float64(h))), 0), h-1)
+	x1 := min(max(int(math.Round((r.X+r.W)*float64(w))), x0+1), w)
+	y1 := min(max(int(math.Round((r.Y+r.H)*float64(h))), y0+1), h)
+	return image.Rect(x0, y0, x1, y1)
 }
 
 // jpegScale picks the largest DCT scale-down (8, 4 or 2; 1 for none) that
