@@ -14,6 +14,10 @@
 //
 // weighted_mean: for encoders that share one space (a CLIP pair), the
 // normalised vectors are averaged with their weights and renormalised.
+//
+// A spec may also reduce the fused vectors (Reduction): a PCA fitted at
+// backfill on a sample of the full fused vectors projects each one to
+// fewer dimensions, so Fuse, Query and Dim are those of the reduced space.
 package fusion
 
 import (
@@ -50,6 +54,8 @@ type Component struct {
 type Spec struct {
 	Strategy   Strategy    `json:"strategy"`
 	Components []Component `json:"components"`
+	// Reduce, when set, reduces the fused vectors to fewer dimensions.
+	Reduce *Reduction `json:"reduce,omitempty"`
 }
 
 // Errors.
@@ -84,22 +90,19 @@ func (s Spec) Validate() error {
 			errs = append(errs, fmt.Errorf("%w: weighted_mean needs equal dimensions, components[%d] has %d, components[0] %d", ErrInvalidSpec, i, c.Dim, s.Components[0].Dim))
 		}
 	}
+	if s.Reduce != nil {
+		errs = append(errs, s.Reduce.validate(s.FullDim())...)
+	}
 	return errors.Join(errs...)
 }
 
-// Dim is the fused vector's dimension.
+// Dim is the dimension of the space's vectors: the reduced dimension when
+// the spec has a reduction, else FullDim.
 func (s Spec) Dim() int {
-	if s.Strategy == WeightedMean {
-		if len(s.Components) == 0 {
-			return 0
-		}
-		return s.Components[0].Dim
+	if s.Reduce != nil {
+		return s.Reduce.Dim
 	}
-	d := 0
-	for _, c := range s.Components {
-		d += c.Dim
-	}
-	return d
+	return s.FullDim()
 }
 
 // JSON encodes the spec for storage.
@@ -118,9 +121,11 @@ func ParseSpec(b []byte) (Spec, error) {
 }
 
 // WithWeights returns a copy with weights replaced by model key; models
-// not named keep theirs.
+// not named keep theirs. A reduction is kept but not its fit, which was
+// fitted on vectors fused with the old weights: a backfill refits it.
 func (s Spec) WithWeights(w map[string]float64) Spec {
-	out := Spec{Strategy: s.Strategy, Components: slices.Clone(s.Components)}
+	out := s.definition()
+	out.Components = slices.Clone(s.Components)
 	for i, c := range out.Components {
 		if v, ok := w[c.Model]; ok {
 			out.Components[i].Weight = v
@@ -131,8 +136,19 @@ func (s Spec) WithWeights(w map[string]float64) Spec {
 
 // Fuse combines vecs (model key -> embedding) into the fused vector. Models
 // the spec does not name are ignored; an empty, zero or wrong-sized vector
-// counts as missing. ErrNoModality if nothing usable remains.
+// counts as missing. ErrNoModality if nothing usable remains. With a
+// reduction the full fused vector is projected (centred) to the reduced
+// dimension and has unit length; ErrNotFitted before the fit.
 func (s Spec) Fuse(vecs map[string][]float32) ([]float32, error) {
+	full, err := s.fuseFull(vecs)
+	if err != nil || s.Reduce == nil {
+		return full, err
+	}
+	return s.project(full, false)
+}
+
+// fuseFull is Fuse before any reduction.
+func (s Spec) fuseFull(vecs map[string][]float32) ([]float32, error) {
 	var total float64
 	present := make([]bool, len(s.Components))
 	norms := make([]float64, len(s.Components))
@@ -151,7 +167,7 @@ func (s Spec) Fuse(vecs map[string][]float32) ([]float32, error) {
 	if total == 0 {
 		return nil, fmt.Errorf("%w: none of %s has a vector", ErrNoModality, s.models())
 	}
-	out := make([]float32, s.Dim())
+	out := make([]float32, s.FullDim())
 	switch s.Strategy {
 	case WeightedMean:
 		for i, c := range s.Components {
@@ -197,7 +213,20 @@ func (s Spec) models() []string {
 // embeddings (for example only a text embedding for a text query). With
 // weighted_concat the blocks of absent models stay zero, so the cosine
 // against a product is the similarity of the present modalities, weighted.
-func (s Spec) Query(vecs map[string][]float32) ([]float32, error) { return s.Fuse(vecs) }
+// With a reduction the query is projected without the sample's mean
+// (reduce.PCA.ProjectQuery), which keeps that order up to what the
+// projection drops.
+func (s Spec) Query(vecs map[string][]float32) ([]float32, error) {
+	full, err := s.fuseFull(vecs)
+	if err != nil || s.Reduce == nil {
+		return full, err
+	}
+	return s.project(full, true)
+}
+
+// Reduced is the model and modality of Explain's one part in a reduced
+// space.
+const Reduced = "reduced"
 
 // Contribution is one component's share of a cosine score.
 type Contribution struct {
@@ -209,9 +238,15 @@ type Contribution struct {
 // Explain splits cos(a, b) of two fused weighted_concat vectors into the
 // per-model dot products of their blocks, which sum to the cosine (fused
 // vectors have unit length). For weighted_mean there is one shared block.
+// A reduced space's vectors mix every model in every dimension, so there
+// the cosine is one part, model and modality "reduced", rather than a
+// split that would not be true.
 func (s Spec) Explain(a, b []float32) []Contribution {
 	if len(a) != s.Dim() || len(b) != s.Dim() {
 		return nil
+	}
+	if s.Reduce != nil {
+		return []Contribution{{Model: Reduced, Modality: Reduced, Score: blockDot(a, b)}}
 	}
 	if s.Strategy == WeightedMean {
 		return []Contribution{{Model: "shared", Modality: "shared", Score: blockDot(a, b)}}
@@ -226,10 +261,11 @@ func (s Spec) Explain(a, b []float32) []Contribution {
 }
 
 // SourceHash identifies the inputs of a fused vector (spec and each
-// model's input hash) so an unchanged product is not re-fused.
+// model's input hash) so an unchanged product is not re-fused. A fitted
+// reduction counts by its fingerprint, not its matrix.
 func (s Spec) SourceHash(inputHashes map[string][]byte) []byte {
 	h := sha256.New()
-	h.Write(s.JSON())
+	h.Write(s.identity())
 	keys := make([]string, 0, len(inputHashes))
 	for k := range inputHashes {
 		keys = append(keys, k)
@@ -253,11 +289,13 @@ func blockDot(a, b []float32) float64 {
 }
 
 // SameAs reports whether a stored spec (as PostgreSQL returns it: jsonb
-// reorders keys and spacing) defines the same space as s.
+// reorders keys and spacing) defines the same space as s. Reductions
+// compare by method and dimension, not by fit: a configured spec asking
+// for 64 dimensions is the space a backfill fitted to 64 dimensions.
 func (s Spec) SameAs(stored []byte) bool {
 	other, err := ParseSpec(stored)
 	if err != nil {
 		return false
 	}
-	return string(other.JSON()) == string(s.JSON())
+	return string(other.definition().JSON()) == string(s.definition().JSON())
 }
