@@ -27,6 +27,9 @@ type BackfillOptions struct {
 	Activate  bool
 	// Progress is called with (products done, total) during each pass.
 	Progress func(done, total int64)
+	// SampleSize is how many products a reduction is fitted on (default
+	// DefaultReduceSample).
+	SampleSize int
 }
 
 // BackfillReport says what a backfill did.
@@ -38,6 +41,8 @@ type BackfillReport struct {
 	UpToDate int
 	Rejected int
 	Encoded  map[string]int
+	// Reduction is what the space's reduction keeps (nil: none).
+	Reduction *ReductionReport
 }
 
 // Backfill builds (or resumes) a vector space for spec beside the active
@@ -45,26 +50,37 @@ type BackfillReport struct {
 // stored embeddings whose input is unchanged), the HNSW index is built once
 // at the end, a catch-up pass picks up products changed meanwhile, and the
 // space is marked ready and, if asked, activated in one transaction.
+//
+// With a reduction in spec, a new space's PCA is first fitted on the full
+// fused vectors of up to o.SampleSize products (see fitReduction) and
+// stored with the space; a resumed space keeps the fit it was created with.
 func Backfill(ctx context.Context, st SpaceStore, ix *Indexer, spec fusion.Spec, o BackfillOptions) (BackfillReport, error) {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 256
 	}
+	if o.SampleSize <= 0 {
+		o.SampleSize = DefaultReduceSample
+	}
 	rep := BackfillReport{Encoded: map[string]int{}}
-	spaces, err := st.ListSpaces(ctx)
+	if err := checkReduce(spec); err != nil {
+		return rep, err
+	}
+	sp, stored, found, err := findSpace(ctx, st, spec)
 	if err != nil {
 		return rep, err
 	}
-	found := false
-	for _, s := range spaces {
-		if spec.SameAs(s.Spec) && s.State != records.SpaceRetired {
-			rep.Space, rep.Resumed, found = s, s.State == records.SpaceBuilding, true
-			break
+	if found {
+		rep.Space, rep.Resumed, rep.Reduction = sp, sp.State == records.SpaceBuilding, reductionReport(stored, true)
+		if !rep.Resumed {
+			return rep, nil
 		}
-	}
-	if found && rep.Space.State != records.SpaceBuilding {
-		return rep, nil
-	}
-	if !found {
+	} else {
+		if spec.Reduce != nil {
+			if spec, err = ix.fitReduction(ctx, st, spec, o); err != nil {
+				return rep, err
+			}
+			rep.Reduction = reductionReport(spec, false)
+		}
 		rep.Space, err = st.CreateSpace(ctx, records.NewSpace{Name: "backfill", Spec: spec.JSON(), Dim: spec.Dim(), DeferIndex: true})
 		if err != nil {
 			return rep, err
