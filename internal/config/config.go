@@ -297,6 +297,9 @@ type Fusion struct {
 	TextWeight  float64 `koanf:"text_weight" yaml:"text_weight"`
 	ImageWeight float64 `koanf:"image_weight" yaml:"image_weight"`
 	AudioWeight float64 `koanf:"audio_weight" yaml:"audio_weight"`
+	// Reduce, when positive, is the dimension a backfill reduces the fused
+	// vectors to with a PCA fitted on a sample of them; 0 keeps them full.
+	Reduce int `koanf:"reduce" yaml:"reduce"`
 }
 
 // Ingest configures catalog ingestion.
@@ -571,6 +574,9 @@ func (c Config) Validate() error {
 		if kw.w < 0 || kw.w != kw.w {
 			errs = append(errs, fmt.Errorf("%w: %s (%s) must not be negative", ErrInvalid, kw.key, EnvName(kw.key)))
 		}
+	}
+	if c.Fusion.Reduce < 0 {
+		errs = append(errs, fmt.Errorf("%w: fusion.reduce (%s) must not be negative (0 keeps the fused vectors full)", ErrInvalid, EnvName("fusion.reduce")))
 	}
 	errs = append(errs, c.Ingest.validate()...)
 	if c.Worker.Concurrency < 1 {

@@ -38,6 +38,9 @@ func TestLoad(t *testing.T) {
 		{name: "bad provider", env: []string{"VITRINE_ORT_PROVIDER=tpu"}, wantErr: "VITRINE_ORT_PROVIDER"},
 		{name: "bad port", env: []string{"VITRINE_DATABASE_PORT=0"}, wantErr: "database.port"},
 		{name: "bad type", env: []string{"VITRINE_DATABASE_PORT=abc"}, wantErr: "port"},
+		{name: "fusion kept full by default", check: func(c config.Config) bool { return c.Fusion.Reduce == 0 }},
+		{name: "fusion reduced from env", env: []string{"VITRINE_FUSION_REDUCE=64"}, check: func(c config.Config) bool { return c.Fusion.Reduce == 64 }},
+		{name: "negative fusion reduction", env: []string{"VITRINE_FUSION_REDUCE=-1"}, wantErr: "fusion.reduce"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
