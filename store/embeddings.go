@@ -86,8 +86,8 @@ func modelIndexName(model string) string {
 
 // EnsureModelIndex builds a partial HNSW index over one model's embeddings
 // (for example the text model's, which text search queries directly),
-// unless it exists, in memory sized to the graph and with the configured
-// parallel workers.
+// unless it exists, with the store's graph parameters, in memory sized to
+// the graph and with the configured parallel workers.
 func (s *Store) EnsureModelIndex(ctx context.Context, model string, dim int) error {
 	if dim < 1 || dim > records.MaxVectorDims {
 		return fmt.Errorf("%w: model %s has %d dimensions (limit %d)", records.ErrTooManyDims, model, dim, records.MaxVectorDims)
@@ -95,8 +95,8 @@ func (s *Store) EnsureModelIndex(ctx context.Context, model string, dim int) err
 	// DDL takes no parameters: let PostgreSQL quote the model name (%L).
 	var ddl string
 	err := s.pool.QueryRow(ctx, `SELECT format(
-		'CREATE INDEX IF NOT EXISTS %I ON embeddings USING hnsw ((embedding::vector(%s)) vector_cosine_ops) WHERE model = %L',
-		$1::text, $2::int, $3::text)`, modelIndexName(model), dim, model).Scan(&ddl)
+		'CREATE INDEX IF NOT EXISTS %I ON embeddings USING hnsw ((embedding::vector(%s)) vector_cosine_ops) WITH (m = %s, ef_construction = %s) WHERE model = %L',
+		$1::text, $2::int, $3::int, $4::int, $5::text)`, modelIndexName(model), dim, s.hnswM, s.hnswEfc, model).Scan(&ddl)
 	if err != nil {
 		return fmt.Errorf("model index DDL: %w", err)
 	}

@@ -26,7 +26,9 @@ type Store struct {
 	// indexWorkers is max_parallel_maintenance_workers for HNSW builds;
 	// negative leaves the server's setting.
 	indexWorkers int
-	retry        retryPolicy // of the write transactions that retryTx runs
+	// hnswM and hnswEfc are the graph parameters of every HNSW build.
+	hnswM, hnswEfc int
+	retry          retryPolicy // of the write transactions that retryTx runs
 }
 
 type options struct {
@@ -35,6 +37,8 @@ type options struct {
 	log          *slog.Logger
 	indexMem     string
 	indexWorkers int
+	hnswM        int
+	hnswEfc      int
 	txAttempts   int
 }
 
@@ -76,11 +80,11 @@ const DefaultIndexBuildMemory = AutoIndexBuildMemory
 // pass WithMigrate to create it.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	o := options{maxConns: 8, log: slog.New(slog.DiscardHandler), indexMem: DefaultIndexBuildMemory, indexWorkers: -1,
-		txAttempts: DefaultTxAttempts}
+		hnswM: DefaultHNSWM, hnswEfc: DefaultHNSWEfConstruction, txAttempts: DefaultTxAttempts}
 	for _, f := range opts {
 		f(&o)
 	}
-	if err := checkIndexBuildMemory(o.indexMem); err != nil {
+	if err := errors.Join(checkIndexBuildMemory(o.indexMem), CheckHNSWGraph(o.hnswM, o.hnswEfc)); err != nil {
 		return nil, err
 	}
 	if o.migrate {
@@ -108,7 +112,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	return &Store{pool: pool, log: o.log, indexMem: o.indexMem, indexWorkers: o.indexWorkers,
-		retry: retryPolicy{attempts: o.txAttempts, backoff: defaultTxBackoff}}, nil
+		hnswM: o.hnswM, hnswEfc: o.hnswEfc, retry: retryPolicy{attempts: o.txAttempts, backoff: defaultTxBackoff}}, nil
 }
 
 // Migrate applies pending migrations on a short-lived pool that does not

@@ -45,7 +45,7 @@ func (s *Store) CreateSpace(ctx context.Context, ns records.NewSpace) (records.S
 		if ns.DeferIndex {
 			return nil
 		}
-		return createSpaceIndex(ctx, tx, sp)
+		return s.createSpaceIndex(ctx, tx, sp)
 	})
 	return sp, err
 }
@@ -67,12 +67,14 @@ func spaceColumn(st records.Storage) (column, opclass string) {
 // indexName is deterministic so creation is idempotent.
 func spaceIndexName(version int) string { return fmt.Sprintf("product_vectors_space_%d_hnsw", version) }
 
-func createSpaceIndex(ctx context.Context, tx pgx.Tx, sp records.Space) error {
+// createSpaceIndex creates the space's HNSW index, with the store's graph
+// parameters, unless it exists.
+func (s *Store) createSpaceIndex(ctx context.Context, tx pgx.Tx, sp records.Space) error {
 	col, ops := spaceColumn(sp.Storage)
-	// Only integers from the spaces table are formatted into DDL, which
-	// cannot take parameters.
-	ddl := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON product_vectors USING hnsw ((%s::%s(%d)) %s) WHERE space_version = %d`,
-		spaceIndexName(sp.Version), col, sp.Storage, sp.Dim, ops, sp.Version)
+	// Only integers from the spaces table and the store's options are
+	// formatted into DDL, which cannot take parameters.
+	ddl := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON product_vectors USING hnsw ((%s::%s(%d)) %s)%s WHERE space_version = %d`,
+		spaceIndexName(sp.Version), col, sp.Storage, sp.Dim, ops, s.withGraph(), sp.Version)
 	if _, err := tx.Exec(ctx, ddl); err != nil {
 		return fmt.Errorf("create HNSW index for space %d: %w", sp.Version, err)
 	}
@@ -87,7 +89,7 @@ func (s *Store) buildSpaceIndex(ctx context.Context, tx pgx.Tx, sp records.Space
 	if err != nil || exists {
 		return err
 	}
-	return createSpaceIndex(ctx, tx, sp)
+	return s.createSpaceIndex(ctx, tx, sp)
 }
 
 // BuildSpaceIndex builds the space's HNSW index if it does not exist yet,

@@ -7,6 +7,7 @@
 package hnsw
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -43,18 +44,28 @@ type Report struct {
 	Storage      records.Storage `json:"storage"`
 	LoadSeconds  float64         `json:"load_seconds"`
 	IndexSeconds float64         `json:"index_build_seconds"`
+	// IndexCPUSeconds is the CPU time (user and system) the build's server
+	// processes spent, its backend's and its parallel workers': on a
+	// shared machine the comparable figure, where wall time depends on the
+	// load. 0: not measured (a reused build, or a server elsewhere).
+	IndexCPUSeconds float64 `json:"index_build_cpu_seconds"`
 	// BuildMemory is the maintenance_work_mem the build got and IndexBytes
 	// the index's size on disk.
 	BuildMemory int64 `json:"build_memory_bytes"`
 	IndexBytes  int64 `json:"index_bytes"`
+	// M and EfConstruction are the index's graph parameters.
+	M              int `json:"m"`
+	EfConstruction int `json:"ef_construction"`
 	// Reduce is the PCA dimension the vectors were projected to (0: none)
 	// and Explained the share of the variance the projection kept; then
 	// every recall, the exact scan's included, is against the exact
 	// neighbours among the full vectors.
 	Reduce    int     `json:"reduce,omitempty"`
 	Explained float64 `json:"explained_variance,omitempty"`
-	// Reused: loaded by an earlier run, whose load and build figures these are.
+	// Reused: loaded by an earlier run, whose load and build figures
+	// these are unless Rebuilt: the index was dropped and built again.
 	Reused     bool  `json:"reused"`
+	Rebuilt    bool  `json:"rebuilt,omitempty"`
 	IndexScans int64 `json:"index_scans"`
 	Rows       []Row `json:"rows"`
 }
@@ -65,12 +76,14 @@ type Store interface {
 	ActiveSpace(ctx context.Context) (records.Space, error)
 	CreateSpace(ctx context.Context, ns records.NewSpace) (records.Space, error)
 	BuildSpaceIndex(ctx context.Context, version int) error
+	RebuildSpaceIndex(ctx context.Context, version int) error
+	IndexBuildBackends(ctx context.Context) ([]int, error)
 	ActivateSpace(ctx context.Context, version int) error
 	UpsertProducts(ctx context.Context, ps []catalog.Product) ([]records.UpsertResult, error)
 	PutProductVectors(ctx context.Context, version int, vs []records.ProductVector) error
 	Nearest(ctx context.Context, q records.NearestQuery) ([]records.Neighbor, error)
 	SpaceIndexScans(ctx context.Context, version int) (int64, error)
-	SpaceIndexFootprint(ctx context.Context, version int) (buildMemory, indexBytes int64, err error)
+	SpaceIndexFootprint(ctx context.Context, version int) (records.IndexFootprint, error)
 }
 
 // Bench is one benchmark over one database: Products vectors of Dim
@@ -86,6 +99,12 @@ type Bench struct {
 	Reduce int
 	// Progress, when set, gets the vectors loaded so far.
 	Progress func(done int)
+	// Rebuild, on a reused database, drops the index and builds it again
+	// with the store's graph parameters, measuring the build.
+	Rebuild bool
+	// CPUInterval is how often a build's processes' CPU time is sampled
+	// (default 100 ms).
+	CPUInterval time.Duration
 	// StatsDelay is how long to wait before reading the index scan count:
 	// backends publish their statistics up to 10 s late.
 	StatsDelay time.Duration
@@ -122,8 +141,8 @@ func (b *Bench) init() {
 
 // Prepare loads the vectors and builds the index unless the database's
 // active space already holds them (a reused database, whose recorded
-// build figures are returned). It returns the space and a report with the
-// build figures filled in.
+// build figures are returned, or with Rebuild whose index is built again).
+// It returns the space and a report with the build figures filled in.
 func (b *Bench) Prepare(ctx context.Context, st Store) (records.Space, Report, error) {
 	b.init()
 	rep := Report{Products: b.Products, Dim: b.Dim, Queries: b.Queries, Storage: b.storage(), Reduce: b.Reduce}
@@ -133,8 +152,11 @@ func (b *Bench) Prepare(ctx context.Context, st Store) (records.Space, Report, e
 	if sp, err := st.ActiveSpace(ctx); err == nil {
 		built, ok := bench.RecalledBuild(ctx, st)
 		rep.Reused, rep.LoadSeconds, rep.IndexSeconds, rep.Storage = ok, built.LoadSeconds, built.IndexSeconds, sp.Storage
-		rep.BuildMemory, rep.IndexBytes, err = st.SpaceIndexFootprint(ctx, sp.Version)
-		return sp, rep, err
+		if b.Rebuild {
+			rep.Rebuilt = true
+			return sp, rep, b.build(ctx, st, sp, &rep, st.RebuildSpaceIndex)
+		}
+		return sp, rep, rep.footprint(ctx, st, sp)
 	}
 	start := time.Now()
 	sp, err := b.load(ctx, st)
@@ -142,18 +164,37 @@ func (b *Bench) Prepare(ctx context.Context, st Store) (records.Space, Report, e
 		return sp, rep, err
 	}
 	rep.LoadSeconds = time.Since(start).Seconds()
-	start = time.Now()
-	if err := st.BuildSpaceIndex(ctx, sp.Version); err != nil {
+	if err := b.build(ctx, st, sp, &rep, st.BuildSpaceIndex); err != nil {
 		return sp, rep, err
 	}
-	if err := st.ActivateSpace(ctx, sp.Version); err != nil {
-		return sp, rep, err
+	return sp, rep, st.ActivateSpace(ctx, sp.Version)
+}
+
+// build runs a build of the space's index, measuring its wall and CPU
+// time, then records it and reads the index's footprint. A build whose
+// CPU time cannot be read here still counts, without it.
+func (b *Bench) build(ctx context.Context, st Store, sp records.Space, rep *Report, run func(context.Context, int) error) error {
+	meter := newCPUMeter(st, cmp.Or(b.CPUInterval, 100*time.Millisecond), "/proc")
+	start := time.Now()
+	err, cpuErr := meter.measure(ctx, func() error { return run(ctx, sp.Version) })
+	if err != nil {
+		return err
 	}
 	rep.IndexSeconds = time.Since(start).Seconds()
-	if rep.BuildMemory, rep.IndexBytes, err = st.SpaceIndexFootprint(ctx, sp.Version); err != nil {
-		return sp, rep, err
+	if cpuErr == nil {
+		rep.IndexCPUSeconds = meter.seconds()
 	}
-	return sp, rep, bench.RecordBuild(ctx, st, bench.Build{LoadSeconds: rep.LoadSeconds, IndexSeconds: rep.IndexSeconds})
+	if err := rep.footprint(ctx, st, sp); err != nil {
+		return err
+	}
+	return bench.RecordBuild(ctx, st, bench.Build{LoadSeconds: rep.LoadSeconds, IndexSeconds: rep.IndexSeconds})
+}
+
+// footprint fills in the index's memory, size and graph parameters.
+func (rep *Report) footprint(ctx context.Context, st Store, sp records.Space) error {
+	f, err := st.SpaceIndexFootprint(ctx, sp.Version)
+	rep.BuildMemory, rep.IndexBytes, rep.M, rep.EfConstruction = f.BuildMemory, f.IndexBytes, f.M, f.EfConstruction
+	return err
 }
 
 // load creates products and their clustered vectors in a new space whose

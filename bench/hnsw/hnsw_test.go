@@ -37,7 +37,8 @@ func TestParseEf(t *testing.T) {
 // prepares it again as a reused database.
 func TestBench(t *testing.T) {
 	ctx := t.Context()
-	st, err := store.Open(ctx, testdb.URL(t))
+	url := testdb.URL(t)
+	st, err := store.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +86,62 @@ func TestBench(t *testing.T) {
 
 	again := &Bench{Products: 1200, Dim: 16, Queries: 5}
 	_, rep2, err := again.Prepare(ctx, st)
-	if err != nil || !rep2.Reused || rep2.IndexSeconds != rep.IndexSeconds {
+	if err != nil || !rep2.Reused || rep2.Rebuilt || rep2.IndexSeconds != rep.IndexSeconds || rep2.M != 16 || rep2.EfConstruction != store.DefaultHNSWEfConstruction {
 		t.Errorf("reused: %+v, %v; want the first build's figures %+v", rep2, err, rep)
+	}
+	rebuild(t, url, rep)
+}
+
+// rebuild builds the loaded index again with other graph parameters.
+func rebuild(t *testing.T, url string, first Report) {
+	t.Helper()
+	ctx := t.Context()
+	st, err := store.Open(ctx, url, store.WithHNSWGraph(8, 24))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b := &Bench{Products: 1200, Dim: 16, Queries: 20, Rebuild: true}
+	sp, rep, err := b.Prepare(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Reused || !rep.Rebuilt || rep.LoadSeconds != first.LoadSeconds || rep.IndexSeconds <= 0 || rep.M != 8 || rep.EfConstruction != 24 ||
+		rep.IndexBytes <= 0 || !strings.Contains(rep.Build(), "m 8, ef_construction 24") {
+		t.Fatalf("rebuilt: %+v (%s)", rep, rep.Build())
+	}
+	if err := b.Sweep(ctx, st, sp, []int{200}, &rep); err != nil || rep.Rows[1].Recall < 0.9 {
+		t.Errorf("rebuilt index's recall@10 at ef_search 200: %+v, %v", rep.Rows, err)
+	}
+	var md bytes.Buffer
+	if err := Markdown(&md, rep); err != nil || !strings.Contains(md.String(), "index dropped and built again") {
+		t.Errorf("markdown (%v):\n%s", err, md.String())
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		f         Flags
+		m, efc    int
+		wantErr   bool
+		wantGraph [2]int
+	}{
+		{"configured graph", Flags{Efs: "40,80"}, 16, 40, false, [2]int{16, 40}},
+		{"flags override", Flags{Efs: "40", M: 12, EfConstruction: 32}, 16, 40, false, [2]int{12, 32}},
+		{"rebuild needs reuse", Flags{Efs: "40", Rebuild: true}, 16, 40, true, [2]int{16, 40}},
+		{"rebuild with reuse", Flags{Efs: "40", Rebuild: true, Reuse: true}, 16, 40, false, [2]int{16, 40}},
+		{"bad ef", Flags{Efs: "0"}, 16, 40, true, [2]int{16, 40}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, efs, err := c.f.Bench(nil)
+			if (err != nil) != c.wantErr || (err == nil && (len(efs) == 0 || b.Rebuild != c.f.Rebuild)) {
+				t.Errorf("Bench: %+v, %v, %v", b, efs, err)
+			}
+			if m, efc := c.f.Graph(c.m, c.efc); [2]int{m, efc} != c.wantGraph {
+				t.Errorf("Graph = %d, %d; want %v", m, efc, c.wantGraph)
+			}
+		})
 	}
 }
 

@@ -46,10 +46,14 @@ func Text(w io.Writer, rep Report) error {
 	return err
 }
 
-// Build describes the build: the storage, the memory it got and the
-// index's size.
+// Build describes the build: the storage, the graph parameters, the CPU
+// time when measured, the memory it got and the index's size.
 func (rep Report) Build() string {
-	s := fmt.Sprintf("%s, maintenance_work_mem %s, index %s", rep.Storage, mib(rep.BuildMemory), mib(rep.IndexBytes))
+	s := fmt.Sprintf("%s, m %d, ef_construction %d, ", rep.Storage, rep.M, rep.EfConstruction)
+	if rep.IndexCPUSeconds > 0 {
+		s += fmt.Sprintf("build CPU %.1f s, ", rep.IndexCPUSeconds)
+	}
+	s += fmt.Sprintf("maintenance_work_mem %s, index %s", mib(rep.BuildMemory), mib(rep.IndexBytes))
 	if rep.Reduce > 0 {
 		s += fmt.Sprintf("; PCA to %d dimensions keeping %.1f%% of the variance, recall against the full vectors", rep.Reduce, 100*rep.Explained)
 	}
@@ -64,7 +68,9 @@ func Markdown(w io.Writer, rep Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## `vitrine bench hnsw`: %d vectors of %d dimensions, %d queries, k=10\n\n", rep.Products, rep.Dim, rep.Queries)
 	fmt.Fprintf(&b, "Load %.1f s, HNSW index build %.1f s (%s)", rep.LoadSeconds, rep.IndexSeconds, rep.Build())
-	if rep.Reused {
+	if rep.Rebuilt {
+		b.WriteString(" (index dropped and built again over the loaded vectors)")
+	} else if rep.Reused {
 		b.WriteString(" (recorded by the run that loaded this database)")
 	}
 	fmt.Fprintf(&b, ". HNSW index scans during the indexed runs: %d of %d queries.\n\n", rep.IndexScans, rep.Queries*(len(rep.Rows)-1))

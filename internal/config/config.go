@@ -381,9 +381,30 @@ type Database struct {
 	// is built in memory while it fits, far faster than on disk. "auto"
 	// sizes each build from the rows and dimensions it indexes.
 	IndexBuildMemory string `koanf:"index_build_memory" yaml:"index_build_memory"`
+	// HNSWM and HNSWEfConstruction are the graph parameters (m,
+	// ef_construction) of every HNSW index built from then on: the
+	// space's and the models'. Indexes already built keep theirs.
+	HNSWM              int `koanf:"hnsw_m" yaml:"hnsw_m"`
+	HNSWEfConstruction int `koanf:"hnsw_ef_construction" yaml:"hnsw_ef_construction"`
 	// SharedBuffers is the private cluster's shared_buffers: a size or
 	// "auto" (a quarter of the memory, 128MB to 2GB). Unused with URL set.
 	SharedBuffers string `koanf:"shared_buffers" yaml:"shared_buffers"`
+}
+
+// validate checks the database section; the HNSW bounds are pgvector's.
+func (d Database) validate() []error {
+	var errs []error
+	if d.Port <= 0 || d.Port > 65535 {
+		errs = append(errs, fmt.Errorf("%w: database.port (%s) is %d", ErrInvalid, EnvName("database.port"), d.Port))
+	}
+	if d.HNSWM < 2 || d.HNSWM > 100 {
+		errs = append(errs, fmt.Errorf("%w: database.hnsw_m (%s) is %d, want 2 to 100", ErrInvalid, EnvName("database.hnsw_m"), d.HNSWM))
+	}
+	if d.HNSWEfConstruction < max(4, 2*d.HNSWM) || d.HNSWEfConstruction > 1000 {
+		errs = append(errs, fmt.Errorf("%w: database.hnsw_ef_construction (%s) is %d, want 2 × database.hnsw_m (at least 4) to 1000",
+			ErrInvalid, EnvName("database.hnsw_ef_construction"), d.HNSWEfConstruction))
+	}
+	return errs
 }
 
 // Log configures structured logging.
@@ -428,6 +449,9 @@ func Default() Config {
 			MaxConns:         8,
 			IndexBuildMemory: "auto",
 			SharedBuffers:    "auto",
+			// store.DefaultHNSWM and store.DefaultHNSWEfConstruction.
+			HNSWM:              16,
+			HNSWEfConstruction: 64,
 		},
 		Log: Log{Level: "info", Format: "text"},
 		ORT: ORT{
@@ -545,9 +569,7 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("%w: ort.provider (%s) is %q, want cpu, cuda or auto", ErrInvalid, EnvName("ort.provider"), c.ORT.Provider))
 	}
-	if c.Database.Port <= 0 || c.Database.Port > 65535 {
-		errs = append(errs, fmt.Errorf("%w: database.port (%s) is %d", ErrInvalid, EnvName("database.port"), c.Database.Port))
-	}
+	errs = append(errs, c.Database.validate()...)
 	if c.Image.CSLSK < 0 || c.Image.ExpandTop < 0 || !(c.Image.ExpandAlpha >= 0) || c.Image.TopViews < 0 || !(c.Image.OCRWeight >= 0) || c.Image.OCREngines < 0 {
 		errs = append(errs, fmt.Errorf("%w: image.csls_k, image.expand_top, image.expand_alpha, image.top_views, image.ocr_weight and image.ocr_engines must not be negative", ErrInvalid))
 	}

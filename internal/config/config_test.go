@@ -41,6 +41,14 @@ func TestLoad(t *testing.T) {
 		{name: "fusion kept full by default", check: func(c config.Config) bool { return c.Fusion.Reduce == 0 }},
 		{name: "fusion reduced from env", env: []string{"VITRINE_FUSION_REDUCE=64"}, check: func(c config.Config) bool { return c.Fusion.Reduce == 64 }},
 		{name: "negative fusion reduction", env: []string{"VITRINE_FUSION_REDUCE=-1"}, wantErr: "fusion.reduce"},
+		{name: "HNSW graph defaults", check: func(c config.Config) bool {
+			return c.Database.HNSWM == 16 && c.Database.HNSWEfConstruction == 64
+		}},
+		{name: "HNSW graph from env", env: []string{"VITRINE_DATABASE_HNSW_M=12", "VITRINE_DATABASE_HNSW_EF_CONSTRUCTION=48"}, check: func(c config.Config) bool {
+			return c.Database.HNSWM == 12 && c.Database.HNSWEfConstruction == 48
+		}},
+		{name: "bad HNSW m", env: []string{"VITRINE_DATABASE_HNSW_M=1"}, wantErr: "database.hnsw_m"},
+		{name: "HNSW ef_construction below 2m", env: []string{"VITRINE_DATABASE_HNSW_M=40"}, wantErr: "database.hnsw_ef_construction"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

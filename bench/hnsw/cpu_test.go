@@ -1,0 +1,98 @@
+package hnsw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestStatTicks(t *testing.T) {
+	for _, c := range []struct {
+		name, stat string
+		want       int64
+		wantErr    bool
+	}{
+		{"plain", "42 (postgres) S 1 42 42 0 -1 4194560 900 0 0 0 250 37 0 0 20 0 1 0 100 2246696 20000", 287, false},
+		{"spaces and parentheses in the name", "7 (a (b) c) R 1 7 7 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 1 1 1", 11, false},
+		{"no name", "42 postgres S 1", 0, true},
+		{"too short", "42 (postgres) S 1 2 3", 0, true},
+		{"not a number", "42 (postgres) S 1 42 42 0 -1 4194560 900 0 0 0 x 37 0", 0, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := statTicks([]byte(c.stat))
+			if (err != nil) != c.wantErr || got != c.want {
+				t.Errorf("statTicks(%q) = %d, %v; want %d (error %v)", c.stat, got, err, c.want, c.wantErr)
+			}
+		})
+	}
+}
+
+// fakeProc is a /proc of processes named comm whose utime+stime the test
+// sets.
+type fakeProc struct {
+	t    *testing.T
+	root string
+}
+
+func (p fakeProc) set(pid int, comm string, ticks int64) {
+	dir := filepath.Join(p.root, strconv.Itoa(pid))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		p.t.Fatal(err)
+	}
+	stat := fmt.Sprintf("%d (%s) S 1 1 1 0 -1 0 0 0 0 0 %d 0 0 0 20 0 1 0 1 1 1\n", pid, comm, ticks)
+	if err := errors.Join(os.WriteFile(filepath.Join(dir, "comm"), []byte(comm+"\n"), 0o644),
+		os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644)); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// scriptedBackends answers each call with the next list of process ids.
+type scriptedBackends struct{ calls [][]int }
+
+func (s *scriptedBackends) IndexBuildBackends(context.Context) ([]int, error) {
+	if len(s.calls) == 0 {
+		return nil, nil
+	}
+	pids := s.calls[0]
+	s.calls = s.calls[1:]
+	return pids, nil
+}
+
+// TestCPUMeter: the backend's time before the build is subtracted, a
+// worker that exits counts up to its last sample, and processes that are
+// not PostgreSQL's make the figure unavailable.
+func TestCPUMeter(t *testing.T) {
+	proc := fakeProc{t, t.TempDir()}
+	proc.set(10, "postgres", 500) // a pooled backend that served queries
+	proc.set(11, "bash", 70)      // not a builder
+	list := &scriptedBackends{calls: [][]int{{10}, {10, 20}, {10, 20}, {10}}}
+	m := newCPUMeter(list, time.Millisecond, proc.root)
+	steps := []func(){
+		func() { proc.set(10, "postgres", 530) },
+		func() { proc.set(20, "postgres", 40) },
+		func() { proc.set(10, "postgres", 590); proc.set(20, "postgres", 90) },
+		func() { proc.set(10, "postgres", 650); os.RemoveAll(filepath.Join(proc.root, "20")) },
+	}
+	ctx := t.Context()
+	for _, step := range steps {
+		step()
+		if err := m.sample(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := m.seconds(); got != 2.4 { // (650-500 + 90) ticks
+		t.Errorf("seconds = %v, want 2.4", got)
+	}
+
+	list = &scriptedBackends{calls: [][]int{{11}}}
+	buildErr := errors.New("build failed")
+	gotBuild, cpuErr := newCPUMeter(list, time.Millisecond, proc.root).measure(ctx, func() error { return buildErr })
+	if !errors.Is(gotBuild, buildErr) || !errors.Is(cpuErr, errNotLocal) {
+		t.Errorf("measure: build %v, cpu %v; want the build's error and errNotLocal", gotBuild, cpuErr)
+	}
+}
