@@ -1,6 +1,10 @@
 package records
 
-import "github.com/vitrinehq/vitrine/catalog"
+import (
+	"time"
+
+	"github.com/vitrinehq/vitrine/catalog"
+)
 
 // RecUser is what a recommendation reads about its user, in one round
 // trip: every independent read a request starts with.
@@ -17,6 +21,19 @@ type RecUser struct {
 	// model lacks the user).
 	CFVersion int
 	Factors   []float32
+	// Retrieval is the user's stored retrieval (zero when none is stored).
+	Retrieval StoredRetrieval
+}
+
+// StoredRetrieval is a retrieval kept where every process reads it: an
+// opaque payload (what the serving layer encodes), the digest of the
+// inputs it was retrieved from, and when. It is derived data: a reader
+// whose inputs hash to another digest, or that finds it too old,
+// retrieves afresh.
+type StoredRetrieval struct {
+	Digest  []byte
+	Payload []byte
+	At      time.Time
 }
 
 // CandidateFeatures is what re-ranking and the blend read of a candidate

@@ -15,7 +15,8 @@ import (
 // RecUser reads what a recommendation starts from in one round trip (one
 // batch): the user's purchases, their latest events (newest first, at
 // most limit), their vector in space, and the active model's version with
-// the user's factors in it. Separately these were four round trips, run
+// the user's factors in it, and the user's stored retrieval
+// (SaveUserRetrieval). Separately these were four round trips, run
 // concurrently on four connections.
 func (s *Store) RecUser(ctx context.Context, userID string, space, limit int) (records.RecUser, error) {
 	var u records.RecUser
@@ -53,10 +54,36 @@ func (s *Store) RecUser(ctx context.Context, userID string, space, limit int) (r
 			}
 			return err
 		})
+	b.Queue(`SELECT digest, payload, at FROM user_retrievals WHERE user_id = $1`, userID).
+		QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&u.Retrieval.Digest, &u.Retrieval.Payload, &u.Retrieval.At)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			return err
+		})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return records.RecUser{}, fmt.Errorf("recommendation user reads: %w", err)
 	}
 	return u, nil
+}
+
+// SaveUserRetrieval keeps a user's retrieval where every process reads it
+// (RecUser), replacing the one stored. A user unknown to the store (never
+// seen an event, or erased meanwhile) gets none: the row is erased with
+// the user, and an erasure racing a refresh must not leave one behind.
+func (s *Store) SaveUserRetrieval(ctx context.Context, userID string, r records.StoredRetrieval) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO user_retrievals (user_id, digest, payload, at)
+		SELECT id, $2, $3, $4 FROM users WHERE id = $1
+		ON CONFLICT (user_id) DO UPDATE SET digest = EXCLUDED.digest, payload = EXCLUDED.payload, at = EXCLUDED.at`,
+		userID, r.Digest, r.Payload, r.At)
+	if pgCode(err) == codeForeignKey {
+		return nil // erased between the check and the insert
+	}
+	if err != nil {
+		return fmt.Errorf("save retrieval of user %q: %w", userID, err)
+	}
+	return nil
 }
 
 // scanEvent scans an event row (client_event_id, user_id, product_id,

@@ -98,3 +98,57 @@ func TestRecReadsMatchSingleReads(t *testing.T) {
 	}
 	check("c deleted")
 }
+
+// A user's stored retrieval comes back with RecUser, replaced by the next
+// one stored; a user the store does not know gets none (no error), and
+// erasing the user erases it.
+func TestUserRetrievalStored(t *testing.T) {
+	s, ctx := open(t)
+	if _, err := s.UpsertProducts(ctx, []catalog.Product{product("a", "A")}); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := s.CreateSpace(ctx, records.NewSpace{Name: "t", Dim: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	if _, err := s.InsertEvents(ctx, []catalog.Event{{ClientEventID: "1", UserID: "u", ProductID: "a", Type: catalog.View, OccurredAt: at}}); err != nil {
+		t.Fatal(err)
+	}
+	stored := func(uid string) records.StoredRetrieval {
+		t.Helper()
+		u, err := s.RecUser(ctx, uid, sp.Version, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Retrieval
+	}
+	steps := []struct {
+		name string
+		user string
+		save *records.StoredRetrieval
+		want records.StoredRetrieval
+	}{
+		{"nothing stored", "u", nil, records.StoredRetrieval{}},
+		{"first", "u", &records.StoredRetrieval{Digest: []byte{1}, Payload: []byte("one"), At: at}, records.StoredRetrieval{Digest: []byte{1}, Payload: []byte("one"), At: at}},
+		{"replaced", "u", &records.StoredRetrieval{Digest: []byte{2}, Payload: []byte("two"), At: at.Add(time.Second)}, records.StoredRetrieval{Digest: []byte{2}, Payload: []byte("two"), At: at.Add(time.Second)}},
+		{"unknown user", "nobody", &records.StoredRetrieval{Digest: []byte{3}, Payload: []byte("x"), At: at}, records.StoredRetrieval{}},
+	}
+	for _, st := range steps {
+		if st.save != nil {
+			if err := s.SaveUserRetrieval(ctx, st.user, *st.save); err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+		}
+		got := stored(st.user)
+		if !reflect.DeepEqual(got.Digest, st.want.Digest) || !reflect.DeepEqual(got.Payload, st.want.Payload) || !got.At.Equal(st.want.At) {
+			t.Errorf("%s: stored %+v, want %+v", st.name, got, st.want)
+		}
+	}
+	if err := s.DeleteUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored("u"); got.Digest != nil || got.Payload != nil {
+		t.Errorf("after the user was erased: stored %+v, want none", got)
+	}
+}
