@@ -12,7 +12,8 @@ import (
 
 // AddEvents records valid events (a duplicate client event id is accepted
 // and ignored) and folds the newly inserted ones into their users' vectors,
-// so the next ranking call reflects them. It returns one result per event.
+// so the next ranking call reflects them; their users' recommendation
+// retrievals are then refreshed in the background (recommend_shared.go). It returns one result per event.
 func (s *Service) AddEvents(ctx context.Context, evs []catalog.Event) ([]records.EventResult, error) {
 	res, err := s.d.Events.InsertEvents(ctx, evs)
 	if err != nil {
@@ -27,6 +28,7 @@ func (s *Service) AddEvents(ctx context.Context, evs []catalog.Event) ([]records
 	if err := s.Learn(ctx, inserted); err != nil {
 		return nil, err
 	}
+	s.refreshAfterEvents(inserted)
 	return res, nil
 }
 

@@ -39,6 +39,7 @@ type memBackend struct {
 	queries     []string
 	nearest     []records.NearestQuery // every vector query, in order
 	rescored    [][]string             // every ModelVectors call's ids
+	retrievals  map[string]records.StoredRetrieval
 }
 
 func newBackend() *memBackend {

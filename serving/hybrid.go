@@ -126,12 +126,13 @@ func (q hybridQuery) candidateIDs(top []records.Scored, nn []records.Neighbor) [
 // (into q.chosen), the factors' top items (after folding a new user in)
 // and the user vector's nearest products. A user retrieved for from the
 // same inputs (model, space, pool, purchases, latest events, vector and
-// factors) within the retrieval TTL reuses that retrieval.
+// factors) within the retrieval TTL reuses that retrieval, from this
+// process's cache or from the store (recommend_shared.go).
 func (s *Service) retrieveSources(ctx context.Context, q *hybridQuery) (hybridSources, error) {
 	u := q.u
 	digest := newDigester().int(int64(u.cf.Version)).int(int64(q.space)).int(int64(q.pool)).
 		strs(u.bought).events(u.history).floats(u.vector).floats(u.factors).sum()
-	r, err := s.cachedRetrieval(ctx, "u"+u.id, digest, func(ctx context.Context) (retrieval, error) {
+	r, err := s.cachedRetrieval(ctx, "u"+u.id, digest, sharedOf(u), func(ctx context.Context) (retrieval, error) {
 		return s.retrieveUser(ctx, *q)
 	})
 	if err != nil {

@@ -70,6 +70,10 @@ type Events interface {
 	// most limit), vector in space, and the active model's version (0:
 	// none) with the user's factors in it, in one round trip.
 	RecUser(ctx context.Context, userID string, space, limit int) (records.RecUser, error)
+	// SaveUserRetrieval stores the user's retrieval where every process's
+	// RecUser reads it, replacing the one stored (none for a user the
+	// store does not know).
+	SaveUserRetrieval(ctx context.Context, userID string, r records.StoredRetrieval) error
 	// UserCategories returns the user's n most interacted-with categories.
 	UserCategories(ctx context.Context, userID string, n int) ([]string, error)
 	PopularProducts(ctx context.Context, now time.Time, k int) ([]records.Scored, error)

@@ -217,6 +217,11 @@ type recoUser struct {
 	hasCF   bool
 	factors []float32        // trained factors in cf; nil when none
 	pop     []records.Scored // the pool's popular products (with a model)
+	// stored is the retrieval stored for the user (recommend_shared.go);
+	// refresh: this is a background refresh, which stores its retrieval
+	// before it returns.
+	stored  records.StoredRetrieval
+	refresh bool
 }
 
 // readUser reads the user's purchases, latest events, vector, the active
@@ -239,7 +244,7 @@ func (s *Service) readUser(ctx context.Context, uid string, space, pool int) (re
 	if err := g.Wait(); err != nil {
 		return u, err
 	}
-	u.bought, u.history, u.factors = st.Purchased, st.Events, st.Factors
+	u.bought, u.history, u.factors, u.stored = st.Purchased, st.Events, st.Factors, st.Retrieval
 	if !vecmath.IsZero(st.Vector) {
 		u.vector = st.Vector
 	}
@@ -316,11 +321,7 @@ func (s *Service) candidates(ctx context.Context, res *RecommendResult, space in
 	if u.vector == nil {
 		return nil, nil, nil, nil
 	}
-	digest := newDigester().int(int64(space)).int(int64(pool)).strs(u.bought).floats(u.vector).sum()
-	r, err := s.cachedRetrieval(ctx, "u"+u.id, digest, func(ctx context.Context) (r retrieval, err error) {
-		r.nn, err = s.d.Vectors.Nearest(ctx, s.contentQuery(space, u.vector, pool, u.bought))
-		return r, err
-	})
+	r, err := s.contentRetrieval(ctx, u, space, pool)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -335,6 +336,17 @@ func (s *Service) candidates(ctx context.Context, res *RecommendResult, space in
 		cands = append(cands, ranking.Candidate{ProductID: id, Vector: vecs[id]})
 	}
 	return ranking.ByVector(spec, u.vector, cands, true), vecs, ps, nil
+}
+
+// contentRetrieval is the content strategy's retrieval: the pool of
+// products nearest the user's vector, reused within the retrieval TTL for
+// the same vector and purchases (from this process's cache or the store).
+func (s *Service) contentRetrieval(ctx context.Context, u recoUser, space, pool int) (retrieval, error) {
+	digest := newDigester().int(int64(space)).int(int64(pool)).strs(u.bought).floats(u.vector).sum()
+	return s.cachedRetrieval(ctx, "u"+u.id, digest, sharedOf(u), func(ctx context.Context) (r retrieval, err error) {
+		r.nn, err = s.d.Vectors.Nearest(ctx, s.contentQuery(space, u.vector, pool, u.bought))
+		return r, err
+	})
 }
 
 // contentQuery is the content leg's search: the pool of products nearest

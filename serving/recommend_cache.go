@@ -128,10 +128,13 @@ type candidateEntry struct {
 }
 
 // cachedRetrieval returns what was retrieved for key from inputs with this
-// digest less than the retrieval TTL ago, else runs fn and keeps its
-// answer (with a TTL of 0 it always runs fn and keeps nothing). Callers
-// must not modify what it returns.
-func (s *Service) cachedRetrieval(ctx context.Context, key string, digest [sha256.Size]byte, fn func(context.Context) (retrieval, error)) (retrieval, error) {
+// digest less than the retrieval TTL ago, from this process's cache or
+// (a user's, sh not nil) the store, else runs fn, keeps its answer and
+// stores it (with a TTL of 0 it always runs fn and keeps nothing). A
+// retrieval found in the store is kept with the time it was made, so
+// that a new product joins it as late as it would here. Callers must not
+// modify what it returns.
+func (s *Service) cachedRetrieval(ctx context.Context, key string, digest [sha256.Size]byte, sh *shared, fn func(context.Context) (retrieval, error)) (retrieval, error) {
 	ttl := s.retrievalTTL()
 	if ttl == 0 {
 		return fn(ctx)
@@ -142,19 +145,36 @@ func (s *Service) cachedRetrieval(ctx context.Context, key string, digest [sha25
 	e, ok := c.m[key]
 	c.mu.Unlock()
 	if ok && e.digest == digest && now.Sub(e.at) < ttl && !now.Before(e.at) {
+		if sh != nil && sh.now && !sh.fresh(digest, now, ttl) { // a refresh stores what it reuses
+			s.share(ctx, sh, digest, e.at, e.r)
+		}
 		return e.r, nil
+	}
+	if sh != nil {
+		if r, ok := sh.retrieval(digest, now, ttl); ok {
+			c.keep(key, candidateEntry{digest: digest, at: sh.stored.At, r: r}, now, ttl)
+			return r, nil
+		}
 	}
 	r, err := fn(ctx)
 	if err != nil {
 		return r, err
 	}
+	c.keep(key, candidateEntry{digest: digest, at: now, r: r}, now, ttl)
+	if sh != nil {
+		s.share(ctx, sh, digest, now, r)
+	}
+	return r, nil
+}
+
+// keep caches e under key.
+func (c *candidateCache) keep(key string, e candidateEntry, now time.Time, ttl time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= maxCachedCandidates {
 		c.evict(now, ttl)
 	}
-	c.m[key] = candidateEntry{digest: digest, at: now, r: r}
-	return r, nil
+	c.m[key] = e
 }
 
 // evict drops expired entries, and every entry when that leaves the cache

@@ -23,6 +23,9 @@ func (b *memBackend) RecUser(ctx context.Context, uid string, space, limit int) 
 		return u, err
 	}
 	u.Vector = uv.Vector
+	b.mu.Lock()
+	u.Retrieval = b.retrievals[uid]
+	b.mu.Unlock()
 	u.CFVersion, u.Factors, err = b.ActiveUserFactors(ctx, uid)
 	if errors.Is(err, records.ErrNoCFModel) {
 		return u, nil
@@ -57,4 +60,23 @@ func (b *memBackend) CandidateFeatures(ctx context.Context, space, version int, 
 		}
 	}
 	return out, nil
+}
+
+// SaveUserRetrieval keeps the retrieval of a user the backend knows (one
+// with events or a vector), as the store does.
+func (b *memBackend) SaveUserRetrieval(ctx context.Context, uid string, r records.StoredRetrieval) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, known := b.userVecs[uid]
+	for _, e := range b.events {
+		known = known || e.UserID == uid
+	}
+	if !known {
+		return nil
+	}
+	if b.retrievals == nil {
+		b.retrievals = map[string]records.StoredRetrieval{}
+	}
+	b.retrievals[uid] = r
+	return nil
 }

@@ -109,7 +109,8 @@ type Service struct {
 
 	spaceMu sync.Mutex
 	space   cachedSpace
-	cf      cfCache // the active CF model row (recommend_cache.go)
+	cf      cfCache    // the active CF model row (recommend_cache.go)
+	bg      background // retrieval refreshes (recommend_shared.go)
 
 	photo photoSearch // search by photo (photo.go)
 }

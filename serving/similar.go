@@ -141,7 +141,7 @@ func (s *Service) similarSeed(ctx context.Context, space int, id string) (simila
 // the retrieval TTL reuses that retrieval. Callers must not modify the ids.
 func (s *Service) similarCandidates(ctx context.Context, space int, id string, k int, seed similarSeed) ([]string, error) {
 	digest := newDigester().int(int64(space)).int(int64(seed.cf.Version)).int(int64(k)).floats(seed.vector).floats(seed.factors).sum()
-	r, err := s.cachedRetrieval(ctx, "p"+id, digest, func(ctx context.Context) (r retrieval, err error) {
+	r, err := s.cachedRetrieval(ctx, "p"+id, digest, nil, func(ctx context.Context) (r retrieval, err error) {
 		r.ids, err = s.retrieveSimilar(ctx, space, id, k, seed)
 		return r, err
 	})

@@ -1,0 +1,80 @@
+package serving_test
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/vitrinehq/vitrine/catalog"
+	"github.com/vitrinehq/vitrine/records"
+	"github.com/vitrinehq/vitrine/serving"
+)
+
+// A user's retrieval is shared by every process through the store: the
+// process that records the user's event refreshes it in the background,
+// and another process's next request serves it without retrieving,
+// exactly what a retrieval afresh serves. A request whose inputs changed
+// (an event recorded with refreshes off) retrieves afresh and stores what
+// it found for the others; a stored retrieval older than the TTL is not
+// reused.
+func TestSharedRetrievalAcrossProcesses(t *testing.T) {
+	b := grocery()
+	b.cf = &records.CFModel{Version: 3, Method: "bpr", Dim: 2}
+	b.userFactors["u"] = []float32{1, 0}
+	for id, f := range map[string][]float32{"apple-red": {1, 0}, "apple-green": {1, 0}, "pear": {0.5, 0}, "milk": {0.1, 0.5}, "cheese": {0.2, 0.4}} {
+		b.itemFactors[id] = f
+	}
+	b.popular = []records.Scored{{ProductID: "milk", Score: 5}, {ProductID: "cheese", Score: 3}}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := at
+	clock := serving.WithClock(func() time.Time { return now })
+	recorder := newService(t, b, clock)                               // records events, refreshes
+	other := newService(t, b, clock)                                  // serves, stores what it retrieves
+	quiet := newService(t, b, clock, serving.WithRetrievalRefresh(0)) // records events, refreshes nothing
+	afresh := newService(t, b, clock, serving.WithRetrievalTTL(0))    // the reference: every retrieval afresh
+	event := func(s *serving.Service, id, product string, typ catalog.EventType) func() {
+		return func() {
+			if _, err := s.AddEvents(t.Context(), []catalog.Event{{ClientEventID: id, UserID: "u", ProductID: product, Type: typ, OccurredAt: now}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	steps := []struct {
+		name      string
+		change    func()
+		serve     *serving.Service
+		retrieved bool // the serving process searched nearest products itself
+	}{
+		{"event recorded by another process", event(recorder, "1", "apple-red", catalog.Purchase), other, false},
+		{"same state, the recording process", func() {}, recorder, false},
+		{"event with refreshes off", event(quiet, "2", "milk", catalog.View), other, true},
+		{"the recording process after the other stored", func() {}, recorder, false},
+		{"31 s later", func() { now = now.Add(31 * time.Second) }, other, true},
+	}
+	for _, st := range steps {
+		st.change()
+		recorder.WaitRefreshes()
+		other.WaitRefreshes()
+		b.mu.Lock()
+		before := len(b.nearest)
+		b.mu.Unlock()
+		got, err := st.serve.Recommend(t.Context(), serving.RecommendRequest{UserID: "u"})
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		b.mu.Lock()
+		searched := len(b.nearest) > before
+		b.mu.Unlock()
+		if searched != st.retrieved {
+			t.Errorf("%s: retrieved %v, want %v", st.name, searched, st.retrieved)
+		}
+		want, err := afresh.Recommend(t.Context(), serving.RecommendRequest{UserID: "u"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Strategy != serving.StrategyHybrid || len(got.Hits) == 0 || !reflect.DeepEqual(got.Hits, want.Hits) {
+			t.Errorf("%s: %s %+v, want what a retrieval afresh serves: %+v", st.name, got.Strategy, got.Hits, want.Hits)
+		}
+		other.WaitRefreshes()
+	}
+}
