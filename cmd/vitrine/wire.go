@@ -97,7 +97,7 @@ func (a *app) fusionSpec(set *extractors.Set) (fusion.Spec, error) {
 		}
 		spec.Components = append(spec.Components, fusion.Component{Model: m.Key(), Modality: string(m.Modality), Dim: m.Dim, Weight: md.weight})
 	}
-	return spec, spec.Validate()
+	return spec.Reduced(a.cfg.Fusion.Reduce), spec.Validate() // a reduction is checked and fitted by backfill
 }
 
 // activeSpace returns the serving space, creating and activating one from
@@ -107,7 +107,7 @@ func (a *app) fusionSpec(set *extractors.Set) (fusion.Spec, error) {
 func (a *app) activeSpace(ctx context.Context, st *store.Store, spec fusion.Spec) (records.Space, error) {
 	sp, err := st.ActiveSpace(ctx)
 	if errors.Is(err, records.ErrNoActiveSpace) {
-		sp, err = st.CreateSpace(ctx, records.NewSpace{Name: "initial", Spec: spec.JSON(), Dim: spec.Dim()})
+		sp, err = st.CreateSpace(ctx, records.NewSpace{Name: "initial", Spec: spec.Full().JSON(), Dim: spec.FullDim()}) // a PCA needs vectors to fit
 		if err != nil {
 			return sp, err
 		}

@@ -100,9 +100,11 @@ func TestFusionFlags(t *testing.T) {
 		args []string
 		want config.Fusion
 	}{
-		{nil, config.Fusion{Strategy: "weighted_concat", TextWeight: 1, ImageWeight: 0.5}},
+		{nil, config.Fusion{Strategy: "weighted_concat", TextWeight: 1, ImageWeight: 0.5, Reduce: 32}},
 		{[]string{"--strategy", "weighted_mean", "--image-weight", "0", "--audio-weight", "0.25"},
-			config.Fusion{Strategy: "weighted_mean", TextWeight: 1, AudioWeight: 0.25}},
+			config.Fusion{Strategy: "weighted_mean", TextWeight: 1, AudioWeight: 0.25, Reduce: 32}},
+		{[]string{"--reduce", "64"}, config.Fusion{Strategy: "weighted_concat", TextWeight: 1, ImageWeight: 0.5, Reduce: 64}},
+		{[]string{"--reduce", "0"}, config.Fusion{Strategy: "weighted_concat", TextWeight: 1, ImageWeight: 0.5}},
 	}
 	for _, tt := range tests {
 		var f FusionFlags
@@ -112,7 +114,7 @@ func TestFusionFlags(t *testing.T) {
 		if err := cmd.Execute(); err != nil {
 			t.Fatal(err)
 		}
-		got := config.Fusion{Strategy: "weighted_concat", TextWeight: 1, ImageWeight: 0.5}
+		got := config.Fusion{Strategy: "weighted_concat", TextWeight: 1, ImageWeight: 0.5, Reduce: 32}
 		f.Apply(&got)
 		if got != tt.want {
 			t.Errorf("%v: got %+v, want %+v", tt.args, got, tt.want)

@@ -9,10 +9,11 @@ import (
 )
 
 // FusionFlags are the fusion overrides of a command that builds a vector
-// space: --strategy and a --MODALITY-weight per modality.
+// space: --strategy, a --MODALITY-weight per modality and --reduce.
 type FusionFlags struct {
 	strategy string
 	weights  [3]float64 // text, image, audio; negative: not given
+	reduce   int        // negative: not given
 }
 
 var fusionModalities = [3]string{"text", "image", "audio"}
@@ -23,6 +24,7 @@ func (f *FusionFlags) Register(cmd *cobra.Command) {
 	for i, m := range fusionModalities {
 		cmd.Flags().Float64Var(&f.weights[i], m+"-weight", -1, fmt.Sprintf("fusion weight of the %s model (default fusion.%s_weight)", m, m))
 	}
+	cmd.Flags().IntVar(&f.reduce, "reduce", -1, "reduce the fused vectors to this many dimensions with a PCA fitted on a sample of up to 20,000 of them; 0 keeps them full (default fusion.reduce)")
 }
 
 // Apply overrides c with the flags that were given.
@@ -34,5 +36,8 @@ func (f *FusionFlags) Apply(c *config.Fusion) {
 		if f.weights[i] >= 0 {
 			*dst = f.weights[i]
 		}
+	}
+	if f.reduce >= 0 {
+		c.Reduce = f.reduce
 	}
 }
