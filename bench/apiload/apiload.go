@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vitrinehq/vitrine/bench"
@@ -242,6 +243,9 @@ func Prefixes(qs []string) []string {
 type Scenario struct {
 	Name string
 	Run  func(ctx context.Context, i int) error
+	// Before, when set, runs before each call, unmeasured, in the same
+	// client (a shopper's event and think time before the request).
+	Before func(ctx context.Context, i int) error
 }
 
 // Runner runs scenarios one after another with Clients concurrent callers
@@ -274,7 +278,18 @@ func CheckEndpoints(names []string) error {
 }
 
 // Endpoints are the endpoints bench api loads, by scenario name.
-func Endpoints() []string { return []string{"rank", "search", "suggest", "recommend", "similar"} }
+func Endpoints() []string {
+	return append([]string{"rank", "search", "suggest"}, RecommendEndpoints()...)
+}
+
+// RecommendEndpoints are the scenarios RecommendPair makes, which need
+// shoppers and a trained model.
+func RecommendEndpoints() []string { return []string{"recommend", "similar", AfterEvent} }
+
+// WantsAny says whether any of the endpoints runs.
+func (r Runner) WantsAny(endpoints ...string) bool {
+	return slices.ContainsFunc(endpoints, r.Wants)
+}
 
 // ErrBadEndpoint is returned for an endpoint name bench api does not know.
 var ErrBadEndpoint = errors.New("apiload: bad endpoint")
@@ -287,9 +302,9 @@ func (r Runner) Run(ctx context.Context, ss ...Scenario) []load.Result {
 			continue
 		}
 		if r.Warmup > 0 {
-			_ = load.Run(ctx, s.Name, r.Clients, r.Warmup, 0, s.Run)
+			_ = runScenario(ctx, s, r.Clients, r.Warmup)
 		}
-		res := load.Run(ctx, s.Name, r.Clients, r.Duration, 0, s.Run)
+		res := runScenario(ctx, s, r.Clients, r.Duration)
 		if r.Log != nil {
 			fmt.Fprintf(r.Log, "  %-22s %8.1f req/s  p50 %sms  p99 %sms  errors %d\n", s.Name, res.QPS, load.Ms(res.P50), load.Ms(res.P99), res.Errors)
 		}
@@ -308,4 +323,38 @@ type Bare interface {
 	GetUserVector(ctx context.Context, userID string, space int) (records.UserVector, error)
 	ProductVectors(ctx context.Context, space int, ids []string) (map[string][]float32, error)
 	ItemFactors(ctx context.Context, version int, ids []string) (map[string][]float32, error)
+}
+
+// runScenario runs s under load for d. With Before, each call runs it
+// first and only the request is timed: the result's latencies,
+// percentiles and QPS are the requests' (load.Run times whole calls).
+func runScenario(ctx context.Context, s Scenario, clients int, d time.Duration) load.Result {
+	if s.Before == nil {
+		return load.Run(ctx, s.Name, clients, d, 0, s.Run)
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	res := load.Run(ctx, s.Name, clients, d, 0, func(ctx context.Context, i int) error {
+		if err := s.Before(ctx, i); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if err := s.Run(ctx, i); err != nil {
+			return err
+		}
+		took := time.Since(t0)
+		if ctx.Err() == nil {
+			mu.Lock()
+			lat = append(lat, took)
+			mu.Unlock()
+		}
+		return nil
+	})
+	slices.Sort(lat)
+	res.Latencies, res.Requests = lat, len(lat)
+	res.P50, res.P95, res.P99 = load.Percentile(lat, 50), load.Percentile(lat, 95), load.Percentile(lat, 99)
+	if res.Duration > 0 {
+		res.QPS = float64(len(lat)) / res.Duration.Seconds()
+	}
+	return res
 }

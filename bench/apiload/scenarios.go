@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/fusion"
@@ -54,28 +55,28 @@ func SearchPairs(c Client, db Bare, s Search) []Scenario {
 	q := func(i int) string { return s.Queries[i%len(s.Queries)] }
 	prefixes := Prefixes(s.Queries)
 	return []Scenario{
-		{"rank (API)", func(ctx context.Context, i int) error {
+		{Name: "rank (API)", Run: func(ctx context.Context, i int) error {
 			body, _ := json.Marshal(map[string]any{"query": q(i), "k": 10})
 			return c.Do(ctx, http.MethodPost, "/v1/rank", body)
 		}},
-		{"rank (bare DB)", func(ctx context.Context, i int) error {
+		{Name: "rank (bare DB)", Run: func(ctx context.Context, i int) error {
 			_, err := db.Nearest(ctx, records.NearestQuery{Space: s.SpaceVersion, Vector: s.Fused[i%len(s.Fused)], K: 10})
 			return err
 		}},
-		{"search (API)", func(ctx context.Context, i int) error {
+		{Name: "search (API)", Run: func(ctx context.Context, i int) error {
 			return c.Do(ctx, http.MethodGet, "/v1/search?k=10&q="+url.QueryEscape(q(i)), nil)
 		}},
-		{"search (bare DB)", func(ctx context.Context, i int) error {
+		{Name: "search (bare DB)", Run: func(ctx context.Context, i int) error {
 			if _, err := db.LexicalSearch(ctx, q(i), catalog.Filter{}, 100); err != nil {
 				return err
 			}
 			_, err := db.Nearest(ctx, records.NearestQuery{Model: s.Model, Vector: s.Text[i%len(s.Text)], K: 100})
 			return err
 		}},
-		{"suggest (API)", func(ctx context.Context, i int) error {
+		{Name: "suggest (API)", Run: func(ctx context.Context, i int) error {
 			return c.Do(ctx, http.MethodGet, "/v1/suggest?q="+url.QueryEscape(prefixes[i%len(prefixes)]), nil)
 		}},
-		{"suggest (bare DB)", func(ctx context.Context, i int) error {
+		{Name: "suggest (bare DB)", Run: func(ctx context.Context, i int) error {
 			_, err := db.Suggest(ctx, prefixes[i%len(prefixes)], 8, nil)
 			return err
 		}},
@@ -94,32 +95,83 @@ func RecommendPair(c Client, db Bare, shoppers []string, products int, cf record
 		seeds = append(seeds, ShopperProduct(products, u, 0))
 	}
 	return []Scenario{
-		{"recommend (API)", func(ctx context.Context, i int) error {
+		{Name: "recommend (API)", Run: func(ctx context.Context, i int) error {
 			return c.Do(ctx, http.MethodGet, "/v1/users/"+shoppers[i%len(shoppers)]+"/recommendations?k=10", nil)
 		}},
-		{"recommend (bare DB)", func(ctx context.Context, i int) error {
-			u := shoppers[i%len(shoppers)]
-			uf, err := db.UserFactors(ctx, cf.Version, u)
-			if err != nil {
-				return err
-			}
-			if _, err := db.TopItemsByFactors(ctx, cf, uf, 30, nil); err != nil {
-				return err
-			}
-			uv, err := db.GetUserVector(ctx, u, spaceVersion)
-			if err != nil {
-				return err
-			}
-			_, err = db.Nearest(ctx, records.NearestQuery{Space: spaceVersion, Vector: uv.Vector, K: 30})
-			return err
+		{Name: "recommend (bare DB)", Run: func(ctx context.Context, i int) error {
+			return bareRecommend(ctx, db, shoppers[i%len(shoppers)], cf, spaceVersion)
 		}},
-		{"similar (API)", func(ctx context.Context, i int) error {
+		{Name: "similar (API)", Run: func(ctx context.Context, i int) error {
 			return c.Do(ctx, http.MethodGet, "/v1/products/"+seeds[i%len(seeds)]+"/similar?k=10", nil)
 		}},
-		{"similar (bare DB)", func(ctx context.Context, i int) error {
+		{Name: "similar (bare DB)", Run: func(ctx context.Context, i int) error {
 			return bareSimilar(ctx, db, seeds[i%len(seeds)], cf, spaceVersion)
 		}},
+		{Name: AfterEvent + " (API)", Before: afterEvent(c, shoppers, products), Run: func(ctx context.Context, i int) error {
+			return c.Do(ctx, http.MethodGet, "/v1/users/"+shoppers[i%len(shoppers)]+"/recommendations?k=10", nil)
+		}},
+		{Name: AfterEvent + " (bare DB)", Before: think, Run: func(ctx context.Context, i int) error {
+			return bareRecommend(ctx, db, shoppers[i%len(shoppers)], cf, spaceVersion)
+		}},
 	}
+}
+
+// AfterEvent names the scenario of a shopper's first request after an
+// event: each shopper views a product of their block (POST /v1/events),
+// waits ThinkTime, then asks for recommendations; only that request is
+// timed. Its baseline runs the bare retrieval queries at the same pace.
+const AfterEvent = "recommend-after-event"
+
+// ThinkTime is how long a shopper of the AfterEvent scenario waits
+// between their event and their request.
+const ThinkTime = 300 * time.Millisecond
+
+// afterEvent is the AfterEvent scenario's unmeasured part: call i's
+// shopper views a product of their block (an event id unique to the run,
+// so a reused database records it), then thinks.
+func afterEvent(c Client, shoppers []string, products int) func(ctx context.Context, i int) error {
+	run := time.Now().UnixNano()
+	return func(ctx context.Context, i int) error {
+		u := i % len(shoppers)
+		ev := map[string]any{"client_event_id": fmt.Sprintf("after-%d-%d", run, i), "user_id": shoppers[u],
+			"product_id": ShopperProduct(products, u, 8+i/len(shoppers)), "type": "view", "timestamp": time.Now().UTC().Format(time.RFC3339)}
+		body, _ := json.Marshal(map[string]any{"events": []any{ev}})
+		if err := c.Do(ctx, http.MethodPost, "/v1/events", body); err != nil {
+			return err
+		}
+		return think(ctx, i)
+	}
+}
+
+// think waits ThinkTime (or until ctx ends).
+func think(ctx context.Context, _ int) error {
+	t := time.NewTimer(ThinkTime)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// bareRecommend runs the two retrieval queries behind recommendations:
+// the user's top items by factors and the nearest products to the user's
+// vector.
+func bareRecommend(ctx context.Context, db Bare, u string, cf records.CFModel, spaceVersion int) error {
+	uf, err := db.UserFactors(ctx, cf.Version, u)
+	if err != nil {
+		return err
+	}
+	if _, err := db.TopItemsByFactors(ctx, cf, uf, 30, nil); err != nil {
+		return err
+	}
+	uv, err := db.GetUserVector(ctx, u, spaceVersion)
+	if err != nil {
+		return err
+	}
+	_, err = db.Nearest(ctx, records.NearestQuery{Space: spaceVersion, Vector: uv.Vector, K: 30})
+	return err
 }
 
 // bareSimilar runs the retrieval queries behind similar products: the

@@ -3,6 +3,7 @@ package apiload
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,10 +68,52 @@ func TestRunnerOnly(t *testing.T) {
 	if !r.Wants("search") || r.Wants("recommend") || !(Runner{}).Wants("recommend") {
 		t.Error("Wants disagrees with Only")
 	}
-	if err := CheckEndpoints([]string{"search", "recommend", "similar"}); err != nil {
+	if err := CheckEndpoints([]string{"search", "recommend", "similar", AfterEvent}); err != nil {
 		t.Error(err)
 	}
 	if err := CheckEndpoints([]string{"serch"}); !errors.Is(err, ErrBadEndpoint) {
 		t.Errorf("serch: %v, want ErrBadEndpoint", err)
+	}
+}
+
+// A scenario with Before times only its requests: Before's wait is not in
+// the latencies, every completed request is, and a failing Before counts
+// as an error.
+func TestRunnerTimesRequestOnly(t *testing.T) {
+	const wait = 30 * time.Millisecond
+	var calls, befores sync.Map
+	before := func(_ context.Context, i int) error {
+		befores.Store(i, true)
+		time.Sleep(wait)
+		if i%4 == 3 {
+			return errors.New("event refused")
+		}
+		return nil
+	}
+	s := Scenario{Name: AfterEvent + " (API)", Before: before, Run: func(_ context.Context, i int) error {
+		if _, ok := befores.Load(i); !ok {
+			t.Errorf("call %d ran before its Before", i)
+		}
+		calls.Store(i, true)
+		return nil
+	}}
+	res := Runner{Clients: 2, Duration: 400 * time.Millisecond}.Run(t.Context(), s)
+	if len(res) != 1 {
+		t.Fatalf("%d results, want 1", len(res))
+	}
+	r := res[0]
+	n := 0
+	calls.Range(func(any, any) bool { n++; return true })
+	if r.Requests == 0 || len(r.Latencies) != r.Requests || r.Requests > n {
+		t.Errorf("%d requests, %d latencies, %d calls: want every completed request timed once", r.Requests, len(r.Latencies), n)
+	}
+	if r.P99 >= wait {
+		t.Errorf("p99 %s: Before's %s wait was timed", r.P99, wait)
+	}
+	if r.Errors == 0 {
+		t.Error("a failing Before counted no error")
+	}
+	if !(Runner{Only: []string{AfterEvent}}).WantsAny(RecommendEndpoints()...) || (Runner{Only: []string{"search"}}).WantsAny(RecommendEndpoints()...) {
+		t.Error("WantsAny disagrees with Only")
 	}
 }

@@ -183,7 +183,7 @@ func (a *app) loadBenchAPI(ctx context.Context, out, errw io.Writer, b *benchAPI
 	r := apiload.Runner{Clients: o.clients, Duration: o.duration, Warmup: o.warmup, Log: errw, Only: o.only}
 	fmt.Fprintf(out, "load: %d clients, %s per scenario after %s unmeasured\n", o.clients, o.duration, o.warmup)
 	rep.Results = r.Run(ctx, apiload.SearchPairs(b.client, b.st, s)...)
-	if !r.Wants("recommend") && !r.Wants("similar") {
+	if !r.WantsAny(apiload.RecommendEndpoints()...) {
 		return nil
 	}
 	shoppers, err := apiload.Shoppers(ctx, b.client, o.products, 500, 8)

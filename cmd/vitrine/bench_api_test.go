@@ -43,7 +43,8 @@ func TestBenchAPI(t *testing.T) {
 		t.Errorf("build figures %+v", rep)
 	}
 	// Each endpoint sits beside its bare database baseline.
-	want := []string{"rank (API)", "rank (bare DB)", "search (API)", "search (bare DB)", "suggest (API)", "suggest (bare DB)", "recommend (API)", "recommend (bare DB)", "similar (API)", "similar (bare DB)"}
+	want := []string{"rank (API)", "rank (bare DB)", "search (API)", "search (bare DB)", "suggest (API)", "suggest (bare DB)", "recommend (API)", "recommend (bare DB)", "similar (API)", "similar (bare DB)",
+		"recommend-after-event (API)", "recommend-after-event (bare DB)"}
 	if len(rep.Results) != len(want) {
 		t.Fatalf("%d results, want %d", len(rep.Results), len(want))
 	}
@@ -57,7 +58,7 @@ func TestBenchAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"1500 synthetic products", "| rank |", "| recommend |", "| similar |"} {
+	for _, s := range []string{"1500 synthetic products", "| rank |", "| recommend |", "| similar |", "| recommend-after-event |"} {
 		if !strings.Contains(string(b), s) {
 			t.Errorf("markdown lacks %q:\n%s", s, b)
 		}
