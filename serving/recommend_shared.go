@@ -26,9 +26,13 @@ import (
 // DefaultRefreshWorkers bounds the background work of a Service
 // (refreshing users' retrievals after their events, storing retrievals
 // made on the request path) unless WithRetrievalRefresh says otherwise.
-// Work that finds every worker busy is dropped: the user's next request
-// retrieves afresh, as it would without refreshes.
+// Work that finds every worker busy waits in a queue of at most
+// maxQueuedRefreshes, and is dropped when that is full: the user's next
+// request retrieves afresh, as it would without refreshes.
 const DefaultRefreshWorkers = 2
+
+// maxQueuedRefreshes bounds the background work waiting for a worker.
+const maxQueuedRefreshes = 1024
 
 // refreshTimeout bounds one background refresh or store.
 const refreshTimeout = 10 * time.Second
@@ -45,41 +49,61 @@ func WithRetrievalRefresh(workers int) Option {
 type background struct {
 	workers int
 	set     bool // workers was configured (WithRetrievalRefresh)
-	once    sync.Once
-	slots   chan struct{}
 	wg      sync.WaitGroup
 
-	mu sync.Mutex
+	mu      sync.Mutex
+	running int      // workers running
+	queue   []func() // work waiting for a worker
 	// pending are the users whose refresh is running; true: their events
 	// arrived again meanwhile, so it runs once more.
 	pending map[string]bool
 }
 
-// tryStart starts fn in the background when a worker is free and
-// reports whether it did.
-func (b *background) tryStart(fn func()) bool {
-	b.once.Do(func() {
+// init sets the defaults on first use (callers hold mu).
+func (b *background) init() {
+	if b.pending == nil {
+		b.pending = map[string]bool{}
 		if !b.set {
 			b.workers = DefaultRefreshWorkers
 		}
-		b.slots = make(chan struct{}, b.workers)
-		b.pending = map[string]bool{}
-	})
-	if b.workers == 0 {
-		return false
 	}
-	select {
-	case b.slots <- struct{}{}:
+}
+
+// start runs fn in the background: at once when a worker is free, else
+// after the work queued before it. It reports false, dropping fn, when
+// the queue is full (or workers is 0). A worker exits when it finds the
+// queue empty, so an idle Service holds no goroutine.
+func (b *background) start(fn func()) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.init()
+	switch {
+	case b.running < b.workers:
+		b.running++
+		b.wg.Add(1)
+		go b.work(fn)
+	case b.workers > 0 && len(b.queue) < maxQueuedRefreshes:
+		b.queue = append(b.queue, fn)
 	default:
 		return false
 	}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		defer func() { <-b.slots }()
-		fn()
-	}()
 	return true
+}
+
+// work runs fn, then the queued work until none is left.
+func (b *background) work(fn func()) {
+	defer b.wg.Done()
+	for fn != nil {
+		fn()
+		b.mu.Lock()
+		fn = nil
+		if len(b.queue) > 0 {
+			fn, b.queue = b.queue[0], b.queue[1:]
+		} else {
+			b.running--
+		}
+		b.mu.Unlock()
+	}
 }
 
 // WaitRefreshes waits for the background refreshes and stores running
@@ -102,26 +126,20 @@ func (s *Service) refreshAfterEvents(evs []catalog.Event) {
 }
 
 // refreshLater refreshes the user's retrieval in the background: once
-// more after the running one when one is running, not at all when every
-// worker is busy.
+// more after the queued or running one when there is one, not at all when
+// the queue is full.
 func (s *Service) refreshLater(uid string) {
 	b := &s.bg
 	b.mu.Lock()
-	if _, running := b.pending[uid]; running {
+	b.init()
+	if _, queued := b.pending[uid]; queued {
 		b.pending[uid] = true
 		b.mu.Unlock()
 		return
 	}
+	b.pending[uid] = false
 	b.mu.Unlock()
-	b.tryStart(func() {
-		b.mu.Lock()
-		if _, running := b.pending[uid]; running { // started meanwhile
-			b.pending[uid] = true
-			b.mu.Unlock()
-			return
-		}
-		b.pending[uid] = false
-		b.mu.Unlock()
+	started := b.start(func() {
 		for again := true; again; {
 			ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
 			if err := s.refreshUser(ctx, uid); err != nil {
@@ -137,6 +155,11 @@ func (s *Service) refreshLater(uid string) {
 			b.mu.Unlock()
 		}
 	})
+	if !started {
+		b.mu.Lock()
+		delete(b.pending, uid)
+		b.mu.Unlock()
+	}
 }
 
 // refreshUser retrieves for the user as their next default-length
@@ -197,7 +220,7 @@ func (sh *shared) retrieval(digest [sha256.Size]byte, now time.Time, ttl time.Du
 
 // share stores what was retrieved for the user where every process reads
 // it: at once on a background refresh, else in the background (dropped
-// when every worker is busy). A failure is logged: the store only spares
+// when the queue is full). A failure is logged: the store only spares
 // later requests a retrieval.
 func (s *Service) share(ctx context.Context, sh *shared, digest [sha256.Size]byte, at time.Time, r retrieval) {
 	payload, err := encodeRetrieval(r)
@@ -215,7 +238,7 @@ func (s *Service) share(ctx context.Context, sh *shared, digest [sha256.Size]byt
 		save(ctx)
 		return
 	}
-	s.bg.tryStart(func() {
+	_ = s.bg.start(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
 		defer cancel()
 		save(ctx)

@@ -1,6 +1,7 @@
 package serving_test
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -76,5 +77,34 @@ func TestSharedRetrievalAcrossProcesses(t *testing.T) {
 			t.Errorf("%s: %s %+v, want what a retrieval afresh serves: %+v", st.name, got.Strategy, got.Hits, want.Hits)
 		}
 		other.WaitRefreshes()
+	}
+}
+
+// Every user whose events arrive has their retrieval refreshed and
+// stored, however few the workers (the rest wait in a queue); with no
+// workers nothing is refreshed.
+func TestRefreshAfterEvents(t *testing.T) {
+	for _, workers := range []int{0, 1, 3} {
+		b := grocery()
+		b.cf = &records.CFModel{Version: 3, Method: "bpr", Dim: 2}
+		s := newService(t, b, serving.WithRetrievalRefresh(workers))
+		var evs []catalog.Event
+		for i := range 20 {
+			evs = append(evs, catalog.Event{ClientEventID: fmt.Sprint(i), UserID: fmt.Sprintf("u%d", i), ProductID: "pear", Type: catalog.View, OccurredAt: time.Now()})
+		}
+		if _, err := s.AddEvents(t.Context(), evs); err != nil {
+			t.Fatal(err)
+		}
+		s.WaitRefreshes()
+		b.mu.Lock()
+		got := len(b.retrievals)
+		b.mu.Unlock()
+		want := len(evs)
+		if workers == 0 {
+			want = 0
+		}
+		if got != want {
+			t.Errorf("%d workers: %d users' retrievals stored, want %d", workers, got, want)
+		}
 	}
 }
