@@ -49,3 +49,50 @@ func TestImageEncodeCrops(t *testing.T) {
 		})
 	}
 }
+
+// TestImageAugmentCrops: under augment: crops an image's vector is the
+// normalised mean of its crops' vectors (with flip, of each crop's
+// flip-averaged vector), in a batch as alone, and the classification
+// head still reads the whole image.
+func TestImageAugmentCrops(t *testing.T) {
+	photos := [][]byte{read(t, imagePath("rocket.jpg")), read(t, imagePath("chelsea.png"))}
+	for _, pair := range [][2]string{{"mobilenetv2-int8", "mobilenetv2-int8-crops"}, {"mobilenetv2-int8-flip", "mobilenetv2-int8-crops-flip"}} {
+		t.Run(pair[1], func(t *testing.T) {
+			base, aug := open(t, pair[0]), open(t, pair[1])
+			vecs, errs, err := aug.EncodeBatch(t.Context(), append(photos, []byte("not an image")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !errors.Is(errs[2], imageprep.ErrUnsupportedFormat) {
+				t.Errorf("garbage input: err %v", errs[2])
+			}
+			for i, p := range photos {
+				if errs[i] != nil {
+					t.Fatal(errs[i])
+				}
+				crops, err := base.(extractors.CropEncoder).EncodeCrops(t.Context(), p, 0.7)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mean := make([]float32, len(crops[0]))
+				for _, c := range crops {
+					for k, x := range c {
+						mean[k] += x
+					}
+				}
+				// The crops' vectors were normalised before averaging and
+				// the augmented one after: near, not equal.
+				if c := cosine(t, vecs[i], mean); c < 0.999 {
+					t.Errorf("photo %d: cos(augmented, mean of crops) = %.5f", i, c)
+				}
+				if c := cosine(t, vecs[i], crops[0]); c > 0.999 {
+					t.Errorf("photo %d: augmented vector is the whole photo's (cos %.5f)", i, c)
+				}
+			}
+			logits, err := aug.(extractors.Classifier).Classify(t.Context(), photos[1])
+			if err != nil || len(logits) != 1000 {
+				t.Fatalf("classify: %d logits, %v", len(logits), err)
+			}
+		})
+	}
+}

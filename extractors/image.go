@@ -22,6 +22,7 @@ type imageEncoder struct {
 	sess   *onnx.Session
 	logits string // optional classification output, for Classify
 	flip   bool   // also encode the mirror image and average (augment: flip)
+	crops  bool   // encode the whole image and five crops and average (augment: crops)
 	// workers bounds the goroutines decoding one batch (Options.PrepWorkers).
 	workers int
 }
@@ -52,7 +53,19 @@ func openImage(ctx context.Context, rt *onnx.Runtime, m models.Manifest, dir str
 		return nil, err
 	}
 	return &imageEncoder{m: m, prep: prep, sess: sess, logits: logits, flip: slices.Contains(m.Augment, models.AugmentFlip),
-		workers: o.PrepWorkers}, nil
+		crops: slices.Contains(m.Augment, models.AugmentCrops), workers: o.PrepWorkers}, nil
+}
+
+// augmentCropScale is the side of augment: crops' squares, a fraction of
+// the image's shorter side.
+const augmentCropScale = 0.7
+
+// regions is how many tensors one image prepares into (1, or the crops).
+func (e *imageEncoder) regions() int {
+	if e.crops {
+		return imageprep.CropCount
+	}
+	return 1
 }
 
 // imageBatch is a batch prepared for the graph: the input tensor of the
@@ -80,11 +93,12 @@ func (e *imageEncoder) run(ctx context.Context, inputs [][]byte) ([]onnx.Tensor,
 }
 
 // prepareBatch decodes and normalises the images into one batch tensor,
-// the valid ones first in input order, then their mirror images when the
-// manifest augments by flipping.
+// the valid ones first in input order (each as its crops when the manifest
+// augments by cropping), then their mirror images when it augments by
+// flipping.
 func (e *imageEncoder) prepareBatch(ctx context.Context, inputs [][]byte) (imageBatch, error) {
 	errs := make([]error, len(inputs))
-	per := e.prep.Len()
+	per := e.prep.Len() * e.regions() // values per input image
 	copies := 1
 	if e.flip {
 		copies = 2
@@ -113,21 +127,26 @@ func (e *imageEncoder) prepareBatch(ctx context.Context, inputs [][]byte) (image
 		buf = buf[:2*n]
 		mirror(buf[n:], buf[:n], int(shape[len(shape)-1]))
 	}
-	shape[0] = int64(len(idx) * copies)
+	shape[0] = int64(len(idx) * e.regions() * copies)
 	return imageBatch{in: onnx.Float32Tensor(shape, buf), idx: idx, errs: errs}, nil
 }
 
-// prepareAll decodes and normalises each input into its own window of buf,
+// prepareAll decodes and normalises each input into its own window of buf
+// (its crops' tensors one after the other under augment: crops),
 // up to Options.PrepWorkers at a time: decoding is the costly part of a photo batch
 // and one slow upload must not hold the others. Per-input failures land in
 // errs; the returned error is the context's.
 func (e *imageEncoder) prepareAll(ctx context.Context, inputs [][]byte, buf []float32, errs []error) error {
-	per := e.prep.Len()
+	per := e.prep.Len() * e.regions()
 	var g errgroup.Group
 	g.SetLimit(max(e.workers, 1))
 	for i, in := range inputs {
 		g.Go(func() error {
-			_, errs[i] = e.prep.Prepare(ctx, in, buf[i*per:(i+1)*per])
+			if e.crops {
+				errs[i] = e.prep.PrepareCrops(ctx, in, augmentCropScale, buf[i*per:(i+1)*per])
+			} else {
+				_, errs[i] = e.prep.Prepare(ctx, in, buf[i*per:(i+1)*per])
+			}
 			return nil
 		})
 	}
@@ -157,6 +176,7 @@ func (e *imageEncoder) prepare(ctx context.Context, inputs [][]byte) (runFunc, e
 		if e.flip {
 			pooled = averageHalves(pooled)
 		}
+		pooled = averageGroups(pooled, e.regions())
 		for j, i := range b.idx {
 			vecs[i] = pooled[j]
 		}
@@ -187,7 +207,14 @@ func (b *batched) Classify(ctx context.Context, image []byte) ([]float32, error)
 	if errs[0] != nil {
 		return nil, errs[0]
 	}
-	return outs[1].Float32s(), nil
+	// The first row is the whole image's (its crops and mirror images,
+	// when augmented, follow).
+	logits := outs[1].Float32s()
+	copies := 1
+	if ie.flip {
+		copies = 2
+	}
+	return logits[:len(logits)/(ie.regions()*copies)], nil
 }
 
 // mirror writes src's images mirrored left to right into dst: both hold
@@ -210,6 +237,28 @@ func averageHalves(vs [][]float32) [][]float32 {
 		for k, x := range vs[n+i] {
 			out[i][k] = (out[i][k] + x) / 2
 		}
+	}
+	return out
+}
+
+// averageGroups averages each run of n consecutive vectors (an image's
+// crops) into the first of them and returns one vector per run.
+func averageGroups(vs [][]float32, n int) [][]float32 {
+	if n <= 1 {
+		return vs
+	}
+	out := vs[:len(vs)/n]
+	for g := range out {
+		sum := vs[g*n]
+		for _, v := range vs[g*n+1 : (g+1)*n] {
+			for k, x := range v {
+				sum[k] += x
+			}
+		}
+		for k := range sum {
+			sum[k] /= float32(n)
+		}
+		out[g] = sum
 	}
 	return out
 }

@@ -55,7 +55,9 @@ type Manifest struct {
 	// image retrieval).
 	PoolingP float64 `yaml:"pooling_p,omitempty"`
 	// Augment lists test-time augmentations of image models, whose pooled
-	// vectors are averaged with the plain image's: flip (the mirror image).
+	// vectors are averaged with the plain image's: flip (the mirror image),
+	// crops (the centre and four corner squares of 0.7 × the shorter side;
+	// with flip, each crop's mirror image too).
 	// They apply wherever the model encodes (catalog and query alike).
 	Augment []string `yaml:"augment,omitempty"`
 	Dim     int      `yaml:"dim"`
@@ -140,6 +142,10 @@ const (
 // AugmentFlip is the mirror-image test-time augmentation (see
 // Manifest.Augment).
 const AugmentFlip = "flip"
+
+// AugmentCrops is the multi-crop test-time augmentation (see
+// Manifest.Augment): the whole image and five crops of it.
+const AugmentCrops = "crops"
 
 // Preprocess holds per-modality input preparation.
 type Preprocess struct {
@@ -232,8 +238,8 @@ func (m Manifest) Validate() error {
 		bad("pooling_p", "must be positive, and only with pooling spatial_gem")
 	}
 	for i, a := range m.Augment {
-		if a != AugmentFlip || m.Modality != Image {
-			bad(fmt.Sprintf("augment[%d]", i), "%q is not flip of an image model", a)
+		if (a != AugmentFlip && a != AugmentCrops) || m.Modality != Image {
+			bad(fmt.Sprintf("augment[%d]", i), "%q is not flip or crops of an image model", a)
 		}
 	}
 	if len(m.Inputs) == 0 {

@@ -18,12 +18,14 @@ func TestLoadRepoManifests(t *testing.T) {
 		modality Modality
 		dim      int
 	}{
-		"glove-100d":                {"model.onnx", Text, 100},
-		"mobilenetv2-int8":          {"model.onnx", Image, 1280},
-		"mobilenetv2-int8-gem":      {"model.onnx", Image, 1280},
-		"mobilenetv2-int8-flip":     {"model.onnx", Image, 1280},
-		"mobilenetv2-int8-gem-flip": {"model.onnx", Image, 1280},
-		"speech-embedding":          {"embedding_model.onnx", Audio, 96},
+		"glove-100d":                  {"model.onnx", Text, 100},
+		"mobilenetv2-int8":            {"model.onnx", Image, 1280},
+		"mobilenetv2-int8-gem":        {"model.onnx", Image, 1280},
+		"mobilenetv2-int8-flip":       {"model.onnx", Image, 1280},
+		"mobilenetv2-int8-gem-flip":   {"model.onnx", Image, 1280},
+		"mobilenetv2-int8-crops":      {"model.onnx", Image, 1280},
+		"mobilenetv2-int8-crops-flip": {"model.onnx", Image, 1280},
+		"speech-embedding":            {"embedding_model.onnx", Audio, 96},
 	}
 	if len(ms) != len(want) {
 		t.Fatalf("Load found %d manifests, want %d", len(ms), len(want))
@@ -103,6 +105,8 @@ func TestValidateNamesBadField(t *testing.T) {
 		{"bad pooling", func(m *Manifest) { m.Pooling = "max" }, "pooling"},
 		{"pooling_p without gem", func(m *Manifest) { m.PoolingP = 3 }, "pooling_p"},
 		{"flip of a text model", func(m *Manifest) { m.Augment = []string{AugmentFlip} }, "augment[0]"},
+		{"crops of a text model", func(m *Manifest) { m.Augment = []string{AugmentCrops} }, "augment[0]"},
+		{"unknown augment", func(m *Manifest) { m.Modality, m.Augment = Image, []string{AugmentFlip, "rotate"} }, "augment[1]"},
 		{"no inputs", func(m *Manifest) { m.Inputs = nil }, "inputs"},
 		{"no outputs", func(m *Manifest) { m.Outputs = map[string]string{} }, "outputs"},
 		{"tokenizer not a file", func(m *Manifest) { m.Preprocess.Text.Tokenizer = "vocab.txt" }, "preprocess.text.tokenizer"},
