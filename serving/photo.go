@@ -85,10 +85,11 @@ func (s *Service) SearchPhoto(ctx context.Context, req ImageSearchRequest) (Imag
 	}
 	p := s.Params(req.UserID)
 	read := s.readPhoto(ctx, req.Image)
-	q, err := s.d.ImageEncoder.Encode(ctx, req.Image)
+	qs, err := s.encodePhoto(ctx, req.Image)
 	if err != nil {
 		return ImageSearchResult{}, err
 	}
+	q := qs[0]
 	ix, err := s.photoIndex(ctx)
 	if err != nil {
 		return ImageSearchResult{}, err
@@ -99,7 +100,7 @@ func (s *Service) SearchPhoto(ctx context.Context, req ImageSearchRequest) (Imag
 			return ImageSearchResult{}, err
 		}
 	}
-	ranked := ix.search(q, s.photo.cfg, allowed)
+	ranked := ix.search(qs, s.photo.cfg, allowed)
 	if ranked, err = s.fuseText(ctx, ranked, <-read, req.Filter); err != nil {
 		return ImageSearchResult{}, err
 	}
@@ -119,6 +120,26 @@ func (s *Service) SearchPhoto(ctx context.Context, req ImageSearchRequest) (Imag
 		return ImageSearchResult{}, err
 	}
 	return ImageSearchResult{Hits: hits[:min(len(hits), k)], Assignment: p.Assignment}, nil
+}
+
+// PhotoCropEncoder is an image encoder that encodes a photo's crops in one
+// model run (*extractors' image encoders are): the whole photo, then its
+// centre and four corner squares of scale × its shorter side.
+type PhotoCropEncoder interface {
+	EncodeCrops(ctx context.Context, image []byte, scale float64) ([][]float32, error)
+}
+
+// encodePhoto is the query's vectors: the whole photo's first, then its
+// crops' when PhotoConfig.CropScale is on and the encoder can crop.
+func (s *Service) encodePhoto(ctx context.Context, image []byte) ([][]float32, error) {
+	if ce, ok := s.d.ImageEncoder.(PhotoCropEncoder); ok && s.photo.cfg.CropScale > 0 {
+		return ce.EncodeCrops(ctx, image, s.photo.cfg.CropScale)
+	}
+	q, err := s.d.ImageEncoder.Encode(ctx, image)
+	if err != nil {
+		return nil, err
+	}
+	return [][]float32{q}, nil
 }
 
 // photoText is what the PhotoReader read on a photo.

@@ -146,3 +146,58 @@ func TestSearchPhoto(t *testing.T) {
 		})
 	}
 }
+
+// cropEncoder is a fake image model that also encodes crops: a photo's
+// bytes name the vectors of the whole photo and its crops.
+type cropEncoder map[string][][]float32
+
+func (cropEncoder) Key() string { return "image@1" }
+
+func (e cropEncoder) Encode(_ context.Context, in []byte) ([]float32, error) {
+	vs, ok := e[string(in)]
+	if !ok {
+		return nil, errors.New("unknown photo")
+	}
+	return vs[0], nil
+}
+
+func (e cropEncoder) EncodeCrops(_ context.Context, in []byte, scale float64) ([][]float32, error) {
+	vs, ok := e[string(in)]
+	if !ok || scale <= 0 {
+		return nil, errors.New("unknown photo")
+	}
+	return vs, nil
+}
+
+// TestSearchPhotoCropsAndVote: the whole photo looks like oat milk's
+// catalog image, a crop of it like skimmed milk's; with multi-crop the
+// crop finds skimmed milk. Views voting lets whole milk's two fairly
+// close views beat oat milk's single close one.
+func TestSearchPhotoCropsAndVote(t *testing.T) {
+	enc := cropEncoder{"carton": {{1, 0.2, 0}, {0.05, 1, 0}, {0.9, 0.3, 0}}}
+	tests := []struct {
+		name string
+		cfg  serving.PhotoConfig
+		want string
+	}{
+		{"whole photo", serving.PhotoConfig{}, "oat"},
+		{"multi-crop", serving.PhotoConfig{CropScale: 0.7}, "skim"},
+		{"views vote", serving.PhotoConfig{VoteViews: 2, VotePower: 1}, "whole"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, views := photoShop()
+			s, err := serving.New(serving.DepsFrom(b, words, enc), serving.WithImageViews(views), serving.WithPhotoConfig(tc.cfg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := s.SearchPhoto(t.Context(), serving.ImageSearchRequest{Image: []byte("carton"), K: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Hits) != 3 || res.Hits[0].ID != tc.want {
+				t.Fatalf("hits %v, want %s first of 3", serving.IDs(res.Hits), tc.want)
+			}
+		})
+	}
+}

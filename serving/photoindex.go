@@ -32,6 +32,21 @@ type PhotoConfig struct {
 	// product that several of its views match beats one that a single
 	// stray view matches.
 	TopViews int
+	// VoteViews > 0 scores a product by a vote of its VoteViews nearest
+	// views instead: the power mean (Σ max(cos, 0)^VotePower /
+	// VoteViews)^(1/VotePower) over them, a missing view counting 0, so
+	// a product that many of its views match beats one that a single
+	// stray view matches, and close views count most. It overrides
+	// TopViews. VotePower defaults to 4.
+	VoteViews int
+	VotePower float64
+	// CropScale > 0 is multi-crop test-time augmentation of the query:
+	// the photo, its centre and four corner squares of CropScale × its
+	// shorter side are encoded in one model run (by an encoder that can,
+	// see PhotoCropEncoder), and each view scores the crop nearest it, so
+	// the product fills the crop that finds it when a shop photo carries
+	// clutter.
+	CropScale float64
 	// OCRWeight > 0 reads the printed text on the photo (with the
 	// Service's PhotoReader), searches it lexically and adds OCRWeight ×
 	// the reader's confidence × the product's text score relative to the
@@ -136,15 +151,19 @@ func (ix *photoIndex) radii(k int) []float64 {
 	return out
 }
 
-// bestPerProduct returns each product's score for the (prepared) query:
-// its best view's, or the mean of its top best views', each the cosine
-// minus the CSLS radius when radius is given.
-func (ix *photoIndex) bestPerProduct(q []float32, radius []float64, top int) map[string]float64 {
-	top = max(top, 1)
+// bestPerProduct returns each product's score for the (prepared) query
+// crops: per view the best crop's cosine (minus the CSLS radius when
+// radius is given), per product its best view's, the mean of its top best
+// views' or their vote (see PhotoConfig.VoteViews).
+func (ix *photoIndex) bestPerProduct(qs [][]float32, radius []float64, cfg PhotoConfig) map[string]float64 {
+	top := max(cfg.TopViews, 1)
+	if cfg.VoteViews > 0 {
+		top = cfg.VoteViews
+	}
 	tops := make(map[string][]float64)
 	for i, v := range ix.vecs {
-		s, err := vecmath.Dot(q, v)
-		if err != nil {
+		s, ok := bestCrop(qs, v)
+		if !ok {
 			continue // a view of another dimension: a model change under way
 		}
 		if radius != nil {
@@ -154,6 +173,10 @@ func (ix *photoIndex) bestPerProduct(q []float32, radius []float64, top int) map
 	}
 	best := make(map[string]float64, len(tops))
 	for id, ss := range tops {
+		if cfg.VoteViews > 0 {
+			best[id] = vote(ss, cfg.VoteViews, cfg.VotePower)
+			continue
+		}
 		var sum float64
 		for _, x := range ss {
 			sum += x
@@ -161,6 +184,34 @@ func (ix *photoIndex) bestPerProduct(q []float32, radius []float64, top int) map
 		best[id] = sum / float64(len(ss))
 	}
 	return best
+}
+
+// bestCrop is the highest cosine of the query crops to v; false when no
+// crop has v's dimension.
+func bestCrop(qs [][]float32, v []float32) (float64, bool) {
+	best, ok := math.Inf(-1), false
+	for _, q := range qs {
+		if s, err := vecmath.Dot(q, v); err == nil {
+			best, ok = max(best, s), true
+		}
+	}
+	return best, ok
+}
+
+// defaultVotePower is PhotoConfig.VotePower's default.
+const defaultVotePower = 4
+
+// vote is the power mean of a product's best view scores over n views,
+// the missing ones counting 0 and negative scores clamped at 0.
+func vote(ss []float64, n int, p float64) float64 {
+	if p <= 0 {
+		p = defaultVotePower
+	}
+	var sum float64
+	for _, x := range ss {
+		sum += math.Pow(max(x, 0), p)
+	}
+	return math.Pow(sum/float64(n), 1/p)
 }
 
 // keepTop inserts s into ss, kept sorted high to low and at most n long.
@@ -181,19 +232,24 @@ type scoredProduct struct {
 	text  float64 // the boost from the text read on the photo
 }
 
-// search ranks the products allowed (nil: all) for the raw query vector.
-func (ix *photoIndex) search(q []float32, cfg PhotoConfig, allowed map[string]bool) []scoredProduct {
-	pq := ix.prepare(q)
-	ranked := ix.rank(pq, allowed, cfg.TopViews)
-	if cfg.ExpandTop > 0 && len(ranked) > 0 {
-		pq = ix.expand(pq, ranked[:min(cfg.ExpandTop, len(ranked))], cfg.ExpandAlpha)
-		ranked = ix.rank(pq, allowed, cfg.TopViews)
+// search ranks the products allowed (nil: all) for the raw query vectors:
+// the photo's, then those of its crops when multi-crop is on.
+func (ix *photoIndex) search(qs [][]float32, cfg PhotoConfig, allowed map[string]bool) []scoredProduct {
+	pqs := make([][]float32, len(qs))
+	for i, q := range qs {
+		pqs[i] = ix.prepare(q)
+	}
+	ranked := ix.rank(pqs, allowed, cfg)
+	if cfg.ExpandTop > 0 && len(ranked) > 0 && len(pqs) > 0 {
+		// The whole photo's vector is expanded; its crops stay.
+		pqs[0] = ix.expand(pqs[0], ranked[:min(cfg.ExpandTop, len(ranked))], cfg.ExpandAlpha)
+		ranked = ix.rank(pqs, allowed, cfg)
 	}
 	return ranked
 }
 
-func (ix *photoIndex) rank(pq []float32, allowed map[string]bool, top int) []scoredProduct {
-	best := ix.bestPerProduct(pq, ix.radius, top)
+func (ix *photoIndex) rank(pqs [][]float32, allowed map[string]bool, cfg PhotoConfig) []scoredProduct {
+	best := ix.bestPerProduct(pqs, ix.radius, cfg)
 	out := make([]scoredProduct, 0, len(best))
 	for id, s := range best {
 		if allowed == nil || allowed[id] {

@@ -34,7 +34,7 @@ func TestPhotoIndexSearch(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ix := newPhotoIndex("v1", testViews(), tc.cfg)
-			got := ix.search(tc.q, tc.cfg, nil)
+			got := ix.search([][]float32{tc.q}, tc.cfg, nil)
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %d products, want %d (each product once)", len(got), len(tc.want))
 			}
@@ -49,7 +49,7 @@ func TestPhotoIndexSearch(t *testing.T) {
 
 func TestPhotoIndexBestViewAndFilter(t *testing.T) {
 	ix := newPhotoIndex("v1", testViews(), PhotoConfig{})
-	got := ix.search([]float32{0, 0, 2}, PhotoConfig{}, map[string]bool{"a": true, "c": true})
+	got := ix.search([][]float32{{0, 0, 2}}, PhotoConfig{}, map[string]bool{"a": true, "c": true})
 	if len(got) != 2 || got[0].id != "a" || math.Abs(got[0].score-1) > 1e-6 {
 		t.Fatalf("search = %v, want a first with its shop view's cosine 1, b filtered out", got)
 	}
@@ -67,7 +67,48 @@ func TestPhotoIndexRadiiAndOddVectors(t *testing.T) {
 	if len(ix.radius) != 4 {
 		t.Fatalf("%d radii, want 4", len(ix.radius))
 	}
-	if got := newPhotoIndex("v0", nil, PhotoConfig{Centre: true, CSLSK: 3, ExpandTop: 2}).search([]float32{1, 0, 0}, PhotoConfig{ExpandTop: 2}, nil); len(got) != 0 {
+	if got := newPhotoIndex("v0", nil, PhotoConfig{Centre: true, CSLSK: 3, ExpandTop: 2}).search([][]float32{{1, 0, 0}}, PhotoConfig{ExpandTop: 2}, nil); len(got) != 0 {
 		t.Errorf("empty catalog answered %v", got)
+	}
+}
+
+// TestPhotoIndexVoteAndCrops: a product several of whose views match
+// beats one that a single view matches best once views vote, and a query
+// crop that matches a product finds it when the whole photo does not.
+func TestPhotoIndexVoteAndCrops(t *testing.T) {
+	unit := func(x float64) []float32 { return []float32{float32(x), float32(math.Sqrt(1 - x*x)), 0} }
+	vs := []records.ImageView{
+		{ProductID: "many", Source: records.ViewCatalog, Vector: unit(0.90)},
+		{ProductID: "many", Source: "reviews", View: "1.jpg", Vector: unit(0.88)},
+		{ProductID: "many", Source: "reviews", View: "2.jpg", Vector: unit(0.86)},
+		{ProductID: "one", Source: records.ViewCatalog, Vector: unit(0.95)},
+		{ProductID: "side", Source: records.ViewCatalog, Vector: []float32{0, 0, 1}},
+	}
+	q := []float32{1, 0, 0}
+	tests := []struct {
+		name string
+		cfg  PhotoConfig
+		qs   [][]float32
+		want string
+	}{
+		{"best view", PhotoConfig{}, [][]float32{q}, "one"},
+		{"mean of top views", PhotoConfig{TopViews: 3}, [][]float32{q}, "one"},
+		{"vote of 3 views", PhotoConfig{VoteViews: 3}, [][]float32{q}, "many"},
+		{"vote, linear power", PhotoConfig{VoteViews: 3, VotePower: 1}, [][]float32{q}, "many"},
+		{"whole photo only", PhotoConfig{}, [][]float32{{1, 0, 0.3}}, "one"},
+		{"a crop finds the side product", PhotoConfig{CropScale: 0.7}, [][]float32{{1, 0, 0.3}, {0.1, 0, 1}}, "side"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := newPhotoIndex("v1", vs, tc.cfg).search(tc.qs, tc.cfg, nil)
+			if len(got) != 3 || got[0].id != tc.want {
+				t.Fatalf("first %v, want %s (each product once)", got, tc.want)
+			}
+		})
+	}
+	// The vote is in cosine units: one view of cosine 1 among n votes
+	// scores n^(-1/p).
+	if got, want := vote([]float64{1}, 16, 4), 0.5; math.Abs(got-want) > 1e-9 {
+		t.Errorf("vote = %v, want %v", got, want)
 	}
 }
