@@ -197,8 +197,8 @@ func (a *app) newServing(ctx context.Context, st *store.Store, set *extractors.S
 	opts := []serving.Option{serving.WithConfig(cfg), serving.WithLogger(a.log), serving.WithRetrievalTTL(a.cfg.Recommend.CacheTTL)}
 	if ic := a.cfg.Image; ic.Views {
 		opts = append(opts, serving.WithImageViews(st), serving.WithPhotoConfig(serving.PhotoConfig{
-			Centre: ic.Centre, CSLSK: ic.CSLSK, ExpandTop: ic.ExpandTop, ExpandAlpha: ic.ExpandAlpha,
-			TopViews: ic.TopViews, OCRWeight: ic.OCRWeight}))
+			Centre: ic.Centre, CSLSK: ic.CSLSK, ExpandTop: ic.ExpandTop, ExpandAlpha: ic.ExpandAlpha, CropScale: ic.CropScale,
+			TopViews: ic.TopViews, VoteViews: ic.VoteViews, VotePower: ic.VotePower, OCRWeight: ic.OCRWeight}))
 		if ic.OCRWeight > 0 && image != nil {
 			r, err := ocr.New(ocr.WithEngines(ic.OCREngines))
 			if err != nil {

@@ -344,6 +344,16 @@ type Image struct {
 	// TopViews > 1 scores a product by the mean of its best TopViews
 	// views instead of its single best.
 	TopViews int `koanf:"top_views" yaml:"top_views"`
+	// VoteViews > 0 scores a product by a vote of its VoteViews best
+	// views, the power mean with exponent VotePower (a missing view
+	// counting 0), instead of its best view; it overrides TopViews.
+	VoteViews int     `koanf:"vote_views" yaml:"vote_views"`
+	VotePower float64 `koanf:"vote_power" yaml:"vote_power"`
+	// CropScale > 0 also encodes the query photo's centre and four corner
+	// squares of CropScale × its shorter side, and each view scores the
+	// crop nearest it (the crops manifests' augment instead averages the
+	// crops, on catalog images too).
+	CropScale float64 `koanf:"crop_scale" yaml:"crop_scale"`
 	// OCRWeight > 0 reads the printed text on the photo with Tesseract
 	// and adds OCRWeight × confidence × its relative lexical match score
 	// to each product's visual score; 0 switches OCR off.
@@ -478,7 +488,7 @@ func Default() Config {
 			QueryRetention: 90 * 24 * time.Hour, UploadQueue: 2 * time.Second},
 		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
 			Fusion: "score", VectorFloor: 0.4, LexicalPool: 20, VectorPool: 30, VectorEf: 80},
-		Image:       Image{Views: true, ExpandAlpha: 3, OCREngines: 2},
+		Image:       Image{Views: true, ExpandAlpha: 3, VoteViews: 10, VotePower: 8, OCREngines: 2},
 		Recommend:   Recommend{CacheTTL: 30 * time.Second},
 		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 0.5, Alternatives: 4, Denoise: true, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
@@ -570,8 +580,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%w: ort.provider (%s) is %q, want cpu, cuda or auto", ErrInvalid, EnvName("ort.provider"), c.ORT.Provider))
 	}
 	errs = append(errs, c.Database.validate()...)
-	if c.Image.CSLSK < 0 || c.Image.ExpandTop < 0 || !(c.Image.ExpandAlpha >= 0) || c.Image.TopViews < 0 || !(c.Image.OCRWeight >= 0) || c.Image.OCREngines < 0 {
-		errs = append(errs, fmt.Errorf("%w: image.csls_k, image.expand_top, image.expand_alpha, image.top_views, image.ocr_weight and image.ocr_engines must not be negative", ErrInvalid))
+	if c.Image.CSLSK < 0 || c.Image.ExpandTop < 0 || !(c.Image.ExpandAlpha >= 0) || c.Image.TopViews < 0 || !(c.Image.OCRWeight >= 0) || c.Image.OCREngines < 0 ||
+		c.Image.VoteViews < 0 || !(c.Image.VotePower >= 0) || !(c.Image.CropScale >= 0 && c.Image.CropScale <= 1) {
+		errs = append(errs, fmt.Errorf("%w: image.csls_k, image.expand_top, image.expand_alpha, image.top_views, image.vote_views, image.vote_power, image.ocr_weight and image.ocr_engines must not be negative, image.crop_scale is 0 to 1", ErrInvalid))
 	}
 	if c.ORT.MaxBatch < 1 {
 		errs = append(errs, fmt.Errorf("%w: ort.max_batch (%s) must be at least 1", ErrInvalid, EnvName("ort.max_batch")))

@@ -251,3 +251,26 @@ func TestSearchVectorLeg(t *testing.T) {
 		}
 	}
 }
+
+// TestImageLevers: search by photo's vote and crop levers load from the
+// environment and are refused out of range.
+func TestImageLevers(t *testing.T) {
+	c, err := config.Load("", func() []string { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Image.VoteViews != 10 || c.Image.VotePower != 8 || c.Image.CropScale != 0 {
+		t.Errorf("defaults: vote %d^%v, crop scale %v", c.Image.VoteViews, c.Image.VotePower, c.Image.CropScale)
+	}
+	c, err = config.Load("", func() []string {
+		return []string{"VITRINE_IMAGE_VOTE_VIEWS=0", "VITRINE_IMAGE_CROP_SCALE=0.6", "VITRINE_IMAGE_VOTE_POWER=2"}
+	})
+	if err != nil || c.Image.VoteViews != 0 || c.Image.CropScale != 0.6 || c.Image.VotePower != 2 {
+		t.Errorf("from the environment: %+v %v", c.Image, err)
+	}
+	for _, env := range []string{"VITRINE_IMAGE_VOTE_VIEWS=-1", "VITRINE_IMAGE_VOTE_POWER=-2", "VITRINE_IMAGE_CROP_SCALE=1.5"} {
+		if _, err := config.Load("", func() []string { return []string{env} }); !errors.Is(err, config.ErrInvalid) {
+			t.Errorf("%s: err %v, want ErrInvalid", env, err)
+		}
+	}
+}
