@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/gob"
-	"fmt"
+	"encoding/binary"
+	"errors"
+	"math"
 	"sync"
 	"time"
 
@@ -223,12 +224,7 @@ func (sh *shared) retrieval(digest [sha256.Size]byte, now time.Time, ttl time.Du
 // when the queue is full). A failure is logged: the store only spares
 // later requests a retrieval.
 func (s *Service) share(ctx context.Context, sh *shared, digest [sha256.Size]byte, at time.Time, r retrieval) {
-	payload, err := encodeRetrieval(r)
-	if err != nil {
-		s.log.Warn("encode recommendation retrieval", "user", sh.user, "err", err)
-		return
-	}
-	st := records.StoredRetrieval{Digest: digest[:], Payload: payload, At: at}
+	st := records.StoredRetrieval{Digest: digest[:], Payload: encodeRetrieval(r), At: at}
 	save := func(ctx context.Context) {
 		if err := s.d.Events.SaveUserRetrieval(ctx, sh.user, st); err != nil {
 			s.log.Warn("store recommendation retrieval", "user", sh.user, "err", err)
@@ -245,69 +241,220 @@ func (s *Service) share(ctx context.Context, sh *shared, digest [sha256.Size]byt
 	})
 }
 
-// storedForm is a retrieval as encoded in the store: every field of
-// retrieval and of its candidate reads (the products as their brands and
-// categories, all re-ranking reads of them).
-type storedForm struct {
-	UF         []float32
-	Top        []records.Scored
-	NN         []records.Neighbor
-	Chosen     map[string]map[string]float64
-	Read       []string
-	Factors    map[string][]float32
-	Vecs       map[string][]float32
-	Live       []string
-	Brands     map[string]string
-	Categories map[string][]string
-}
+// retrievalFormat is the first byte of an encoded retrieval: a payload
+// another format wrote does not decode, and is retrieved afresh.
+const retrievalFormat byte = 1
 
-// encodeRetrieval encodes a user's retrieval losslessly (gob), so a
-// request that reads it serves what the retrieving one would have.
-func encodeRetrieval(r retrieval) ([]byte, error) {
-	f := storedForm{UF: r.uf, Top: r.top, NN: r.nn, Chosen: r.chosen, Factors: r.reads.factors, Vecs: r.reads.vecs,
-		Brands: map[string]string{}, Categories: map[string][]string{}}
+// encodeRetrieval encodes a user's retrieval losslessly and compactly
+// (floats as their 4 or 8 bytes), so a request that reads it serves what
+// the retrieving one would have: the factors, the top items, the nearest
+// products, the item-based scores and the candidates' reads (factors,
+// vectors, and the live products' brands and categories).
+func encodeRetrieval(r retrieval) []byte {
+	n := 256
+	for _, v := range r.reads.vecs {
+		n += 4*len(v) + 32
+	}
+	for _, v := range r.reads.factors {
+		n += 4*len(v) + 32
+	}
+	e := enc{b: make([]byte, 0, n)}
+	e.b = append(e.b, retrievalFormat)
+	e.floats(r.uf)
+	e.uint(len(r.top))
+	for _, x := range r.top {
+		e.str(x.ProductID)
+		e.float64(x.Score)
+	}
+	e.uint(len(r.nn))
+	for _, x := range r.nn {
+		e.str(x.ProductID)
+		e.float64(x.Distance)
+	}
+	e.uint(len(r.chosen))
+	for name, scores := range r.chosen {
+		e.str(name)
+		e.uint(len(scores))
+		for id, v := range scores {
+			e.str(id)
+			e.float64(v)
+		}
+	}
+	e.bool(r.reads.read != nil)
+	e.uint(len(r.reads.read))
 	for id := range r.reads.read {
-		f.Read = append(f.Read, id)
-	}
-	for id, p := range r.reads.products {
-		f.Live = append(f.Live, id)
-		if p.Brand != "" {
-			f.Brands[id] = p.Brand
+		e.str(id)
+		e.floats(r.reads.factors[id])
+		e.floats(r.reads.vecs[id])
+		p, live := r.reads.products[id]
+		e.bool(live)
+		if live {
+			e.str(p.Brand)
+			e.strs(p.Category)
 		}
-		if p.Category != nil {
-			f.Categories[id] = p.Category
-		}
 	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(f); err != nil {
-		return nil, fmt.Errorf("encode retrieval: %w", err)
-	}
-	return buf.Bytes(), nil
+	return e.b
 }
 
 // decodeRetrieval decodes what encodeRetrieval encoded.
 func decodeRetrieval(b []byte) (retrieval, error) {
-	var f storedForm
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&f); err != nil {
-		return retrieval{}, fmt.Errorf("decode retrieval: %w", err)
+	d := dec{b: b}
+	if len(b) == 0 || b[0] != retrievalFormat {
+		return retrieval{}, errRetrievalFormat
 	}
-	r := retrieval{uf: f.UF, top: f.Top, nn: f.NN, chosen: f.Chosen}
-	if f.Read == nil {
-		return r, nil
+	d.b = d.b[1:]
+	var r retrieval
+	r.uf = d.floats()
+	if n := d.uint(); n > 0 {
+		r.top = make([]records.Scored, n)
+		for i := range r.top {
+			r.top[i] = records.Scored{ProductID: d.str(), Score: d.float64()}
+		}
 	}
-	r.reads = candidateReads{read: make(map[string]bool, len(f.Read)), factors: f.Factors, vecs: f.Vecs,
-		products: make(map[string]catalog.Product, len(f.Live))}
-	if r.reads.factors == nil {
-		r.reads.factors = map[string][]float32{}
+	if n := d.uint(); n > 0 {
+		r.nn = make([]records.Neighbor, n)
+		for i := range r.nn {
+			r.nn[i] = records.Neighbor{ProductID: d.str(), Distance: d.float64()}
+		}
 	}
-	if r.reads.vecs == nil {
-		r.reads.vecs = map[string][]float32{}
+	if n := d.uint(); n > 0 {
+		r.chosen = make(map[string]map[string]float64, n)
+		for range n {
+			name, m := d.str(), d.uint()
+			scores := make(map[string]float64, m)
+			for range m {
+				scores[d.str()] = d.float64()
+			}
+			r.chosen[name] = scores
+		}
 	}
-	for _, id := range f.Read {
-		r.reads.read[id] = true
+	if hasReads, n := d.bool(), d.uint(); hasReads {
+		r.reads = candidateReads{read: make(map[string]bool, n), factors: make(map[string][]float32, n),
+			vecs: make(map[string][]float32, n), products: make(map[string]catalog.Product, n)}
+		for range n {
+			id := d.str()
+			r.reads.read[id] = true
+			if f := d.floats(); f != nil {
+				r.reads.factors[id] = f
+			}
+			if v := d.floats(); v != nil {
+				r.reads.vecs[id] = v
+			}
+			if d.bool() {
+				r.reads.products[id] = catalog.Product{ID: id, Brand: d.str(), Category: d.strs()}
+			}
+		}
 	}
-	for _, id := range f.Live {
-		r.reads.products[id] = catalog.Product{ID: id, Brand: f.Brands[id], Category: f.Categories[id]}
+	if d.bad || len(d.b) != 0 {
+		return retrieval{}, errRetrievalFormat
 	}
 	return r, nil
+}
+
+// errRetrievalFormat: a stored retrieval that does not decode.
+var errRetrievalFormat = errors.New("stored retrieval: unknown or damaged format")
+
+// enc appends a retrieval's parts to b.
+type enc struct{ b []byte }
+
+func (e *enc) uint(n int) { e.b = binary.AppendUvarint(e.b, uint64(n)) }
+
+func (e *enc) bool(v bool) {
+	if v {
+		e.b = append(e.b, 1)
+	} else {
+		e.b = append(e.b, 0)
+	}
+}
+
+func (e *enc) str(s string) {
+	e.uint(len(s))
+	e.b = append(e.b, s...)
+}
+
+// strs writes nil and empty apart (a product's category is nil when none).
+func (e *enc) strs(ss []string) {
+	e.bool(ss != nil)
+	e.uint(len(ss))
+	for _, s := range ss {
+		e.str(s)
+	}
+}
+
+func (e *enc) float64(v float64) { e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(v)) }
+
+// floats writes nil and empty apart.
+func (e *enc) floats(v []float32) {
+	e.bool(v != nil)
+	e.uint(len(v))
+	for _, f := range v {
+		e.b = binary.LittleEndian.AppendUint32(e.b, math.Float32bits(f))
+	}
+}
+
+// dec reads what enc wrote; bad is set, and zero values read, once b
+// runs short.
+type dec struct {
+	b   []byte
+	bad bool
+}
+
+func (d *dec) take(n int) []byte {
+	if d.bad || n < 0 || n > len(d.b) {
+		d.bad = true
+		return nil
+	}
+	out := d.b[:n]
+	d.b = d.b[n:]
+	return out
+}
+
+func (d *dec) uint() int {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 || v > uint64(len(d.b)) { // no count exceeds the bytes left
+		d.bad = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return int(v)
+}
+
+func (d *dec) bool() bool {
+	b := d.take(1)
+	return len(b) == 1 && b[0] == 1
+}
+
+func (d *dec) str() string { return string(d.take(d.uint())) }
+
+func (d *dec) strs() []string {
+	isSet, n := d.bool(), d.uint()
+	if !isSet {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = d.str()
+	}
+	return out
+}
+
+func (d *dec) float64() float64 {
+	b := d.take(8)
+	if b == nil {
+		return 0
+	}
+	return math.Float64frombits(binary.LittleEndian.Uint64(b))
+}
+
+func (d *dec) floats() []float32 {
+	isSet, n := d.bool(), d.uint()
+	b := d.take(4 * n)
+	if !isSet || b == nil {
+		return nil
+	}
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
 }
