@@ -137,14 +137,14 @@ func (s Spec) WithWeights(w map[string]float64) Spec {
 // Fuse combines vecs (model key -> embedding) into the fused vector. Models
 // the spec does not name are ignored; an empty, zero or wrong-sized vector
 // counts as missing. ErrNoModality if nothing usable remains. With a
-// reduction the full fused vector is projected (centred) to the reduced
-// dimension and has unit length; ErrNotFitted before the fit.
+// reduction the full fused vector is projected to the reduced dimension
+// and has unit length; ErrNotFitted before the fit.
 func (s Spec) Fuse(vecs map[string][]float32) ([]float32, error) {
 	full, err := s.fuseFull(vecs)
 	if err != nil || s.Reduce == nil {
 		return full, err
 	}
-	return s.project(full, false)
+	return s.project(full)
 }
 
 // fuseFull is Fuse before any reduction.
@@ -213,16 +213,10 @@ func (s Spec) models() []string {
 // embeddings (for example only a text embedding for a text query). With
 // weighted_concat the blocks of absent models stay zero, so the cosine
 // against a product is the similarity of the present modalities, weighted.
-// With a reduction the query is projected without the sample's mean
-// (reduce.PCA.ProjectQuery), which keeps that order up to what the
-// projection drops.
-func (s Spec) Query(vecs map[string][]float32) ([]float32, error) {
-	full, err := s.fuseFull(vecs)
-	if err != nil || s.Reduce == nil {
-		return full, err
-	}
-	return s.project(full, true)
-}
+// With a reduction the query is projected as products are, without the
+// sample's mean (reduce.PCA.ProjectUncentred), which keeps that order up to
+// what the projection drops.
+func (s Spec) Query(vecs map[string][]float32) ([]float32, error) { return s.Fuse(vecs) }
 
 // Reduced is the model and modality of Explain's one part in a reduced
 // space.

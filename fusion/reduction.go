@@ -137,20 +137,14 @@ func (s Spec) identity() []byte {
 	return out.JSON()
 }
 
-// project maps a full fused vector into a reduced space: centred for a
-// product (query false), uncentred for a query (reduce.PCA.ProjectQuery
+// project maps a full fused vector, a product's or a query's, into a
+// reduced space by the uncentred projection (reduce.PCA.ProjectUncentred
 // says why). A vector that projects to zero has no direction there.
-func (s Spec) project(full []float32, query bool) ([]float32, error) {
+func (s Spec) project(full []float32) ([]float32, error) {
 	if !s.Fitted() {
 		return nil, fmt.Errorf("%w: %s to %d dimensions", ErrNotFitted, s.Reduce.Method, s.Reduce.Dim)
 	}
-	var v []float32
-	var err error
-	if query {
-		v, err = s.Reduce.PCA.ProjectQuery(full)
-	} else {
-		v, err = s.Reduce.PCA.Project(full)
-	}
+	v, err := s.Reduce.PCA.ProjectUncentred(full)
 	if err != nil {
 		return nil, err
 	}

@@ -54,8 +54,8 @@ func TestUnreducedSpecUnchanged(t *testing.T) {
 	}
 }
 
-// A fitted spec fuses to unit vectors of the reduced dimension: products
-// projected centred, queries uncentred; Explain gives one true part.
+// A fitted spec fuses products and queries to unit vectors of the reduced
+// dimension, projected uncentred; Explain gives one true part.
 func TestReducedFuseQueryExplain(t *testing.T) {
 	spec, products := fitted(t, 6, 200)
 	if spec.Dim() != 6 || spec.FullDim() != 15 || !spec.Fitted() {
@@ -67,9 +67,9 @@ func TestReducedFuseQueryExplain(t *testing.T) {
 		wantF func([]float32) ([]float32, error)
 		vecs  map[string][]float32
 	}{
-		{"product", spec.Fuse, spec.Reduce.PCA.Project, products[0]},
-		{"product without audio", spec.Fuse, spec.Reduce.PCA.Project, map[string][]float32{"text@1": products[1]["text@1"], "image@1": products[1]["image@1"]}},
-		{"text query", spec.Query, spec.Reduce.PCA.ProjectQuery, map[string][]float32{"text@1": products[2]["text@1"]}},
+		{"product", spec.Fuse, spec.Reduce.PCA.ProjectUncentred, products[0]},
+		{"product without audio", spec.Fuse, spec.Reduce.PCA.ProjectUncentred, map[string][]float32{"text@1": products[1]["text@1"], "image@1": products[1]["image@1"]}},
+		{"text query", spec.Query, spec.Reduce.PCA.ProjectUncentred, map[string][]float32{"text@1": products[2]["text@1"]}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := c.fuse(c.vecs)

@@ -67,7 +67,7 @@ func checkReduce(spec fusion.Spec) error {
 // vectors.
 func (ix *Indexer) fitReduction(ctx context.Context, st SpaceStore, spec fusion.Spec, o BackfillOptions) (fusion.Spec, error) {
 	k := spec.Reduce.Dim
-	ix.log.Info("fitting the reduction", "from", spec.FullDim(), "to", k, "sample", o.SampleSize)
+	ix.log.Info("fitting the reduction", "from", spec.FullDim(), "to", k, "sample_at_most", o.SampleSize)
 	sample, err := ix.fullSample(ctx, st, spec.Full(), o)
 	if err != nil {
 		return spec, err

@@ -104,9 +104,10 @@ func covariance(sample [][]float32, mean []float64) *mat.SymDense {
 // Dim is the dimension of the projected vectors.
 func (p *PCA) Dim() int { return len(p.Components) }
 
-// Project maps v (of the fitted dimension) to its unit-length projection.
-// A vector at the mean projects to zero, which has no direction: it is
-// returned as is.
+// Project maps v (of the fitted dimension) to its unit-length centred
+// projection, normalise(W (v - mean)). A vector at the mean projects to
+// zero, which has no direction: it is returned as is. Vector spaces use
+// ProjectUncentred, which keeps cosine neighbours better.
 func (p *PCA) Project(v []float32) ([]float32, error) {
 	if len(v) != len(p.Mean) {
 		return nil, fmt.Errorf("project a %d-d vector with a PCA fitted on %d-d vectors: %w", len(v), len(p.Mean), vecmath.ErrLengthMismatch)
@@ -123,20 +124,22 @@ func (p *PCA) Project(v []float32) ([]float32, error) {
 	return out, nil
 }
 
-// ProjectQuery maps a query vector without subtracting the mean:
-// normalise(W v). For a stored product p ≈ mean + Wᵀ W (p - mean),
+// ProjectUncentred maps v to normalise(W v), without taking the sample's
+// mean off: the projection reduced vector spaces store and query with.
+// Fused vectors are unit vectors sharing a large common part (the mean);
+// centring removes it and so divides each product by its own distance from
+// the mean, which reorders cosine neighbours, while uncentred
 //
-//	v·p ≈ v·mean + (W v)·(W (p - mean))
+//	a·b ≈ (W a)·(W b) + the part common to all products
 //
-// and v·mean is the same for every product, so ranking products' centred
-// projections by their dot product with W v keeps the full vectors' order
-// up to what the projection drops. Centring the query as well would add
-// -mean·p, which favours products far from the mean: for a text-only query
-// in a text+image space, that is an image term the query never asked for.
-// A vector orthogonal to every component is returned as the zero vector.
-func (p *PCA) ProjectQuery(v []float32) ([]float32, error) {
+// keeps their order up to the variance the projection drops (on the demo
+// grocery catalog at 64 of 1,380 dimensions, recall@10 of product queries
+// against the full vectors: 0.85 centred, 0.95 uncentred). A text-only
+// query, whose image block is zero, also gains no image term -mean·p, as it
+// would centred. A vector orthogonal to every component stays zero.
+func (p *PCA) ProjectUncentred(v []float32) ([]float32, error) {
 	if len(v) != len(p.Mean) {
-		return nil, fmt.Errorf("project a %d-d query with a PCA fitted on %d-d vectors: %w", len(v), len(p.Mean), vecmath.ErrLengthMismatch)
+		return nil, fmt.Errorf("project a %d-d vector with a PCA fitted on %d-d vectors: %w", len(v), len(p.Mean), vecmath.ErrLengthMismatch)
 	}
 	out := make([]float32, len(p.Components))
 	for c, w := range p.Components {
@@ -150,8 +153,9 @@ func (p *PCA) ProjectQuery(v []float32) ([]float32, error) {
 	return out, nil
 }
 
-// Recall is the recall@k of the projection against the full vectors on
-// sample (unit vectors, as fused vectors are): for queries members of the
+// Recall is the recall@k of the uncentred projection (ProjectUncentred, as
+// spaces store it) against the full vectors on sample (unit vectors, as
+// fused vectors are): for queries members of the
 // sample spread evenly over it, the share of each one's k nearest others
 // by cosine among the full vectors that are also among its k nearest by
 // cosine among the projections (both exact searches, the query itself left
@@ -163,7 +167,7 @@ func Recall(sample [][]float32, p *PCA, queries, k int) (float64, error) {
 	proj := make([][]float32, len(sample))
 	for i, v := range sample {
 		var err error
-		if proj[i], err = p.Project(v); err != nil {
+		if proj[i], err = p.ProjectUncentred(v); err != nil {
 			return 0, err
 		}
 	}

@@ -241,16 +241,16 @@ func TestRecall(t *testing.T) {
 	}
 }
 
-// TestProjectQueryIsUncentred: a query is projected as normalise(W q),
+// TestProjectUncentredIsUncentred: a query is projected as normalise(W q),
 // without taking the mean off, unlike a product.
-func TestProjectQueryIsUncentred(t *testing.T) {
+func TestProjectUncentredIsUncentred(t *testing.T) {
 	sample := [][]float32{{1, 5, 0.1}, {-1, 5, -0.1}, {0.5, 4, 0.05}, {-0.5, 6, 0}}
 	p, err := Fit(sample, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := []float32{1, 0, 0}
-	got, err := p.ProjectQuery(q)
+	got, err := p.ProjectUncentred(q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,13 +262,13 @@ func TestProjectQueryIsUncentred(t *testing.T) {
 	vecmath.Normalize(want)
 	for c := range want {
 		if math.Abs(float64(got[c]-want[c])) > 1e-6 {
-			t.Fatalf("ProjectQuery = %v, want normalise(W q) = %v", got, want)
+			t.Fatalf("ProjectUncentred = %v, want normalise(W q) = %v", got, want)
 		}
 	}
 	if centred, _ := p.Project(q); slices.Equal(centred, got) {
 		t.Errorf("centred and uncentred projections agree (%v): the mean was not taken off", got)
 	}
-	if _, err := p.ProjectQuery([]float32{1}); !errors.Is(err, vecmath.ErrLengthMismatch) {
+	if _, err := p.ProjectUncentred([]float32{1}); !errors.Is(err, vecmath.ErrLengthMismatch) {
 		t.Errorf("a 1-d query: %v", err)
 	}
 }
