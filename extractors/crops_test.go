@@ -50,13 +50,23 @@ func TestImageEncodeCrops(t *testing.T) {
 	}
 }
 
-// TestImageAugmentCrops: under augment: crops an image's vector is the
-// normalised mean of its crops' vectors (with flip, of each crop's
+// TestImageAugmentCrops: under augment: crops (centre) an image's vector
+// is the normalised mean of its crops' (the whole image's and its centre's)
+// vectors (with flip, of each crop's
 // flip-averaged vector), in a batch as alone, and the classification
 // head still reads the whole image.
 func TestImageAugmentCrops(t *testing.T) {
 	photos := [][]byte{read(t, imagePath("rocket.jpg")), read(t, imagePath("chelsea.png"))}
-	for _, pair := range [][2]string{{"mobilenetv2-int8", "mobilenetv2-int8-crops"}, {"mobilenetv2-int8-flip", "mobilenetv2-int8-crops-flip"}} {
+	for _, tc := range []struct {
+		base, aug string
+		crops     int
+	}{
+		{"mobilenetv2-int8", "mobilenetv2-int8-crops", imageprep.CropCount},
+		{"mobilenetv2-int8-flip", "mobilenetv2-int8-crops-flip", imageprep.CropCount},
+		{"mobilenetv2-int8", "mobilenetv2-int8-centre", 2},
+		{"mobilenetv2-int8-flip", "mobilenetv2-int8-centre-flip", 2},
+	} {
+		pair := [2]string{tc.base, tc.aug}
 		t.Run(pair[1], func(t *testing.T) {
 			base, aug := open(t, pair[0]), open(t, pair[1])
 			vecs, errs, err := aug.EncodeBatch(t.Context(), append(photos, []byte("not an image")))
@@ -75,7 +85,7 @@ func TestImageAugmentCrops(t *testing.T) {
 					t.Fatal(err)
 				}
 				mean := make([]float32, len(crops[0]))
-				for _, c := range crops {
+				for _, c := range crops[:tc.crops] {
 					for k, x := range c {
 						mean[k] += x
 					}

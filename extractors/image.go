@@ -22,7 +22,9 @@ type imageEncoder struct {
 	sess   *onnx.Session
 	logits string // optional classification output, for Classify
 	flip   bool   // also encode the mirror image and average (augment: flip)
-	crops  bool   // encode the whole image and five crops and average (augment: crops)
+	// regionCount is how many regions of each image are encoded and
+	// averaged: 1, 2 (augment: centre) or imageprep.CropCount (crops).
+	regionCount int
 	// workers bounds the goroutines decoding one batch (Options.PrepWorkers).
 	workers int
 }
@@ -53,20 +55,27 @@ func openImage(ctx context.Context, rt *onnx.Runtime, m models.Manifest, dir str
 		return nil, err
 	}
 	return &imageEncoder{m: m, prep: prep, sess: sess, logits: logits, flip: slices.Contains(m.Augment, models.AugmentFlip),
-		crops: slices.Contains(m.Augment, models.AugmentCrops), workers: o.PrepWorkers}, nil
+		regionCount: augmentRegions(m.Augment), workers: o.PrepWorkers}, nil
 }
 
-// augmentCropScale is the side of augment: crops' squares, a fraction of
-// the image's shorter side.
-const augmentCropScale = 0.7
-
-// regions is how many tensors one image prepares into (1, or the crops).
-func (e *imageEncoder) regions() int {
-	if e.crops {
+// augmentRegions is how many regions of an image the augmentations
+// encode: all the crops, the whole image and its centre, or the whole.
+func augmentRegions(augment []string) int {
+	switch {
+	case slices.Contains(augment, models.AugmentCrops):
 		return imageprep.CropCount
+	case slices.Contains(augment, models.AugmentCentre):
+		return 2
 	}
 	return 1
 }
+
+// augmentCropScale is the side of augment: crops' and centre's squares, a
+// fraction of the image's shorter side.
+const augmentCropScale = 0.7
+
+// regions is how many tensors one image prepares into.
+func (e *imageEncoder) regions() int { return max(e.regionCount, 1) }
 
 // imageBatch is a batch prepared for the graph: the input tensor of the
 // valid images, their input positions, and per-input errors.
@@ -132,7 +141,7 @@ func (e *imageEncoder) prepareBatch(ctx context.Context, inputs [][]byte) (image
 }
 
 // prepareAll decodes and normalises each input into its own window of buf
-// (its crops' tensors one after the other under augment: crops),
+// (its crops' tensors one after the other under augment: crops or centre),
 // up to Options.PrepWorkers at a time: decoding is the costly part of a photo batch
 // and one slow upload must not hold the others. Per-input failures land in
 // errs; the returned error is the context's.
@@ -142,8 +151,8 @@ func (e *imageEncoder) prepareAll(ctx context.Context, inputs [][]byte, buf []fl
 	g.SetLimit(max(e.workers, 1))
 	for i, in := range inputs {
 		g.Go(func() error {
-			if e.crops {
-				errs[i] = e.prep.PrepareCrops(ctx, in, augmentCropScale, buf[i*per:(i+1)*per])
+			if e.regions() > 1 {
+				errs[i] = e.prep.PrepareCrops(ctx, in, augmentCropScale, e.regions(), buf[i*per:(i+1)*per])
 			} else {
 				_, errs[i] = e.prep.Prepare(ctx, in, buf[i*per:(i+1)*per])
 			}
@@ -344,7 +353,7 @@ func (e *imageEncoder) prepareCrops(ctx context.Context, image []byte, scale flo
 		copies = 2
 	}
 	buf := make([]float32, per*n*copies)
-	if err := e.prep.PrepareCrops(ctx, image, scale, buf[:per*n]); err != nil {
+	if err := e.prep.PrepareCrops(ctx, image, scale, n, buf[:per*n]); err != nil {
 		return onnx.Tensor{}, err
 	}
 	shape := e.prep.Shape()

@@ -57,7 +57,8 @@ type Manifest struct {
 	// Augment lists test-time augmentations of image models, whose pooled
 	// vectors are averaged with the plain image's: flip (the mirror image),
 	// crops (the centre and four corner squares of 0.7 × the shorter side;
-	// with flip, each crop's mirror image too).
+	// with flip, each crop's mirror image too), centre (the centre square
+	// only: two model images a photo where crops takes six).
 	// They apply wherever the model encodes (catalog and query alike).
 	Augment []string `yaml:"augment,omitempty"`
 	Dim     int      `yaml:"dim"`
@@ -146,6 +147,10 @@ const AugmentFlip = "flip"
 // AugmentCrops is the multi-crop test-time augmentation (see
 // Manifest.Augment): the whole image and five crops of it.
 const AugmentCrops = "crops"
+
+// AugmentCentre is the cheap multi-crop augmentation (see
+// Manifest.Augment): the whole image and its centre square.
+const AugmentCentre = "centre"
 
 // Preprocess holds per-modality input preparation.
 type Preprocess struct {
@@ -238,8 +243,8 @@ func (m Manifest) Validate() error {
 		bad("pooling_p", "must be positive, and only with pooling spatial_gem")
 	}
 	for i, a := range m.Augment {
-		if (a != AugmentFlip && a != AugmentCrops) || m.Modality != Image {
-			bad(fmt.Sprintf("augment[%d]", i), "%q is not flip or crops of an image model", a)
+		if (a != AugmentFlip && a != AugmentCrops && a != AugmentCentre) || m.Modality != Image {
+			bad(fmt.Sprintf("augment[%d]", i), "%q is not flip, crops or centre of an image model", a)
 		}
 	}
 	if len(m.Inputs) == 0 {

@@ -18,14 +18,16 @@ func TestLoadRepoManifests(t *testing.T) {
 		modality Modality
 		dim      int
 	}{
-		"glove-100d":                  {"model.onnx", Text, 100},
-		"mobilenetv2-int8":            {"model.onnx", Image, 1280},
-		"mobilenetv2-int8-gem":        {"model.onnx", Image, 1280},
-		"mobilenetv2-int8-flip":       {"model.onnx", Image, 1280},
-		"mobilenetv2-int8-gem-flip":   {"model.onnx", Image, 1280},
-		"mobilenetv2-int8-crops":      {"model.onnx", Image, 1280},
-		"mobilenetv2-int8-crops-flip": {"model.onnx", Image, 1280},
-		"speech-embedding":            {"embedding_model.onnx", Audio, 96},
+		"glove-100d":                   {"model.onnx", Text, 100},
+		"mobilenetv2-int8":             {"model.onnx", Image, 1280},
+		"mobilenetv2-int8-gem":         {"model.onnx", Image, 1280},
+		"mobilenetv2-int8-flip":        {"model.onnx", Image, 1280},
+		"mobilenetv2-int8-gem-flip":    {"model.onnx", Image, 1280},
+		"mobilenetv2-int8-crops":       {"model.onnx", Image, 1280},
+		"mobilenetv2-int8-crops-flip":  {"model.onnx", Image, 1280},
+		"mobilenetv2-int8-centre":      {"model.onnx", Image, 1280},
+		"mobilenetv2-int8-centre-flip": {"model.onnx", Image, 1280},
+		"speech-embedding":             {"embedding_model.onnx", Audio, 96},
 	}
 	if len(ms) != len(want) {
 		t.Fatalf("Load found %d manifests, want %d", len(ms), len(want))

@@ -299,18 +299,19 @@ func (p *Preparer) PrepareRegions(ctx context.Context, data []byte, regions []Re
 	return err
 }
 
-// CropCount is how many tensors PrepareCrops writes.
+// CropCount is how many crops the multi-crop layout has (see Crops).
 const CropCount = 6
 
-// PrepareCrops decodes data once and writes the tensors of its Crops at
-// scale (the whole image, the centre and four corners, computed on the
-// image as seen, EXIF orientation applied) into successive Len()-sized
-// windows of dst, which must hold CropCount×Len() values.
-func (p *Preparer) PrepareCrops(ctx context.Context, data []byte, scale float64, dst []float32) error {
-	if len(dst) < CropCount*p.Len() {
-		return fmt.Errorf("imageprep: %d values for %d crops of %d", len(dst), CropCount, p.Len())
+// PrepareCrops decodes data once and writes the tensors of the first n
+// (1 to CropCount) of its Crops at scale (the whole image, the centre and
+// four corners, computed on the image as seen, EXIF orientation applied)
+// into successive Len()-sized windows of dst, which must hold n×Len()
+// values.
+func (p *Preparer) PrepareCrops(ctx context.Context, data []byte, scale float64, n int, dst []float32) error {
+	if n < 1 || n > CropCount || len(dst) < n*p.Len() {
+		return fmt.Errorf("imageprep: %d values for %d crops of %d", len(dst), n, p.Len())
 	}
-	_, err := p.prepareRegions(ctx, data, func(w, h int) []Region { return Crops(w, h, scale) }, dst)
+	_, err := p.prepareRegions(ctx, data, func(w, h int) []Region { return Crops(w, h, scale)[:n] }, dst)
 	return err
 }
 

@@ -111,8 +111,11 @@ func TestPrepareCrops(t *testing.T) {
 	p := mustNew(t, imagenet())
 	b := fixture(t, "rocket.jpg") // 640x427
 	got := make([]float32, CropCount*p.Len())
-	if err := p.PrepareCrops(t.Context(), b, 0.7, got); err != nil {
+	if err := p.PrepareCrops(t.Context(), b, 0.7, CropCount, got); err != nil {
 		t.Fatal(err)
+	}
+	if err := p.PrepareCrops(t.Context(), b, 0.7, CropCount+1, make([]float32, 7*p.Len())); err == nil {
+		t.Error("seven crops accepted")
 	}
 	want := make([]float32, 2*p.Len())
 	if err := p.PrepareRegions(t.Context(), b, Crops(640, 427, 0.7)[:2], want); err != nil {
