@@ -21,7 +21,8 @@ type RecUser struct {
 	// model lacks the user).
 	CFVersion int
 	Factors   []float32
-	// Retrieval is the user's stored retrieval (zero when none is stored).
+	// Retrieval is the user's stored retrieval, its digest and time only
+	// (zero when none is stored).
 	Retrieval StoredRetrieval
 }
 

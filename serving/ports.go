@@ -70,6 +70,9 @@ type Events interface {
 	// most limit), vector in space, and the active model's version (0:
 	// none) with the user's factors in it, in one round trip.
 	RecUser(ctx context.Context, userID string, space, limit int) (records.RecUser, error)
+	// UserRetrievalPayload returns the payload of the user's stored
+	// retrieval when its digest is this one (nil when not).
+	UserRetrievalPayload(ctx context.Context, userID string, digest []byte) ([]byte, error)
 	// SaveUserRetrieval stores the user's retrieval where every process's
 	// RecUser reads it, replacing the one stored (none for a user the
 	// store does not know).

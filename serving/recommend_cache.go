@@ -151,7 +151,11 @@ func (s *Service) cachedRetrieval(ctx context.Context, key string, digest [sha25
 		return e.r, nil
 	}
 	if sh != nil {
-		if r, ok := sh.retrieval(digest, now, ttl); ok {
+		r, ok, err := s.storedRetrieval(ctx, sh, digest, now, ttl)
+		if err != nil {
+			return r, err
+		}
+		if ok {
 			c.keep(key, candidateEntry{digest: digest, at: sh.stored.At, r: r}, now, ttl)
 			return r, nil
 		}

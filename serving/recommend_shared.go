@@ -209,14 +209,19 @@ func (sh *shared) fresh(digest [sha256.Size]byte, now time.Time, ttl time.Durati
 	return bytes.Equal(st.Digest, digest[:]) && now.Sub(st.At) < ttl && !now.Before(st.At)
 }
 
-// retrieval decodes the stored retrieval when it is fresh (one that does
-// not decode, written by another version, is not).
-func (sh *shared) retrieval(digest [sha256.Size]byte, now time.Time, ttl time.Duration) (retrieval, bool) {
+// storedRetrieval reads and decodes the user's stored retrieval when it
+// is fresh (one that does not decode, written by another version, or
+// replaced meanwhile, is not).
+func (s *Service) storedRetrieval(ctx context.Context, sh *shared, digest [sha256.Size]byte, now time.Time, ttl time.Duration) (retrieval, bool, error) {
 	if !sh.fresh(digest, now, ttl) {
-		return retrieval{}, false
+		return retrieval{}, false, nil
 	}
-	r, err := decodeRetrieval(sh.stored.Payload)
-	return r, err == nil
+	p, err := s.d.Events.UserRetrievalPayload(ctx, sh.user, digest[:])
+	if err != nil || p == nil {
+		return retrieval{}, false, err
+	}
+	r, err := decodeRetrieval(p)
+	return r, err == nil, nil
 }
 
 // share stores what was retrieved for the user where every process reads

@@ -1,6 +1,7 @@
 package serving_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 
@@ -25,6 +26,7 @@ func (b *memBackend) RecUser(ctx context.Context, uid string, space, limit int) 
 	u.Vector = uv.Vector
 	b.mu.Lock()
 	u.Retrieval = b.retrievals[uid]
+	u.Retrieval.Payload = nil // read apart, as the store does
 	b.mu.Unlock()
 	u.CFVersion, u.Factors, err = b.ActiveUserFactors(ctx, uid)
 	if errors.Is(err, records.ErrNoCFModel) {
@@ -79,4 +81,15 @@ func (b *memBackend) SaveUserRetrieval(ctx context.Context, uid string, r record
 	}
 	b.retrievals[uid] = r
 	return nil
+}
+
+// UserRetrievalPayload returns the stored payload when its digest is
+// this one.
+func (b *memBackend) UserRetrievalPayload(ctx context.Context, uid string, digest []byte) ([]byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r, ok := b.retrievals[uid]; ok && bytes.Equal(r.Digest, digest) {
+		return r.Payload, nil
+	}
+	return nil, nil
 }

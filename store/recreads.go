@@ -15,8 +15,10 @@ import (
 // RecUser reads what a recommendation starts from in one round trip (one
 // batch): the user's purchases, their latest events (newest first, at
 // most limit), their vector in space, and the active model's version with
-// the user's factors in it, and the user's stored retrieval
-// (SaveUserRetrieval). Separately these were four round trips, run
+// the user's factors in it, and the digest and age of the user's stored
+// retrieval (SaveUserRetrieval; its payload is read by
+// UserRetrievalPayload only when the digest is the one wanted and this
+// process lacks it). Separately these were four round trips, run
 // concurrently on four connections.
 func (s *Store) RecUser(ctx context.Context, userID string, space, limit int) (records.RecUser, error) {
 	var u records.RecUser
@@ -54,9 +56,9 @@ func (s *Store) RecUser(ctx context.Context, userID string, space, limit int) (r
 			}
 			return err
 		})
-	b.Queue(`SELECT digest, payload, at FROM user_retrievals WHERE user_id = $1`, userID).
+	b.Queue(`SELECT digest, at FROM user_retrievals WHERE user_id = $1`, userID).
 		QueryRow(func(row pgx.Row) error {
-			err := row.Scan(&u.Retrieval.Digest, &u.Retrieval.Payload, &u.Retrieval.At)
+			err := row.Scan(&u.Retrieval.Digest, &u.Retrieval.At)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
 			}
@@ -66,6 +68,20 @@ func (s *Store) RecUser(ctx context.Context, userID string, space, limit int) (r
 		return records.RecUser{}, fmt.Errorf("recommendation user reads: %w", err)
 	}
 	return u, nil
+}
+
+// UserRetrievalPayload returns the payload of the user's stored
+// retrieval when it was made from inputs with this digest; nil when not.
+func (s *Store) UserRetrievalPayload(ctx context.Context, userID string, digest []byte) ([]byte, error) {
+	var p []byte
+	err := s.pool.QueryRow(ctx, `SELECT payload FROM user_retrievals WHERE user_id = $1 AND digest = $2`, userID, digest).Scan(&p)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("retrieval of user %q: %w", userID, err)
+	}
+	return p, nil
 }
 
 // SaveUserRetrieval keeps a user's retrieval where every process reads it

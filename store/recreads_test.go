@@ -99,9 +99,10 @@ func TestRecReadsMatchSingleReads(t *testing.T) {
 	check("c deleted")
 }
 
-// A user's stored retrieval comes back with RecUser, replaced by the next
-// one stored; a user the store does not know gets none (no error), and
-// erasing the user erases it.
+// A user's stored retrieval's digest and time come back with RecUser and
+// its payload from UserRetrievalPayload for that digest only (nil for
+// another); the next one stored replaces it; a user the store does not
+// know gets none (no error), and erasing the user erases it.
 func TestUserRetrievalStored(t *testing.T) {
 	s, ctx := open(t)
 	if _, err := s.UpsertProducts(ctx, []catalog.Product{product("a", "A")}); err != nil {
@@ -115,13 +116,26 @@ func TestUserRetrievalStored(t *testing.T) {
 	if _, err := s.InsertEvents(ctx, []catalog.Event{{ClientEventID: "1", UserID: "u", ProductID: "a", Type: catalog.View, OccurredAt: at}}); err != nil {
 		t.Fatal(err)
 	}
-	stored := func(uid string) records.StoredRetrieval {
+	// stored is what RecUser reads, with the payload read for its digest
+	// and for another.
+	stored := func(uid string) (records.StoredRetrieval, []byte) {
 		t.Helper()
 		u, err := s.RecUser(ctx, uid, sp.Version, 5)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return u.Retrieval
+		r := u.Retrieval
+		if r.Payload != nil {
+			t.Errorf("RecUser read the payload %q", r.Payload)
+		}
+		if r.Payload, err = s.UserRetrievalPayload(ctx, uid, r.Digest); err != nil {
+			t.Fatal(err)
+		}
+		other, err := s.UserRetrievalPayload(ctx, uid, []byte{99})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, other
 	}
 	steps := []struct {
 		name string
@@ -140,15 +154,15 @@ func TestUserRetrievalStored(t *testing.T) {
 				t.Fatalf("%s: %v", st.name, err)
 			}
 		}
-		got := stored(st.user)
-		if !reflect.DeepEqual(got.Digest, st.want.Digest) || !reflect.DeepEqual(got.Payload, st.want.Payload) || !got.At.Equal(st.want.At) {
-			t.Errorf("%s: stored %+v, want %+v", st.name, got, st.want)
+		got, other := stored(st.user)
+		if !reflect.DeepEqual(got.Digest, st.want.Digest) || !reflect.DeepEqual(got.Payload, st.want.Payload) || !got.At.Equal(st.want.At) || other != nil {
+			t.Errorf("%s: stored %+v (another digest's payload %q), want %+v (none)", st.name, got, other, st.want)
 		}
 	}
 	if err := s.DeleteUser(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
-	if got := stored("u"); got.Digest != nil || got.Payload != nil {
+	if got, _ := stored("u"); got.Digest != nil || got.Payload != nil {
 		t.Errorf("after the user was erased: stored %+v, want none", got)
 	}
 }
