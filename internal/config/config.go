@@ -246,6 +246,10 @@ type Recommend struct {
 	// events, vector and factors): a new or changed product reaches lists
 	// retrieved before it within this. 0 retrieves afresh on every request.
 	CacheTTL time.Duration `koanf:"cache_ttl" yaml:"cache_ttl"`
+	// RefreshWorkers bounds the background workers that refresh a
+	// user's retrieval when their events arrive and store it where every
+	// process reads it (0: none; requests still read what others store).
+	RefreshWorkers int `koanf:"refresh_workers" yaml:"refresh_workers"`
 }
 
 // Voice configures search by voice (POST /v1/search/voice): PocketSphinx
@@ -489,7 +493,7 @@ func Default() Config {
 		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
 			Fusion: "score", VectorFloor: 0.4, LexicalPool: 20, VectorPool: 30, VectorEf: 80},
 		Image:       Image{Views: true, ExpandAlpha: 3, VoteViews: 10, VotePower: 8, OCREngines: 2},
-		Recommend:   Recommend{CacheTTL: 30 * time.Second},
+		Recommend:   Recommend{CacheTTL: 30 * time.Second, RefreshWorkers: 2},
 		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 0.5, Alternatives: 4, Denoise: true, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
 	}
@@ -618,6 +622,9 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Search.validate()...)
 	errs = append(errs, c.Server.validate()...)
 	errs = append(errs, c.Voice.validate()...)
+	if c.Recommend.RefreshWorkers < 0 {
+		errs = append(errs, fmt.Errorf("%w: recommend.refresh_workers (%s) is %d, want 0 (off) or more", ErrInvalid, EnvName("recommend.refresh_workers"), c.Recommend.RefreshWorkers))
+	}
 	if c.Recommend.CacheTTL < 0 {
 		errs = append(errs, fmt.Errorf("%w: recommend.cache_ttl (%s) is %s, want 0 (off) or more", ErrInvalid, EnvName("recommend.cache_ttl"), c.Recommend.CacheTTL))
 	}

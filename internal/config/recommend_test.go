@@ -34,3 +34,29 @@ func TestRecommendCacheTTL(t *testing.T) {
 		}
 	}
 }
+
+// recommend.refresh_workers defaults to 2, 0 turns background refreshes
+// off, and a negative count is refused naming its variable.
+func TestRecommendRefreshWorkers(t *testing.T) {
+	for _, tc := range []struct {
+		env     []string
+		want    int
+		invalid bool
+	}{
+		{nil, 2, false},
+		{[]string{"VITRINE_RECOMMEND_REFRESH_WORKERS=0"}, 0, false},
+		{[]string{"VITRINE_RECOMMEND_REFRESH_WORKERS=4"}, 4, false},
+		{[]string{"VITRINE_RECOMMEND_REFRESH_WORKERS=-1"}, 0, true},
+	} {
+		c, err := config.Load("", func() []string { return tc.env })
+		if tc.invalid {
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "VITRINE_RECOMMEND_REFRESH_WORKERS") {
+				t.Errorf("%v: err %v, want ErrInvalid naming VITRINE_RECOMMEND_REFRESH_WORKERS", tc.env, err)
+			}
+			continue
+		}
+		if err != nil || c.Recommend.RefreshWorkers != tc.want {
+			t.Errorf("%v: %d, %v; want %d", tc.env, c.Recommend.RefreshWorkers, err, tc.want)
+		}
+	}
+}
