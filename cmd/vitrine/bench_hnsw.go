@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,15 +12,8 @@ import (
 	"github.com/vitrinehq/vitrine/store"
 )
 
-// benchHNSWOptions are the flags of bench hnsw.
-type benchHNSWOptions struct {
-	products, dim, queries, red int
-	efs, jsonOut, mdOut, plotTo string
-	reuse, halfvec              bool
-}
-
 func newBenchHNSWCmd(a *app) *cobra.Command {
-	var o benchHNSWOptions
+	var o hnsw.Flags
 	cmd := &cobra.Command{
 		Use:   "hnsw",
 		Short: "HNSW recall@10 against exact search for several ef_search values, with latency, beside the exact scan",
@@ -31,34 +23,26 @@ build the space's HNSW index, then for each ef_search value run --queries
 nearest-neighbour queries (k=10) one at a time and report recall@10 against
 the exact scan and the p50/p99 latency, beside the exact scan's own latency
 from the same run, and the build's time, memory and index size. --halfvec: float16
-vectors; --reduce K: PCA to K dimensions, recall against the full vectors.`,
+vectors; --reduce K: PCA to K dimensions, recall against the full vectors;
+--reuse --rebuild-index: build the loaded database's index again, with
+--m/--ef-construction (default database.hnsw_m/hnsw_ef_construction), and
+report its wall and CPU seconds (the server's processes, read from /proc).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runBenchHNSW(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
-	cmd.Flags().IntVar(&o.products, "products", 100_000, "vectors to load")
-	cmd.Flags().IntVar(&o.dim, "dim", 100, "dimensions")
-	cmd.Flags().IntVar(&o.queries, "queries", 200, "queries per setting")
-	cmd.Flags().StringVar(&o.efs, "ef", "10,20,40,80,160,320", "ef_search values")
-	cmd.Flags().BoolVar(&o.halfvec, "halfvec", false, "store and index the vectors as halfvec (float16) instead of vector")
-	cmd.Flags().IntVar(&o.red, "reduce", 0, "project the vectors to this many dimensions by PCA (0: keep them)")
-	cmd.Flags().BoolVar(&o.reuse, "reuse", false, "reuse the bench database when it is already loaded")
-	cmd.Flags().StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
-	cmd.Flags().StringVar(&o.mdOut, "md", "", "also write the report as Markdown to this file")
-	cmd.Flags().StringVar(&o.plotTo, "plot", "", "draw recall@10 and latency against ef_search to this PNG file")
+	o.Register(cmd)
 	return cmd
 }
 
-func (a *app) runBenchHNSW(ctx context.Context, out, errw io.Writer, o benchHNSWOptions) error {
-	efs, err := hnsw.ParseEf(o.efs)
+func (a *app) runBenchHNSW(ctx context.Context, out, errw io.Writer, o hnsw.Flags) error {
+	bar := progress(errw, int64(o.Products), "load", false)
+	b, efs, err := o.Bench(func(n int) { _ = bar.Set(n) })
 	if err != nil {
-		return fmt.Errorf("--ef: %w", err)
+		return err
 	}
-	bar := progress(errw, int64(o.products), "load", false)
-	b := &hnsw.Bench{Products: o.products, Dim: o.dim, Queries: o.queries, Storage: hnsw.StorageOf(o.halfvec), Reduce: o.red,
-		StatsDelay: 11 * time.Second, Progress: func(n int) { _ = bar.Set(n) }}
-	st, err := a.openBenchStore(ctx, b.Database(), o.reuse)
+	st, err := a.openBenchStore(ctx, b.Database(), o.Reuse, store.WithHNSWGraph(o.Graph(a.cfg.Database.HNSWM, a.cfg.Database.HNSWEfConstruction)))
 	if err != nil {
 		return err
 	}
@@ -68,17 +52,17 @@ func (a *app) runBenchHNSW(ctx context.Context, out, errw io.Writer, o benchHNSW
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%d vectors of %d dimensions: loaded in %.1fs, HNSW index built in %.1fs (%s)\n", o.products, o.dim, rep.LoadSeconds, rep.IndexSeconds, rep.Build())
+	fmt.Fprintf(out, "%d vectors of %d dimensions: loaded in %.1fs, HNSW index built in %.1fs (%s)\n", o.Products, o.Dim, rep.LoadSeconds, rep.IndexSeconds, rep.Build())
 	if err := b.Sweep(ctx, st, sp, efs, &rep); err != nil {
 		return err
 	}
 	if err := hnsw.Text(out, rep); err != nil {
 		return err
 	}
-	if err := hnsw.Plot(o.plotTo, rep); err != nil {
+	if err := hnsw.Plot(o.Plot, rep); err != nil {
 		return err
 	}
-	return report.Write(o.jsonOut, o.mdOut, rep, hnsw.Markdown)
+	return report.Write(o.JSON, o.Markdown, rep, hnsw.Markdown)
 }
 
 // openBenchStore opens (creating, or emptying unless reuse) a bench
@@ -92,5 +76,6 @@ func (a *app) openBenchStore(ctx context.Context, name string, reuse bool, opts 
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, u, append([]store.Option{store.WithMigrate(), store.WithLogger(a.log), store.WithIndexBuildMemory(a.cfg.Database.IndexBuildMemory)}, opts...)...)
+	return store.Open(ctx, u, append([]store.Option{store.WithMigrate(), store.WithLogger(a.log), store.WithIndexBuildMemory(a.cfg.Database.IndexBuildMemory),
+		store.WithHNSWGraph(a.cfg.Database.HNSWM, a.cfg.Database.HNSWEfConstruction)}, opts...)...)
 }

@@ -60,6 +60,24 @@ func TestBenchHNSW(t *testing.T) {
 	if !rep.Reused || rep.IndexSeconds != first {
 		t.Errorf("reused run: reused %v, index %.3fs, want the first run's %.3fs", rep.Reused, rep.IndexSeconds, first)
 	}
+
+	// --rebuild-index builds the loaded index again with the graph asked for.
+	code, txt = e.run("bench", "hnsw", "--products", "3000", "--queries", "10", "--ef", "40", "--reuse", "--rebuild-index", "--m", "8", "--ef-construction", "32", "--json", out)
+	if code != 0 || !strings.Contains(txt, "m 8, ef_construction 32") {
+		t.Fatalf("bench hnsw --rebuild-index: exit %d\n%s", code, txt)
+	}
+	var rebuilt struct {
+		Rebuilt        bool `json:"rebuilt"`
+		M              int  `json:"m"`
+		EfConstruction int  `json:"ef_construction"`
+	}
+	readJSON(t, out, &rebuilt)
+	if !rebuilt.Rebuilt || rebuilt.M != 8 || rebuilt.EfConstruction != 32 {
+		t.Errorf("rebuilt run: %+v", rebuilt)
+	}
+	if code, txt := e.run("bench", "hnsw", "--products", "3000", "--rebuild-index"); code == 0 || !strings.Contains(txt, "--reuse") {
+		t.Errorf("--rebuild-index without --reuse: exit %d\n%s", code, txt)
+	}
 }
 
 func readJSON(t *testing.T, path string, v any) {

@@ -48,7 +48,8 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, u, store.WithMigrate(), store.WithLogger(a.log), store.WithMaxConns(a.cfg.Database.MaxConns), store.WithIndexBuildMemory(a.cfg.Database.IndexBuildMemory))
+	return store.Open(ctx, u, store.WithMigrate(), store.WithLogger(a.log), store.WithMaxConns(a.cfg.Database.MaxConns), store.WithIndexBuildMemory(a.cfg.Database.IndexBuildMemory),
+		store.WithHNSWGraph(a.cfg.Database.HNSWM, a.cfg.Database.HNSWEfConstruction))
 }
 
 // withStore runs fn on the migrated store and closes it.
