@@ -33,10 +33,11 @@ type PhotoConfig struct {
 	// stray view matches.
 	TopViews int
 	// VoteViews > 0 scores a product by a vote of its VoteViews nearest
-	// views instead: the power mean (Σ max(cos, 0)^VotePower /
-	// VoteViews)^(1/VotePower) over them, a missing view counting 0, so
-	// a product that many of its views match beats one that a single
-	// stray view matches, and close views count most. It overrides
+	// views instead: the p-norm (Σ max(cos, 0)^VotePower)^(1/VotePower)
+	// over them, so a product that many of its views match beats one
+	// that a single stray view matches, close views count most, and a
+	// product with one view scores its cosine (catalog-only search and
+	// its fusion with the text on the photo are unchanged). It overrides
 	// TopViews. VotePower defaults to 4.
 	VoteViews int
 	VotePower float64
@@ -201,17 +202,17 @@ func bestCrop(qs [][]float32, v []float32) (float64, bool) {
 // defaultVotePower is PhotoConfig.VotePower's default.
 const defaultVotePower = 4
 
-// vote is the power mean of a product's best view scores over n views,
-// the missing ones counting 0 and negative scores clamped at 0.
+// vote is the p-norm of a product's best view scores (at most n of them),
+// negative scores clamped at 0.
 func vote(ss []float64, n int, p float64) float64 {
 	if p <= 0 {
 		p = defaultVotePower
 	}
 	var sum float64
-	for _, x := range ss {
+	for _, x := range ss[:min(n, len(ss))] {
 		sum += math.Pow(max(x, 0), p)
 	}
-	return math.Pow(sum/float64(n), 1/p)
+	return math.Pow(sum, 1/p)
 }
 
 // keepTop inserts s into ss, kept sorted high to low and at most n long.

@@ -2,6 +2,7 @@ package serving
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/vitrinehq/vitrine/records"
@@ -106,9 +107,20 @@ func TestPhotoIndexVoteAndCrops(t *testing.T) {
 			}
 		})
 	}
-	// The vote is in cosine units: one view of cosine 1 among n votes
-	// scores n^(-1/p).
-	if got, want := vote([]float64{1}, 16, 4), 0.5; math.Abs(got-want) > 1e-9 {
-		t.Errorf("vote = %v, want %v", got, want)
+	// A single view scores its cosine; 16 views of cosine 1 at power 4
+	// score 2; views past n do not vote; negative cosines count 0.
+	for _, tc := range []struct {
+		ss   []float64
+		n    int
+		want float64
+	}{
+		{[]float64{0.7}, 10, 0.7},
+		{slices.Repeat([]float64{1}, 16), 16, 2},
+		{slices.Repeat([]float64{1}, 16), 1, 1},
+		{[]float64{0.5, -0.9}, 10, 0.5},
+	} {
+		if got := vote(tc.ss, tc.n, 4); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("vote(%v, %d, 4) = %v, want %v", tc.ss, tc.n, got, tc.want)
+		}
 	}
 }

@@ -349,8 +349,9 @@ type Image struct {
 	// views instead of its single best.
 	TopViews int `koanf:"top_views" yaml:"top_views"`
 	// VoteViews > 0 scores a product by a vote of its VoteViews best
-	// views, the power mean with exponent VotePower (a missing view
-	// counting 0), instead of its best view; it overrides TopViews.
+	// views, their VotePower-norm (Σ cos^p)^(1/p), instead of its best
+	// view (a product with one view scores its cosine); it overrides
+	// TopViews.
 	VoteViews int     `koanf:"vote_views" yaml:"vote_views"`
 	VotePower float64 `koanf:"vote_power" yaml:"vote_power"`
 	// CropScale > 0 also encodes the query photo's centre and four corner
