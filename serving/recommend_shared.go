@@ -16,11 +16,11 @@ import (
 )
 
 // A user's retrieval is also kept where every process reads it (the
-// store's user_retrievals, read in the RecUser batch, so reading it costs
-// no round trip), and refreshed in the background when the user's events
-// arrive (AddEvents): a shopper's next request, in whichever process,
-// finds the retrieval made from their new inputs instead of paying for
-// it. A request whose inputs hash to another digest, or whose stored
+// store's user_retrievals: its digest read in the RecUser batch, its
+// payload only when this process lacks it), and refreshed in the
+// background when the events of a user who has one arrive (AddEvents): a
+// shopper's next request, in whichever process, finds the retrieval made
+// from their new inputs instead of paying for it. A request whose inputs hash to another digest, or whose stored
 // retrieval is older than the retrieval TTL, retrieves afresh and stores
 // what it found. Nothing is stored or read with a TTL of 0.
 
@@ -165,7 +165,10 @@ func (s *Service) refreshLater(uid string) {
 
 // refreshUser retrieves for the user as their next default-length
 // recommendation would (reusing a retrieval already made from the same
-// inputs) and stores it where every process reads it.
+// inputs) and stores it where every process reads it. A user with no
+// retrieval stored has not asked for recommendations (or not within the
+// store's life): their events change nothing a request is waiting for,
+// so nothing is retrieved (a bulk load of events retrieves for no one).
 func (s *Service) refreshUser(ctx context.Context, uid string) error {
 	sp, _, err := s.ActiveSpace(ctx)
 	if err != nil {
@@ -175,6 +178,9 @@ func (s *Service) refreshUser(ctx context.Context, uid string) error {
 	u, err := s.readUser(ctx, uid, sp.Version, pool)
 	if err != nil {
 		return err
+	}
+	if u.stored.Digest == nil {
+		return nil
 	}
 	u.refresh = true
 	if u.hasCF {

@@ -1,6 +1,7 @@
 package serving_test
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"testing"
@@ -11,8 +12,9 @@ import (
 	"github.com/vitrinehq/vitrine/serving"
 )
 
-// A user's retrieval is shared by every process through the store: the
-// process that records the user's event refreshes it in the background,
+// A user's retrieval is shared by every process through the store: once
+// the user has asked (and their retrieval is stored), the process that
+// records their event refreshes it in the background,
 // and another process's next request serves it without retrieving,
 // exactly what a retrieval afresh serves. A request whose inputs changed
 // (an event recorded with refreshes off) retrieves afresh and stores what
@@ -26,6 +28,7 @@ func TestSharedRetrievalAcrossProcesses(t *testing.T) {
 		b.itemFactors[id] = f
 	}
 	b.popular = []records.Scored{{ProductID: "milk", Score: 5}, {ProductID: "cheese", Score: 3}}
+	b.userVecs["u"] = records.UserVector{UserID: "u", Space: 1, Vector: []float32{0.2, 0.8}}
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := at
 	clock := serving.WithClock(func() time.Time { return now })
@@ -46,6 +49,7 @@ func TestSharedRetrievalAcrossProcesses(t *testing.T) {
 		serve     *serving.Service
 		retrieved bool // the serving process searched nearest products itself
 	}{
+		{"first request, stored", func() {}, other, true},
 		{"event recorded by another process", event(recorder, "1", "apple-red", catalog.Purchase), other, false},
 		{"same state, the recording process", func() {}, recorder, false},
 		{"event with refreshes off", event(quiet, "2", "milk", catalog.View), other, true},
@@ -80,31 +84,61 @@ func TestSharedRetrievalAcrossProcesses(t *testing.T) {
 	}
 }
 
-// Every user whose events arrive has their retrieval refreshed and
-// stored, however few the workers (the rest wait in a queue); with no
-// workers nothing is refreshed.
+// Every user who has asked for recommendations has their retrieval
+// refreshed when their events arrive, however few the workers (the rest
+// wait in a queue); a user who never asked gets none (a bulk load of
+// events retrieves for no one); with no workers nothing is refreshed.
 func TestRefreshAfterEvents(t *testing.T) {
 	for _, workers := range []int{0, 1, 3} {
 		b := grocery()
 		b.cf = &records.CFModel{Version: 3, Method: "bpr", Dim: 2}
 		s := newService(t, b, serving.WithRetrievalRefresh(workers))
-		var evs []catalog.Event
-		for i := range 20 {
-			evs = append(evs, catalog.Event{ClientEventID: fmt.Sprint(i), UserID: fmt.Sprintf("u%d", i), ProductID: "pear", Type: catalog.View, OccurredAt: time.Now()})
+		event := func(i int, product string) catalog.Event {
+			return catalog.Event{ClientEventID: fmt.Sprint(product, i), UserID: fmt.Sprintf("u%d", i), ProductID: product, Type: catalog.View, OccurredAt: time.Now()}
 		}
-		if _, err := s.AddEvents(t.Context(), evs); err != nil {
+		var first, next []catalog.Event
+		for i := range 20 {
+			first, next = append(first, event(i, "pear")), append(next, event(i, "milk"))
+		}
+		if _, err := s.AddEvents(t.Context(), first); err != nil {
 			t.Fatal(err)
 		}
 		s.WaitRefreshes()
-		b.mu.Lock()
-		got := len(b.retrievals)
-		b.mu.Unlock()
-		want := len(evs)
+		stored := func() map[string][]byte {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			out := map[string][]byte{}
+			for u, r := range b.retrievals {
+				out[u] = r.Digest
+			}
+			return out
+		}
+		if got := stored(); len(got) != 0 {
+			t.Errorf("%d workers: %d retrievals stored for users who never asked", workers, len(got))
+		}
+		for i := range 10 { // half the users ask; their retrieval is stored
+			if _, err := s.Recommend(t.Context(), serving.RecommendRequest{UserID: fmt.Sprintf("u%d", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.WaitRefreshes()
+		asked := stored()
+		if _, err := s.AddEvents(t.Context(), next); err != nil {
+			t.Fatal(err)
+		}
+		s.WaitRefreshes()
+		refreshed := 0
+		for u, d := range stored() {
+			if !bytes.Equal(d, asked[u]) {
+				refreshed++
+			}
+		}
+		want := 10
 		if workers == 0 {
 			want = 0
 		}
-		if got != want {
-			t.Errorf("%d workers: %d users' retrievals stored, want %d", workers, got, want)
+		if len(asked) != want || refreshed != want {
+			t.Errorf("%d workers: %d asked stored, %d refreshed, want %d and %d", workers, len(asked), refreshed, want, want)
 		}
 	}
 }
