@@ -246,6 +246,9 @@ type Scenario struct {
 	// Before, when set, runs before each call, unmeasured, in the same
 	// client (a shopper's event and think time before the request).
 	Before func(ctx context.Context, i int) error
+	// Setup, when set, runs once before the warmup, unmeasured (shoppers
+	// who have asked for recommendations before).
+	Setup func(ctx context.Context) error
 }
 
 // Runner runs scenarios one after another with Clients concurrent callers
@@ -300,6 +303,12 @@ func (r Runner) Run(ctx context.Context, ss ...Scenario) []load.Result {
 	for _, s := range ss {
 		if ep, _, _ := strings.Cut(s.Name, " "); !r.Wants(ep) {
 			continue
+		}
+		if s.Setup != nil {
+			if err := s.Setup(ctx); err != nil {
+				out = append(out, load.Result{Name: s.Name, Clients: r.Clients, Errors: 1, FirstErr: err.Error()})
+				continue
+			}
 		}
 		if r.Warmup > 0 {
 			_ = runScenario(ctx, s, r.Clients, r.Warmup)

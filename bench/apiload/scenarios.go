@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/records"
@@ -107,7 +109,7 @@ func RecommendPair(c Client, db Bare, shoppers []string, products int, cf record
 		{Name: "similar (bare DB)", Run: func(ctx context.Context, i int) error {
 			return bareSimilar(ctx, db, seeds[i%len(seeds)], cf, spaceVersion)
 		}},
-		{Name: AfterEvent + " (API)", Before: afterEvent(c, shoppers, products), Run: func(ctx context.Context, i int) error {
+		{Name: AfterEvent + " (API)", Setup: askedBefore(c, shoppers), Before: afterEvent(c, shoppers, products), Run: func(ctx context.Context, i int) error {
 			return c.Do(ctx, http.MethodGet, "/v1/users/"+shoppers[i%len(shoppers)]+"/recommendations?k=10", nil)
 		}},
 		{Name: AfterEvent + " (bare DB)", Before: think, Run: func(ctx context.Context, i int) error {
@@ -117,9 +119,10 @@ func RecommendPair(c Client, db Bare, shoppers []string, products int, cf record
 }
 
 // AfterEvent names the scenario of a shopper's first request after an
-// event: each shopper views a product of their block (POST /v1/events),
-// waits ThinkTime, then asks for recommendations; only that request is
-// timed. Its baseline runs the bare retrieval queries at the same pace.
+// event: every shopper has asked for recommendations once (unmeasured);
+// then each views a product of their block (POST /v1/events), waits
+// ThinkTime, and asks again; only that request is timed. Its baseline
+// runs the bare retrieval queries at the same pace.
 const AfterEvent = "recommend-after-event"
 
 // ThinkTime is how long a shopper of the AfterEvent scenario waits
@@ -140,6 +143,22 @@ func afterEvent(c Client, shoppers []string, products int) func(ctx context.Cont
 			return err
 		}
 		return think(ctx, i)
+	}
+}
+
+// askedBefore has every shopper ask for recommendations once, 8 at a
+// time: shoppers who come back after an event have usually seen some
+// before (and a server refreshes the retrievals of those who have).
+func askedBefore(c Client, shoppers []string) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		g, ctx := errgroup.WithContext(ctx)
+		g.SetLimit(8)
+		for _, u := range shoppers {
+			g.Go(func() error {
+				return c.Do(ctx, http.MethodGet, "/v1/users/"+u+"/recommendations?k=10", nil)
+			})
+		}
+		return g.Wait()
 	}
 }
 

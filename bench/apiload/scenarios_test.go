@@ -90,7 +90,9 @@ func TestRunnerTimesRequestOnly(t *testing.T) {
 		}
 		return nil
 	}
-	s := Scenario{Name: AfterEvent + " (API)", Before: before, Run: func(_ context.Context, i int) error {
+	var setups int
+	setup := func(context.Context) error { setups++; return nil }
+	s := Scenario{Name: AfterEvent + " (API)", Setup: setup, Before: before, Run: func(_ context.Context, i int) error {
 		if _, ok := befores.Load(i); !ok {
 			t.Errorf("call %d ran before its Before", i)
 		}
@@ -112,6 +114,13 @@ func TestRunnerTimesRequestOnly(t *testing.T) {
 	}
 	if r.Errors == 0 {
 		t.Error("a failing Before counted no error")
+	}
+	if setups != 1 {
+		t.Errorf("setup ran %d times, want once", setups)
+	}
+	failing := Scenario{Name: "x (API)", Setup: func(context.Context) error { return errors.New("no shoppers") }, Run: s.Run}
+	if res := (Runner{Clients: 1, Duration: time.Millisecond}).Run(t.Context(), failing); len(res) != 1 || res[0].Errors != 1 || res[0].FirstErr != "no shoppers" {
+		t.Errorf("failing setup: %+v, want one result with its error", res)
 	}
 	if !(Runner{Only: []string{AfterEvent}}).WantsAny(RecommendEndpoints()...) || (Runner{Only: []string{"search"}}).WantsAny(RecommendEndpoints()...) {
 		t.Error("WantsAny disagrees with Only")
