@@ -1,6 +1,9 @@
 package recommend_test
 
 import (
+	"errors"
+	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -53,5 +56,63 @@ func TestSearchRecordsModelledEASEItems(t *testing.T) {
 		if tr.Params.MaxItems < 1 || tr.Params.MaxItems > d.NumItems() {
 			t.Errorf("trial %+v records %d items, the catalog has %d", tr.Params, tr.Params.MaxItems, d.NumItems())
 		}
+	}
+}
+
+// The validation score a search reports for its choice is what the chosen
+// model (NewChoice, fitted on the same data) scores on every validation
+// user, whether the blend weights were tuned on every user (the default)
+// or on a sample and then measured on all of them: what is chosen is
+// judged as it is served.
+func TestSearchChoiceScoreIsEveryValidationUser(t *testing.T) {
+	d, valid := budgetFixture(t)
+	methods := []string{"itemknn", "transitions", "rp3beta"}
+	for _, tc := range []struct {
+		name string
+		opts []recommend.SearchOption
+	}{
+		{"tuned on every user", nil},
+		{"tuned on a sample", []recommend.SearchOption{recommend.WithBlendUsers(len(valid) / 4)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := append([]recommend.SearchOption{recommend.WithBudget(6 * time.Second)}, tc.opts...)
+			res, err := recommend.Search(t.Context(), d, valid, methods, ndcg(10), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("choice %s %.4f", res.Choice, res.Choice.Score)
+			m, err := recommend.NewChoice(res.Choice)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Fit(t.Context(), d); err != nil {
+				t.Fatal(err)
+			}
+			metric := ndcg(10)
+			scores := make([]float64, d.NumItems())
+			var sum float64
+			for _, u := range valid {
+				m.ScoreUser(u.User, scores)
+				own, _ := d.UserItems(u.User)
+				top := recommend.TopItems(scores, 10, func(i int) bool { return slices.Contains(own, int32(i)) })
+				rel := map[int]bool{}
+				for _, i := range u.Relevant {
+					rel[int(i)] = true
+				}
+				sum += metric(top, rel)
+			}
+			if got := sum / float64(len(valid)); math.Abs(got-res.Choice.Score) > 1e-9 {
+				t.Errorf("choice %s reports %.6f on validation, scores %.6f on every validation user", res.Choice, res.Choice.Score, got)
+			}
+		})
+	}
+}
+
+// A blend tuned on no user is refused.
+func TestSearchRejectsNoBlendUsers(t *testing.T) {
+	d, valid := budgetFixture(t)
+	_, err := recommend.Search(t.Context(), d, valid, []string{"itemknn"}, ndcg(10), recommend.WithBlendUsers(0))
+	if !errors.Is(err, recommend.ErrInvalidOption) {
+		t.Errorf("WithBlendUsers(0): err %v, want ErrInvalidOption", err)
 	}
 }

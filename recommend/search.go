@@ -88,6 +88,7 @@ type searchConfig struct {
 	workers    int
 	seed       uint64
 	blendTop   int
+	blendUsers int
 	base       Params
 	firstRung  int
 	onProgress func(Trial)
@@ -116,6 +117,12 @@ func WithSearchSeed(s uint64) SearchOption { return func(c *searchConfig) { c.se
 // (default 4; below 2: no blend).
 func WithBlendOf(n int) SearchOption { return func(c *searchConfig) { c.blendTop = n } }
 
+// WithBlendUsers sets the most validation users the blend weights are
+// tuned on (default 20,000, as many as training's search samples): up to
+// it every validation user, the users the methods' scores are over; above
+// it a spread sample, and the blend found is then measured on every user.
+func WithBlendUsers(n int) SearchOption { return func(c *searchConfig) { c.blendUsers = n } }
+
 // WithBaseParams sets fields every trial keeps (e.g. EASE's MaxItems).
 func WithBaseParams(p Params) SearchOption { return func(c *searchConfig) { c.base = p } }
 
@@ -131,19 +138,20 @@ func WithProgress(fn func(Trial)) SearchOption { return func(c *searchConfig) { 
 // every validation user (successive halving). Finally the best blendable
 // methods (Blendable: those the API serves as components) are blended
 // (Ensemble, weights chosen one method at a time by coordinate search
-// from the best method alone, on at most 2,000 of the same users), and the
-// blend is the choice only when it beats the best single method. A trial
+// from the best method alone, on the same validation users up to
+// WithBlendUsers), and the blend is the choice only when it beats the best
+// single method on every validation user. A trial
 // records the settings it ran with: EASE's max_items is the number of
 // items it modelled once a deadline capped it.
 func Search(ctx context.Context, d *Dataset, valid []ValidUser, methods []string, metric Metric, opts ...SearchOption) (SearchResult, error) {
-	c := searchConfig{budget: 3 * time.Minute, cutoff: 10, blendTop: 4, seed: 1, firstRung: 1000}
+	c := searchConfig{budget: 3 * time.Minute, cutoff: 10, blendTop: 4, blendUsers: blendUsers, seed: 1, firstRung: 1000}
 	for _, o := range opts {
 		o(&c)
 	}
 	if c.workers <= 0 {
 		c.workers = newConfig(config{}, nil).workers
 	}
-	if d == nil || len(valid) == 0 || len(methods) == 0 || metric == nil || c.cutoff < 1 {
+	if d == nil || len(valid) == 0 || len(methods) == 0 || metric == nil || c.cutoff < 1 || c.blendUsers < 1 {
 		return SearchResult{}, fmt.Errorf("recommend: search: %d validation users, %d methods: %w", len(valid), len(methods), ErrInvalidOption)
 	}
 	start := time.Now()
