@@ -259,7 +259,7 @@ func TestImageLevers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Image.VoteViews != 10 || c.Image.VotePower != 8 || c.Image.CropScale != 0 {
+	if c.Image.VoteViews != 10 || c.Image.VotePower != 16 || c.Image.CropScale != 0 {
 		t.Errorf("defaults: vote %d^%v, crop scale %v", c.Image.VoteViews, c.Image.VotePower, c.Image.CropScale)
 	}
 	c, err = config.Load("", func() []string {
