@@ -272,3 +272,43 @@ func TestProjectUncentredIsUncentred(t *testing.T) {
 		t.Errorf("a 1-d query: %v", err)
 	}
 }
+
+// TestPCAJSON: a fit survives its stored form bit for bit, and stored forms
+// that cannot be a fit are refused.
+func TestPCAJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	data, _ := planted(r, 100, 20, 5, 0.1)
+	p, err := Fit(data, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back PCA
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(back.Mean, p.Mean) || back.Explained != p.Explained || len(back.Components) != 5 {
+		t.Fatalf("round trip changed the fit: %+v", back)
+	}
+	for c := range p.Components {
+		if !slices.Equal(back.Components[c], p.Components[c]) {
+			t.Fatalf("component %d changed", c)
+		}
+	}
+	if _, err := json.Marshal(PCA{Mean: []float32{1, 2}, Components: [][]float32{{1}}}); !errors.Is(err, ErrBadFit) {
+		t.Errorf("encoding a ragged fit: %v", err)
+	}
+	for _, c := range []struct{ name, stored string }{
+		{"no dimension", `{"dim":0,"mean":"","components":""}`},
+		{"short mean", `{"dim":2,"mean":"AAAAAA==","components":""}`},
+		{"partial component", `{"dim":1,"mean":"AAAAAA==","components":"AAAAAAAA"}`},
+	} {
+		var q PCA
+		if err := json.Unmarshal([]byte(c.stored), &q); !errors.Is(err, ErrBadFit) {
+			t.Errorf("%s: %v, want ErrBadFit", c.name, err)
+		}
+	}
+}
