@@ -67,7 +67,7 @@ func Spaces(w io.Writer, spaces []records.Space) error {
 }
 
 // describeFusion is a space's fusion in one line: "weighted_concat
-// text@1=0.70 image@1=0.30".
+// text@1=0.70 image@1=0.30", and "pca to 64" for a reduced space.
 func describeFusion(raw []byte) string {
 	spec, err := fusion.ParseSpec(raw)
 	if err != nil {
@@ -76,6 +76,9 @@ func describeFusion(raw []byte) string {
 	desc := string(spec.Strategy)
 	for _, c := range spec.Components {
 		desc += fmt.Sprintf(" %s=%.2f", c.Model, c.Weight)
+	}
+	if r := spec.Reduce; r != nil {
+		desc += fmt.Sprintf(" %s to %d", r.Method, r.Dim)
 	}
 	return desc
 }

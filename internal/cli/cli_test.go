@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/internal/config"
 	"github.com/vitrinehq/vitrine/records"
 )
@@ -61,11 +62,13 @@ func TestSpaces(t *testing.T) {
 	err := Spaces(&b, []records.Space{
 		{Version: 2, State: "active", Dim: 2, Storage: "vector", Vectors: 10, CreatedAt: created, Spec: spec},
 		{Version: 3, State: "building", Dim: 2, Storage: "halfvec", CreatedAt: created, Spec: []byte(`not json`)},
+		{Version: 4, State: "ready", Dim: 1, Storage: "vector", CreatedAt: created, Spec: fusion.Spec{Strategy: fusion.WeightedConcat,
+			Components: []fusion.Component{{Model: "t@1", Modality: "text", Dim: 2, Weight: 0.7}}}.Reduced(1).JSON()},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"VERSION  STATE", "2        active    2    vector   10       2025-06-01 09:30  weighted_concat t@1=0.70\n", "  not json\n"} {
+	for _, want := range []string{"VERSION  STATE", "2        active    2    vector   10       2025-06-01 09:30  weighted_concat t@1=0.70\n", "  not json\n", "weighted_concat t@1=0.70 pca to 1\n"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("spaces lacks %q:\n%s", want, b.String())
 		}
