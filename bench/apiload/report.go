@@ -35,7 +35,7 @@ func (rep Report) pairs() []pair {
 // Text writes each endpoint beside its baseline as an aligned table.
 func Text(w io.Writer, rep Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	if rep.RetrievalTTL != "" {
+	if rep.RetrievalTTL != "" && (rep.has("recommend") || rep.has("similar")) {
 		fmt.Fprintf(tw, "\nrecommend and similar: %s\n", retrievalNote(rep.RetrievalTTL))
 	}
 	if rep.has(AfterEvent) {
@@ -84,7 +84,7 @@ func Markdown(w io.Writer, rep Report) error {
 		b.WriteString(" (recorded by the run that loaded this database)")
 	}
 	fmt.Fprintf(&b, "; database %.1f MiB. Collaborative-filtering training %.1f s. %d clients, %s per scenario after %s unmeasured.\n\n", float64(rep.DatabaseBytes)/(1<<20), rep.TrainSeconds, rep.Clients, rep.Duration, rep.Warmup)
-	if rep.RetrievalTTL != "" {
+	if rep.RetrievalTTL != "" && (rep.has("recommend") || rep.has("similar")) {
 		fmt.Fprintf(&b, "Recommendations and similar products: %s.\n\n", retrievalNote(rep.RetrievalTTL))
 	}
 	if rep.has(AfterEvent) {
