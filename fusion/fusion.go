@@ -282,6 +282,27 @@ func blockDot(a, b []float32) float64 {
 	return d
 }
 
+// Describe is a stored spec in one line: "weighted_concat text@1=0.70
+// image@1=0.30", and " pca to 64" for a reduced space, whose stored fit is
+// megabytes; a spec that does not parse is shown as is, cut at 200 bytes.
+func Describe(raw []byte) string {
+	spec, err := ParseSpec(raw)
+	if err != nil {
+		if len(raw) > 200 {
+			return string(raw[:200]) + "…"
+		}
+		return string(raw)
+	}
+	desc := string(spec.Strategy)
+	for _, c := range spec.Components {
+		desc += fmt.Sprintf(" %s=%.2f", c.Model, c.Weight)
+	}
+	if r := spec.Reduce; r != nil {
+		desc += fmt.Sprintf(" %s to %d", r.Method, r.Dim)
+	}
+	return desc
+}
+
 // SameAs reports whether a stored spec (as PostgreSQL returns it: jsonb
 // reorders keys and spacing) defines the same space as s. Reductions
 // compare by method and dimension, not by fit: a configured spec asking

@@ -184,3 +184,18 @@ func TestReducedSameAsAndSourceHash(t *testing.T) {
 		t.Errorf("an unfitted spec stores a projection: %s", concat.Reduced(4).JSON())
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	spec, _ := fitted(t, 4, 50)
+	long := strings.Repeat("x", 300)
+	for _, c := range []struct{ name, raw, want string }{
+		{"full", string(concat.JSON()), "weighted_concat text@1=0.30 image@1=0.50 audio@1=0.20"},
+		{"reduced, its fit left out", string(spec.JSON()), "weighted_concat text@1=0.30 image@1=0.50 audio@1=0.20 pca to 4"},
+		{"not a spec", "not json", "not json"},
+		{"long and not a spec", long, long[:200] + "…"},
+	} {
+		if got := fusion.Describe([]byte(c.raw)); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}

@@ -122,7 +122,7 @@ func (a *app) activeSpace(ctx context.Context, st *store.Store, spec fusion.Spec
 	}
 	if !spec.SameAs(sp.Spec) {
 		a.log.Warn("configured fusion differs from the active vector space; run `vitrine backfill` to build and activate a new one",
-			"active", sp.Version, "active_spec", string(sp.Spec), "configured", string(spec.JSON()))
+			"active", sp.Version, "active_spec", fusion.Describe(sp.Spec), "configured", fusion.Describe(spec.JSON()))
 	}
 	return sp, nil
 }

@@ -56,31 +56,13 @@ func ParseScopes(s string) []records.Scope {
 }
 
 // Spaces writes the table of `vitrine vectors list`: each space's state,
-// size and fusion (strategy and model weights, or the raw definition when
-// it does not parse).
+// size and fusion (fusion.Describe).
 func Spaces(w io.Writer, spaces []records.Space) error {
 	tw := Table(w, "VERSION\tSTATE\tDIM\tSTORAGE\tVECTORS\tCREATED\tFUSION")
 	for _, s := range spaces {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%d\t%s\t%s\n", s.Version, s.State, s.Dim, s.Storage, s.Vectors, Stamp(&s.CreatedAt), describeFusion(s.Spec))
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%d\t%s\t%s\n", s.Version, s.State, s.Dim, s.Storage, s.Vectors, Stamp(&s.CreatedAt), fusion.Describe(s.Spec))
 	}
 	return tw.Flush()
-}
-
-// describeFusion is a space's fusion in one line: "weighted_concat
-// text@1=0.70 image@1=0.30", and "pca to 64" for a reduced space.
-func describeFusion(raw []byte) string {
-	spec, err := fusion.ParseSpec(raw)
-	if err != nil {
-		return string(raw)
-	}
-	desc := string(spec.Strategy)
-	for _, c := range spec.Components {
-		desc += fmt.Sprintf(" %s=%.2f", c.Model, c.Weight)
-	}
-	if r := spec.Reduce; r != nil {
-		desc += fmt.Sprintf(" %s to %d", r.Method, r.Dim)
-	}
-	return desc
 }
 
 // Logger is the logger the log configuration asks for: text or JSON on w
