@@ -3,8 +3,10 @@
 // (at backfill), and Matryoshka-style truncation for models trained so that
 // a prefix of their vector is itself an embedding. Both map a unit vector
 // to a shorter unit vector, so cosine search keeps working on the result;
-// what they cost in recall is measured against the full vectors
-// (`vitrine bench hnsw --reduce`). It is pure: no storage, no models.
+// what they cost in recall is measured against the full vectors (Recall,
+// which `vitrine backfill --reduce` prints for a catalog's own vectors;
+// `vitrine bench hnsw --reduce` on synthetic ones). It is pure: no storage,
+// no models.
 package reduce
 
 import (
