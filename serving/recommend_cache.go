@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/records"
 )
@@ -27,8 +29,9 @@ type cfCache struct {
 	m  records.CFModel
 	ok bool
 
-	cands candidateCache
-	pop   popularCache
+	cands  candidateCache
+	flight singleflight.Group // retrievals running, by key and digest
+	pop    popularCache
 	// ttl is the retrieval cache's TTL when ttlSet (WithRetrievalTTL).
 	ttl    time.Duration
 	ttlSet bool
@@ -160,15 +163,36 @@ func (s *Service) cachedRetrieval(ctx context.Context, key string, digest [sha25
 			return r, nil
 		}
 	}
-	r, err := fn(ctx)
+	return s.retrieveOnce(ctx, key, digest, sh, now, fn)
+}
+
+// retrieveOnce runs fn, keeps its answer and stores it (as retrieved at
+// now, when the first caller asked), once for
+// concurrent callers with the same key and digest (a page that posts an
+// event and asks for recommendations at once meets the refresh the event
+// started): the others wait for it. A caller whose own context is still
+// live retrieves itself when the shared run failed (its caller's context
+// ended).
+func (s *Service) retrieveOnce(ctx context.Context, key string, digest [sha256.Size]byte, sh *shared, now time.Time, fn func(context.Context) (retrieval, error)) (retrieval, error) {
+	run := func(ctx context.Context) (retrieval, error) {
+		r, err := fn(ctx)
+		if err != nil {
+			return r, err
+		}
+		s.cf.cands.keep(key, candidateEntry{digest: digest, at: now, r: r}, now, s.retrievalTTL())
+		if sh != nil {
+			s.share(ctx, sh, digest, now, r)
+		}
+		return r, nil
+	}
+	v, err, joined := s.cf.flight.Do(key+"\x00"+string(digest[:]), func() (any, error) { return run(ctx) })
+	if err != nil && joined && ctx.Err() == nil {
+		return run(ctx)
+	}
 	if err != nil {
-		return r, err
+		return retrieval{}, err
 	}
-	c.keep(key, candidateEntry{digest: digest, at: now, r: r}, now, ttl)
-	if sh != nil {
-		s.share(ctx, sh, digest, now, r)
-	}
-	return r, nil
+	return v.(retrieval), nil
 }
 
 // keep caches e under key.

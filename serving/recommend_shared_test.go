@@ -2,8 +2,10 @@ package serving_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -139,6 +141,70 @@ func TestRefreshAfterEvents(t *testing.T) {
 		}
 		if len(asked) != want || refreshed != want {
 			t.Errorf("%d workers: %d asked stored, %d refreshed, want %d and %d", workers, len(asked), refreshed, want, want)
+		}
+	}
+}
+
+// gatedNearest holds every nearest-product search until want searches
+// have started or the gate's wait is over, and counts them.
+type gatedNearest struct {
+	*memBackend
+	mu       sync.Mutex
+	started  int
+	want     int
+	all, end chan struct{}
+}
+
+func (g *gatedNearest) Nearest(ctx context.Context, q records.NearestQuery) ([]records.Neighbor, error) {
+	g.mu.Lock()
+	g.started++
+	if g.started == g.want {
+		close(g.all)
+	}
+	g.mu.Unlock()
+	select {
+	case <-g.all:
+	case <-g.end:
+	}
+	return g.memBackend.Nearest(ctx, q)
+}
+
+// Concurrent requests for a user whose inputs are new (a page that posts
+// an event and asks for recommendations at once, several widgets) run
+// one retrieval, which the others wait for, and all get its lists.
+func TestConcurrentRequestsRetrieveOnce(t *testing.T) {
+	b := grocery()
+	b.cf = &records.CFModel{Version: 3, Method: "bpr", Dim: 2}
+	b.userFactors["u"] = []float32{1, 0}
+	b.userVecs["u"] = records.UserVector{UserID: "u", Space: 1, Vector: []float32{0.2, 0.8}}
+	const requests = 4
+	g := &gatedNearest{memBackend: b, want: requests, all: make(chan struct{}), end: make(chan struct{})}
+	s, err := serving.New(serving.DepsFrom(g, words, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without sharing, every request reaches the search and the gate
+	// opens at once; with it, only the first does and the gate opens when
+	// its wait is over.
+	time.AfterFunc(200*time.Millisecond, func() { close(g.end) })
+	var wg sync.WaitGroup
+	lists := make([][]string, requests)
+	for i := range requests {
+		wg.Go(func() {
+			res, err := s.Recommend(t.Context(), serving.RecommendRequest{UserID: "u"})
+			if err != nil {
+				t.Error(err)
+			}
+			lists[i] = serving.IDs(res.Hits)
+		})
+	}
+	wg.Wait()
+	if g.started != 1 {
+		t.Errorf("%d nearest-product searches for %d concurrent requests, want 1", g.started, requests)
+	}
+	for i, l := range lists {
+		if len(l) == 0 || !reflect.DeepEqual(l, lists[0]) {
+			t.Errorf("request %d: %v, want the first's %v", i, l, lists[0])
 		}
 	}
 }
