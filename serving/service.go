@@ -168,9 +168,14 @@ func (s *Service) ActiveSpace(ctx context.Context) (records.Space, fusion.Spec, 
 	if err != nil {
 		return sp, fusion.Spec{}, err
 	}
-	spec, err := fusion.ParseSpec(sp.Spec)
-	if err != nil {
-		return sp, spec, err
+	// A space's spec never changes under its version, and a reduced one
+	// carries its fitted projection (megabytes): parse it only when the
+	// active version moves.
+	spec := s.space.spec
+	if sp.Version != s.space.sp.Version || s.space.fetched.IsZero() {
+		if spec, err = fusion.ParseSpec(sp.Spec); err != nil {
+			return sp, spec, err
+		}
 	}
 	s.space = cachedSpace{sp: sp, spec: spec, fetched: time.Now()}
 	return sp, spec, nil
