@@ -35,7 +35,7 @@ type Env struct {
 
 // New ingests demo/grocery/catalog.jsonl (text and image, weights 0.5/0.5)
 // into a fresh database and builds the per-model indexes search uses.
-func New(t *testing.T) *Env {
+func New(t testing.TB) *Env {
 	t.Helper()
 	ctx := t.Context()
 	dbURL := testdb.URL(t)

@@ -1,0 +1,226 @@
+package api_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vitrinehq/vitrine/api"
+	"github.com/vitrinehq/vitrine/extractors"
+	"github.com/vitrinehq/vitrine/internal/apitest"
+	"github.com/vitrinehq/vitrine/internal/testenv"
+	"github.com/vitrinehq/vitrine/models"
+	"github.com/vitrinehq/vitrine/ocr"
+	"github.com/vitrinehq/vitrine/records"
+	"github.com/vitrinehq/vitrine/serving"
+)
+
+// BenchmarkSearchImageDevPhotos posts each of the 148 development shop
+// photos (<assets>/data/grocery/photos_dev.txt, VITRINE_ASSETS) to POST
+// /v1/search/image as the storefront does (multipart upload), one at a
+// time, through the real API on the ingested demo catalog, under each
+// configuration of search by photo. Before each post the plain image
+// encoder (mobilenetv2-int8, no augmentation) alone encodes the same photo
+// (the bare baseline, interleaved so both see the same load): p50-ms and
+// p95-ms are the posts', bare-p50-ms the baseline's, and x-bare the ratio
+// of the p50s, the load-independent figure. Run OCR cases with OMP_THREAD_LIMIT=1 in the environment (see
+// README): -run '^$' -bench SearchImageDevPhotos -benchtime 1x.
+func BenchmarkSearchImageDevPhotos(b *testing.B) {
+	photos := benchDevPhotos(b)
+	a := apitest.New(b)
+	text, _ := a.Encoders.ByModality(models.Text)
+	plain, _ := a.Encoders.ByModality(models.Image)
+	centre := openBenchEncoder(b, "mobilenetv2-int8-centre")
+	centreFlip := openBenchEncoder(b, "mobilenetv2-int8-centre-flip")
+	crops := openBenchEncoder(b, "mobilenetv2-int8-crops-flip")
+	reader, err := ocr.New(ocr.WithEngines(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = reader.Close() })
+	vote := serving.PhotoConfig{VoteViews: 10, VotePower: 16} // the defaults
+	ocrOn := vote
+	ocrOn.OCRWeight = 0.3
+	cases := []struct {
+		name string
+		enc  extractors.Encoder
+		cfg  serving.PhotoConfig
+	}{
+		{"plain/best-view", plain, serving.PhotoConfig{}},
+		{"plain", plain, vote},
+		{"plain/max-crop", plain, serving.PhotoConfig{VoteViews: 10, VotePower: 16, CropScale: 0.7}},
+		{"centre", centre, vote},
+		{"centre-flip", centreFlip, vote},
+		{"crops-flip", crops, vote},
+		{"plain/ocr", plain, ocrOn},
+		{"centre/ocr", centre, ocrOn},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			post := photoServer(b, a, text, tc.enc, tc.cfg, reader)
+			post(photos[0]) // loads the in-memory index of views
+			var posts, bare []float64
+			for b.Loop() {
+				for _, p := range photos {
+					start := time.Now()
+					if _, err := plain.Encode(b.Context(), p); err != nil {
+						b.Fatal(err)
+					}
+					bare = append(bare, msSince(start))
+					start = time.Now()
+					post(p)
+					posts = append(posts, msSince(start))
+				}
+			}
+			slices.Sort(posts)
+			slices.Sort(bare)
+			b.ReportMetric(quantile(posts, 0.5), "p50-ms")
+			b.ReportMetric(quantile(posts, 0.95), "p95-ms")
+			b.ReportMetric(quantile(bare, 0.5), "bare-p50-ms")
+			b.ReportMetric(quantile(posts, 0.5)/quantile(bare, 0.5), "x-bare")
+		})
+	}
+}
+
+func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
+
+// quantile of sorted values, nearest rank.
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
+}
+
+// photoServer serves the demo catalog with search by photo matching the
+// views of enc in memory under cfg, reading text with reader when
+// cfg.OCRWeight > 0, and returns a function posting one photo. An
+// encoder other than the ingested one gets the catalog images attached as
+// its views.
+func photoServer(b *testing.B, a *apitest.Env, text, enc extractors.Encoder, cfg serving.PhotoConfig, reader serving.PhotoReader) func(photo []byte) {
+	svc, err := serving.New(serving.DepsFrom(a.Store, text, enc), serving.WithImageViews(a.Store),
+		serving.WithPhotoConfig(cfg), serving.WithPhotoReader(reader))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if plain, _ := a.Encoders.ByModality(models.Image); plain.Key() != enc.Key() {
+		attachCatalogViews(b, a, svc)
+	}
+	acfg := api.DefaultConfig()
+	acfg.Auth, acfg.RateLimit = api.AuthRequired, 0
+	srv, err := api.New(acfg, api.Deps{Service: svc, Store: a.Store, Encoders: a.Encoders, Indexer: a.Indexer, Media: a.Media})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = srv.Close(context.Background()) })
+	ts := httptest.NewServer(srv.Handler())
+	b.Cleanup(ts.Close)
+	_, key, err := a.Store.CreateAPIKey(b.Context(), "bench-"+enc.Key(), []records.Scope{records.ScopeRead})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return func(photo []byte) {
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		part, _ := w.CreateFormFile("image", "photo.jpg")
+		part.Write(photo)
+		w.WriteField("k", "10")
+		w.Close()
+		req, _ := http.NewRequestWithContext(b.Context(), "POST", ts.URL+"/v1/search/image", &body)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct{ Results []json.RawMessage }
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || len(out.Results) == 0 {
+			b.Fatalf("POST /v1/search/image: %d, %d results, %v", resp.StatusCode, len(out.Results), err)
+		}
+	}
+}
+
+// attachCatalogViews encodes each demo product's catalog image with the
+// service's image model and stores it as the product's view.
+func attachCatalogViews(b *testing.B, a *apitest.Env, svc *serving.Service) {
+	f, err := os.Open(filepath.Join(a.Root, "demo", "grocery", "catalog.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	var views []serving.ViewPhoto
+	dec := json.NewDecoder(f)
+	for {
+		var p struct {
+			ID     string   `json:"id"`
+			Images []string `json:"images"`
+		}
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			b.Fatal(err)
+		}
+		img, err := os.ReadFile(filepath.Join(a.Root, "demo", "grocery", p.Images[0]))
+		if err != nil {
+			b.Fatal(err)
+		}
+		views = append(views, serving.ViewPhoto{ProductID: p.ID, View: p.Images[0], Image: img})
+	}
+	if err := svc.AddImageViews(b.Context(), "bench-catalog", views); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func openBenchEncoder(b *testing.B, name string) extractors.Encoder {
+	e, err := extractors.Open(b.Context(), testenv.Runtime(b), testenv.Manifest(b, name), testenv.ModelDir(b), extractors.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	return e
+}
+
+// benchDevPhotos reads the development shop photos listed in
+// <assets>/data/grocery/photos_dev.txt (VITRINE_ASSETS, else ../../shared).
+func benchDevPhotos(b *testing.B) [][]byte {
+	root := os.Getenv("VITRINE_ASSETS")
+	if root == "" {
+		root = filepath.Join("..", "..", "shared")
+	}
+	dir := filepath.Join(root, "data", "grocery")
+	f, err := os.Open(filepath.Join(dir, "photos_dev.txt"))
+	if err != nil {
+		b.Fatalf("grocery photos (set VITRINE_ASSETS to the shared directory): %v", err)
+	}
+	defer f.Close()
+	var out [][]byte
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		path, _, ok := strings.Cut(sc.Text(), ",")
+		if !ok {
+			continue
+		}
+		img, err := os.ReadFile(filepath.Join(dir, strings.TrimSpace(path)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, img)
+	}
+	if len(out) == 0 {
+		b.Fatal(fmt.Errorf("no photos listed in %s", f.Name()))
+	}
+	return out
+}
