@@ -102,6 +102,11 @@ func (r FusionReport) Text(w io.Writer) {
 		for _, c := range r.Spec.Components {
 			fmt.Fprintf(w, " --%s-weight %.2f", c.Modality, r.Weights[c.Model])
 		}
+		if r.Spec.Reduce != nil {
+			// Without it the new space would be full-sized unless
+			// fusion.reduce is set.
+			fmt.Fprintf(w, " --reduce %d", r.Spec.Reduce.Dim)
+		}
 		fmt.Fprintln(w, " --activate")
 	}
 }

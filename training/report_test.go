@@ -44,6 +44,12 @@ func TestFusionReportText(t *testing.T) {
 	if !strings.Contains(b.String(), want) || !strings.Contains(b.String(), "over 7 users") {
 		t.Fatalf("%q lacks %q", b.String(), want)
 	}
+	r.Spec = r.Spec.Reduced(64)
+	b.Reset()
+	r.Text(&b)
+	if want := "--text-weight 0.20 --reduce 64 --activate"; !strings.Contains(b.String(), want) {
+		t.Fatalf("a reduced space's suggestion %q lacks %q", b.String(), want)
+	}
 	r.MRR = 0.05
 	b.Reset()
 	r.Text(&b)
