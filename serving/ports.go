@@ -77,6 +77,9 @@ type Events interface {
 	// RecUser reads it, replacing the one stored (none for a user the
 	// store does not know).
 	SaveUserRetrieval(ctx context.Context, userID string, r records.StoredRetrieval) error
+	// PruneUserRetrievals empties the payloads of the retrievals stored
+	// before the time given, keeping their digests and times.
+	PruneUserRetrievals(ctx context.Context, before time.Time) (int64, error)
 	// UserCategories returns the user's n most interacted-with categories.
 	UserCategories(ctx context.Context, userID string, n int) ([]string, error)
 	PopularProducts(ctx context.Context, now time.Time, k int) ([]records.Scored, error)

@@ -53,8 +53,9 @@ type background struct {
 	wg      sync.WaitGroup
 
 	mu      sync.Mutex
-	running int      // workers running
-	queue   []func() // work waiting for a worker
+	running int       // workers running
+	queue   []func()  // work waiting for a worker
+	pruned  time.Time // when stored retrievals were last pruned
 	// pending are the users whose refresh is running; true: their events
 	// arrived again meanwhile, so it runs once more.
 	pending map[string]bool
@@ -240,6 +241,7 @@ func (s *Service) share(ctx context.Context, sh *shared, digest [sha256.Size]byt
 		if err := s.d.Events.SaveUserRetrieval(ctx, sh.user, st); err != nil {
 			s.log.Warn("store recommendation retrieval", "user", sh.user, "err", err)
 		}
+		s.maybePrune(ctx)
 	}
 	if sh.now {
 		save(ctx)
@@ -250,6 +252,31 @@ func (s *Service) share(ctx context.Context, sh *shared, digest [sha256.Size]byt
 		defer cancel()
 		save(ctx)
 	})
+}
+
+// pruneEvery is how often a Service that stores retrievals empties the
+// stored payloads older than its retrieval TTL (PruneUserRetrievals):
+// a payload is about 54 KB, and one no process serves any more would
+// otherwise stay until the user is erased.
+const pruneEvery = time.Minute
+
+// maybePrune prunes the stored retrievals when pruneEvery has passed
+// since this Service last did (or it never did).
+func (s *Service) maybePrune(ctx context.Context) {
+	now := s.now()
+	b := &s.bg
+	b.mu.Lock()
+	due := b.pruned.IsZero() || now.Sub(b.pruned) >= pruneEvery || now.Before(b.pruned)
+	if due {
+		b.pruned = now
+	}
+	b.mu.Unlock()
+	if !due {
+		return
+	}
+	if _, err := s.d.Events.PruneUserRetrievals(ctx, now.Add(-s.retrievalTTL())); err != nil {
+		s.log.Warn("prune stored recommendation retrievals", "err", err)
+	}
 }
 
 // retrievalFormat is the first byte of an encoded retrieval: a payload

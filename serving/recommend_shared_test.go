@@ -208,3 +208,39 @@ func TestConcurrentRequestsRetrieveOnce(t *testing.T) {
 		}
 	}
 }
+
+// A Service that stores retrievals empties, at most once a minute, the
+// stored payloads older than its retrieval TTL, keeping their digests:
+// the user still counts as one who asked, so their events refresh it.
+func TestStoredRetrievalsPruned(t *testing.T) {
+	b := grocery()
+	b.cf = &records.CFModel{Version: 3, Method: "bpr", Dim: 2}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := newService(t, b, serving.WithClock(func() time.Time { return now }))
+	ask := func(u string) {
+		t.Helper()
+		b.userVecs[u] = records.UserVector{UserID: u, Space: 1, Vector: []float32{1, 0}}
+		if _, err := s.Recommend(t.Context(), serving.RecommendRequest{UserID: u}); err != nil {
+			t.Fatal(err)
+		}
+		s.WaitRefreshes()
+	}
+	payload := func(u string) int {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return len(b.retrievals[u].Payload)
+	}
+	ask("early")
+	now = now.Add(2 * time.Minute)
+	ask("late") // its store prunes what is older than the TTL
+	if payload("early") != 0 || payload("late") == 0 {
+		t.Fatalf("payloads early %d, late %d bytes: want the early one emptied", payload("early"), payload("late"))
+	}
+	if _, err := s.AddEvents(t.Context(), []catalog.Event{{ClientEventID: "1", UserID: "early", ProductID: "milk", Type: catalog.View, OccurredAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	s.WaitRefreshes()
+	if payload("early") == 0 {
+		t.Error("the early user's event refreshed nothing")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"time"
 
 	"github.com/vitrinehq/vitrine/records"
 )
@@ -92,4 +93,19 @@ func (b *memBackend) UserRetrievalPayload(ctx context.Context, uid string, diges
 		return r.Payload, nil
 	}
 	return nil, nil
+}
+
+// PruneUserRetrievals empties the payloads stored before the time given.
+func (b *memBackend) PruneUserRetrievals(ctx context.Context, before time.Time) (int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var n int64
+	for u, r := range b.retrievals {
+		if r.At.Before(before) && len(r.Payload) > 0 {
+			r.Payload = []byte{}
+			b.retrievals[u] = r
+			n++
+		}
+	}
+	return n, nil
 }

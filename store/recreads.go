@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
@@ -82,6 +83,20 @@ func (s *Store) UserRetrievalPayload(ctx context.Context, userID string, digest 
 		return nil, fmt.Errorf("retrieval of user %q: %w", userID, err)
 	}
 	return p, nil
+}
+
+// PruneUserRetrievals empties the payloads of the retrievals stored
+// before the time given (no process serves them once older than its
+// retrieval TTL), keeping each row's digest and time: a user's row says
+// they have asked for recommendations, which their events' refreshes
+// read. It returns how many payloads it emptied.
+func (s *Store) PruneUserRetrievals(ctx context.Context, before time.Time) (int64, error) {
+	// octet_length reads a stored value's size without fetching it.
+	tag, err := s.pool.Exec(ctx, `UPDATE user_retrievals SET payload = ''::bytea WHERE at < $1 AND octet_length(payload) > 0`, before)
+	if err != nil {
+		return 0, fmt.Errorf("prune stored retrievals: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 // SaveUserRetrieval keeps a user's retrieval where every process reads it

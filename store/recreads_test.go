@@ -166,3 +166,39 @@ func TestUserRetrievalStored(t *testing.T) {
 		t.Errorf("after the user was erased: stored %+v, want none", got)
 	}
 }
+
+// Pruning empties the payloads stored before the time given and keeps
+// every row's digest and time (the row says the user has asked); the
+// payloads stored since are kept.
+func TestPruneUserRetrievals(t *testing.T) {
+	s, ctx := open(t)
+	if _, err := s.UpsertProducts(ctx, []catalog.Product{product("a", "A")}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	users := map[string]time.Time{"old": at.Add(-time.Hour), "new": at}
+	for u, when := range users {
+		if _, err := s.InsertEvents(ctx, []catalog.Event{{ClientEventID: u, UserID: u, ProductID: "a", Type: catalog.View, OccurredAt: at}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveUserRetrieval(ctx, u, records.StoredRetrieval{Digest: []byte(u), Payload: []byte("payload of " + u), At: when}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []int64{1, 0} { // the second prune finds nothing left to empty
+		n, err := s.PruneUserRetrievals(ctx, at.Add(-time.Minute))
+		if err != nil || n != want {
+			t.Fatalf("pruned %d, %v; want %d", n, err, want)
+		}
+	}
+	for u, want := range map[string]string{"old": "", "new": "payload of new"} {
+		r, err := s.RecUser(ctx, u, 1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.UserRetrievalPayload(ctx, u, []byte(u))
+		if err != nil || string(p) != want || string(r.Retrieval.Digest) != u || !r.Retrieval.At.Equal(users[u]) {
+			t.Errorf("%s: digest %q at %s payload %q (%v), want %q at %s payload %q", u, r.Retrieval.Digest, r.Retrieval.At, p, err, u, users[u], want)
+		}
+	}
+}
