@@ -20,9 +20,10 @@ import (
 // payload only when this process lacks it), and refreshed in the
 // background when the events of a user who has one arrive (AddEvents): a
 // shopper's next request, in whichever process, finds the retrieval made
-// from their new inputs instead of paying for it. A request whose inputs hash to another digest, or whose stored
-// retrieval is older than the retrieval TTL, retrieves afresh and stores
-// what it found. Nothing is stored or read with a TTL of 0.
+// from their new inputs instead of paying for it. A request whose inputs
+// hash to another digest, or whose stored retrieval is older than the
+// retrieval TTL, retrieves afresh and stores what it found. Nothing is
+// stored or read with a TTL of 0.
 
 // DefaultRefreshWorkers bounds the background work of a Service
 // (refreshing users' retrievals after their events, storing retrievals
@@ -56,8 +57,8 @@ type background struct {
 	running int       // workers running
 	queue   []func()  // work waiting for a worker
 	pruned  time.Time // when stored retrievals were last pruned
-	// pending are the users whose refresh is running; true: their events
-	// arrived again meanwhile, so it runs once more.
+	// pending are the users whose refresh is queued or running; true:
+	// their events arrived again meanwhile, so it runs once more.
 	pending map[string]bool
 }
 
