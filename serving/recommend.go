@@ -80,8 +80,10 @@ type RecommendResult struct {
 // concurrently, and shared by exclusion, retrieval, the item-based scores
 // and the explanations. The retrieval, with the candidates' and the
 // history's vectors and the candidates' products, is reused for
-// the retrieval TTL while that state is unchanged (recommend_cache.go); the
-// products shown, and those explaining them, are read per request.
+// the retrieval TTL while that state is unchanged (recommend_cache.go), by
+// every process through the store, and refreshed in the background when
+// the user's events arrive (recommend_shared.go); the products shown, and
+// those explaining them, are read per request.
 func (s *Service) Recommend(ctx context.Context, req RecommendRequest) (RecommendResult, error) {
 	k := req.K
 	if k == 0 {
