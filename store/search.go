@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -37,22 +38,50 @@ func (s *Store) target(ctx context.Context, q records.NearestQuery) (target, []a
 			storage: records.StorageVector,
 		}, []any{pgvector.NewVector(q.Vector), q.Model}, nil
 	}
-	sp, err := s.GetSpace(ctx, q.Space)
+	sp, err := s.shapeOf(ctx, q.Space)
 	if err != nil {
 		return target{}, nil, err
 	}
-	if len(q.Vector) != sp.Dim {
-		return target{}, nil, &records.DimensionError{What: fmt.Sprintf("query for space %d", sp.Version), Want: sp.Dim, Got: len(q.Vector)}
+	if len(q.Vector) != sp.dim {
+		return target{}, nil, &records.DimensionError{What: fmt.Sprintf("query for space %d", q.Space), Want: sp.dim, Got: len(q.Vector)}
 	}
-	col, _ := spaceColumn(sp.Storage)
+	col, _ := spaceColumn(sp.storage)
 	return target{
 		from:    `product_vectors v JOIN products p ON p.id = v.product_id`,
-		indexed: fmt.Sprintf(`v.%s::%s(%d) <=> $1`, col, sp.Storage, sp.Dim),
+		indexed: fmt.Sprintf(`v.%s::%s(%d) <=> $1`, col, sp.storage, sp.dim),
 		plain:   fmt.Sprintf(`v.%s <=> $1`, col),
 		where:   `v.space_version = $2`,
-		dim:     sp.Dim,
-		storage: sp.Storage,
-	}, []any{vectorArg(sp.Storage, q.Vector), sp.Version}, nil
+		dim:     sp.dim,
+		storage: sp.storage,
+	}, []any{vectorArg(sp.storage, q.Vector), q.Space}, nil
+}
+
+// spaceShape is what a nearest-neighbour query needs of a space.
+type spaceShape struct {
+	dim     int
+	storage records.Storage
+}
+
+// shapeOf returns a space's dimension and storage. Neither changes under a
+// version (a space is never altered, only created, activated, retired or
+// dropped), so each process reads them once per version instead of the
+// whole space row, spec included (megabytes for a reduced space), on every
+// query. A space dropped by another process keeps its shape here; queries
+// against it find no rows.
+func (s *Store) shapeOf(ctx context.Context, version int) (spaceShape, error) {
+	if v, ok := s.shapes.Load(version); ok {
+		return v.(spaceShape), nil
+	}
+	var sh spaceShape
+	err := s.pool.QueryRow(ctx, `SELECT dim, storage FROM vector_spaces WHERE version = $1`, version).Scan(&sh.dim, &sh.storage)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sh, fmt.Errorf("vector space %d: %w", version, records.ErrNotFound)
+	}
+	if err != nil {
+		return sh, fmt.Errorf("get space %d: %w", version, err)
+	}
+	s.shapes.Store(version, sh)
+	return sh, nil
 }
 
 // Nearest returns up to K live products nearest to the query that pass the

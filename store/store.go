@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -29,6 +30,9 @@ type Store struct {
 	// hnswM and hnswEfc are the graph parameters of every HNSW build.
 	hnswM, hnswEfc int
 	retry          retryPolicy // of the write transactions that retryTx runs
+	// shapes caches each space's dimension and storage by version
+	// (shapeOf).
+	shapes sync.Map
 }
 
 type options struct {

@@ -223,6 +223,7 @@ func (s *Store) DropSpace(ctx context.Context, version int) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM vector_spaces WHERE version = $1`, version); err != nil {
 			return fmt.Errorf("drop space %d: %w", version, err)
 		}
+		s.shapes.Delete(version)
 		return nil
 	})
 }
