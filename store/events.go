@@ -118,14 +118,14 @@ func (s *Store) GetUserVector(ctx context.Context, userID string, space int) (re
 
 // PutUserVector stores a user's vector; the user must exist.
 func (s *Store) PutUserVector(ctx context.Context, uv records.UserVector) error {
-	sp, err := s.GetSpace(ctx, uv.Space)
+	sp, err := s.shapeOf(ctx, uv.Space)
 	if err != nil {
 		return err
 	}
-	if len(uv.Vector) != sp.Dim {
-		return &records.DimensionError{What: fmt.Sprintf("user %q in space %d", uv.UserID, sp.Version), Want: sp.Dim, Got: len(uv.Vector)}
+	if len(uv.Vector) != sp.dim {
+		return &records.DimensionError{What: fmt.Sprintf("user %q in space %d", uv.UserID, uv.Space), Want: sp.dim, Got: len(uv.Vector)}
 	}
-	col, _ := spaceColumn(sp.Storage)
+	col, _ := spaceColumn(sp.storage)
 	other := "embedding_half"
 	if col == "embedding_half" {
 		other = "embedding"
@@ -134,7 +134,7 @@ func (s *Store) PutUserVector(ctx context.Context, uv records.UserVector) error 
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (user_id, space_version) DO UPDATE SET %[1]s = EXCLUDED.%[1]s, %[2]s = NULL,
 			weight = EXCLUDED.weight, updated_at = EXCLUDED.updated_at`, col, other),
-		uv.UserID, uv.Space, vectorArg(sp.Storage, uv.Vector), uv.Weight, uv.UpdatedAt)
+		uv.UserID, uv.Space, vectorArg(sp.storage, uv.Vector), uv.Weight, uv.UpdatedAt)
 	if pgCode(err) == codeForeignKey {
 		return fmt.Errorf("user %q: %w", uv.UserID, records.ErrNotFound)
 	}

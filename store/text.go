@@ -233,7 +233,7 @@ func (s *Store) UserExists(ctx context.Context, userID string) (bool, error) {
 // concurrent event batches for one user do not overwrite each other. fn gets
 // the current vector (nil Vector when there is none) and returns the new one.
 func (s *Store) UpdateUserVector(ctx context.Context, userID string, space int, fn func(cur records.UserVector) (records.UserVector, error)) error {
-	sp, err := s.GetSpace(ctx, space)
+	sp, err := s.shapeOf(ctx, space)
 	if err != nil {
 		return err
 	}
@@ -261,10 +261,10 @@ func (s *Store) UpdateUserVector(ctx context.Context, userID string, space int, 
 		if err != nil {
 			return err
 		}
-		if len(next.Vector) != sp.Dim {
-			return &records.DimensionError{What: fmt.Sprintf("user %q in space %d", userID, space), Want: sp.Dim, Got: len(next.Vector)}
+		if len(next.Vector) != sp.dim {
+			return &records.DimensionError{What: fmt.Sprintf("user %q in space %d", userID, space), Want: sp.dim, Got: len(next.Vector)}
 		}
-		col, _ := spaceColumn(sp.Storage)
+		col, _ := spaceColumn(sp.storage)
 		other := "embedding_half"
 		if col == "embedding_half" {
 			other = "embedding"
@@ -276,7 +276,7 @@ func (s *Store) UpdateUserVector(ctx context.Context, userID string, space int, 
 			VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (user_id, space_version) DO UPDATE SET %[1]s = EXCLUDED.%[1]s, %[2]s = NULL,
 				weight = EXCLUDED.weight, updated_at = EXCLUDED.updated_at`, col, other),
-			userID, space, vectorArg(sp.Storage, next.Vector), next.Weight, next.UpdatedAt)
+			userID, space, vectorArg(sp.storage, next.Vector), next.Weight, next.UpdatedAt)
 		if err != nil {
 			return fmt.Errorf("write user vector: %w", err)
 		}

@@ -246,21 +246,21 @@ func (s *Store) PutProductVectors(ctx context.Context, version int, vs []records
 	if len(vs) == 0 {
 		return nil
 	}
-	sp, err := s.GetSpace(ctx, version)
+	sp, err := s.shapeOf(ctx, version)
 	if err != nil {
 		return err
 	}
 	ids := make([]string, len(vs))
 	for i, v := range vs {
-		if len(v.Vector) != sp.Dim {
-			return &records.DimensionError{What: fmt.Sprintf("product %q in space %d", v.ProductID, version), Want: sp.Dim, Got: len(v.Vector)}
+		if len(v.Vector) != sp.dim {
+			return &records.DimensionError{What: fmt.Sprintf("product %q in space %d", v.ProductID, version), Want: sp.dim, Got: len(v.Vector)}
 		}
 		ids[i] = v.ProductID
 	}
 	if err := s.checkProductsExist(ctx, ids); err != nil {
 		return err
 	}
-	col, _ := spaceColumn(sp.Storage)
+	col, _ := spaceColumn(sp.storage)
 	// The other column is cleared so a space's storage is unambiguous.
 	other := "embedding_half"
 	if col == "embedding_half" {
@@ -275,7 +275,7 @@ func (s *Store) PutProductVectors(ctx context.Context, version int, vs []records
 	return s.retryTx(ctx, "put product vectors", func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		for _, v := range vs {
-			b.Queue(q, version, v.ProductID, vectorArg(sp.Storage, v.Vector), v.SourceHash)
+			b.Queue(q, version, v.ProductID, vectorArg(sp.storage, v.Vector), v.SourceHash)
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			if pgCode(err) == codeForeignKey {
