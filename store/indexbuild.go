@@ -29,7 +29,7 @@ const (
 	DefaultHNSWM = 16
 	// DefaultHNSWEfConstruction is pgvector's default ef_construction,
 	// kept because below it recall@10 at ef_search 80 (what serving
-	// uses) fell faster than build CPU: at 100,000 vectors 48 saved 12%
+	// uses) fell faster than build CPU: at 100,000 vectors 48 saved 13%
 	// of the CPU time for 0.015 of recall, 32 saved 31% for 0.04
 	// (BENCHMARKS.md, "Graph parameters").
 	DefaultHNSWEfConstruction = 64
