@@ -164,7 +164,7 @@ func TestProviderAutoFallsBack(t *testing.T) {
 				t.Fatalf("models verify: exit %d\n%s", code, out)
 			}
 			rows := verifyRows(out)
-			for _, key := range []string{"glove-100d@1", "mobilenetv2-int8@1", "speech-embedding@1"} {
+			for _, key := range []string{"glove-100d@1", "mobilenetv2-int8-centre-flip@1", "speech-embedding@1"} {
 				if rows[key] != "OK" {
 					t.Errorf("%s: %q, want OK\n%s", key, rows[key], out)
 				}

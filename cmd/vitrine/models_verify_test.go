@@ -52,7 +52,7 @@ func TestModelsVerify(t *testing.T) {
 		{
 			name:     "configured models",
 			args:     []string{"models", "verify"},
-			wantRows: map[string]string{"glove-100d@1": "OK", "mobilenetv2-int8@1": "OK", "speech-embedding@1": "OK"},
+			wantRows: map[string]string{"glove-100d@1": "OK", "mobilenetv2-int8-centre-flip@1": "OK", "speech-embedding@1": "OK"},
 			wantOut:  []string{"text", "image", "audio", " 100 ", " 1280 ", " 96 "},
 		},
 		{

@@ -480,7 +480,7 @@ func Default() Config {
 		Models: Models{
 			Manifests: "models",
 			Text:      "glove-100d",
-			Image:     "mobilenetv2-int8",
+			Image:     "mobilenetv2-int8-centre-flip",
 			Audio:     "speech-embedding",
 		},
 		Fusion: Fusion{Strategy: "weighted_concat", TextWeight: 0.45, ImageWeight: 0.45, AudioWeight: 0.1},
