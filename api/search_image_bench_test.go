@@ -66,6 +66,7 @@ func BenchmarkSearchImageDevPhotos(b *testing.B) {
 		{"crops-flip", crops, vote},
 		{"plain/ocr", plain, ocrOn},
 		{"centre/ocr", centre, ocrOn},
+		{"centre-flip/ocr", centreFlip, ocrOn}, // the default model with OCR on
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
