@@ -35,12 +35,13 @@ func (b *Bench) fitReduction(rep *Report) error {
 }
 
 // vector is product i's stored vector: drawn now, or with Reduce the
-// projection of the one drawn by fitReduction.
+// projection of the one drawn by fitReduction, uncentred as reduced vector
+// spaces store it.
 func (b *Bench) vector(i int) ([]float32, error) {
 	if b.pca == nil {
 		return b.near(), nil
 	}
-	return b.pca.Project(b.full[i])
+	return b.pca.ProjectUncentred(b.full[i])
 }
 
 // project maps query vectors as the stored ones were mapped.
@@ -51,7 +52,7 @@ func (b *Bench) project(qs [][]float32) ([][]float32, error) {
 	out := make([][]float32, len(qs))
 	for i, q := range qs {
 		var err error
-		if out[i], err = b.pca.Project(q); err != nil {
+		if out[i], err = b.pca.ProjectUncentred(q); err != nil {
 			return nil, err
 		}
 	}

@@ -170,21 +170,7 @@ func (p *PCA) Dim() int { return len(p.Components) }
 // projection, normalise(W (v - mean)). A vector at the mean projects to
 // zero, which has no direction: it is returned as is. Vector spaces use
 // ProjectUncentred, which keeps cosine neighbours better.
-func (p *PCA) Project(v []float32) ([]float32, error) {
-	if len(v) != len(p.Mean) {
-		return nil, fmt.Errorf("project a %d-d vector with a PCA fitted on %d-d vectors: %w", len(v), len(p.Mean), vecmath.ErrLengthMismatch)
-	}
-	out := make([]float32, len(p.Components))
-	for c, w := range p.Components {
-		var s float64
-		for j, x := range v {
-			s += float64(w[j]) * (float64(x) - float64(p.Mean[j]))
-		}
-		out[c] = float32(s)
-	}
-	vecmath.Normalize(out)
-	return out, nil
-}
+func (p *PCA) Project(v []float32) ([]float32, error) { return p.project(v, true) }
 
 // ProjectUncentred maps v to normalise(W v), without taking the sample's
 // mean off: the projection reduced vector spaces store and query with.
@@ -199,7 +185,10 @@ func (p *PCA) Project(v []float32) ([]float32, error) {
 // against the full vectors: 0.85 centred, 0.95 uncentred). A text-only
 // query, whose image block is zero, also gains no image term -mean·p, as it
 // would centred. A vector orthogonal to every component stays zero.
-func (p *PCA) ProjectUncentred(v []float32) ([]float32, error) {
+func (p *PCA) ProjectUncentred(v []float32) ([]float32, error) { return p.project(v, false) }
+
+// project is normalise(W (v - mean)) when centred, else normalise(W v).
+func (p *PCA) project(v []float32, centred bool) ([]float32, error) {
 	if len(v) != len(p.Mean) {
 		return nil, fmt.Errorf("project a %d-d vector with a PCA fitted on %d-d vectors: %w", len(v), len(p.Mean), vecmath.ErrLengthMismatch)
 	}
@@ -207,7 +196,11 @@ func (p *PCA) ProjectUncentred(v []float32) ([]float32, error) {
 	for c, w := range p.Components {
 		var s float64
 		for j, x := range v {
-			s += float64(w[j]) * float64(x)
+			y := float64(x)
+			if centred {
+				y -= float64(p.Mean[j])
+			}
+			s += float64(w[j]) * y
 		}
 		out[c] = float32(s)
 	}
