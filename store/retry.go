@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/vitrinehq/vitrine/internal/ctxtime"
 )
 
 // SQLSTATE codes of errors that end a transaction through no fault of its
@@ -91,23 +92,8 @@ func (s *Store) retryTx(ctx context.Context, what string, fn func(pgx.Tx) error)
 			s.log.WarnContext(ctx, "store: transaction ended by a transient error; running it again",
 				"what", what, "attempt", attempt, "of", s.retry.attempts, "sqlstate", pgCode(err), "wait", d, "err", err)
 		}
-		if werr := sleep(ctx, d); werr != nil {
+		if werr := ctxtime.Sleep(ctx, d); werr != nil {
 			return fmt.Errorf("%s: %w; not run again: %w", what, err, werr)
 		}
-	}
-}
-
-// sleep waits d, or returns ctx's error when ctx ends first.
-func sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/fusion"
+	"github.com/vitrinehq/vitrine/internal/ctxtime"
 	"github.com/vitrinehq/vitrine/records"
 )
 
@@ -163,16 +164,7 @@ func askedBefore(c Client, shoppers []string) func(ctx context.Context) error {
 }
 
 // think waits ThinkTime (or until ctx ends).
-func think(ctx context.Context, _ int) error {
-	t := time.NewTimer(ThinkTime)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func think(ctx context.Context, _ int) error { return ctxtime.Sleep(ctx, ThinkTime) }
 
 // bareRecommend runs the two retrieval queries behind recommendations:
 // the user's top items by factors and the nearest products to the user's

@@ -21,6 +21,7 @@ import (
 	"github.com/vitrinehq/vitrine/bench/load"
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/fusion/reduce"
+	"github.com/vitrinehq/vitrine/internal/ctxtime"
 	"github.com/vitrinehq/vitrine/records"
 )
 
@@ -321,7 +322,7 @@ func (b *Bench) Sweep(ctx context.Context, st Store, sp records.Space, efs []int
 		}
 		rep.Rows = append(rep.Rows, summarise(ef, float64(hit)/float64(max(total, 1)), lat))
 	}
-	if err := sleep(ctx, b.StatsDelay); err != nil {
+	if err := ctxtime.Sleep(ctx, b.StatsDelay); err != nil {
 		return err
 	}
 	after, err := st.SpaceIndexScans(ctx, sp.Version)
@@ -343,20 +344,6 @@ func (b *Bench) run(ctx context.Context, st Store, sp records.Space, qs [][]floa
 		seen(i, nn)
 	}
 	return lat, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func summarise(ef int, recall float64, lat []time.Duration) Row {
