@@ -1,11 +1,9 @@
 package api_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -13,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -38,7 +35,7 @@ import (
 // of the p50s, the load-independent figure. Run OCR cases with OMP_THREAD_LIMIT=1 in the environment (see
 // README): -run '^$' -bench SearchImageDevPhotos -benchtime 1x.
 func BenchmarkSearchImageDevPhotos(b *testing.B) {
-	photos := benchDevPhotos(b)
+	photos := testenv.DevPhotos(b, 0)
 	a := apitest.New(b)
 	text, _ := a.Encoders.ByModality(models.Text)
 	plain, _ := a.Encoders.ByModality(models.Image)
@@ -192,36 +189,4 @@ func openBenchEncoder(b *testing.B, name string) extractors.Encoder {
 	}
 	b.Cleanup(func() { e.Close() })
 	return e
-}
-
-// benchDevPhotos reads the development shop photos listed in
-// <assets>/data/grocery/photos_dev.txt (VITRINE_ASSETS, else ../../shared).
-func benchDevPhotos(b *testing.B) [][]byte {
-	root := os.Getenv("VITRINE_ASSETS")
-	if root == "" {
-		root = filepath.Join("..", "..", "shared")
-	}
-	dir := filepath.Join(root, "data", "grocery")
-	f, err := os.Open(filepath.Join(dir, "photos_dev.txt"))
-	if err != nil {
-		b.Fatalf("grocery photos (set VITRINE_ASSETS to the shared directory): %v", err)
-	}
-	defer f.Close()
-	var out [][]byte
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		path, _, ok := strings.Cut(sc.Text(), ",")
-		if !ok {
-			continue
-		}
-		img, err := os.ReadFile(filepath.Join(dir, strings.TrimSpace(path)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, img)
-	}
-	if len(out) == 0 {
-		b.Fatal(fmt.Errorf("no photos listed in %s", f.Name()))
-	}
-	return out
 }

@@ -1,45 +1,13 @@
 package ocr
 
 import (
-	"bufio"
 	"image"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
-)
 
-// devPhotos reads the Grocery Store Dataset's development photos listed in
-// <assets>/data/grocery/photos_dev.txt (VITRINE_ASSETS, else ../../shared).
-func devPhotos(b *testing.B, n int) [][]byte {
-	b.Helper()
-	root := os.Getenv("VITRINE_ASSETS")
-	if root == "" {
-		root = filepath.Join("..", "..", "shared")
-	}
-	dir := filepath.Join(root, "data", "grocery")
-	f, err := os.Open(filepath.Join(dir, "photos_dev.txt"))
-	if err != nil {
-		b.Fatalf("grocery photos (set VITRINE_ASSETS to the shared directory): %v", err)
-	}
-	defer f.Close()
-	var out [][]byte
-	sc := bufio.NewScanner(f)
-	for sc.Scan() && len(out) < n {
-		rel, _, _ := strings.Cut(sc.Text(), ",")
-		data, err := os.ReadFile(filepath.Join(dir, strings.TrimSpace(rel)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, data)
-	}
-	if len(out) == 0 {
-		b.Fatal("no photos listed")
-	}
-	return out
-}
+	"github.com/vitrinehq/vitrine/internal/testenv"
+)
 
 // BenchmarkReadDevPhotos reads the 148 development shop photos (fruit,
 // vegetables and packages) one at a time with one engine, as one photo
@@ -61,7 +29,7 @@ func devPhotos(b *testing.B, n int) [][]byte {
 // Tesseract's OpenMP threads spin while they wait; on a machine with few,
 // busy cores run it (and vitrine serve) with OMP_THREAD_LIMIT=1.
 func BenchmarkReadDevPhotos(b *testing.B) {
-	photos := devPhotos(b, 148)
+	photos := testenv.DevPhotos(b, 148)
 	for _, tc := range []struct {
 		name string
 		opts []Option
@@ -114,7 +82,7 @@ func BenchmarkReadDevPhotos(b *testing.B) {
 func BenchmarkDetectDevPhotos(b *testing.B) {
 	r := &Reader{o: options{maxPixels: 50_000_000}}
 	var gs []*image.Gray
-	for _, p := range devPhotos(b, 148) {
+	for _, p := range testenv.DevPhotos(b, 148) {
 		g, err := r.decode(p)
 		if err != nil {
 			b.Fatal(err)
