@@ -3,17 +3,13 @@ package indexer_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/indexer"
-	"github.com/vitrinehq/vitrine/ingest"
-	"github.com/vitrinehq/vitrine/internal/testdb"
-	"github.com/vitrinehq/vitrine/internal/testenv"
+	"github.com/vitrinehq/vitrine/internal/apitest"
 	"github.com/vitrinehq/vitrine/ranking"
 	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/store"
@@ -32,51 +28,17 @@ type groceryFixture struct {
 
 func newGrocery(t *testing.T) groceryFixture {
 	t.Helper()
-	ctx := t.Context()
-	st, err := store.Open(ctx, testdb.URL(t))
+	env := apitest.New(t)
+	spec, err := fusion.ParseSpec(env.Space.Spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(st.Close)
-	set, err := extractors.LoadSet(ctx, testenv.Runtime(t), testenv.Manifests(t), testenv.ModelDir(t),
-		[]string{testenv.Manifest(t, "glove-100d").Name, testenv.Manifest(t, "mobilenetv2-int8").Name}, extractors.Options{})
+	text, _ := env.Encoders.ByModality("text")
+	ps, err := env.Store.ProductsAfter(t.Context(), "", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { set.Close() })
-	text, _ := set.ByModality("text")
-	image, _ := set.ByModality("image")
-	spec := fusion.Spec{Strategy: fusion.WeightedConcat, Components: []fusion.Component{
-		{Model: text.Key(), Modality: "text", Dim: text.Dim(), Weight: 0.5},
-		{Model: image.Key(), Modality: "image", Dim: image.Dim(), Weight: 0.5},
-	}}
-	sp, err := st.CreateSpace(ctx, records.NewSpace{Name: "initial", Spec: spec.JSON(), Dim: spec.Dim()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.ActivateSpace(ctx, sp.Version); err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(testenv.Root(t), "demo", "grocery")
-	f, err := os.Open(filepath.Join(dir, "catalog.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rd, err := ingest.NewReader(f, ingest.JSONL, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix := indexer.New(st, ingest.NewMediaLoader(), []indexer.Encoder{text, image})
-	sum, err := ingest.Run(ctx, rd, ingest.Options{Space: sp, Writer: st, Indexer: ix, BatchSize: 32})
-	if err != nil || sum.Indexed != 81 {
-		t.Fatalf("ingest: %+v, %v", sum, err)
-	}
-	ps, err := st.ProductsAfter(ctx, "", 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := groceryFixture{st: st, ix: ix, text: text, spec: spec}
+	g := groceryFixture{st: env.Store, ix: env.Indexer, text: text, spec: spec}
 	for _, p := range ps {
 		g.ids = append(g.ids, p.ID)
 	}
