@@ -31,8 +31,10 @@ type Enqueuer func(ctx context.Context, space int, ids []string) (int, error)
 
 // DefaultConcurrency is how many batches a run keeps in flight when
 // Options.Concurrency is not set: one batch's database work overlaps the
-// next one's encoding.
-const DefaultConcurrency = 2
+// next ones' encoding. 3 kept 0.89-0.90 of the models' speed for 2,000
+// text+image products on an idle two-core machine against 0.84-0.87 at 2
+// (runs alternated; BENCHMARKS.md).
+const DefaultConcurrency = 3
 
 // Options configure a run.
 type Options struct {
@@ -42,7 +44,7 @@ type Options struct {
 	Enqueue   Enqueuer // queue encoding for workers (`ingest --enqueue`)
 	BatchSize int      // rows per database round and model batch (default 64)
 	// Concurrency is how many batches are in flight at once (default
-	// DefaultConcurrency, 2; 1 runs them one after another). At 2, while
+	// DefaultConcurrency, 3; 1 runs them one after another). At 2, while
 	// one batch's embeddings and vectors are written (and the indexes take
 	// them), the next is encoded, and the one after is read, parsed and
 	// upserted: 0.64-0.82 of the models' own speed for text+image products

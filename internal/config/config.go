@@ -311,8 +311,8 @@ type Ingest struct {
 	BatchSize     int           `koanf:"batch_size" yaml:"batch_size"`
 	MaxMediaBytes int64         `koanf:"max_media_bytes" yaml:"max_media_bytes"`
 	MediaTimeout  time.Duration `koanf:"media_timeout" yaml:"media_timeout"`
-	// Concurrency is how many batches are in flight at once: at 2 one
-	// batch's database writes overlap the next batch's encoding; 1 runs
+	// Concurrency is how many batches are in flight at once: above 1 one
+	// batch's database writes overlap the next batches' encoding; 1 runs
 	// them one after another.
 	Concurrency int `koanf:"concurrency" yaml:"concurrency"`
 }
@@ -484,7 +484,7 @@ func Default() Config {
 			Audio:     "speech-embedding",
 		},
 		Fusion: Fusion{Strategy: "weighted_concat", TextWeight: 0.45, ImageWeight: 0.45, AudioWeight: 0.1},
-		Ingest: Ingest{BatchSize: 64, MaxMediaBytes: 20 << 20, MediaTimeout: 15 * time.Second, Concurrency: 2},
+		Ingest: Ingest{BatchSize: 64, MaxMediaBytes: 20 << 20, MediaTimeout: 15 * time.Second, Concurrency: 3},
 		Worker: Worker{Concurrency: 16, RescueAfter: 5 * time.Minute, TrainBudget: 3 * time.Minute},
 		Server: Server{Listen: "127.0.0.1:8080", Auth: "auto", RateLimit: 50, RateBurst: 100, BodyLimit: "12M",
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
