@@ -14,9 +14,9 @@ func TestIngestConcurrency(t *testing.T) {
 		want    int
 		wantErr bool
 	}{
-		{"default: two batches in flight", nil, 2, false},
+		{"default: three batches in flight", nil, 3, false},
 		{"one after another", []string{"VITRINE_INGEST_CONCURRENCY=1"}, 1, false},
-		{"deeper", []string{"VITRINE_INGEST_CONCURRENCY=3"}, 3, false},
+		{"two", []string{"VITRINE_INGEST_CONCURRENCY=2"}, 2, false},
 		{"zero", []string{"VITRINE_INGEST_CONCURRENCY=0"}, 0, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
