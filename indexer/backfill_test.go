@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/fusion"
 	"github.com/vitrinehq/vitrine/indexer"
@@ -19,11 +20,12 @@ import (
 // photo each) ingested with the real GloVe and MobileNetV2 models into an
 // active full-dimension space.
 type groceryFixture struct {
-	st   *store.Store
-	ix   *indexer.Indexer
-	text extractors.Encoder
-	spec fusion.Spec
-	ids  []string
+	st          *store.Store
+	db          *pgxpool.Pool // raw SQL on the same database
+	ix          *indexer.Indexer
+	text, image extractors.Encoder
+	spec        fusion.Spec
+	ids         []string
 }
 
 func newGrocery(t *testing.T) groceryFixture {
@@ -34,11 +36,12 @@ func newGrocery(t *testing.T) groceryFixture {
 		t.Fatal(err)
 	}
 	text, _ := env.Encoders.ByModality("text")
+	image, _ := env.Encoders.ByModality("image")
 	ps, err := env.Store.ProductsAfter(t.Context(), "", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := groceryFixture{st: env.Store, ix: env.Indexer, text: text, spec: spec}
+	g := groceryFixture{st: env.Store, db: env.DB, ix: env.Indexer, text: text, image: image, spec: spec}
 	for _, p := range ps {
 		g.ids = append(g.ids, p.ID)
 	}
@@ -166,5 +169,33 @@ func checkReducedSearch(t *testing.T, g groceryFixture, sp records.Space) {
 	t.Logf("space %d (%d dimensions), query \"apple\": %v %v %v", sp.Version, sp.Dim, res[0].ProductID, res[1].ProductID, res[2].ProductID)
 	if apples == 0 {
 		t.Errorf("no apple among the best three for \"apple\": %+v", res[:3])
+	}
+}
+
+// TestBackfillReducedEncodesMissingEmbeddings: a reduction fitted where the
+// store lacks a model's embeddings (as after a model change) encodes them
+// for the fit and stores them, so the backfill's passes reuse them.
+func TestBackfillReducedEncodesMissingEmbeddings(t *testing.T) {
+	g := newGrocery(t)
+	ctx := t.Context()
+	if _, err := g.db.Exec(ctx, `DELETE FROM embeddings WHERE model = $1`, g.image.Key()); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := indexer.Backfill(ctx, g.st, g.ix, g.spec.Reduced(16), indexer.BackfillOptions{BatchSize: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Reduction == nil || rep.Reduction.Sample != len(g.ids) || rep.Reduction.Dim != 16 {
+		t.Fatalf("reduction = %+v, want 16 dimensions fitted on all %d products", rep.Reduction, len(g.ids))
+	}
+	var n int
+	if err := g.db.QueryRow(ctx, `SELECT count(*) FROM embeddings WHERE model = $1`, g.image.Key()).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(g.ids) {
+		t.Errorf("%d image embeddings stored, want %d", n, len(g.ids))
+	}
+	if e := rep.Encoded[g.image.Key()]; e != 0 {
+		t.Errorf("the passes encoded %d images again, want 0: the fit stored them", e)
 	}
 }

@@ -164,37 +164,54 @@ type work struct {
 // from the same inputs are not rewritten. It fails as a whole only when the
 // database or a model fails; bad product input is reported per product.
 func (ix *Indexer) Index(ctx context.Context, space records.Space, products []catalog.Product) ([]Result, Stats, error) {
-	stats := Stats{Encoded: map[string]int{}, Reused: map[string]int{}}
 	spec, err := ix.spaceSpec(space)
 	if err != nil {
-		return nil, stats, err
+		return nil, newStats(), err
 	}
-	ids := make([]string, len(products))
-	for i, p := range products {
-		ids[i] = p.ID
-	}
-	stored, err := ix.store.Embeddings(ctx, ids)
-	if err != nil {
-		return nil, stats, err
-	}
-	built, err := ix.store.VectorSourceHashes(ctx, space.Version, ids)
-	if err != nil {
-		return nil, stats, err
-	}
-	ps := ix.plan(spec, products, stored, built)
-	ps.stats = stats
-	newEmb, err := ix.encodeAll(ctx, ps)
+	ps, err := ix.encodePass(ctx, spec, space.Version, products)
 	if err != nil {
 		return nil, ps.stats, err
-	}
-	if err := ix.store.PutEmbeddings(ctx, newEmb); err != nil {
-		return nil, ps.stats, fmt.Errorf("store embeddings: %w", err)
 	}
 	if err := ix.store.PutProductVectors(ctx, space.Version, ps.fuse()); err != nil {
 		return nil, ps.stats, fmt.Errorf("store product vectors: %w", err)
 	}
 	return ps.results, ps.stats, nil
 }
+
+// encodePass plans products under spec (reusing stored embeddings whose
+// input is unchanged and, with space not 0, skipping products whose
+// vector in that space is already built from these inputs), encodes the
+// inputs left and stores the new embeddings: all of an Index call but the
+// fused vectors' write. The pass it returns is never nil (its stats hold
+// what was done before an error).
+func (ix *Indexer) encodePass(ctx context.Context, spec fusion.Spec, space int, products []catalog.Product) (*pass, error) {
+	ids := make([]string, len(products))
+	for i, p := range products {
+		ids[i] = p.ID
+	}
+	stored, err := ix.store.Embeddings(ctx, ids)
+	if err != nil {
+		return &pass{stats: newStats()}, err
+	}
+	var built map[string][]byte
+	if space != 0 {
+		if built, err = ix.store.VectorSourceHashes(ctx, space, ids); err != nil {
+			return &pass{stats: newStats()}, err
+		}
+	}
+	ps := ix.plan(spec, products, stored, built)
+	newEmb, err := ix.encodeAll(ctx, ps)
+	if err != nil {
+		return ps, err
+	}
+	if err := ix.store.PutEmbeddings(ctx, newEmb); err != nil {
+		return ps, fmt.Errorf("store embeddings: %w", err)
+	}
+	return ps, nil
+}
+
+// newStats is an empty Stats, ready to count.
+func newStats() Stats { return Stats{Encoded: map[string]int{}, Reused: map[string]int{}} }
 
 // spaceSpec parses space's fusion spec and checks that every model it
 // names is loaded with the dimension the space expects.
@@ -203,16 +220,25 @@ func (ix *Indexer) spaceSpec(space records.Space) (fusion.Spec, error) {
 	if err != nil {
 		return spec, fmt.Errorf("space %d: %w", space.Version, err)
 	}
+	if err := ix.checkEncoders(spec); err != nil {
+		return spec, fmt.Errorf("%w (space %d)", err, space.Version)
+	}
+	return spec, nil
+}
+
+// checkEncoders checks that every model spec names is loaded with the
+// dimension spec expects.
+func (ix *Indexer) checkEncoders(spec fusion.Spec) error {
 	for _, c := range spec.Components {
 		enc, ok := ix.encoders[c.Model]
 		if !ok {
-			return spec, fmt.Errorf("%w: %s (space %d)", ErrMissingEncoder, c.Model, space.Version)
+			return fmt.Errorf("%w: %s", ErrMissingEncoder, c.Model)
 		}
 		if enc.Dim() != c.Dim {
-			return spec, fmt.Errorf("model %s gives %d dimensions, space %d expects %d", c.Model, enc.Dim(), space.Version, c.Dim)
+			return fmt.Errorf("model %s gives %d dimensions, the space expects %d", c.Model, enc.Dim(), c.Dim)
 		}
 	}
-	return spec, nil
+	return nil
 }
 
 // pass is the state of one Index call, indexed like its products: each
@@ -236,7 +262,7 @@ type pass struct {
 func (ix *Indexer) plan(spec fusion.Spec, products []catalog.Product, stored map[string]map[string]records.Embedding, built map[string][]byte) *pass {
 	n := len(products)
 	ps := &pass{spec: spec, products: products, results: make([]Result, n), vecs: make([]map[string][]float32, n),
-		hashes: make([]map[string][]byte, n), skip: make([]bool, n), todo: map[string][]work{}}
+		hashes: make([]map[string][]byte, n), skip: make([]bool, n), todo: map[string][]work{}, stats: newStats()}
 	for i, p := range products {
 		ps.results[i].ProductID = p.ID
 		ps.vecs[i], ps.hashes[i] = map[string][]float32{}, map[string][]byte{}

@@ -125,35 +125,17 @@ func (ix *Indexer) fuseFull(ctx context.Context, spec fusion.Spec, products []ca
 	if len(products) == 0 {
 		return nil, nil
 	}
-	for _, c := range spec.Components {
-		if enc, ok := ix.encoders[c.Model]; !ok || enc.Dim() != c.Dim {
-			return nil, fmt.Errorf("%w: %s with %d dimensions", ErrMissingEncoder, c.Model, c.Dim)
-		}
+	if err := ix.checkEncoders(spec); err != nil {
+		return nil, err
 	}
-	ids := make([]string, len(products))
-	for i, p := range products {
-		ids[i] = p.ID
-	}
-	stored, err := ix.store.Embeddings(ctx, ids)
+	ps, err := ix.encodePass(ctx, spec, 0, products)
 	if err != nil {
 		return nil, err
 	}
-	ps := ix.plan(spec, products, stored, nil)
-	newEmb, err := ix.encodeAll(ctx, ps)
-	if err != nil {
-		return nil, err
-	}
-	if err := ix.store.PutEmbeddings(ctx, newEmb); err != nil {
-		return nil, fmt.Errorf("store embeddings: %w", err)
-	}
-	var out [][]float32
-	for i := range products {
-		if ps.results[i].Outcome == Rejected {
-			continue
-		}
-		if v, err := spec.Fuse(ps.vecs[i]); err == nil {
-			out = append(out, v)
-		}
+	pvs := ps.fuse()
+	out := make([][]float32, len(pvs))
+	for i, pv := range pvs {
+		out[i] = pv.Vector
 	}
 	return out, nil
 }
