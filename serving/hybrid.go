@@ -206,12 +206,7 @@ func (s *Service) completeReads(ctx context.Context, q hybridQuery, have candida
 		return have, err
 	}
 	vecs, ps := featureMaps(fs)
-	factors := make(map[string][]float32, len(fs))
-	for id, f := range fs {
-		if f.Factors != nil {
-			factors[id] = f.Factors
-		}
-	}
+	factors := featureFactors(fs)
 	out := candidateReads{read: maps.Clone(have.read), factors: maps.Clone(have.factors), vecs: maps.Clone(have.vecs), products: maps.Clone(have.products)}
 	if out.read == nil {
 		out = candidateReads{read: map[string]bool{}, factors: map[string][]float32{}, vecs: map[string][]float32{}, products: map[string]catalog.Product{}}

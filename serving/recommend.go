@@ -146,6 +146,18 @@ func featureMaps(fs map[string]records.CandidateFeatures) (map[string][]float32,
 	return vecs, groups
 }
 
+// featureFactors is the item factors among candidate features (a product
+// the model lacks has none).
+func featureFactors(fs map[string]records.CandidateFeatures) map[string][]float32 {
+	factors := make(map[string][]float32, len(fs))
+	for id, f := range fs {
+		if f.Factors != nil {
+			factors[id] = f.Factors
+		}
+	}
+	return factors
+}
+
 // finalHits re-ranks the candidates (their brands and categories from
 // groups, read with the retrieval) and reads the products of the k it
 // keeps and of the history products that explain them: a few products

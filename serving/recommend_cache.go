@@ -147,7 +147,7 @@ func (s *Service) cachedRetrieval(ctx context.Context, key string, digest [sha25
 	c.mu.Lock()
 	e, ok := c.m[key]
 	c.mu.Unlock()
-	if ok && e.digest == digest && now.Sub(e.at) < ttl && !now.Before(e.at) {
+	if ok && e.digest == digest && within(e.at, now, ttl) {
 		if sh != nil && sh.now && !sh.fresh(digest, now, ttl) { // a refresh stores what it reuses
 			s.share(ctx, sh, digest, e.at, e.r)
 		}
@@ -209,13 +209,19 @@ func (c *candidateCache) keep(key string, e candidateEntry, now time.Time, ttl t
 // full (callers hold mu).
 func (c *candidateCache) evict(now time.Time, ttl time.Duration) {
 	for k, e := range c.m {
-		if now.Sub(e.at) >= ttl || now.Before(e.at) {
+		if !within(e.at, now, ttl) {
 			delete(c.m, k)
 		}
 	}
 	if c.m == nil || len(c.m) >= maxCachedCandidates {
 		c.m = make(map[string]candidateEntry)
 	}
+}
+
+// within reports whether now lies in [at, at+ttl): something made at is
+// still fresh (a clock that went back makes it stale).
+func within(at, now time.Time, ttl time.Duration) bool {
+	return !now.Before(at) && now.Sub(at) < ttl
 }
 
 // popularTTL: the popular products hybrid recommendations blend in are
@@ -238,7 +244,7 @@ func (s *Service) popularProducts(ctx context.Context, n int) ([]records.Scored,
 	c := &s.cf.pop
 	now := s.now()
 	c.mu.Lock()
-	if c.n == n && c.pop != nil && now.Sub(c.at) < popularTTL && !now.Before(c.at) {
+	if c.n == n && c.pop != nil && within(c.at, now, popularTTL) {
 		defer c.mu.Unlock()
 		return c.pop, nil
 	}

@@ -2,7 +2,6 @@ package serving
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -79,10 +78,8 @@ func (s *Service) Similar(ctx context.Context, req SimilarRequest) (SimilarResul
 	}
 	pv, _ := featureMaps(fs)
 	factors := map[string][]float32{}
-	for id, f := range fs {
-		if f.Factors != nil && seed.factors != nil {
-			factors[id] = f.Factors
-		}
+	if seed.factors != nil {
+		factors = featureFactors(fs)
 	}
 	cands := make([]ranking.Candidate, 0, len(ids))
 	for _, id := range ids {
@@ -113,11 +110,10 @@ type similarSeed struct {
 func (s *Service) similarSeed(ctx context.Context, space int, id string) (similarSeed, error) {
 	var seed similarSeed
 	cf, err := s.currentCF(ctx)
-	if err != nil && !errors.Is(err, records.ErrNoCFModel) {
-		return seed, err
-	}
 	if err == nil {
 		seed.cf = cf
+	} else if err = ignoreNoModel(err); err != nil {
+		return seed, err
 	}
 	fs, err := s.d.Catalog.CandidateFeatures(ctx, space, seed.cf.Version, []string{id})
 	if err != nil {
