@@ -13,6 +13,7 @@ import (
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/recommend"
 	"github.com/vitrinehq/vitrine/records"
+	"github.com/vitrinehq/vitrine/vecmath"
 )
 
 // A user's retrieval is also kept where every process reads it (the
@@ -214,7 +215,7 @@ func sharedOf(u recoUser) *shared {
 // this digest less than ttl before now.
 func (sh *shared) fresh(digest [sha256.Size]byte, now time.Time, ttl time.Duration) bool {
 	st := sh.stored
-	return bytes.Equal(st.Digest, digest[:]) && now.Sub(st.At) < ttl && !now.Before(st.At)
+	return bytes.Equal(st.Digest, digest[:]) && within(st.At, now, ttl)
 }
 
 // storedRetrieval reads and decodes the user's stored retrieval when it
@@ -267,7 +268,7 @@ func (s *Service) maybePrune(ctx context.Context) {
 	now := s.now()
 	b := &s.bg
 	b.mu.Lock()
-	due := b.pruned.IsZero() || now.Sub(b.pruned) >= pruneEvery || now.Before(b.pruned)
+	due := b.pruned.IsZero() || !within(b.pruned, now, pruneEvery)
 	if due {
 		b.pruned = now
 	}
@@ -426,9 +427,7 @@ func (e *enc) float64(v float64) { e.b = binary.LittleEndian.AppendUint64(e.b, m
 func (e *enc) floats(v []float32) {
 	e.bool(v != nil)
 	e.uint(len(v))
-	for _, f := range v {
-		e.b = binary.LittleEndian.AppendUint32(e.b, math.Float32bits(f))
-	}
+	e.b = vecmath.AppendBytes(e.b, v)
 }
 
 // dec reads what enc wrote; bad is set, and zero values read, once b
@@ -491,9 +490,5 @@ func (d *dec) floats() []float32 {
 	if !isSet || b == nil {
 		return nil
 	}
-	out := make([]float32, n)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
+	return vecmath.FromBytes(b)
 }

@@ -1,6 +1,7 @@
 // Package vecmath is Vitrine's one contract for vector arithmetic on
 // float32 embeddings: dot product, Euclidean norm, cosine similarity and
-// normalisation, accumulated in float64.
+// normalisation, accumulated in float64; and their compact byte form
+// (AppendBytes, FromBytes) where one is stored outside pgvector.
 //
 // The rules, which every caller can rely on:
 //   - Vectors of different lengths are an error (ErrLengthMismatch), never

@@ -10,7 +10,6 @@
 package reduce
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,12 +51,12 @@ type pcaJSON struct {
 
 // MarshalJSON encodes the fit in its stored form.
 func (p PCA) MarshalJSON() ([]byte, error) {
-	out := pcaJSON{Dim: len(p.Mean), Mean: floatBytes(nil, p.Mean), Explained: p.Explained}
+	out := pcaJSON{Dim: len(p.Mean), Mean: vecmath.AppendBytes(nil, p.Mean), Explained: p.Explained}
 	for _, c := range p.Components {
 		if len(c) != len(p.Mean) {
 			return nil, fmt.Errorf("%w: a component of %d dimensions, the mean %d", ErrBadFit, len(c), len(p.Mean))
 		}
-		out.Components = floatBytes(out.Components, c)
+		out.Components = vecmath.AppendBytes(out.Components, c)
 	}
 	return json.Marshal(out)
 }
@@ -72,28 +71,11 @@ func (p *PCA) UnmarshalJSON(b []byte) error {
 	if in.Dim < 1 || len(in.Mean) != row || len(in.Components)%row != 0 {
 		return fmt.Errorf("%w: stored fit of %d dimensions holds %d mean and %d component bytes", ErrBadFit, in.Dim, len(in.Mean), len(in.Components))
 	}
-	*p = PCA{Mean: bytesFloats(in.Mean), Explained: in.Explained, Components: make([][]float32, len(in.Components)/row)}
+	*p = PCA{Mean: vecmath.FromBytes(in.Mean), Explained: in.Explained, Components: make([][]float32, len(in.Components)/row)}
 	for c := range p.Components {
-		p.Components[c] = bytesFloats(in.Components[c*row : (c+1)*row])
+		p.Components[c] = vecmath.FromBytes(in.Components[c*row : (c+1)*row])
 	}
 	return nil
-}
-
-// floatBytes appends vs as little-endian float32 bytes to dst.
-func floatBytes(dst []byte, vs []float32) []byte {
-	for _, v := range vs {
-		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(v))
-	}
-	return dst
-}
-
-// bytesFloats reads little-endian float32 bytes.
-func bytesFloats(b []byte) []float32 {
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
 }
 
 // Fit computes the top k principal directions of sample (at least two
