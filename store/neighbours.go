@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,10 +25,7 @@ func (s *Store) SaveItemNeighbours(ctx context.Context, version int, method stri
 			if !ok {
 				return nil, nil
 			}
-			ids, scores := make([]string, len(ns)), make([]float32, len(ns))
-			for k, x := range ns {
-				ids[k], scores[k] = x.ProductID, float32(x.Score)
-			}
+			ids, scores := scoredColumns(ns)
 			row = append(row[:0], version, method, id, ids, scores)
 			return row, nil
 		})
@@ -49,14 +47,63 @@ func (s *Store) ItemNeighbours(ctx context.Context, version int, method string, 
 	if err != nil {
 		return nil, fmt.Errorf("item neighbours: %w", err)
 	}
+	return collectLists(rows, len(ids), "item neighbours")
+}
+
+// ContentNeighbours returns the content-neighbour lists of these products
+// in a space (SaveContentNeighbours) stored at or after since, best
+// first; products without one, or with an older one, are absent.
+func (s *Store) ContentNeighbours(ctx context.Context, space int, ids []string, since time.Time) (map[string][]records.Scored, error) {
+	rows, err := s.pool.Query(ctx, `SELECT product_id, neighbours, scores FROM content_neighbours
+		WHERE space_version = $1 AND product_id = ANY($2) AND at >= $3`, space, ids, since)
+	if err != nil {
+		return nil, fmt.Errorf("content neighbours: %w", err)
+	}
+	return collectLists(rows, len(ids), "content neighbours")
+}
+
+// SaveContentNeighbours stores products' content-neighbour lists in a
+// space as of at, replacing those stored (one round trip).
+func (s *Store) SaveContentNeighbours(ctx context.Context, space int, lists map[string][]records.Scored, at time.Time) error {
+	b := &pgx.Batch{}
+	for id, ns := range lists {
+		ids, scores := scoredColumns(ns)
+		b.Queue(`INSERT INTO content_neighbours (space_version, product_id, neighbours, scores, at)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (space_version, product_id) DO UPDATE
+			SET neighbours = EXCLUDED.neighbours, scores = EXCLUDED.scores, at = EXCLUDED.at`, space, id, ids, scores, at)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		if pgCode(err) == codeForeignKey {
+			return nil // the space was dropped meanwhile
+		}
+		return fmt.Errorf("save content neighbours: %w", err)
+	}
+	return nil
+}
+
+// scoredColumns splits a list into its ids and scores, as stored.
+func scoredColumns(ns []records.Scored) ([]string, []float32) {
+	ids, scores := make([]string, len(ns)), make([]float32, len(ns))
+	for k, x := range ns {
+		ids[k], scores[k] = x.ProductID, float32(x.Score)
+	}
+	return ids, scores
+}
+
+// collectLists reads (product_id, neighbours, scores) rows into lists.
+func collectLists(rows pgx.Rows, n int, what string) (map[string][]records.Scored, error) {
 	defer rows.Close()
-	out := make(map[string][]records.Scored, len(ids))
+	out := make(map[string][]records.Scored, n)
 	for rows.Next() {
 		var id string
 		var ns []string
 		var sc []float32
 		if err := rows.Scan(&id, &ns, &sc); err != nil {
-			return nil, fmt.Errorf("scan item neighbours: %w", err)
+			return nil, fmt.Errorf("scan %s: %w", what, err)
 		}
 		l := make([]records.Scored, len(ns))
 		for k := range ns {
@@ -65,7 +112,7 @@ func (s *Store) ItemNeighbours(ctx context.Context, version int, method string, 
 		out[id] = l
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("item neighbours: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }

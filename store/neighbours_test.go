@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/vitrinehq/vitrine/records"
 )
@@ -50,5 +52,68 @@ func TestItemNeighbours(t *testing.T) {
 	}
 	if got, err = s.ItemNeighbours(ctx, v+1, "itemknn", []string{"a"}); err != nil || len(got) != 0 {
 		t.Errorf("another version: %v, %v; want none", got, err)
+	}
+}
+
+// Content-neighbour lists are stored per space, read back best first for
+// the asked products stored at or after the time given, replaced when
+// saved again, and dropped with their space.
+func TestContentNeighbours(t *testing.T) {
+	s, ctx := open(t)
+	sp, err := s.CreateSpace(ctx, records.NewSpace{Name: "lists", Dim: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := []records.Scored{{ProductID: "b", Score: 0.75}, {ProductID: "c", Score: 0.5}}
+	if err := s.SaveContentNeighbours(ctx, sp.Version, map[string][]records.Scored{"a": a, "z": {}}, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveContentNeighbours(ctx, sp.Version, map[string][]records.Scored{"b": {{ProductID: "a", Score: 0.75}}}, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		space int
+		ids   []string
+		since time.Time
+		want  map[string]int // list lengths
+	}{
+		{"all fresh", sp.Version, []string{"a", "b", "z", "unknown"}, at, map[string]int{"a": 2, "b": 1, "z": 0}},
+		{"older ones left out", sp.Version, []string{"a", "b"}, at.Add(time.Minute), map[string]int{"b": 1}},
+		{"another space", sp.Version + 1, []string{"a"}, at, map[string]int{}},
+	}
+	for _, c := range cases {
+		got, err := s.ContentNeighbours(ctx, c.space, c.ids, c.since)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("%s: %v, want lengths %v", c.name, got, c.want)
+		}
+		for id, n := range c.want {
+			if l, ok := got[id]; !ok || len(l) != n {
+				t.Errorf("%s: %s's list %v, want %d long", c.name, id, l, n)
+			}
+		}
+	}
+	got, _ := s.ContentNeighbours(ctx, sp.Version, []string{"a"}, at)
+	if !slices.Equal(got["a"], a) {
+		t.Errorf("a's list %v, want %v", got["a"], a)
+	}
+	if err := s.SaveContentNeighbours(ctx, sp.Version, map[string][]records.Scored{"a": a[:1]}, at.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ContentNeighbours(ctx, sp.Version, []string{"a"}, at.Add(2*time.Hour)); err != nil || len(got["a"]) != 1 {
+		t.Errorf("after replacing: %v, %v; want a's list 1 long", got, err)
+	}
+	if err := s.DropSpace(ctx, sp.Version); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ContentNeighbours(ctx, sp.Version, []string{"a", "b"}, at); err != nil || len(got) != 0 {
+		t.Errorf("after dropping the space: %v, %v; want none", got, err)
+	}
+	if err := s.SaveContentNeighbours(ctx, sp.Version, map[string][]records.Scored{"a": a}, at); err != nil {
+		t.Errorf("saving for a dropped space: %v, want nothing stored and no error", err)
 	}
 }
