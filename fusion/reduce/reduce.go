@@ -79,9 +79,11 @@ func (p *PCA) UnmarshalJSON(b []byte) error {
 }
 
 // Fit computes the top k principal directions of sample (at least two
-// vectors, all of one dimension, k from 1 to that dimension) from the
-// eigendecomposition of the sample's covariance (gonum's EigenSym).
-func Fit(sample [][]float32, k int) (*PCA, error) {
+// vectors, all of one dimension, k from 1 to that dimension): the top k
+// eigenvectors of the sample's covariance, found by the solver opts pick
+// (SolverAuto: the top-K solver when k is small against the dimension,
+// gonum's full EigenSym otherwise). The fit is deterministic.
+func Fit(sample [][]float32, k int, opts ...Option) (*PCA, error) {
 	if len(sample) < 2 {
 		return nil, fmt.Errorf("%w: %d vectors in the sample, want at least 2", ErrBadFit, len(sample))
 	}
@@ -101,31 +103,27 @@ func Fit(sample [][]float32, k int) (*PCA, error) {
 	for j := range mean {
 		mean[j] /= float64(len(sample))
 	}
-	var eig mat.EigenSym
-	if ok := eig.Factorize(covariance(sample, mean), true); !ok {
-		return nil, fmt.Errorf("%w: the covariance's eigendecomposition did not converge", ErrBadFit)
+	cov := covariance(sample, mean)
+	eig, err := newFitConfig(opts).topEigen(cov, k)
+	if err != nil {
+		return nil, err
 	}
-	values := eig.Values(nil) // ascending
-	var vecs mat.Dense
-	eig.VectorsTo(&vecs)
 	p := &PCA{Mean: make([]float32, d), Components: make([][]float32, k)}
 	for j, m := range mean {
 		p.Mean[j] = float32(m)
 	}
-	var total, kept float64
-	for _, ev := range values {
-		total += max(ev, 0)
-	}
+	var kept float64
 	for c := range k {
-		col := d - 1 - c // strongest first
-		kept += max(values[col], 0)
+		kept += max(eig.values[c], 0)
 		p.Components[c] = make([]float32, d)
 		for j := range d {
-			p.Components[c][j] = float32(vecs.At(j, col))
+			p.Components[c][j] = float32(eig.vectors.At(j, c))
 		}
 	}
-	if total > 0 {
-		p.Explained = kept / total
+	// The total variance is the covariance's trace, the sum of all its
+	// eigenvalues, which the top-K solver never sees.
+	if total := mat.Trace(cov); total > 0 {
+		p.Explained = min(kept/total, 1)
 	}
 	return p, nil
 }
