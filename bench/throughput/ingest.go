@@ -31,6 +31,9 @@ type Ingest struct {
 	// Concurrency is the batches in flight (0: ingest's default).
 	Concurrency int
 	Logger      *slog.Logger
+	// Database is the database's name (its server processes' titles
+	// hold it).
+	Database string
 }
 
 // Run ingests a JSON Lines catalog through ingest.Run (parsing, upserts,

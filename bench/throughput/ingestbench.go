@@ -65,6 +65,8 @@ type IngestRow struct {
 	IngestVsModel float64 `json:"ingest_vs_models"`
 	TotalVsModel  float64 `json:"total_vs_models"`
 	DatabaseBytes int64   `json:"database_bytes"`
+	// CPU is where the load's CPU time went, beside the models alone's.
+	CPU IngestCPU `json:"cpu"`
 	// EmptyBytes is the database's size before the load (schema only).
 	EmptyBytes int64 `json:"empty_database_bytes"`
 }
@@ -101,6 +103,9 @@ type IngestConfig struct {
 	Images []string
 	// Progress, when set, gets the rows ingested after each batch.
 	Progress func(rows int)
+	// Database is the database's name, which finds its server processes
+	// for the CPU split.
+	Database string
 }
 
 // MeasureIngest loads case c into st, a fresh database, and measures it
@@ -126,17 +131,23 @@ func MeasureIngest(ctx context.Context, st *store.Store, set Encoders, c IngestC
 	if err != nil {
 		return row, err
 	}
+	cpu0 := processCPU()
 	before, err := h.ModelRate(ctx, inputs, IngestBaselineMin, IngestBaselineMax)
 	if err != nil {
 		return row, err
 	}
+	modelCPU := processCPU() - cpu0
 	if err := loadCase(ctx, h, c, data, cfg.Progress, &row); err != nil {
 		return row, err
 	}
+	cpu0 = processCPU()
 	after, err := h.ModelRate(ctx, inputs, IngestBaselineMin, IngestBaselineMax)
 	if err != nil {
 		return row, err
 	}
+	modelCPU += processCPU() - cpu0
+	row.CPU.ModelsSeconds = modelCPU.Seconds() * float64(c.Products) / float64(before.Items+after.Items)
+	row.CPU.Bound = Ratio(row.CPU.ModelsSeconds, row.CPU.ProcessSeconds+row.CPU.DatabaseSeconds+row.CPU.ServerSeconds)
 	row.ModelsOnly = Result{Name: "models only", Items: before.Items + after.Items, Seconds: before.Seconds + after.Seconds,
 		Rounds: []float64{before.PerSecond, after.PerSecond}}
 	row.ModelsOnly.PerSecond = float64(row.ModelsOnly.Items) / row.ModelsOnly.Seconds
@@ -177,7 +188,7 @@ func prepareCase(ctx context.Context, st *store.Store, set Encoders, c IngestCas
 	if row.EmptyBytes, err = st.DatabaseSize(ctx); err != nil {
 		return nil, err
 	}
-	h := &Ingest{Store: st, Space: sp, Encoders: encs, BatchSize: cfg.BatchSize, Concurrency: cfg.Concurrency, Logger: cfg.Logger}
+	h := &Ingest{Store: st, Space: sp, Encoders: encs, BatchSize: cfg.BatchSize, Concurrency: cfg.Concurrency, Logger: cfg.Logger, Database: cfg.Database}
 	if !c.Deferred {
 		if err := h.buildModelIndexes(ctx); err != nil {
 			return nil, err
@@ -195,18 +206,24 @@ func prepareCase(ctx context.Context, st *store.Store, set Encoders, c IngestCas
 // loadCase times ingest.Run over data (with its quarter rates) and, for a
 // deferred case, the index build after it.
 func loadCase(ctx context.Context, h *Ingest, c IngestCase, data []byte, progress func(rows int), row *IngestRow) error {
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	var marks []IngestMark
-	_, err := h.Run(ctx, data, func(rows int) {
-		marks = append(marks, IngestMark{Rows: rows, At: time.Since(start)})
-		if progress != nil {
-			progress(rows)
-		}
+	server := newServerMeter("/proc", h.Database, 500*time.Millisecond)
+	err := server.measure(ctx, func() error {
+		_, err := h.Run(ctx, data, func(rows int) {
+			marks = append(marks, IngestMark{Rows: rows, At: time.Since(start)})
+			if progress != nil {
+				progress(rows)
+			}
+		})
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	row.IngestSeconds = time.Since(start).Seconds()
+	row.CPU.ProcessSeconds = (processCPU() - cpu0).Seconds()
+	row.CPU.DatabaseSeconds, row.CPU.ServerSeconds = server.seconds()
 	row.IngestRate = float64(c.Products) / row.IngestSeconds
 	row.FirstQuarter, row.LastQuarter = QuarterRates(marks, c.Products)
 	if c.Deferred {

@@ -107,7 +107,7 @@ func (r IngestRow) Line() string {
 	}
 	return fmt.Sprintf("  ingest %.1fs (%s products/s; first quarter %s, last quarter %s), %s, models alone %s items/s (before %s, after %s), database %.1f MiB",
 		r.IngestSeconds, FormatRate(r.IngestRate), FormatRate(r.FirstQuarter), FormatRate(r.LastQuarter),
-		IndexNote(r), FormatRate(r.ModelsOnly.PerSecond), before, after, MiB(r.DatabaseBytes))
+		IndexNote(r), FormatRate(r.ModelsOnly.PerSecond), before, after, MiB(r.DatabaseBytes)) + "\n" + r.CPU.Line()
 }
 
 // Assets is the mirror directory of the data sets: configured when set,

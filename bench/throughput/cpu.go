@@ -1,0 +1,169 @@
+package throughput
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// IngestCPU is where an ingest case's CPU time went, the figure that
+// survives a shared machine: wall-clock rates swing with the load, CPU
+// seconds much less. On a machine whose cores the work fills, ingest keeps
+// about Bound of the models' speed.
+type IngestCPU struct {
+	// ProcessSeconds is this process's CPU time (user + system) during
+	// ingest.Run: the models, parsing, hashing, media reads, fusion and
+	// the database driver.
+	ProcessSeconds float64 `json:"process_seconds"`
+	// DatabaseSeconds is the CPU time of the PostgreSQL backends serving
+	// the case's database during ingest.Run (the server on this machine;
+	// found by their process titles).
+	DatabaseSeconds float64 `json:"database_seconds"`
+	// ServerSeconds is the CPU time of the server's shared processes
+	// meanwhile (WAL writer, checkpointer, background writer): other
+	// databases' work counts there too.
+	ServerSeconds float64 `json:"server_seconds"`
+	// ModelsSeconds is the models alone's CPU time for as many items as
+	// were ingested, from the baseline's CPU time per item.
+	ModelsSeconds float64 `json:"models_seconds"`
+	// Bound is ModelsSeconds / (ProcessSeconds + DatabaseSeconds +
+	// ServerSeconds): the
+	// ingest/models ratio when the CPUs bound both.
+	Bound float64 `json:"cpu_bound_ratio"`
+}
+
+// Line prints the split in one line.
+func (c IngestCPU) Line() string {
+	return fmt.Sprintf("  CPU s: models alone %.1f; ingest %.1f (this process %.1f; database backends %.1f; WAL writer, checkpointer, background writer %.1f): CPU-bound ratio %.3f",
+		c.ModelsSeconds, c.ProcessSeconds+c.DatabaseSeconds+c.ServerSeconds, c.ProcessSeconds, c.DatabaseSeconds, c.ServerSeconds, c.Bound)
+}
+
+// processCPU is this process's CPU time so far (user + system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// clockTicks is the unit of utime and stime in /proc/PID/stat (USER_HZ).
+const clockTicks = 100
+
+// serverMeter sums the CPU time that the PostgreSQL processes on this
+// machine spend while a function runs: the backends of one database (a
+// process title names its database) and the server's shared writers. It
+// samples /proc every interval, keeping each process's largest reading,
+// so a process that exits loses at most one interval; each process's time
+// before the start is subtracted.
+type serverMeter struct {
+	proc     string
+	database []byte // " name " as a backend's title holds it
+	interval time.Duration
+	before   map[int]int64
+	last     map[int]int64
+	shared   map[int]bool // the server's shared writers among last
+}
+
+// sharedWriters are the titles of the server processes whose work any
+// database's writes cause.
+var sharedWriters = [][]byte{[]byte("postgres: walwriter"), []byte("postgres: checkpointer"), []byte("postgres: background writer")}
+
+// newServerMeter snapshots the PostgreSQL processes under proc now.
+func newServerMeter(proc, database string, interval time.Duration) *serverMeter {
+	m := &serverMeter{proc: proc, database: []byte(" " + database + " "), interval: interval,
+		before: map[int]int64{}, last: map[int]int64{}, shared: map[int]bool{}}
+	m.sample(m.before)
+	return m
+}
+
+// measure runs f while sampling, and returns f's error.
+func (m *serverMeter) measure(ctx context.Context, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	t := time.NewTicker(m.interval)
+	defer t.Stop()
+	for {
+		m.sample(m.last)
+		select {
+		case err := <-done:
+			m.sample(m.last)
+			return err
+		case <-t.C:
+		case <-ctx.Done():
+			return <-done
+		}
+	}
+}
+
+// sample records the CPU ticks of every PostgreSQL process into into,
+// keeping the larger of two readings.
+func (m *serverMeter) sample(into map[int]int64) {
+	entries, _ := os.ReadDir(m.proc)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		dir := filepath.Join(m.proc, e.Name())
+		if comm, err := os.ReadFile(filepath.Join(dir, "comm")); err != nil || !bytes.HasPrefix(comm, []byte("postgres")) {
+			continue
+		}
+		title, err := os.ReadFile(filepath.Join(dir, "cmdline"))
+		if err != nil {
+			continue
+		}
+		shared := slices.ContainsFunc(sharedWriters, func(w []byte) bool { return bytes.HasPrefix(title, w) })
+		if !shared && !bytes.Contains(title, m.database) {
+			continue
+		}
+		m.shared[pid] = shared
+		stat, err := os.ReadFile(filepath.Join(dir, "stat"))
+		if err != nil {
+			continue
+		}
+		if ticks, err := statTicks(stat); err == nil {
+			into[pid] = max(into[pid], ticks)
+		}
+	}
+}
+
+// seconds is the CPU time the database's backends and the shared
+// writers spent since the snapshot.
+func (m *serverMeter) seconds() (backends, shared float64) {
+	var b, s int64
+	for pid, t := range m.last {
+		if m.shared[pid] {
+			s += t - m.before[pid]
+		} else {
+			b += t - m.before[pid]
+		}
+	}
+	return float64(b) / clockTicks, float64(s) / clockTicks
+}
+
+// statTicks is utime + stime (fields 14 and 15) of a /proc/PID/stat line;
+// the fields are counted after the command name, which may hold spaces.
+func statTicks(stat []byte) (int64, error) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("proc stat %q: no command name", stat)
+	}
+	f := bytes.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("proc stat %q: %d fields after the command name", stat, len(f))
+	}
+	utime, err1 := strconv.ParseInt(string(f[11]), 10, 64)
+	stime, err2 := strconv.ParseInt(string(f[12]), 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("proc stat: %w", err)
+	}
+	return utime + stime, nil
+}

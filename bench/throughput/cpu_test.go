@@ -1,0 +1,87 @@
+package throughput
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStatTicks(t *testing.T) {
+	cases := []struct {
+		name, stat string
+		want       int64
+		wantErr    bool
+	}{
+		{name: "plain", stat: "42 (postgres) S 1 42 42 0 -1 4194560 100 0 0 0 250 17 0 0 20 0 1 0 5 0 0", want: 267},
+		{name: "spaces in the name", stat: "7 (postgres: vitrine x) R 1 7 7 0 -1 0 0 0 0 0 3 4 0 0", want: 7},
+		{name: "no name", stat: "7 postgres R 1", wantErr: true},
+		{name: "short", stat: "7 (postgres) R 1 2", wantErr: true},
+		{name: "not a number", stat: "7 (postgres) R 1 7 7 0 -1 0 0 0 0 0 x 4 0 0", wantErr: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := statTicks([]byte(c.stat))
+			if (err != nil) != c.wantErr || got != c.want {
+				t.Fatalf("statTicks(%q) = %d, %v; want %d (error %v)", c.stat, got, err, c.want, c.wantErr)
+			}
+		})
+	}
+}
+
+// writeProc writes a process's comm, cmdline and stat (utime ticks, no
+// stime) under a fake /proc.
+func writeProc(t *testing.T, proc string, pid int, title string, ticks int) {
+	t.Helper()
+	dir := filepath.Join(proc, fmt.Sprint(pid))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	comm := strings.Fields(title)[0]
+	stat := fmt.Sprintf("%d (%s) S 1 1 1 0 -1 0 0 0 0 0 %d 0 0 0", pid, comm, ticks)
+	for name, body := range map[string]string{"comm": comm + "\n", "cmdline": title + "\x00", "stat": stat} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestServerMeterCountsTheDatabaseAndSharedWriters: the backends of the
+// measured database and the shared writers count, from their time at the
+// start; other databases' backends and other programs do not, and a
+// backend that appears during the run counts in full.
+func TestServerMeterCountsTheDatabaseAndSharedWriters(t *testing.T) {
+	proc := t.TempDir()
+	writeProc(t, proc, 10, "postgres: vitrine bench_db 127.0.0.1(4000) idle", 100)
+	writeProc(t, proc, 11, "postgres: vitrine other_db [local] idle", 100)
+	writeProc(t, proc, 12, "postgres: walwriter", 50)
+	writeProc(t, proc, 13, "vitrine bench ingest --database bench_db", 100)
+	m := newServerMeter(proc, "bench_db", time.Hour)
+	err := m.measure(context.Background(), func() error {
+		writeProc(t, proc, 10, "postgres: vitrine bench_db 127.0.0.1(4000) INSERT", 350)
+		writeProc(t, proc, 11, "postgres: vitrine other_db [local] INSERT", 900)
+		writeProc(t, proc, 12, "postgres: walwriter", 60)
+		writeProc(t, proc, 13, "vitrine bench ingest --database bench_db", 900)
+		writeProc(t, proc, 14, "postgres: vitrine bench_db 127.0.0.1(4001) idle", 40)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backends, shared := m.seconds()
+	if backends != 2.9 || shared != 0.1 {
+		t.Fatalf("seconds() = %v backends, %v shared; want 2.9 (2.5 + 0.4) and 0.1", backends, shared)
+	}
+}
+
+func TestIngestCPULine(t *testing.T) {
+	c := IngestCPU{ProcessSeconds: 40, DatabaseSeconds: 7, ServerSeconds: 0.5, ModelsSeconds: 38}
+	c.Bound = Ratio(c.ModelsSeconds, c.ProcessSeconds+c.DatabaseSeconds+c.ServerSeconds)
+	want := "  CPU s: models alone 38.0; ingest 47.5 (this process 40.0; database backends 7.0; WAL writer, checkpointer, background writer 0.5): CPU-bound ratio 0.800"
+	if got := c.Line(); got != want {
+		t.Fatalf("Line() =\n%q\nwant\n%q", got, want)
+	}
+}
