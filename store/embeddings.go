@@ -15,10 +15,21 @@ import (
 	"github.com/vitrinehq/vitrine/records"
 )
 
-// PutEmbeddings upserts embeddings. Products must exist. Rows are written
-// in (product, model) order, so concurrent writers of overlapping products
-// lock them in the same order, and a transaction ended by a transient
-// error (a deadlock, a serialization failure) is run again.
+// putEmbeddingsSQL upserts a batch of embeddings in one statement, in the
+// order given (the rows' ordinality), so its row locks are taken in that
+// order.
+const putEmbeddingsSQL = `INSERT INTO embeddings (product_id, model, modality, input_hash, embedding)
+SELECT p, m, md, h, e FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::vector[]) WITH ORDINALITY AS x(p, m, md, h, e, n)
+ORDER BY n
+ON CONFLICT (product_id, model) DO UPDATE SET modality = EXCLUDED.modality,
+	input_hash = EXCLUDED.input_hash, embedding = EXCLUDED.embedding, created_at = now()`
+
+// PutEmbeddings upserts embeddings. Products must exist. The rows go in
+// one statement, in (product, model) order, so concurrent writers of
+// overlapping products lock them in the same order, and a transaction
+// ended by a transient error (a deadlock, a serialization failure) is run
+// again. Of several embeddings with the same product and model the last
+// one is stored.
 func (s *Store) PutEmbeddings(ctx context.Context, es []records.Embedding) error {
 	if len(es) == 0 {
 		return nil
@@ -33,24 +44,36 @@ func (s *Store) PutEmbeddings(ctx context.Context, es []records.Embedding) error
 	if err := s.checkProductsExist(ctx, ids); err != nil {
 		return err
 	}
-	es = slices.Clone(es)
-	slices.SortStableFunc(es, func(a, b records.Embedding) int {
-		return cmp.Or(strings.Compare(a.ProductID, b.ProductID), strings.Compare(a.Model, b.Model))
-	})
+	es = lastEmbeddings(es)
+	products, models, modalities := make([]string, len(es)), make([]string, len(es)), make([]string, len(es))
+	hashes, vecs := make([][]byte, len(es)), make([]pgvector.Vector, len(es))
+	for i, e := range es {
+		products[i], models[i], modalities[i], hashes[i], vecs[i] = e.ProductID, e.Model, e.Modality, e.InputHash, pgvector.NewVector(e.Vector)
+	}
 	return s.retryTx(ctx, "put embeddings", func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, e := range es {
-			b.Queue(`INSERT INTO embeddings (product_id, model, modality, input_hash, embedding)
-				VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (product_id, model) DO UPDATE SET modality = EXCLUDED.modality,
-					input_hash = EXCLUDED.input_hash, embedding = EXCLUDED.embedding, created_at = now()`,
-				e.ProductID, e.Model, e.Modality, e.InputHash, pgvector.NewVector(e.Vector))
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if _, err := tx.Exec(ctx, putEmbeddingsSQL, products, models, modalities, hashes, vecs); err != nil {
 			return fmt.Errorf("put embeddings: %w", err)
 		}
 		return nil
 	})
+}
+
+// lastEmbeddings sorts a copy of es by (product, model) and keeps the last
+// of each pair, as writing them one after another would have left: one
+// statement cannot update a row twice.
+func lastEmbeddings(es []records.Embedding) []records.Embedding {
+	es = slices.Clone(es)
+	slices.SortStableFunc(es, func(a, b records.Embedding) int {
+		return cmp.Or(strings.Compare(a.ProductID, b.ProductID), strings.Compare(a.Model, b.Model))
+	})
+	out := es[:0]
+	for i, e := range es {
+		if i+1 < len(es) && es[i+1].ProductID == e.ProductID && es[i+1].Model == e.Model {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // Embeddings returns the stored embeddings of products, keyed by product

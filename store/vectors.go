@@ -238,10 +238,11 @@ func vectorArg(st records.Storage, v []float32) any {
 
 // PutProductVectors upserts fused vectors into a space. Every vector must
 // have the space's dimension and every product must exist and be live.
-// Rows are written in product id order, so concurrent writers of
-// overlapping products lock them in the same order, and a transaction
-// ended by a transient error (a deadlock, a serialization failure) is run
-// again.
+// The rows go in one statement, in product id order, so concurrent
+// writers of overlapping products lock them in the same order, and a
+// transaction ended by a transient error (a deadlock, a serialization
+// failure) is run again. Of several vectors of one product the last one
+// is stored.
 func (s *Store) PutProductVectors(ctx context.Context, version int, vs []records.ProductVector) error {
 	if len(vs) == 0 {
 		return nil
@@ -267,17 +268,17 @@ func (s *Store) PutProductVectors(ctx context.Context, version int, vs []records
 		other = "embedding"
 	}
 	q := fmt.Sprintf(`INSERT INTO product_vectors (space_version, product_id, %[1]s, source_hash)
-		VALUES ($1, $2, $3, $4)
+		SELECT $1, p, v, h FROM unnest($2::text[], $3::%[3]s[], $4::bytea[]) WITH ORDINALITY AS x(p, v, h, n) ORDER BY n
 		ON CONFLICT (space_version, product_id) DO UPDATE SET %[1]s = EXCLUDED.%[1]s, %[2]s = NULL,
-			source_hash = EXCLUDED.source_hash, updated_at = now()`, col, other)
-	vs = slices.Clone(vs)
-	slices.SortStableFunc(vs, func(a, b records.ProductVector) int { return strings.Compare(a.ProductID, b.ProductID) })
+			source_hash = EXCLUDED.source_hash, updated_at = now()`, col, other, sp.storage)
+	vs = lastVectors(vs)
+	products, hashes := make([]string, len(vs)), make([][]byte, len(vs))
+	for i, v := range vs {
+		products[i], hashes[i] = v.ProductID, v.SourceHash
+	}
+	vecs := vectorArgs(sp.storage, vs)
 	return s.retryTx(ctx, "put product vectors", func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, v := range vs {
-			b.Queue(q, version, v.ProductID, vectorArg(sp.storage, v.Vector), v.SourceHash)
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if _, err := tx.Exec(ctx, q, version, products, vecs, hashes); err != nil {
 			if pgCode(err) == codeForeignKey {
 				return fmt.Errorf("put product vectors: %w", &records.UnknownProductError{IDs: ids})
 			}
@@ -285,6 +286,38 @@ func (s *Store) PutProductVectors(ctx context.Context, version int, vs []records
 		}
 		return nil
 	})
+}
+
+// lastVectors sorts a copy of vs by product id and keeps the last vector
+// of each product, as writing them one after another would have left: one
+// statement cannot update a row twice.
+func lastVectors(vs []records.ProductVector) []records.ProductVector {
+	vs = slices.Clone(vs)
+	slices.SortStableFunc(vs, func(a, b records.ProductVector) int { return strings.Compare(a.ProductID, b.ProductID) })
+	out := vs[:0]
+	for i, v := range vs {
+		if i+1 < len(vs) && vs[i+1].ProductID == v.ProductID {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// vectorArgs is the array parameter of vs's vectors in a space's storage.
+func vectorArgs(st records.Storage, vs []records.ProductVector) any {
+	if st == records.StorageHalfvec {
+		out := make([]pgvector.HalfVector, len(vs))
+		for i, v := range vs {
+			out[i] = pgvector.NewHalfVector(v.Vector)
+		}
+		return out
+	}
+	out := make([]pgvector.Vector, len(vs))
+	for i, v := range vs {
+		out[i] = pgvector.NewVector(v.Vector)
+	}
+	return out
 }
 
 // checkProductsExist returns an UnknownProductError naming every id that is
