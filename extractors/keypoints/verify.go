@@ -1,0 +1,152 @@
+package keypoints
+
+import (
+	"context"
+	"fmt"
+
+	"gocv.io/x/gocv"
+)
+
+// minMatches is the fewest ratio-test matches a homography is fitted to
+// (four determine one; a fifth lets RANSAC reject something).
+const minMatches = 5
+
+// Verifier counts the geometric inliers between two images' features.
+type Verifier struct {
+	ratio     float64
+	threshold float64
+}
+
+// VerifyOption configures a Verifier.
+type VerifyOption func(*Verifier)
+
+// WithRatio is Lowe's ratio test: a match counts when its distance is
+// below r × the second nearest's (default 0.8).
+func WithRatio(r float64) VerifyOption { return func(v *Verifier) { v.ratio = r } }
+
+// WithThreshold is RANSAC's reprojection error, in pixels, under which a
+// match is an inlier of the homography (default 5).
+func WithThreshold(px float64) VerifyOption { return func(v *Verifier) { v.threshold = px } }
+
+// NewVerifier returns a Verifier.
+func NewVerifier(opts ...VerifyOption) *Verifier {
+	v := &Verifier{ratio: DefaultRatio, threshold: DefaultThreshold}
+	for _, o := range opts {
+		o(v)
+	}
+	return v
+}
+
+// Inliers is how many of q's ratio-test matches in t (each keypoint of t
+// used once) fit one homography found by RANSAC; 0 when fewer than five
+// matches are found.
+func (v *Verifier) Inliers(q, t Features) (int, error) {
+	if q.Len() < minMatches || t.Len() < minMatches {
+		return 0, nil
+	}
+	qm, err := descMat(q)
+	if err != nil {
+		return 0, err
+	}
+	defer qm.Close()
+	tm, err := descMat(t)
+	if err != nil {
+		return 0, err
+	}
+	defer tm.Close()
+	bf := gocv.NewBFMatcher()
+	defer bf.Close()
+	src, dst := v.matches(bf.KnnMatch(qm, tm, 2), q, t)
+	if src.Rows() < minMatches {
+		src.Close()
+		dst.Close()
+		return 0, nil
+	}
+	defer src.Close()
+	defer dst.Close()
+	mask := gocv.NewMat()
+	defer mask.Close()
+	h := gocv.FindHomography(src, &dst, gocv.HomograpyMethodRANSAC, v.threshold, &mask, 2000, 0.995)
+	defer h.Close()
+	if h.Empty() || mask.Empty() {
+		return 0, nil
+	}
+	return gocv.CountNonZero(mask), nil
+}
+
+// matches keeps the ratio-test matches, each keypoint of t once, as two
+// n×2 matrices of points (q's, t's).
+func (v *Verifier) matches(knn [][]gocv.DMatch, q, t Features) (gocv.Mat, gocv.Mat) {
+	used := make(map[int]bool, len(knn))
+	var qi, ti []int
+	for _, m := range knn {
+		if len(m) < 2 || float64(m[0].Distance) >= v.ratio*float64(m[1].Distance) || used[m[0].TrainIdx] {
+			continue
+		}
+		used[m[0].TrainIdx] = true
+		qi, ti = append(qi, m[0].QueryIdx), append(ti, m[0].TrainIdx)
+	}
+	src := gocv.NewMatWithSize(len(qi), 2, gocv.MatTypeCV32F)
+	dst := gocv.NewMatWithSize(len(qi), 2, gocv.MatTypeCV32F)
+	for i := range qi {
+		src.SetFloatAt(i, 0, q.Points[qi[i]].X)
+		src.SetFloatAt(i, 1, q.Points[qi[i]].Y)
+		dst.SetFloatAt(i, 0, t.Points[ti[i]].X)
+		dst.SetFloatAt(i, 1, t.Points[ti[i]].Y)
+	}
+	return src, dst
+}
+
+// descMat is f's descriptors as the float matrix the matcher takes.
+func descMat(f Features) (gocv.Mat, error) {
+	if len(f.Desc) != f.Len()*DescLen {
+		return gocv.Mat{}, fmt.Errorf("%w: %d descriptor bytes for %d points", ErrBadEncoding, len(f.Desc), f.Len())
+	}
+	u8, err := gocv.NewMatFromBytes(f.Len(), DescLen, gocv.MatTypeCV8U, f.Desc)
+	if err != nil {
+		return gocv.Mat{}, fmt.Errorf("keypoints: descriptors: %w", err)
+	}
+	defer u8.Close()
+	out := gocv.NewMat()
+	u8.ConvertTo(&out, gocv.MatTypeCV32F)
+	return out, nil
+}
+
+// PhotoVerifier verifies a photo against stored features (Marshal's
+// encoding): search by photo's port (serving.PhotoVerifier).
+type PhotoVerifier struct {
+	ex *Extractor
+	v  *Verifier
+}
+
+// NewPhotoVerifier returns a PhotoVerifier extracting with ex and
+// verifying with v.
+func NewPhotoVerifier(ex *Extractor, v *Verifier) *PhotoVerifier {
+	return &PhotoVerifier{ex: ex, v: v}
+}
+
+// Inliers extracts the photo's features once and returns its inliers
+// against each of the stored features (0 for an empty one).
+func (p *PhotoVerifier) Inliers(ctx context.Context, photo []byte, stored [][]byte) ([]int, error) {
+	q, err := p.ex.Extract(photo)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int, len(stored))
+	for i, b := range stored {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if len(b) == 0 {
+			continue
+		}
+		t, err := Unmarshal(b)
+		if err != nil {
+			return nil, err
+		}
+		if out[i], err = p.v.Inliers(q, t); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
