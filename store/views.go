@@ -42,13 +42,22 @@ func (s *Store) PutImageViews(ctx context.Context, model string, vs []records.Im
 }
 
 // DeleteImageViews removes one model's extra views that came from source
-// and returns how many there were.
+// with their keypoints, and returns how many views there were.
 func (s *Store) DeleteImageViews(ctx context.Context, model, source string) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM image_views WHERE model = $1 AND source = $2`, model, source)
-	if err != nil {
-		return 0, fmt.Errorf("delete image views: %w", err)
-	}
-	return tag.RowsAffected(), nil
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM image_views WHERE model = $1 AND source = $2`, model, source)
+		if err != nil {
+			return fmt.Errorf("delete image views: %w", err)
+		}
+		n = tag.RowsAffected()
+		// The views' keypoints go with them (a catalog image's stay).
+		if _, err := tx.Exec(ctx, `DELETE FROM image_keypoints WHERE source = $1 AND view <> $2`, source, records.ViewCatalog); err != nil {
+			return fmt.Errorf("delete image keypoints: %w", err)
+		}
+		return nil
+	})
+	return n, err
 }
 
 // ImageViews returns every view of the live products for one image model:
@@ -75,13 +84,14 @@ func (s *Store) ImageViews(ctx context.Context, model string) ([]records.ImageVi
 
 // ImageViewsVersion is a cheap fingerprint of what ImageViews returns for
 // a model: it changes when an embedding or view of the model is written or
-// removed, or a product changes (the products change log), so a cached
+// removed, keypoints are written or removed, or a product changes (the products change log), so a cached
 // copy knows when to reload.
 func (s *Store) ImageViewsVersion(ctx context.Context, model string) (string, error) {
 	var v string
 	err := s.pool.QueryRow(ctx, `SELECT concat_ws('/',
 		(SELECT count(*) || ':' || coalesce(max(created_at)::text, '') FROM embeddings WHERE model = $1),
 		(SELECT count(*) || ':' || coalesce(max(created_at)::text, '') FROM image_views WHERE model = $1),
+		(SELECT count(*) || ':' || coalesce(max(created_at)::text, '') FROM image_keypoints),
 		(SELECT coalesce(max(seq), 0) FROM product_changes))`, model).Scan(&v)
 	if err != nil {
 		return "", fmt.Errorf("image views version: %w", err)
