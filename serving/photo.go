@@ -32,9 +32,11 @@ const photoCheckEvery = time.Second
 // photoSearch is the Service's search-by-photo state: its configuration,
 // where the views come from, and the in-memory index built from them.
 type photoSearch struct {
-	cfg    PhotoConfig
-	views  ImageViews
-	reader PhotoReader
+	cfg       PhotoConfig
+	views     ImageViews
+	reader    PhotoReader
+	verifier  PhotoVerifier
+	keypoints PhotoKeypoints
 
 	mu      sync.Mutex
 	ix      *photoIndex
@@ -101,6 +103,9 @@ func (s *Service) SearchPhoto(ctx context.Context, req ImageSearchRequest) (Imag
 		}
 	}
 	ranked := ix.search(qs, s.photo.cfg, allowed)
+	if s.photo.verifyOn() {
+		ranked = s.verify(ctx, req.Image, ix, ranked)
+	}
 	if ranked, err = s.fuseText(ctx, ranked, <-read, req.Filter); err != nil {
 		return ImageSearchResult{}, err
 	}
@@ -110,6 +115,9 @@ func (s *Service) SearchPhoto(ctx context.Context, req ImageSearchRequest) (Imag
 	rs := make([]ranking.Result, len(ranked))
 	for i, r := range ranked {
 		parts := []ranking.Part{{Name: "image", Score: r.image}}
+		if r.verify != 0 {
+			parts = append(parts, ranking.Part{Name: "verify", Score: r.verify})
+		}
 		if r.text != 0 {
 			parts = append(parts, ranking.Part{Name: "text", Score: r.text})
 		}
@@ -242,7 +250,13 @@ func (s *Service) photoIndex(ctx context.Context) (*photoIndex, error) {
 		return nil, err
 	}
 	start := time.Now()
-	ps.ix = newPhotoIndex(version, views, ps.cfg)
+	ix := newPhotoIndex(version, views, ps.cfg)
+	if ps.verifyOn() {
+		if err := ix.loadKeypoints(ctx, ps.keypoints); err != nil {
+			return nil, err
+		}
+	}
+	ps.ix = ix
 	s.log.Info("photo index loaded", "model", model, "views", len(ps.ix.ids), "seconds", time.Since(start).Seconds())
 	return ps.ix, nil
 }

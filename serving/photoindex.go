@@ -53,6 +53,15 @@ type PhotoConfig struct {
 	// the reader's confidence × the product's text score relative to the
 	// best text match to the visual score.
 	OCRWeight float64
+	// VerifyTop > 0 verifies the VerifyTop best products of the visual
+	// ranking geometrically (with the Service's PhotoVerifier, against
+	// their catalog image's keypoints): a product whose image shares more
+	// than VerifyMinInliers inliers with the photo gains VerifyWeight ×
+	// √(inliers − VerifyMinInliers), so the exact package printed on the
+	// photo beats look-alikes of its group.
+	VerifyTop        int
+	VerifyWeight     float64
+	VerifyMinInliers int
 }
 
 // photoIndex is an in-memory copy of one image model's views, with the
@@ -64,6 +73,9 @@ type photoIndex struct {
 	mean    []float32   // nil unless centring
 	radius  []float64   // CSLS: mean cosine to the k nearest products
 	catalog []int       // the views that are catalog images
+	// keypoints holds each product's catalog image's stored local
+	// features when verification is on.
+	keypoints map[string][]byte
 }
 
 // newPhotoIndex prepares the views under cfg.
@@ -227,10 +239,11 @@ func keepTop(ss []float64, s float64, n int) []float64 {
 
 // scoredProduct is one product's score for a photo.
 type scoredProduct struct {
-	id    string
-	score float64 // image + text
-	image float64 // the visual score
-	text  float64 // the boost from the text read on the photo
+	id     string
+	score  float64 // image + text
+	image  float64 // the visual score
+	text   float64 // the boost from the text read on the photo
+	verify float64 // the boost from geometric verification
 }
 
 // search ranks the products allowed (nil: all) for the raw query vectors:
