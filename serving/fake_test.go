@@ -40,6 +40,7 @@ type memBackend struct {
 	nearest     []records.NearestQuery // every vector query, in order
 	rescored    [][]string             // every ModelVectors call's ids
 	retrievals  map[string]records.StoredRetrieval
+	lists       map[string]contentList // content-neighbour lists, by space and product
 }
 
 func newBackend() *memBackend {

@@ -165,7 +165,7 @@ func (s *Service) retrieveUser(ctx context.Context, q hybridQuery) (retrieval, e
 	})
 	if q.u.vector != nil {
 		g.Go(func() (err error) {
-			r.nn, err = s.d.Vectors.Nearest(gctx, s.contentQuery(q.space, q.u.vector, q.pool, q.u.bought))
+			r.nn, err = s.contentLeg(gctx, q.u, q.space, q.pool)
 			return err
 		})
 	}

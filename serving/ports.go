@@ -50,10 +50,18 @@ type Factors interface {
 }
 
 // Neighbours reads the per-item neighbour lists training stored with a
-// model version for an item-based method (and the "together" lists).
+// model version for an item-based method (and the "together" lists), and
+// reads and writes the products' content-neighbour lists in a space (the
+// recommendations' content leg, recommend_content.go).
 type Neighbours interface {
 	// ItemNeighbours returns the lists of the ids that have one.
 	ItemNeighbours(ctx context.Context, version int, method string, ids []string) (map[string][]records.Scored, error)
+	// ContentNeighbours returns the content-neighbour lists in a space of
+	// the ids that have one stored at or after since and after their
+	// product's vector was last written.
+	ContentNeighbours(ctx context.Context, space int, ids []string, since time.Time) (map[string][]records.Scored, error)
+	// SaveContentNeighbours stores content-neighbour lists as of at.
+	SaveContentNeighbours(ctx context.Context, space int, lists map[string][]records.Scored, at time.Time) error
 }
 
 // Trending ranks products by popularity velocity: their events since

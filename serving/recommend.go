@@ -358,7 +358,7 @@ func (s *Service) candidates(ctx context.Context, res *RecommendResult, space in
 func (s *Service) contentRetrieval(ctx context.Context, u recoUser, space, pool int) (retrieval, error) {
 	digest := newDigester().int(int64(space)).int(int64(pool)).strs(u.bought).floats(u.vector).sum()
 	return s.cachedRetrieval(ctx, "u"+u.id, digest, sharedOf(u), func(ctx context.Context) (r retrieval, err error) {
-		r.nn, err = s.d.Vectors.Nearest(ctx, s.contentQuery(space, u.vector, pool, u.bought))
+		r.nn, err = s.contentLeg(ctx, u, space, pool)
 		return r, err
 	})
 }

@@ -35,6 +35,8 @@ type cfCache struct {
 	// ttl is the retrieval cache's TTL when ttlSet (WithRetrievalTTL).
 	ttl    time.Duration
 	ttlSet bool
+	// lists configures the content leg's lists (recommend_content.go).
+	lists contentLists
 }
 
 // cachedCF returns the model read last, if any. Callers must not modify

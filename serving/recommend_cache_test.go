@@ -85,7 +85,9 @@ func TestRetrievalCache(t *testing.T) {
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	b.events = []catalog.Event{{ClientEventID: "1", UserID: "u", ProductID: "apple-red", Type: catalog.Purchase, OccurredAt: at}}
 	now := at
-	s := newService(t, b, serving.WithClock(func() time.Time { return now }))
+	// Every retrieval searches the index (no content lists), so a search
+	// tells a retrieval.
+	s := newService(t, b, serving.WithClock(func() time.Time { return now }), serving.WithContentLists(0, 0))
 	steps := []struct {
 		name       string
 		change     func()
@@ -228,7 +230,8 @@ func TestRetrievalTTL(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := at
-			s := newService(t, b, serving.WithRetrievalTTL(tc.ttl), serving.WithClock(func() time.Time { return now }))
+			// No content lists: every retrieval searches, so searches count them.
+			s := newService(t, b, serving.WithRetrievalTTL(tc.ttl), serving.WithClock(func() time.Time { return now }), serving.WithContentLists(0, 0))
 			for i, retrieved := range tc.retrieved {
 				now = now.Add(tc.step)
 				b.mu.Lock()

@@ -3,6 +3,8 @@ package serving_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,6 +18,43 @@ import (
 
 func (b *memBackend) ItemNeighbours(context.Context, int, string, []string) (map[string][]records.Scored, error) {
 	return map[string][]records.Scored{}, nil
+}
+
+// contentList is a stored content-neighbour list, when it was made and
+// the product vector it was made from.
+type contentList struct {
+	ns  []records.Scored
+	at  time.Time
+	vec []float32
+}
+
+func listKey(space int, id string) string { return fmt.Sprint(space, "/", id) }
+
+// ContentNeighbours returns the lists stored at or after since from the
+// product's current vector (the store: after the vector was written).
+func (b *memBackend) ContentNeighbours(_ context.Context, space int, ids []string, since time.Time) (map[string][]records.Scored, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string][]records.Scored{}
+	for _, id := range ids {
+		if l, ok := b.lists[listKey(space, id)]; ok && !l.at.Before(since) && slices.Equal(l.vec, b.vectors[id]) {
+			out[id] = l.ns
+		}
+	}
+	return out, nil
+}
+
+// SaveContentNeighbours keeps the lists.
+func (b *memBackend) SaveContentNeighbours(_ context.Context, space int, lists map[string][]records.Scored, at time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.lists == nil {
+		b.lists = map[string]contentList{}
+	}
+	for id, ns := range lists {
+		b.lists[listKey(space, id)] = contentList{ns: ns, at: at, vec: b.vectors[id]}
+	}
+	return nil
 }
 
 func (b *memBackend) TrendingProducts(context.Context, time.Time, time.Duration, time.Duration, int, []string) ([]records.Scored, error) {

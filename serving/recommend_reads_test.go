@@ -75,7 +75,7 @@ func TestRecommendReadsEachSourceOnce(t *testing.T) {
 	b.events = []catalog.Event{{ClientEventID: "1", UserID: "u", ProductID: "apple-red", Type: catalog.Purchase, OccurredAt: time.Now()}}
 	c := &readCounter{memBackend: b, reads: map[string]int{}}
 	at := time.Now()
-	s, err := serving.New(serving.DepsFrom(c, words, nil), serving.WithClock(func() time.Time { return at }))
+	s, err := serving.New(serving.DepsFrom(c, words, nil), serving.WithClock(func() time.Time { return at }), serving.WithContentLists(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,6 +61,9 @@ type background struct {
 	// pending are the users whose refresh is queued or running; true:
 	// their events arrived again meanwhile, so it runs once more.
 	pending map[string]bool
+	// filling are the content-neighbour lists being computed, by space
+	// and product (recommend_content.go).
+	filling map[string]bool
 }
 
 // init sets the defaults on first use (callers hold mu).

@@ -34,10 +34,11 @@ func TestSharedRetrievalAcrossProcesses(t *testing.T) {
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := at
 	clock := serving.WithClock(func() time.Time { return now })
-	recorder := newService(t, b, clock)                               // records events, refreshes
-	other := newService(t, b, clock)                                  // serves, stores what it retrieves
-	quiet := newService(t, b, clock, serving.WithRetrievalRefresh(0)) // records events, refreshes nothing
-	afresh := newService(t, b, clock, serving.WithRetrievalTTL(0))    // the reference: every retrieval afresh
+	search := serving.WithContentLists(0, 0)                                  // a retrieval searches the index
+	recorder := newService(t, b, clock, search)                               // records events, refreshes
+	other := newService(t, b, clock, search)                                  // serves, stores what it retrieves
+	quiet := newService(t, b, clock, search, serving.WithRetrievalRefresh(0)) // records events, refreshes nothing
+	afresh := newService(t, b, clock, search, serving.WithRetrievalTTL(0))    // the reference: every retrieval afresh
 	event := func(s *serving.Service, id, product string, typ catalog.EventType) func() {
 		return func() {
 			if _, err := s.AddEvents(t.Context(), []catalog.Event{{ClientEventID: id, UserID: "u", ProductID: product, Type: typ, OccurredAt: now}}); err != nil {

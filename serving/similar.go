@@ -37,9 +37,11 @@ type SimilarResult struct {
 //
 // It reads in four rounds: the active model's version; the product's
 // liveness, vector and factors in one query; its nearest products by
-// vector and by factors, concurrently (reused for the retrieval TTL while
-// the product's vector and factors are unchanged); the candidates'
-// vectors and factors in one query beside their products.
+// vector (its stored content-neighbour list when fresh, the one the
+// recommendations' content leg unions) and by factors, concurrently
+// (reused for the retrieval TTL while the product's vector and factors
+// are unchanged); the candidates' vectors and factors in one query beside
+// their products.
 func (s *Service) Similar(ctx context.Context, req SimilarRequest) (SimilarResult, error) {
 	k := req.K
 	if k == 0 {
@@ -150,7 +152,7 @@ func (s *Service) retrieveSimilar(ctx context.Context, space int, id string, k i
 	var top []records.Scored
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		nn, err = s.d.Vectors.Nearest(gctx, records.NearestQuery{Space: space, Vector: seed.vector, K: k, Filter: catalog.Filter{Exclude: []string{id}}})
+		nn, err = s.productNearest(gctx, space, id, seed.vector, k)
 		return err
 	})
 	if seed.factors != nil {

@@ -51,11 +51,16 @@ func (s *Store) ItemNeighbours(ctx context.Context, version int, method string, 
 }
 
 // ContentNeighbours returns the content-neighbour lists of these products
-// in a space (SaveContentNeighbours) stored at or after since, best
-// first; products without one, or with an older one, are absent.
+// in a space (SaveContentNeighbours) stored at or after since and not
+// before their product's vector was last written, best first; products
+// without one, or with an older one, are absent. (A list computed from a
+// vector whose replacement was being committed meanwhile passes until
+// since: the lists' TTL bounds it.)
 func (s *Store) ContentNeighbours(ctx context.Context, space int, ids []string, since time.Time) (map[string][]records.Scored, error) {
-	rows, err := s.pool.Query(ctx, `SELECT product_id, neighbours, scores FROM content_neighbours
-		WHERE space_version = $1 AND product_id = ANY($2) AND at >= $3`, space, ids, since)
+	rows, err := s.pool.Query(ctx, `SELECT c.product_id, c.neighbours, c.scores FROM content_neighbours c
+		LEFT JOIN product_vectors v ON v.space_version = c.space_version AND v.product_id = c.product_id
+		WHERE c.space_version = $1 AND c.product_id = ANY($2) AND c.at >= $3
+		AND (v.updated_at IS NULL OR v.updated_at <= c.at)`, space, ids, since)
 	if err != nil {
 		return nil, fmt.Errorf("content neighbours: %w", err)
 	}

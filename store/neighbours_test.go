@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/records"
 )
 
@@ -115,5 +116,50 @@ func TestContentNeighbours(t *testing.T) {
 	}
 	if err := s.SaveContentNeighbours(ctx, sp.Version, map[string][]records.Scored{"a": a}, at); err != nil {
 		t.Errorf("saving for a dropped space: %v, want nothing stored and no error", err)
+	}
+}
+
+// A product's content-neighbour list is read only while it is newer than
+// the product's vector: writing the vector again retires it until a list
+// is saved anew.
+func TestContentNeighboursFollowVectors(t *testing.T) {
+	s, ctx := open(t)
+	sp, err := s.CreateSpace(ctx, records.NewSpace{Name: "lists", Dim: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpsertProducts(ctx, []catalog.Product{product("a", "A")}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(v []float32) {
+		t.Helper()
+		if err := s.PutProductVectors(ctx, sp.Version, []records.ProductVector{{ProductID: "a", Vector: v, SourceHash: []byte{byte(len(v))}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save := func() {
+		t.Helper()
+		if err := s.SaveContentNeighbours(ctx, sp.Version, map[string][]records.Scored{"a": {{ProductID: "b", Score: 0.5}}}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		name   string
+		change func()
+		listed bool
+	}{
+		{"saved after the vector", func() { put([]float32{1, 0}); save() }, true},
+		{"vector written again", func() { put([]float32{0, 1}) }, false},
+		{"saved anew", save, true},
+	}
+	for _, st := range steps {
+		st.change()
+		got, err := s.ContentNeighbours(ctx, sp.Version, []string{"a"}, time.Now().Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, listed := got["a"]; listed != st.listed {
+			t.Errorf("%s: listed %v, want %v", st.name, listed, st.listed)
+		}
 	}
 }

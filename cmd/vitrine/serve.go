@@ -194,7 +194,7 @@ func (a *app) newServing(ctx context.Context, st *store.Store, set *extractors.S
 			return nil, nil, err
 		}
 	}
-	opts := []serving.Option{serving.WithConfig(cfg), serving.WithLogger(a.log), serving.WithRetrievalTTL(a.cfg.Recommend.CacheTTL), serving.WithRetrievalRefresh(a.cfg.Recommend.RefreshWorkers)}
+	opts := []serving.Option{serving.WithConfig(cfg), serving.WithLogger(a.log), serving.WithRetrievalTTL(a.cfg.Recommend.CacheTTL), serving.WithRetrievalRefresh(a.cfg.Recommend.RefreshWorkers), serving.WithContentLists(a.cfg.Recommend.ContentSeeds, a.cfg.Recommend.ContentListsTTL)}
 	if ic := a.cfg.Image; ic.Views {
 		opts = append(opts, serving.WithImageViews(st), serving.WithPhotoConfig(serving.PhotoConfig{
 			Centre: ic.Centre, CSLSK: ic.CSLSK, ExpandTop: ic.ExpandTop, ExpandAlpha: ic.ExpandAlpha, CropScale: ic.CropScale,

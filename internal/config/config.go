@@ -250,6 +250,15 @@ type Recommend struct {
 	// user's retrieval when their events arrive and store it where every
 	// process reads it (0: none; requests still read what others store).
 	RefreshWorkers int `koanf:"refresh_workers" yaml:"refresh_workers"`
+	// ContentSeeds is how many of a user's products (those weighing most
+	// in their vector) seed a retrieval's content leg from their stored
+	// content-neighbour lists instead of an HNSW search for the user's
+	// vector (0: always search).
+	ContentSeeds int `koanf:"content_seeds" yaml:"content_seeds"`
+	// ContentListsTTL is how long a product's stored content-neighbour
+	// list is used before it is computed again: a new product reaches the
+	// content leg of users whose seeds' lists predate it within this.
+	ContentListsTTL time.Duration `koanf:"content_lists_ttl" yaml:"content_lists_ttl"`
 }
 
 // Voice configures search by voice (POST /v1/search/voice): PocketSphinx
@@ -494,7 +503,7 @@ func Default() Config {
 		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
 			Fusion: "score", VectorFloor: 0.4, LexicalPool: 20, VectorPool: 30, VectorEf: 80},
 		Image:       Image{Views: true, ExpandAlpha: 3, VoteViews: 10, VotePower: 16, OCREngines: 2},
-		Recommend:   Recommend{CacheTTL: 30 * time.Second, RefreshWorkers: 2},
+		Recommend:   Recommend{CacheTTL: 30 * time.Second, RefreshWorkers: 2, ContentSeeds: 5, ContentListsTTL: time.Hour},
 		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 0.5, Alternatives: 4, Denoise: true, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
 	}
@@ -628,6 +637,12 @@ func (c Config) Validate() error {
 	}
 	if c.Recommend.CacheTTL < 0 {
 		errs = append(errs, fmt.Errorf("%w: recommend.cache_ttl (%s) is %s, want 0 (off) or more", ErrInvalid, EnvName("recommend.cache_ttl"), c.Recommend.CacheTTL))
+	}
+	if c.Recommend.ContentSeeds < 0 {
+		errs = append(errs, fmt.Errorf("%w: recommend.content_seeds (%s) is %d, want 0 (always search) or more", ErrInvalid, EnvName("recommend.content_seeds"), c.Recommend.ContentSeeds))
+	}
+	if c.Recommend.ContentListsTTL <= 0 {
+		errs = append(errs, fmt.Errorf("%w: recommend.content_lists_ttl (%s) is %s, want more than 0", ErrInvalid, EnvName("recommend.content_lists_ttl"), c.Recommend.ContentListsTTL))
 	}
 	if c.Home == "" {
 		errs = append(errs, fmt.Errorf("%w: home (%s) is empty", ErrInvalid, EnvName("home")))

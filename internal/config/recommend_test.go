@@ -60,3 +60,32 @@ func TestRecommendRefreshWorkers(t *testing.T) {
 		}
 	}
 }
+
+// recommend.content_seeds defaults to 5 and recommend.content_lists_ttl
+// to an hour; 0 seeds always search the index, and a negative count or a
+// TTL of 0 or less is refused naming its variable.
+func TestRecommendContentLists(t *testing.T) {
+	for _, tc := range []struct {
+		env     []string
+		seeds   int
+		ttl     time.Duration
+		invalid string // the variable an invalid setting names
+	}{
+		{nil, 5, time.Hour, ""},
+		{[]string{"VITRINE_RECOMMEND_CONTENT_SEEDS=0"}, 0, time.Hour, ""},
+		{[]string{"VITRINE_RECOMMEND_CONTENT_SEEDS=8", "VITRINE_RECOMMEND_CONTENT_LISTS_TTL=10m"}, 8, 10 * time.Minute, ""},
+		{[]string{"VITRINE_RECOMMEND_CONTENT_SEEDS=-1"}, 0, 0, "VITRINE_RECOMMEND_CONTENT_SEEDS"},
+		{[]string{"VITRINE_RECOMMEND_CONTENT_LISTS_TTL=0s"}, 0, 0, "VITRINE_RECOMMEND_CONTENT_LISTS_TTL"},
+	} {
+		c, err := config.Load("", func() []string { return tc.env })
+		if tc.invalid != "" {
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.invalid) {
+				t.Errorf("%v: err %v, want ErrInvalid naming %s", tc.env, err, tc.invalid)
+			}
+			continue
+		}
+		if err != nil || c.Recommend.ContentSeeds != tc.seeds || c.Recommend.ContentListsTTL != tc.ttl {
+			t.Errorf("%v: %d, %s, %v; want %d, %s", tc.env, c.Recommend.ContentSeeds, c.Recommend.ContentListsTTL, err, tc.seeds, tc.ttl)
+		}
+	}
+}
