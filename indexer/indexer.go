@@ -207,7 +207,7 @@ func (ix *Indexer) encodePass(ctx context.Context, spec fusion.Spec, space int, 
 	if err := ix.store.PutEmbeddings(ctx, newEmb); err != nil {
 		return ps, fmt.Errorf("store embeddings: %w", err)
 	}
-	return ps, nil
+	return ps, ix.indexKeypoints(ctx, ps)
 }
 
 // newStats is an empty Stats, ready to count.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/api"
 	"github.com/vitrinehq/vitrine/extractors"
+	"github.com/vitrinehq/vitrine/extractors/keypoints"
 	"github.com/vitrinehq/vitrine/internal/config"
 	"github.com/vitrinehq/vitrine/lexical"
 	"github.com/vitrinehq/vitrine/lexical/analysis"
@@ -196,9 +197,8 @@ func (a *app) newServing(ctx context.Context, st *store.Store, set *extractors.S
 	}
 	opts := []serving.Option{serving.WithConfig(cfg), serving.WithLogger(a.log), serving.WithRetrievalTTL(a.cfg.Recommend.CacheTTL), serving.WithRetrievalRefresh(a.cfg.Recommend.RefreshWorkers), serving.WithContentLists(a.cfg.Recommend.ContentSeeds, a.cfg.Recommend.ContentListsTTL)}
 	if ic := a.cfg.Image; ic.Views {
-		opts = append(opts, serving.WithImageViews(st), serving.WithPhotoConfig(serving.PhotoConfig{
-			Centre: ic.Centre, CSLSK: ic.CSLSK, ExpandTop: ic.ExpandTop, ExpandAlpha: ic.ExpandAlpha, CropScale: ic.CropScale,
-			TopViews: ic.TopViews, VoteViews: ic.VoteViews, VotePower: ic.VotePower, OCRWeight: ic.OCRWeight}))
+		opts = append(opts, serving.WithImageViews(st), serving.WithPhotoVerifier(keypoints.NewPhotoVerifier(keypoints.NewExtractor(), keypoints.NewVerifier()), st), serving.WithPhotoConfig(serving.PhotoConfig{Centre: ic.Centre, CSLSK: ic.CSLSK,
+			ExpandTop: ic.ExpandTop, ExpandAlpha: ic.ExpandAlpha, CropScale: ic.CropScale, TopViews: ic.TopViews, VoteViews: ic.VoteViews, VotePower: ic.VotePower, OCRWeight: ic.OCRWeight, VerifyTop: ic.VerifyTop, VerifyWeight: ic.VerifyWeight, VerifyMinInliers: ic.VerifyMinInliers}))
 		if ic.OCRWeight > 0 && image != nil {
 			r, err := ocr.New(ocr.WithEngines(ic.OCREngines))
 			if err != nil {

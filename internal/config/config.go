@@ -375,6 +375,14 @@ type Image struct {
 	// OCREngines is how many photos are read at once (each engine holds
 	// its language data).
 	OCREngines int `koanf:"ocr_engines" yaml:"ocr_engines"`
+	// VerifyTop > 0 verifies the best VerifyTop products of the visual
+	// ranking geometrically (SIFT keypoints of the photo matched to those
+	// of each product's catalog image, RANSAC inliers): a product with
+	// more than VerifyMinInliers inliers gains VerifyWeight ×
+	// √(inliers − VerifyMinInliers); 0 switches it off.
+	VerifyTop        int     `koanf:"verify_top" yaml:"verify_top"`
+	VerifyWeight     float64 `koanf:"verify_weight" yaml:"verify_weight"`
+	VerifyMinInliers int     `koanf:"verify_min_inliers" yaml:"verify_min_inliers"`
 }
 
 // Worker configures `vitrine worker`.
@@ -502,7 +510,7 @@ func Default() Config {
 			QueryRetention: 90 * 24 * time.Hour, UploadQueue: 2 * time.Second},
 		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
 			Fusion: "score", VectorFloor: 0.4, LexicalPool: 20, VectorPool: 30, VectorEf: 80},
-		Image:       Image{Views: true, ExpandAlpha: 3, VoteViews: 10, VotePower: 16, OCREngines: 2},
+		Image:       Image{Views: true, ExpandAlpha: 3, VoteViews: 10, VotePower: 16, OCREngines: 2, VerifyTop: 10, VerifyWeight: 0.02, VerifyMinInliers: 8},
 		Recommend:   Recommend{CacheTTL: 30 * time.Second, RefreshWorkers: 2, ContentSeeds: 5, ContentListsTTL: time.Hour},
 		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 0.5, Alternatives: 4, Denoise: true, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
@@ -595,8 +603,9 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.Database.validate()...)
 	if c.Image.CSLSK < 0 || c.Image.ExpandTop < 0 || !(c.Image.ExpandAlpha >= 0) || c.Image.TopViews < 0 || !(c.Image.OCRWeight >= 0) || c.Image.OCREngines < 0 ||
-		c.Image.VoteViews < 0 || !(c.Image.VotePower >= 0) || !(c.Image.CropScale >= 0 && c.Image.CropScale <= 1) {
-		errs = append(errs, fmt.Errorf("%w: image.csls_k, image.expand_top, image.expand_alpha, image.top_views, image.vote_views, image.vote_power, image.ocr_weight and image.ocr_engines must not be negative, image.crop_scale is 0 to 1", ErrInvalid))
+		c.Image.VoteViews < 0 || !(c.Image.VotePower >= 0) || !(c.Image.CropScale >= 0 && c.Image.CropScale <= 1) ||
+		c.Image.VerifyTop < 0 || !(c.Image.VerifyWeight >= 0) || c.Image.VerifyMinInliers < 0 {
+		errs = append(errs, fmt.Errorf("%w: image.csls_k, image.expand_top, image.expand_alpha, image.top_views, image.vote_views, image.vote_power, image.ocr_weight, image.ocr_engines and image.verify_* must not be negative, image.crop_scale is 0 to 1", ErrInvalid))
 	}
 	if c.ORT.MaxBatch < 1 {
 		errs = append(errs, fmt.Errorf("%w: ort.max_batch (%s) must be at least 1", ErrInvalid, EnvName("ort.max_batch")))
