@@ -88,6 +88,9 @@ type Events interface {
 	// PruneUserRetrievals empties the payloads of the retrievals stored
 	// before the time given, keeping their digests and times.
 	PruneUserRetrievals(ctx context.Context, before time.Time) (int64, error)
+	// RecentRetrievalUsers returns the users whose retrievals were stored
+	// most recently, the latest first, at most n.
+	RecentRetrievalUsers(ctx context.Context, n int) ([]string, error)
 	// UserCategories returns the user's n most interacted-with categories.
 	UserCategories(ctx context.Context, userID string, n int) ([]string, error)
 	PopularProducts(ctx context.Context, now time.Time, k int) ([]records.Scored, error)

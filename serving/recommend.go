@@ -106,6 +106,7 @@ func (s *Service) Recommend(ctx context.Context, req RecommendRequest) (Recommen
 	if err != nil {
 		return RecommendResult{}, err
 	}
+	s.noticeVersions(sp.Version, u.cf.Version)
 	res := RecommendResult{UserID: u.id, Assignment: p.Assignment}
 	rs, vecs, groups, err := s.candidates(ctx, &res, sp.Version, spec, u, p, pool)
 	if err != nil {

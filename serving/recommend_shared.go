@@ -64,6 +64,11 @@ type background struct {
 	// filling are the content-neighbour lists being computed, by space
 	// and product (recommend_content.go).
 	filling map[string]bool
+	// versions the requests last read, and how many users to refresh
+	// when they move (recommend_activate.go).
+	versions      activation
+	onActivate    int
+	onActivateSet bool
 }
 
 // init sets the defaults on first use (callers hold mu).

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/vitrinehq/vitrine/records"
@@ -108,4 +111,19 @@ func (b *memBackend) PruneUserRetrievals(ctx context.Context, before time.Time) 
 		}
 	}
 	return n, nil
+}
+
+// RecentRetrievalUsers returns the users with stored retrievals, the
+// latest stored first (ties by id).
+func (b *memBackend) RecentRetrievalUsers(ctx context.Context, n int) ([]string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	users := slices.Collect(maps.Keys(b.retrievals))
+	slices.SortFunc(users, func(x, y string) int {
+		if c := b.retrievals[y].At.Compare(b.retrievals[x].At); c != 0 {
+			return c
+		}
+		return strings.Compare(x, y)
+	})
+	return users[:min(n, len(users))], nil
 }

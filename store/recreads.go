@@ -169,3 +169,17 @@ func (s *Store) CandidateFeatures(ctx context.Context, space, version int, ids [
 	}
 	return out, nil
 }
+
+// RecentRetrievalUsers returns the users whose retrievals were stored
+// most recently (SaveUserRetrieval), the latest first, at most n.
+func (s *Store) RecentRetrievalUsers(ctx context.Context, n int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT user_id FROM user_retrievals ORDER BY at DESC, user_id LIMIT $1`, n)
+	if err != nil {
+		return nil, fmt.Errorf("recent retrieval users: %w", err)
+	}
+	users, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("recent retrieval users: %w", err)
+	}
+	return users, nil
+}

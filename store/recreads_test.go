@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -199,6 +200,40 @@ func TestPruneUserRetrievals(t *testing.T) {
 		p, err := s.UserRetrievalPayload(ctx, u, []byte(u))
 		if err != nil || string(p) != want || string(r.Retrieval.Digest) != u || !r.Retrieval.At.Equal(users[u]) {
 			t.Errorf("%s: digest %q at %s payload %q (%v), want %q at %s payload %q", u, r.Retrieval.Digest, r.Retrieval.At, p, err, u, users[u], want)
+		}
+	}
+}
+
+// RecentRetrievalUsers lists the users with stored retrievals, the
+// latest stored first, at most n.
+func TestRecentRetrievalUsers(t *testing.T) {
+	s, ctx := open(t)
+	if _, err := s.UpsertProducts(ctx, []catalog.Product{product("a", "A")}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	for i, u := range []string{"u1", "u2", "u3", "u4"} {
+		if _, err := s.InsertEvents(ctx, []catalog.Event{{ClientEventID: u, UserID: u, ProductID: "a", Type: catalog.View, OccurredAt: at}}); err != nil {
+			t.Fatal(err)
+		}
+		if u == "u4" {
+			continue // never asked
+		}
+		r := records.StoredRetrieval{Digest: []byte{1}, Payload: []byte{2}, At: at.Add(time.Duration([]int{2, 3, 1}[i]) * time.Second)}
+		if err := s.SaveUserRetrieval(ctx, u, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		n    int
+		want []string
+	}{
+		{10, []string{"u2", "u1", "u3"}},
+		{2, []string{"u2", "u1"}},
+	} {
+		got, err := s.RecentRetrievalUsers(ctx, tc.n)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("n %d: %v, %v; want %v", tc.n, got, err, tc.want)
 		}
 	}
 }

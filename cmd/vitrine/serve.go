@@ -195,7 +195,7 @@ func (a *app) newServing(ctx context.Context, st *store.Store, set *extractors.S
 			return nil, nil, err
 		}
 	}
-	opts := []serving.Option{serving.WithConfig(cfg), serving.WithLogger(a.log), serving.WithRetrievalTTL(a.cfg.Recommend.CacheTTL), serving.WithRetrievalRefresh(a.cfg.Recommend.RefreshWorkers), serving.WithContentLists(a.cfg.Recommend.ContentSeeds, a.cfg.Recommend.ContentListsTTL)}
+	opts := []serving.Option{serving.WithConfig(cfg), serving.WithLogger(a.log), serving.WithRetrievalTTL(a.cfg.Recommend.CacheTTL), serving.WithRetrievalRefresh(a.cfg.Recommend.RefreshWorkers), serving.WithContentLists(a.cfg.Recommend.ContentSeeds, a.cfg.Recommend.ContentListsTTL), serving.WithRefreshOnActivate(a.cfg.Recommend.RefreshOnActivate)}
 	if ic := a.cfg.Image; ic.Views {
 		opts = append(opts, serving.WithImageViews(st), serving.WithPhotoVerifier(keypoints.NewPhotoVerifier(keypoints.NewExtractor(), keypoints.NewVerifier()), st), serving.WithPhotoConfig(serving.PhotoConfig{Centre: ic.Centre, CSLSK: ic.CSLSK,
 			ExpandTop: ic.ExpandTop, ExpandAlpha: ic.ExpandAlpha, CropScale: ic.CropScale, TopViews: ic.TopViews, VoteViews: ic.VoteViews, VotePower: ic.VotePower, OCRWeight: ic.OCRWeight, VerifyTop: ic.VerifyTop, VerifyWeight: ic.VerifyWeight, VerifyMinInliers: ic.VerifyMinInliers}))

@@ -259,6 +259,11 @@ type Recommend struct {
 	// list is used before it is computed again: a new product reaches the
 	// content leg of users whose seeds' lists predate it within this.
 	ContentListsTTL time.Duration `koanf:"content_lists_ttl" yaml:"content_lists_ttl"`
+	// RefreshOnActivate bounds the users (those who asked most recently)
+	// whose stored retrievals are refreshed in the background when a new
+	// model or space is activated, which makes every stored one stale
+	// (0: none).
+	RefreshOnActivate int `koanf:"refresh_on_activate" yaml:"refresh_on_activate"`
 }
 
 // Voice configures search by voice (POST /v1/search/voice): PocketSphinx
@@ -511,7 +516,7 @@ func Default() Config {
 		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
 			Fusion: "score", VectorFloor: 0.4, LexicalPool: 20, VectorPool: 30, VectorEf: 80},
 		Image:       Image{Views: true, ExpandAlpha: 3, VoteViews: 10, VotePower: 16, OCREngines: 2, VerifyTop: 10, VerifyWeight: 0.02, VerifyMinInliers: 8},
-		Recommend:   Recommend{CacheTTL: 30 * time.Second, RefreshWorkers: 2, ContentSeeds: 5, ContentListsTTL: time.Hour},
+		Recommend:   Recommend{CacheTTL: 30 * time.Second, RefreshWorkers: 2, ContentSeeds: 5, ContentListsTTL: time.Hour, RefreshOnActivate: 1000},
 		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 0.5, Alternatives: 4, Denoise: true, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
 	}
@@ -649,6 +654,9 @@ func (c Config) Validate() error {
 	}
 	if c.Recommend.ContentSeeds < 0 {
 		errs = append(errs, fmt.Errorf("%w: recommend.content_seeds (%s) is %d, want 0 (always search) or more", ErrInvalid, EnvName("recommend.content_seeds"), c.Recommend.ContentSeeds))
+	}
+	if c.Recommend.RefreshOnActivate < 0 {
+		errs = append(errs, fmt.Errorf("%w: recommend.refresh_on_activate (%s) is %d, want 0 (off) or more", ErrInvalid, EnvName("recommend.refresh_on_activate"), c.Recommend.RefreshOnActivate))
 	}
 	if c.Recommend.ContentListsTTL <= 0 {
 		errs = append(errs, fmt.Errorf("%w: recommend.content_lists_ttl (%s) is %s, want more than 0", ErrInvalid, EnvName("recommend.content_lists_ttl"), c.Recommend.ContentListsTTL))

@@ -89,3 +89,30 @@ func TestRecommendContentLists(t *testing.T) {
 		}
 	}
 }
+
+// recommend.refresh_on_activate defaults to 1,000 users, 0 turns the
+// refreshes after an activation off, and a negative count is refused
+// naming its variable.
+func TestRecommendRefreshOnActivate(t *testing.T) {
+	for _, tc := range []struct {
+		env     []string
+		want    int
+		invalid bool
+	}{
+		{nil, 1000, false},
+		{[]string{"VITRINE_RECOMMEND_REFRESH_ON_ACTIVATE=0"}, 0, false},
+		{[]string{"VITRINE_RECOMMEND_REFRESH_ON_ACTIVATE=50"}, 50, false},
+		{[]string{"VITRINE_RECOMMEND_REFRESH_ON_ACTIVATE=-1"}, 0, true},
+	} {
+		c, err := config.Load("", func() []string { return tc.env })
+		if tc.invalid {
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "VITRINE_RECOMMEND_REFRESH_ON_ACTIVATE") {
+				t.Errorf("%v: err %v, want ErrInvalid naming VITRINE_RECOMMEND_REFRESH_ON_ACTIVATE", tc.env, err)
+			}
+			continue
+		}
+		if err != nil || c.Recommend.RefreshOnActivate != tc.want {
+			t.Errorf("%v: %d, %v; want %d", tc.env, c.Recommend.RefreshOnActivate, err, tc.want)
+		}
+	}
+}
