@@ -102,3 +102,41 @@ func TestPutEmbeddingsBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestUpsertProductsBatchRoundTrip: every column goes through the batch
+// statement as it is read back (categories, attributes, media, no price,
+// no currency), and an id given twice in one call lands once, the last row
+// winning, as one row after another would.
+func TestUpsertProductsBatchRoundTrip(t *testing.T) {
+	s, ctx := open(t)
+	full := product("full", "Oat drink")
+	full.Brand, full.Description = "Oatly", "Barista edition"
+	full.Category = []string{"Drinks", "Plant milk"}
+	full.Attributes = map[string]any{"size": "1 l", "organic": true}
+	full.Media = []catalog.Media{{Kind: catalog.MediaImage, URI: "https://example.com/oat.jpg"}}
+	bare := product("bare", "Plain")
+	bare.Price, bare.Currency = nil, ""
+	first, last := product("twice", "First"), product("twice", "Last")
+	res, err := s.UpsertProducts(ctx, []catalog.Product{full, first, bare, last})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Status != records.Inserted && r.Status != records.Updated {
+			t.Errorf("%s: %v, want stored", r.ID, r.Status)
+		}
+	}
+	cases := []struct {
+		id   string
+		want catalog.Product
+	}{{"full", full}, {"bare", bare}, {"twice", last}}
+	for _, c := range cases {
+		got, err := s.GetProduct(ctx, c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ContentHash() == nil || !bytes.Equal(got.ContentHash(), c.want.ContentHash()) {
+			t.Errorf("%s: stored %+v, want %+v", c.id, got, c.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -26,6 +27,13 @@ WHERE products.content_hash <> EXCLUDED.content_hash OR products.deleted_at IS N
 RETURNING (xmax = 0)`
 
 func productArgs(p catalog.Product) []any {
+	attrs, media, cat := productDefaults(p)
+	return []any{p.ID, p.Title, p.Description, p.Brand, cat, p.Price, p.Currency, attrs, media, p.ContentHash()}
+}
+
+// productDefaults is p's attributes, media and category, empty rather
+// than nil, as the columns store them.
+func productDefaults(p catalog.Product) (map[string]any, []catalog.Media, []string) {
 	attrs := p.Attributes
 	if attrs == nil {
 		attrs = map[string]any{}
@@ -38,7 +46,7 @@ func productArgs(p catalog.Product) []any {
 	if cat == nil {
 		cat = []string{}
 	}
-	return []any{p.ID, p.Title, p.Description, p.Brand, cat, p.Price, p.Currency, attrs, media, p.ContentHash()}
+	return attrs, media, cat
 }
 
 // insertSuggestTermsSQL adds the suggestion terms of the products a
@@ -131,9 +139,55 @@ func (s *Store) UpsertProducts(ctx context.Context, products []catalog.Product) 
 	return res, nil
 }
 
+// upsertProductsSQL upserts a batch of products in one statement, in the
+// order given (the rows' ordinality), and returns the id of each row it
+// inserted or updated with whether it was new; an unchanged product
+// returns nothing. Categories travel as JSON arrays (a text[] column
+// cannot be unnested from a ragged text[][]).
+const upsertProductsSQL = `
+INSERT INTO products (id, title, description, brand, category, price, currency, attributes, media, content_hash)
+SELECT id, title, description, brand, ARRAY(SELECT jsonb_array_elements_text(category)), price, NULLIF(currency, ''), attributes, media, content_hash
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::float8[], $7::text[], $8::jsonb[], $9::jsonb[], $10::bytea[])
+	WITH ORDINALITY AS x(id, title, description, brand, category, price, currency, attributes, media, content_hash, n)
+ORDER BY n
+ON CONFLICT (id) DO UPDATE SET
+    title = EXCLUDED.title, description = EXCLUDED.description, brand = EXCLUDED.brand,
+    category = EXCLUDED.category, price = EXCLUDED.price, currency = EXCLUDED.currency,
+    attributes = EXCLUDED.attributes, media = EXCLUDED.media, content_hash = EXCLUDED.content_hash,
+    updated_at = now(), deleted_at = NULL
+WHERE products.content_hash <> EXCLUDED.content_hash OR products.deleted_at IS NOT NULL
+RETURNING id, (xmax = 0)`
+
+// productColumnsOf is the parameters of upsertProductsSQL for products, in
+// the order given.
+func productColumnsOf(products []catalog.Product, order []int) ([]any, error) {
+	n := len(order)
+	ids, titles, descs, brands, currencies := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	cats, attrs, media := make([]string, n), make([]string, n), make([]string, n)
+	prices, hashes := make([]*float64, n), make([][]byte, n)
+	for k, i := range order {
+		p := products[i]
+		ids[k], titles[k], descs[k], brands[k], prices[k], currencies[k], hashes[k] = p.ID, p.Title, p.Description, p.Brand, p.Price, p.Currency, p.ContentHash()
+		attr, med, cat := productDefaults(p)
+		for _, c := range []struct {
+			dst *string
+			v   any
+		}{{&cats[k], cat}, {&attrs[k], attr}, {&media[k], med}} {
+			b, err := json.Marshal(c.v)
+			if err != nil {
+				return nil, fmt.Errorf("product %q: %w", p.ID, err)
+			}
+			*c.dst = string(b)
+		}
+	}
+	return []any{ids, titles, descs, brands, cats, prices, currencies, attrs, media, hashes}, nil
+}
+
 // upsertBatch upserts products in one transaction and one round trip:
-// their suggestion terms first, then the products in id order. It returns
-// a result per product, in products' order, or the first failure.
+// their suggestion terms first, then the products in id order, in one
+// statement. It returns a result per product, in products' order, or the
+// first failure (a bad row, or an id given twice, which one statement
+// cannot write twice: the caller then writes the rows one by one).
 func (s *Store) upsertBatch(ctx context.Context, products []catalog.Product) ([]records.UpsertResult, error) {
 	order := make([]int, len(products))
 	for i := range order {
@@ -141,25 +195,44 @@ func (s *Store) upsertBatch(ctx context.Context, products []catalog.Product) ([]
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(products[a].ID, products[b].ID) })
 	kinds, terms := suggestTerms(products)
+	args, err := productColumnsOf(products, order)
+	if err != nil {
+		return nil, err
+	}
 	res := make([]records.UpsertResult, len(products))
-	err := s.retryTx(ctx, "upsert products", func(tx pgx.Tx) error {
+	err = s.retryTx(ctx, "upsert products", func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue(insertSuggestTermsSQL, kinds, terms)
-		for _, i := range order {
-			b.Queue(upsertProductSQL, productArgs(products[i])...)
-		}
+		b.Queue(upsertProductsSQL, args...)
 		br := tx.SendBatch(ctx, b)
+		defer br.Close()
 		if _, err := br.Exec(); err != nil {
-			br.Close()
 			return err
 		}
-		for _, i := range order {
-			st, err := scanUpsert(br.QueryRow())
-			if err != nil {
-				br.Close()
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		written := make(map[string]bool, len(products))
+		for rows.Next() {
+			var id string
+			var inserted bool
+			if err := rows.Scan(&id, &inserted); err != nil {
 				return err
 			}
-			res[i] = records.UpsertResult{ID: products[i].ID, Status: st}
+			written[id] = inserted
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i, p := range products {
+			res[i] = records.UpsertResult{ID: p.ID, Status: records.Unchanged}
+			if inserted, ok := written[p.ID]; ok {
+				res[i].Status = records.Updated
+				if inserted {
+					res[i].Status = records.Inserted
+				}
+			}
 		}
 		return br.Close()
 	})
