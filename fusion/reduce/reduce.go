@@ -7,6 +7,13 @@
 // which `vitrine backfill --reduce` prints for a catalog's own vectors;
 // `vitrine bench hnsw --reduce` on synthetic ones). It is pure: no storage,
 // no models.
+//
+// The fit needs only the top K eigenvectors of a d×d covariance (K ≪ d
+// for fused vectors: 64–256 of 1,380), and gonum has no truncated
+// symmetric eigensolver, so the package carries a small one of its own
+// (randomized subspace iteration, eigen.go) written around gonum's dense
+// products, Householder QR and EigenSym; gonum's full EigenSym remains for
+// K close to d.
 package reduce
 
 import (
