@@ -79,8 +79,8 @@ func TestServerMeterCountsTheDatabaseAndSharedWriters(t *testing.T) {
 
 func TestIngestCPULine(t *testing.T) {
 	c := IngestCPU{ProcessSeconds: 40, DatabaseSeconds: 7, ServerSeconds: 0.5, ModelsSeconds: 38}
-	c.Bound = Ratio(c.ModelsSeconds, c.ProcessSeconds+c.DatabaseSeconds+c.ServerSeconds)
-	want := "  CPU s: models alone 38.0; ingest 47.5 (this process 40.0; database backends 7.0; WAL writer, checkpointer, background writer 0.5): CPU-bound ratio 0.800"
+	c.Bound = Ratio(c.ProcessSeconds, c.ProcessSeconds+c.DatabaseSeconds+c.ServerSeconds)
+	want := "  CPU s: models alone 38.0; ingest 47.5 (this process 40.0; database backends 7.0; WAL writer, checkpointer, background writer 0.5): CPU-bound ratio 0.842"
 	if got := c.Line(); got != want {
 		t.Fatalf("Line() =\n%q\nwant\n%q", got, want)
 	}

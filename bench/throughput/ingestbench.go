@@ -147,7 +147,7 @@ func MeasureIngest(ctx context.Context, st *store.Store, set Encoders, c IngestC
 	}
 	modelCPU += processCPU() - cpu0
 	row.CPU.ModelsSeconds = modelCPU.Seconds() * float64(c.Products) / float64(before.Items+after.Items)
-	row.CPU.Bound = Ratio(row.CPU.ModelsSeconds, row.CPU.ProcessSeconds+row.CPU.DatabaseSeconds+row.CPU.ServerSeconds)
+	row.CPU.Bound = Ratio(row.CPU.ProcessSeconds, row.CPU.ProcessSeconds+row.CPU.DatabaseSeconds+row.CPU.ServerSeconds)
 	row.ModelsOnly = Result{Name: "models only", Items: before.Items + after.Items, Seconds: before.Seconds + after.Seconds,
 		Rounds: []float64{before.PerSecond, after.PerSecond}}
 	row.ModelsOnly.PerSecond = float64(row.ModelsOnly.Items) / row.ModelsOnly.Seconds
