@@ -23,8 +23,9 @@ import (
 // shopper's next request, in whichever process, finds the retrieval made
 // from their new inputs instead of paying for it. A request whose inputs
 // hash to another digest, or whose stored retrieval is older than the
-// retrieval TTL, retrieves afresh and stores what it found. Nothing is
-// stored or read with a TTL of 0.
+// retrieval TTL, retrieves afresh and stores what it found. No retrieval
+// is stored or read with a TTL of 0 (the products' content-neighbour
+// lists its content leg reads are kept apart, recommend_content.go).
 
 // DefaultRefreshWorkers bounds the background work of a Service
 // (refreshing users' retrievals after their events, storing retrievals
