@@ -195,6 +195,11 @@ func TestBenchIngest(t *testing.T) {
 		if (r.IndexSeconds > 0) != (w.index == "deferred") {
 			t.Errorf("%s: index build %.2fs", r.Case, r.IndexSeconds)
 		}
+		// The case database's backends did the writes; the process's CPU
+		// time is the models' and the rest of Vitrine's.
+		if c := r.CPU; !(c.ProcessSeconds > 0 && c.DatabaseSeconds > 0 && c.Bound > 0 && c.Bound < 1) {
+			t.Errorf("%s: CPU split %+v: want process and database time, and a ratio in (0, 1)", r.Case, c)
+		}
 	}
 	md, err := os.ReadFile(mdOut)
 	if err != nil || !strings.Contains(string(md), "| text, deferred index | 300 |") {
