@@ -16,6 +16,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/api"
 	"github.com/vitrinehq/vitrine/extractors"
+	"github.com/vitrinehq/vitrine/extractors/keypoints"
 	"github.com/vitrinehq/vitrine/internal/apitest"
 	"github.com/vitrinehq/vitrine/internal/testenv"
 	"github.com/vitrinehq/vitrine/models"
@@ -32,7 +33,9 @@ import (
 // encoder (mobilenetv2-int8, no augmentation) alone encodes the same photo
 // (the bare baseline, interleaved so both see the same load): p50-ms and
 // p95-ms are the posts', bare-p50-ms the baseline's, and x-bare the ratio
-// of the p50s, the load-independent figure. Run OCR cases with OMP_THREAD_LIMIT=1 in the environment (see
+// of the p50s, the load-independent figure. The verify cases check the
+// top 10 products geometrically against the catalog images' keypoints
+// stored at ingest. Run OCR cases with OMP_THREAD_LIMIT=1 in the environment (see
 // README): -run '^$' -bench SearchImageDevPhotos -benchtime 1x.
 func BenchmarkSearchImageDevPhotos(b *testing.B) {
 	photos := testenv.DevPhotos(b, 0)
@@ -50,6 +53,8 @@ func BenchmarkSearchImageDevPhotos(b *testing.B) {
 	vote := serving.PhotoConfig{VoteViews: 10, VotePower: 16} // the defaults
 	ocrOn := vote
 	ocrOn.OCRWeight = 0.3
+	verify := vote
+	verify.VerifyTop, verify.VerifyWeight, verify.VerifyMinInliers = 10, 0.02, 8
 	cases := []struct {
 		name string
 		enc  extractors.Encoder
@@ -64,6 +69,8 @@ func BenchmarkSearchImageDevPhotos(b *testing.B) {
 		{"plain/ocr", plain, ocrOn},
 		{"centre/ocr", centre, ocrOn},
 		{"centre-flip/ocr", centreFlip, ocrOn}, // the default model with OCR on
+		{"plain/verify", plain, verify},
+		{"centre-flip/verify", centreFlip, verify}, // the defaults: geometric verification of the top 10
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
@@ -109,12 +116,16 @@ func quantile(sorted []float64, q float64) float64 {
 // its views.
 func photoServer(b *testing.B, a *apitest.Env, text, enc extractors.Encoder, cfg serving.PhotoConfig, reader serving.PhotoReader) func(photo []byte) {
 	svc, err := serving.New(serving.DepsFrom(a.Store, text, enc), serving.WithImageViews(a.Store),
-		serving.WithPhotoConfig(cfg), serving.WithPhotoReader(reader))
+		serving.WithPhotoConfig(cfg), serving.WithPhotoReader(reader),
+		serving.WithPhotoVerifier(keypoints.NewPhotoVerifier(keypoints.NewExtractor(), keypoints.NewVerifier()), a.Store))
 	if err != nil {
 		b.Fatal(err)
 	}
 	if plain, _ := a.Encoders.ByModality(models.Image); plain.Key() != enc.Key() {
 		attachCatalogViews(b, a, svc)
+	}
+	if cfg.VerifyTop > 0 {
+		storeCatalogKeypoints(b, a)
 	}
 	acfg := api.DefaultConfig()
 	acfg.Auth, acfg.RateLimit = api.AuthRequired, 0
@@ -154,6 +165,30 @@ func photoServer(b *testing.B, a *apitest.Env, text, enc extractors.Encoder, cfg
 // attachCatalogViews encodes each demo product's catalog image with the
 // service's image model and stores it as the product's view.
 func attachCatalogViews(b *testing.B, a *apitest.Env, svc *serving.Service) {
+	if err := svc.AddImageViews(b.Context(), "bench-catalog", catalogPhotos(b, a)); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// storeCatalogKeypoints stores the keypoints of each demo product's
+// catalog image, as an indexer with keypoints on does at ingest.
+func storeCatalogKeypoints(b *testing.B, a *apitest.Env) {
+	ex := keypoints.NewExtractor()
+	var ks []records.ImageKeypoints
+	for _, p := range catalogPhotos(b, a) {
+		f, err := ex.Extract(p.Image)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ks = append(ks, records.ImageKeypoints{ProductID: p.ProductID, View: records.ViewCatalog, Source: records.ViewCatalog, Data: keypoints.Marshal(f)})
+	}
+	if err := a.Store.PutImageKeypoints(b.Context(), ks); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// catalogPhotos reads each demo product's first catalog image.
+func catalogPhotos(b *testing.B, a *apitest.Env) []serving.ViewPhoto {
 	f, err := os.Open(filepath.Join(a.Root, "demo", "grocery", "catalog.jsonl"))
 	if err != nil {
 		b.Fatal(err)
@@ -177,9 +212,7 @@ func attachCatalogViews(b *testing.B, a *apitest.Env, svc *serving.Service) {
 		}
 		views = append(views, serving.ViewPhoto{ProductID: p.ID, View: p.Images[0], Image: img})
 	}
-	if err := svc.AddImageViews(b.Context(), "bench-catalog", views); err != nil {
-		b.Fatal(err)
-	}
+	return views
 }
 
 func openBenchEncoder(b *testing.B, name string) extractors.Encoder {

@@ -10,15 +10,32 @@ import (
 	"github.com/vitrinehq/vitrine/records"
 )
 
-// KeypointStore is the optional part of a Store that keeps the local
-// features of catalog images, which search by photo verifies its top
-// candidates against (*store.Store is one). An Indexer whose Store
-// implements it extracts the keypoints of each product's first image when
-// the product's image embedding is encoded, or when they are missing (a
-// catalog indexed before keypoints existed).
+// KeypointStore is the part of a Store that keeps the local features of
+// catalog images, which search by photo verifies its top candidates
+// against (*store.Store is one).
 type KeypointStore interface {
 	WithoutCatalogKeypoints(ctx context.Context, ids []string) ([]string, error)
 	PutImageKeypoints(ctx context.Context, ks []records.ImageKeypoints) error
+}
+
+// WithKeypoints, when on and the Store is a KeypointStore, extracts the
+// keypoints of each product's first image when the product's image
+// embedding is encoded or its keypoints are missing (a catalog indexed
+// before verification was switched on: a backfill fills them in). Off by
+// default: SIFT costs tens of milliseconds an image, which only
+// image.verify_top pays back.
+func WithKeypoints(on bool) Option {
+	return func(ix *Indexer) {
+		if ks, ok := ix.store.(KeypointStore); ok && on {
+			ix.store = keypointsOn{Store: ix.store, ks: ks}
+		}
+	}
+}
+
+// keypointsOn marks an Indexer's Store as extracting keypoints.
+type keypointsOn struct {
+	Store
+	ks KeypointStore
 }
 
 // indexKeypoints extracts and stores the keypoints of the pass's products
@@ -26,10 +43,11 @@ type KeypointStore interface {
 // skipped with a log line (its embedding's warning already tells why);
 // only the store's failure fails the pass.
 func (ix *Indexer) indexKeypoints(ctx context.Context, ps *pass) error {
-	ks, ok := ix.store.(KeypointStore)
+	on, ok := ix.store.(keypointsOn)
 	if !ok || !ps.hasImageModel(ix) {
 		return nil
 	}
+	ks := on.ks
 	need, err := ix.keypointsNeeded(ctx, ks, ps)
 	if err != nil || len(need) == 0 {
 		return err

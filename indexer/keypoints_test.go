@@ -4,17 +4,35 @@ import (
 	"testing"
 
 	"github.com/vitrinehq/vitrine/extractors/keypoints"
+	"github.com/vitrinehq/vitrine/indexer"
+	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/records"
 )
 
-// TestIndexStoresCatalogKeypoints: indexing the demo grocery catalog with
-// the real models stores the keypoints of each product's catalog image,
-// and indexing a product whose keypoints are missing (a catalog indexed
-// before they existed) extracts them again though its vectors are up to
-// date.
+// TestIndexStoresCatalogKeypoints: the demo grocery catalog indexed with
+// the real models and keypoints off has none; re-indexed with them on
+// (a catalog indexed before verification was switched on), every
+// product's catalog image's keypoints are extracted though its vectors
+// are up to date, and a product whose keypoints went missing gets them
+// again.
 func TestIndexStoresCatalogKeypoints(t *testing.T) {
 	g := newGrocery(t)
 	ctx := t.Context()
+	if missing, err := g.st.WithoutCatalogKeypoints(ctx, g.ids); err != nil || len(missing) != len(g.ids) {
+		t.Fatalf("%d of %d products without keypoints with them off (%v)", len(missing), len(g.ids), err)
+	}
+	space, err := g.st.ActiveSpace(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := g.st.ProductsAfter(ctx, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := indexer.New(g.st, ingest.NewMediaLoader(), []indexer.Encoder{g.text, g.image}, indexer.WithKeypoints(true))
+	if _, _, err := ix.Index(ctx, space, all); err != nil {
+		t.Fatal(err)
+	}
 	ks, err := g.st.ImageKeypoints(ctx, false)
 	if err != nil {
 		t.Fatal(err)
@@ -43,11 +61,7 @@ func TestIndexStoresCatalogKeypoints(t *testing.T) {
 	if err != nil || len(ps) != 1 || ps[0].ID != id {
 		t.Fatalf("first product %v (%v), want %s", ps, err, id)
 	}
-	space, err := g.st.ActiveSpace(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := g.ix.Index(ctx, space, ps); err != nil {
+	if _, _, err := ix.Index(ctx, space, ps); err != nil {
 		t.Fatal(err)
 	}
 	if missing, err := g.st.WithoutCatalogKeypoints(ctx, g.ids); err != nil || len(missing) != 0 {

@@ -34,7 +34,7 @@ const DescLen = 128
 // Defaults of an Extractor and a Verifier.
 const (
 	DefaultMaxPoints = 1000
-	DefaultMaxSide   = 400
+	DefaultMaxSide   = 256
 	DefaultRatio     = 0.8
 	DefaultThreshold = 5.0
 	// maxPixels bounds the images decoded (an upload is untrusted).
@@ -74,7 +74,7 @@ type Option func(*Extractor)
 func WithMaxPoints(n int) Option { return func(e *Extractor) { e.maxPoints = max(n, 4) } }
 
 // WithMaxSide shrinks images whose longer side exceeds n pixels before
-// extraction (default 400; images are never enlarged).
+// extraction (default 256; images are never enlarged).
 func WithMaxSide(n int) Option { return func(e *Extractor) { e.maxSide = max(n, 32) } }
 
 // NewExtractor returns an Extractor.

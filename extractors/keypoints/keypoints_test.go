@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vitrinehq/vitrine/extractors/keypoints"
 	"github.com/vitrinehq/vitrine/internal/testenv"
@@ -129,4 +130,24 @@ func TestPhotoVerifier(t *testing.T) {
 	if _, err := pv.Inliers(context.Background(), photo(t, "val/Fruit/Apple/Golden-Delicious/Golden-Delicious_001.jpg"), [][]byte{[]byte("x")}); !errors.Is(err, keypoints.ErrBadEncoding) {
 		t.Errorf("bad stored blob: %v, want ErrBadEncoding", err)
 	}
+}
+
+func nowMs() float64 { return float64(time.Now().UnixMicro()) / 1000 }
+
+func catalogImageB(b *testing.B, name string) []byte {
+	b.Helper()
+	data, err := os.ReadFile(filepath.Join(testenv.Root(b), "demo", "grocery", "images", name+".jpg"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+func extractB(b *testing.B, ex *keypoints.Extractor, data []byte) keypoints.Features {
+	b.Helper()
+	f, err := ex.Extract(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
 }
