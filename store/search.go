@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -100,8 +101,12 @@ func (s *Store) Nearest(ctx context.Context, q records.NearestQuery) ([]records.
 		return nil, err
 	}
 	where, args := filterSQL(q.Filter, []string{t.where, `p.deleted_at IS NULL`}, args)
-	args = append(args, q.K)
-	limit := fmt.Sprintf("$%d", len(args))
+	// The limit is written into the text (K is a validated integer) rather
+	// than bound: with a bound LIMIT PostgreSQL cannot price a generic plan
+	// and plans every execution again (0.2-0.7 ms a query in a log of the
+	// recommendations' reads); with it, each K's prepared statement keeps
+	// its plan.
+	limit := strconv.Itoa(q.K)
 	query := func(distance string) string {
 		return `SELECT v.product_id, ` + distance + ` AS distance FROM ` + t.from +
 			` WHERE ` + where + ` ORDER BY distance LIMIT ` + limit
