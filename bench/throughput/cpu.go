@@ -30,6 +30,10 @@ type IngestCPU struct {
 	// meanwhile (WAL writer, checkpointer, background writer): other
 	// databases' work counts there too.
 	ServerSeconds float64 `json:"server_seconds"`
+	// IndexSeconds is the CPU time of the database's backends and of the
+	// server's parallel workers while a deferred case's indexes were
+	// built after the load (0 when they were live).
+	IndexSeconds float64 `json:"index_build_seconds"`
 	// ModelsSeconds is the models alone's CPU time for as many items as
 	// were ingested, from the baseline's CPU time per item.
 	ModelsSeconds float64 `json:"models_seconds"`
@@ -45,8 +49,12 @@ type IngestCPU struct {
 
 // Line prints the split in one line.
 func (c IngestCPU) Line() string {
-	return fmt.Sprintf("  CPU s: models alone %.1f; ingest %.1f (this process %.1f; database backends %.1f; WAL writer, checkpointer, background writer %.1f): CPU-bound ratio %.3f",
-		c.ModelsSeconds, c.ProcessSeconds+c.DatabaseSeconds+c.ServerSeconds, c.ProcessSeconds, c.DatabaseSeconds, c.ServerSeconds, c.Bound)
+	build := ""
+	if c.IndexSeconds > 0 {
+		build = fmt.Sprintf("; index build after it %.1f", c.IndexSeconds)
+	}
+	return fmt.Sprintf("  CPU s: models alone %.1f; ingest %.1f (this process %.1f; database backends %.1f; WAL writer, checkpointer, background writer %.1f): CPU-bound ratio %.3f%s",
+		c.ModelsSeconds, c.ProcessSeconds+c.DatabaseSeconds+c.ServerSeconds, c.ProcessSeconds, c.DatabaseSeconds, c.ServerSeconds, c.Bound, build)
 }
 
 // processCPU is this process's CPU time so far (user + system).
@@ -64,7 +72,7 @@ const clockTicks = 100
 // serverMeter sums the CPU time that the PostgreSQL processes on this
 // machine spend while a function runs: the backends of one database (a
 // process title names its database) and the server's shared writers. It
-// samples /proc every interval, keeping each process's largest reading,
+// counts parallel workers too, whose titles name no database. It samples /proc every interval, keeping each process's largest reading,
 // so a process that exits loses at most one interval; each process's time
 // before the start is subtracted.
 type serverMeter struct {
@@ -79,6 +87,10 @@ type serverMeter struct {
 // sharedWriters are the titles of the server processes whose work any
 // database's writes cause.
 var sharedWriters = [][]byte{[]byte("postgres: walwriter"), []byte("postgres: checkpointer"), []byte("postgres: background writer")}
+
+// parallelWorker starts the title of a parallel worker (of an index build
+// here), which names its leader's process, not its database.
+var parallelWorker = []byte("postgres: parallel worker")
 
 // newServerMeter snapshots the PostgreSQL processes under proc now.
 func newServerMeter(proc, database string, interval time.Duration) *serverMeter {
@@ -107,7 +119,7 @@ func (m *serverMeter) measure(ctx context.Context, f func() error) error {
 	}
 }
 
-// sample records the CPU ticks of every PostgreSQL process into into,
+// sample records the CPU ticks of the measured PostgreSQL processes into into,
 // keeping the larger of two readings.
 func (m *serverMeter) sample(into map[int]int64) {
 	entries, _ := os.ReadDir(m.proc)
@@ -125,7 +137,7 @@ func (m *serverMeter) sample(into map[int]int64) {
 			continue
 		}
 		shared := slices.ContainsFunc(sharedWriters, func(w []byte) bool { return bytes.HasPrefix(title, w) })
-		if !shared && !bytes.Contains(title, m.database) {
+		if !shared && !bytes.Contains(title, m.database) && !bytes.HasPrefix(title, parallelWorker) {
 			continue
 		}
 		m.shared[pid] = shared

@@ -52,7 +52,7 @@ func writeProc(t *testing.T, proc string, pid int, title string, ticks int) {
 // TestServerMeterCountsTheDatabaseAndSharedWriters: the backends of the
 // measured database and the shared writers count, from their time at the
 // start; other databases' backends and other programs do not, and a
-// backend that appears during the run counts in full.
+// backend or parallel worker that appears during the run counts in full.
 func TestServerMeterCountsTheDatabaseAndSharedWriters(t *testing.T) {
 	proc := t.TempDir()
 	writeProc(t, proc, 10, "postgres: vitrine bench_db 127.0.0.1(4000) idle", 100)
@@ -66,14 +66,15 @@ func TestServerMeterCountsTheDatabaseAndSharedWriters(t *testing.T) {
 		writeProc(t, proc, 12, "postgres: walwriter", 60)
 		writeProc(t, proc, 13, "vitrine bench ingest --database bench_db", 900)
 		writeProc(t, proc, 14, "postgres: vitrine bench_db 127.0.0.1(4001) idle", 40)
+		writeProc(t, proc, 15, "postgres: parallel worker for PID 10", 30)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	backends, shared := m.seconds()
-	if backends != 2.9 || shared != 0.1 {
-		t.Fatalf("seconds() = %v backends, %v shared; want 2.9 (2.5 + 0.4) and 0.1", backends, shared)
+	if backends != 3.2 || shared != 0.1 {
+		t.Fatalf("seconds() = %v backends, %v shared; want 3.2 (2.5 + 0.4 + a parallel worker's 0.3) and 0.1", backends, shared)
 	}
 }
 
@@ -83,5 +84,9 @@ func TestIngestCPULine(t *testing.T) {
 	want := "  CPU s: models alone 38.0; ingest 47.5 (this process 40.0; database backends 7.0; WAL writer, checkpointer, background writer 0.5): CPU-bound ratio 0.842"
 	if got := c.Line(); got != want {
 		t.Fatalf("Line() =\n%q\nwant\n%q", got, want)
+	}
+	c.IndexSeconds = 1.25
+	if got, want := c.Line(), want+"; index build after it 1.2"; got != want {
+		t.Fatalf("deferred Line() =\n%q\nwant\n%q", got, want)
 	}
 }

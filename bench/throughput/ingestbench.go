@@ -228,13 +228,19 @@ func loadCase(ctx context.Context, h *Ingest, c IngestCase, data []byte, progres
 	row.FirstQuarter, row.LastQuarter = QuarterRates(marks, c.Products)
 	if c.Deferred {
 		start := time.Now()
-		if err := h.Store.BuildSpaceIndex(ctx, h.Space.Version); err != nil {
-			return err
-		}
-		if err := h.buildModelIndexes(ctx); err != nil {
+		server := newServerMeter("/proc", h.Database, 500*time.Millisecond)
+		err := server.measure(ctx, func() error {
+			if err := h.Store.BuildSpaceIndex(ctx, h.Space.Version); err != nil {
+				return err
+			}
+			return h.buildModelIndexes(ctx)
+		})
+		if err != nil {
 			return err
 		}
 		row.IndexSeconds = time.Since(start).Seconds()
+		backends, shared := server.seconds()
+		row.CPU.IndexSeconds = backends + shared
 	}
 	row.TotalRate = float64(c.Products) / (row.IngestSeconds + row.IndexSeconds)
 	return nil

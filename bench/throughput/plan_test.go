@@ -70,7 +70,7 @@ func TestIngestPlan(t *testing.T) {
 		cases string
 	}{
 		{"text only", func(*IngestPlan) {}, "", "text, live index:100 text, deferred index:100"},
-		{"with images", func(p *IngestPlan) { p.Images = true }, "", "text, live index:100 text, deferred index:100 text+image, live index:100"},
+		{"with images", func(p *IngestPlan) { p.Images = true }, "", "text, live index:100 text, deferred index:100 text+image, live index:100 text+image, deferred index:100"},
 		{"no products", func(p *IngestPlan) { p.Products = 0 }, "--products 0: want at least 1", ""},
 		{"no image products", func(p *IngestPlan) { p.ImageProducts = 0 }, "--image-products 0: want at least 1", ""},
 		{"negative batch", func(p *IngestPlan) { p.BatchSize = -1 }, "--batch-size -1: want at least 1 (0: ingest.batch_size)", ""},
@@ -113,7 +113,7 @@ func TestIngestText(t *testing.T) {
 	row := IngestRow{IngestSeconds: 2, IngestRate: 150, FirstQuarter: 160, LastQuarter: 140, Index: "deferred", IndexSeconds: 0.5,
 		ModelsOnly: Result{PerSecond: 300, Rounds: []float64{310, 290}}, DatabaseBytes: 3 << 20}
 	want := "  ingest 2.0s (" + FormatRate(150) + " products/s; first quarter " + FormatRate(160) + ", last quarter " + FormatRate(140) +
-		"), index build 0.5s, models alone " + FormatRate(300) + " items/s (before " + FormatRate(310) + ", after " + FormatRate(290) + "), database 3.0 MiB"
+		"), index build 0.5s, models alone " + FormatRate(300) + " items/s (before " + FormatRate(310) + ", after " + FormatRate(290) + "), database 3.0 MiB\n" + row.CPU.Line()
 	if got := row.Line(); got != want {
 		t.Errorf("Line() =\n%s\nwant\n%s", got, want)
 	}
