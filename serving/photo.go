@@ -86,7 +86,7 @@ func (s *Service) SearchPhoto(ctx context.Context, req ImageSearchRequest) (Imag
 		return ImageSearchResult{}, err
 	}
 	p := s.Params(req.UserID)
-	read := s.readPhoto(ctx, req.Image)
+	read, prep := s.readPhoto(ctx, req.Image), s.preparePhoto(ctx, req.Image)
 	qs, err := s.encodePhoto(ctx, req.Image)
 	if err != nil {
 		return ImageSearchResult{}, err
@@ -103,9 +103,7 @@ func (s *Service) SearchPhoto(ctx context.Context, req ImageSearchRequest) (Imag
 		}
 	}
 	ranked := ix.search(qs, s.photo.cfg, allowed)
-	if s.photo.verifyOn() {
-		ranked = s.verify(ctx, req.Image, ix, ranked)
-	}
+	ranked = s.verify(ctx, <-prep, ix, ranked)
 	if ranked, err = s.fuseText(ctx, ranked, <-read, req.Filter); err != nil {
 		return ImageSearchResult{}, err
 	}

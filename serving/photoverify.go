@@ -9,11 +9,35 @@ import (
 )
 
 // PhotoVerifier checks a photo against stored local features of product
-// views (*keypoints.PhotoVerifier is one): for each stored blob, how many
-// of the photo's keypoint matches one geometric transform explains. The
-// same printed package shares dozens; a look-alike or a fruit a handful.
+// views (*keypoints.PhotoVerifier is one). Prepare reads the photo's
+// features once and returns the function that counts, for each stored
+// blob, how many of the photo's keypoint matches one geometric transform
+// explains: the same printed package shares dozens, a look-alike or a
+// fruit a handful.
 type PhotoVerifier interface {
-	Inliers(ctx context.Context, photo []byte, stored [][]byte) ([]int, error)
+	Prepare(ctx context.Context, photo []byte) (func(ctx context.Context, stored [][]byte) ([]int, error), error)
+}
+
+// preparedPhoto is what PhotoVerifier.Prepare returned.
+type preparedPhoto struct {
+	inliers func(ctx context.Context, stored [][]byte) ([]int, error)
+	err     error
+}
+
+// preparePhoto reads the photo's local features concurrently with its
+// encoding when verification is on; the channel yields them (nothing
+// when off).
+func (s *Service) preparePhoto(ctx context.Context, photo []byte) <-chan preparedPhoto {
+	out := make(chan preparedPhoto, 1)
+	if !s.photo.verifyOn() {
+		out <- preparedPhoto{}
+		return out
+	}
+	go func() {
+		f, err := s.photo.verifier.Prepare(ctx, photo)
+		out <- preparedPhoto{inliers: f, err: err}
+	}()
+	return out
 }
 
 // PhotoKeypoints reads the stored local features of the live products'
@@ -55,15 +79,23 @@ func (ix *photoIndex) loadKeypoints(ctx context.Context, k PhotoKeypoints) error
 // their geometric inliers with the photo: each gains VerifyWeight ×
 // √(inliers − VerifyMinInliers) when it has more than VerifyMinInliers,
 // so a photo that matches nothing (fruit, an unknown package) keeps its
-// visual order. A verifier's failure leaves the ranking as it was, logged.
-func (s *Service) verify(ctx context.Context, photo []byte, ix *photoIndex, ranked []scoredProduct) []scoredProduct {
+// visual order. A verifier's failure (an undecodable photo, say) leaves
+// the ranking as it was, logged.
+func (s *Service) verify(ctx context.Context, prep preparedPhoto, ix *photoIndex, ranked []scoredProduct) []scoredProduct {
+	if prep.inliers == nil && prep.err == nil {
+		return ranked // verification off
+	}
 	cfg := s.photo.cfg
 	top := ranked[:min(len(ranked), cfg.VerifyTop)]
 	stored := make([][]byte, len(top))
 	for i, r := range top {
 		stored[i] = ix.keypoints[r.id]
 	}
-	inliers, err := s.photo.verifier.Inliers(ctx, photo, stored)
+	var inliers []int
+	err := prep.err
+	if err == nil {
+		inliers, err = prep.inliers(ctx, stored)
+	}
 	if err != nil || len(inliers) != len(top) {
 		s.log.Warn("verifying a photo's top products", "err", err)
 		return ranked

@@ -16,21 +16,27 @@ import (
 type fakeVerifier struct {
 	mu      sync.Mutex
 	inliers map[string]map[string]int
-	err     error
+	err     error // of the verification
+	prepErr error // of Prepare (an undecodable photo)
 	seen    [][]string
 }
 
-func (f *fakeVerifier) Inliers(_ context.Context, photo []byte, stored [][]byte) ([]int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var seen []string
-	out := make([]int, len(stored))
-	for i, b := range stored {
-		seen = append(seen, string(b))
-		out[i] = f.inliers[string(photo)][string(b)]
+func (f *fakeVerifier) Prepare(_ context.Context, photo []byte) (func(context.Context, [][]byte) ([]int, error), error) {
+	if f.prepErr != nil {
+		return nil, f.prepErr
 	}
-	f.seen = append(f.seen, seen)
-	return out, f.err
+	return func(_ context.Context, stored [][]byte) ([]int, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		var seen []string
+		out := make([]int, len(stored))
+		for i, b := range stored {
+			seen = append(seen, string(b))
+			out[i] = f.inliers[string(photo)][string(b)]
+		}
+		f.seen = append(f.seen, seen)
+		return out, f.err
+	}, nil
 }
 
 // memKeypoints is an in-memory serving.PhotoKeypoints: each product's
@@ -44,8 +50,9 @@ func (m memKeypoints) ImageKeypoints(_ context.Context, views bool) ([]records.I
 // TestSearchPhotoVerify: oat milk's catalog image looks most like the
 // photo, but the photo shows skimmed milk's printed package (many
 // inliers): verification moves it first. A photo that matches no package
-// (few inliers), a failing verifier or verification off keeps the visual
-// order, and only the top VerifyTop products are verified.
+// (few inliers), a failing verifier, a photo it cannot read or
+// verification off keeps the visual order, and only the top VerifyTop
+// products are verified.
 func TestSearchPhotoVerify(t *testing.T) {
 	enc := photoEncoder{"carton": {1, 0.2, 0}}
 	kps := memKeypoints{
@@ -60,6 +67,7 @@ func TestSearchPhotoVerify(t *testing.T) {
 		cfg      serving.PhotoConfig
 		inliers  map[string]int
 		err      error
+		prepErr  error
 		want     []string
 		wantSeen []string // blobs verified, nil: no call
 	}{
@@ -69,6 +77,8 @@ func TestSearchPhotoVerify(t *testing.T) {
 			want: []string{"oat", "whole", "skim"}, wantSeen: []string{"oat", "whole", "skim"}},
 		{name: "verifier failing", cfg: on, inliers: map[string]int{"skim": 40}, err: errors.New("opencv down"),
 			want: []string{"oat", "whole", "skim"}, wantSeen: []string{"oat", "whole", "skim"}},
+		{name: "photo unreadable to the verifier", cfg: on, inliers: map[string]int{"skim": 40}, prepErr: errors.New("corrupt"),
+			want: []string{"oat", "whole", "skim"}},
 		{name: "only the top two verified", cfg: serving.PhotoConfig{VerifyTop: 2, VerifyWeight: 0.2, VerifyMinInliers: 7}, inliers: map[string]int{"skim": 40, "whole": 30},
 			want: []string{"whole", "oat", "skim"}, wantSeen: []string{"oat", "whole"}},
 		{name: "off", inliers: map[string]int{"skim": 40}, want: []string{"oat", "whole", "skim"}},
@@ -77,7 +87,7 @@ func TestSearchPhotoVerify(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b, views := photoShop()
 			views.views = slices.DeleteFunc(views.views, func(v records.ImageView) bool { return v.Source != records.ViewCatalog })
-			v := &fakeVerifier{inliers: map[string]map[string]int{"carton": tc.inliers}, err: tc.err}
+			v := &fakeVerifier{inliers: map[string]map[string]int{"carton": tc.inliers}, err: tc.err, prepErr: tc.prepErr}
 			s, err := serving.New(serving.DepsFrom(b, words, enc), serving.WithImageViews(views),
 				serving.WithPhotoConfig(tc.cfg), serving.WithPhotoVerifier(v, kps))
 			if err != nil {

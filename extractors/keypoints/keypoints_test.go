@@ -110,24 +110,30 @@ func TestMarshalRoundTrip(t *testing.T) {
 	}
 }
 
-// TestPhotoVerifier: the port search by photo calls scores each stored
-// blob, an empty one 0, and refuses an undecodable photo.
+// TestPhotoVerifier: the port search by photo calls prepares the photo
+// once and scores each stored blob, an empty one 0; it refuses an
+// undecodable photo and a blob that is not features.
 func TestPhotoVerifier(t *testing.T) {
 	ex := keypoints.NewExtractor()
 	pv := keypoints.NewPhotoVerifier(ex, keypoints.NewVerifier())
 	own := keypoints.Marshal(extract(t, ex, catalogImage(t, "God-Morgon-Apple-Juice")))
 	alike := keypoints.Marshal(extract(t, ex, catalogImage(t, "Bravo-Apple-Juice")))
-	got, err := pv.Inliers(context.Background(), photo(t, "val/Packages/Juice/God-Morgon-Apple-Juice/God-Morgon-Apple-Juice_001.jpg"), [][]byte{alike, nil, own})
+	ctx := context.Background()
+	pp, err := pv.Prepare(ctx, photo(t, "val/Packages/Juice/God-Morgon-Apple-Juice/God-Morgon-Apple-Juice_001.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pp(ctx, [][]byte{alike, nil, own})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 3 || got[1] != 0 || got[2] <= got[0] {
 		t.Errorf("inliers %v, want [few 0 many]", got)
 	}
-	if _, err := pv.Inliers(context.Background(), []byte("not an image"), [][]byte{own}); !errors.Is(err, keypoints.ErrCorrupt) {
+	if _, err := pv.Prepare(ctx, []byte("not an image")); !errors.Is(err, keypoints.ErrCorrupt) {
 		t.Errorf("undecodable photo: %v, want ErrCorrupt", err)
 	}
-	if _, err := pv.Inliers(context.Background(), photo(t, "val/Fruit/Apple/Golden-Delicious/Golden-Delicious_001.jpg"), [][]byte{[]byte("x")}); !errors.Is(err, keypoints.ErrBadEncoding) {
+	if _, err := pp(ctx, [][]byte{[]byte("x")}); !errors.Is(err, keypoints.ErrBadEncoding) {
 		t.Errorf("bad stored blob: %v, want ErrBadEncoding", err)
 	}
 }

@@ -125,13 +125,19 @@ func NewPhotoVerifier(ex *Extractor, v *Verifier) *PhotoVerifier {
 	return &PhotoVerifier{ex: ex, v: v}
 }
 
-// Inliers extracts the photo's features once and returns its inliers
-// against each of the stored features (0 for an empty one).
-func (p *PhotoVerifier) Inliers(ctx context.Context, photo []byte, stored [][]byte) ([]int, error) {
+// Prepare extracts the photo's features once and returns a function that
+// counts its inliers against each of the stored features (0 for an empty
+// one): search by photo prepares while the image model encodes the photo,
+// and verifies once it knows its top products.
+func (p *PhotoVerifier) Prepare(_ context.Context, photo []byte) (func(context.Context, [][]byte) ([]int, error), error) {
 	q, err := p.ex.Extract(photo)
 	if err != nil {
 		return nil, err
 	}
+	return func(ctx context.Context, stored [][]byte) ([]int, error) { return p.inliers(ctx, q, stored) }, nil
+}
+
+func (p *PhotoVerifier) inliers(ctx context.Context, q Features, stored [][]byte) ([]int, error) {
 	out := make([]int, len(stored))
 	for i, b := range stored {
 		if err := ctx.Err(); err != nil {
