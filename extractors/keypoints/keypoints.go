@@ -14,6 +14,7 @@
 package keypoints
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -111,9 +112,7 @@ func (e *Extractor) Extract(data []byte) (Features, error) {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		return cmpDesc(kps[a].Response, kps[b].Response)
-	})
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(kps[b].Response, kps[a].Response) })
 	order = order[:min(len(order), e.maxPoints)]
 	f := Features{Points: make([]Point, len(order)), Desc: make([]byte, 0, len(order)*DescLen)}
 	for i, k := range order {
@@ -123,16 +122,6 @@ func (e *Extractor) Extract(data []byte) (Features, error) {
 		}
 	}
 	return f, nil
-}
-
-func cmpDesc(a, b float64) int {
-	switch {
-	case a > b:
-		return -1
-	case a < b:
-		return 1
-	}
-	return 0
 }
 
 // decode reads the image as grey, within the size limit, shrunk so that
