@@ -176,7 +176,7 @@ func TestBenchIngest(t *testing.T) {
 		products int
 		models   int
 		index    string
-	}{{"text, live index", 300, 1, "live"}, {"text, deferred index", 300, 1, "deferred"}, {"text+image, live index", 100, 2, "live"}}
+	}{{"text, live index", 300, 1, "live"}, {"text, deferred index", 300, 1, "deferred"}, {"text+image, live index", 100, 2, "live"}, {"text+image, deferred index", 100, 2, "deferred"}}
 	if len(rep.Rows) != len(want) {
 		t.Fatalf("rows %+v: want %d", rep.Rows, len(want))
 	}
