@@ -157,9 +157,10 @@ func MeasureIngest(ctx context.Context, st *store.Store, set Encoders, c IngestC
 	return row, err
 }
 
-// prepareCase creates and activates the case's vector space (its index
-// deferred or not), notes the empty database's size, builds the models'
-// embedding indexes when they are live, and wires the ingestion.
+// prepareCase creates the case's vector space (and activates it when its
+// indexes are live: activating builds the space's index), notes the empty
+// database's size, builds the models' embedding indexes when they are
+// live, and wires the ingestion.
 func prepareCase(ctx context.Context, st *store.Store, set Encoders, c IngestCase, cfg IngestConfig, row *IngestRow) (*Ingest, error) {
 	var encs []extractors.Encoder
 	spec := fusion.Spec{Strategy: fusion.WeightedConcat}
@@ -182,8 +183,12 @@ func prepareCase(ctx context.Context, st *store.Store, set Encoders, c IngestCas
 	if err != nil {
 		return nil, err
 	}
-	if err := st.ActivateSpace(ctx, sp.Version); err != nil {
-		return nil, err
+	// Activating a space builds its index, so a deferred case's space is
+	// activated after its load (loadCase).
+	if !c.Deferred {
+		if err := st.ActivateSpace(ctx, sp.Version); err != nil {
+			return nil, err
+		}
 	}
 	if row.EmptyBytes, err = st.DatabaseSize(ctx); err != nil {
 		return nil, err
@@ -231,6 +236,9 @@ func loadCase(ctx context.Context, h *Ingest, c IngestCase, data []byte, progres
 		server := newServerMeter("/proc", h.Database, 500*time.Millisecond)
 		err := server.measure(ctx, func() error {
 			if err := h.Store.BuildSpaceIndex(ctx, h.Space.Version); err != nil {
+				return err
+			}
+			if err := h.Store.ActivateSpace(ctx, h.Space.Version); err != nil {
 				return err
 			}
 			return h.buildModelIndexes(ctx)
