@@ -70,7 +70,7 @@ func BenchmarkSearchImageDevPhotos(b *testing.B) {
 		{"centre/ocr", centre, ocrOn},
 		{"centre-flip/ocr", centreFlip, ocrOn}, // the default model with OCR on
 		{"plain/verify", plain, verify},
-		{"centre-flip/verify", centreFlip, verify}, // the defaults: geometric verification of the top 10
+		{"centre-flip/verify", centreFlip, verify}, // the default model with geometric verification of the top 10 (image.verify_top 10; off by default)
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
