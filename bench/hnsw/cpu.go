@@ -9,11 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
-)
 
-// clockTicks is the unit of utime and stime in /proc/PID/stat (USER_HZ,
-// 100 on every Linux architecture Vitrine runs on).
-const clockTicks = 100
+	"github.com/vitrinehq/vitrine/internal/procstat"
+)
 
 // errNotLocal: a builder's process is not a PostgreSQL process on this
 // machine, so its CPU time cannot be read.
@@ -95,7 +93,7 @@ func (m *cpuMeter) seconds() float64 {
 	for pid, t := range m.last {
 		ticks += t - m.before[pid]
 	}
-	return float64(ticks) / clockTicks
+	return float64(ticks) / procstat.ClockTicks
 }
 
 // ticks reads a PostgreSQL process's utime + stime in clock ticks.
@@ -109,24 +107,5 @@ func (m *cpuMeter) ticks(pid int) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", errNotLocal, err)
 	}
-	return statTicks(stat)
-}
-
-// statTicks is utime + stime (fields 14 and 15) of a /proc/PID/stat line;
-// the fields are counted after the command name, which may hold spaces.
-func statTicks(stat []byte) (int64, error) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("proc stat %q: no command name", stat)
-	}
-	f := bytes.Fields(stat[i+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("proc stat %q: %d fields after the command name", stat, len(f))
-	}
-	utime, err1 := strconv.ParseInt(string(f[11]), 10, 64)
-	stime, err2 := strconv.ParseInt(string(f[12]), 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("proc stat: %w", err)
-	}
-	return utime + stime, nil
+	return procstat.Ticks(stat)
 }

@@ -3,7 +3,6 @@ package throughput
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/vitrinehq/vitrine/internal/procstat"
 )
 
 // IngestCPU is where an ingest case's CPU time went, the figure that
@@ -65,9 +66,6 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-
-// clockTicks is the unit of utime and stime in /proc/PID/stat (USER_HZ).
-const clockTicks = 100
 
 // serverMeter sums the CPU time that the PostgreSQL processes on this
 // machine spend while a function runs: the backends of one database (a
@@ -145,7 +143,7 @@ func (m *serverMeter) sample(into map[int]int64) {
 		if err != nil {
 			continue
 		}
-		if ticks, err := statTicks(stat); err == nil {
+		if ticks, err := procstat.Ticks(stat); err == nil {
 			into[pid] = max(into[pid], ticks)
 		}
 	}
@@ -162,24 +160,5 @@ func (m *serverMeter) seconds() (backends, shared float64) {
 			b += t - m.before[pid]
 		}
 	}
-	return float64(b) / clockTicks, float64(s) / clockTicks
-}
-
-// statTicks is utime + stime (fields 14 and 15) of a /proc/PID/stat line;
-// the fields are counted after the command name, which may hold spaces.
-func statTicks(stat []byte) (int64, error) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("proc stat %q: no command name", stat)
-	}
-	f := bytes.Fields(stat[i+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("proc stat %q: %d fields after the command name", stat, len(f))
-	}
-	utime, err1 := strconv.ParseInt(string(f[11]), 10, 64)
-	stime, err2 := strconv.ParseInt(string(f[12]), 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("proc stat: %w", err)
-	}
-	return utime + stime, nil
+	return float64(b) / procstat.ClockTicks, float64(s) / procstat.ClockTicks
 }

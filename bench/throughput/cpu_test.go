@@ -10,28 +10,6 @@ import (
 	"time"
 )
 
-func TestStatTicks(t *testing.T) {
-	cases := []struct {
-		name, stat string
-		want       int64
-		wantErr    bool
-	}{
-		{name: "plain", stat: "42 (postgres) S 1 42 42 0 -1 4194560 100 0 0 0 250 17 0 0 20 0 1 0 5 0 0", want: 267},
-		{name: "spaces in the name", stat: "7 (postgres: vitrine x) R 1 7 7 0 -1 0 0 0 0 0 3 4 0 0", want: 7},
-		{name: "no name", stat: "7 postgres R 1", wantErr: true},
-		{name: "short", stat: "7 (postgres) R 1 2", wantErr: true},
-		{name: "not a number", stat: "7 (postgres) R 1 7 7 0 -1 0 0 0 0 0 x 4 0 0", wantErr: true},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := statTicks([]byte(c.stat))
-			if (err != nil) != c.wantErr || got != c.want {
-				t.Fatalf("statTicks(%q) = %d, %v; want %d (error %v)", c.stat, got, err, c.want, c.wantErr)
-			}
-		})
-	}
-}
-
 // writeProc writes a process's comm, cmdline and stat (utime ticks, no
 // stime) under a fake /proc.
 func writeProc(t *testing.T, proc string, pid int, title string, ticks int) {
