@@ -18,13 +18,19 @@ import (
 const upsertProductSQL = `
 INSERT INTO products (id, title, description, brand, category, price, currency, attributes, media, content_hash)
 VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), $8, $9, $10)
+` + upsertProductConflict + `RETURNING (xmax = 0)`
+
+// upsertProductConflict is what an upsert of a product changes when its id
+// exists: everything, and only when its content changed or it was deleted
+// (an unchanged live product is left as it is and returns no row).
+const upsertProductConflict = `
 ON CONFLICT (id) DO UPDATE SET
     title = EXCLUDED.title, description = EXCLUDED.description, brand = EXCLUDED.brand,
     category = EXCLUDED.category, price = EXCLUDED.price, currency = EXCLUDED.currency,
     attributes = EXCLUDED.attributes, media = EXCLUDED.media, content_hash = EXCLUDED.content_hash,
     updated_at = now(), deleted_at = NULL
 WHERE products.content_hash <> EXCLUDED.content_hash OR products.deleted_at IS NOT NULL
-RETURNING (xmax = 0)`
+`
 
 func productArgs(p catalog.Product) []any {
 	attrs, media, cat := productDefaults(p)
@@ -150,13 +156,7 @@ SELECT id, title, description, brand, ARRAY(SELECT jsonb_array_elements_text(cat
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::float8[], $7::text[], $8::jsonb[], $9::jsonb[], $10::bytea[])
 	WITH ORDINALITY AS x(id, title, description, brand, category, price, currency, attributes, media, content_hash, n)
 ORDER BY n
-ON CONFLICT (id) DO UPDATE SET
-    title = EXCLUDED.title, description = EXCLUDED.description, brand = EXCLUDED.brand,
-    category = EXCLUDED.category, price = EXCLUDED.price, currency = EXCLUDED.currency,
-    attributes = EXCLUDED.attributes, media = EXCLUDED.media, content_hash = EXCLUDED.content_hash,
-    updated_at = now(), deleted_at = NULL
-WHERE products.content_hash <> EXCLUDED.content_hash OR products.deleted_at IS NOT NULL
-RETURNING id, (xmax = 0)`
+` + upsertProductConflict + `RETURNING id, (xmax = 0)`
 
 // productColumnsOf is the parameters of upsertProductsSQL for products, in
 // the order given.
