@@ -110,7 +110,9 @@ func modelIndexName(model string) string {
 // EnsureModelIndex builds a partial HNSW index over one model's embeddings
 // (for example the text model's, which text search queries directly),
 // unless it exists, with the store's graph parameters, in memory sized to
-// the graph and with the configured parallel workers.
+// the graph and with the configured parallel workers, and then refreshes
+// the embeddings' planner statistics. It is idempotent: when the index
+// exists it does nothing.
 func (s *Store) EnsureModelIndex(ctx context.Context, model string, dim int) error {
 	if dim < 1 || dim > records.MaxVectorDims {
 		return fmt.Errorf("%w: model %s has %d dimensions (limit %d)", records.ErrTooManyDims, model, dim, records.MaxVectorDims)
@@ -132,6 +134,19 @@ func (s *Store) EnsureModelIndex(ctx context.Context, model string, dim int) err
 		if _, err := tx.Exec(ctx, ddl); err != nil {
 			return fmt.Errorf("create index for model %s: %w", model, err)
 		}
+		// As for a space's index: without statistics after a bulk load the
+		// planner would scan every embedding instead of using the index.
+		if _, err := tx.Exec(ctx, `ANALYZE embeddings`); err != nil {
+			return fmt.Errorf("analyze embeddings: %w", err)
+		}
 		return nil
 	})
+}
+
+// DropModelIndex drops one model's HNSW index (EnsureModelIndex's) if it
+// exists and reports whether it did: a bulk load drops it before loading
+// and builds it once afterwards. Queries stay correct without it (exact
+// scans), only slower.
+func (s *Store) DropModelIndex(ctx context.Context, model string) (existed bool, err error) {
+	return s.dropIndex(ctx, modelIndexName(model))
 }

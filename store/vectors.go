@@ -82,32 +82,67 @@ func (s *Store) createSpaceIndex(ctx context.Context, tx pgx.Tx, sp records.Spac
 }
 
 // buildSpaceIndex creates the space's HNSW index, unless it exists, with
-// the build memory and workers sized for it.
-func (s *Store) buildSpaceIndex(ctx context.Context, tx pgx.Tx, sp records.Space) error {
+// the build memory and workers sized for it, and reports whether it built
+// one.
+func (s *Store) buildSpaceIndex(ctx context.Context, tx pgx.Tx, sp records.Space) (built bool, err error) {
 	exists, err := s.prepareIndexBuild(ctx, tx, indexBuild{index: spaceIndexName(sp.Version), dims: sp.Dim, bytesPerDim: bytesPerDim(sp.Storage),
 		count: `SELECT count(*) FROM product_vectors WHERE space_version = $1`, args: []any{sp.Version}})
 	if err != nil || exists {
-		return err
+		return false, err
 	}
-	return s.createSpaceIndex(ctx, tx, sp)
+	return true, s.createSpaceIndex(ctx, tx, sp)
 }
 
 // BuildSpaceIndex builds the space's HNSW index if it does not exist yet,
-// in memory sized to the graph and with the configured parallel workers.
+// in memory sized to the graph and with the configured parallel workers,
+// and then refreshes the vectors' planner statistics. It is idempotent:
+// when the index exists it does nothing, so `vitrine serve` and ingestion
+// call it at start to repair a load that stopped between DropSpaceIndex
+// and the build.
 func (s *Store) BuildSpaceIndex(ctx context.Context, version int) error {
 	sp, err := s.GetSpace(ctx, version)
 	if err != nil {
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := s.buildSpaceIndex(ctx, tx, sp); err != nil {
+		built, err := s.buildSpaceIndex(ctx, tx, sp)
+		if err != nil || !built {
 			return err
 		}
 		// After a bulk load the planner has no statistics, estimates a
 		// handful of rows and scans every vector instead of the new index.
-		_, err := tx.Exec(ctx, `ANALYZE product_vectors`)
+		if _, err := tx.Exec(ctx, `ANALYZE product_vectors`); err != nil {
+			return fmt.Errorf("analyze vectors of space %d: %w", version, err)
+		}
+		return nil
+	})
+}
+
+// DropSpaceIndex drops the space's HNSW index if it exists and reports
+// whether it did. A bulk load drops it before loading and builds it once
+// afterwards (BuildSpaceIndex), which costs far less than inserting every
+// vector into the graph as it lands. Queries stay correct without it
+// (exact scans), only slower.
+func (s *Store) DropSpaceIndex(ctx context.Context, version int) (existed bool, err error) {
+	return s.dropIndex(ctx, spaceIndexName(version))
+}
+
+// dropIndex drops one of the store's HNSW indexes, named by
+// spaceIndexName or modelIndexName, if it exists, and reports whether it
+// did.
+func (s *Store) dropIndex(ctx context.Context, name string) (existed bool, err error) {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&existed); err != nil {
+			return err
+		}
+		// The name is one of ours, a plain identifier; DDL takes no parameters.
+		_, err := tx.Exec(ctx, `DROP INDEX IF EXISTS `+name)
 		return err
 	})
+	if err != nil {
+		return false, fmt.Errorf("drop index %s: %w", name, err)
+	}
+	return existed, nil
 }
 
 // GetSpace returns one space.
@@ -190,7 +225,7 @@ func (s *Store) ActivateSpace(ctx context.Context, version int) error {
 		if sp.State == records.SpaceActive {
 			return nil
 		}
-		if err := s.buildSpaceIndex(ctx, tx, sp); err != nil {
+		if _, err := s.buildSpaceIndex(ctx, tx, sp); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE vector_spaces SET state = 'retired' WHERE state = 'active'`); err != nil {
