@@ -1,8 +1,10 @@
 // Package ingest turns catalog files into stored, encoded products: it
 // streams JSON Lines or CSV rows, validates them, writes good rows and
-// reports bad ones by line number, and runs the encode-and-fuse step, two
+// reports bad ones by line number, and runs the encode-and-fuse step, several
 // batches in flight so one batch's database writes overlap the next one's
-// encoding (Run).
+// encoding (Run). It also owns when a load's HNSW indexes are maintained:
+// into a small catalog they are dropped and built once after the load
+// (IndexDeferral, EnsureIndexes).
 package ingest
 
 import (

@@ -60,6 +60,10 @@ type Options struct {
 	// Progress is called after each batch with the rows seen so far.
 	Progress func(rows int)
 	Logger   *slog.Logger
+	// DeferIndexes builds the HNSW indexes after the load instead of
+	// during it when the catalog is small (see IndexDeferral); its zero
+	// value keeps them live.
+	DeferIndexes IndexDeferral
 }
 
 // Summary is what a run did.
@@ -106,6 +110,10 @@ func (sum *Summary) add(o Summary) {
 // batches in flight never share a product id, so the last row of an id
 // wins as it does run after run. Rejects, counts and Progress follow the
 // catalog's order whatever order batches finish in.
+//
+// With o.DeferIndexes and a small catalog, the HNSW indexes are dropped
+// before the first batch and built once after the last, also when the run
+// ends with rejected rows, a failure or ctx's end (IndexDeferral).
 func Run(ctx context.Context, r Reader, o Options) (Summary, error) {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 64
@@ -117,10 +125,13 @@ func Run(ctx context.Context, r Reader, o Options) (Summary, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	p := newPipeline(o)
-	err := p.feed(ctx, r)
-	if werr := p.wait(); err == nil {
-		err = werr
-	}
+	err := withDeferredIndexes(ctx, o, func() error {
+		err := p.feed(ctx, r)
+		if werr := p.wait(); err == nil {
+			err = werr
+		}
+		return err
+	})
 	return p.sum, err
 }
 

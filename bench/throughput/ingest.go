@@ -48,8 +48,12 @@ func (h *Ingest) Run(ctx context.Context, data []byte, progress func(rows int)) 
 		return ingest.Summary{}, err
 	}
 	var rejects bytes.Buffer
+	// ingest's own deferral stays off: a live case measures the indexes
+	// taking every vector, and a deferred case builds them itself after
+	// the load (loadCase) to time the build apart.
 	sum, err := ingest.Run(ctx, rd, ingest.Options{Space: h.Space, Writer: h.Store, Indexer: h.Indexer,
-		BatchSize: h.BatchSize, Concurrency: h.Concurrency, Rejects: &rejects, Progress: progress, Logger: h.Logger})
+		BatchSize: h.BatchSize, Concurrency: h.Concurrency, Rejects: &rejects, Progress: progress, Logger: h.Logger,
+		DeferIndexes: ingest.IndexDeferral{}})
 	if err != nil {
 		return sum, err
 	}

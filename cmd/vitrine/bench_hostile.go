@@ -110,7 +110,7 @@ func (a *app) ingestHostileCatalog(ctx context.Context, out io.Writer, st *store
 	if err := st.ActivateSpace(ctx, sp.Version); err != nil {
 		return err
 	}
-	if err := ensureModelIndexes(ctx, st, set); err != nil {
+	if err := ingest.EnsureIndexes(ctx, st, sp.Version, indexedModels(set)); err != nil {
 		return err
 	}
 	f, err := os.Open(path)

@@ -85,7 +85,8 @@ func (a *app) runIngest(cmd *cobra.Command, path string, fl *ingestFlags) error 
 	if err != nil {
 		return err
 	}
-	opts := ingest.Options{Space: space, Writer: svc.st, BatchSize: fl.batchSize, Concurrency: a.cfg.Ingest.Concurrency, Logger: a.log}
+	opts := ingest.Options{Space: space, Writer: svc.st, BatchSize: fl.batchSize, Concurrency: a.cfg.Ingest.Concurrency, Logger: a.log,
+		DeferIndexes: ingest.IndexDeferral{Store: svc.st, Models: indexedModels(svc.set), Below: a.cfg.Ingest.DeferIndexesBelow}}
 	if fl.enqueue {
 		rc, err := jobs.NewClient(svc.st.JobDriver(), nil, nil, jobs.Options{Logger: a.log})
 		if err != nil {

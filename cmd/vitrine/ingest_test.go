@@ -197,6 +197,11 @@ func TestIngestKilledMidwayResumes(t *testing.T) {
 	if got := count(t, e.db, `SELECT count(*) FROM embeddings WHERE modality = 'image'`); got != n/100 {
 		t.Errorf("%d image embeddings, want %d", got, n/100)
 	}
+	// The first run was killed with its HNSW indexes dropped for the load
+	// (the catalog was empty); the rerun built all three again.
+	if got := count(t, e.db, `SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%USING hnsw%'`); got != 3 {
+		t.Errorf("%d HNSW indexes after the rerun, want 3 (the space's, the text and image models')", got)
+	}
 	// Products done before the kill were not encoded again.
 	if !strings.Contains(out, "already up to date") {
 		t.Errorf("rerun output:\n%s", out)

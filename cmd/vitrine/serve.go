@@ -13,6 +13,7 @@ import (
 	"github.com/vitrinehq/vitrine/api"
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/extractors/keypoints"
+	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/internal/config"
 	"github.com/vitrinehq/vitrine/lexical"
 	"github.com/vitrinehq/vitrine/lexical/analysis"
@@ -72,10 +73,11 @@ func (a *app) runServe(cmd *cobra.Command, listen, auth string) error {
 	}
 	defer svc.Close()
 	st, set, spec := svc.st, svc.set, svc.spec
-	if _, err := a.activeSpace(ctx, st, spec); err != nil {
+	sp, err := a.activeSpace(ctx, st, spec)
+	if err != nil {
 		return err
 	}
-	if err := ensureModelIndexes(ctx, st, set); err != nil {
+	if err := ingest.EnsureIndexes(ctx, st, sp.Version, indexedModels(set)); err != nil { // a load may have stopped between dropping and building them
 		return err
 	}
 	cfg, err := a.apiConfig()
@@ -118,17 +120,14 @@ func (a *app) runServe(cmd *cobra.Command, listen, auth string) error {
 	return srv.Start(ctx, ln)
 }
 
-// ensureModelIndexes builds the embedding indexes that text search and
-// search by photo query, one per loaded text or image model.
-func ensureModelIndexes(ctx context.Context, st *store.Store, set *extractors.Set) error {
+// indexedModels are the loaded text and image models' indexes, which search queries.
+func indexedModels(set *extractors.Set) (out []ingest.ModelIndex) {
 	for _, m := range []models.Modality{models.Text, models.Image} {
 		if e, ok := set.ByModality(m); ok {
-			if err := st.EnsureModelIndex(ctx, e.Key(), e.Dim()); err != nil {
-				return err
-			}
+			out = append(out, ingest.ModelIndex{Model: e.Key(), Dim: e.Dim()})
 		}
 	}
-	return nil
+	return out
 }
 
 // apiConfig is the API's transport configuration from the server and

@@ -329,6 +329,11 @@ type Ingest struct {
 	// batch's database writes overlap the next batches' encoding; 1 runs
 	// them one after another.
 	Concurrency int `koanf:"concurrency" yaml:"concurrency"`
+	// DeferIndexesBelow: while the catalog holds fewer products than this
+	// when `vitrine ingest` starts, the run drops the HNSW indexes, loads
+	// and builds them once at its end instead of inserting every vector
+	// into them as it lands (ingest.IndexDeferral); 0 keeps them live.
+	DeferIndexesBelow int64 `koanf:"defer_indexes_below" yaml:"defer_indexes_below"`
 }
 
 // validate checks ingestion's settings.
@@ -339,6 +344,9 @@ func (i Ingest) validate() []error {
 	}
 	if i.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("%w: ingest.concurrency (%s) must be at least 1", ErrInvalid, EnvName("ingest.concurrency")))
+	}
+	if i.DeferIndexesBelow < 0 {
+		errs = append(errs, fmt.Errorf("%w: ingest.defer_indexes_below (%s) must be 0 (off) or more", ErrInvalid, EnvName("ingest.defer_indexes_below")))
 	}
 	return errs
 }
@@ -506,7 +514,7 @@ func Default() Config {
 			Audio:     "speech-embedding",
 		},
 		Fusion: Fusion{Strategy: "weighted_concat", TextWeight: 0.45, ImageWeight: 0.45, AudioWeight: 0.1},
-		Ingest: Ingest{BatchSize: 64, MaxMediaBytes: 20 << 20, MediaTimeout: 15 * time.Second, Concurrency: 3},
+		Ingest: Ingest{BatchSize: 64, MaxMediaBytes: 20 << 20, MediaTimeout: 15 * time.Second, Concurrency: 3, DeferIndexesBelow: 10_000},
 		Worker: Worker{Concurrency: 16, RescueAfter: 5 * time.Minute, TrainBudget: 3 * time.Minute},
 		Server: Server{Listen: "127.0.0.1:8080", Auth: "auto", RateLimit: 50, RateBurst: 100, BodyLimit: "12M",
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
