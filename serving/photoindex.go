@@ -38,7 +38,8 @@ type PhotoConfig struct {
 	// that a single stray view matches, close views count most, and a
 	// product with one view scores its cosine (catalog-only search and
 	// its fusion with the text on the photo are unchanged). It overrides
-	// TopViews. VotePower defaults to 4.
+	// TopViews. VotePower 0 means 16, the power chosen on both development
+	// photo sets (image.vote_power's default too).
 	VoteViews int
 	VotePower float64
 	// CropScale > 0 is multi-crop test-time augmentation of the query:
@@ -212,7 +213,7 @@ func bestCrop(qs [][]float32, v []float32) (float64, bool) {
 }
 
 // defaultVotePower is PhotoConfig.VotePower's default.
-const defaultVotePower = 4
+const defaultVotePower = 16
 
 // vote is the p-norm of a product's best view scores (at most n of them),
 // negative scores clamped at 0.

@@ -94,7 +94,8 @@ func TestPhotoIndexVoteAndCrops(t *testing.T) {
 	}{
 		{"best view", PhotoConfig{}, [][]float32{q}, "one"},
 		{"mean of top views", PhotoConfig{TopViews: 3}, [][]float32{q}, "one"},
-		{"vote of 3 views", PhotoConfig{VoteViews: 3}, [][]float32{q}, "many"},
+		{"vote of 3 views at power 4", PhotoConfig{VoteViews: 3, VotePower: 4}, [][]float32{q}, "many"},
+		{"at the default power 16 one much closer view still wins", PhotoConfig{VoteViews: 3}, [][]float32{q}, "one"},
 		{"vote, linear power", PhotoConfig{VoteViews: 3, VotePower: 1}, [][]float32{q}, "many"},
 		{"whole photo only", PhotoConfig{}, [][]float32{{1, 0, 0.3}}, "one"},
 		{"a crop finds the side product", PhotoConfig{CropScale: 0.7}, [][]float32{{1, 0, 0.3}, {0.1, 0, 1}}, "side"},
