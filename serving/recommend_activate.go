@@ -26,7 +26,7 @@ const DefaultRefreshOnActivate = 1000
 // the background when a new model or space is activated
 // (recommend.refresh_on_activate; 0: none).
 func WithRefreshOnActivate(users int) Option {
-	return func(s *Service) { s.bg.onActivate, s.bg.onActivateSet = max(users, 0), true }
+	return func(s *Service) { s.bg.onActivate = max(users, 0) }
 }
 
 // activation is the versions a Service's requests last read.
@@ -44,11 +44,8 @@ func (s *Service) noticeVersions(space, cf int) {
 	moved := b.versions.seen && (b.versions.space != space || b.versions.cf != cf)
 	b.versions = activation{seen: true, space: space, cf: cf}
 	n := b.onActivate
-	if !b.onActivateSet {
-		n = DefaultRefreshOnActivate
-	}
 	b.mu.Unlock()
-	if !moved || n == 0 || s.retrievalTTL() == 0 {
+	if !moved || n == 0 || s.cf.ttl == 0 {
 		return
 	}
 	_ = b.start(func() {

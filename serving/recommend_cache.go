@@ -32,9 +32,8 @@ type cfCache struct {
 	cands  candidateCache
 	flight singleflight.Group // retrievals running, by key and digest
 	pop    popularCache
-	// ttl is the retrieval cache's TTL when ttlSet (WithRetrievalTTL).
-	ttl    time.Duration
-	ttlSet bool
+	// ttl is the retrieval cache's TTL (WithRetrievalTTL).
+	ttl time.Duration
 	// lists configures the content leg's lists (recommend_content.go).
 	lists contentLists
 }
@@ -91,15 +90,7 @@ const DefaultRetrievalTTL = 30 * time.Second
 // every request, as a user's first request after each of their events
 // does. A negative TTL is taken as 0.
 func WithRetrievalTTL(d time.Duration) Option {
-	return func(s *Service) { s.cf.ttl, s.cf.ttlSet = max(d, 0), true }
-}
-
-// retrievalTTL is the configured TTL, DefaultRetrievalTTL when none is.
-func (s *Service) retrievalTTL() time.Duration {
-	if !s.cf.ttlSet {
-		return DefaultRetrievalTTL
-	}
-	return s.cf.ttl
+	return func(s *Service) { s.cf.ttl = max(d, 0) }
 }
 
 // maxCachedCandidates bounds the entries (users and products), about
@@ -140,7 +131,7 @@ type candidateEntry struct {
 // that a new product joins it as late as it would here. Callers must not
 // modify what it returns.
 func (s *Service) cachedRetrieval(ctx context.Context, key string, digest [sha256.Size]byte, sh *shared, fn func(context.Context) (retrieval, error)) (retrieval, error) {
-	ttl := s.retrievalTTL()
+	ttl := s.cf.ttl
 	if ttl == 0 {
 		return fn(ctx)
 	}
@@ -181,7 +172,7 @@ func (s *Service) retrieveOnce(ctx context.Context, key string, digest [sha256.S
 		if err != nil {
 			return r, err
 		}
-		s.cf.cands.keep(key, candidateEntry{digest: digest, at: now, r: r}, now, s.retrievalTTL())
+		s.cf.cands.keep(key, candidateEntry{digest: digest, at: now, r: r}, now, s.cf.ttl)
 		if sh != nil {
 			s.share(ctx, sh, digest, now, r)
 		}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"math"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/vitrinehq/vitrine/catalog"
@@ -63,7 +62,6 @@ const contentListLen = 30
 type contentLists struct {
 	seeds int
 	ttl   time.Duration
-	set   bool
 }
 
 // WithContentLists sets how many of a user's products seed the content
@@ -76,17 +74,8 @@ func WithContentLists(seeds int, ttl time.Duration) Option {
 		if ttl <= 0 {
 			ttl = DefaultContentListsTTL
 		}
-		s.cf.lists = contentLists{seeds: max(seeds, 0), ttl: ttl, set: true}
+		s.cf.lists = contentLists{seeds: max(seeds, 0), ttl: ttl}
 	}
-}
-
-// listSettings are the configured content-list settings, the defaults
-// when none are.
-func (s *Service) listSettings() contentLists {
-	if !s.cf.lists.set {
-		return contentLists{seeds: DefaultContentSeeds, ttl: DefaultContentListsTTL}
-	}
-	return s.cf.lists
 }
 
 // contentLeg returns the pool of products nearest the user's vector (none
@@ -94,7 +83,7 @@ func (s *Service) listSettings() contentLists {
 // a fresh one (and some seed a vector), else from the index (and the
 // missing lists computed in the background).
 func (s *Service) contentLeg(ctx context.Context, u recoUser, space, pool int) ([]records.Neighbor, error) {
-	set := s.listSettings()
+	set := s.cf.lists
 	seeds := contentSeeds(u.history, s.cfg.HalfLife, set.seeds)
 	if len(seeds) > 0 && pool <= contentListLen {
 		ids := make([]string, len(seeds))
@@ -109,16 +98,16 @@ func (s *Service) contentLeg(ctx context.Context, u recoUser, space, pool int) (
 			if nn := unionNearest(seeds, lists, pool, u.bought); len(nn) > 0 {
 				return nn, nil
 			}
-			// No seed has a vector: the user's older products may.
-			return s.d.Vectors.Nearest(ctx, s.contentQuery(space, u.vector, pool, u.bought))
-		}
-		var missing []string
-		for _, id := range ids {
-			if _, ok := lists[id]; !ok {
-				missing = append(missing, id)
+			// No seed has a vector: the user's older products may, so search.
+		} else {
+			var missing []string
+			for _, id := range ids {
+				if _, ok := lists[id]; !ok {
+					missing = append(missing, id)
+				}
 			}
+			s.fillContentLists(space, missing)
 		}
-		s.fillContentLists(space, missing)
 	}
 	return s.d.Vectors.Nearest(ctx, s.contentQuery(space, u.vector, pool, u.bought))
 }
@@ -206,18 +195,21 @@ func unionNearest(seeds []records.Scored, lists map[string][]records.Scored, poo
 	return out[:min(pool, len(out))]
 }
 
+// listKey names a product's content-neighbour list in a space.
+type listKey struct {
+	space int
+	id    string
+}
+
 // fillContentLists computes and stores, in the background, the lists of
 // these products (each once at a time; dropped when the queue is full).
 func (s *Service) fillContentLists(space int, ids []string) {
 	b := &s.bg
 	b.mu.Lock()
-	if b.filling == nil {
-		b.filling = map[string]bool{}
-	}
+	b.init()
 	var todo []string
 	for _, id := range ids {
-		key := strconv.Itoa(space) + "\x00" + id
-		if !b.filling[key] {
+		if key := (listKey{space, id}); !b.filling[key] {
 			b.filling[key] = true
 			todo = append(todo, id)
 		}
@@ -229,7 +221,7 @@ func (s *Service) fillContentLists(space int, ids []string) {
 	done := func() {
 		b.mu.Lock()
 		for _, id := range todo {
-			delete(b.filling, strconv.Itoa(space)+"\x00"+id)
+			delete(b.filling, listKey{space, id})
 		}
 		b.mu.Unlock()
 	}
@@ -252,10 +244,10 @@ func (s *Service) fillContentLists(space int, ids []string) {
 // then stored in the background). The search is the content leg's, whose
 // first k are those a search for k finds at the same ef_search.
 func (s *Service) productNearest(ctx context.Context, space int, id string, v []float32, k int) ([]records.Neighbor, error) {
-	if k > contentListLen || s.listSettings().seeds == 0 {
+	if k > contentListLen || s.cf.lists.seeds == 0 {
 		return s.d.Vectors.Nearest(ctx, s.contentQuery(space, v, k, []string{id}))
 	}
-	lists, err := s.d.Neighbours.ContentNeighbours(ctx, space, []string{id}, s.now().Add(-s.listSettings().ttl))
+	lists, err := s.d.Neighbours.ContentNeighbours(ctx, space, []string{id}, s.now().Add(-s.cf.lists.ttl))
 	if err != nil {
 		return nil, err
 	}

@@ -46,13 +46,12 @@ const refreshTimeout = 10 * time.Second
 // (default DefaultRefreshWorkers); 0 turns both off (requests still read
 // the stored retrievals other processes keep).
 func WithRetrievalRefresh(workers int) Option {
-	return func(s *Service) { s.bg.workers, s.bg.set = max(workers, 0), true }
+	return func(s *Service) { s.bg.workers = max(workers, 0) }
 }
 
 // background runs a Service's bounded background work.
 type background struct {
 	workers int
-	set     bool // workers was configured (WithRetrievalRefresh)
 	wg      sync.WaitGroup
 
 	mu      sync.Mutex
@@ -62,23 +61,19 @@ type background struct {
 	// pending are the users whose refresh is queued or running; true:
 	// their events arrived again meanwhile, so it runs once more.
 	pending map[string]bool
-	// filling are the content-neighbour lists being computed, by space
-	// and product (recommend_content.go).
-	filling map[string]bool
+	// filling are the content-neighbour lists being computed
+	// (recommend_content.go).
+	filling map[listKey]bool
 	// versions the requests last read, and how many users to refresh
 	// when they move (recommend_activate.go).
-	versions      activation
-	onActivate    int
-	onActivateSet bool
+	versions   activation
+	onActivate int
 }
 
-// init sets the defaults on first use (callers hold mu).
+// init makes the maps on first use (callers hold mu).
 func (b *background) init() {
 	if b.pending == nil {
-		b.pending = map[string]bool{}
-		if !b.set {
-			b.workers = DefaultRefreshWorkers
-		}
+		b.pending, b.filling = map[string]bool{}, map[listKey]bool{}
 	}
 }
 
@@ -126,7 +121,7 @@ func (s *Service) WaitRefreshes() { s.bg.wg.Wait() }
 // refreshAfterEvents refreshes, in the background, the retrieval of each
 // user whose events were just recorded.
 func (s *Service) refreshAfterEvents(evs []catalog.Event) {
-	if s.retrievalTTL() == 0 {
+	if s.cf.ttl == 0 {
 		return
 	}
 	seen := map[string]bool{}
@@ -285,7 +280,7 @@ func (s *Service) maybePrune(ctx context.Context) {
 	if !due {
 		return
 	}
-	if _, err := s.d.Events.PruneUserRetrievals(ctx, now.Add(-s.retrievalTTL())); err != nil {
+	if _, err := s.d.Events.PruneUserRetrievals(ctx, now.Add(-s.cf.ttl)); err != nil {
 		s.log.Warn("prune stored recommendation retrievals", "err", err)
 	}
 }

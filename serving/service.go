@@ -131,7 +131,9 @@ func New(d Deps, opts ...Option) (*Service, error) {
 	if d.TextEncoder == nil {
 		return nil, errors.New("serving: a text model is required for search")
 	}
-	s := &Service{d: d, cfg: DefaultConfig(), log: slog.New(slog.DiscardHandler), now: time.Now}
+	s := &Service{d: d, cfg: DefaultConfig(), log: slog.New(slog.DiscardHandler), now: time.Now,
+		cf: cfCache{ttl: DefaultRetrievalTTL, lists: contentLists{seeds: DefaultContentSeeds, ttl: DefaultContentListsTTL}},
+		bg: background{workers: DefaultRefreshWorkers, onActivate: DefaultRefreshOnActivate}}
 	for _, o := range opts {
 		o(s)
 	}
