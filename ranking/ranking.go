@@ -149,6 +149,15 @@ type UserState struct {
 	UpdatedAt time.Time
 }
 
+// Decay is how much evidence age old still weighs in a user's vector:
+// halved every halfLife (1 when halfLife is not positive).
+func Decay(age, halfLife time.Duration) float64 {
+	if halfLife <= 0 {
+		return 1
+	}
+	return math.Pow(0.5, age.Seconds()/halfLife.Seconds())
+}
+
 // Update folds one event into the state: older evidence decays with the
 // half-life, then the product's unit vector is added with the event's
 // weight. The stored vector is the weighted mean direction (unit length).
@@ -157,8 +166,8 @@ func Update(s UserState, product []float32, w float64, at time.Time, halfLife ti
 		return s
 	}
 	decay := 1.0
-	if !s.UpdatedAt.IsZero() && halfLife > 0 && at.After(s.UpdatedAt) {
-		decay = math.Pow(0.5, at.Sub(s.UpdatedAt).Seconds()/halfLife.Seconds())
+	if !s.UpdatedAt.IsZero() && at.After(s.UpdatedAt) {
+		decay = Decay(at.Sub(s.UpdatedAt), halfLife)
 	}
 	if len(s.Vector) != len(product) {
 		s.Vector, s.Weight = nil, 0

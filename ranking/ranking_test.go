@@ -135,3 +135,23 @@ func TestMismatchedVectors(t *testing.T) {
 		})
 	}
 }
+
+func TestDecay(t *testing.T) {
+	day := 24 * time.Hour
+	for _, c := range []struct {
+		name          string
+		age, halfLife time.Duration
+		want          float64
+	}{
+		{"now", 0, 7 * day, 1},
+		{"one half-life", 7 * day, 7 * day, 0.5},
+		{"two half-lives", 14 * day, 7 * day, 0.25},
+		{"no half-life: nothing fades", 30 * day, 0, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := ranking.Decay(c.age, c.halfLife); math.Abs(got-c.want) > 1e-12 {
+				t.Errorf("Decay(%v, %v) = %v, want %v", c.age, c.halfLife, got, c.want)
+			}
+		})
+	}
+}

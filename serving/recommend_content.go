@@ -3,7 +3,6 @@ package serving
 import (
 	"cmp"
 	"context"
-	"math"
 	"slices"
 	"time"
 
@@ -115,7 +114,8 @@ func (s *Service) contentLeg(ctx context.Context, u recoUser, space, pool int) (
 // contentSeeds are the n products of the user's history (newest first)
 // that weigh most in their vector: each event's weight
 // (ranking.EventWeight) halved every halfLife before the newest event,
-// summed per product; products weighing nothing or less are left out.
+// summed per product (ranking.Decay, as in the vector); products weighing
+// nothing or less are left out.
 // Ties go to the product seen last.
 func contentSeeds(history []catalog.Event, halfLife time.Duration, n int) []records.Scored {
 	if n == 0 || len(history) == 0 {
@@ -125,10 +125,7 @@ func contentSeeds(history []catalog.Event, halfLife time.Duration, n int) []reco
 	weight := map[string]float64{}
 	var order []string
 	for _, e := range history {
-		w := ranking.EventWeight(e.Type, e.Value)
-		if halfLife > 0 {
-			w *= math.Pow(0.5, newest.Sub(e.OccurredAt).Seconds()/halfLife.Seconds())
-		}
+		w := ranking.EventWeight(e.Type, e.Value) * ranking.Decay(newest.Sub(e.OccurredAt), halfLife)
 		if _, ok := weight[e.ProductID]; !ok {
 			order = append(order, e.ProductID)
 		}
