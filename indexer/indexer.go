@@ -51,6 +51,8 @@ type Indexer struct {
 	// maxImages bounds how many images of one product are encoded and
 	// averaged into its image embedding.
 	maxImages int
+	// keypoints stores catalog images' keypoints when WithKeypoints is on.
+	keypoints KeypointStore
 }
 
 // Option configures an Indexer.

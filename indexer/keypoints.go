@@ -26,16 +26,11 @@ type KeypointStore interface {
 // image.verify_top pays back.
 func WithKeypoints(on bool) Option {
 	return func(ix *Indexer) {
+		ix.keypoints = nil
 		if ks, ok := ix.store.(KeypointStore); ok && on {
-			ix.store = keypointsOn{Store: ix.store, ks: ks}
+			ix.keypoints = ks
 		}
 	}
-}
-
-// keypointsOn marks an Indexer's Store as extracting keypoints.
-type keypointsOn struct {
-	Store
-	ks KeypointStore
 }
 
 // indexKeypoints extracts and stores the keypoints of the pass's products
@@ -43,11 +38,10 @@ type keypointsOn struct {
 // skipped with a log line (its embedding's warning already tells why);
 // only the store's failure fails the pass.
 func (ix *Indexer) indexKeypoints(ctx context.Context, ps *pass) error {
-	on, ok := ix.store.(keypointsOn)
-	if !ok || !ps.hasImageModel(ix) {
+	ks := ix.keypoints
+	if ks == nil || !ps.hasImageModel(ix) {
 		return nil
 	}
-	ks := on.ks
 	need, err := ix.keypointsNeeded(ctx, ks, ps)
 	if err != nil || len(need) == 0 {
 		return err
