@@ -256,6 +256,10 @@ type pass struct {
 	// todo lists, per model, the inputs with no stored embedding.
 	todo  map[string][]work
 	stats Stats
+	// images holds the first image loaded for each product this pass
+	// encoded, by product id, while keypoints are extracted too (so the
+	// image is not loaded twice).
+	images map[string][]byte
 }
 
 // plan reuses stored embeddings whose input is unchanged, lists the model
@@ -264,7 +268,8 @@ type pass struct {
 func (ix *Indexer) plan(spec fusion.Spec, products []catalog.Product, stored map[string]map[string]records.Embedding, built map[string][]byte) *pass {
 	n := len(products)
 	ps := &pass{spec: spec, products: products, results: make([]Result, n), vecs: make([]map[string][]float32, n),
-		hashes: make([]map[string][]byte, n), skip: make([]bool, n), todo: map[string][]work{}, stats: newStats()}
+		hashes: make([]map[string][]byte, n), skip: make([]bool, n), todo: map[string][]work{}, stats: newStats(),
+		images: map[string][]byte{}}
 	for i, p := range products {
 		ps.results[i].ProductID = p.ID
 		ps.vecs[i], ps.hashes[i] = map[string][]float32{}, map[string][]byte{}
@@ -316,6 +321,9 @@ func (ix *Indexer) encodeAll(ctx context.Context, ps *pass) ([]records.Embedding
 				ps.results[w.product].Warnings = append(ps.results[w.product].Warnings, fmt.Sprintf("%s: %v", model, err))
 				delete(ps.hashes[w.product], model)
 				continue
+			}
+			if ix.keypoints != nil && enc.Modality() == models.Image && len(w.items) > 0 {
+				ps.images[ps.products[w.product].ID] = w.items[0]
 			}
 			live = append(live, w)
 		}

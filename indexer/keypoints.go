@@ -49,7 +49,7 @@ func (ix *Indexer) indexKeypoints(ctx context.Context, ps *pass) error {
 	ex := keypoints.NewExtractor()
 	var out []records.ImageKeypoints
 	for _, p := range need {
-		b, err := ix.media.Load(ctx, p.MediaOf(catalog.MediaImage)[0].URI)
+		b, err := ix.firstImage(ctx, ps, p)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -68,6 +68,15 @@ func (ix *Indexer) indexKeypoints(ctx context.Context, ps *pass) error {
 		return fmt.Errorf("store keypoints: %w", err)
 	}
 	return nil
+}
+
+// firstImage is p's first image: the bytes the pass loaded to encode it,
+// else loaded now (its embedding was reused, its keypoints are missing).
+func (ix *Indexer) firstImage(ctx context.Context, ps *pass, p catalog.Product) ([]byte, error) {
+	if b, ok := ps.images[p.ID]; ok {
+		return b, nil
+	}
+	return ix.media.Load(ctx, p.MediaOf(catalog.MediaImage)[0].URI)
 }
 
 // hasImageModel reports whether the pass's space has an image model.
