@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -44,7 +43,9 @@ func (s *Store) PutEmbeddings(ctx context.Context, es []records.Embedding) error
 	if err := s.checkProductsExist(ctx, ids); err != nil {
 		return err
 	}
-	es = lastEmbeddings(es)
+	es = lastOfEach(es, func(a, b records.Embedding) int {
+		return cmp.Or(strings.Compare(a.ProductID, b.ProductID), strings.Compare(a.Model, b.Model))
+	})
 	products, models, modalities := make([]string, len(es)), make([]string, len(es)), make([]string, len(es))
 	hashes, vecs := make([][]byte, len(es)), make([]pgvector.Vector, len(es))
 	for i, e := range es {
@@ -56,24 +57,6 @@ func (s *Store) PutEmbeddings(ctx context.Context, es []records.Embedding) error
 		}
 		return nil
 	})
-}
-
-// lastEmbeddings sorts a copy of es by (product, model) and keeps the last
-// of each pair, as writing them one after another would have left: one
-// statement cannot update a row twice.
-func lastEmbeddings(es []records.Embedding) []records.Embedding {
-	es = slices.Clone(es)
-	slices.SortStableFunc(es, func(a, b records.Embedding) int {
-		return cmp.Or(strings.Compare(a.ProductID, b.ProductID), strings.Compare(a.Model, b.Model))
-	})
-	out := es[:0]
-	for i, e := range es {
-		if i+1 < len(es) && es[i+1].ProductID == e.ProductID && es[i+1].Model == e.Model {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
 }
 
 // Embeddings returns the stored embeddings of products, keyed by product

@@ -306,7 +306,7 @@ func (s *Store) PutProductVectors(ctx context.Context, version int, vs []records
 		SELECT $1, p, v, h FROM unnest($2::text[], $3::%[3]s[], $4::bytea[]) WITH ORDINALITY AS x(p, v, h, n) ORDER BY n
 		ON CONFLICT (space_version, product_id) DO UPDATE SET %[1]s = EXCLUDED.%[1]s, %[2]s = NULL,
 			source_hash = EXCLUDED.source_hash, updated_at = now()`, col, other, sp.storage)
-	vs = lastVectors(vs)
+	vs = lastOfEach(vs, func(a, b records.ProductVector) int { return strings.Compare(a.ProductID, b.ProductID) })
 	products, hashes := make([]string, len(vs)), make([][]byte, len(vs))
 	for i, v := range vs {
 		products[i], hashes[i] = v.ProductID, v.SourceHash
@@ -323,18 +323,18 @@ func (s *Store) PutProductVectors(ctx context.Context, version int, vs []records
 	})
 }
 
-// lastVectors sorts a copy of vs by product id and keeps the last vector
-// of each product, as writing them one after another would have left: one
-// statement cannot update a row twice.
-func lastVectors(vs []records.ProductVector) []records.ProductVector {
-	vs = slices.Clone(vs)
-	slices.SortStableFunc(vs, func(a, b records.ProductVector) int { return strings.Compare(a.ProductID, b.ProductID) })
-	out := vs[:0]
-	for i, v := range vs {
-		if i+1 < len(vs) && vs[i+1].ProductID == v.ProductID {
+// lastOfEach sorts a copy of xs by compare and keeps the last of each run
+// of equal elements, as writing them one after another would have left:
+// one upsert statement cannot update a row twice.
+func lastOfEach[T any](xs []T, compare func(a, b T) int) []T {
+	xs = slices.Clone(xs)
+	slices.SortStableFunc(xs, compare)
+	out := xs[:0]
+	for i, x := range xs {
+		if i+1 < len(xs) && compare(xs[i+1], x) == 0 {
 			continue
 		}
-		out = append(out, v)
+		out = append(out, x)
 	}
 	return out
 }
