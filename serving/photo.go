@@ -38,9 +38,10 @@ type photoSearch struct {
 	verifier  PhotoVerifier
 	keypoints PhotoKeypoints
 
-	mu      sync.Mutex
-	ix      *photoIndex
-	checked time.Time
+	mu       sync.Mutex
+	ix       *photoIndex
+	checked  time.Time
+	building bool // a background rebuild is under way
 }
 
 // WithPhotoConfig sets the levers of search by photo (default: none).
@@ -226,7 +227,11 @@ func (s *Service) photoAllowed(ctx context.Context, q []float32, req ImageSearch
 
 // photoIndex returns the in-memory index of the image model's views,
 // reloading it when the store's version of them changed (checked at most
-// once a second).
+// once a second). Without an index (the first search, or after this
+// process changed the views) it loads one before answering; when another
+// process changed them it answers from the index it has while a new one
+// is built in the background, so a reload (seconds when a projection is
+// learned) never holds up searches.
 func (s *Service) photoIndex(ctx context.Context) (*photoIndex, error) {
 	ps := &s.photo
 	ps.mu.Lock()
@@ -243,6 +248,48 @@ func (s *Service) photoIndex(ctx context.Context) (*photoIndex, error) {
 	if ps.ix != nil && ps.ix.version == version {
 		return ps.ix, nil
 	}
+	if ps.ix != nil {
+		if !ps.building {
+			ps.building = true
+			go s.rebuildPhotoIndex(context.WithoutCancel(ctx), model, version, ps.ix)
+		}
+		return ps.ix, nil
+	}
+	ix, err := s.loadPhotoIndex(ctx, model, version)
+	if err != nil {
+		return nil, err
+	}
+	ps.ix = ix
+	return ix, nil
+}
+
+// photoRebuildTimeout bounds a background rebuild of the photo index.
+const photoRebuildTimeout = 5 * time.Minute
+
+// rebuildPhotoIndex builds the index of version in the background and
+// swaps it in, unless the index was dropped or replaced meanwhile (from
+// stale); a failure is logged and the next check tries again.
+func (s *Service) rebuildPhotoIndex(ctx context.Context, model, version string, stale *photoIndex) {
+	ps := &s.photo
+	ctx, cancel := context.WithTimeout(ctx, photoRebuildTimeout)
+	defer cancel()
+	ix, err := s.loadPhotoIndex(ctx, model, version)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.building = false
+	if err != nil {
+		s.log.Warn("rebuilding the photo index", "model", model, "err", err)
+		return
+	}
+	if ps.ix == stale {
+		ps.ix = ix
+	}
+}
+
+// loadPhotoIndex reads the views (and keypoints when verification is on)
+// and builds their index under the configuration.
+func (s *Service) loadPhotoIndex(ctx context.Context, model, version string) (*photoIndex, error) {
+	ps := &s.photo
 	views, err := ps.views.ImageViews(ctx, model)
 	if err != nil {
 		return nil, err
@@ -254,9 +301,15 @@ func (s *Service) photoIndex(ctx context.Context) (*photoIndex, error) {
 			return nil, err
 		}
 	}
-	ps.ix = ix
-	s.log.Info("photo index loaded", "model", model, "views", len(ps.ix.ids), "seconds", time.Since(start).Seconds())
-	return ps.ix, nil
+	if ix.learnErr != nil {
+		s.log.Warn("photo views unprojected", "model", model, "err", ix.learnErr)
+	}
+	attrs := []any{"model", model, "views", len(ix.ids), "seconds", time.Since(start).Seconds()}
+	if ix.proj != nil {
+		attrs = append(attrs, "projection_dims", ix.proj.Dim(), "projection_products", ix.proj.Classes, "discriminant", ix.proj.Discriminant)
+	}
+	s.log.Info("photo index loaded", attrs...)
+	return ix, nil
 }
 
 // invalidatePhotos makes the next search reload the views.

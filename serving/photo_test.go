@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/serving"
@@ -199,5 +200,43 @@ func TestSearchPhotoCropsAndVote(t *testing.T) {
 				t.Fatalf("hits %v, want %s first of 3", serving.IDs(res.Hits), tc.want)
 			}
 		})
+	}
+}
+
+// TestSearchPhotoSeesAnotherProcessesViews: views another process adds
+// reach this one's index within a few seconds (the version is checked at
+// most once a second and the index rebuilt in the background meanwhile,
+// answering from the old one), without a restart.
+func TestSearchPhotoSeesAnotherProcessesViews(t *testing.T) {
+	b, views := photoShop()
+	enc := photoEncoder{"carton": {1, 0.2, 0}, "skim-shot": {1, 0.2, 0}}
+	var svcs [2]*serving.Service
+	for i := range svcs {
+		s, err := serving.New(serving.DepsFrom(b, words, enc), serving.WithImageViews(views))
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs[i] = s
+	}
+	first := func() string {
+		t.Helper()
+		res, err := svcs[0].SearchPhoto(t.Context(), serving.ImageSearchRequest{Image: []byte("carton"), K: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Hits[0].ID
+	}
+	if got := first(); got != "oat" {
+		t.Fatalf("first %s before the new view, want oat", got)
+	}
+	if err := svcs[1].AddImageViews(t.Context(), "shoppers", []serving.ViewPhoto{{ProductID: "skim", View: "shop/skim-1.jpg", Image: []byte("skim-shot")}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for first() != "skim" {
+		if time.Now().After(deadline) {
+			t.Fatal("the other process's view never reached this one's index")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -2,11 +2,13 @@ package serving
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 
 	"github.com/vitrinehq/vitrine/records"
 	"github.com/vitrinehq/vitrine/vecmath"
+	"github.com/vitrinehq/vitrine/vecmath/discriminant"
 )
 
 // PhotoConfig switches the training-free levers of search by photo. Each
@@ -63,6 +65,24 @@ type PhotoConfig struct {
 	VerifyTop        int
 	VerifyWeight     float64
 	VerifyMinInliers int
+	// Whiten learns a projection from the products' views when two or
+	// more products have two or more views each (shoppers' photos
+	// attached, say): the views and the query are whitened by how a
+	// product's views vary among themselves (light, angle, clutter), so
+	// that variation stops counting against a match. Catalog-only search
+	// has one view a product and is unchanged. WhitenShrinkage is the
+	// shrinkage of that covariance towards the identity (0 means 0.3, see
+	// discriminant.WithShrinkage).
+	Whiten          bool
+	WhitenShrinkage float64
+	// DiscriminantCover is the share of the products with views that must
+	// have two or more for the learned projection to keep only the
+	// discriminant directions, those along which the products' views
+	// differ (Fisher's LDA), instead of the whole whitened space: best
+	// once nearly every product has photos, worse when few do (the
+	// products without any would be told apart in the few dimensions
+	// learned from the others). 0 means 0.9; above 1 never.
+	DiscriminantCover float64
 }
 
 // photoIndex is an in-memory copy of one image model's views, with the
@@ -77,28 +97,90 @@ type photoIndex struct {
 	// keypoints holds each product's catalog image's stored local
 	// features when verification is on.
 	keypoints map[string][]byte
+	// proj is the projection learned from the views (nil: none, see
+	// PhotoConfig.Whiten); vecs and queries are projected first.
+	proj     *discriminant.Projection
+	learnErr error
 }
 
-// newPhotoIndex prepares the views under cfg.
+// newPhotoIndex prepares the views under cfg. A projection that cannot be
+// learned (see learnProjection) leaves the views unprojected; its error is
+// ix.learnErr.
 func newPhotoIndex(version string, views []records.ImageView, cfg PhotoConfig) *photoIndex {
 	ix := &photoIndex{version: version, ids: make([]string, 0, len(views)), vecs: make([][]float32, 0, len(views))}
-	if cfg.Centre {
+	if cfg.Whiten {
+		ix.proj, ix.learnErr = learnProjection(views, cfg)
+	}
+	if cfg.Centre && ix.proj == nil {
 		ix.mean = meanOf(views)
 	}
+	raw := make([][]float32, 0, len(views))
 	for _, v := range views {
-		if len(v.Vector) == 0 || (ix.mean != nil && len(v.Vector) != len(ix.mean)) {
+		if len(v.Vector) == 0 || (ix.mean != nil && len(v.Vector) != len(ix.mean)) ||
+			(ix.proj != nil && len(v.Vector) != ix.proj.InputDim()) {
 			continue
 		}
 		if v.Source == records.ViewCatalog {
 			ix.catalog = append(ix.catalog, len(ix.ids))
 		}
 		ix.ids = append(ix.ids, v.ProductID)
-		ix.vecs = append(ix.vecs, ix.prepare(v.Vector))
+		raw = append(raw, v.Vector)
+	}
+	if ix.proj != nil {
+		ix.vecs = ix.proj.ApplyAll(raw)
+		for _, v := range ix.vecs {
+			vecmath.Normalize(v)
+		}
+	} else {
+		for _, v := range raw {
+			ix.vecs = append(ix.vecs, ix.prepare(v))
+		}
 	}
 	if cfg.CSLSK > 0 {
 		ix.radius = ix.radii(cfg.CSLSK)
 	}
 	return ix
+}
+
+// Defaults of PhotoConfig's learned projection, chosen on the development
+// photos (dev and the training split's held-out quarter).
+const (
+	defaultWhitenShrinkage   = 0.3
+	defaultDiscriminantCover = 0.9
+)
+
+// learnProjection fits the projection of cfg.Whiten on the views (nil
+// without an error when they cannot give one: fewer than two products
+// with two or more views).
+// It keeps only the discriminant directions when at least
+// cfg.DiscriminantCover of the products with views have two or more.
+func learnProjection(views []records.ImageView, cfg PhotoConfig) (*discriminant.Projection, error) {
+	vecs := make([][]float32, 0, len(views))
+	labels := make([]string, 0, len(views))
+	count := map[string]int{}
+	for _, v := range views {
+		if len(v.Vector) == 0 {
+			continue
+		}
+		vecs, labels = append(vecs, v.Vector), append(labels, v.ProductID)
+		count[v.ProductID]++
+	}
+	multi := 0
+	for _, n := range count {
+		if n >= 2 {
+			multi++
+		}
+	}
+	if multi < 2 {
+		return nil, nil
+	}
+	shrink, cover := cmp.Or(cfg.WhitenShrinkage, defaultWhitenShrinkage), cmp.Or(cfg.DiscriminantCover, defaultDiscriminantCover)
+	disc := float64(multi) >= cover*float64(len(count))
+	p, err := discriminant.Fit(vecs, labels, discriminant.WithShrinkage(shrink), discriminant.WithDiscriminant(disc))
+	if err != nil {
+		return nil, fmt.Errorf("learn the photo projection: %w", err)
+	}
+	return p, nil
 }
 
 func meanOf(views []records.ImageView) []float32 {
@@ -123,9 +205,16 @@ func meanOf(views []records.ImageView) []float32 {
 	return mean
 }
 
-// prepare copies v, centres it when configured and scales it to unit
-// length (a zero vector stays zero: it matches nothing).
+// prepare copies v, projects it by the learned projection or centres it
+// when configured and scales it to unit length (a zero vector stays zero:
+// it matches nothing; one of another dimension than the projection's
+// becomes zero).
 func (ix *photoIndex) prepare(v []float32) []float32 {
+	if ix.proj != nil {
+		out := ix.proj.Apply(v)
+		vecmath.Normalize(out)
+		return out
+	}
 	out := slices.Clone(v)
 	if ix.mean != nil && len(out) == len(ix.mean) {
 		for i := range out {

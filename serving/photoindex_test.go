@@ -125,3 +125,47 @@ func TestPhotoIndexVoteAndCrops(t *testing.T) {
 		}
 	}
 }
+
+// TestPhotoIndexWhiten: shoppers' views that vary mostly along a nuisance
+// axis (light, say) teach the projection to discount it, so a photo lit
+// like another product's views still finds its own; without two products
+// of two views or more there is nothing to learn and nothing changes.
+func TestPhotoIndexWhiten(t *testing.T) {
+	// Products differ along axes 1 and 2; their views vary along axis 0.
+	view := func(id string, nuisance, y, z float32) records.ImageView {
+		return records.ImageView{ProductID: id, Source: "reviews", View: id + ".jpg", Vector: []float32{nuisance, y, z}}
+	}
+	vs := []records.ImageView{
+		{ProductID: "milk", Source: records.ViewCatalog, Vector: []float32{0, 1, 0.3}},
+		view("milk", 2, 1, 0.3), view("milk", -2, 1, 0.32), view("milk", 1, 0.98, 0.3),
+		{ProductID: "cream", Source: records.ViewCatalog, Vector: []float32{0, 0.3, 1}},
+		view("cream", 3, 0.3, 1), view("cream", -2, 0.32, 1), view("cream", 1, 0.3, 0.98),
+		{ProductID: "juice", Source: records.ViewCatalog, Vector: []float32{0, 0.7, 0.7}},
+	}
+	// Very brightly lit milk: raw cosine picks the brightest view, cream's.
+	q := []float32{6, 1, 0.3}
+	tests := []struct {
+		name     string
+		cfg      PhotoConfig
+		views    []records.ImageView
+		want     string
+		projects bool
+	}{
+		{"raw cosine follows the light", PhotoConfig{}, vs, "cream", false},
+		{"whitened", PhotoConfig{Whiten: true, WhitenShrinkage: 0.01, DiscriminantCover: 2}, vs, "milk", true},
+		{"discriminant", PhotoConfig{Whiten: true, WhitenShrinkage: 0.01}, vs[:8], "milk", true},
+		{"catalog only: nothing learned", PhotoConfig{Whiten: true}, []records.ImageView{vs[0], vs[4], vs[8]}, "milk", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ix := newPhotoIndex("v1", tc.views, tc.cfg)
+			if (ix.proj != nil) != tc.projects || ix.learnErr != nil {
+				t.Fatalf("projection %v (err %v), want one: %v", ix.proj, ix.learnErr, tc.projects)
+			}
+			got := ix.search([][]float32{q}, tc.cfg, nil)
+			if len(got) == 0 || got[0].id != tc.want {
+				t.Fatalf("first %v, want %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -197,7 +197,8 @@ func (a *app) newServing(ctx context.Context, st *store.Store, set *extractors.S
 	opts := []serving.Option{serving.WithConfig(cfg), serving.WithLogger(a.log), serving.WithRetrievalTTL(a.cfg.Recommend.CacheTTL), serving.WithRetrievalRefresh(a.cfg.Recommend.RefreshWorkers), serving.WithContentLists(a.cfg.Recommend.ContentSeeds, a.cfg.Recommend.ContentListsTTL), serving.WithRefreshOnActivate(a.cfg.Recommend.RefreshOnActivate)}
 	if ic := a.cfg.Image; ic.Views {
 		opts = append(opts, serving.WithImageViews(st), serving.WithPhotoVerifier(keypoints.NewPhotoVerifier(keypoints.NewExtractor(), keypoints.NewVerifier()), st), serving.WithPhotoConfig(serving.PhotoConfig{Centre: ic.Centre, CSLSK: ic.CSLSK,
-			ExpandTop: ic.ExpandTop, ExpandAlpha: ic.ExpandAlpha, CropScale: ic.CropScale, TopViews: ic.TopViews, VoteViews: ic.VoteViews, VotePower: ic.VotePower, OCRWeight: ic.OCRWeight, VerifyTop: ic.VerifyTop, VerifyWeight: ic.VerifyWeight, VerifyMinInliers: ic.VerifyMinInliers}))
+			ExpandTop: ic.ExpandTop, ExpandAlpha: ic.ExpandAlpha, CropScale: ic.CropScale, TopViews: ic.TopViews, VoteViews: ic.VoteViews, VotePower: ic.VotePower, OCRWeight: ic.OCRWeight, VerifyTop: ic.VerifyTop, VerifyWeight: ic.VerifyWeight, VerifyMinInliers: ic.VerifyMinInliers,
+			Whiten: ic.Whiten, WhitenShrinkage: ic.WhitenShrinkage, DiscriminantCover: ic.DiscriminantCover}))
 		if ic.OCRWeight > 0 && image != nil {
 			r, err := ocr.New(ocr.WithEngines(ic.OCREngines))
 			if err != nil {

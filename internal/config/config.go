@@ -396,6 +396,15 @@ type Image struct {
 	VerifyTop        int     `koanf:"verify_top" yaml:"verify_top"`
 	VerifyWeight     float64 `koanf:"verify_weight" yaml:"verify_weight"`
 	VerifyMinInliers int     `koanf:"verify_min_inliers" yaml:"verify_min_inliers"`
+	// Whiten learns a projection from the products' views once two or
+	// more products have two or more views (shoppers' photos attached):
+	// whitened by how a product's views vary, shrunk by WhitenShrinkage
+	// (0 to 1), and reduced to the products' discriminant directions
+	// (LDA) when at least DiscriminantCover of the products with views
+	// have two or more. Catalog-only search is unchanged.
+	Whiten            bool    `koanf:"whiten" yaml:"whiten"`
+	WhitenShrinkage   float64 `koanf:"whiten_shrinkage" yaml:"whiten_shrinkage"`
+	DiscriminantCover float64 `koanf:"discriminant_cover" yaml:"discriminant_cover"`
 }
 
 // Worker configures `vitrine worker`.
@@ -523,7 +532,8 @@ func Default() Config {
 			QueryRetention: 90 * 24 * time.Hour, UploadQueue: 2 * time.Second},
 		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
 			Fusion: "score", VectorFloor: 0.4, LexicalPool: 20, VectorPool: 30, VectorEf: 80},
-		Image:       Image{Views: true, ExpandAlpha: 3, VoteViews: 10, VotePower: 16, OCREngines: 2, VerifyWeight: 0.02, VerifyMinInliers: 8},
+		Image: Image{Views: true, ExpandAlpha: 3, VoteViews: 10, VotePower: 16, OCREngines: 2, VerifyWeight: 0.02, VerifyMinInliers: 8,
+			Whiten: true, WhitenShrinkage: 0.3, DiscriminantCover: 0.9},
 		Recommend:   Recommend{CacheTTL: 30 * time.Second, RefreshWorkers: 2, ContentSeeds: 5, ContentListsTTL: time.Hour, RefreshOnActivate: 1000},
 		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 0.5, Alternatives: 4, Denoise: true, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
 		Impressions: Impressions{Enabled: true, Buffer: 10000, FlushEvery: time.Second, BatchSize: 500, Retention: 90 * 24 * time.Hour},
@@ -617,8 +627,9 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Database.validate()...)
 	if c.Image.CSLSK < 0 || c.Image.ExpandTop < 0 || !(c.Image.ExpandAlpha >= 0) || c.Image.TopViews < 0 || !(c.Image.OCRWeight >= 0) || c.Image.OCREngines < 0 ||
 		c.Image.VoteViews < 0 || !(c.Image.VotePower >= 0) || !(c.Image.CropScale >= 0 && c.Image.CropScale <= 1) ||
-		c.Image.VerifyTop < 0 || !(c.Image.VerifyWeight >= 0) || c.Image.VerifyMinInliers < 0 {
-		errs = append(errs, fmt.Errorf("%w: image.csls_k, image.expand_top, image.expand_alpha, image.top_views, image.vote_views, image.vote_power, image.ocr_weight, image.ocr_engines and image.verify_* must not be negative, image.crop_scale is 0 to 1", ErrInvalid))
+		c.Image.VerifyTop < 0 || !(c.Image.VerifyWeight >= 0) || c.Image.VerifyMinInliers < 0 || !(c.Image.DiscriminantCover >= 0) ||
+		!(c.Image.WhitenShrinkage >= 0 && c.Image.WhitenShrinkage <= 1) {
+		errs = append(errs, fmt.Errorf("%w: image.csls_k, image.expand_top, image.expand_alpha, image.top_views, image.vote_views, image.vote_power, image.ocr_weight, image.ocr_engines, image.verify_* and image.discriminant_cover must not be negative, image.crop_scale and image.whiten_shrinkage are 0 to 1", ErrInvalid))
 	}
 	if c.ORT.MaxBatch < 1 {
 		errs = append(errs, fmt.Errorf("%w: ort.max_batch (%s) must be at least 1", ErrInvalid, EnvName("ort.max_batch")))
