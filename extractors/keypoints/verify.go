@@ -3,8 +3,10 @@ package keypoints
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"gocv.io/x/gocv"
+	"golang.org/x/sync/errgroup"
 )
 
 // minMatches is the fewest ratio-test matches a homography is fitted to
@@ -137,22 +139,31 @@ func (p *PhotoVerifier) Prepare(_ context.Context, photo []byte) (func(context.C
 	return func(ctx context.Context, stored [][]byte) ([]int, error) { return p.inliers(ctx, q, stored) }, nil
 }
 
+// inliers verifies q against each stored blob, on up to GOMAXPROCS
+// goroutines (each verification is independent cgo work: on an idle
+// machine the ten of a search take half the time on two cores).
 func (p *PhotoVerifier) inliers(ctx context.Context, q Features, stored [][]byte) ([]int, error) {
 	out := make([]int, len(stored))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, b := range stored {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		if len(b) == 0 {
 			continue
 		}
-		t, err := Unmarshal(b)
-		if err != nil {
-			return nil, err
-		}
-		if out[i], err = p.v.Inliers(q, t); err != nil {
-			return nil, err
-		}
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			t, err := Unmarshal(b)
+			if err != nil {
+				return err
+			}
+			out[i], err = p.v.Inliers(q, t)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
