@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -55,26 +56,34 @@ func BenchmarkSearchImageDevPhotos(b *testing.B) {
 	ocrOn.OCRWeight = 0.3
 	verify := vote
 	verify.VerifyTop, verify.VerifyWeight, verify.VerifyMinInliers = 10, 0.02, 8
+	learn := vote // the defaults once shoppers' photos are attached
+	learn.Whiten, learn.WhitenShrinkage, learn.DiscriminantCover = true, 0.3, 0.9
+	learnVerify := learn
+	learnVerify.VerifyTop, learnVerify.VerifyWeight, learnVerify.VerifyMinInliers = 10, 0.02, 8
 	cases := []struct {
-		name string
-		enc  extractors.Encoder
-		cfg  serving.PhotoConfig
+		name  string
+		enc   extractors.Encoder
+		cfg   serving.PhotoConfig
+		views bool // the 2,640 training photos attached as views
 	}{
-		{"plain/best-view", plain, serving.PhotoConfig{}},
-		{"plain", plain, vote},
-		{"plain/max-crop", plain, serving.PhotoConfig{VoteViews: 10, VotePower: 16, CropScale: 0.7}},
-		{"centre", centre, vote},
-		{"centre-flip", centreFlip, vote},
-		{"crops-flip", crops, vote},
-		{"plain/ocr", plain, ocrOn},
-		{"centre/ocr", centre, ocrOn},
-		{"centre-flip/ocr", centreFlip, ocrOn}, // the default model with OCR on
-		{"plain/verify", plain, verify},
-		{"centre-flip/verify", centreFlip, verify}, // the default model with geometric verification of the top 10 (image.verify_top 10; off by default)
+		{"plain/best-view", plain, serving.PhotoConfig{}, false},
+		{"plain", plain, vote, false},
+		{"plain/max-crop", plain, serving.PhotoConfig{VoteViews: 10, VotePower: 16, CropScale: 0.7}, false},
+		{"centre", centre, vote, false},
+		{"centre-flip", centreFlip, vote, false},
+		{"crops-flip", crops, vote, false},
+		{"plain/ocr", plain, ocrOn, false},
+		{"centre/ocr", centre, ocrOn, false},
+		{"centre-flip/ocr", centreFlip, ocrOn, false}, // the default model with OCR on
+		{"plain/verify", plain, verify, false},
+		{"centre-flip/verify", centreFlip, verify, false}, // the default model with geometric verification of the top 10 (image.verify_top 10)
+		{"centre-flip/views", centreFlip, vote, true},
+		{"centre-flip/views/whiten", centreFlip, learn, true},
+		{"centre-flip/views/whiten/verify", centreFlip, learnVerify, true},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			post := photoServer(b, a, text, tc.enc, tc.cfg, reader)
+			post := photoServer(b, a, text, tc.enc, tc.cfg, reader, tc.views)
 			post(photos[0]) // loads the in-memory index of views
 			var posts, bare []float64
 			for b.Loop() {
@@ -114,7 +123,7 @@ func quantile(sorted []float64, q float64) float64 {
 // cfg.OCRWeight > 0, and returns a function posting one photo. An
 // encoder other than the ingested one gets the catalog images attached as
 // its views.
-func photoServer(b *testing.B, a *apitest.Env, text, enc extractors.Encoder, cfg serving.PhotoConfig, reader serving.PhotoReader) func(photo []byte) {
+func photoServer(b *testing.B, a *apitest.Env, text, enc extractors.Encoder, cfg serving.PhotoConfig, reader serving.PhotoReader, views bool) func(photo []byte) {
 	svc, err := serving.New(serving.DepsFrom(a.Store, text, enc), serving.WithImageViews(a.Store),
 		serving.WithPhotoConfig(cfg), serving.WithPhotoReader(reader),
 		serving.WithPhotoVerifier(keypoints.NewPhotoVerifier(keypoints.NewExtractor(), keypoints.NewVerifier()), a.Store))
@@ -126,6 +135,9 @@ func photoServer(b *testing.B, a *apitest.Env, text, enc extractors.Encoder, cfg
 	}
 	if cfg.VerifyTop > 0 {
 		storeCatalogKeypoints(b, a)
+	}
+	if views {
+		attachTrainViews(b, a, svc)
 	}
 	acfg := api.DefaultConfig()
 	acfg.Auth, acfg.RateLimit = api.AuthRequired, 0
@@ -168,6 +180,50 @@ func attachCatalogViews(b *testing.B, a *apitest.Env, svc *serving.Service) {
 	if err := svc.AddImageViews(b.Context(), "bench-catalog", catalogPhotos(b, a)); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// attachTrainViews attaches the 2,640 training shop photos to the demo
+// products of their fine class as views (as `vitrine eval photos --views
+// photos_train.txt` does) and removes them when the benchmark ends.
+func attachTrainViews(b *testing.B, a *apitest.Env, svc *serving.Service) {
+	byFine := map[int]string{}
+	f, err := os.Open(filepath.Join(a.Root, "demo", "grocery", "catalog.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	for dec := json.NewDecoder(f); ; {
+		var p struct {
+			ID         string `json:"id"`
+			Attributes struct {
+				Fine int `json:"fine_class_id"`
+			} `json:"attributes"`
+		}
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			b.Fatal(err)
+		}
+		byFine[p.Attributes.Fine] = p.ID
+	}
+	var batch []serving.ViewPhoto
+	for i, p := range testenv.GroceryPhotos(b, "photos_train.txt", 0) {
+		batch = append(batch, serving.ViewPhoto{ProductID: byFine[p.Fine], View: fmt.Sprintf("train-%d.jpg", i), Image: p.Data})
+		if len(batch) == 64 {
+			if err := svc.AddImageViews(b.Context(), "bench-train", batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := svc.AddImageViews(b.Context(), "bench-train", batch); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if _, err := svc.RemoveImageViews(context.Background(), "bench-train"); err != nil {
+			b.Error(err)
+		}
+	})
 }
 
 // storeCatalogKeypoints stores the keypoints of each demo product's

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -14,28 +15,51 @@ import (
 // list's order.
 func DevPhotos(t testing.TB, n int) [][]byte {
 	t.Helper()
+	var out [][]byte
+	for _, p := range GroceryPhotos(t, "photos_dev.txt", n) {
+		out = append(out, p.Data)
+	}
+	return out
+}
+
+// LabelledPhoto is one shop photo of the Grocery Store Dataset and its
+// fine class id (a demo product's attributes.fine_class_id).
+type LabelledPhoto struct {
+	Fine int
+	Data []byte
+}
+
+// GroceryPhotos reads up to n (all when n < 1) of the shop photos a list
+// of <assets>/data/grocery names ("path, fine class id, coarse class id"
+// a line: photos_dev.txt, photos_train.txt), in the list's order.
+func GroceryPhotos(t testing.TB, list string, n int) []LabelledPhoto {
+	t.Helper()
 	root := os.Getenv("VITRINE_ASSETS")
 	if root == "" {
 		root = filepath.Join(Root(t), "..", "shared")
 	}
 	dir := filepath.Join(root, "data", "grocery")
-	f, err := os.Open(filepath.Join(dir, "photos_dev.txt"))
+	f, err := os.Open(filepath.Join(dir, list))
 	if err != nil {
 		t.Fatalf("grocery photos (set VITRINE_ASSETS to the shared directory): %v", err)
 	}
 	defer f.Close()
-	var out [][]byte
+	var out []LabelledPhoto
 	sc := bufio.NewScanner(f)
 	for sc.Scan() && (n < 1 || len(out) < n) {
-		rel, _, ok := strings.Cut(sc.Text(), ",")
-		if !ok {
+		fields := strings.Split(sc.Text(), ",")
+		if len(fields) < 2 {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(dir, strings.TrimSpace(rel)))
+		fine, err := strconv.Atoi(strings.TrimSpace(fields[1]))
+		if err != nil {
+			t.Fatalf("%s: %q: %v", list, sc.Text(), err)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, strings.TrimSpace(fields[0])))
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, data)
+		out = append(out, LabelledPhoto{Fine: fine, Data: data})
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
