@@ -37,10 +37,15 @@ type BackfillReport struct {
 	Space    records.Space
 	Resumed  bool
 	Finished bool // false: the space already held this definition
-	Written  int
-	UpToDate int
-	Rejected int
-	Encoded  map[string]int
+	// Keypoints is how many catalog images' keypoints the backfill
+	// extracted (WithKeypoints): those of products encoded, and those
+	// missing from a catalog indexed before verification was on, which a
+	// backfill of an unchanged space extracts too.
+	Keypoints int
+	Written   int
+	UpToDate  int
+	Rejected  int
+	Encoded   map[string]int
 	// Reduction is what the space's reduction keeps (nil: none).
 	Reduction *ReductionReport
 }
@@ -72,7 +77,7 @@ func Backfill(ctx context.Context, st SpaceStore, ix *Indexer, spec fusion.Spec,
 	if found {
 		rep.Space, rep.Resumed, rep.Reduction = sp, sp.State == records.SpaceBuilding, reductionReport(stored, true)
 		if !rep.Resumed {
-			return rep, nil
+			return rep, fillKeypoints(ctx, st, ix, sp, o, &rep)
 		}
 	} else {
 		if spec.Reduce != nil {
@@ -110,6 +115,23 @@ func Backfill(ctx context.Context, st SpaceStore, ix *Indexer, spec fusion.Spec,
 	return rep, nil
 }
 
+// fillKeypoints passes over a space that already holds the definition
+// when the indexer extracts keypoints: every product is up to date, so
+// the pass only extracts the keypoints missing (a catalog ingested before
+// image.verify_top was on). Its counts other than Keypoints are dropped:
+// the report says the space had nothing to do.
+func fillKeypoints(ctx context.Context, st SpaceStore, ix *Indexer, sp records.Space, o BackfillOptions, rep *BackfillReport) error {
+	if ix.keypoints == nil {
+		return nil
+	}
+	pass := BackfillReport{Encoded: map[string]int{}}
+	if err := backfillPass(ctx, st, ix, sp, o, &pass); err != nil {
+		return fmt.Errorf("keypoints of space %d's products: %w", sp.Version, err)
+	}
+	rep.Keypoints = pass.Keypoints
+	return nil
+}
+
 func backfillPass(ctx context.Context, st SpaceStore, ix *Indexer, sp records.Space, o BackfillOptions, rep *BackfillReport) error {
 	total, err := st.CountProducts(ctx)
 	if err != nil {
@@ -132,6 +154,7 @@ func backfillPass(ctx context.Context, st SpaceStore, ix *Indexer, sp records.Sp
 		for m, n := range stats.Encoded {
 			rep.Encoded[m] += n
 		}
+		rep.Keypoints += stats.Keypoints
 		for _, r := range res {
 			switch r.Outcome {
 			case Indexed:

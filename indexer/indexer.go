@@ -102,6 +102,9 @@ type Result struct {
 type Stats struct {
 	Encoded map[string]int // model key -> inputs encoded
 	Reused  map[string]int // model key -> embeddings reused
+	// Keypoints is how many catalog images' keypoints were extracted
+	// (WithKeypoints).
+	Keypoints int
 }
 
 // TextOf is the text a product's text models encode: title, brand,

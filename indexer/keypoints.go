@@ -67,6 +67,7 @@ func (ix *Indexer) indexKeypoints(ctx context.Context, ps *pass) error {
 	if err := ks.PutImageKeypoints(ctx, out); err != nil {
 		return fmt.Errorf("store keypoints: %w", err)
 	}
+	ps.stats.Keypoints += len(out)
 	return nil
 }
 

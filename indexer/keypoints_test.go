@@ -1,6 +1,8 @@
 package indexer_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/vitrinehq/vitrine/extractors/keypoints"
@@ -77,5 +79,33 @@ func TestIndexStoresCatalogKeypoints(t *testing.T) {
 	}
 	if missing, err := g.st.WithoutCatalogKeypoints(ctx, g.ids); err != nil || len(missing) != 0 {
 		t.Errorf("products without keypoints after re-indexing: %v (%v)", missing, err)
+	}
+}
+
+// TestBackfillFillsMissingKeypoints: `vitrine backfill` of a catalog
+// ingested before verification was on finds its space up to date and
+// still extracts every catalog image's keypoints, then has nothing left
+// to extract.
+func TestBackfillFillsMissingKeypoints(t *testing.T) {
+	g := newGrocery(t)
+	ctx := t.Context()
+	ix := indexer.New(g.st, ingest.NewMediaLoader(), []indexer.Encoder{g.text, g.image}, indexer.WithKeypoints(true))
+	rep, err := indexer.Backfill(ctx, g.st, ix, g.spec, indexer.BackfillOptions{BatchSize: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Finished || rep.Keypoints != len(g.ids) {
+		t.Fatalf("backfill of the unchanged space: finished %v, %d keypoints extracted, want false and %d", rep.Finished, rep.Keypoints, len(g.ids))
+	}
+	var out strings.Builder
+	if err := rep.Text(&out, false); err != nil || !strings.Contains(out.String(), fmt.Sprintf("keypoints of %d catalog images extracted", len(g.ids))) {
+		t.Errorf("report %q (%v) does not count the keypoints", out.String(), err)
+	}
+	if missing, err := g.st.WithoutCatalogKeypoints(ctx, g.ids); err != nil || len(missing) != 0 {
+		t.Fatalf("products without keypoints after the backfill: %v (%v)", missing, err)
+	}
+	again, err := indexer.Backfill(ctx, g.st, ix, g.spec, indexer.BackfillOptions{BatchSize: 32})
+	if err != nil || again.Keypoints != 0 {
+		t.Errorf("second backfill extracted %d keypoints (%v), want 0", again.Keypoints, err)
 	}
 }

@@ -19,6 +19,9 @@ func (rep BackfillReport) Text(w io.Writer, activate bool) error {
 		fmt.Fprintf(w, "reduced %d -> %d dimensions by a PCA %s on %d products: %.1f%% of the variance kept, recall@%d against the full vectors %.3f (exact search, %d of the sample's products as queries)\n",
 			r.FullDim, r.Dim, fit, r.Sample, 100*r.Explained, ReduceRecallK, r.Recall, min(ReduceQueries, r.Sample))
 	}
+	if rep.Keypoints > 0 {
+		fmt.Fprintf(w, "keypoints of %d catalog images extracted (image.verify_top)\n", rep.Keypoints)
+	}
 	if !rep.Finished {
 		_, err := fmt.Fprintf(w, "vector space %d already holds this definition (%s); nothing to do\n", sp.Version, sp.State)
 		return err
