@@ -11,6 +11,7 @@ import (
 
 	"github.com/vitrinehq/vitrine/catalog"
 	"github.com/vitrinehq/vitrine/extractors"
+	"github.com/vitrinehq/vitrine/extractors/keypoints"
 	"github.com/vitrinehq/vitrine/indexer"
 	"github.com/vitrinehq/vitrine/ingest"
 	"github.com/vitrinehq/vitrine/models"
@@ -26,7 +27,11 @@ type Ingest struct {
 	Space   records.Space
 	Indexer ingest.Indexer
 	// Encoders are the space's models, which the baseline runs alone.
-	Encoders  []extractors.Encoder
+	Encoders []extractors.Encoder
+	// Keypoints is on when the indexer also extracts the catalog images'
+	// SIFT keypoints (image.verify_top > 0): the baseline then runs that
+	// extractor too, on the same images, as the feature extractor it is.
+	Keypoints bool
 	BatchSize int
 	// Concurrency is the batches in flight (0: ingest's default).
 	Concurrency int
@@ -110,14 +115,27 @@ func (h *Ingest) ModelInputs(ctx context.Context, data []byte) ([][][]byte, erro
 
 // Encode runs products [lo, hi) of inputs (from ModelInputs) through every
 // encoder with EncodeBatch, BatchSize products at a time, as the indexer
-// gets them.
+// gets them, and their images through the keypoint extractor when
+// h.Keypoints is on.
 func (h *Ingest) Encode(ctx context.Context, inputs [][][]byte, lo, hi int) error {
 	batch := max(h.BatchSize, 1)
+	var kp *keypoints.Extractor
+	if h.Keypoints {
+		kp = keypoints.NewExtractor()
+	}
 	for at := lo; at < hi; at += batch {
 		end := min(at+batch, hi)
 		for i, e := range h.Encoders {
 			if err := EncodeBatch(ctx, e, inputs[i][at:end]); err != nil {
 				return fmt.Errorf("%s: products %d to %d: %w", e.Key(), at, end-1, err)
+			}
+			if kp == nil || e.Modality() != models.Image {
+				continue
+			}
+			for j, in := range inputs[i][at:end] {
+				if _, err := kp.Extract(in); err != nil {
+					return fmt.Errorf("keypoints: product %d: %w", at+j, err)
+				}
 			}
 		}
 	}

@@ -48,7 +48,11 @@ func IngestMarkdown(w io.Writer, rep IngestReport) error {
 		fmt.Fprintf(&b, " Images: %s.", rep.Images)
 	}
 	fmt.Fprintf(&b, "\n\nIngest is `ingest.Run` (parse, upsert, encode, fuse, write, indexes); *models alone* (the baseline) is the same models on the same products' inputs in memory, "+
-		"no database, measured before and after the load. A deferred index is built after loading; *with build* counts that time.\n\n")
+		"no database, measured before and after the load. A deferred index is built after loading; *with build* counts that time.")
+	if rep.Keypoints {
+		fmt.Fprintf(&b, " Geometric verification is on (`image.verify_top` > 0): cases with images also extract each catalog image's SIFT keypoints, at ingest and in the baseline.")
+	}
+	fmt.Fprintf(&b, "\n\n")
 	fmt.Fprintf(&b, "| case | products | ingest s | ingest products/s | first → last quarter | index build s | with build products/s | models alone items/s | ingest / models | with build / models | database MiB | empty MiB |\n")
 	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rep.Rows {

@@ -78,10 +78,13 @@ type IngestReport struct {
 	Database  string `json:"database"`
 	BatchSize int    `json:"batch_size"`
 	// Concurrency is the batches ingest.Run kept in flight.
-	Concurrency int         `json:"concurrency"`
-	Images      string      `json:"images,omitempty"`
-	Rows        []IngestRow `json:"rows"`
-	Seconds     float64     `json:"seconds"`
+	Concurrency int    `json:"concurrency"`
+	Images      string `json:"images,omitempty"`
+	// Keypoints says the cases with images also extracted the catalog
+	// images' keypoints, at ingest and in the baseline.
+	Keypoints bool        `json:"keypoints,omitempty"`
+	Rows      []IngestRow `json:"rows"`
+	Seconds   float64     `json:"seconds"`
 }
 
 // Encoders are the loaded models by modality; *extractors.Set satisfies
@@ -97,7 +100,11 @@ type IngestConfig struct {
 	Concurrency   int
 	MaxMediaBytes int64
 	MediaTimeout  time.Duration
-	Logger        *slog.Logger
+	// Keypoints extracts the catalog images' keypoints at ingest, as
+	// `vitrine ingest` does while image.verify_top > 0; the baseline runs
+	// the extractor too (Ingest.Keypoints).
+	Keypoints bool
+	Logger    *slog.Logger
 	// Images are the photos of cases with images, one per product in
 	// turn (ListImages).
 	Images []string
@@ -193,7 +200,7 @@ func prepareCase(ctx context.Context, st *store.Store, set Encoders, c IngestCas
 	if row.EmptyBytes, err = st.DatabaseSize(ctx); err != nil {
 		return nil, err
 	}
-	h := &Ingest{Store: st, Space: sp, Encoders: encs, BatchSize: cfg.BatchSize, Concurrency: cfg.Concurrency, Logger: cfg.Logger, Database: cfg.Database}
+	h := &Ingest{Store: st, Space: sp, Encoders: encs, Keypoints: cfg.Keypoints && c.Images, BatchSize: cfg.BatchSize, Concurrency: cfg.Concurrency, Logger: cfg.Logger, Database: cfg.Database}
 	if !c.Deferred {
 		if err := h.buildModelIndexes(ctx); err != nil {
 			return nil, err
@@ -204,7 +211,7 @@ func prepareCase(ctx context.Context, st *store.Store, set Encoders, c IngestCas
 		ixEncs[i] = e
 	}
 	media := ingest.NewMediaLoader(ingest.WithMaxMediaBytes(cfg.MaxMediaBytes), ingest.WithMediaTimeout(cfg.MediaTimeout))
-	h.Indexer = indexer.New(st, media, ixEncs, indexer.WithLogger(cfg.Logger))
+	h.Indexer = indexer.New(st, media, ixEncs, indexer.WithLogger(cfg.Logger), indexer.WithKeypoints(h.Keypoints))
 	return h, nil
 }
 
