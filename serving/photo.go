@@ -308,6 +308,12 @@ func (s *Service) loadPhotoIndex(ctx context.Context, model, version string) (*p
 	if ix.proj != nil {
 		attrs = append(attrs, "projection_dims", ix.proj.Dim(), "projection_products", ix.proj.Classes, "discriminant", ix.proj.Discriminant)
 	}
+	if ps.verifyOn() {
+		attrs = append(attrs, "keypoints", len(ix.keypoints))
+		if len(ix.keypoints) < len(ix.catalog) {
+			s.log.Warn("some products have no keypoints to verify a photo against; `vitrine backfill` extracts them", "products", len(ix.catalog), "with_keypoints", len(ix.keypoints))
+		}
+	}
 	s.log.Info("photo index loaded", attrs...)
 	return ix, nil
 }
