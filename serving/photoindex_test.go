@@ -145,22 +145,32 @@ func TestPhotoIndexWhiten(t *testing.T) {
 	// Very brightly lit milk: raw cosine picks the brightest view, cream's.
 	q := []float32{6, 1, 0.3}
 	tests := []struct {
-		name     string
-		cfg      PhotoConfig
-		views    []records.ImageView
-		want     string
-		projects bool
+		name         string
+		cfg          PhotoConfig
+		views        []records.ImageView
+		want         string
+		projects     bool
+		discriminant bool
 	}{
-		{"raw cosine follows the light", PhotoConfig{}, vs, "cream", false},
-		{"whitened", PhotoConfig{Whiten: true, WhitenShrinkage: 0.01, DiscriminantCover: 2}, vs, "milk", true},
-		{"discriminant", PhotoConfig{Whiten: true, WhitenShrinkage: 0.01}, vs[:8], "milk", true},
-		{"catalog only: nothing learned", PhotoConfig{Whiten: true}, []records.ImageView{vs[0], vs[4], vs[8]}, "milk", false},
+		{"raw cosine follows the light", PhotoConfig{}, vs, "cream", false, false},
+		// Two of the three products with views have several: under the
+		// default cover (0.9) the whole whitened space is kept.
+		{"whitened", PhotoConfig{Whiten: true, WhitenShrinkage: 0.01}, vs, "milk", true, false},
+		{"discriminant once every product has several views", PhotoConfig{Whiten: true, WhitenShrinkage: 0.01}, vs[:8], "milk", true, true},
+		// Why the cover: forced by a low one, LDA keeps the one direction
+		// that tells milk from cream, and juice (no views) falls onto
+		// milk's side of it, tied at cosine 1 (ties go by id).
+		{"discriminant forced by a low cover loses the product without views", PhotoConfig{Whiten: true, WhitenShrinkage: 0.01, DiscriminantCover: 0.5}, vs, "juice", true, true},
+		{"catalog only: nothing learned", PhotoConfig{Whiten: true}, []records.ImageView{vs[0], vs[4], vs[8]}, "milk", false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ix := newPhotoIndex("v1", tc.views, tc.cfg)
 			if (ix.proj != nil) != tc.projects || ix.learnErr != nil {
 				t.Fatalf("projection %v (err %v), want one: %v", ix.proj, ix.learnErr, tc.projects)
+			}
+			if ix.proj != nil && ix.proj.Discriminant != tc.discriminant {
+				t.Fatalf("discriminant %v, want %v", ix.proj.Discriminant, tc.discriminant)
 			}
 			got := ix.search([][]float32{q}, tc.cfg, nil)
 			if len(got) == 0 || got[0].id != tc.want {

@@ -187,3 +187,22 @@ func TestMaxExamplesKeepsEveryClass(t *testing.T) {
 		t.Errorf("%d examples kept, want about 50", n)
 	}
 }
+
+// BenchmarkFit fits the shapes of the demo catalog with the training
+// photos as views (81 products, 2,800 views of 1,280 dimensions: the fit
+// photo search does when it loads them), then projects every view.
+func BenchmarkFit(b *testing.B) {
+	vs, ls := blobs(81, 35, 1280, 1, 1, 7)
+	for _, disc := range []bool{false, true} {
+		name := map[bool]string{false: "whitened", true: "discriminant"}[disc]
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				p, err := Fit(vs, ls, WithDiscriminant(disc))
+				if err != nil {
+					b.Fatal(err)
+				}
+				p.ApplyAll(vs)
+			}
+		})
+	}
+}
