@@ -55,11 +55,11 @@ func BenchmarkSearchImageDevPhotos(b *testing.B) {
 	ocrOn := vote
 	ocrOn.OCRWeight = 0.3
 	verify := vote
-	verify.VerifyTop, verify.VerifyWeight, verify.VerifyMinInliers = 10, 0.02, 8
+	verify.VerifyTop, verify.VerifyWeight, verify.VerifyMinInliers = 10, 0.02, 6
 	learn := vote // the defaults once shoppers' photos are attached
 	learn.Whiten, learn.WhitenShrinkage, learn.DiscriminantCover = true, 0.3, 0.9
 	learnVerify := learn
-	learnVerify.VerifyTop, learnVerify.VerifyWeight, learnVerify.VerifyMinInliers = 10, 0.02, 8
+	learnVerify.VerifyTop, learnVerify.VerifyWeight, learnVerify.VerifyMinInliers = 10, 0.02, 6
 	cases := []struct {
 		name  string
 		enc   extractors.Encoder

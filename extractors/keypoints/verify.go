@@ -2,7 +2,9 @@ package keypoints
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"runtime"
 
 	"gocv.io/x/gocv"
@@ -43,15 +45,29 @@ func NewVerifier(opts ...VerifyOption) *Verifier {
 // used once) fit one homography found by RANSAC; 0 when fewer than five
 // matches are found.
 func (v *Verifier) Inliers(q, t Features) (int, error) {
+	qr, err := rootSIFT(q)
+	if err != nil {
+		return 0, err
+	}
+	return v.inliers(q, qr, t)
+}
+
+// inliers is Inliers with q's descriptors already in their RootSIFT form
+// (a photo is verified against ten candidates).
+func (v *Verifier) inliers(q Features, qr []byte, t Features) (int, error) {
 	if q.Len() < minMatches || t.Len() < minMatches {
 		return 0, nil
 	}
-	qm, err := descMat(q)
+	tr, err := rootSIFT(t)
+	if err != nil {
+		return 0, err
+	}
+	qm, err := descMat(q.Len(), qr)
 	if err != nil {
 		return 0, err
 	}
 	defer qm.Close()
-	tm, err := descMat(t)
+	tm, err := descMat(t.Len(), tr)
 	if err != nil {
 		return 0, err
 	}
@@ -99,19 +115,42 @@ func (v *Verifier) matches(knn [][]gocv.DMatch, q, t Features) (gocv.Mat, gocv.M
 	return src, dst
 }
 
-// descMat is f's descriptors as the float matrix the matcher takes.
-func descMat(f Features) (gocv.Mat, error) {
+// rootSIFT returns f's descriptors in their RootSIFT form (Arandjelović
+// and Zisserman), as the little-endian float32 bytes the matcher takes:
+// each L1-normalised and square-rooted, so that the matcher's L2 distance
+// compares them by the Hellinger kernel, which matches SIFT histograms
+// better than L2 on the raw values (dev photos, catalog images only,
+// verified: fine acc@1 0.500 → 0.514).
+func rootSIFT(f Features) ([]byte, error) {
 	if len(f.Desc) != f.Len()*DescLen {
-		return gocv.Mat{}, fmt.Errorf("%w: %d descriptor bytes for %d points", ErrBadEncoding, len(f.Desc), f.Len())
+		return nil, fmt.Errorf("%w: %d descriptor bytes for %d points", ErrBadEncoding, len(f.Desc), f.Len())
 	}
-	u8, err := gocv.NewMatFromBytes(f.Len(), DescLen, gocv.MatTypeCV8U, f.Desc)
+	out := make([]byte, 0, 4*len(f.Desc))
+	for i := range f.Len() {
+		row := f.Desc[i*DescLen : (i+1)*DescLen]
+		var sum float64
+		for _, v := range row {
+			sum += float64(v)
+		}
+		for _, v := range row {
+			var x float32
+			if sum > 0 {
+				x = float32(math.Sqrt(float64(v) / sum))
+			}
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(x))
+		}
+	}
+	return out, nil
+}
+
+// descMat wraps n descriptors of rootSIFT's form as the matcher's float
+// matrix (the Mat keeps a reference to the bytes; it copies nothing).
+func descMat(n int, root []byte) (gocv.Mat, error) {
+	m, err := gocv.NewMatFromBytes(n, DescLen, gocv.MatTypeCV32F, root)
 	if err != nil {
 		return gocv.Mat{}, fmt.Errorf("keypoints: descriptors: %w", err)
 	}
-	defer u8.Close()
-	out := gocv.NewMat()
-	u8.ConvertTo(&out, gocv.MatTypeCV32F)
-	return out, nil
+	return m, nil
 }
 
 // PhotoVerifier verifies a photo against stored features (Marshal's
@@ -136,13 +175,17 @@ func (p *PhotoVerifier) Prepare(_ context.Context, photo []byte) (func(context.C
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, stored [][]byte) ([]int, error) { return p.inliers(ctx, q, stored) }, nil
+	qr, err := rootSIFT(q)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, stored [][]byte) ([]int, error) { return p.inliers(ctx, q, qr, stored) }, nil
 }
 
 // inliers verifies q against each stored blob, on up to GOMAXPROCS
 // goroutines (each verification is independent cgo work: on an idle
 // machine the ten of a search take half the time on two cores).
-func (p *PhotoVerifier) inliers(ctx context.Context, q Features, stored [][]byte) ([]int, error) {
+func (p *PhotoVerifier) inliers(ctx context.Context, q Features, qr []byte, stored [][]byte) ([]int, error) {
 	out := make([]int, len(stored))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -158,7 +201,7 @@ func (p *PhotoVerifier) inliers(ctx context.Context, q Features, stored [][]byte
 			if err != nil {
 				return err
 			}
-			out[i], err = p.v.Inliers(q, t)
+			out[i], err = p.v.inliers(q, qr, t)
 			return err
 		})
 	}

@@ -532,7 +532,7 @@ func Default() Config {
 			QueryRetention: 90 * 24 * time.Hour, UploadQueue: 2 * time.Second},
 		Search: Search{Engine: "index", Languages: "en", Match: "any", SyncPoll: 500 * time.Millisecond,
 			Fusion: "score", VectorFloor: 0.4, LexicalPool: 20, VectorPool: 30, VectorEf: 80},
-		Image: Image{Views: true, ExpandAlpha: 3, VoteViews: 10, VotePower: 16, OCREngines: 2, VerifyTop: 10, VerifyWeight: 0.02, VerifyMinInliers: 8,
+		Image: Image{Views: true, ExpandAlpha: 3, VoteViews: 10, VotePower: 16, OCREngines: 2, VerifyTop: 10, VerifyWeight: 0.02, VerifyMinInliers: 6,
 			Whiten: true, WhitenShrinkage: 0.3, DiscriminantCover: 0.9},
 		Recommend:   Recommend{CacheTTL: 30 * time.Second, RefreshWorkers: 2, ContentSeeds: 5, ContentListsTTL: time.Hour, RefreshOnActivate: 1000},
 		Voice:       Voice{Enabled: true, CatalogWeight: 0.9, CatalogKeep: 0.5, Alternatives: 4, Denoise: true, Decoders: 2, MaxSeconds: 15, Poll: 10 * time.Second},
