@@ -20,7 +20,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -244,9 +246,31 @@ func scatter(classes [][][]float64) ([]float64, [][]float64, *mat.SymDense) {
 	for j := range mean {
 		mean[j] /= float64(n)
 	}
-	within := mat.NewSymDense(dim, nil)
-	within.SymOuterK(1/float64(n), centred.T())
-	return mean, means, within
+	return mean, means, outerParallel(centred, 1/float64(n))
+}
+
+// outerParallel returns alpha × XᵀX for the rows of x, summed over row
+// blocks computed on up to GOMAXPROCS goroutines: gonum's Dsyrk runs on
+// one core, and this product is most of a fit.
+func outerParallel(x *mat.Dense, alpha float64) *mat.SymDense {
+	n, d := x.Dims()
+	workers := max(1, min(runtime.GOMAXPROCS(0), n/256))
+	parts := make([]*mat.SymDense, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*n/workers, (w+1)*n/workers
+		wg.Go(func() {
+			part := mat.NewSymDense(d, nil)
+			part.SymOuterK(alpha, x.Slice(lo, hi, 0, d).T())
+			parts[w] = part
+		})
+	}
+	wg.Wait()
+	sum := parts[0]
+	for _, p := range parts[1:] {
+		sum.AddSym(sum, p)
+	}
+	return sum
 }
 
 // whitening returns W (d × d) with W·Wᵀ = S⁻¹ for the shrunk covariance
