@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vitrinehq/vitrine/api"
+	"github.com/vitrinehq/vitrine/eval/photos"
 	"github.com/vitrinehq/vitrine/extractors"
 	"github.com/vitrinehq/vitrine/extractors/keypoints"
 	"github.com/vitrinehq/vitrine/internal/apitest"
@@ -183,47 +183,22 @@ func attachCatalogViews(b *testing.B, a *apitest.Env, svc *serving.Service) {
 }
 
 // attachTrainViews attaches the 2,640 training shop photos to the demo
-// products of their fine class as views (as `vitrine eval photos --views
-// photos_train.txt` does) and removes them when the benchmark ends.
+// products of their fine class as views, as `vitrine eval photos --views
+// photos_train.txt` does, and removes them when the benchmark ends.
 func attachTrainViews(b *testing.B, a *apitest.Env, svc *serving.Service) {
-	byFine := map[int]string{}
-	f, err := os.Open(filepath.Join(a.Root, "demo", "grocery", "catalog.jsonl"))
+	ps, err := photos.Read(filepath.Join(testenv.GroceryDir(b), "photos_train.txt"), "")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	for dec := json.NewDecoder(f); ; {
-		var p struct {
-			ID         string `json:"id"`
-			Attributes struct {
-				Fine int `json:"fine_class_id"`
-			} `json:"attributes"`
-		}
-		if err := dec.Decode(&p); err == io.EOF {
-			break
-		} else if err != nil {
-			b.Fatal(err)
-		}
-		byFine[p.Attributes.Fine] = p.ID
-	}
-	var batch []serving.ViewPhoto
-	for i, p := range testenv.GroceryPhotos(b, "photos_train.txt", 0) {
-		batch = append(batch, serving.ViewPhoto{ProductID: byFine[p.Fine], View: fmt.Sprintf("train-%d.jpg", i), Image: p.Data})
-		if len(batch) == 64 {
-			if err := svc.AddImageViews(b.Context(), "bench-train", batch); err != nil {
-				b.Fatal(err)
-			}
-			batch = batch[:0]
-		}
-	}
-	if err := svc.AddImageViews(b.Context(), "bench-train", batch); err != nil {
-		b.Fatal(err)
-	}
+	const source = "bench-train"
 	b.Cleanup(func() {
-		if _, err := svc.RemoveImageViews(context.Background(), "bench-train"); err != nil {
+		if _, err := svc.RemoveImageViews(context.Background(), source); err != nil {
 			b.Error(err)
 		}
 	})
+	if n, err := photos.AttachViews(b.Context(), a.Store, svc, source, ps, 64); err != nil || n != len(ps) {
+		b.Fatalf("%d of %d training photos attached (%v)", n, len(ps), err)
+	}
 }
 
 // storeCatalogKeypoints stores the keypoints of each demo product's

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -15,51 +14,24 @@ import (
 // list's order.
 func DevPhotos(t testing.TB, n int) [][]byte {
 	t.Helper()
-	var out [][]byte
-	for _, p := range GroceryPhotos(t, "photos_dev.txt", n) {
-		out = append(out, p.Data)
-	}
-	return out
-}
-
-// LabelledPhoto is one shop photo of the Grocery Store Dataset and its
-// fine class id (a demo product's attributes.fine_class_id).
-type LabelledPhoto struct {
-	Fine int
-	Data []byte
-}
-
-// GroceryPhotos reads up to n (all when n < 1) of the shop photos a list
-// of <assets>/data/grocery names ("path, fine class id, coarse class id"
-// a line: photos_dev.txt, photos_train.txt), in the list's order.
-func GroceryPhotos(t testing.TB, list string, n int) []LabelledPhoto {
-	t.Helper()
-	root := os.Getenv("VITRINE_ASSETS")
-	if root == "" {
-		root = filepath.Join(Root(t), "..", "shared")
-	}
-	dir := filepath.Join(root, "data", "grocery")
-	f, err := os.Open(filepath.Join(dir, list))
+	dir := GroceryDir(t)
+	f, err := os.Open(filepath.Join(dir, "photos_dev.txt"))
 	if err != nil {
 		t.Fatalf("grocery photos (set VITRINE_ASSETS to the shared directory): %v", err)
 	}
 	defer f.Close()
-	var out []LabelledPhoto
+	var out [][]byte
 	sc := bufio.NewScanner(f)
 	for sc.Scan() && (n < 1 || len(out) < n) {
-		fields := strings.Split(sc.Text(), ",")
-		if len(fields) < 2 {
+		rel, _, ok := strings.Cut(sc.Text(), ",")
+		if !ok {
 			continue
 		}
-		fine, err := strconv.Atoi(strings.TrimSpace(fields[1]))
-		if err != nil {
-			t.Fatalf("%s: %q: %v", list, sc.Text(), err)
-		}
-		data, err := os.ReadFile(filepath.Join(dir, strings.TrimSpace(fields[0])))
+		data, err := os.ReadFile(filepath.Join(dir, strings.TrimSpace(rel)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, LabelledPhoto{Fine: fine, Data: data})
+		out = append(out, data)
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
@@ -68,4 +40,16 @@ func GroceryPhotos(t testing.TB, list string, n int) []LabelledPhoto {
 		t.Fatalf("no photos listed in %s", f.Name())
 	}
 	return out
+}
+
+// GroceryDir is the Grocery Store Dataset's directory of the shared assets,
+// <assets>/data/grocery (VITRINE_ASSETS, else the shared directory beside
+// the module): its photo lists and the photos they name.
+func GroceryDir(t testing.TB) string {
+	t.Helper()
+	root := os.Getenv("VITRINE_ASSETS")
+	if root == "" {
+		root = filepath.Join(Root(t), "..", "shared")
+	}
+	return filepath.Join(root, "data", "grocery")
 }
