@@ -83,9 +83,9 @@ func (a *app) benchIngest(cmd *cobra.Command, o benchIngestOpts) error {
 		plan.BatchSize = max(a.cfg.Ingest.BatchSize, 1)
 	}
 	names := []string{a.cfg.Models.Text}
-	rep := throughput.IngestReport{Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), Database: o.database, BatchSize: plan.BatchSize, Concurrency: a.cfg.Ingest.Concurrency,
-		Keypoints: a.cfg.Image.VerifyTop > 0}
-	icfg := throughput.IngestConfig{BatchSize: plan.BatchSize, Concurrency: a.cfg.Ingest.Concurrency, MaxMediaBytes: a.cfg.Ingest.MaxMediaBytes, MediaTimeout: a.cfg.Ingest.MediaTimeout, Keypoints: a.cfg.Image.VerifyTop > 0, Logger: a.log, Database: o.database}
+	keypoints := a.cfg.Image.ExtractsKeypoints()
+	rep := throughput.IngestReport{Date: time.Now().UTC().Format(time.RFC3339), CPUs: runtime.NumCPU(), Database: o.database, BatchSize: plan.BatchSize, Concurrency: a.cfg.Ingest.Concurrency, Keypoints: keypoints}
+	icfg := throughput.IngestConfig{BatchSize: plan.BatchSize, Concurrency: a.cfg.Ingest.Concurrency, MaxMediaBytes: a.cfg.Ingest.MaxMediaBytes, MediaTimeout: a.cfg.Ingest.MediaTimeout, Keypoints: keypoints, Logger: a.log, Database: o.database}
 	if o.withImages {
 		if a.cfg.Models.Image == "" {
 			return errors.New("--images: models.image is empty (no image model configured)")

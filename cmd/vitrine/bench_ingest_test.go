@@ -139,7 +139,7 @@ func newIngestBench(b *testing.B, imageWeight float64) *throughput.Ingest {
 		b.Fatal(err)
 	}
 	return &throughput.Ingest{Store: st, Space: space, Indexer: a.indexer(st, set), Encoders: set.Encoders(),
-		Keypoints: cfg.Image.VerifyTop > 0, BatchSize: cfg.Ingest.BatchSize, Logger: a.log}
+		Keypoints: cfg.Image.ExtractsKeypoints(), BatchSize: cfg.Ingest.BatchSize, Logger: a.log}
 }
 
 func TestBenchIngest(t *testing.T) {

@@ -133,7 +133,7 @@ func (a *app) indexer(st *store.Store, set *extractors.Set) *indexer.Indexer {
 	for _, e := range set.Encoders() {
 		encs = append(encs, e)
 	}
-	return indexer.New(st, a.mediaLoader(), encs, indexer.WithLogger(a.log), indexer.WithKeypoints(a.cfg.Image.VerifyTop > 0))
+	return indexer.New(st, a.mediaLoader(), encs, indexer.WithLogger(a.log), indexer.WithKeypoints(a.cfg.Image.ExtractsKeypoints()))
 }
 
 // mediaLoader reads product media with the ingest limits; remote media

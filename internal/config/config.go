@@ -407,6 +407,10 @@ type Image struct {
 	DiscriminantCover float64 `koanf:"discriminant_cover" yaml:"discriminant_cover"`
 }
 
+// ExtractsKeypoints reports whether ingest extracts each catalog image's
+// keypoints: verification (VerifyTop > 0) checks photos against them.
+func (i Image) ExtractsKeypoints() bool { return i.VerifyTop > 0 }
+
 // Worker configures `vitrine worker`.
 type Worker struct {
 	Concurrency int `koanf:"concurrency" yaml:"concurrency"`
