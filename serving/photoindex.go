@@ -71,8 +71,8 @@ type PhotoConfig struct {
 	// product's views vary among themselves (light, angle, clutter), so
 	// that variation stops counting against a match. Catalog-only search
 	// has one view a product and is unchanged. WhitenShrinkage is the
-	// shrinkage of that covariance towards the identity (0 means 0.3, see
-	// discriminant.WithShrinkage).
+	// shrinkage of that covariance towards the identity (0 means
+	// discriminant.Fit's default, 0.3; see discriminant.WithShrinkage).
 	Whiten          bool
 	WhitenShrinkage float64
 	// DiscriminantCover is the share of the products with views that must
@@ -142,12 +142,10 @@ func newPhotoIndex(version string, views []records.ImageView, cfg PhotoConfig) *
 	return ix
 }
 
-// Defaults of PhotoConfig's learned projection, chosen on the development
-// photos (dev and the training split's held-out quarter).
-const (
-	defaultWhitenShrinkage   = 0.3
-	defaultDiscriminantCover = 0.9
-)
+// defaultDiscriminantCover is PhotoConfig.DiscriminantCover's default,
+// chosen on the development photos (dev and the training split's
+// held-out quarter) with views for some and for all products.
+const defaultDiscriminantCover = 0.9
 
 // learnProjection fits the projection of cfg.Whiten on the views (nil
 // without an error when they cannot give one: fewer than two products
@@ -174,9 +172,12 @@ func learnProjection(views []records.ImageView, cfg PhotoConfig) (*discriminant.
 	if multi < 2 {
 		return nil, nil
 	}
-	shrink, cover := cmp.Or(cfg.WhitenShrinkage, defaultWhitenShrinkage), cmp.Or(cfg.DiscriminantCover, defaultDiscriminantCover)
-	disc := float64(multi) >= cover*float64(len(count))
-	p, err := discriminant.Fit(vecs, labels, discriminant.WithShrinkage(shrink), discriminant.WithDiscriminant(disc))
+	cover := cmp.Or(cfg.DiscriminantCover, defaultDiscriminantCover)
+	opts := []discriminant.Option{discriminant.WithDiscriminant(float64(multi) >= cover*float64(len(count)))}
+	if cfg.WhitenShrinkage > 0 {
+		opts = append(opts, discriminant.WithShrinkage(cfg.WhitenShrinkage))
+	}
+	p, err := discriminant.Fit(vecs, labels, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("learn the photo projection: %w", err)
 	}

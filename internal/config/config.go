@@ -399,7 +399,7 @@ type Image struct {
 	// Whiten learns a projection from the products' views once two or
 	// more products have two or more views (shoppers' photos attached):
 	// whitened by how a product's views vary, shrunk by WhitenShrinkage
-	// (0 to 1), and reduced to the products' discriminant directions
+	// (up to 1; 0 means the default, 0.3), and reduced to the products' discriminant directions
 	// (LDA) when at least DiscriminantCover of the products with views
 	// have two or more. Catalog-only search is unchanged.
 	Whiten            bool    `koanf:"whiten" yaml:"whiten"`

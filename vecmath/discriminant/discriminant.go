@@ -52,22 +52,7 @@ func (p *Projection) InputDim() int { return len(p.mean) }
 // Apply returns v's coordinates under the projection (v minus the
 // examples' mean, projected), not normalised; nil when v has another
 // dimension than the examples.
-func (p *Projection) Apply(v []float32) []float32 {
-	if len(v) != len(p.mean) {
-		return nil
-	}
-	x := make([]float64, len(v))
-	for i, f := range v {
-		x[i] = float64(f) - p.mean[i]
-	}
-	var out mat.VecDense
-	out.MulVec(p.p.T(), mat.NewVecDense(len(x), x))
-	res := make([]float32, out.Len())
-	for i := range res {
-		res[i] = float32(out.AtVec(i))
-	}
-	return res
-}
+func (p *Projection) Apply(v []float32) []float32 { return p.ApplyAll([][]float32{v})[0] }
 
 // applyChunk is how many vectors ApplyAll projects in one matrix product.
 const applyChunk = 1024
@@ -163,9 +148,9 @@ func Fit(vecs [][]float32, labels []string, opts ...Option) (*Projection, error)
 
 // group returns the examples of each class with two or more of them, in
 // the order of the labels' first appearance, each as float64 rows; with
-// more than max examples in all, every class is thinned evenly (keeping
+// more than limit examples in all, every class is thinned evenly (keeping
 // at least two).
-func group(vecs [][]float32, labels []string, max int) [][][]float64 {
+func group(vecs [][]float32, labels []string, limit int) [][][]float64 {
 	if len(vecs) == 0 {
 		return nil
 	}
@@ -188,8 +173,8 @@ func group(vecs [][]float32, labels []string, max int) [][][]float64 {
 		}
 	}
 	keep := 1.0
-	if max > 0 && total > max {
-		keep = float64(max) / float64(total)
+	if limit > 0 && total > limit {
+		keep = float64(limit) / float64(total)
 	}
 	var out [][][]float64
 	for _, l := range order {
@@ -197,7 +182,7 @@ func group(vecs [][]float32, labels []string, max int) [][][]float64 {
 		if len(idx) < 2 {
 			continue
 		}
-		n := min(len(idx), int(math.Max(2, math.Round(keep*float64(len(idx))))))
+		n := min(len(idx), int(max(2, math.Round(keep*float64(len(idx))))))
 		rows := make([][]float64, n)
 		for k := range n {
 			v := vecs[idx[k*len(idx)/n]]
